@@ -1,0 +1,258 @@
+"""The field catalog, read once from `schemas/report.xsd`.
+
+The XSD is the only list of fields. This module walks it and hands out, for each leaf,
+its path, form boxes, labels, plain-language question, help text, value kind and code
+list; the interview, CSV headers, templates and error messages are all built from it.
+"""
+import difflib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Dict, List, Optional, Tuple
+
+from lxml import etree
+
+from .paths import PathSyntaxError, split_path, template_of
+from .resources import schema_path
+from .safe_io import parse_xml_bytes
+
+XS = "http://www.w3.org/2001/XMLSchema"
+NS = "urn:x-medwatch-tool:report:1"
+_XS = "{%s}" % XS
+_MW = "{%s}" % NS
+
+_KINDS = {
+    "string": "text", "token": "text", "normalizedString": "text",
+    "date": "date", "gYear": "date", "gYearMonth": "date",
+    "decimal": "decimal", "integer": "integer", "nonNegativeInteger": "integer",
+    "positiveInteger": "integer", "boolean": "boolean",
+}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One allowed value of a code list: stored `value`, form `label`, patient `plain`."""
+
+    value: str
+    label: str
+    plain: str
+
+    def text(self, form: str = "3500") -> str:
+        return self.plain if form.upper() == "3500B" and self.plain else self.label
+
+
+@dataclass
+class Node:
+    """What fields and groups share: where they sit and how the forms name them."""
+
+    path: str
+    name: str
+    box: str = ""
+    box_3500b: str = ""
+    label: str = ""
+    question: str = ""
+    help: str = ""
+    when: str = ""
+    required: bool = False
+    parent: Optional["Group"] = field(default=None, repr=False, compare=False)
+
+    def box_for(self, form: str = "3500") -> str:
+        return self.box_3500b if form.upper() == "3500B" and self.box_3500b else self.box
+
+    def title(self, form: str = "3500") -> str:
+        """'B3 Date of event': how messages and the 3500 form name this field."""
+        box = self.box_for(form)
+        return f"{box} {self.label}" if box and box not in ("—", "-") else self.label
+
+
+@dataclass
+class Field(Node):
+    """A leaf: one answer (or a list of answers when `multiple`)."""
+
+    kind: str = "text"
+    type_name: str = ""
+    choices: List[Choice] = field(default_factory=list, repr=False)
+    multiple: bool = False
+    max_occurs: Optional[int] = 1
+    max_length: Optional[int] = None
+    pattern: Optional[str] = None
+    minimum: Optional[str] = None
+
+    @property
+    def group(self) -> Optional["Group"]:
+        return self.parent
+
+    def choice(self, value: str) -> Optional[Choice]:
+        for c in self.choices:
+            if c.value == value:
+                return c
+        return None
+
+
+@dataclass
+class Group(Node):
+    """A section (patient, event...) or a repeating block (suspect_product, event/test)."""
+
+    title_3500b: str = ""
+    repeat: bool = False
+    children: List[Node] = field(default_factory=list, repr=False)
+
+    @property
+    def fields(self) -> List[Field]:
+        return [c for c in self.children if isinstance(c, Field)]
+
+    @property
+    def subgroups(self) -> List["Group"]:
+        return [c for c in self.children if isinstance(c, Group)]
+
+    def section_title(self, form: str = "3500") -> str:
+        if form.upper() == "3500B" and self.title_3500b:
+            return self.title_3500b
+        return self.label
+
+
+class Catalog:
+    """All groups and fields of the schema, in schema order."""
+
+    def __init__(self, root: Group, fields: List[Field], groups: List[Group]):
+        self.root = root
+        self.fields = fields
+        self.groups = groups
+        self._by_path: Dict[str, Node] = {n.path: n for n in [*groups, *fields]}
+        self.repeating = frozenset(g.path for g in groups if g.repeat)
+
+    @property
+    def sections(self) -> List[Group]:
+        return self.root.subgroups
+
+    def node(self, path: str) -> Optional[Node]:
+        try:
+            return self._by_path.get(template_of(path))
+        except PathSyntaxError:
+            return None
+
+    def field(self, path: str) -> Optional[Field]:
+        node = self.node(path)
+        return node if isinstance(node, Field) else None
+
+    def group(self, path: str) -> Optional[Group]:
+        node = self.node(path)
+        return node if isinstance(node, Group) else None
+
+    def suggest(self, path: str) -> Optional[str]:
+        """The known field path nearest to a misspelt one, for error messages."""
+        key = path.strip()
+        try:
+            key = template_of(key)
+        except PathSyntaxError:
+            pass
+        candidates = [f.path for f in self.fields]
+        best = difflib.get_close_matches(key, candidates, n=1, cutoff=0.5)
+        if not best:
+            tail = key.rsplit("/", 1)[-1]
+            best = [p for p in candidates if p.endswith("/" + tail)][:1]
+        return best[0] if best else None
+
+    def describe(self, path: Optional[str]) -> Tuple[str, str]:
+        """(box, label) of the field or group a (possibly indexed) path points at."""
+        node = self.node(path) if path else None
+        if node is None:
+            return "", ""
+        return node.box, node.label
+
+    def column_names(self) -> List[str]:
+        """CSV header: every leaf path, with `[1]` on repeating groups."""
+        from .paths import join_path
+
+        return [join_path([(s, 1) for s in f.path.split("/")], self.repeating) for f in self.fields]
+
+
+def _appinfo(el) -> dict:
+    info = el.find(f"{_XS}annotation/{_XS}appinfo/{_MW}field")
+    return dict(info.attrib) if info is not None else {}
+
+
+def _max_occurs(el) -> Optional[int]:
+    raw = el.get("maxOccurs", "1")
+    return None if raw == "unbounded" else int(raw)
+
+
+class _SchemaReader:
+    """Walks the subset of XSD that report.xsd uses (named types, sequences, unions)."""
+
+    def __init__(self, doc):
+        self.simple = {t.get("name"): t for t in doc.iterfind(f"{_XS}simpleType")}
+        self.complex = {t.get("name"): t for t in doc.iterfind(f"{_XS}complexType")}
+        self.fields: List[Field] = []
+        self.groups: List[Group] = []
+
+    @staticmethod
+    def _local(qname: str) -> str:
+        return qname.split(":", 1)[-1]
+
+    def _simple_facts(self, type_qname: str) -> dict:
+        prefix, _, name = type_qname.rpartition(":")
+        if prefix == "xs":
+            return {"kind": _KINDS.get(name, "text"), "type_name": name}
+        st = self.simple[name]
+        facts = {"kind": "text", "type_name": name}
+        tinfo = st.find(f"{_XS}annotation/{_XS}appinfo/{_MW}type")
+        restriction = st.find(f"{_XS}restriction")
+        if restriction is not None:
+            base = self._local(restriction.get("base"))
+            facts["kind"] = _KINDS.get(base, "text")
+            enums = restriction.findall(f"{_XS}enumeration")
+            if enums:
+                facts["kind"] = "code"
+                facts["choices"] = [self._choice(e) for e in enums]
+            for facet in ("maxLength", "pattern", "minInclusive", "minExclusive"):
+                f = restriction.find(f"{_XS}{facet}")
+                if f is not None:
+                    key = {"maxLength": "max_length", "pattern": "pattern"}.get(facet, "minimum")
+                    facts[key] = int(f.get("value")) if facet == "maxLength" else f.get("value")
+        if tinfo is not None and tinfo.get("kind"):
+            facts["kind"] = tinfo.get("kind")
+        return facts
+
+    @staticmethod
+    def _choice(enum) -> Choice:
+        info = enum.find(f"{_XS}annotation/{_XS}appinfo/{_MW}choice")
+        value = enum.get("value")
+        label = info.get("label", value) if info is not None else value
+        plain = info.get("plain", "") if info is not None else ""
+        return Choice(value, label, plain or label)
+
+    def element(self, el, parent: Optional[Group], prefix: str):
+        name = el.get("name")
+        path = f"{prefix}/{name}" if prefix else name
+        info = _appinfo(el)
+        common = dict(
+            path=path, name=name, box=info.get("box", ""), box_3500b=info.get("box-3500B", ""),
+            label=info.get("label", name.replace("_", " ")), question=info.get("question", ""),
+            help=info.get("help", ""), when=info.get("when", ""),
+            required=int(el.get("minOccurs", "1")) > 0, parent=parent,
+        )
+        type_name = self._local(el.get("type"))
+        if type_name in self.complex:
+            group = Group(title_3500b=info.get("title-3500B", ""),
+                          repeat=_max_occurs(el) != 1, **common)
+            self.groups.append(group)
+            for child in self.complex[type_name].iterfind(f"{_XS}sequence/{_XS}element"):
+                group.children.append(self.element(child, group, "" if parent is None else path))
+            return group
+        max_occurs = _max_occurs(el)
+        leaf = Field(multiple=max_occurs != 1, max_occurs=max_occurs,
+                     **common, **self._simple_facts(el.get("type")))
+        self.fields.append(leaf)
+        return leaf
+
+
+@lru_cache(maxsize=1)
+def load_catalog() -> Catalog:
+    """Read the catalog from the shipped report.xsd (once per process)."""
+    doc = parse_xml_bytes(schema_path("report.xsd").read_bytes(), "report.xsd")
+    reader = _SchemaReader(doc)
+    root_el = doc.find(f"{_XS}element[@name='report']")
+    root = reader.element(root_el, None, "")
+    # the root is not part of any path: its children are the sections
+    reader.groups.remove(root)
+    return Catalog(root, reader.fields, reader.groups)

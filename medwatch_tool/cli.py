@@ -1,0 +1,187 @@
+"""The `medwatch` command line: parse options, call the core, print, set the exit code.
+
+Exit codes: 0 all good (warnings allowed), 1 problems found in the input, 2 usage error.
+Errors are printed as one line; set MEDWATCH_DEBUG=1 to see a traceback instead.
+"""
+import json
+import os
+import sys
+
+import click
+
+from . import __version__
+from .errors import MedwatchError
+
+
+class MedwatchGroup(click.Group):
+    """Turns the tool's own exceptions (and any surprise) into one-line messages."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except MedwatchError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
+            raise
+        except BrokenPipeError:  # `medwatch fields | head`: the reader left, nothing is wrong
+            sys.stderr = open(os.devnull, "w")
+            sys.stdout = open(os.devnull, "w")
+            ctx.exit(0)
+        except Exception as exc:  # never show a traceback to a reporter
+            if os.environ.get("MEDWATCH_DEBUG"):
+                raise
+            click.echo(f"Error: unexpected {type(exc).__name__}: {exc} "
+                       "(set MEDWATCH_DEBUG=1 for details and please report it)", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=MedwatchGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="medwatch")
+def main():
+    """Draft FDA MedWatch-style adverse event reports (Form 3500 / 3500B).
+
+    \b
+    A draft is one XML file checked against schemas/report.xsd and the rules in
+    schemas/rules.sch. Nothing is ever sent over the network.
+
+    \b
+    Examples:
+      medwatch validate examples/*.xml
+      medwatch render examples/baclofen-overdose.xml --to html -o report.html
+      medwatch fields
+    """
+
+
+def _read_input(file: str):
+    """Parse a draft from a path or '-' (stdin)."""
+    from .draft import parse_draft, read_draft
+
+    if file == "-":
+        return parse_draft(sys.stdin.buffer.read(), "<stdin>")
+    return read_draft(file)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: one line per problem; json: a list of problem objects.")
+@click.option("-q", "--quiet", is_flag=True, help="Print errors only, not warnings.")
+def validate(files, fmt, quiet):
+    """Check drafts against the schema and FDA's business rules.
+
+    \b
+    Each problem names the file, line, form box, label and field path:
+      draft.xml:12: error: B3 Date of event [event/event_date]: 2027-02-30 is not a date
+
+    \b
+    Examples:
+      medwatch validate examples/*.xml
+      medwatch validate --format json draft.xml
+      cat draft.xml | medwatch validate -
+
+    Exit status: 0 valid (warnings allowed), 1 errors found.
+    """
+    from .validate import validate_bytes, validate_file
+
+    problems = []
+    for file in files:
+        found = validate_bytes(sys.stdin.buffer.read(), "<stdin>") if file == "-" else validate_file(file)
+        problems.extend(found)
+        if fmt == "text" and not any(p.is_error for p in found) and not quiet:
+            warnings = len(found)
+            click.echo(f"{file}: valid" + (f" ({warnings} warning{'s' * (warnings != 1)})" if warnings else ""))
+    shown = [p for p in problems if p.is_error or not quiet]
+    if fmt == "json":
+        click.echo(json.dumps([p.as_dict() for p in shown], indent=2))
+    else:
+        for p in shown:
+            click.echo(p.format(), err=p.is_error)
+    sys.exit(1 if any(p.is_error for p in problems) else 0)
+
+
+@main.command()
+@click.argument("file", metavar="FILE")
+@click.option("--to", "to", type=click.Choice(["text", "html"]), default="text", show_default=True,
+              help="Output format.")
+@click.option("--form", type=click.Choice(["3500", "3500B"], case_sensitive=False), default=None,
+              help="Which form's boxes and wording to use (default: the draft's admin/form, else 3500).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this file (owner-only permissions) instead of standard output.")
+def render(file, to, form, output):
+    """Render a draft like the FDA form, grouped by section and box.
+
+    \b
+    Examples:
+      medwatch render examples/baclofen-overdose.xml
+      medwatch render examples/baclofen-pump-catheter-kink.xml --to html -o kink.html
+
+    The draft is validated first; problems are printed as warnings on stderr, so an
+    unfinished draft still renders (its empty boxes are shown as such).
+    """
+    from .render import render as render_draft
+    from .safe_io import atomic_write
+    from .validate import validate_tree
+
+    root = _read_input(file)
+    for p in validate_tree(root, file):
+        click.echo(p.format(), err=True)
+    text = render_draft(root, to=to, form=form.upper() if form else None)
+    if output and output != "-":
+        atomic_write(output, text)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
+              help="table: aligned text; csv: one row per field; json: full catalog entries.")
+@click.option("--form", type=click.Choice(["3500", "3500B"], case_sensitive=False), default="3500", show_default=True,
+              help="Show this form's box numbers.")
+def fields(fmt, form):
+    """List every field of a draft: path, form box, label, type and allowed values.
+
+    The paths are the CSV column names for `medwatch batch` (use [2], [3] ... for more
+    products or devices) and the keys of JSON input.
+
+    \b
+    Examples:
+      medwatch fields
+      medwatch fields --form 3500B
+      medwatch fields --format csv > fields.csv
+    """
+    from .catalog import load_catalog
+
+    catalog = load_catalog()
+    form = form.upper()
+    header = ["path", "box", "label", "type", "allowed values"]
+    rows = []
+    for path, f in zip(catalog.column_names(), catalog.fields):
+        kind = f.kind + (" (several)" if f.multiple else "")
+        if f.max_length and f.kind == "text":
+            kind += f" <= {f.max_length}"
+        allowed = " | ".join(c.value for c in f.choices)
+        rows.append([path, f.box_for(form), f.label, kind, allowed])
+    if fmt == "json":
+        click.echo(json.dumps([
+            {"path": path, "box": f.box_for(form), "box_3500": f.box, "box_3500B": f.box_3500b,
+             "label": f.label, "question": f.question, "help": f.help, "type": f.kind,
+             "multiple": f.multiple, "required": f.required, "max_length": f.max_length,
+             "choices": [{"value": c.value, "label": c.label, "plain": c.plain} for c in f.choices]}
+            for path, f in zip(catalog.column_names(), catalog.fields)], indent=2))
+    elif fmt == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+    else:
+        widths = [max(len(r[i]) for r in rows + [header]) for i in range(4)]
+        for r in [header] + rows:
+            line = "  ".join(r[i].ljust(widths[i]) for i in range(4))
+            click.echo((line + "  " + r[4]).rstrip())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

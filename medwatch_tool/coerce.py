@@ -1,0 +1,196 @@
+"""Turn what a person types or a spreadsheet holds into the schema's stored values.
+
+Patients write "3 Nov 2026", "yes" or "United States"; clinicians' exports hold
+"11/03/2026" or a route's label. The draft stores one canonical form per type (partial
+ISO dates, true/false, code values, ISO country codes). The wizard and the batch reader
+both convert through here, so the two never disagree.
+"""
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Dict, List, Mapping, Tuple, Union
+
+from .catalog import Field, load_catalog
+
+Value = Union[str, List[str]]
+
+_MONTHS = {m: i for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
+_TRUE = {"y", "yes", "true", "t", "1", "x", "on"}
+_FALSE = {"n", "no", "false", "f", "0", "off"}
+
+
+class ValueProblem(ValueError):
+    """A value that cannot be stored in its field; the message is for the user."""
+
+
+def _month(word: str) -> int:
+    key = word.strip(".").lower()[:3]
+    if key not in _MONTHS or not word.lower().startswith(key):
+        raise ValueProblem(f"'{word}' is not a month name")
+    return _MONTHS[key]
+
+
+def _full(y: int, m: int, d: int, raw: str) -> str:
+    try:
+        return date(y, m, d).isoformat()
+    except ValueError:
+        raise ValueProblem(f"{raw} is not a date") from None
+
+
+def parse_partial_date(raw: str) -> str:
+    """'3 Nov 2026' -> '2026-11-03', 'Nov 2026' -> '2026-11', '2026' -> '2026'.
+
+    Slashed dates are read US-style (month first), as on American forms; the FDA form's
+    own dd-mmm-yyyy (03-Nov-2026) is accepted too.
+    """
+    text = raw.strip()
+    s = re.sub(r"\s+", " ", text.replace(",", " ")).strip()
+    m = re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", s)
+    if m:
+        y, mo, d = m.group(1), m.group(2), m.group(3)
+        if d:
+            return _full(int(y), int(mo), int(d), text)
+        if mo:
+            if not 1 <= int(mo) <= 12:
+                raise ValueProblem(f"{text} is not a date (month {mo})")
+            return f"{y}-{int(mo):02d}"
+        return y
+    m = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", s)
+    if m:
+        return _full(int(m.group(3)), int(m.group(1)), int(m.group(2)), text)
+    m = re.fullmatch(r"(\d{1,2})/(\d{4})", s)
+    if m:
+        if not 1 <= int(m.group(1)) <= 12:
+            raise ValueProblem(f"{text} is not a date (month {m.group(1)})")
+        return f"{m.group(2)}-{int(m.group(1)):02d}"
+    m = re.fullmatch(r"(\d{1,2})[ -]([A-Za-z]+\.?)[ -](\d{4})", s)
+    if m:
+        return _full(int(m.group(3)), _month(m.group(2)), int(m.group(1)), text)
+    m = re.fullmatch(r"([A-Za-z]+\.?) (\d{1,2}) (\d{4})", s)
+    if m:
+        return _full(int(m.group(3)), _month(m.group(1)), int(m.group(2)), text)
+    m = re.fullmatch(r"([A-Za-z]+\.?)[ -](\d{4})", s)
+    if m:
+        return f"{m.group(2)}-{_month(m.group(1)):02d}"
+    raise ValueProblem(
+        f"'{text}' is not a date; write e.g. 2026-11-03, 11/03/2026, 3 Nov 2026, Nov 2026 or 2026")
+
+
+def _code(field: Field, raw: str) -> str:
+    text = raw.strip()
+    low = text.lower()
+    for c in field.choices:
+        if low in (c.value.lower(), c.label.lower(), c.plain.lower()):
+            return c.value
+    # "MG" for "MILLIGRAM(S) - MG", "intrathecal" for "Intrathecal"
+    for c in field.choices:
+        if low == c.label.lower().split(" - ")[-1].strip() or low == c.value.lower().replace("_", " "):
+            return c.value
+    allowed = ", ".join(c.value for c in field.choices[:12])
+    more = " ..." if len(field.choices) > 12 else ""
+    raise ValueProblem(f"'{text}' is not one of the allowed values ({allowed}{more})")
+
+
+def _country(raw: str) -> str:
+    import pycountry
+
+    text = raw.strip()
+    if re.fullmatch(r"[A-Za-z]{2}", text) and pycountry.countries.get(alpha_2=text.upper()):
+        return text.upper()
+    aliases = {"usa": "US", "u.s.": "US", "u.s.a.": "US", "uk": "GB", "united states of america": "US"}
+    if text.lower() in aliases:
+        return aliases[text.lower()]
+    try:
+        return pycountry.countries.lookup(text).alpha_2
+    except LookupError:
+        raise ValueProblem(f"'{text}' is not a country name or two-letter country code") from None
+
+
+def _decimal(field: Field, raw: str) -> str:
+    text = raw.strip().replace(",", "") if re.fullmatch(r"[\d,]+(\.\d+)?", raw.strip()) else raw.strip()
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise ValueProblem(f"'{raw.strip()}' is not a number") from None
+    if not number.is_finite():
+        raise ValueProblem(f"'{raw.strip()}' is not a number")
+    if field.kind == "integer":
+        if number != number.to_integral_value():
+            raise ValueProblem(f"'{raw.strip()}' is not a whole number")
+        return str(int(number))
+    return format(number.normalize(), "f") if number == number.to_integral_value() else text
+
+
+def coerce_one(field: Field, raw: str) -> str:
+    """Convert one answer for `field`; raise ValueProblem with a plain reason."""
+    text = str(raw).strip()
+    if field.kind == "date":
+        return parse_partial_date(text)
+    if field.kind == "boolean":
+        if text.lower() in _TRUE:
+            return "true"
+        if text.lower() in _FALSE:
+            return "false"
+        raise ValueProblem(f"'{text}' is not yes or no")
+    if field.kind == "code":
+        return _code(field, text)
+    if field.kind in ("decimal", "integer"):
+        return _decimal(field, text)
+    if field.type_name == "Country":
+        return _country(text)
+    if field.max_length and len(text) > field.max_length:
+        raise ValueProblem(f"is {len(text)} characters long; at most {field.max_length} fit in this box")
+    if field.pattern and not re.fullmatch(field.pattern, text):
+        raise ValueProblem(f"'{text}' does not look like a valid {field.label.lower()}")
+    return text
+
+
+def coerce_value(field: Field, raw) -> Value:
+    """Convert a raw answer (string, number, list or ';'-separated list) for `field`.
+
+    Returns "" for an empty answer, a list for multi-valued fields.
+    """
+    if raw is None:
+        return [] if field.multiple else ""
+    if isinstance(raw, bool):
+        raw = "true" if raw else "false"
+    if field.multiple:
+        items = raw if isinstance(raw, (list, tuple)) else str(raw).split(";")
+        out = []
+        for item in items:
+            if str(item).strip():
+                value = coerce_one(field, str(item))
+                if value not in out:
+                    out.append(value)
+        return out
+    if isinstance(raw, (list, tuple)):
+        raise ValueProblem("takes one value, not a list")
+    if not str(raw).strip():
+        return ""
+    return coerce_one(field, str(raw))
+
+
+def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[Tuple[str, str]]]:
+    """Convert a whole mapping of path -> raw answer.
+
+    Returns the converted values (empty answers dropped) and a list of (path, message) for
+    what could not be converted or is not a known field.
+    """
+    catalog = load_catalog()
+    out: Dict[str, Value] = {}
+    problems: List[Tuple[str, str]] = []
+    for path, raw in values.items():
+        field = catalog.field(path)
+        if field is None:
+            hint = catalog.suggest(path)
+            problems.append((path, f"'{path}' is not a field" + (f"; did you mean '{hint}'?" if hint else "")))
+            continue
+        try:
+            value = coerce_value(field, raw)
+        except ValueProblem as exc:
+            problems.append((path, str(exc)))
+            continue
+        if value not in ("", []):
+            out[path] = value
+    return out, problems

@@ -1,0 +1,38 @@
+"""Field paths: `suspect_product[2]/dose` names one leaf of one draft.
+
+The wizard stores answers by path, CSV headers are paths, JSON input is their nested form,
+and problems point at paths; this module is the one place that spells the syntax.
+"""
+import re
+from typing import List, Tuple
+
+_STEP = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?$")
+
+
+class PathSyntaxError(ValueError):
+    """A path that does not follow `name[index]/name...`."""
+
+
+def split_path(path: str) -> List[Tuple[str, int]]:
+    """`'device[2]/udi'` -> `[('device', 2), ('udi', 1)]` (indexes are 1-based)."""
+    steps = []
+    for raw in path.strip().strip("/").split("/"):
+        m = _STEP.match(raw.strip())
+        if not m or (m.group(2) is not None and int(m.group(2)) < 1):
+            raise PathSyntaxError(f"'{path}' is not a field path (expected e.g. suspect_product[2]/dose)")
+        steps.append((m.group(1), int(m.group(2) or 1)))
+    return steps
+
+
+def join_path(steps, repeating=frozenset()) -> str:
+    """Inverse of split_path; indexes are written for steps whose template is in `repeating`."""
+    out, prefix = [], []
+    for name, index in steps:
+        prefix.append(name)
+        out.append(f"{name}[{index}]" if "/".join(prefix) in repeating else name)
+    return "/".join(out)
+
+
+def template_of(path: str) -> str:
+    """The path with its indexes removed: the catalog key of the field."""
+    return "/".join(name for name, _ in split_path(path))

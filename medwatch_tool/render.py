@@ -1,0 +1,167 @@
+"""Render a draft like the FDA form: sections, box numbers and labels from the catalog.
+
+Templates never list fields themselves: they receive a read-only view built here by
+walking the catalog alongside the draft, so a field added to the XSD shows up in every
+output format without touching a template.
+"""
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import List, Optional
+
+from lxml import etree
+
+from . import __version__
+from .catalog import NS, Field, Group, load_catalog
+from .resources import template_dir
+
+FORMATS = ("text", "html")
+_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def form_date(value: str) -> str:
+    """Partial ISO date in the form's dd-mmm-yyyy style: 2026-11-03 -> 03-Nov-2026, 2026-11 -> Nov-2026."""
+    parts = value.split("-")
+    try:
+        if len(parts) == 3:
+            return f"{parts[2]}-{_MONTHS[int(parts[1]) - 1]}-{parts[0]}"
+        if len(parts) == 2:
+            return f"{_MONTHS[int(parts[1]) - 1]}-{parts[0]}"
+    except (ValueError, IndexError):
+        pass
+    return value
+
+
+def display(f: Field, values: List[str], form: str = "3500") -> str:
+    """How a stored value reads on the form (code labels, Yes/No, form dates)."""
+    out = []
+    for v in values:
+        if f.kind == "code":
+            c = f.choice(v)
+            out.append(c.text(form) if c else v)
+        elif f.kind == "boolean":
+            out.append({"true": "Yes", "1": "Yes", "false": "No", "0": "No"}.get(v, v))
+        elif f.kind == "date":
+            out.append(form_date(v))
+        else:
+            out.append(v)
+    return "; ".join(out)
+
+
+@dataclass
+class Row:
+    """One box of the form with its value as the form shows it."""
+
+    kind = "row"
+    box: str
+    label: str
+    path: str
+    value: str
+    help: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return not self.value
+
+
+@dataclass
+class Table:
+    """A repeating group inside a section (B6 tests): one line per entry."""
+
+    kind = "table"
+    box: str
+    label: str
+    columns: List[str]
+    lines: List[List[str]]
+
+
+@dataclass
+class Block:
+    """One instance of a section or of a repeating section (suspect product #2)."""
+
+    heading: str
+    items: list = field(default_factory=list)  # Rows and Tables in form order
+    present: bool = True
+
+
+@dataclass
+class Section:
+    box: str
+    title: str
+    blocks: List[Block]
+
+
+def _children(el: Optional[etree._Element], name: str) -> List[etree._Element]:
+    return [] if el is None else el.findall(f"{{{NS}}}{name}")
+
+
+def _block(group: Group, el, heading: str, form: str, prefix: str) -> Block:
+    block = Block(heading, present=el is not None)
+    for child in group.children:
+        if isinstance(child, Field):
+            values = [(c.text or "").strip() for c in _children(el, child.name)]
+            block.items.append(Row(child.box_for(form), child.label, prefix + child.name,
+                                  display(child, [v for v in values if v], form), child.help))
+        else:
+            instances = _children(el, child.name)
+            lines = [[display(f, [(c.text or "").strip() for c in _children(inst, f.name)], form)
+                      for f in child.fields] for inst in instances]
+            block.items.append(Table(child.box_for(form), child.label, [f.label for f in child.fields], lines))
+    return block
+
+
+def view(root: etree._Element, form: str = "3500") -> List[Section]:
+    """The draft as the form shows it: every section and box, filled or empty."""
+    sections = []
+    for group in load_catalog().sections:
+        title = group.section_title(form)
+        instances = _children(root, group.name)
+        if group.repeat:
+            blocks = [_block(group, el, f"{group.label} #{i}", form, f"{group.name}[{i}]/")
+                      for i, el in enumerate(instances, 1)]
+            if not blocks:
+                blocks = [_block(group, None, f"{group.label} (none given)", form, f"{group.name}[1]/")]
+        else:
+            blocks = [_block(group, instances[0] if instances else None, title, form, f"{group.name}/")]
+        sections.append(Section(group.box_for(form), title, blocks))
+    return sections
+
+
+def _wrap_after(text: str, indent: int, width: int = 78) -> str:
+    """Wrap a long value for plain text output, continuing lines under the value."""
+    import textwrap
+
+    lines = []
+    for paragraph in str(text).splitlines() or [""]:
+        lines.extend(textwrap.wrap(paragraph, width - indent) or [""])
+    return ("\n" + " " * indent).join(lines)
+
+
+@lru_cache(maxsize=1)
+def environment():
+    """The one Jinja2 environment: autoescaping for HTML, strict about undefined names."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir())),
+        autoescape=lambda name: bool(name) and ".html" in name,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["form_date"] = form_date
+    env.filters["wrap_after"] = _wrap_after
+    return env
+
+
+def render(root: etree._Element, to: str = "text", form: Optional[str] = None) -> str:
+    """Render a parsed draft as 'text' or 'html'."""
+    if to not in FORMATS:
+        raise ValueError(f"unknown output format {to!r}; choose one of {', '.join(FORMATS)}")
+    if form is None:
+        form = (root.findtext(f"{{{NS}}}admin/{{{NS}}}form") or "3500").strip() or "3500"
+    template = environment().get_template(f"report.{'txt' if to == 'text' else 'html'}.j2")
+    report_id = (root.findtext(f"{{{NS}}}admin/{{{NS}}}report_id") or "").strip()
+    follow_up = (root.findtext(f"{{{NS}}}admin/{{{NS}}}follow_up") or "").strip()
+    return template.render(sections=view(root, form), form=form, report_id=report_id,
+                           follow_up=follow_up, version=__version__)

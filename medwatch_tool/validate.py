@@ -1,0 +1,236 @@
+"""Validation in two layers: the XSD (structure, types, code lists), then the Schematron
+business rules (minimum criteria, date order, seriousness).
+
+Each finding becomes a `Problem` that knows its field path, the form box and label of that
+field (from the catalog), its line in the file and its severity, so every front end (CLI,
+wizard, batch) reports the same thing in the same words.
+"""
+import re
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Dict, List, Optional, Union
+
+from lxml import etree
+
+from .catalog import NS, load_catalog
+from .draft import parse_draft
+from .errors import InputError
+from .resources import schema_path
+from .safe_io import parse_xml_bytes, read_bytes
+
+SVRL = "{http://purl.oclc.org/dsdl/svrl}"
+MWFIELD = "{%s}field" % NS
+
+
+@dataclass
+class Problem:
+    """One thing wrong (error) or worth a second look (warning) in a draft."""
+
+    severity: str
+    message: str
+    path: Optional[str] = None
+    box: str = ""
+    label: str = ""
+    line: Optional[int] = None
+    file: Optional[str] = None
+    rule: str = ""
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def where(self) -> str:
+        """'B3 Date of event [event/event_date]' or '' when the problem is not about a field."""
+        if not self.path:
+            return ""
+        box = self.box if self.box and self.box not in ("—", "-") else ""
+        title = " ".join(x for x in (box, self.label) if x)
+        return f"{title} [{self.path}]" if title else f"[{self.path}]"
+
+    def format(self) -> str:
+        """One line: `file:line: severity: B3 Date of event [event/event_date]: message (RULE)`."""
+        location = ":".join(str(x) for x in (self.file, self.line) if x not in (None, ""))
+        parts = [location] if location else []
+        parts.append(self.severity)
+        where = self.where()
+        if where:
+            parts.append(where)
+        text = ": ".join(parts) + ": " + self.message
+        return f"{text} ({self.rule})" if self.rule else text
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@lru_cache(maxsize=1)
+def _xsd() -> etree.XMLSchema:
+    doc = parse_xml_bytes(schema_path("report.xsd").read_bytes(), "report.xsd")
+    return etree.XMLSchema(doc.getroottree())
+
+
+@lru_cache(maxsize=1)
+def _rules():
+    """The compiled Schematron and, per assert id, the field it is about."""
+    from lxml import isoschematron
+
+    doc = parse_xml_bytes(schema_path("rules.sch").read_bytes(), "rules.sch")
+    fields = {a.get("id"): a.get(MWFIELD, "") for a in doc.iter("{http://purl.oclc.org/dsdl/schematron}assert")}
+    return isoschematron.Schematron(doc.getroottree(), store_report=True), fields
+
+
+def element_path(el: etree._Element) -> str:
+    """The indexed field path of a draft element ('suspect_product[2]/dose')."""
+    repeating = load_catalog().repeating
+    steps, template = [], []
+    chain = []
+    node = el
+    while node is not None and node.getparent() is not None:
+        chain.append(node)
+        node = node.getparent()
+    for node in reversed(chain):
+        name = etree.QName(node).localname
+        template.append(name)
+        if "/".join(template) in repeating:
+            index = 1 + sum(1 for s in node.itersiblings(preceding=True) if s.tag == node.tag)
+            steps.append(f"{name}[{index}]")
+        else:
+            steps.append(name)
+    return "/".join(steps)
+
+
+def _problem(severity, message, path, line, source, rule="") -> Problem:
+    box, label = load_catalog().describe(path)
+    if path and not label:
+        label = path.rsplit("/", 1)[-1].split("[")[0].replace("_", " ")
+    return Problem(severity, message, path or None, box, label, line, source, rule)
+
+
+_ELEMENT = re.compile(r"^Element '(?:\{[^}]*\})?([^']+)'(?:, attribute '([^']+)')?: ")
+
+
+def _clean(names: str) -> str:
+    return ", ".join(n.strip().split("}")[-1] for n in names.replace("(", "").replace(")", "").split(","))
+
+
+def _explain_xsd(message: str, value_el) -> (str, Optional[str]):
+    """Rewrite a libxml2 schema message for a reader of the form; returns (message, child)."""
+    body = _ELEMENT.sub("", message).strip().rstrip(".")
+    value = (value_el.text or "").strip() if value_el is not None else ""
+    m = re.search(r"Missing child element\(s\)\. Expected is (?:one of )?\( ?(.+?) ?\)", body)
+    if m:
+        first = _clean(m.group(1)).split(", ")[0]
+        return "is required but missing", first
+    m = re.search(r"This element is not expected\. Expected is (?:one of )?\( ?(.+?) ?\)", body)
+    if m:
+        return f"is not expected here (expected {_clean(m.group(1))})", None
+    if "This element is not expected" in body:
+        return "is not expected here", None
+    m = re.search(r"The value '(.*)' is not an element of the set \{(.*)\}", body, re.S)
+    if m:
+        allowed = ", ".join(v.strip().strip("'") for v in m.group(2).split(","))
+        if len(allowed) > 160:
+            allowed = allowed[:160].rsplit(",", 1)[0] + ", ..."
+        return f"'{m.group(1)}' is not an allowed value (allowed: {allowed})", None
+    m = re.search(r"this exceeds the allowed maximum length of '(\d+)'", body)
+    if m:
+        return f"is {len(value)} characters long; at most {m.group(1)} fit in this box", None
+    if "facet 'minLength'" in body:
+        return "is empty; leave the element out instead", None
+    m = re.search(r"The value '(.*)' is not accepted by the pattern", body, re.S)
+    if m:
+        return f"'{m.group(1)}' is not in the expected format", None
+    if "union type" in body and "PartialDate" in body:
+        return f"{value} is not a date (write YYYY-MM-DD, YYYY-MM or YYYY)", None
+    m = re.search(r"'(.*)' is not a valid value of the (?:atomic|local atomic) type '(?:\{[^}]*\})?(?:xs:)?([^']+)'", body, re.S)
+    if m:
+        kind = {"boolean": "yes/no value (true or false)", "decimal": "number", "Age": "number",
+                "Weight": "number", "Amount": "number", "FollowUpNumber": "whole number",
+                "nonNegativeInteger": "whole number"}.get(m.group(2), m.group(2))
+        return f"'{m.group(1)}' is not a valid {kind}", None
+    m = re.search(r"The value '(.*)' is (less|greater) than", body)
+    if m:
+        return f"{m.group(1)} is out of range ({'too small' if m.group(2) == 'less' else 'too large'})", None
+    if "Character content other than whitespace is not allowed" in body:
+        return "holds text but should only hold other fields", None
+    if "is not allowed" in body and "attribute" in body:
+        return body.replace("The attribute", "attribute"), None
+    return body.replace("{%s}" % NS, ""), None
+
+
+def _xsd_problems(root: etree._Element, source: Optional[str]) -> List[Problem]:
+    schema = _xsd()
+    if schema.validate(root):
+        return []
+    problems, seen = [], set()
+    tree = root.getroottree()
+    for entry in schema.error_log:
+        el = None
+        if entry.path:
+            found = tree.xpath(entry.path)
+            el = found[0] if found and isinstance(found, list) else None
+        message, child = _explain_xsd(entry.message, el)
+        path = element_path(el) if el is not None else None
+        if child:
+            path = f"{path}/{child}" if path else child
+        if (path, entry.line) in seen:  # one message per mistake, not one per facet
+            continue
+        seen.add((path, entry.line))
+        problems.append(_problem("error", message, path, entry.line, source))
+    return problems
+
+
+def _rule_problems(root: etree._Element, source: Optional[str]) -> List[Problem]:
+    schematron, fields = _rules()
+    if schematron.validate(root):
+        return []
+    tree = root.getroottree()
+    problems = []
+    for failed in schematron.validation_report.iter(f"{SVRL}failed-assert", f"{SVRL}successful-report"):
+        found = tree.xpath(failed.get("location", "/*"))
+        el = found[0] if isinstance(found, list) and found else root
+        base = element_path(el)
+        rel = fields.get(failed.get("id"), "")
+        path = base if rel in ("", ".") else (f"{base}/{rel}" if base else rel)
+        target = el
+        if rel not in ("", "."):
+            hit = el.find("/".join(f"{{{NS}}}{step}" for step in rel.split("/")))
+            target = hit if hit is not None else el
+        text = " ".join("".join(failed.find(f"{SVRL}text").itertext()).split())
+        severity = "warning" if failed.get("role") == "warning" else "error"
+        problems.append(_problem(severity, text, path, target.sourceline, source, failed.get("id", "")))
+    return problems
+
+
+def validate_tree(root: etree._Element, source: Optional[str] = None) -> List[Problem]:
+    """All problems of a parsed draft: XSD first, then the business rules.
+
+    Rule findings on a field the XSD already rejected are dropped (one message per mistake).
+    """
+    problems = _xsd_problems(root, source)
+    bad_paths = {p.path for p in problems}
+    for p in _rule_problems(root, source):
+        if p.path not in bad_paths:
+            problems.append(p)
+    return problems
+
+
+def validate_bytes(data: bytes, source: str = "<input>") -> List[Problem]:
+    try:
+        root = parse_draft(data, source)
+    except InputError as exc:
+        return [Problem("error", str(exc))]
+    return validate_tree(root, source)
+
+
+def validate_file(file: Union[str, Path]) -> List[Problem]:
+    """Problems of a draft file; unreadable or malformed files give one problem each."""
+    try:
+        data = read_bytes(file)
+    except InputError as exc:
+        return [Problem("error", str(exc))]
+    return validate_bytes(data, str(file))
+
+
+def summary(problems: List[Problem]) -> Dict[str, int]:
+    return {"errors": sum(p.is_error for p in problems), "warnings": sum(not p.is_error for p in problems)}
