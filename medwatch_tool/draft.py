@@ -164,8 +164,8 @@ def parse_draft(data: bytes, source: str = "<input>") -> etree._Element:
         qn = etree.QName(root)
         where = f"namespace '{qn.namespace}'" if qn.namespace else "no namespace"
         raise InputError(
-            f"{source}:{root.sourceline}: not a MedWatch draft: the root element is "
-            f"<{qn.localname}> in {where}; expected <report> in '{NS}'")
+            f"not a MedWatch draft: the root element is <{qn.localname}> in {where}; "
+            f"expected <report> in '{NS}'", source, root.sourceline)
     return root
 
 

@@ -3,6 +3,7 @@
 The core raises these; only cli.py turns them into exit codes, so library callers get
 ordinary exceptions and the command line gets one clear line instead of a traceback.
 """
+from typing import Optional
 
 
 class MedwatchError(Exception):
@@ -12,4 +13,13 @@ class MedwatchError(Exception):
 
 
 class InputError(MedwatchError):
-    """The user's file or data cannot be used (missing, unreadable, not a draft...)."""
+    """The user's file or data cannot be used (missing, unreadable, not a draft...).
+
+    `reason` says what is wrong; `source` and `line` say where, when known, so reports
+    can show them in their own columns (problems.csv, JSON) as well as in the message.
+    """
+
+    def __init__(self, reason: str, source: Optional[str] = None, line: Optional[int] = None):
+        self.reason, self.source, self.line = reason, source, line
+        where = ":".join(str(x) for x in (source, line) if x not in (None, ""))
+        super().__init__(f"{where}: {reason}" if where else reason)

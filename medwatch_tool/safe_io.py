@@ -38,24 +38,23 @@ _PARSER = safe_parser()
 def parse_xml_bytes(data: bytes, source: str = "<input>") -> etree._Element:
     """Parse `data` safely and return the root element, or raise InputError on one line."""
     if not data.strip():
-        raise InputError(f"{source}: the file is empty")
+        raise InputError("the file is empty", source)
     if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InputError(f"{source}: this is not an XML file (binary data)")
+        raise InputError("this is not an XML file (binary data)", source)
     head = data[:65536].upper()
     if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
         raise InputError(
-            f"{source}: a DOCTYPE/ENTITY declaration is not allowed in a report "
-            "(refused for safety: entities can read local files or exhaust memory)"
-        )
+            "a DOCTYPE/ENTITY declaration is not allowed in a report "
+            "(refused for safety: entities can read local files or exhaust memory)", source)
     try:
         root = etree.fromstring(data, parser=_PARSER, base_url=None)
     except etree.XMLSyntaxError as exc:
         line = getattr(exc, "lineno", None) or (exc.position[0] if exc.position else "?")
         message = str(exc.msg if hasattr(exc, "msg") else exc).split(", line ")[0]
-        raise InputError(f"{source}:{line}: not well-formed XML: {message}") from None
+        raise InputError(f"not well-formed XML: {message}", source, line) from None
     tree = root.getroottree()
     if tree.docinfo.doctype:
-        raise InputError(f"{source}: a DOCTYPE declaration is not allowed in a report")
+        raise InputError("a DOCTYPE declaration is not allowed in a report", source)
     return root
 
 
@@ -64,14 +63,14 @@ def read_bytes(path: Union[str, Path]) -> bytes:
     p = Path(path)
     try:
         if p.is_dir():
-            raise InputError(f"{p}: is a directory, not a file")
+            raise InputError("is a directory, not a file", str(p))
         return p.read_bytes()
     except FileNotFoundError:
-        raise InputError(f"{p}: no such file") from None
+        raise InputError("no such file", str(p)) from None
     except PermissionError:
-        raise InputError(f"{p}: permission denied") from None
+        raise InputError("permission denied", str(p)) from None
     except OSError as exc:
-        raise InputError(f"{p}: cannot be read ({exc.strerror or exc})") from None
+        raise InputError(f"cannot be read ({exc.strerror or exc})", str(p)) from None
 
 
 def atomic_write(path: Union[str, Path], data: Union[bytes, str], mode: int = OWNER_ONLY) -> Path:
@@ -84,7 +83,7 @@ def atomic_write(path: Union[str, Path], data: Union[bytes, str], mode: int = OW
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
-        raise InputError(f"{target}: cannot write here ({exc.strerror or exc})") from None
+        raise InputError(f"cannot write here ({exc.strerror or exc})", str(target)) from None
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
@@ -98,6 +97,6 @@ def atomic_write(path: Union[str, Path], data: Union[bytes, str], mode: int = OW
         except OSError:
             pass
         if isinstance(exc, OSError):
-            raise InputError(f"{target}: cannot write ({exc.strerror or exc})") from None
+            raise InputError(f"cannot write ({exc.strerror or exc})", str(target)) from None
         raise
     return target

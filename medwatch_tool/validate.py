@@ -5,6 +5,7 @@ Each finding becomes a `Problem` that knows its field path, the form box and lab
 field (from the catalog), its line in the file and its severity, so every front end (CLI,
 wizard, batch) reports the same thing in the same words.
 """
+import difflib
 import re
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -123,15 +124,20 @@ def _explain_xsd(message: str, value_el) -> (str, Optional[str]):
         return "is required but missing", first
     m = re.search(r"This element is not expected\. Expected is (?:one of )?\( ?(.+?) ?\)", body)
     if m:
-        return f"is not expected here (expected {_clean(m.group(1))})", None
+        expected = _clean(m.group(1))
+        if "," not in expected and value_el is not None:
+            return "", expected  # a required element is missing before this one
+        return f"is not expected here (expected {expected})", None
     if "This element is not expected" in body:
         return "is not expected here", None
     m = re.search(r"The value '(.*)' is not an element of the set \{(.*)\}", body, re.S)
     if m:
-        allowed = ", ".join(v.strip().strip("'") for v in m.group(2).split(","))
-        if len(allowed) > 160:
-            allowed = allowed[:160].rsplit(",", 1)[0] + ", ..."
-        return f"'{m.group(1)}' is not an allowed value (allowed: {allowed})", None
+        allowed = [v.strip().strip("'") for v in m.group(2).split(",")]
+        if len(allowed) <= 12:
+            return f"'{m.group(1)}' is not an allowed value (allowed: {', '.join(allowed)})", None
+        near = difflib.get_close_matches(m.group(1).lower(), allowed, n=1, cutoff=0.6)
+        hint = f"did you mean {' or '.join(near)}? " if near else ""
+        return f"'{m.group(1)}' is not an allowed value ({hint}`medwatch fields` lists all {len(allowed)})", None
     m = re.search(r"this exceeds the allowed maximum length of '(\d+)'", body)
     if m:
         return f"is {len(value)} characters long; at most {m.group(1)} fit in this box", None
@@ -171,7 +177,17 @@ def _xsd_problems(root: etree._Element, source: Optional[str]) -> List[Problem]:
             el = found[0] if found and isinstance(found, list) else None
         message, child = _explain_xsd(entry.message, el)
         path = element_path(el) if el is not None else None
-        if child:
+        if child and not message:  # "X not expected, expected (name)": name is missing before X
+            parent = el.getparent()
+            path = element_path(parent) if parent is not None else None
+            node = load_catalog().node(f"{path}/{child}" if path else child)
+            message = "is required but missing" if node is not None and node.required else \
+                f"<{etree.QName(el).localname}> is out of place (expected <{child}> here)"
+            if node is None or not node.required:
+                path = element_path(el)
+            else:
+                path = f"{path}/{child}" if path else child
+        elif child:
             path = f"{path}/{child}" if path else child
         if (path, entry.line) in seen:  # one message per mistake, not one per facet
             continue
@@ -219,7 +235,7 @@ def validate_bytes(data: bytes, source: str = "<input>") -> List[Problem]:
     try:
         root = parse_draft(data, source)
     except InputError as exc:
-        return [Problem("error", str(exc))]
+        return [Problem("error", exc.reason, line=exc.line, file=exc.source)]
     return validate_tree(root, source)
 
 
@@ -228,7 +244,7 @@ def validate_file(file: Union[str, Path]) -> List[Problem]:
     try:
         data = read_bytes(file)
     except InputError as exc:
-        return [Problem("error", str(exc))]
+        return [Problem("error", exc.reason, line=exc.line, file=exc.source)]
     return validate_bytes(data, str(file))
 
 

@@ -1,0 +1,104 @@
+"""The core API behaves as the CLI and the other front ends rely on."""
+import os
+import stat
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from medwatch_tool.catalog import load_catalog
+from medwatch_tool.coerce import ValueProblem, coerce_value, parse_partial_date
+from medwatch_tool.draft import build_draft, draft_values, flatten, nest, read_draft, write_draft
+from medwatch_tool.errors import InputError
+from medwatch_tool.safe_io import atomic_write, parse_xml_bytes
+from medwatch_tool.validate import validate_tree
+
+
+def test_catalog_annotates_every_field():
+    catalog = load_catalog()
+    assert len(catalog.fields) > 80
+    for f in catalog.fields:
+        assert f.box and f.label, f.path
+        if not f.path.startswith("admin/"):
+            assert "?" in f.question or f.question.endswith("."), f.path
+    assert catalog.field("suspect_product[3]/route").box == "D2"
+    assert catalog.field("device[2]/udi").box_3500b == "D7"
+    assert {g.path for g in catalog.groups if g.repeat} == {"event/test", "suspect_product", "device", "concomitant"}
+    assert catalog.suggest("suspect_product/dosage") == "suspect_product/dose"
+
+
+@pytest.mark.parametrize("raw, stored", [
+    ("2026-11-03", "2026-11-03"), ("11/03/2026", "2026-11-03"), ("3 Nov 2026", "2026-11-03"),
+    ("03-Nov-2026", "2026-11-03"), ("November 3, 2026", "2026-11-03"), ("Nov 2026", "2026-11"),
+    ("11/2026", "2026-11"), ("2026", "2026"),
+])
+def test_dates_keep_their_precision(raw, stored):
+    assert parse_partial_date(raw) == stored
+
+
+@pytest.mark.parametrize("raw", ["2026-02-30", "13/40/2026", "yesterday", "Smarch 2026", "2026-13"])
+def test_bad_dates_are_refused(raw):
+    with pytest.raises(ValueProblem):
+        parse_partial_date(raw)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+def test_date_parser_never_crashes(text):
+    try:
+        result = parse_partial_date(text)
+    except ValueProblem:
+        return
+    assert len(result) in (4, 7, 10)
+
+
+def test_coerce_by_field_kind():
+    c = load_catalog()
+    assert coerce_value(c.field("suspect_product/route"), "Intrathecal") == "intrathecal"
+    assert coerce_value(c.field("suspect_product/dose_unit"), "mg") == "MG"
+    assert coerce_value(c.field("reporter/country"), "United States") == "US"
+    assert coerce_value(c.field("reporter/health_professional"), "Yes") == "true"
+    assert coerce_value(c.field("event/outcome"), "death; hospitalization") == ["death", "hospitalization"]
+    with pytest.raises(ValueProblem, match="not a number"):
+        coerce_value(c.field("patient/age"), "forty")
+    with pytest.raises(ValueProblem, match="not one of the allowed values"):
+        coerce_value(c.field("patient/sex"), "robot")
+
+
+def test_paths_round_trip_through_xml_and_json(tmp_path, examples):
+    root = read_draft(examples / "baclofen-pump-catheter-kink.xml")
+    values = draft_values(root)
+    assert values["device[2]/udi"].startswith("(01)")
+    assert values["event/outcome"] == ["hospitalization", "required_intervention"]
+    assert flatten(nest(values)) == values
+    rebuilt = build_draft(values)
+    assert draft_values(rebuilt) == values
+    assert validate_tree(rebuilt) == []
+    target = write_draft(rebuilt, tmp_path / "sub" / "copy.xml")
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+    assert draft_values(read_draft(target)) == values
+
+
+def test_build_draft_names_unknown_paths():
+    with pytest.raises(InputError, match=r"'patient/agee' is not a field; did you mean 'patient/age'\?"):
+        build_draft({"patient/agee": "3"})
+    with pytest.raises(InputError, match="does not repeat"):
+        build_draft({"patient[2]/age": "3"})
+
+
+def test_atomic_write_replaces_whole_file(tmp_path):
+    target = tmp_path / "draft.xml"
+    target.write_text("old")
+    os.chmod(target, 0o644)
+    atomic_write(target, "new")
+    assert target.read_text() == "new"
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["draft.xml"]
+
+
+def test_parser_refuses_entities_and_never_reads_files():
+    with pytest.raises(InputError, match="DOCTYPE/ENTITY"):
+        parse_xml_bytes(b'<!DOCTYPE r [<!ENTITY e SYSTEM "file:///etc/hostname">]><r>&e;</r>')
+    # even a DOCTYPE hidden beyond the first 64 KiB is refused by the parse result check
+    padded = b"<?xml version='1.0'?>" + b" " * 70000 + b'<!DOCTYPE r [<!ENTITY e "x">]><r>&e;</r>'
+    with pytest.raises(InputError, match="DOCTYPE"):
+        parse_xml_bytes(padded)

@@ -1,0 +1,78 @@
+"""`medwatch render`: the draft as the FDA form shows it, in text and printable HTML."""
+import os
+import stat
+
+from medwatch_tool.catalog import load_catalog
+from medwatch_tool.cli import main
+
+from helpers import example_tree, set_text, write
+
+
+def test_text_groups_by_section_and_box(runner, examples):
+    result = runner.invoke(main, ["render", str(examples / "baclofen-pump-catheter-kink.xml")])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    order = [out.index(f"SECTION {box}.") for box in "ABCDEFG"]
+    assert order == sorted(order)
+    assert "B3    Date of event: 14-Sep-2026" in out
+    assert "D2    Route: Intrathecal" in out
+    assert "--- Suspect medical device #2" in out
+    assert "E6    Date explanted: 17-Sep-2026" in out
+    assert "E7a   Single-use device reprocessed and reused?: [ ]" in out  # empty box shown as such
+    assert "1. Test name: Body temperature" in out
+
+
+def test_every_catalog_label_appears(runner, examples):
+    out = runner.invoke(main, ["render", str(examples / "baclofen-overdose.xml")]).output
+    for field in load_catalog().fields:
+        assert field.label in out, field.path
+
+
+def test_consumer_form_uses_its_own_boxes(runner, examples):
+    out = runner.invoke(main, ["render", str(examples / "baclofen-missed-refill-consumer.xml")]).output
+    assert "FDA 3500B (consumer)" in out
+    assert "SECTION E. ABOUT THE PERSON WHO HAD THE PROBLEM" in out
+    assert "A3    Date of event: 02-Nov-2026" in out
+
+
+def test_html_is_escaped_and_written_owner_only(runner, tmp_path):
+    root = example_tree()
+    set_text(root, "event/description", "<script>alert('x')</script> & more")
+    draft = write(root, tmp_path)
+    out = tmp_path / "report.html"
+    result = runner.invoke(main, ["render", str(draft), "--to", "html", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    html = out.read_text()
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; more" in html
+    assert "@media print" in html
+    assert "<th class=\"box\">B5</th>" in html
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_render_reports_problems_but_still_renders(runner, tmp_path):
+    root = example_tree()
+    set_text(root, "patient/sex", "robot")
+    result = runner.invoke(main, ["render", str(write(root, tmp_path))])
+    assert result.exit_code == 0
+    assert "A3 Sex [patient/sex]: 'robot' is not an allowed value" in result.stderr
+    assert "A3    Sex: robot" in result.stdout
+
+
+def test_render_bad_file_one_line(runner, tmp_path):
+    result = runner.invoke(main, ["render", str(tmp_path / "missing.xml")])
+    assert result.exit_code == 1
+    assert result.output.strip() == f"Error: {tmp_path / 'missing.xml'}: no such file"
+
+
+def test_fields_lists_catalog(runner):
+    result = runner.invoke(main, ["fields"])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0].split() == ["path", "box", "label", "type", "allowed", "values"]
+    assert any(l.startswith("event/event_date") and " B3 " in l and "Date of event" in l for l in lines)
+    assert any(l.startswith("suspect_product[1]/route") and "intrathecal" in l for l in lines)
+    assert any(l.startswith("device[1]/udi") and " E4 " in l for l in lines)
+    csv_out = runner.invoke(main, ["fields", "--format", "csv", "--form", "3500B"]).output
+    assert "event/event_date,A3,Date of event,date," in csv_out

@@ -1,0 +1,199 @@
+"""`medwatch validate`: located, box-numbered messages and exit codes, on real files."""
+import json
+
+import pytest
+
+from medwatch_tool.cli import main
+
+from helpers import example_tree, remove, set_text, write
+
+
+def run(runner, *args):
+    result = runner.invoke(main, ["validate", *map(str, args)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    return result
+
+
+def test_every_example_is_valid(runner, examples):
+    files = sorted(examples.glob("*.xml"))
+    assert len(files) >= 3
+    result = run(runner, *files)
+    assert result.exit_code == 0, result.output
+    for f in files:
+        assert f"{f}: valid" in result.output
+
+
+def line_of(path, needle):
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if needle in line:
+            return number
+    raise AssertionError(needle)
+
+
+def test_bad_date_is_located_with_box_and_label(runner, tmp_path):
+    root = example_tree()
+    set_text(root, "event/event_date", "2026-02-30")
+    draft = write(root, tmp_path)
+    result = run(runner, draft)
+    assert result.exit_code == 1
+    line = line_of(draft, "2026-02-30")
+    assert f"{draft}:{line}: error: B3 Date of event [event/event_date]: 2026-02-30 is not a date" in result.output
+
+
+def test_missing_required_box(runner, tmp_path):
+    root = example_tree()
+    remove(root, "suspect_product/name")
+    result = run(runner, write(root, tmp_path))
+    assert result.exit_code == 1
+    assert "D1 Product name [suspect_product[1]/name]: is required but missing" in result.output
+
+
+def test_unknown_code(runner, tmp_path):
+    root = example_tree()
+    set_text(root, "suspect_product/route", "intrathecall")
+    set_text(root, "patient/sex", "M")
+    result = run(runner, write(root, tmp_path))
+    assert result.exit_code == 1
+    assert ("D2 Route [suspect_product[1]/route]: 'intrathecall' is not an allowed value "
+            "(did you mean intrathecal? `medwatch fields` lists all 67)") in result.output
+    assert "A3 Sex [patient/sex]: 'M' is not an allowed value (allowed: male, female)" in result.output
+
+
+def test_death_outcome_without_date(runner, tmp_path):
+    root = example_tree()
+    set_text(root, "event/outcome", "death")
+    result = run(runner, write(root, tmp_path))
+    assert result.exit_code == 1
+    assert "B2 Date of death [event/death_date]: the outcome is death, so the date of death is required (MW-OUT-1)" in result.output
+
+
+def test_death_date_without_death_outcome(runner, tmp_path):
+    root = example_tree()
+    event = root.find("{urn:x-medwatch-tool:report:1}event")
+    death = event.makeelement("{urn:x-medwatch-tool:report:1}death_date")
+    death.text = "2026-10-09"
+    event.find("{urn:x-medwatch-tool:report:1}event_date").addprevious(death)
+    result = run(runner, write(root, tmp_path))
+    assert result.exit_code == 1
+    assert "(MW-OUT-2)" in result.output
+
+
+def test_therapy_stop_before_start(runner, tmp_path):
+    root = example_tree("baclofen-pump-catheter-kink.xml")
+    set_text(root, "concomitant/stop_date", "2026-09-01")
+    draft = write(root, tmp_path)
+    result = run(runner, draft)
+    assert result.exit_code == 1
+    line = line_of(draft, "2026-09-01")
+    assert (f"{draft}:{line}: error: F Therapy end date [concomitant[1]/stop_date]: therapy stop date "
+            "2026-09-01 is before the start date 2026-09-15 (MW-DATE-1)") in result.output
+
+
+def test_partial_dates_only_conflict_when_certain(runner, tmp_path):
+    root = example_tree("baclofen-pump-catheter-kink.xml")
+    set_text(root, "concomitant/start_date", "2026-09")
+    set_text(root, "concomitant/stop_date", "2026-09-01")
+    assert run(runner, write(root, tmp_path)).exit_code == 0
+
+
+def test_explant_before_implant_and_future_date(runner, tmp_path):
+    root = example_tree("baclofen-pump-catheter-kink.xml")
+    set_text(root, "device/implanted_date", "2999-01-01")
+    result = run(runner, write(root, tmp_path))
+    assert result.exit_code == 1
+    assert "E6 Date implanted [device[1]/implanted_date]: the date 2999-01-01 is in the future (MW-DATE-6)" in result.output
+    assert "after the date of this report (MW-DATE-7)" in result.output
+
+
+def test_minimum_criteria(runner, tmp_path):
+    root = example_tree()
+    for path in ("patient", "reporter", "suspect_product"):
+        remove(root, path)
+    set_text(root, "event/description", " ")
+    result = run(runner, write(root, tmp_path))
+    assert result.exit_code == 1
+    for rule in ("MW-MIN-1", "MW-MIN-2", "MW-MIN-3", "MW-MIN-4"):
+        assert f"({rule})" in result.output
+
+
+def test_human_ranges(runner, tmp_path):
+    root = example_tree()
+    set_text(root, "patient/age", "300")
+    set_text(root, "patient/weight", "900")
+    result = run(runner, write(root, tmp_path))
+    assert "A2 Age [patient/age]: age 300 year(s) is outside the human range" in result.output
+    assert "A4 Weight [patient/weight]" in result.output
+
+
+def test_warnings_do_not_fail(runner, tmp_path):
+    root = example_tree("baclofen-pump-catheter-kink.xml")
+    remove(root, "device/udi")
+    remove(root, "device/serial")
+    catheter = root.findall("{urn:x-medwatch-tool:report:1}device")[1]
+    for name in ("lot", "udi"):
+        catheter.remove(catheter.find("{urn:x-medwatch-tool:report:1}" + name))
+    result = run(runner, write(root, tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "warning: E4 Unique device identifier (UDI) # [device[1]/udi]" in result.output
+    assert "[device[2]/udi]" in result.output
+    assert "(2 warnings)" in result.output
+
+
+def test_json_format(runner, tmp_path):
+    root = example_tree()
+    set_text(root, "patient/sex", "M")
+    result = run(runner, "--format", "json", write(root, tmp_path))
+    assert result.exit_code == 1
+    problems = json.loads(result.stdout)
+    assert problems == [{
+        "severity": "error", "message": "'M' is not an allowed value (allowed: male, female)",
+        "path": "patient/sex", "box": "A3", "label": "Sex", "line": problems[0]["line"],
+        "file": str(tmp_path / "draft.xml"), "rule": "",
+    }]
+    assert problems[0]["line"] > 1
+
+
+BAD_INPUTS = {
+    "empty": (b"", "the file is empty"),
+    "garbage": (bytes(range(256)) * 4, "not an XML file"),
+    "truncated": (b'<?xml version="1.0"?>\n<report xmlns="urn:x-medwatch-tool:report:1"><patient>', "not well-formed XML"),
+    "wrong-namespace": (b'<report xmlns="urn:other"><patient/></report>', "not a MedWatch draft"),
+    "no-namespace": (b"<report><patient/></report>", "not a MedWatch draft"),
+    "xxe": (b'<?xml version="1.0"?>\n<!DOCTYPE report [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
+            b'<report xmlns="urn:x-medwatch-tool:report:1"><event><description>&xxe;</description></event></report>',
+            "DOCTYPE/ENTITY declaration is not allowed"),
+    "billion-laughs": (b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
+                       + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10) for i in range(1, 10))
+                       + b']>\n<report xmlns="urn:x-medwatch-tool:report:1">&lol9;</report>',
+                       "DOCTYPE/ENTITY declaration is not allowed"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_INPUTS))
+def test_bad_input_gives_one_line(runner, tmp_path, kind):
+    data, expected = BAD_INPUTS[kind]
+    bad = tmp_path / f"{kind}.xml"
+    bad.write_bytes(data)
+    result = run(runner, bad)
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith(f"{bad}") and expected in lines[0]
+    assert "passwd" not in result.output and "root:" not in result.output
+
+
+def test_directory_and_missing_path(runner, tmp_path):
+    result = run(runner, tmp_path, tmp_path / "nope.xml")
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"{tmp_path}: error: is a directory, not a file", f"{tmp_path / 'nope.xml'}: error: no such file"]
+
+
+def test_stdin(runner, examples):
+    result = runner.invoke(main, ["validate", "-"], input=(examples / "baclofen-overdose.xml").read_bytes())
+    assert result.exit_code == 0 and "-: valid" in result.output
+
+
+def test_no_arguments_is_a_usage_error(runner):
+    assert runner.invoke(main, ["validate"]).exit_code == 2
