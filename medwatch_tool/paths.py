@@ -4,7 +4,8 @@ The wizard stores answers by path, CSV headers are paths, JSON input is their ne
 and problems point at paths; this module is the one place that spells the syntax.
 """
 import re
-from typing import List, Tuple
+from functools import lru_cache
+from typing import Tuple
 
 _STEP = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?$")
 
@@ -13,15 +14,19 @@ class PathSyntaxError(ValueError):
     """A path that does not follow `name[index]/name...`."""
 
 
-def split_path(path: str) -> List[Tuple[str, int]]:
-    """`'device[2]/udi'` -> `[('device', 2), ('udi', 1)]` (indexes are 1-based)."""
+@lru_cache(maxsize=8192)
+def split_path(path: str) -> Tuple[Tuple[str, int], ...]:
+    """`'device[2]/udi'` -> `(('device', 2), ('udi', 1))` (indexes are 1-based).
+
+    Cached: a batch run parses the same few hundred column paths for every row.
+    """
     steps = []
     for raw in path.strip().strip("/").split("/"):
         m = _STEP.match(raw.strip())
         if not m or (m.group(2) is not None and int(m.group(2)) < 1):
             raise PathSyntaxError(f"'{path}' is not a field path (expected e.g. suspect_product[2]/dose)")
         steps.append((m.group(1), int(m.group(2) or 1)))
-    return steps
+    return tuple(steps)
 
 
 def join_path(steps, repeating=frozenset()) -> str:
@@ -33,6 +38,7 @@ def join_path(steps, repeating=frozenset()) -> str:
     return "/".join(out)
 
 
+@lru_cache(maxsize=8192)
 def template_of(path: str) -> str:
     """The path with its indexes removed: the catalog key of the field."""
     return "/".join(name for name, _ in split_path(path))

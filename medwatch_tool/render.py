@@ -90,21 +90,30 @@ class Section:
     blocks: List[Block]
 
 
-def _children(el: Optional[etree._Element], name: str) -> List[etree._Element]:
-    return [] if el is None else el.findall(f"{{{NS}}}{name}")
+def _by_name(el: Optional[etree._Element]) -> dict:
+    """Child elements grouped by local name, in one pass over the element."""
+    out: dict = {}
+    if el is not None:
+        for child in el:
+            if isinstance(child.tag, str):
+                out.setdefault(child.tag.rpartition("}")[2], []).append(child)
+    return out
 
 
 def _block(group: Group, el, heading: str, form: str, prefix: str) -> Block:
     block = Block(heading, present=el is not None)
+    kids = _by_name(el)
     for child in group.children:
         if isinstance(child, Field):
-            values = [(c.text or "").strip() for c in _children(el, child.name)]
+            values = [(c.text or "").strip() for c in kids.get(child.name, ())]
             block.items.append(Row(child.box_for(form), child.label, prefix + child.name,
                                   display(child, [v for v in values if v], form), child.help))
         else:
-            instances = _children(el, child.name)
-            lines = [[display(f, [(c.text or "").strip() for c in _children(inst, f.name)], form)
-                      for f in child.fields] for inst in instances]
+            lines = []
+            for inst in kids.get(child.name, ()):
+                cells = _by_name(inst)
+                lines.append([display(f, [(c.text or "").strip() for c in cells.get(f.name, ())], form)
+                              for f in child.fields])
             block.items.append(Table(child.box_for(form), child.label, [f.label for f in child.fields], lines))
     return block
 
@@ -112,9 +121,10 @@ def _block(group: Group, el, heading: str, form: str, prefix: str) -> Block:
 def view(root: etree._Element, form: str = "3500") -> List[Section]:
     """The draft as the form shows it: every section and box, filled or empty."""
     sections = []
+    top = _by_name(root)
     for group in load_catalog().sections:
         title = group.section_title(form)
-        instances = _children(root, group.name)
+        instances = top.get(group.name, [])
         if group.repeat:
             blocks = [_block(group, el, f"{group.label} #{i}", form, f"{group.name}[{i}]/")
                       for i, el in enumerate(instances, 1)]
