@@ -12,6 +12,10 @@ from medwatch_tool.errors import InputError
 from medwatch_tool.safe_io import atomic_write, parse_xml_bytes
 from medwatch_tool.validate import validate_tree
 
+from helpers import EXAMPLES
+
+EXAMPLE = EXAMPLES / "baclofen-pump-catheter-kink.xml"
+
 
 def test_catalog_annotates_every_field():
     catalog = load_catalog()
@@ -102,3 +106,33 @@ def test_parser_refuses_entities_and_never_reads_files():
     padded = b"<?xml version='1.0'?>" + b" " * 70000 + b'<!DOCTYPE r [<!ENTITY e "x">]><r>&e;</r>'
     with pytest.raises(InputError, match="DOCTYPE"):
         parse_xml_bytes(padded)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300))
+def test_any_bytes_give_problems_not_exceptions(data):
+    from medwatch_tool.validate import validate_bytes
+
+    problems = validate_bytes(b"<report xmlns='urn:x-medwatch-tool:report:1'>" + data, "fuzz.xml")
+    assert all(p.severity in ("error", "warning") and p.message for p in problems)
+
+
+@settings(max_examples=150, deadline=None)
+@given(field=st.sampled_from([f.path for f in load_catalog().fields if not f.path.startswith("event/test")]),
+       text=st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=30))
+def test_any_field_value_gives_located_problems(field, text):
+    """Whatever text lands in a field, validation names that field or passes."""
+    from medwatch_tool.draft import parse_draft, draft_bytes
+    from medwatch_tool.validate import validate_tree
+
+    root = read_draft(EXAMPLE)
+    values = draft_values(root)
+    values[field.replace("suspect_product/", "suspect_product[1]/").replace("device/", "device[1]/")
+           .replace("concomitant/", "concomitant[1]/")] = text if text.strip() else "x"
+    try:
+        rebuilt = build_draft(values)
+    except InputError:
+        return
+    problems = validate_tree(parse_draft(draft_bytes(rebuilt), "fuzz.xml"), "fuzz.xml")
+    for p in problems:
+        assert p.message and p.format().startswith("fuzz.xml:")
