@@ -135,11 +135,73 @@ def render(file, to, form, output):
 
 
 @main.command()
+@click.argument("input_file", metavar="INPUT")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for the drafts and problems.csv (created if missing).")
+@click.option("--render", "render_to", type=click.Choice(["html", "text"]), default=None,
+              help="Also render each draft next to it.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: the number of CPUs).")
+@click.option("--resume", is_flag=True, help="Finish an interrupted run in the same --out folder.")
+@click.option("--input-format", type=click.Choice(["csv", "tsv", "jsonl", "xlsx"]), default=None,
+              help="Override detection from the file name (useful with '-').")
+def batch(input_file, out_dir, render_to, jobs, resume, input_format):
+    """Draft one report per row of a CSV, JSON Lines or Excel (.xlsx) file.
+
+    Column names are field paths as `medwatch fields` lists them (start from
+    `medwatch fields --csv-template`); JSON Lines use the nested form of the same paths.
+    Every good row becomes DIR/<report id>.xml (or row-NNNNNN.xml); every problem goes to
+    DIR/problems.csv with its row number, field path and form box. Rows with only warnings
+    are drafted. INPUT '-' reads standard input.
+
+    \b
+    Examples:
+      medwatch fields --csv-template > events.csv
+      medwatch batch events.csv --out drafts/
+      medwatch batch events.xlsx --out drafts/ --render html
+      medwatch batch events.csv --out drafts/ --resume   # after an interruption
+
+    Exit status: 0 all rows drafted, 1 some rows had errors (the others are drafted).
+    """
+    from .batch import run_batch
+    from .readers import open_source
+
+    source = open_source(input_file, input_format)
+    jobs = jobs or os.cpu_count() or 1
+    show = sys.stderr.isatty()
+    try:
+        if show:
+            with click.progressbar(length=source.size or 0, label="Drafting", file=sys.stderr,
+                                   show_pos=not source.size) as bar:
+                state = {"pos": 0}
+
+                def tick(outcome):
+                    if source.size:
+                        now = source.position
+                        bar.update(max(0, now - state["pos"]))
+                        state["pos"] = now
+                    else:
+                        bar.update(1)
+
+                summary = run_batch(source, out_dir, render_to, jobs, resume, on_row=tick)
+        else:
+            summary = run_batch(source, out_dir, render_to, jobs, resume)
+    finally:
+        source.close()
+    click.echo(summary.line())
+    if summary.failed:
+        click.echo(f"see {os.path.join(out_dir, 'problems.csv')} for the row, field and box of each problem", err=True)
+    sys.exit(1 if summary.failed else 0)
+
+
+@main.command()
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
               help="table: aligned text; csv: one row per field; json: full catalog entries.")
+@click.option("--csv-template", is_flag=True,
+              help="Print only an empty CSV header row of field paths, to start a batch file.")
 @click.option("--form", type=click.Choice(["3500", "3500B"], case_sensitive=False), default="3500", show_default=True,
               help="Show this form's box numbers.")
-def fields(fmt, form):
+def fields(fmt, form, csv_template):
     """List every field of a draft: path, form box, label, type and allowed values.
 
     The paths are the CSV column names for `medwatch batch` (use [2], [3] ... for more
@@ -150,10 +212,16 @@ def fields(fmt, form):
       medwatch fields
       medwatch fields --form 3500B
       medwatch fields --format csv > fields.csv
+      medwatch fields --csv-template > events.csv
     """
     from .catalog import load_catalog
 
     catalog = load_catalog()
+    if csv_template:
+        import csv
+
+        csv.writer(sys.stdout, lineterminator="\n").writerow(catalog.column_names())
+        return
     form = form.upper()
     header = ["path", "box", "label", "type", "allowed values"]
     rows = []

@@ -87,6 +87,11 @@ def _code(field: Field, raw: str) -> str:
     for c in field.choices:
         if low == c.label.lower().split(" - ")[-1].strip() or low == c.value.lower().replace("_", " "):
             return c.value
+    # an unambiguous start ("F" for female, "hosp" for hospitalization)
+    starts = {c.value for c in field.choices
+              if c.value.lower().startswith(low) or c.label.lower().startswith(low)}
+    if len(starts) == 1:
+        return starts.pop()
     allowed = ", ".join(c.value for c in field.choices[:12])
     more = " ..." if len(field.choices) > 12 else ""
     raise ValueProblem(f"'{text}' is not one of the allowed values ({allowed}{more})")

@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Benchmark `medwatch batch`: reports per second and peak memory.
+
+Prints, for each N (default 10,000 and 100,000 synthetic rows, seeded):
+  - pipeline reports/s: row -> draft -> XSD + rules -> draft XML and HTML written
+  - bare lxml reports/s: parse + XSD validation of the same drafts (same worker count)
+  - their ratio, and peak RSS of the main process and of the largest worker.
+
+Usage: python bench/batch.py [--sizes 10000 100000] [--jobs N]
+Each N runs in a fresh process so its peak RSS is its own.
+"""
+import argparse
+import csv
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+DRUGS = [("Lioresal Intrathecal (baclofen injection)", "intrathecal", "Severe spasticity"),
+         ("Gablofen (baclofen injection)", "intrathecal", "Spasticity, cerebral palsy"),
+         ("Morphine sulfate intrathecal", "intrathecal", "Chronic cancer pain"),
+         ("Ziconotide intrathecal infusion", "intrathecal", "Severe chronic pain"),
+         ("Baclofen 10 mg tablets", "oral", "Multiple sclerosis spasticity")]
+DEVICES = [("SynchroMed II programmable infusion pump", "Implanted programmable infusion pump", "LKK"),
+           ("Prometra II programmable pump", "Implanted drug pump", "LKK"),
+           ("Ascenda intrathecal catheter", "Intrathecal catheter", None)]
+EVENTS = ["Drowsiness, hypotonia and slow breathing two days after a dose increase.",
+          "Return of spasticity, itching and fever; catheter kink found on dye study.",
+          "Pump low-reservoir alarm, missed refill, withdrawal symptoms.",
+          "Nausea and dizziness after refill; pump interrogation normal."]
+
+
+def synthetic_rows(n: int, seed: int = 20261124):
+    """Realistic rows: a third drugs only, a third devices only, a third both."""
+    rnd = random.Random(seed)
+    for i in range(n):
+        kind = i % 3
+        year, month, day = 2026, rnd.randint(1, 9), rnd.randint(1, 28)
+        row = {
+            "admin/report_id": f"BENCH-{i:07d}", "patient/identifier": "".join(rnd.choice("ABCDEFGHJKLMNPRSTW") for _ in range(3)),
+            "patient/age": str(rnd.randint(8, 85)), "patient/age_unit": "year", "patient/sex": rnd.choice(["male", "female"]),
+            "patient/weight": str(rnd.randint(30, 120)), "patient/weight_unit": "kg",
+            "event/problem_type": "adverse_event" if kind == 0 else "adverse_event; product_problem",
+            "event/outcome": rnd.choice(["hospitalization", "required_intervention", "other_serious", ""]),
+            "event/event_date": f"{month:02d}/{day:02d}/{year}", "event/report_date": f"{year}-10-{rnd.randint(1, 28):02d}",
+            "event/description": rnd.choice(EVENTS) + f" Case {i}.",
+            "reporter/last_name": rnd.choice(["Okafor", "Lindqvist", "Nguyen", "Garcia"]), "reporter/first_name": "Sam",
+            "reporter/phone": f"555-{rnd.randint(1000, 9999)}", "reporter/country": "US",
+            "reporter/health_professional": "yes", "reporter/occupation": rnd.choice(["Physician", "Nurse", "Pharmacist"]),
+        }
+        if kind in (0, 2):
+            name, route, indication = rnd.choice(DRUGS)
+            row.update({"suspect_product[1]/name": name, "suspect_product[1]/route": route, "suspect_product[1]/dose": str(rnd.randint(50, 800)),
+                        "suspect_product[1]/dose_unit": "UGM", "suspect_product[1]/frequency": "daily",
+                        "suspect_product[1]/start_date": f"{rnd.randint(2015, 2025)}", "suspect_product[1]/indication": indication,
+                        "suspect_product[1]/lot": f"L{rnd.randint(10000, 99999)}"})
+        if kind in (1, 2):
+            brand, common, procode = rnd.choice(DEVICES)
+            row.update({"device[1]/brand_name": brand, "device[1]/common_name": common, "device[1]/manufacturer": "Medtronic",
+                        "device[1]/udi": f"(01)00643169{rnd.randint(100000, 999999)}(21)SN{i}",
+                        "device[1]/implanted_date": f"{rnd.randint(2015, 2025)}-{rnd.randint(1, 12):02d}",
+                        "device[1]/operator": "health_professional"})
+            if procode:
+                row["device[1]/procode"] = procode
+        yield row
+
+
+def write_input(path: Path, n: int):
+    from medwatch_tool.catalog import load_catalog
+
+    header = [c for c in load_catalog().column_names()]
+    used = set()
+    for row in synthetic_rows(min(n, 300)):
+        used.update(row)
+    header = [h for h in header if h in used]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header)
+        writer.writeheader()
+        for row in synthetic_rows(n):
+            writer.writerow(row)
+
+
+def _bare(paths):
+    from lxml import etree
+
+    from medwatch_tool.validate import _xsd
+
+    schema = _xsd()
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    ok = 0
+    for p in paths:
+        ok += schema.validate(etree.fromstring(Path(p).read_bytes(), parser))
+    return ok
+
+
+def measure(n: int, jobs: int) -> dict:
+    """Runs inside a fresh process: one N, pipeline then bare lxml."""
+    from multiprocessing import get_context
+
+    from medwatch_tool.batch import run_batch
+    from medwatch_tool.readers import open_source
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src, out = Path(tmp) / "rows.csv", Path(tmp) / "drafts"
+        write_input(src, n)
+        source = open_source(str(src))
+        start = time.perf_counter()
+        summary = run_batch(source, out, render_to="html", jobs=jobs)
+        pipeline = time.perf_counter() - start
+        source.close()
+        drafts = sorted(str(p) for p in out.glob("*.xml"))
+        chunks = [drafts[i::jobs] for i in range(jobs)]
+        start = time.perf_counter()
+        with get_context("fork").Pool(jobs) as pool:
+            valid = sum(pool.map(_bare, chunks))
+        bare = time.perf_counter() - start
+    return {"n": n, "drafted": summary.drafted, "failed": summary.failed, "valid": valid,
+            "pipeline_s": pipeline, "bare_s": bare,
+            "rss_main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "rss_worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(measure(args.one, args.jobs)))
+        return
+    print(f"medwatch batch benchmark: {args.jobs} worker process(es), {os.cpu_count()} CPU(s)")
+    print(f"{'N':>8} {'pipeline rep/s':>15} {'bare lxml rep/s':>16} {'ratio':>6} {'peak RSS main':>14} {'peak RSS worker':>16}")
+    for n in args.sizes:
+        done = subprocess.run([sys.executable, __file__, "--one", str(n), "--jobs", str(args.jobs)],
+                              capture_output=True, text=True, check=True)
+        r = json.loads(done.stdout.strip().splitlines()[-1])
+        assert r["drafted"] == n and r["valid"] == n, r
+        pipe, bare = n / r["pipeline_s"], n / r["bare_s"]
+        print(f"{n:>8} {pipe:>15,.0f} {bare:>16,.0f} {bare / pipe:>5.1f}x {r['rss_main_mb']:>11.0f} MB {r['rss_worker_mb']:>13.0f} MB",
+              flush=True)
+    print("pipeline = CSV row -> draft -> XSD + Schematron rules -> draft XML and HTML written (atomic, 0600);")
+    print("bare = lxml parse + XSD validation of the same drafts; ratio = bare / pipeline.")
+
+
+if __name__ == "__main__":
+    main()

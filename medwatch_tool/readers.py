@@ -1,0 +1,270 @@
+"""Rows of field values from a spreadsheet export: CSV/TSV, JSON Lines or Excel .xlsx.
+
+Clinics export whatever their system produces: a UTF-8 BOM, Windows-1252 accents, short
+rows, quoted newlines, huge files. Everything is streamed (memory stays flat however big
+the file) and every problem is tied to the row number a person sees in a spreadsheet
+(the header is row 1). Column names are field paths and are checked against the catalog
+before any row is read, so a misspelt column stops the run instead of silently dropping
+a field from every report.
+"""
+import csv
+import io
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Dict, Iterator, List, Optional
+
+from .catalog import load_catalog
+from .draft import flatten
+from .errors import InputError
+from .paths import PathSyntaxError, split_path
+
+FORMATS = ("csv", "tsv", "jsonl", "xlsx")
+_MAX_FIELD = 16 * 1024 * 1024  # one cell; longer ones are reported, not loaded
+
+
+@dataclass
+class Row:
+    """One input row: its spreadsheet row (or JSONL line) number and path -> raw value."""
+
+    number: int
+    values: Dict[str, object] = field(default_factory=dict)
+    problems: List[str] = field(default_factory=list)  # what made the row unreadable
+
+
+class Source:
+    """An opened input: iterate for Rows; `size` and `position` drive a progress bar."""
+
+    def __init__(self, name: str, handle: BinaryIO, fmt: str, size: Optional[int]):
+        self.name, self.handle, self.format, self.size = name, handle, fmt, size
+
+    @property
+    def position(self) -> int:
+        try:
+            return self.handle.tell()
+        except (OSError, ValueError):
+            return 0
+
+    def __iter__(self) -> Iterator[Row]:
+        reader = {"csv": _csv_rows, "tsv": _csv_rows, "jsonl": _jsonl_rows, "xlsx": _xlsx_rows}[self.format]
+        return reader(self)
+
+    def close(self):
+        if self.handle is not sys.stdin.buffer:
+            self.handle.close()
+
+
+def detect_format(name: str, head: bytes) -> str:
+    """Format from the file name, else from the first bytes (for stdin)."""
+    suffix = Path(name).suffix.lower()
+    if suffix in (".csv", ".txt"):
+        return "csv"
+    if suffix == ".tsv":
+        return "tsv"
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    if suffix in (".xlsx", ".xlsm"):
+        return "xlsx"
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        return "jsonl"
+    first = head.split(b"\n", 1)[0]
+    return "tsv" if first.count(b"\t") > first.count(b",") else "csv"
+
+
+def open_source(name: str, fmt: Optional[str] = None) -> Source:
+    """Open INPUT ('-' = stdin) for reading rows; InputError for what cannot be read."""
+    if name == "-":
+        raw = sys.stdin.buffer
+        data = raw.read(65536)
+        handle = _Prefixed(data, raw)
+        size = None
+    else:
+        path = Path(name)
+        if path.is_dir():
+            raise InputError("is a directory, not a file", name)
+        try:
+            handle = path.open("rb")
+        except FileNotFoundError:
+            raise InputError("no such file", name) from None
+        except OSError as exc:
+            raise InputError(f"cannot be read ({exc.strerror or exc})", name) from None
+        data = handle.read(65536)
+        handle.seek(0)
+        size = path.stat().st_size
+    if not data.strip(b"\xef\xbb\xbf \t\r\n"):
+        raise InputError("the file is empty", name)
+    fmt = fmt or detect_format(name, data)
+    if fmt not in FORMATS:
+        raise InputError(f"unknown input format {fmt!r} (use one of {', '.join(FORMATS)})", name)
+    if fmt != "xlsx" and b"\x00" in data[:4096]:
+        raise InputError("this is binary data, not CSV or JSON Lines text", name)
+    return Source(name, handle, fmt, size)
+
+
+class _Prefixed(io.RawIOBase):
+    """stdin with its first block already read (for format detection) put back in front."""
+
+    def __init__(self, head: bytes, rest: BinaryIO):
+        self._head, self._rest, self._pos = head, rest, 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n], self._head = self._head[:n], self._head[n:]
+        else:
+            chunk = self._rest.read(len(buffer))
+            n = len(chunk)
+            buffer[:n] = chunk
+        self._pos += n
+        return n
+
+    def tell(self):
+        return self._pos
+
+
+def _decoded_lines(handle: BinaryIO) -> Iterator[str]:
+    """Lines as text: UTF-8 (BOM dropped) where it decodes, else Windows-1252 (a superset
+    of Latin-1 for everything people type), decided line by line so a stray byte deep in
+    a big export never garbles the rest."""
+    first = True
+    for raw in handle:
+        if first:
+            raw = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+            first = False
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError:
+            yield raw.decode("cp1252", errors="replace")
+
+
+def check_header(header: List[str], source: str) -> List[str]:
+    """Column names must be field paths, each once: a wrong one stops the run."""
+    catalog = load_catalog()
+    problems, seen = [], {}
+    paths = []
+    for column, name in enumerate(header, 1):
+        name = (name or "").strip()
+        paths.append(name)
+        if not name:
+            problems.append(f"column {column} has no name")
+            continue
+        try:
+            canonical = "/".join(f"{s}[{i}]" for s, i in split_path(name))
+        except PathSyntaxError:
+            canonical = name
+        if canonical in seen:
+            problems.append(f"column {column} '{name}' repeats column {seen[canonical]}")
+        seen[canonical] = column
+        node = catalog.node(name)
+        if node is None or not hasattr(node, "kind"):
+            hint = catalog.suggest(name)
+            problems.append(f"column {column} '{name}' is not a field" + (f"; did you mean '{hint}'?" if hint else ""))
+    if problems:
+        raise InputError("row 1 (header): " + "; ".join(problems)
+                         + " (`medwatch fields --csv-template` writes a correct header)", source)
+    return paths
+
+
+def _csv_rows(src: Source) -> Iterator[Row]:
+    csv.field_size_limit(_MAX_FIELD)
+    delimiter = "\t" if src.format == "tsv" else ","
+    reader = csv.reader(_decoded_lines(src.handle), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InputError("the file is empty", src.name) from None
+    except csv.Error as exc:
+        raise InputError(f"row 1 (header): {exc}", src.name) from None
+    paths = check_header(header, src.name)
+    number = 1  # spreadsheet row numbers: the header is row 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            number += 1
+            yield Row(number, problems=[f"cannot be read as CSV: {exc}"])
+            continue
+        number += 1
+        if not any(c.strip() for c in cells):
+            continue  # blank line between rows: nothing to draft, nothing lost
+        row = Row(number)
+        extra = [c for c in cells[len(paths):] if c.strip()]
+        if extra:
+            row.problems.append(f"has {len(cells)} cells but the header has {len(paths)} columns")
+        for path, cell in zip(paths, cells):
+            if cell.strip():
+                row.values[path] = cell
+        yield row
+
+
+def _jsonl_rows(src: Source) -> Iterator[Row]:
+    for number, raw in enumerate(_decoded_lines(src.handle), 1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            yield Row(number, problems=[f"is not valid JSON ({exc.msg} at column {exc.colno})"])
+            continue
+        try:
+            values = flatten(obj)
+        except InputError as exc:
+            yield Row(number, problems=[exc.reason])
+            continue
+        yield Row(number, values)
+
+
+def _cell_text(value) -> str:
+    from datetime import date, datetime
+
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _xlsx_rows(src: Source) -> Iterator[Row]:
+    import zipfile
+
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(src.handle, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise InputError(f"not a readable Excel .xlsx workbook ({exc})", src.name) from None
+    try:
+        sheet = book.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header = next(rows, None)
+        if not header:
+            raise InputError("the first sheet is empty", src.name)
+        last = max((i for i, h in enumerate(header) if h not in (None, "")), default=-1)
+        paths = check_header([_cell_text(h) for h in header[: last + 1]], src.name)
+        for number, cells in enumerate(rows, 2):
+            texts = [_cell_text(c) for c in cells]
+            if not any(t.strip() for t in texts):
+                continue
+            row = Row(number)
+            if any(t.strip() for t in texts[len(paths):]):
+                row.problems.append(f"has values beyond the {len(paths)} named columns")
+            for path, text in zip(paths, texts):
+                if text.strip():
+                    row.values[path] = text
+            yield row
+    finally:
+        book.close()

@@ -1,0 +1,232 @@
+"""`medwatch batch`: every row ends as a draft or as problems; the real command, real files."""
+import csv
+import json
+import os
+import signal
+import stat
+import subprocess
+import time
+
+import pytest
+
+from medwatch_tool.cli import main
+from medwatch_tool.draft import draft_values, nest, read_draft
+from medwatch_tool.validate import validate_file
+
+from helpers import EXAMPLES
+
+
+def example_rows():
+    """The three example drafts as flat path -> value rows (lists joined with ';')."""
+    rows = []
+    for path in sorted(EXAMPLES.glob("*.xml")):
+        values = draft_values(read_draft(path))
+        rows.append({k: "; ".join(v) if isinstance(v, list) else v for k, v in values.items()})
+    return rows
+
+
+def write_csv(path, rows, encoding="utf-8", extra_header=None):
+    header = []
+    for row in rows:
+        header += [k for k in row if k not in header]
+    header += extra_header or []
+    with open(path, "w", newline="", encoding=encoding) as handle:
+        writer = csv.DictWriter(handle, fieldnames=header, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def read_problems(folder):
+    with open(folder / "problems.csv", newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def mixed_rows():
+    good = example_rows()
+    bad_date = dict(good[1], **{"admin/report_id": "BAD-DATE", "event/event_date": "2026-02-30"})
+    death = dict(good[1], **{"admin/report_id": "DEATH", "event/outcome": "death"})
+    warn = dict(good[2], **{"admin/report_id": "WARN", "event/problem_type": "adverse_event; product_problem"})
+    warn.pop("device[1]/udi", None)
+    warn.pop("device[1]/serial", None)
+    human = dict(good[0], **{"admin/report_id": "HUMAN", "event/event_date": "11/03/2025",
+                             "suspect_product[1]/route": "Intrathecal", "reporter/country": "United States",
+                             "patient/sex": "F", "event/outcome": "Hospitalization - initial or prolonged"})
+    return good + [bad_date, death, warn, human]
+
+
+def test_csv_good_bad_and_warning_rows(runner, tmp_path):
+    src = write_csv(tmp_path / "events.csv", mixed_rows())
+    out = tmp_path / "drafts"
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--render", "html"])
+    assert result.exit_code == 1, result.output
+    assert "5 drafted, 2 with errors, 1 warning" in result.output
+    drafted = sorted(p.name for p in out.glob("*.xml"))
+    assert drafted == sorted(["CONSUMER-2026-11-02.xml", "ITB-2026-0117.xml", "ITB-2026-0123.xml",
+                              "WARN.xml", "HUMAN.xml"])
+    for name in drafted:
+        assert not [p for p in validate_file(out / name) if p.is_error]
+        assert stat.S_IMODE(os.stat(out / name).st_mode) == 0o600
+        assert (out / name.replace(".xml", ".html")).exists()
+    human = draft_values(read_draft(out / "HUMAN.xml"))
+    assert human["event/event_date"] == "2025-11-03" and human["patient/sex"] == "female"
+    assert human["reporter/country"] == "US" and human["event/outcome"] == ["hospitalization"]
+    problems = read_problems(out)
+    by_row = {(p["row"], p["path"], p["severity"]) for p in problems}
+    assert ("5", "event/event_date", "error") in by_row
+    assert ("6", "event/death_date", "error") in by_row
+    assert ("7", "device[1]/udi", "warning") in by_row
+    bad = next(p for p in problems if p["row"] == "5")
+    assert bad["box"] == "B3" and bad["label"] == "Date of event" and "2026-02-30" in bad["message"]
+
+
+def test_jsonl_nested_rows_and_bad_lines(runner, tmp_path):
+    rows = example_rows()
+    lines = [json.dumps(nest({k: (v.split("; ") if k in ("event/outcome", "event/problem_type",
+                                                          "reporter/also_reported_to", "patient/race") else v)
+                              for k, v in r.items()})) for r in rows]
+    lines.insert(1, "{not json")
+    lines.append(json.dumps({"patient": {"agee": 3}}))
+    src = tmp_path / "events.jsonl"
+    src.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "drafts"
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "2"])
+    assert result.exit_code == 1
+    assert "3 drafted, 2 with errors" in result.output
+    problems = read_problems(out)
+    assert any(p["row"] == "2" and "not valid JSON" in p["message"] for p in problems)
+    assert any(p["row"] == "5" and "did you mean 'patient/age'" in p["message"] for p in problems)
+
+
+def test_xlsx_sheet(runner, tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    from datetime import datetime
+
+    rows = mixed_rows()
+    header = []
+    for row in rows:
+        header += [k for k in row if k not in header]
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(header)
+    for row in rows:
+        sheet.append([row.get(h) for h in header])
+    # Excel stores typed dates and numbers: they must come out as schema values
+    sheet.cell(row=2, column=header.index("event/event_date") + 1, value=datetime(2026, 10, 8))
+    sheet.cell(row=2, column=header.index("patient/age") + 1, value=52.0)
+    src = tmp_path / "events.xlsx"
+    book.save(src)
+    out = tmp_path / "drafts"
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    assert "5 drafted, 2 with errors" in result.output
+    assert draft_values(read_draft(out / "CONSUMER-2026-11-02.xml"))["event/event_date"] == "2026-10-08"
+
+
+def test_encodings_bom_latin1_and_ragged_rows(runner, tmp_path):
+    rows = example_rows()
+    rows[0]["event/history"] = "Allergie: pénicilline; café"
+    src = write_csv(tmp_path / "utf8bom.csv", rows, encoding="utf-8-sig")
+    result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "a"), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    cp = write_csv(tmp_path / "cp1252.csv", rows, encoding="cp1252")
+    result = runner.invoke(main, ["batch", str(cp), "--out", str(tmp_path / "b"), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    history = draft_values(read_draft(tmp_path / "b" / "CONSUMER-2026-11-02.xml"))["event/history"]
+    assert history == "Allergie: pénicilline; café"
+    text = cp.read_text(encoding="cp1252").splitlines()
+    text[2] += ",surplus"
+    text[3] = text[3].split(",")[0]  # a short row: missing cells are empty, the rules then speak
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("\n".join(text) + "\n", encoding="cp1252")
+    result = runner.invoke(main, ["batch", str(ragged), "--out", str(tmp_path / "c"), "--jobs", "1"])
+    assert result.exit_code == 1
+    problems = read_problems(tmp_path / "c")
+    assert any(p["row"] == "3" and "cells but the header has" in p["message"] for p in problems)
+    assert any(p["row"] == "4" and p["rule"] == "MW-MIN-4" for p in problems)
+
+
+@pytest.mark.parametrize("header, expected", [
+    ("patient/age,suspect_product[1]/dosage", "column 2 'suspect_product[1]/dosage' is not a field; did you mean 'suspect_product/dose'?"),
+    ("patient/age,patient/age", "column 2 'patient/age' repeats column 1"),
+])
+def test_bad_header_stops_with_one_line(runner, tmp_path, header, expected):
+    src = tmp_path / "h.csv"
+    src.write_text(header + "\n34,x\n")
+    result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert result.output.strip().startswith(f"Error: {src}: row 1 (header): {expected}")
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("content, expected", [(b"", "the file is empty"), (b"\xef\xbb\xbf\n\n", "the file is empty"),
+                                               (b"\x00\x01\x02binary", "binary data")])
+def test_empty_and_binary_input(runner, tmp_path, content, expected):
+    src = tmp_path / "in.csv"
+    src.write_bytes(content)
+    result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1 and expected in result.output
+
+
+def test_very_long_field_is_a_located_problem(runner, tmp_path):
+    rows = example_rows()[:1]
+    rows[0]["event/description"] = "x" * 25000
+    src = write_csv(tmp_path / "long.csv", rows)
+    result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o"), "--jobs", "1"])
+    assert result.exit_code == 1
+    problem = read_problems(tmp_path / "o")[0]
+    assert problem["path"] == "event/description" and problem["box"] == "B5"
+    assert "at most 20000" in problem["message"]
+
+
+def test_stdin_and_csv_template(runner, tmp_path):
+    template = runner.invoke(main, ["fields", "--csv-template"]).output
+    header = template.strip().split(",")
+    assert header[0] == "admin/report_id" and "suspect_product[1]/route" in header and "device[1]/udi" in header
+    src = write_csv(tmp_path / "e.csv", example_rows())
+    result = runner.invoke(main, ["batch", "-", "--out", str(tmp_path / "o"), "--jobs", "1"],
+                           input=src.read_bytes())
+    assert result.exit_code == 0 and "3 drafted, 0 with errors" in result.output
+
+
+def test_rerun_without_resume_is_refused(runner, tmp_path):
+    src = write_csv(tmp_path / "e.csv", example_rows())
+    out = tmp_path / "o"
+    assert runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"]).exit_code == 0
+    again = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    assert again.exit_code == 1 and "add --resume" in again.output
+    resumed = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
+    assert resumed.exit_code == 0 and "3 drafted, 0 with errors" in resumed.output and "3 rows already done" in resumed.output
+
+
+def test_killed_run_resumes_without_duplicates(console_script, tmp_path):
+    base = mixed_rows()
+    rows = []
+    for i in range(1500):
+        row = dict(base[i % len(base)])
+        row["admin/report_id"] = f"R{i:05d}"
+        rows.append(row)
+    src = write_csv(tmp_path / "big.csv", rows)
+    out = tmp_path / "o"
+    proc = subprocess.Popen([str(console_script), "batch", str(src), "--out", str(out), "--jobs", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    journal = out / ".medwatch-batch.jsonl"
+    deadline = time.time() + 60
+    while time.time() < deadline and (not journal.exists() or journal.stat().st_size < 20000):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = sum(1 for _ in journal.open())
+    assert 0 < done_before < len(rows), "the run should have been killed mid-way"
+    result = subprocess.run([str(console_script), "batch", str(src), "--out", str(out), "--jobs", "2", "--resume"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1  # the error rows stay errors
+    expected_errors = sum(1 for i in range(1500) if i % len(base) in (3, 4))
+    assert f"{1500 - expected_errors} drafted, {expected_errors} with errors" in result.stdout
+    assert len(list(out.glob("R*.xml"))) == 1500 - expected_errors
+    problems = read_problems(out)
+    keys = [(p["row"], p["path"], p["message"]) for p in problems]
+    assert len(keys) == len(set(keys)), "a problem was written twice"
+    errored_rows = {p["row"] for p in problems if p["severity"] == "error"}
+    assert len(errored_rows) == expected_errors
+    entries = [json.loads(line) for line in journal.open()]
+    assert sorted(e["row"] for e in entries) == list(range(2, 1502))
