@@ -7,7 +7,6 @@ duplicates: `--resume` skips every row it lists, and `problems.csv` is regenerat
 so a row's problems appear exactly once however often the run is restarted.
 """
 import csv
-import io
 import json
 import os
 import threading
@@ -17,7 +16,7 @@ from typing import Callable, Iterator, List, Optional
 
 from .errors import InputError
 from .readers import Row, Source
-from .safe_io import atomic_write
+from .safe_io import atomic_text_writer, atomic_write
 
 JOURNAL = ".medwatch-batch.jsonl"
 PROBLEMS = "problems.csv"
@@ -139,24 +138,29 @@ class Journal:
 
     def __init__(self, folder: Path):
         self.path = folder / JOURNAL
-        self.done = {}
-        if self.path.exists():
-            with self.path.open("r", encoding="utf-8") as handle:
-                for line in handle:
-                    try:
-                        entry = json.loads(line)
-                    except json.JSONDecodeError:
-                        continue  # a line cut short by a kill: that row is simply redone
-                    self.done[entry["row"]] = entry
+        self.done = {}  # row -> (draft file or None, warnings): small, so memory stays flat
+        for entry in self.entries():
+            self.done[entry["row"]] = _brief(entry)
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self.handle = os.fdopen(fd, "a", encoding="utf-8")
         self.pending = []
+
+    def entries(self) -> Iterator[dict]:
+        """The journal's entries, read back one line at a time."""
+        if not self.path.exists():
+            return
+        with self.path.open("r", encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a line cut short by a kill: that row is simply redone
 
     def record(self, outcome: Outcome):
         entry = {"row": outcome.row, "file": outcome.file, "report_id": outcome.report_id,
                  "problems": outcome.problems}
         self.pending.append(entry)
-        self.done[outcome.row] = entry
+        self.done[outcome.row] = _brief(entry)
         if len(self.pending) >= self.GROUP:
             self.commit()
 
@@ -176,13 +180,12 @@ class Journal:
 
     def write_problems(self, folder: Path):
         """problems.csv from the journal, in row order, written atomically."""
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=PROBLEM_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for row in sorted(self.done):
-            for problem in self.done[row]["problems"]:
-                writer.writerow(problem)
-        atomic_write(folder / PROBLEMS, buffer.getvalue())
+        with atomic_text_writer(folder / PROBLEMS) as handle:
+            writer = csv.DictWriter(handle, fieldnames=PROBLEM_COLUMNS, lineterminator="\n")
+            writer.writeheader()
+            for entry in self.entries():  # rows are journaled in input order
+                for problem in entry["problems"]:
+                    writer.writerow(problem)
 
 
 def _bounded(tasks: Iterator[tuple], limit: threading.Semaphore) -> Iterator[tuple]:
@@ -202,7 +205,7 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
                          str(folder))
     journal = Journal(folder)
     summary = Summary()
-    claimed = {e["file"]: row for row, e in journal.done.items() if e["file"]}
+    claimed = {file: row for row, (file, _) in journal.done.items() if file}
 
     def tasks():
         for row in source:
@@ -217,7 +220,7 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
     try:
         for outcome in _outcomes(tasks(), jobs):
             journal.record(outcome)
-            _count_entry({"file": outcome.file, "problems": outcome.problems}, summary)
+            _count_entry(journal.done[outcome.row], summary)
             if on_row:
                 on_row(outcome)
     finally:
@@ -226,12 +229,17 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
     return summary
 
 
-def _count_entry(entry: dict, summary: Summary):
-    if entry["file"]:
+def _brief(entry: dict) -> tuple:
+    return entry["file"], sum(1 for p in entry["problems"] if p["severity"] == "warning")
+
+
+def _count_entry(brief: tuple, summary: Summary):
+    file, warnings = brief
+    if file:
         summary.drafted += 1
     else:
         summary.failed += 1
-    summary.warnings += sum(1 for p in entry["problems"] if p["severity"] == "warning")
+    summary.warnings += warnings
 
 
 def _outcomes(tasks: Iterator[tuple], jobs: int) -> Iterator[Outcome]:

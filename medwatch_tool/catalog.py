@@ -76,6 +76,7 @@ class Field(Node):
     max_length: Optional[int] = None
     pattern: Optional[str] = None
     minimum: Optional[str] = None
+    default_3500b: str = ""
 
     @property
     def group(self) -> Optional["Group"]:
@@ -241,6 +242,7 @@ class _SchemaReader:
             return group
         max_occurs = _max_occurs(el)
         leaf = Field(multiple=max_occurs != 1, max_occurs=max_occurs,
+                     default_3500b=info.get("default-3500B", ""),
                      **common, **self._simple_facts(el.get("type")))
         self.fields.append(leaf)
         return leaf

@@ -135,6 +135,63 @@ def render(file, to, form, output):
 
 
 @main.command()
+@click.option("--form", type=click.Choice(["3500B", "3500"], case_sensitive=False), default="3500B", show_default=True,
+              help="3500B: plain-language questions for patients; 3500: the health-professional form's boxes.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default="medwatch-draft.xml", show_default=True,
+              help="Where to save the draft (it is saved after every answer).")
+@click.option("--resume", "resume", type=click.Path(dir_okay=False), default=None,
+              help="Continue an unfinished draft at its first unanswered question.")
+@click.option("--render", "render_to", type=click.Choice(["html", "text"]), default=None,
+              help="Also render the finished draft next to it.")
+def new(form, output, resume, render_to):
+    """Answer questions in the terminal and get a report draft.
+
+    Type ? at any question for help; press Enter to skip an optional one. Your answers are
+    saved after each one: if you stop (Ctrl-C), continue later with --resume.
+
+    \b
+    Examples:
+      medwatch new                          # consumer form (3500B), plain language
+      medwatch new --form 3500 -o kink.xml  # health-professional form, by box number
+      medwatch new --resume kink.xml
+    """
+    from pathlib import Path
+
+    from .wizard import Interrupted, Interview
+
+    if resume:
+        interview = Interview.resume(Path(resume))
+        click.echo(f"Continuing {resume} (form {interview.form}). Already filled:")
+        click.echo(interview.summary() or "  (nothing yet)")
+    else:
+        if Path(output).exists():
+            raise MedwatchError(f"{output} already exists: continue it with `medwatch new --resume {output}`, "
+                                "or choose another file with -o")
+        interview = Interview(Path(output), form.upper())
+    target = interview.draft
+    try:
+        interview.run()
+        click.echo("\n== Summary\n" + interview.summary())
+        click.echo("\n== Checking the draft")
+        problems = interview.review()
+    except Interrupted:
+        click.echo(f"\n\nStopped. Every answer so far is saved in {target}.", err=True)
+        click.echo(f"To continue: medwatch new --resume {target}", err=True)
+        sys.exit(1)
+    errors = [p for p in problems if p.is_error]
+    click.echo(f"\nDraft saved to {target}" + (f" with {len(errors)} problem(s) left to fix" if errors else ""))
+    if render_to:
+        from .draft import read_draft
+        from .render import render as render_draft
+        from .safe_io import atomic_write
+
+        out = target.with_suffix(".html" if render_to == "html" else ".txt")
+        atomic_write(out, render_draft(read_draft(target), to=render_to))
+        click.echo(f"Rendered to {out}")
+    sys.exit(1 if errors else 0)
+
+
+@main.command()
 @click.argument("input_file", metavar="INPUT")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder for the drafts and problems.csv (created if missing).")

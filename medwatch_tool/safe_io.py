@@ -7,6 +7,7 @@ one, and entity tricks such as XXE or "billion laughs" hide there). Every write 
 crash never leaves half a report and other users cannot read it.
 """
 import os
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Union
 
@@ -111,3 +112,27 @@ def atomic_write(path: Union[str, Path], data: Union[bytes, str], mode: int = OW
             raise InputError(f"cannot write ({exc.strerror or exc})", str(target)) from None
         raise
     return target
+
+
+@contextmanager
+def atomic_text_writer(path: Union[str, Path], mode: int = OWNER_ONLY):
+    """Stream text into `path` atomically (for outputs too big to build in memory)."""
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    except OSError as exc:
+        raise InputError(f"cannot write here ({exc.strerror or exc})", str(target)) from None
+    os.fchmod(fd, mode)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,241 @@
+"""`medwatch new`: the interview that turns a person's answers into a draft.
+
+The questions are the catalog's: the consumer form (3500B) asks each field's plain
+question in the consumer form's section order and leaves out boxes it does not have; the
+health-professional form (3500) asks by box number and label. Nothing is lost: the draft
+is written atomically after every answer, and a small progress file beside it remembers
+which questions were already asked (answered or skipped), so `--resume` continues at the
+first question not yet asked.
+"""
+import json
+from datetime import date
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
+
+import click
+
+from .catalog import Field, Group, load_catalog
+from .coerce import ValueProblem, coerce_value
+from .draft import build_draft, draft_values, read_draft, write_draft
+from .safe_io import atomic_write
+
+
+class Interrupted(Exception):
+    """The person stopped (Ctrl-C or end of input); everything answered is saved."""
+
+
+def progress_path(draft: Path) -> Path:
+    return draft.with_name(draft.name + ".progress.json")
+
+
+def section_order(form: str) -> List[Group]:
+    """Sections as the chosen form orders them (3500B: by its own section letters)."""
+    sections = [g for g in load_catalog().sections if g.name != "admin"]
+    if form == "3500B":
+        return sorted(sections, key=lambda g: (g.box_3500b[:1], len(g.box_3500b), g.box_3500b))
+    return sections
+
+
+class Interview:
+    """Asks the catalog's questions, saving after each answer."""
+
+    def __init__(self, draft: Path, form: str = "3500B", prompt: Callable = click.prompt,
+                 echo: Callable = click.echo):
+        self.draft, self.form = Path(draft), form
+        self.prompt, self.echo = prompt, echo
+        self.values: Dict[str, object] = {"admin/form": form}
+        self.asked: Dict[str, str] = {}  # question key -> "answered" | "skipped" | decision
+        self.catalog = load_catalog()
+
+    # ---- state ---------------------------------------------------------------------------
+    @classmethod
+    def resume(cls, draft: Path, **kwargs) -> "Interview":
+        root = read_draft(draft)
+        values = draft_values(root)
+        form = str(values.get("admin/form") or "3500B")
+        interview = cls(draft, form, **kwargs)
+        interview.values.update(values)
+        side = progress_path(Path(draft))
+        if side.exists():
+            try:
+                interview.asked = json.loads(side.read_text(encoding="utf-8")).get("asked", {})
+            except (ValueError, OSError):
+                interview.asked = {}
+        else:  # a draft from elsewhere: what it holds counts as answered
+            interview.asked = {path: "answered" for path in values}
+        return interview
+
+    def save(self) -> None:
+        """Write the draft and the progress file, each atomically and owner-only."""
+        write_draft(build_draft(self.values), self.draft)
+        atomic_write(progress_path(self.draft), json.dumps({"form": self.form, "asked": self.asked}, indent=1))
+
+    # ---- asking --------------------------------------------------------------------------
+    def _text(self, node) -> str:
+        if self.form == "3500B" and node.question:
+            return node.question
+        box = node.box_for(self.form)
+        return f"{box} {node.label}" if box and box != "—" else node.label
+
+    def _ask_raw(self, text: str, default: str = "") -> str:
+        try:
+            return self.prompt(text, default=default, show_default=bool(default), prompt_suffix=" ")
+        except click.Abort:
+            raise Interrupted() from None
+
+    def ask_field(self, field: Field, path: str, force: bool = False) -> None:
+        """Ask one field until the answer fits; '?' shows help, Enter skips if allowed."""
+        if not force and path in self.asked:
+            return
+        if field.choices:
+            self.echo("")
+            for number, choice in enumerate(field.choices, 1):
+                self.echo(f"  {number:>2}. {choice.text(self.form)}")
+        hint = " (numbers separated by commas)" if field.multiple and field.choices else ""
+        optional = not field.required
+        tail = " [Enter to skip, ? for help]" if optional else " [? for help]"
+        current = self.values.get(path)
+        default = "; ".join(current) if isinstance(current, list) else (current or "")
+        if not default and field.path == "event/report_date":
+            default = date.today().isoformat()
+        while True:
+            raw = self._ask_raw(self._text(field) + hint + tail, default=str(default)).strip()
+            if raw == "?":
+                self.echo(f"  Help: {field.help or 'No further help for this question.'}")
+                continue
+            if not raw:
+                if optional:
+                    self.values.pop(path, None)
+                    break
+                self.echo("  This one is needed for the report; please give an answer.")
+                continue
+            try:
+                value = coerce_value(field, self._numbers_to_values(field, raw))
+            except ValueProblem as exc:
+                self.echo(f"  Sorry, {exc}. Please try again (? for help).")
+                continue
+            self.values[path] = value
+            break
+        self.asked[path] = "answered" if path in self.values else "skipped"
+        self.save()
+
+    @staticmethod
+    def _numbers_to_values(field: Field, raw: str):
+        """'1, 3' picks choices by number; anything else is read as text."""
+        if not field.choices:
+            return raw
+        parts = [p.strip() for p in raw.replace(",", ";").split(";") if p.strip()]
+        picked = []
+        for part in parts:
+            if part.isdigit() and 1 <= int(part) <= len(field.choices):
+                picked.append(field.choices[int(part) - 1].value)
+            elif part.isdigit():
+                raise ValueProblem(f"{part} is not one of the numbers shown (1-{len(field.choices)})")
+            else:
+                picked.append(part)
+        if not field.multiple and len(picked) > 1:
+            raise ValueProblem("choose only one")
+        return picked if field.multiple else picked[0]
+
+    def decide(self, key: str, text: str, default: bool = False) -> bool:
+        """A yes/no question about the interview itself (add a device? another?)."""
+        if key in self.asked:
+            return self.asked[key] == "yes"
+        while True:
+            raw = self._ask_raw(f"{text} (yes/no)", default="yes" if default else "no").strip().lower()
+            if raw in ("y", "yes", "n", "no"):
+                break
+            self.echo("  Please answer yes or no.")
+        self.asked[key] = "yes" if raw.startswith("y") else "no"
+        self.save()
+        return self.asked[key] == "yes"
+
+    # ---- flow ----------------------------------------------------------------------------
+    def relevant(self, field: Field, prefix: str) -> bool:
+        """Fields not on this form, or whose `when` condition is unmet, are skipped."""
+        if self.form == "3500B" and field.box_3500b in ("", "—"):
+            return False
+        if not field.when:
+            return True
+        cond_path, _, expected = field.when.partition("=")
+        group_path = field.parent.path if field.parent else ""
+        if group_path and cond_path.startswith(group_path + "/"):
+            cond_path = prefix + cond_path[len(group_path) + 1:]
+        value = self.values.get(cond_path)
+        if not expected:
+            return bool(value)
+        return expected in value if isinstance(value, list) else value == expected
+
+    def ask_group(self, group: Group, prefix: str) -> None:
+        for child in group.children:
+            if isinstance(child, Field):
+                if self.relevant(child, prefix):
+                    self.ask_field(child, prefix + child.name)
+            else:
+                self.ask_repeating(child, prefix)
+
+    def ask_repeating(self, group: Group, prefix: str = "") -> None:
+        name = group.section_title(self.form) if self.form == "3500B" else group.label
+        question = group.question if self.form == "3500B" and group.question else f"Any {name.lower()} to add?"
+        if not self.decide(f"{prefix}{group.name}#any", question):
+            return
+        index = 1
+        while True:
+            self.echo(f"\n-- {name} #{index}")
+            self.ask_group(group, f"{prefix}{group.name}[{index}]/")
+            if not self.decide(f"{prefix}{group.name}[{index}]#another", f"Add another {group.label.lower()}?"):
+                return
+            index += 1
+
+    def run(self) -> None:
+        """The whole interview; raises Interrupted when the person stops."""
+        if self.form == "3500B":  # boxes the consumer form does not have, with their implied value
+            for field in self.catalog.fields:
+                if field.default_3500b and field.path not in self.values:
+                    self.values[field.path] = field.default_3500b
+        self.save()
+        for section in section_order(self.form):
+            title = section.section_title(self.form)
+            box = section.box_for(self.form)
+            self.echo(f"\n== {'Section ' + box + ': ' if box else ''}{title}")
+            if section.help:
+                self.echo(section.help)
+            if section.repeat:
+                self.ask_repeating(section)
+            else:
+                self.ask_group(section, f"{section.name}/")
+
+    def summary(self) -> str:
+        """The answers per section, in the form's words."""
+        from .render import display
+
+        lines = []
+        for section in section_order(self.form):
+            rows = []
+            for path, value in self.values.items():
+                field = self.catalog.field(path)
+                if field is None or not path.startswith(section.name):
+                    continue
+                shown = display(field, value if isinstance(value, list) else [value], self.form)
+                rows.append(f"  {self._text(field) if self.form == '3500' else field.label}: {shown}")
+            if rows:
+                lines.append(f"{section.section_title(self.form)}:")
+                lines.extend(rows)
+        return "\n".join(lines)
+
+    def review(self) -> list:
+        """Show the rules' problems; offer to fix each field-level error. Returns what is left."""
+        from .validate import validate_tree
+
+        while True:
+            problems = validate_tree(build_draft(self.values))
+            errors = [p for p in problems if p.is_error]
+            for p in problems:
+                self.echo(("  ! " if p.is_error else "  ~ ") + (p.where() + ": " if p.where() else "") + p.message)
+            fixable = [p for p in errors if p.path and self.catalog.field(p.path)]
+            if not fixable:
+                return problems
+            if not self.decide(f"#fix-{len(self.asked)}", "Fix these now?", default=True):
+                return problems
+            for p in fixable:
+                self.ask_field(self.catalog.field(p.path), p.path, force=True)
