@@ -6,6 +6,7 @@ Errors are printed as one line; set MEDWATCH_DEBUG=1 to see a traceback instead.
 import json
 import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -132,6 +133,86 @@ def render(file, to, form, output):
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+@main.group()
+def e2b():
+    """ICH E2B(R3) electronic ICSRs: export drafts for FDA, import received messages.
+
+    \b
+    Examples:
+      medwatch e2b export examples/baclofen-pump-catheter-kink.xml -o icsr.xml
+      medwatch e2b import icsr.xml -o drafts/
+    """
+
+
+@e2b.command("export")
+@click.argument("drafts", nargs=-1, required=True, metavar="DRAFT...")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The batch file to write.")
+@click.option("--config", type=click.Path(dir_okay=False), help="INI file with an [e2b] section of the settings below.")
+@click.option("--sender", help="Sender identifier (N.1.3, N.2.r.2; part of C.1.1). Default MEDWATCHTOOL.")
+@click.option("--sender-organisation", help="C.3.2 sender's organisation (required unless the sender is a consumer).")
+@click.option("--sender-type", type=click.Choice(["1", "2", "3", "4", "5", "6", "7"]),
+              help="C.3.1 sender type (1 company ... 3 health professional ... 7 consumer). Default from the reporters.")
+@click.option("--country", help="Country prefix of the safety report id (C.1.1). Default US.")
+@click.option("--batch-receiver", help="N.1.4, default ZZFDA (postmarket).")
+@click.option("--message-receiver", help="N.2.r.3, default CDER.")
+@click.option("--ich-xsd", type=click.Path(file_okay=False),
+              help="Folder of the official ICH schema set (multicacheschemas/, coreschemas/) to validate against.")
+def e2b_export(drafts, output, config, ich_xsd, **options):
+    """Write one E2B(R3) batch (MCCI_IN200100UV01) with one ICSR per draft.
+
+    Draft fields with no E2B element are listed as warnings; FDA rejection rules that the
+    message breaks are errors (with FDA's rule id) and nothing is written.
+    """
+    from .e2b import export, load_settings, official_schema
+    from .safe_io import atomic_write
+
+    settings = load_settings(config, options)
+    data, problems = export([Path(d) for d in drafts], settings)
+    if ich_xsd:
+        from lxml import etree
+
+        schema = official_schema(ich_xsd)
+        if not schema.validate(etree.fromstring(data)):
+            for entry in schema.error_log:
+                problems.append(_schema_problem(output, entry))
+    for p in problems:
+        click.echo(p.format(), err=True)
+    if any(p.is_error for p in problems):
+        click.echo(f"not written: fix the errors above first", err=True)
+        sys.exit(1)
+    atomic_write(output, data)
+    click.echo(f"wrote {output}: {len(drafts)} ICSR(s)" + (f", {len(problems)} warning(s)" if problems else ""))
+
+
+@e2b.command("mapping")
+def e2b_mapping():
+    """Print the draft <-> E2B(R3) mapping table (Markdown), generated from its data file."""
+    from .e2b import mapping_markdown
+
+    click.echo(mapping_markdown(), nl=False)
+
+
+def _schema_problem(output, entry):
+    from .validate import Problem
+
+    return Problem("error", f"ICH schema: {entry.message}", None, "", "", entry.line, output, "ICH-XSD")
+
+
+@e2b.command("import")
+@click.argument("file", metavar="FILE")
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for the drafts (one per ICSR in the batch).")
+def e2b_import(file, out_dir):
+    """Turn each ICSR of an E2B(R3) batch into a draft; list every element not mapped."""
+    from .e2b import import_file
+
+    written, problems = import_file(file, Path(out_dir))
+    for p in problems:
+        click.echo(p.format(), err=True)
+    click.echo(f"wrote {len(written)} draft(s) to {out_dir}" +
+               (f"; {len(problems)} element(s) or value(s) not mapped or not valid, listed above" if problems else ""))
 
 
 @main.command()

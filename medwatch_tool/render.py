@@ -153,7 +153,7 @@ def environment():
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(template_dir())),
-        autoescape=lambda name: bool(name) and ".html" in name,
+        autoescape=lambda name: bool(name) and (".html" in name or ".xml" in name),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

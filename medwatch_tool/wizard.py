@@ -91,7 +91,8 @@ class Interview:
             self.echo("")
             for number, choice in enumerate(field.choices, 1):
                 self.echo(f"  {number:>2}. {choice.text(self.form)}")
-        hint = " (numbers separated by commas)" if field.multiple and field.choices else ""
+        hint = (" (numbers separated by commas)" if field.choices else " (separate several with ;)") \
+            if field.multiple else ""
         optional = not field.required
         tail = " [Enter to skip, ? for help]" if optional else " [? for help]"
         current = self.values.get(path)

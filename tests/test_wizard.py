@@ -27,6 +27,8 @@ def typed(field, value):
     if field.choices:
         values = value if isinstance(value, list) else [value]
         return ", ".join(str(1 + [c.value for c in field.choices].index(v)) for v in values)
+    if isinstance(value, list):
+        return "; ".join(value)
     if field.kind == "boolean":
         return "yes" if value == "true" else "no"
     if field.kind == "date" and len(value) == 10:
@@ -69,7 +71,7 @@ class Person:
         last = transcript.rstrip().splitlines()[-1]
         if last.endswith("(yes/no) [no]:") or last.endswith("(yes/no) [yes]:") or "(yes/no)" in last:
             return self.decide(last, transcript)
-        text = re.sub(r" \(numbers separated by commas\)", "", last)
+        text = re.sub(r" \((numbers separated by commas|separate several with ;)\)", "", last)
         text = re.sub(r" \[(Enter to skip, )?\? for help\].*$", "", text)
         field = self.by_prompt[text]
         path = self.path_for(field, transcript)

@@ -1,0 +1,546 @@
+"""ICH E2B(R3) export and import, driven by one mapping table (schemas/e2b-mapping.csv).
+
+Each table row ties a draft field path to an E2B data element: its id, its XPath (relative
+to the row's scope: the case, patient, reaction, a test, a drug, a device, the reporter)
+and a converter. Export converts draft values through the table and hands them, by element
+id, to the Jinja2 template that lays out the HL7 structure; import evaluates the same
+XPaths and converts back. What cannot be mapped is reported as a warning, never dropped.
+"""
+import csv
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from lxml import etree
+
+from .e2b_codes import MAPS, SERIOUSNESS, reverse
+from .errors import InputError
+from .resources import schema_path
+from .validate import Problem
+
+HL7 = "urn:hl7-org:v3"
+NSMAP = {"hl7": HL7, "xsi": "http://www.w3.org/2001/XMLSchema-instance"}
+
+# Where each scope sits in a PORR_IN049016UV message (structure, not field mapping).
+CASE = "hl7:controlActProcess/hl7:subject/hl7:investigationEvent"
+PATIENT = CASE + "/hl7:component/hl7:adverseEventAssessment/hl7:subject1/hl7:primaryRole"
+SCOPES = {
+    "case": CASE,
+    "patient": PATIENT,
+    "reaction": PATIENT + "/hl7:subjectOf2/hl7:observation[hl7:code/@code='29']",
+    "test": PATIENT + "/hl7:subjectOf2/hl7:organizer[hl7:code/@code='3']/hl7:component/hl7:observation",
+    "drug": PATIENT + "/hl7:subjectOf2/hl7:organizer[hl7:code/@code='4']/hl7:component/hl7:substanceAdministration",
+    "device": "hl7:consumable/hl7:instanceOfKind/hl7:kindOfProduct/hl7:part/hl7:partProduct",  # in a drug
+    "reporter": CASE + "/hl7:outboundRelationship[hl7:relatedInvestigation/hl7:code/@code='2']"
+                       "/hl7:relatedInvestigation/hl7:subjectOf2/hl7:controlActEvent/hl7:author/hl7:assignedEntity",
+}
+ROLE = "hl7:component/hl7:adverseEventAssessment/hl7:component/hl7:causalityAssessment[hl7:code/@code='20']"
+# Draft fields used to compute derived E2B elements rather than copied into one element.
+DERIVED = {"event/problem_type": "FDA.G.k.12.r.1 malfunction", "patient/weight_unit": "D.3 (converted to kg)",
+           "reporter/health_professional": "C.2.r.4 qualification", "admin/report_id": "C.1.1 / C.1.8.1",
+           "admin/form": "(form choice)", "admin/follow_up": "C.1.5 (most recent information)",
+           "suspect_product/ongoing": "G.k.8 action taken", "suspect_product/dose_reduced_date": "G.k.8 action taken",
+           "suspect_product/frequency_other": "", "suspect_product/route_other": "G.k.4.r.10.1 route (free text)"}
+
+
+@dataclass(frozen=True)
+class Row:
+    element: str
+    label: str
+    scope: str
+    draft_path: str
+    xpath: str
+    convert: str
+
+
+@lru_cache(maxsize=1)
+def mapping() -> List[Row]:
+    """The mapping table, read once."""
+    with open(schema_path("e2b-mapping.csv"), newline="", encoding="utf-8") as handle:
+        return [Row(**{k: (v or "").strip() for k, v in r.items()}) for r in csv.DictReader(handle)]
+
+
+def mapping_markdown() -> str:
+    """The mapping table as Markdown, for the README (generated, never hand-edited)."""
+    from .catalog import load_catalog
+
+    catalog = load_catalog()
+    lines = ["| E2B(R3) element | meaning | draft field | form box | conversion |", "|---|---|---|---|---|"]
+    for row in mapping():
+        path = row.draft_path if "/" in row.draft_path else f"suspect_product/{row.draft_path}"
+        field_ = catalog.field(path)
+        where = f"`{path}`" + (" / `concomitant/...`" if row.scope == "drug" and row.draft_path in
+                               ("name", "start_date", "stop_date") else "")
+        lines.append(f"| {row.element} | {row.label} | {where} | {field_.box} {field_.label} | {row.convert} |")
+    return "\n".join(lines) + "\n"
+
+
+# ---- converters: draft value <-> E2B value ----------------------------------------------
+def to_ts(value: str) -> str:
+    return value.replace("-", "")
+
+
+def from_ts(value: str) -> str:
+    digits = "".join(ch for ch in value.split("+")[0].split("-")[0] if ch.isdigit())[:8]
+    return "-".join(x for x in (digits[:4], digits[4:6], digits[6:8]) if x)
+
+
+def export_value(row: Row, values: dict, path: str):
+    """The E2B value for `row` from the draft values (None when there is nothing to send)."""
+    raw = values.get(path)
+    kind, _, arg = row.convert.partition(":")
+    if kind == "flag":
+        return "true" if arg in (raw or []) else None
+    if kind == "qualification":
+        if values.get(path.replace("occupation", "health_professional")) == "false":
+            return MAPS["qualification"]["non_health_professional"]
+        if raw in MAPS["qualification"]:
+            return MAPS["qualification"][raw]
+        return "3" if raw else None  # other clinicians: other health professional
+    if raw in (None, "", []):
+        return None
+    if kind == "ts":
+        return to_ts(raw)
+    if kind == "code":
+        items = raw if isinstance(raw, list) else [raw]
+        codes = [MAPS[arg].get(item) for item in items]
+        codes = [c for c in codes if c]
+        return (codes if isinstance(raw, list) else (codes[0] if codes else None)) or None
+    if kind == "weight_kg":
+        unit = values.get(path + "_unit", "kg")
+        weight = Decimal(raw) * (Decimal("0.45359237") if unit == "lb" else 1)
+        return format(weight.quantize(Decimal("0.1")).normalize(), "f")
+    if kind == "prefix":
+        return raw if raw.startswith(arg) else arg + raw
+    if kind == "label":  # a code list value sent as its form label (free text E2B elements)
+        from .catalog import load_catalog
+
+        choice = load_catalog().field(path).choice(raw)
+        return choice.label if choice else raw
+    if kind == "number":
+        try:
+            Decimal(raw)
+        except InvalidOperation:
+            return None
+        return raw
+    return raw
+
+
+def import_value(row: Row, found: List[str]):
+    """The draft value for `row` from what its XPath found (None when it does not map)."""
+    kind, _, arg = row.convert.partition(":")
+    if not found:
+        return None
+    first = found[0]
+    if kind == "flag":
+        return arg if first == "true" else None
+    if kind == "ts":
+        return from_ts(first) or None
+    if kind == "code":
+        back = reverse(arg)
+        if row.draft_path.endswith(("race", "problem_type", "outcome")):
+            return [back[f] for f in found if f in back] or None
+        return back.get(first)
+    if kind == "qualification":
+        return reverse("qualification").get(first)
+    if kind == "prefix":
+        return first.split(":", 1)[-1]
+    if kind == "label":
+        from .catalog import load_catalog
+        from .coerce import ValueProblem, coerce_value
+
+        try:
+            return coerce_value(load_catalog().field(row.draft_path if "/" in row.draft_path else f"suspect_product/{row.draft_path}"), first)
+        except ValueProblem:
+            return None
+    if kind == "number":
+        try:
+            Decimal(first)
+        except InvalidOperation:
+            return None
+        return first
+    return first
+
+
+# ---- export ------------------------------------------------------------------------------
+@dataclass
+class Block:
+    """E2B values of one scope instance, looked up by element id in the template."""
+
+    values: Dict[str, object] = field(default_factory=dict)
+
+    def v(self, element: str):
+        value = self.values.get(element)
+        return value[0] if isinstance(value, list) else value
+
+    def all(self, element: str) -> list:
+        value = self.values.get(element)
+        return value if isinstance(value, list) else ([value] if value else [])
+
+
+@dataclass
+class Case(Block):
+    safety_report_id: str = ""
+    worldwide_id: str = ""
+    reaction_id: str = ""
+    reaction_text: str = ""
+    reaction_outcome: str = "0"
+    country: str = ""
+    seriousness: list = field(default_factory=list)
+    tests: list = field(default_factory=list)
+    drugs: list = field(default_factory=list)
+    malfunction: bool = False
+    expedited: bool = False
+    combination: bool = False
+    local_report_type: str = "2"
+    has_address: bool = False
+
+
+@dataclass
+class Drug(Block):
+    id: str = ""
+    role: str = "1"
+    devices: list = field(default_factory=list)
+    period: Optional[tuple] = None
+    route_text: str = ""
+    action: str = ""
+    dosage: bool = False
+
+
+def _fill(block: Block, scope: str, values: dict, prefix: str, group: str, used: set):
+    for row in mapping():
+        if row.scope != scope:
+            continue
+        if scope == "drug":
+            path = f"{prefix}{row.draft_path}"
+            if group == "concomitant" and row.draft_path not in ("name", "start_date", "stop_date"):
+                continue
+        elif scope in ("test", "device"):
+            path = prefix + row.draft_path.split("/")[-1]
+        else:
+            path = row.draft_path
+        value = export_value(row, values, path)
+        if value is not None and (row.element not in block.values or row.convert.startswith("flag")):
+            block.values[row.element] = value
+        used.add(path)
+
+
+def _instances(values: dict, group: str) -> List[str]:
+    found = sorted({int(p[len(group) + 1:].split("]")[0]) for p in values if p.startswith(group + "[")})
+    return [f"{group}[{i}]/" for i in found]
+
+
+def case_from_draft(values: dict, settings: dict, problems: List[Problem], source: str) -> Case:
+    """Everything the template needs for one draft; unmapped fields become warnings."""
+    from .catalog import load_catalog
+
+    used: set = set()
+    c = Case()
+    for scope in ("case", "patient", "reaction", "reporter"):
+        _fill(c, scope, values, "", "", used)
+    report_id = str(values.get("admin/report_id") or uuid.uuid4().hex[:12].upper())
+    already = re.match(r"^[A-Z]{2}-[^-]+-.+", report_id)  # country-sender-number, as C.1.1 wants
+    c.safety_report_id = c.worldwide_id = report_id if already else f"{settings['country']}-{settings['sender']}-{report_id}"
+    c.reaction_id = str(uuid.uuid4())
+    description = str(values.get("event/description") or "")
+    c.reaction_text = (description.split(". ")[0] if description else "not reported")[:250]
+    if len(description) > 250 or ". " in description:
+        problems.append(_warn(source, "event/description", "E.i.1.1a takes the first sentence (max 250 characters) "
+                              "of B5 as the reaction term; the whole text goes to H.1. Code the reaction in MedDRA "
+                              "before submission", "E2B-MAP"))
+    outcomes = values.get("event/outcome") or []
+    c.seriousness = [(code, next(r.element for r in mapping() if r.convert == f"flag:{name}"))
+                     for name, code in SERIOUSNESS.items()]
+    c.reaction_outcome = "5" if "death" in outcomes else "0"
+    c.country = str(values.get("reporter/country") or "")
+    c.expedited = bool(outcomes)
+    c.malfunction = "product_problem" in (values.get("event/problem_type") or [])
+    c.has_address = any(c.v(e) for e in ("C.2.r.2.3", "C.2.r.2.4", "C.2.r.2.5", "C.2.r.2.6"))
+    for prefix in _instances(values, "event/test"):
+        t = Block()
+        _fill(t, "test", values, prefix, "test", used)
+        c.tests.append(t)
+    for group, role in (("suspect_product", "1"), ("concomitant", "2")):
+        for prefix in _instances(values, group):
+            d = Drug(id=str(uuid.uuid4()), role=role)
+            _fill(d, "drug", values, prefix, group, used)
+            frequency = values.get(prefix + "frequency")
+            if d.v("G.k.4.r.2"):
+                number, unit = d.v("G.k.4.r.2").split()
+                d.period = (number, unit)
+            elif frequency:
+                problems.append(_warn(source, prefix + "frequency", f"frequency '{frequency}' has no E2B "
+                                      "interval (G.k.4.r.2/3); it is not sent", "E2B-MAP"))
+            d.route_text = values.get(prefix + "route_other") or d.v("G.k.4.r.10.1") or ""
+            d.dosage = any(d.v(e) for e in ("G.k.4.r.1a", "G.k.4.r.4", "G.k.4.r.5", "G.k.4.r.7", "G.k.4.r.10.2b"))
+            if role == "1":
+                d.action = ("1" if values.get(prefix + "stop_date") and values.get(prefix + "ongoing") != "true"
+                            else "2" if values.get(prefix + "dose_reduced_date")
+                            else "4" if values.get(prefix + "ongoing") == "true" else "0")
+            c.drugs.append(d)
+    devices = _instances(values, "device")
+    suspects = [d for d in c.drugs if d.role == "1"]
+    if devices and suspects:
+        c.combination = True
+        for prefix in devices:
+            dev = Block()
+            _fill(dev, "device", values, prefix, "device", used)
+            suspects[0].devices.append(dev)
+        if c.malfunction and not any(d.all("FDA.G.k.12.r.3.r") for d in suspects[0].devices):
+            problems.append(_warn(source, "event/problem_type", "a product problem is reported but no device has a "
+                                  "problem code (device/problem_code), so no device is flagged as malfunctioning "
+                                  "(FDA.G.k.12.r.1)", "E2B-MAP"))
+    elif devices:
+        problems.append(_warn(source, "device[1]", "a report with devices but no suspect drug is a device report "
+                              "(eMDR, Form 3500A), not an E2B drug ICSR: the devices are not sent", "E2B-MAP"))
+    c.local_report_type = "1" if c.expedited else "2"
+    catalog = load_catalog()
+    for path, value in values.items():
+        template = catalog.field(path)
+        if template is None or value in ("", []) or path in used:
+            continue
+        key = template.path
+        if key in DERIVED or (devices and not suspects and key.startswith("device/")):
+            continue
+        problems.append(_warn(source, path, f"{template.label} has no E2B(R3) data element in this mapping; "
+                              "it is not sent (mention it in the narrative if it matters)", "E2B-MAP"))
+    return c
+
+
+def _warn(source, path, message, rule) -> Problem:
+    from .catalog import load_catalog
+
+    box, label = load_catalog().describe(path)
+    return Problem("warning", message, path, box, label, None, source, rule)
+
+
+DEFAULTS = {"sender": "MEDWATCHTOOL", "country": "US", "batch_receiver": "ZZFDA", "message_receiver": "CDER",
+            "sender_type": "", "sender_organisation": ""}
+
+
+def load_settings(config: Optional[str], overrides: dict) -> dict:
+    """Sender/receiver settings: defaults, then an INI file's [e2b] section, then options."""
+    settings = dict(DEFAULTS)
+    if config:
+        import configparser
+
+        parser = configparser.ConfigParser()
+        try:
+            with open(config, encoding="utf-8") as handle:
+                parser.read_file(handle)
+        except (OSError, configparser.Error) as exc:
+            raise InputError(f"cannot read the E2B settings ({exc})", config) from None
+        if parser.has_section("e2b"):
+            settings.update({k: v for k, v in parser.items("e2b") if k in DEFAULTS})
+    settings.update({k: v for k, v in overrides.items() if v})
+    return settings
+
+
+def export(drafts: List[Path], settings: dict) -> (bytes, List[Problem]):
+    """One E2B(R3) batch for the drafts, and the problems found (mapping warnings, FDA rules)."""
+    from .draft import draft_values, read_draft
+    from .render import environment
+
+    problems: List[Problem] = []
+    cases = []
+    for path in drafts:
+        values = draft_values(read_draft(path))
+        cases.append(case_from_draft(values, settings, problems, str(path)))
+    now = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S+0000")
+    sender_type = settings["sender_type"] or ("3" if all(c.v("C.2.r.4") in ("1", "2", "3") for c in cases) else "7")
+    batch = dict(settings, created=now, number=f"{settings['sender']}-{now[:14]}", sender_type=sender_type)
+    xml = environment().get_template("e2b-batch.xml.j2").render(batch=batch, cases=cases)
+    root = etree.fromstring(xml.encode("utf-8"), etree.XMLParser(remove_blank_text=True))
+    etree.indent(root, space="  ")
+    data = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    from .e2b_rules import check
+
+    problems.extend(check(root))
+    return data, problems
+
+
+# ---- import ------------------------------------------------------------------------------
+def _xpath(node, expr):
+    found = node.xpath(expr, namespaces=NSMAP)
+    out = []
+    for f in found if isinstance(found, list) else [found]:
+        text = f if isinstance(f, str) else "".join(f.itertext())
+        if str(text).strip():
+            out.append(str(text).strip())
+    return out
+
+
+def parse_icsr(data: bytes, source: str) -> etree._Element:
+    """Parse an E2B(R3) batch or single message safely; InputError on anything else."""
+    from .safe_io import parse_xml_bytes
+
+    root = parse_xml_bytes(data, source)
+    q = etree.QName(root)
+    if q.namespace != HL7 or q.localname not in ("MCCI_IN200100UV01", "PORR_IN049016UV"):
+        raise InputError(f"not an ICH E2B(R3) ICSR: the root element is <{q.localname}> in "
+                         f"{'namespace ' + repr(q.namespace) if q.namespace else 'no namespace'}; "
+                         f"expected MCCI_IN200100UV01 or PORR_IN049016UV in '{HL7}'", source, root.sourceline)
+    return root
+
+
+def messages(root: etree._Element) -> list:
+    if etree.QName(root).localname == "PORR_IN049016UV":
+        return [root]
+    return root.findall(f"{{{HL7}}}PORR_IN049016UV")
+
+
+def draft_from_message(message, source: str) -> (dict, List[Problem], set):
+    """Draft values from one ICSR message; returns values, warnings and the nodes mapped."""
+    values: Dict[str, object] = {}
+    touched: set = set()
+    warnings: List[Problem] = []
+
+    def take(row: Row, anchor, path: str):
+        nodes = anchor.xpath(row.xpath, namespaces=NSMAP)
+        for n in nodes:
+            touched.add(n.getparent() if isinstance(n, etree._ElementUnicodeResult) and n.is_attribute else n)
+        found = _xpath(anchor, row.xpath)
+        if path in values and not row.convert.startswith("flag"):
+            return  # an earlier row (e.g. the coded route) already gave this field
+        value = import_value(row, found)
+        if value is None:
+            if found and not row.convert.startswith("flag"):
+                warnings.append(Problem("warning", f"{row.element} {row.label} '{found[0][:60]}' has no equivalent "
+                                        "in the draft; not imported", path, "", "", None, source, "E2B-IMPORT"))
+            return
+        if row.convert.startswith("flag"):
+            values.setdefault(path, []).append(value)
+        elif row.convert == "weight_kg":
+            values[path], values[path + "_unit"] = value, "kg"
+        elif row.convert == "qualification":
+            values[path] = value
+            values[path.replace("occupation", "health_professional")] = "false" if value == "non_health_professional" else "true"
+        else:
+            values[path] = value
+
+    ids = _xpath(message, CASE + "/hl7:id[@root='2.16.840.1.113883.3.989.2.1.3.1']/@extension")
+    if ids:
+        values["admin/report_id"] = "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in ids[0])[:100]
+    values["admin/form"] = "3500"
+    for scope in ("case", "patient", "reporter"):
+        anchors = message.xpath(SCOPES[scope], namespaces=NSMAP)
+        for row in mapping():
+            if row.scope == scope and anchors:
+                take(row, anchors[0], row.draft_path)
+    reactions = message.xpath(SCOPES["reaction"], namespaces=NSMAP)
+    if reactions:
+        for row in mapping():
+            if row.scope == "reaction":
+                take(row, reactions[0], row.draft_path)
+    if not values.get("event/description") and reactions:
+        text = _xpath(reactions[0], "hl7:value/hl7:originalText")
+        if text:
+            values["event/description"] = text[0]
+    for i, anchor in enumerate(message.xpath(SCOPES["test"], namespaces=NSMAP), 1):
+        for row in mapping():
+            if row.scope == "test":
+                take(row, anchor, f"event/test[{i}]/" + row.draft_path.split("/")[-1])
+    kinds = (["adverse_event"] if reactions else []) + (
+        ["product_problem"] if message.xpath(SCOPES["drug"] + "/" + SCOPES["device"] + "//hl7:characteristic"
+                                             "[hl7:code/@code='C54026']/hl7:value[@value='true']", namespaces=NSMAP) else [])
+    if kinds:
+        values["event/problem_type"] = kinds
+    roles = {}
+    for assessment in message.xpath(CASE + "/" + ROLE, namespaces=NSMAP):
+        touched.add(assessment.find(f"{{{HL7}}}value"))
+        drug_id = _xpath(assessment, "hl7:subject2/hl7:productUseReference/hl7:id/@root")
+        code = _xpath(assessment, "hl7:value/@code")
+        if drug_id and code:
+            roles[drug_id[0]] = code[0]
+    counts = {"suspect_product": 0, "concomitant": 0}
+    devices = 0
+    for anchor in message.xpath(SCOPES["drug"], namespaces=NSMAP):
+        drug_id = (_xpath(anchor, "hl7:id/@root") or [""])[0]
+        group = "concomitant" if roles.get(drug_id) == "2" else "suspect_product"
+        counts[group] += 1
+        prefix = f"{group}[{counts[group]}]/"
+        for row in mapping():
+            if row.scope == "drug" and not (group == "concomitant" and row.draft_path not in ("name", "start_date", "stop_date")):
+                take(row, anchor, prefix + row.draft_path)
+        for part in anchor.xpath(SCOPES["device"], namespaces=NSMAP):
+            devices += 1
+            for row in mapping():
+                if row.scope == "device":
+                    take(row, part, f"device[{devices}]/" + row.draft_path.split("/")[-1])
+    return values, touched, warnings
+
+
+STRUCTURAL = {"code", "id", "interactionId", "processingCode", "processingModeCode", "acceptAckCode",
+              "statusCode", "responseModeCode", "priorityNumber", "interpretationCode", "creationTime"}
+
+
+def unmapped(message, touched: set) -> List[str]:
+    """Leaf data in the message that no mapping row read, as 'element path = value' lines."""
+    out = []
+    for el in message.iter():
+        if not isinstance(el.tag, str) or el in touched:
+            continue
+        name = etree.QName(el).localname
+        data = (el.text or "").strip() if len(el) == 0 else ""
+        attrs = {k: v for k, v in el.attrib.items() if k in ("value", "code", "extension") and v}
+        if name in STRUCTURAL or not (data or attrs):
+            continue
+        if el.getparent() is not None and el.getparent() in touched:
+            continue
+        chain = []
+        for a in el.iterancestors():
+            if a is message:
+                break
+            chain.append(etree.QName(a).localname)
+        where = "/".join(reversed(chain))
+        shown = data[:60] if data else " ".join(f"@{k}={v}" for k, v in attrs.items())
+        out.append(f"{where}/{name} = {shown}")
+    return out
+
+
+def import_file(file: str, out_dir: Path) -> (List[Path], List[Problem]):
+    """Write one draft per ICSR in `file` into `out_dir`; list what could not be mapped."""
+    from .coerce import coerce_values
+    from .draft import build_draft, write_draft
+    from .safe_io import read_bytes
+    from .validate import validate_tree
+
+    root = parse_icsr(read_bytes(file), file)
+    written, problems = [], []
+    msgs = messages(root)
+    if not msgs:
+        raise InputError("the batch holds no PORR_IN049016UV message", file)
+    for number, message in enumerate(msgs, 1):
+        raw, touched, warned = draft_from_message(message, f"{file} message {number}")
+        problems.extend(warned)
+        values, bad = coerce_values(raw)
+        name = f"{values.get('admin/report_id') or 'icsr'}-{number}.xml" if len(msgs) > 1 else \
+            f"{values.get('admin/report_id') or 'icsr'}.xml"
+        for path, message_text in bad:
+            problems.append(_warn(f"{file} message {number}", path, f"not imported: {message_text}", "E2B-IMPORT"))
+        for line in unmapped(message, touched):
+            problems.append(Problem("warning", f"not mapped to a draft field: {line}", None, "", "", None,
+                                    f"{file} message {number}", "E2B-IMPORT"))
+        root_draft = build_draft(values)
+        target = out_dir / name
+        write_draft(root_draft, target)
+        for p in validate_tree(root_draft, str(target)):
+            p.severity = "warning"  # an imported case may lack what our form requires; say so, keep it
+            problems.append(p)
+        written.append(target)
+    return written, problems
+
+
+@lru_cache(maxsize=1)
+def official_schema(folder: str) -> etree.XMLSchema:
+    """The ICH XSD set (not shipped: point at it with --ich-xsd), loaded once."""
+    path = Path(folder) / "multicacheschemas" / "MCCI_IN200100UV01.xsd"
+    if not path.exists():
+        raise InputError("the ICH E2B(R3) schema set is not there (expected multicacheschemas/"
+                         "MCCI_IN200100UV01.xsd)", folder)
+    return etree.XMLSchema(etree.parse(str(path), etree.XMLParser(no_network=True, resolve_entities=False)))

@@ -1,0 +1,64 @@
+"""Code lists between draft values and ICH E2B(R3) / FDA codes (data, used both ways).
+
+Each map is draft value -> E2B code; `reverse()` gives the import direction. A draft value
+missing from a map cannot be sent as a code and is reported as a warning, never dropped
+silently. Sources: ICH E2B(R3) IG code lists (OIDs 2.16.840.1.113883.3.989.2.1.1.x), FDA
+regional tables (NCIt codes), the E2B(R2)->R3 route and unit mappings.
+"""
+
+OID = {
+    "ich": "2.16.840.1.113883.3.989.2.1.1.",
+    "sex": "1.0.5218",
+    "country": "1.0.3166.1.2.2",
+    "meddra": "2.16.840.1.113883.6.163",
+    "ncit": "2.16.840.1.113883.3.26.1.1",
+    "route": "2.16.840.1.113883.3.989.2.1.1.14",
+    "ucum": "2.16.840.1.113883.6.8",
+    "fda_local_report_type": "2.16.840.1.113883.3.989.5.1.2.2.1.1.1",
+    "fda_required_intervention": "2.16.840.1.113883.3.989.5.1.2.2.1.3",
+}
+
+MAPS = {
+    "sex": {"male": "1", "female": "2"},
+    "age_unit": {"year": "a", "month": "mo", "week": "wk", "day": "d"},
+    "race": {"american_indian_alaska_native": "C41259", "asian": "C41260", "black_african_american": "C16352",
+             "native_hawaiian_pacific_islander": "C41219", "white": "C41261"},
+    "ethnicity": {"hispanic_latino": "C17459", "not_hispanic_latino": "C41222"},
+    "rechallenge": {"yes": "1", "no": "2", "doesnt_apply": "4"},
+    "frequency": {"daily": "1 d", "BID": "12 h", "TID": "8 h", "QID": "6 h"},
+    "qualification": {"physician": "1", "pharmacist": "2", "other_health_professional": "3",
+                      "non_health_professional": "5"},
+    "dose_unit": {"MG": "mg", "UGM": "ug", "GM": "g", "KG": "kg", "NGM": "ng", "PGM": "pg", "MG/KG": "mg/kg",
+                  "UGM/KG": "ug/kg", "MG/SQ M": "mg/m2", "UGM/SQ M": "ug/m2", "L": "L", "ML": "mL", "UL": "uL",
+                  "BQ": "Bq", "GBQ": "GBq", "MBQ": "MBq", "KBQ": "kBq", "CI": "Ci", "MCI": "mCi", "UCI": "uCi",
+                  "NCI": "nCi", "MOLE": "mol", "MMOLE": "mmol", "UMOLE": "umol", "IU": "[iU]", "KIU": "k[iU]",
+                  "MIU": "M[iU]", "IU/KG": "[iU]/kg", "MEQ": "meq", "%": "%", "GTT": "[drp]", "DF": "{DF}",
+                  "MG/ML": "mg/mL", "UGM/HR": "ug/h", "MG/MG": "mg/mg", "UGM/UGM": "ug/ug"},
+    # E2B route of administration list (the R2 numbering kept by ICH), by the draft's route values
+    "route": {"auricular_otic": "001", "buccal": "002", "cutaneous": "003", "dental": "004", "endocervical": "005",
+              "endosinusial": "006", "endotracheal": "007", "epidural": "008", "extra_amniotic": "009",
+              "hemodialysis": "010", "intra_corpus_cavernosum": "011", "intra_amniotic": "012",
+              "intra_arterial": "013", "intra_articular": "014", "intra_uterine": "015", "intracardiac": "016",
+              "intracavernous": "017", "intracerebral": "018", "intracervical": "019", "intracisternal": "020",
+              "intracorneal": "021", "intracoronary": "022", "intradermal": "023", "intradiscal_intraspinal": "024",
+              "intrahepatic": "025", "intralesional": "026", "intralymphatic": "027",
+              "intramedullar_bone_marrow": "028", "intrameningeal": "029", "intramuscular": "030",
+              "intraocular": "031", "intrapericardial": "032", "intraperitoneal": "033", "intrapleural": "034",
+              "intrasynovial": "035", "intratumor": "036", "intrathecal": "037", "intrathoracic": "038",
+              "intratracheal": "039", "intravenous_bolus": "040", "intravenous_drip": "041",
+              "intravenous_not_otherwise_specified": "042", "intravesical": "043", "iontophoresis": "044",
+              "nasal": "045", "occlusive_dressing_technique": "046", "ophthalmic": "047", "oral": "048",
+              "oropharingeal": "049", "other": "050", "parenteral": "051", "periarticular": "052",
+              "perineural": "053", "rectal": "054", "respiratory_inhalation": "055", "retrobulbar": "056",
+              "sunconjunctival": "057", "subcutaneous": "058", "subdermal": "059", "sublingual": "060",
+              "topical": "061", "transdermal": "062", "transmammary": "063", "transplacental": "064",
+              "unknown": "065", "urethral": "066", "vaginal": "067"},
+}
+
+# B2 outcome -> E2B seriousness observation code (E.i.3.2a-f, FDA.E.i.3.2h)
+SERIOUSNESS = {"death": "34", "life_threatening": "21", "hospitalization": "33", "disability": "35",
+               "congenital_anomaly": "12", "other_serious": "26", "required_intervention": "7"}
+
+
+def reverse(name: str) -> dict:
+    return {code: value for value, code in MAPS[name].items()}
