@@ -54,9 +54,12 @@ def _draft_name(values: dict, row: int) -> str:
     """`ID.xml`, `ID-followup-N.xml`, or `row-000042.xml` without a usable report id."""
     import re
 
+    from .catalog import load_catalog
+
     report_id = str(values.get("admin/report_id", "")).strip()
     follow_up = str(values.get("admin/follow_up", "")).strip()
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,99}", report_id):
+    id_field = load_catalog().field("admin/report_id")  # the schema's pattern keeps names safe
+    if not (report_id and len(report_id) <= id_field.max_length and re.fullmatch(id_field.pattern, report_id)):
         return f"row-{row:06d}.xml"  # no id, or one the schema will reject anyway
     return report_id + (f"-followup-{follow_up}" if follow_up not in ("", "0") else "") + ".xml"
 

@@ -230,3 +230,16 @@ def test_killed_run_resumes_without_duplicates(console_script, tmp_path):
     assert len(errored_rows) == expected_errors
     entries = [json.loads(line) for line in journal.open()]
     assert sorted(e["row"] for e in entries) == list(range(2, 1502))
+
+
+def test_progress_bar_only_on_a_terminal(console_script, tmp_path):
+    pexpect = pytest.importorskip("pexpect")
+    src = write_csv(tmp_path / "e.csv", example_rows())
+    child = pexpect.spawn(str(console_script), ["batch", str(src), "--out", str(tmp_path / "tty"), "--jobs", "1"],
+                          encoding="utf-8", timeout=60)
+    child.expect(pexpect.EOF)
+    assert "Drafting" in child.before and "3 drafted, 0 with errors" in child.before
+    piped = subprocess.run([str(console_script), "batch", str(src), "--out", str(tmp_path / "pipe"), "--jobs", "1"],
+                           capture_output=True, text=True, timeout=60)
+    assert piped.returncode == 0
+    assert "Drafting" not in piped.stdout + piped.stderr

@@ -132,3 +132,10 @@ def test_mapping_table_is_complete_data():
     for row in rows:
         path = row.draft_path if "/" in row.draft_path else f"suspect_product/{row.draft_path}"
         assert catalog.field(path) is not None, row
+
+
+def test_readme_shows_the_generated_mapping_table(runner):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    table = runner.invoke(main, ["e2b", "mapping"]).output
+    assert table.count("\n") == len(mapping()) + 2
+    assert table in readme, "README's mapping table is stale: paste `medwatch e2b mapping` into it"
