@@ -57,6 +57,7 @@ class Row:
     path: str
     value: str
     help: str = ""
+    head_html: str = ""  # the row's static HTML (box, label, help), escaped once per field
 
     @property
     def empty(self) -> bool:
@@ -100,6 +101,21 @@ def _by_name(el: Optional[etree._Element]) -> dict:
     return out
 
 
+_HEADS: dict = {}
+
+
+def _row_head(f: Field, form: str):
+    """`<th>` cells of a field's row: the same for every report, so escaped only once."""
+    key = (f.path, form)
+    if key not in _HEADS:
+        from markupsafe import Markup, escape
+
+        box = f.box_for(form)
+        _HEADS[key] = Markup('<th class="box">{}</th><th class="label" title="{}">{}</th>').format(
+            "" if box == "—" else box, f.help, f.label)
+    return _HEADS[key]
+
+
 def _block(group: Group, el, heading: str, form: str, prefix: str) -> Block:
     block = Block(heading, present=el is not None)
     kids = _by_name(el)
@@ -107,7 +123,8 @@ def _block(group: Group, el, heading: str, form: str, prefix: str) -> Block:
         if isinstance(child, Field):
             values = [(c.text or "").strip() for c in kids.get(child.name, ())]
             block.items.append(Row(child.box_for(form), child.label, prefix + child.name,
-                                  display(child, [v for v in values if v], form), child.help))
+                                   display(child, [v for v in values if v], form), child.help,
+                                   _row_head(child, form)))
         else:
             lines = []
             for inst in kids.get(child.name, ()):
