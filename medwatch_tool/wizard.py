@@ -167,13 +167,28 @@ class Interview:
             return bool(value)
         return expected in value if isinstance(value, list) else value == expected
 
+    def _moved(self, field: Field, section: Group) -> bool:
+        """On 3500B a few boxes sit in another section than in the schema (F9 today's date
+        is asked with the reporter, E7 history with the person): follow the box letter."""
+        return (self.form == "3500B" and not section.repeat and field.box_3500b[:1] != section.box_3500b[:1]
+                and field.box_3500b[:1].isalpha())
+
     def ask_group(self, group: Group, prefix: str) -> None:
         for child in group.children:
             if isinstance(child, Field):
-                if self.relevant(child, prefix):
+                if self.relevant(child, prefix) and not (group.parent and group.parent.parent is None
+                                                         and self._moved(child, group)):
                     self.ask_field(child, prefix + child.name)
             else:
                 self.ask_repeating(child, prefix)
+        if self.form == "3500B" and group.parent is not None and group.parent.parent is None and not group.repeat:
+            for other in section_order(self.form):  # boxes of this section kept elsewhere in the schema
+                if other is group or other.repeat:
+                    continue
+                for child in other.fields:
+                    if (child.box_3500b[:1] == group.box_3500b[:1] and self._moved(child, other)
+                            and self.relevant(child, f"{other.name}/")):
+                        self.ask_field(child, f"{other.name}/{child.name}")
 
     def ask_repeating(self, group: Group, prefix: str = "") -> None:
         name = group.section_title(self.form) if self.form == "3500B" else group.label

@@ -230,3 +230,14 @@ def test_installed_command_in_a_real_terminal(console_script, tmp_path):
     assert child.exitstatus == 1
     values = draft_values(read_draft(draft))
     assert values["event/problem_type"] == ["adverse_event"] and values["event/outcome"] == ["hospitalization"]
+
+
+def test_consumer_form_asks_boxes_in_its_own_sections(runner, tmp_path):
+    """3500B keeps today's date (F9) with the reporter and history (E7) with the person."""
+    values = {k: v for k, v in draft_values(read_draft(EXAMPLES / "baclofen-missed-refill-consumer.xml")).items()
+              if not k.startswith("admin/")}
+    answers, _ = discover_input(runner, tmp_path, values, "3500B")
+    result = runner.invoke(main, ["new", "-o", str(tmp_path / "c.xml")], input="".join(a + "\n" for a in answers))
+    out = result.output
+    assert out.index("What is your email address?") < out.index("What is today's date?")
+    assert out.index("== Section E") < out.index("Does the person have other medical conditions") < out.index("== Section F")
