@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Dict, List, Optional, Tuple
 
-from lxml import etree
 
-from .paths import PathSyntaxError, split_path, template_of
+from .paths import PathSyntaxError, template_of
 from .resources import schema_path
 from .safe_io import parse_xml_bytes
 

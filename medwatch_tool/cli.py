@@ -180,7 +180,7 @@ def e2b_export(drafts, output, config, ich_xsd, **options):
     for p in problems:
         click.echo(p.format(), err=True)
     if any(p.is_error for p in problems):
-        click.echo(f"not written: fix the errors above first", err=True)
+        click.echo("not written: fix the errors above first", err=True)
         sys.exit(1)
     atomic_write(output, data)
     click.echo(f"wrote {output}: {len(drafts)} ICSR(s)" + (f", {len(problems)} warning(s)" if problems else ""))

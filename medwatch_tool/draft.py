@@ -9,7 +9,7 @@ from typing import Dict, List, Mapping, Union
 
 from lxml import etree
 
-from .catalog import NS, Catalog, Field, Group, load_catalog
+from .catalog import NS, Catalog, Group, load_catalog
 from .errors import InputError
 from .paths import PathSyntaxError, split_path
 from .safe_io import atomic_write, parse_xml_bytes, read_bytes

@@ -108,7 +108,7 @@ def _row_head(f: Field, form: str):
     """`<th>` cells of a field's row: the same for every report, so escaped only once."""
     key = (f.path, form)
     if key not in _HEADS:
-        from markupsafe import Markup, escape
+        from markupsafe import Markup
 
         box = f.box_for(form)
         _HEADS[key] = Markup('<th class="box">{}</th><th class="label" title="{}">{}</th>').format(

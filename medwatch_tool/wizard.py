@@ -10,7 +10,7 @@ first question not yet asked.
 import json
 from datetime import date
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List
 
 import click
 

@@ -6,7 +6,6 @@ import pytest
 from lxml import etree
 
 from medwatch_tool.cli import main
-from medwatch_tool.draft import draft_values, read_draft
 from medwatch_tool.e2b import draft_from_message, export as e2b_export, load_settings, mapping, messages, parse_icsr
 
 from helpers import EXAMPLES, example_tree, remove, write

@@ -6,8 +6,6 @@ command prints and answers it from the example's values the way a person would t
 straight run, and the resulting draft must hold exactly the example's values.
 """
 import re
-import sys
-from pathlib import Path
 
 import click
 import pytest
@@ -110,13 +108,6 @@ def discover_input(runner, tmp_path, values, form):
             return answers, result
         answers.append(person.answer(result.stdout.split("\n\nStopped.")[0]))
     raise AssertionError("the interview did not end")
-
-
-def scenario_values(name):
-    values = draft_values(read_draft(EXAMPLES / name))
-    if name == "device-only":
-        pass
-    return values
 
 
 SCENARIOS = {
