@@ -45,7 +45,7 @@ DERIVED = {"event/problem_type": "FDA.G.k.12.r.1 malfunction", "patient/weight_u
            "reporter/health_professional": "C.2.r.4 qualification", "admin/report_id": "C.1.1 / C.1.8.1",
            "admin/form": "(form choice)", "admin/follow_up": "C.1.5 (most recent information)",
            "suspect_product/ongoing": "G.k.8 action taken", "suspect_product/dose_reduced_date": "G.k.8 action taken",
-           "suspect_product/frequency_other": "", "suspect_product/route_other": "G.k.4.r.10.1 route (free text)"}
+           "suspect_product/route_other": "G.k.4.r.10.1 route (free text)"}
 
 
 @dataclass(frozen=True)
