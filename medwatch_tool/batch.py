@@ -61,6 +61,8 @@ def _draft_name(values: dict, row: int) -> str:
     id_field = load_catalog().field("admin/report_id")  # the schema's pattern keeps names safe
     if not (report_id and len(report_id) <= id_field.max_length and re.fullmatch(id_field.pattern, report_id)):
         return f"row-{row:06d}.xml"  # no id, or one the schema will reject anyway
+    if report_id.lower().startswith("row-"):
+        report_id = "id-" + report_id  # never collides with the names given by row number
     return report_id + (f"-followup-{follow_up}" if follow_up not in ("", "0") else "") + ".xml"
 
 
@@ -141,12 +143,26 @@ class Journal:
 
     def __init__(self, folder: Path):
         self.path = folder / JOURNAL
-        self.done = {}  # row -> (draft file or None, warnings): small, so memory stays flat
+        self.done = bytearray()  # one byte per row number: memory stays small however long the run
+        self.earlier = Summary()  # what the journal already holds, for the summary line
+        self.names = {}  # draft names taken by report id -> row (row-NNNNNN names are unique anyway)
         for entry in self.entries():
-            self.done[entry["row"]] = _brief(entry)
+            self._mark(entry["row"])
+            _count(entry, self.earlier)
+            self.earlier.skipped += 1
+            if entry["file"] and not entry["file"].startswith("row-"):
+                self.names[entry["file"]] = entry["row"]
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self.handle = os.fdopen(fd, "a", encoding="utf-8")
         self.pending = []
+
+    def _mark(self, row: int):
+        if row >= len(self.done):
+            self.done.extend(bytes(row + 1 - len(self.done) + 4096))
+        self.done[row] = 1
+
+    def is_done(self, row: int) -> bool:
+        return row < len(self.done) and self.done[row] == 1
 
     def entries(self) -> Iterator[dict]:
         """The journal's entries, read back one line at a time."""
@@ -163,7 +179,7 @@ class Journal:
         entry = {"row": outcome.row, "file": outcome.file, "report_id": outcome.report_id,
                  "problems": outcome.problems}
         self.pending.append(entry)
-        self.done[outcome.row] = _brief(entry)
+        self._mark(outcome.row)
         if len(self.pending) >= self.GROUP:
             self.commit()
 
@@ -207,23 +223,20 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
         raise InputError("already holds a batch run: add --resume to finish it, or choose another --out",
                          str(folder))
     journal = Journal(folder)
-    summary = Summary()
-    claimed = {file: row for row, (file, _) in journal.done.items() if file}
+    summary = journal.earlier
 
     def tasks():
         for row in source:
-            if row.number in journal.done:
-                summary.skipped += 1
-                _count_entry(journal.done[row.number], summary)
+            if journal.is_done(row.number):
                 continue
             name = _draft_name(row.values, row.number)
-            first = claimed.setdefault(name, row.number)
+            first = journal.names.setdefault(name, row.number) if not name.startswith("row-") else row.number
             yield (row, str(folder), render_to, name, first if first != row.number else None)
 
     try:
         for outcome in _outcomes(tasks(), jobs):
             journal.record(outcome)
-            _count_entry(journal.done[outcome.row], summary)
+            _count({"file": outcome.file, "problems": outcome.problems}, summary)
             if on_row:
                 on_row(outcome)
     finally:
@@ -232,17 +245,12 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
     return summary
 
 
-def _brief(entry: dict) -> tuple:
-    return entry["file"], sum(1 for p in entry["problems"] if p["severity"] == "warning")
-
-
-def _count_entry(brief: tuple, summary: Summary):
-    file, warnings = brief
-    if file:
+def _count(entry: dict, summary: Summary):
+    if entry["file"]:
         summary.drafted += 1
     else:
         summary.failed += 1
-    summary.warnings += warnings
+    summary.warnings += sum(1 for p in entry["problems"] if p["severity"] == "warning")
 
 
 def _outcomes(tasks: Iterator[tuple], jobs: int) -> Iterator[Outcome]:
