@@ -138,3 +138,21 @@ def test_readme_shows_the_generated_mapping_table(runner):
     table = runner.invoke(main, ["e2b", "mapping"]).output
     assert table.count("\n") == len(mapping()) + 2
     assert table in readme, "README's mapping table is stale: paste `medwatch e2b mapping` into it"
+
+
+def test_settings_from_config_file(runner, tmp_path, ich_xsd):
+    config = tmp_path / "e2b.ini"
+    config.write_text("[e2b]\nsender = ACMECLINIC\ncountry = US\nsender_organisation = Acme Clinic\n")
+    out = tmp_path / "b.xml"
+    result = runner.invoke(main, ["e2b", "export", str(EXAMPLES / "baclofen-overdose.xml"), "-o", str(out),
+                                  "--config", str(config), "--ich-xsd", str(ich_xsd)])
+    assert result.exit_code == 0, result.output
+    ns = {"h": "urn:hl7-org:v3"}
+    doc = etree.parse(str(out))
+    assert doc.xpath("//h:investigationEvent/h:id[@root='2.16.840.1.113883.3.989.2.1.3.1']/@extension",
+                     namespaces=ns) == ["US-ACMECLINIC-ITB-2026-0117"]
+    assert doc.xpath("/h:MCCI_IN200100UV01/h:sender/h:device/h:id/@extension", namespaces=ns) == ["ACMECLINIC"]
+    assert doc.xpath("//h:representedOrganization/h:name/text()", namespaces=ns) == ["Acme Clinic"]
+    bad = runner.invoke(main, ["e2b", "export", str(EXAMPLES / "baclofen-overdose.xml"), "-o", str(out),
+                               "--config", str(tmp_path / "missing.ini")])
+    assert bad.exit_code == 1 and "cannot read the E2B settings" in bad.output
