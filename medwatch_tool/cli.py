@@ -236,7 +236,7 @@ def new(form, output, resume, render_to):
       medwatch new --form 3500 -o kink.xml  # health-professional form, by box number
       medwatch new --resume kink.xml
     """
-    from pathlib import Path
+    import shlex
 
     from .wizard import Interrupted, Interview
 
@@ -246,8 +246,8 @@ def new(form, output, resume, render_to):
         click.echo(interview.summary() or "  (nothing yet)")
     else:
         if Path(output).exists():
-            raise MedwatchError(f"{output} already exists: continue it with `medwatch new --resume {output}`, "
-                                "or choose another file with -o")
+            raise MedwatchError(f"{output} already exists: continue it with "
+                                f"`medwatch new --resume {shlex.quote(output)}`, or choose another file with -o")
         interview = Interview(Path(output), form.upper())
     target = interview.draft
     try:
@@ -255,9 +255,9 @@ def new(form, output, resume, render_to):
         click.echo("\n== Summary\n" + interview.summary())
         click.echo("\n== Checking the draft")
         problems = interview.review()
-    except Interrupted:
+    except (Interrupted, KeyboardInterrupt):  # at a prompt, or between two (while saving)
         click.echo(f"\n\nStopped. Every answer so far is saved in {target}.", err=True)
-        click.echo(f"To continue: medwatch new --resume {target}", err=True)
+        click.echo(f"To continue: medwatch new --resume {shlex.quote(str(target))}", err=True)
         sys.exit(1)
     errors = [p for p in problems if p.is_error]
     click.echo(f"\nDraft saved to {target}" + (f" with {len(errors)} problem(s) left to fix" if errors else ""))

@@ -8,6 +8,7 @@ which questions were already asked (answered or skipped), so `--resume` continue
 first question not yet asked.
 """
 import json
+import re
 from datetime import date
 from pathlib import Path
 from typing import Callable, Dict, List
@@ -17,6 +18,7 @@ import click
 from .catalog import Field, Group, load_catalog
 from .coerce import ValueProblem, coerce_value
 from .draft import build_draft, draft_values, read_draft, write_draft
+from .paths import split_path
 from .safe_io import atomic_write
 
 
@@ -63,6 +65,7 @@ class Interview:
                 interview.asked = {}
         else:  # a draft from elsewhere: what it holds counts as answered
             interview.asked = {path: "answered" for path in values}
+            interview.asked.update(_decisions_implied(values))
         return interview
 
     def save(self) -> None:
@@ -91,8 +94,11 @@ class Interview:
             self.echo("")
             for number, choice in enumerate(field.choices, 1):
                 self.echo(f"  {number:>2}. {choice.text(self.form)}")
-        hint = (" (numbers separated by commas)" if field.choices else " (separate several with ;)") \
-            if field.multiple else ""
+        hint = ""
+        if field.multiple:
+            hint = " (numbers separated by commas)" if field.choices else " (separate several with ;)"
+        elif field.kind == "boolean":
+            hint = " (yes/no)"
         optional = not field.required
         tail = " [Enter to skip, ? for help]" if optional else " [? for help]"
         current = self.values.get(path)
@@ -112,6 +118,7 @@ class Interview:
                 continue
             try:
                 value = coerce_value(field, self._numbers_to_values(field, raw))
+                self.check(field, path, value)
             except ValueProblem as exc:
                 self.echo(f"  Sorry, {exc}. Please try again (? for help).")
                 continue
@@ -119,6 +126,22 @@ class Interview:
             break
         self.asked[path] = "answered" if path in self.values else "skipped"
         self.save()
+
+    def check(self, field: Field, path: str, value) -> None:
+        """What coerce cannot see: the XSD facets (ranges, counts), checked on the draft
+        with this answer. Cross-field rules wait for the review at the end: mid-way they
+        would refuse a weight only because its unit is the next question."""
+        from .validate import validate_tree
+
+        if field.multiple and field.max_occurs and len(value) > field.max_occurs:
+            raise ValueProblem(f"at most {field.max_occurs} answers fit here, not {len(value)}")
+        trial = dict(self.values)
+        trial[path] = value
+        here = split_path(path)
+        for p in validate_tree(build_draft(trial)):
+            if p.is_error and not p.rule and p.path and split_path(p.path) == here:
+                message = re.sub(r"^\[facet '\w+'\] ", "", p.message)
+                raise ValueProblem(message[:1].lower() + message[1:] if message.startswith("The ") else message)
 
     @staticmethod
     def _numbers_to_values(field: Field, raw: str):
@@ -232,6 +255,8 @@ class Interview:
                 field = self.catalog.field(path)
                 if field is None or not path.startswith(section.name):
                     continue
+                if self.form == "3500B" and field.box_3500b in ("", "—"):
+                    continue  # implied by the consumer form (not a health professional)
                 shown = display(field, value if isinstance(value, list) else [value], self.form)
                 rows.append(f"  {self._text(field) if self.form == '3500' else field.label}: {shown}")
             if rows:
@@ -239,19 +264,78 @@ class Interview:
                 lines.extend(rows)
         return "\n".join(lines)
 
+    def where(self, problem) -> str:
+        """Where a problem is, in the words of the form being filled in."""
+        node = self.catalog.node(problem.path) if problem.path else None
+        if node is None:
+            return problem.where()
+        return node.title(self.form)
+
+    def confirm(self, text: str, default: bool = True) -> bool:
+        """A yes/no question that is not remembered (asked again on resume)."""
+        while True:
+            raw = self._ask_raw(f"{text} (yes/no)", default="yes" if default else "no").strip().lower()
+            if raw in ("y", "yes", "n", "no"):
+                return raw.startswith("y")
+            self.echo("  Please answer yes or no.")
+
+    def fix(self, path: str) -> None:
+        """Ask again what a problem points at: one field, or the empty fields of a group."""
+        field = self.catalog.field(path)
+        if field is not None:
+            self.ask_field(field, path, force=True)
+            return
+        group = self.catalog.group(path)
+        if group.repeat and not path.endswith("]"):  # e.g. no suspect product: offer the section again
+            parent = path.rsplit("/", 1)[0] + "/" if "/" in path else ""
+            for key in [k for k in self.asked if k.startswith(parent + group.name) and "#" in k]:
+                del self.asked[key]
+            self.ask_repeating(group, parent)
+            return
+        prefix = path + "/"
+        for child in group.fields:
+            if self.relevant(child, prefix) and not self.values.get(prefix + child.name):
+                self.ask_field(child, prefix + child.name, force=True)
+
     def review(self) -> list:
-        """Show the rules' problems; offer to fix each field-level error. Returns what is left."""
+        """Show the rules' problems and offer to fix each error; returns what is left.
+
+        Ends when everything is fixed or when a round changes nothing (the person declined
+        or skipped every fix), so pressing Enter can never loop forever.
+        """
         from .validate import validate_tree
 
         while True:
             problems = validate_tree(build_draft(self.values))
-            errors = [p for p in problems if p.is_error]
+            if not problems:
+                self.echo("  No problems found.")
+                return problems
             for p in problems:
-                self.echo(("  ! " if p.is_error else "  ~ ") + (p.where() + ": " if p.where() else "") + p.message)
-            fixable = [p for p in errors if p.path and self.catalog.field(p.path)]
-            if not fixable:
-                return problems
-            if not self.decide(f"#fix-{len(self.asked)}", "Fix these now?", default=True):
-                return problems
+                where = self.where(p)
+                self.echo(("  ! " if p.is_error else "  ~ ") + (where + ": " if where else "") + p.message)
+            fixable = [p for p in problems if p.is_error and p.path and self.catalog.node(p.path) is not None]
+            before = dict(self.values)
             for p in fixable:
-                self.ask_field(self.catalog.field(p.path), p.path, force=True)
+                if self.confirm(f"Fix {self.where(p)} now?"):
+                    self.fix(p.path)
+            if not fixable or self.values == before:
+                return problems
+
+
+def _decisions_implied(values) -> Dict[str, str]:
+    """For a draft without a progress file: its repeating blocks imply the yes answers
+    to "Was a device involved?" / "Add another device?" that must have led to them."""
+    catalog = load_catalog()
+    decisions: Dict[str, str] = {}
+    for path in values:
+        prefix, template = "", ""
+        for name, index in split_path(path):
+            template = f"{template}/{name}" if template else name
+            if template in catalog.repeating:
+                decisions[f"{prefix}{name}#any"] = "yes"
+                for earlier in range(1, index):
+                    decisions[f"{prefix}{name}[{earlier}]#another"] = "yes"
+                prefix += f"{name}[{index}]/"
+            else:
+                prefix += f"{name}/"
+    return decisions

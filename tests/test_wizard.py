@@ -1,19 +1,22 @@
 """`medwatch new`: the interview, driven through the real command.
 
 The answers come from the example drafts: a small "person" reads each question the
-command prints and answers it from the example's values the way a person would type
-(US dates, choice numbers, yes/no). The input found that way is then replayed in one
-straight run, and the resulting draft must hold exactly the example's values.
+interview asks and answers it from the example's values the way a person would type
+(US dates, choice numbers, yes/no). That answer sequence is found once in-process (fast),
+then replayed through the real command in one straight run, and the resulting draft must
+hold exactly the example's values.
 """
+import io
 import re
+import shutil
 
-import click
 import pytest
 
 from medwatch_tool.catalog import load_catalog
 from medwatch_tool.cli import main
 from medwatch_tool.draft import draft_values, read_draft
 from medwatch_tool.validate import validate_file
+from medwatch_tool.wizard import Interview, progress_path
 
 from helpers import EXAMPLES
 
@@ -40,47 +43,42 @@ class Person:
 
     def __init__(self, values, form):
         self.values, self.form = values, form
-        fields = CATALOG.fields
         self.by_prompt = {}
-        for f in fields:
-            key = f.question if form == "3500B" else f"{f.box} {f.label}"
+        for f in CATALOG.fields:
+            key = f.question if form == "3500B" else f.title("3500")
             self.by_prompt.setdefault(key, f)
 
     def instance(self, transcript, group):
         """The current repeat index of `group`, from the last '-- Title #i' line."""
         titles = {group.label, group.title_3500b}
-        found = re.findall(r"^-- (.+) #(\d+)$", transcript, re.M)
-        for title, number in reversed(found):
+        for title, number in reversed(re.findall(r"^-- (.+) #(\d+)$", transcript, re.M)):
             if title in titles:
                 return int(number)
         return 1
 
-    def path_for(self, field, transcript):
-        steps, node = [], field
+    def path_for(self, node, transcript):
+        steps = []
         while node is not None and node.parent is not None:
-            if getattr(node, "repeat", False):
-                steps.append(f"{node.name}[{self.instance(transcript, node)}]")
-            else:
-                steps.append(node.name)
+            steps.append(f"{node.name}[{self.instance(transcript, node)}]" if getattr(node, "repeat", False)
+                         else node.name)
             node = node.parent
         return "/".join(reversed(steps))
 
     def answer(self, transcript):
         last = transcript.rstrip().splitlines()[-1]
-        if last.endswith("(yes/no) [no]:") or last.endswith("(yes/no) [yes]:") or "(yes/no)" in last:
+        if "? for help]" not in last:
             return self.decide(last, transcript)
-        text = re.sub(r" \((numbers separated by commas|separate several with ;)\)", "", last)
-        text = re.sub(r" \[(Enter to skip, )?\? for help\].*$", "", text)
+        text = re.sub(r" \[(Enter to skip, )?\? for help\].*$", "", last)
+        text = re.sub(r" \((numbers separated by commas|separate several with ;|yes/no)\)$", "", text)
         field = self.by_prompt[text]
-        path = self.path_for(field, transcript)
-        value = self.values.get(path)
+        value = self.values.get(self.path_for(field, transcript))
         return "" if value in (None, "", []) else typed(field, value)
 
     def decide(self, line, transcript):
-        if line.startswith("Fix these now?"):
+        if line.startswith("Fix "):
             return "no"
-        m = re.match(r"Add another (.+)\? \(yes/no\)", line)
         groups = [g for g in CATALOG.groups if g.repeat]
+        m = re.match(r"Add another (.+)\? \(yes/no\)", line)
         if m:
             group = next(g for g in groups if g.label.lower() == m.group(1))
             path = self.path_for(group, transcript)
@@ -94,20 +92,30 @@ class Person:
         return "yes" if any(p.startswith(following + "/") for p in self.values) else "no"
 
 
-def discover_input(runner, tmp_path, values, form):
-    """Find the whole answer sequence, one question at a time (each run stops at EOF)."""
-    person = Person(values, form)
-    answers = []
-    for _ in range(400):
-        draft = tmp_path / "probe.xml"
-        for f in tmp_path.glob("probe.xml*"):
-            f.unlink()
-        result = runner.invoke(main, ["new", "--form", form, "-o", str(draft)],
-                               input="".join(a + "\n" for a in answers))
-        if "Stopped. Every answer so far is saved" not in result.output:
-            return answers, result
-        answers.append(person.answer(result.stdout.split("\n\nStopped.")[0]))
-    raise AssertionError("the interview did not end")
+def discover_input(tmp_path, values, form):
+    """The whole answer sequence, found by running the interview in-process once."""
+    person, transcript, answers = Person(values, form), [], []
+
+    def prompt(text, default="", **_):
+        transcript.append(f"{text} [{default}]" if default else text)
+        if len(answers) > 1000:
+            raise AssertionError("the interview did not end")
+        answers.append(person.answer("\n".join(transcript)))
+        return answers[-1] or default
+
+    interview = Interview(tmp_path / "probe.xml", form, prompt=prompt, echo=transcript.append)
+    interview.run()
+    interview.review()
+    return answers
+
+
+def example_values(name, drop=None):
+    return {k: v for k, v in draft_values(read_draft(EXAMPLES / name)).items()
+            if not k.startswith("admin/") and not (drop and k.startswith(drop))}
+
+
+def lines(answers):
+    return "".join(a + "\n" for a in answers)
 
 
 SCENARIOS = {
@@ -121,26 +129,25 @@ SCENARIOS = {
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 def test_interview_produces_the_example_draft(runner, tmp_path, scenario):
     name, form, drop = SCENARIOS[scenario]
-    values = {k: v for k, v in draft_values(read_draft(EXAMPLES / name)).items()
-              if not k.startswith("admin/") and not (drop and k.startswith(drop))}
-    answers, _ = discover_input(runner, tmp_path, values, form)
+    values = example_values(name, drop)
+    answers = discover_input(tmp_path, values, form)
     out = tmp_path / "final.xml"
-    result = runner.invoke(main, ["new", "--form", form, "-o", str(out), "--render", "html"],
-                           input="".join(a + "\n" for a in answers))
+    result = runner.invoke(main, ["new", "--form", form, "-o", str(out), "--render", "html"], input=lines(answers))
     assert result.exit_code == 0, result.output[-2000:]
     assert f"Draft saved to {out}" in result.output
-    got = {k: v for k, v in draft_values(read_draft(out)).items() if not k.startswith("admin/")}
-    assert got == values
-    assert draft_values(read_draft(out))["admin/form"] == form
-    assert not [p for p in validate_file(out) if p.is_error]
-    assert out.with_suffix(".html").exists()
+    got = draft_values(read_draft(out))
+    assert {k: v for k, v in got.items() if not k.startswith("admin/")} == values
+    assert got["admin/form"] == form
+    assert validate_file(out) == []
+    assert "<html" in out.with_suffix(".html").read_text()
     assert (out.stat().st_mode & 0o777) == 0o600
+    assert (progress_path(out).stat().st_mode & 0o777) == 0o600
 
 
-def start(runner, tmp_path, answers, form="3500B", extra=()):
-    draft = tmp_path / "d.xml"
+def start(runner, tmp_path, answers, form="3500B", extra=(), name="d.xml"):
+    draft = tmp_path / name
     return draft, runner.invoke(main, ["new", "--form", form, "-o", str(draft), *extra],
-                                input="".join(a + "\n" for a in answers))
+                                input=answers if isinstance(answers, io.IOBase) else lines(answers))
 
 
 def test_bad_date_is_asked_again_and_help_and_skip(runner, tmp_path):
@@ -148,10 +155,27 @@ def test_bad_date_is_asked_again_and_help_and_skip(runner, tmp_path):
     draft, result = start(runner, tmp_path, ["1", "", "?", "2026-02-30", "3 Nov 2025"])
     assert "Help: The date the problem started or was first noticed" in result.output
     assert "Sorry, 2026-02-30 is not a date. Please try again" in result.output
+    assert result.output.count("When did the problem happen or start?") == 3
     values = draft_values(read_draft(draft))
     assert values["event/problem_type"] == ["adverse_event"]
     assert "event/outcome" not in values  # skipped with Enter
     assert values["event/event_date"] == "2025-11-03"
+
+
+def test_dates_keep_their_precision(runner, tmp_path):
+    draft, _ = start(runner, tmp_path, ["1", "", "Nov 2025"])
+    assert draft_values(read_draft(draft))["event/event_date"] == "2025-11"
+    draft, _ = start(runner, tmp_path / "y", ["1", "", "2025"])
+    assert draft_values(read_draft(draft))["event/event_date"] == "2025"
+
+
+def test_schema_facets_are_checked_at_once(runner, tmp_path):
+    # 3500 order: A1 identifier, A2 age (its unit only if given), A2 birth date, A3 sex, A4 weight
+    draft, result = start(runner, tmp_path, ["", "", "", "", "-3", "70", "1"], form="3500")
+    assert "A4 Weight [Enter to skip, ? for help] -3\n  Sorry, the value '-3' must be greater than '0'." \
+        in result.output
+    values = draft_values(read_draft(draft))
+    assert values["patient/weight"] == "70" and values["patient/weight_unit"] == "kg"
 
 
 def test_death_date_only_asked_for_death(runner, tmp_path):
@@ -162,38 +186,91 @@ def test_death_date_only_asked_for_death(runner, tmp_path):
 
 
 def test_eof_keeps_answers_and_resume_finishes(runner, tmp_path):
-    values = {k: v for k, v in draft_values(read_draft(EXAMPLES / "baclofen-missed-refill-consumer.xml")).items()
-              if not k.startswith("admin/")}
-    answers, _ = discover_input(runner, tmp_path, values, "3500B")
+    values = example_values("baclofen-missed-refill-consumer.xml")
+    answers = discover_input(tmp_path, values, "3500B")
     draft, first = start(runner, tmp_path, answers[:7])
     assert first.exit_code == 1
     assert f"To continue: medwatch new --resume {draft}" in first.output
     saved = draft_values(read_draft(draft))
     assert saved["event/event_date"] == "2026-11-02"
-    second = runner.invoke(main, ["new", "--resume", str(draft)], input="".join(a + "\n" for a in answers[7:]))
+    second = runner.invoke(main, ["new", "--resume", str(draft)], input=lines(answers[7:]))
     assert second.exit_code == 0, second.output[-1500:]
     assert "Already filled:" in second.output and "Date of event: 02-Nov-2026" in second.output
+    assert "What kind of problem was it?" not in second.output  # answered before: not asked again
     assert {k: v for k, v in draft_values(read_draft(draft)).items() if not k.startswith("admin/")} == values
 
 
-def test_ctrl_c_keeps_answers(runner, tmp_path, monkeypatch):
-    calls = {"n": 0}
-    real = click.termui.visible_prompt_func
+class CtrlCAfterInput(io.BytesIO):
+    """Standard input that delivers its lines, then the person presses Ctrl-C."""
 
-    def interrupting(prompt=""):
-        calls["n"] += 1
-        if calls["n"] == 4:
+    pressed = False
+
+    def read1(self, size=-1):
+        data = super().read1(size)
+        if not data and size != 0:
+            CtrlCAfterInput.pressed = True
             raise KeyboardInterrupt
-        return real(prompt)
+        return data
 
-    monkeypatch.setattr(click.termui, "visible_prompt_func", interrupting)
-    draft, result = start(runner, tmp_path, ["1, 3", "3", "11/02/2026"])
+    read = read1
+
+
+def test_ctrl_c_keeps_answers(runner, tmp_path):
+    CtrlCAfterInput.pressed = False
+    draft, result = start(runner, tmp_path, CtrlCAfterInput(b"1, 3\n3\n11/02/2026\n"), name="my draft.xml")
+    assert CtrlCAfterInput.pressed
     assert result.exit_code == 1
-    assert "To continue: medwatch new --resume" in result.output
+    assert f"Every answer so far is saved in {draft}" in result.output
+    assert f"To continue: medwatch new --resume '{draft}'" in result.output  # quoted: ready to paste
     values = draft_values(read_draft(draft))
     assert values["event/problem_type"] == ["adverse_event", "product_problem"]
     assert values["event/outcome"] == ["hospitalization"]
     assert values["event/event_date"] == "2026-11-02"
+
+
+def test_review_offers_each_fix_and_the_fix_makes_the_draft_valid(runner, tmp_path):
+    values = example_values("baclofen-missed-refill-consumer.xml", drop="event/description")
+    answers = discover_input(tmp_path, values, "3500B")
+    assert answers[-1] == "no"  # the only problem left: no description
+    draft, result = start(runner, tmp_path, answers[:-1] + ["yes", "The pump alarm went off; refill was missed."])
+    assert "! A4 Describe event, problem or product use error: no event: describe the adverse event or product problem" \
+        in result.output
+    assert "Fix A4 Describe event, problem or product use error now? (yes/no)" in result.output
+    assert result.exit_code == 0, result.output[-1500:]
+    assert draft_values(read_draft(draft))["event/description"] == "The pump alarm went off; refill was missed."
+    assert validate_file(draft) == []
+
+
+def test_review_ends_when_nothing_is_fixed(runner, tmp_path):
+    draft, result = start(runner, tmp_path, [""] * 400)  # Enter everywhere, also at "Fix ...?" (default yes)
+    assert "Stopped." not in result.output  # the interview ended by itself, not at end of input
+    assert result.exit_code == 1
+    assert f"Draft saved to {draft} with 5 problem(s) left to fix" in result.output
+    assert len([p for p in validate_file(draft) if p.is_error]) == 5
+
+
+def test_resume_a_draft_without_progress_file(runner, tmp_path):
+    """A finished example, its description removed: resume asks for that and little else."""
+    values = example_values("baclofen-missed-refill-consumer.xml")
+    draft = tmp_path / "copy.xml"
+    shutil.copy(EXAMPLES / "baclofen-missed-refill-consumer.xml", draft)
+    text = draft.read_text()
+    draft.write_text(re.sub(r"<description>.*?</description>", "", text, flags=re.S))
+    result = runner.invoke(main, ["new", "--resume", str(draft)], input=lines([values["event/description"]] + [""] * 40))
+    assert "Was a medical device involved" not in result.output  # implied by the device blocks
+    assert f"Add another {CATALOG.group('device').label.lower()}? (yes/no)" in result.output  # after the last one
+    assert "What kind of problem was it?" not in result.output  # filled in the draft: not asked
+    assert result.exit_code == 0, result.output[-1500:]
+    assert draft_values(read_draft(draft))["event/description"] == values["event/description"]
+
+
+def test_consumer_form_asks_boxes_in_its_own_sections(runner, tmp_path):
+    """3500B keeps today's date (F9) with the reporter and history (E7) with the person."""
+    answers = discover_input(tmp_path, example_values("baclofen-missed-refill-consumer.xml"), "3500B")
+    result = runner.invoke(main, ["new", "-o", str(tmp_path / "c.xml")], input=lines(answers))
+    out = result.output
+    assert out.index("What is your email address?") < out.index("What is today's date?")
+    assert out.index("== Section E") < out.index("Does the person have other medical conditions") < out.index("== Section F")
 
 
 def test_existing_draft_is_not_overwritten(runner, tmp_path):
@@ -212,6 +289,8 @@ def test_installed_command_in_a_real_terminal(console_script, tmp_path):
     child.expect(r"What kind of problem was it\?")
     child.sendline("1")
     child.expect(r"Did any of these happen")
+    child.sendline("?")
+    child.expect(r"Help: ")
     child.sendline("3")
     child.expect(r"When did the problem happen or start\?")
     child.sendintr()
@@ -221,14 +300,3 @@ def test_installed_command_in_a_real_terminal(console_script, tmp_path):
     assert child.exitstatus == 1
     values = draft_values(read_draft(draft))
     assert values["event/problem_type"] == ["adverse_event"] and values["event/outcome"] == ["hospitalization"]
-
-
-def test_consumer_form_asks_boxes_in_its_own_sections(runner, tmp_path):
-    """3500B keeps today's date (F9) with the reporter and history (E7) with the person."""
-    values = {k: v for k, v in draft_values(read_draft(EXAMPLES / "baclofen-missed-refill-consumer.xml")).items()
-              if not k.startswith("admin/")}
-    answers, _ = discover_input(runner, tmp_path, values, "3500B")
-    result = runner.invoke(main, ["new", "-o", str(tmp_path / "c.xml")], input="".join(a + "\n" for a in answers))
-    out = result.output
-    assert out.index("What is your email address?") < out.index("What is today's date?")
-    assert out.index("== Section E") < out.index("Does the person have other medical conditions") < out.index("== Section F")
