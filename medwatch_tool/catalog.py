@@ -93,6 +93,7 @@ class Group(Node):
     """A section (patient, event...) or a repeating block (suspect_product, event/test)."""
 
     title_3500b: str = ""
+    another_3500b: str = ""
     repeat: bool = False
     children: List[Node] = field(default_factory=list, repr=False)
 
@@ -233,7 +234,7 @@ class _SchemaReader:
         )
         type_name = self._local(el.get("type"))
         if type_name in self.complex:
-            group = Group(title_3500b=info.get("title-3500B", ""),
+            group = Group(title_3500b=info.get("title-3500B", ""), another_3500b=info.get("another-3500B", ""),
                           repeat=_max_occurs(el) != 1, **common)
             self.groups.append(group)
             for child in self.complex[type_name].iterfind(f"{_XS}sequence/{_XS}element"):

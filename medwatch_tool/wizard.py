@@ -187,6 +187,8 @@ class Interview:
             cond_path = prefix + cond_path[len(group_path) + 1:]
         value = self.values.get(cond_path)
         if not expected:
+            if self.catalog.group(cond_path) is not None:  # a group: at least one entry given
+                return any(k.startswith(cond_path + "[") or k.startswith(cond_path + "/") for k in self.values)
             return bool(value)
         return expected in value if isinstance(value, list) else value == expected
 
@@ -222,7 +224,9 @@ class Interview:
         while True:
             self.echo(f"\n-- {name} #{index}")
             self.ask_group(group, f"{prefix}{group.name}[{index}]/")
-            if not self.decide(f"{prefix}{group.name}[{index}]#another", f"Add another {group.label.lower()}?"):
+            another = group.another_3500b if self.form == "3500B" and group.another_3500b \
+                else f"Add another {group.label.lower()}?"
+            if not self.decide(f"{prefix}{group.name}[{index}]#another", another):
                 return
             index += 1
 

@@ -78,9 +78,9 @@ class Person:
         if line.startswith("Fix "):
             return "no"
         groups = [g for g in CATALOG.groups if g.repeat]
-        m = re.match(r"Add another (.+)\? \(yes/no\)", line)
+        m = re.match(r"(Add another .+\?) \(yes/no\)", line)
         if m:
-            group = next(g for g in groups if g.label.lower() == m.group(1))
+            group = next(g for g in groups if m.group(1) in (g.another_3500b, f"Add another {g.label.lower()}?"))
             path = self.path_for(group, transcript)
             following = re.sub(r"\[(\d+)\]$", lambda x: f"[{int(x.group(1)) + 1}]", path)
         else:
@@ -258,7 +258,7 @@ def test_resume_a_draft_without_progress_file(runner, tmp_path):
     draft.write_text(re.sub(r"<description>.*?</description>", "", text, flags=re.S))
     result = runner.invoke(main, ["new", "--resume", str(draft)], input=lines([values["event/description"]] + [""] * 40))
     assert "Was a medical device involved" not in result.output  # implied by the device blocks
-    assert f"Add another {CATALOG.group('device').label.lower()}? (yes/no)" in result.output  # after the last one
+    assert f"{CATALOG.group('device').another_3500b} (yes/no)" in result.output  # after the last one
     assert "What kind of problem was it?" not in result.output  # filled in the draft: not asked
     assert result.exit_code == 0, result.output[-1500:]
     assert draft_values(read_draft(draft))["event/description"] == values["event/description"]
@@ -300,3 +300,13 @@ def test_installed_command_in_a_real_terminal(console_script, tmp_path):
     assert child.exitstatus == 1
     values = draft_values(read_draft(draft))
     assert values["event/problem_type"] == ["adverse_event"] and values["event/outcome"] == ["hospitalization"]
+
+
+def test_consumer_repeat_questions_and_group_conditions(runner, tmp_path):
+    """3500B says "Add another device?" and skips test comments when there are no tests."""
+    values = example_values("baclofen-missed-refill-consumer.xml")
+    answers = discover_input(tmp_path, values, "3500B")
+    result = runner.invoke(main, ["new", "-o", str(tmp_path / "c.xml")], input=lines(answers))
+    assert "Add another device? (yes/no)" in result.output
+    assert "Add another suspect medical device?" not in result.output
+    assert "Anything else about the tests?" not in result.output  # the example has no tests
