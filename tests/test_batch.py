@@ -201,7 +201,7 @@ def test_rerun_without_resume_is_refused(runner, tmp_path):
 def test_killed_run_resumes_without_duplicates(console_script, tmp_path):
     base = mixed_rows()
     rows = []
-    for i in range(1500):
+    for i in range(3000):
         row = dict(base[i % len(base)])
         row["admin/report_id"] = f"R{i:05d}"
         rows.append(row)
@@ -220,16 +220,16 @@ def test_killed_run_resumes_without_duplicates(console_script, tmp_path):
     result = subprocess.run([str(console_script), "batch", str(src), "--out", str(out), "--jobs", "2", "--resume"],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 1  # the error rows stay errors
-    expected_errors = sum(1 for i in range(1500) if i % len(base) in (3, 4))
-    assert f"{1500 - expected_errors} drafted, {expected_errors} with errors" in result.stdout
-    assert len(list(out.glob("R*.xml"))) == 1500 - expected_errors
+    expected_errors = sum(1 for i in range(3000) if i % len(base) in (3, 4))
+    assert f"{3000 - expected_errors} drafted, {expected_errors} with errors" in result.stdout
+    assert len(list(out.glob("R*.xml"))) == 3000 - expected_errors
     problems = read_problems(out)
     keys = [(p["row"], p["path"], p["message"]) for p in problems]
     assert len(keys) == len(set(keys)), "a problem was written twice"
     errored_rows = {p["row"] for p in problems if p["severity"] == "error"}
     assert len(errored_rows) == expected_errors
     entries = [json.loads(line) for line in journal.open()]
-    assert sorted(e["row"] for e in entries) == list(range(2, 1502))
+    assert sorted(e["row"] for e in entries) == list(range(2, 3002))
 
 
 def test_progress_bar_only_on_a_terminal(console_script, tmp_path):
