@@ -108,7 +108,7 @@ def draft_row(row: Row, out_dir: str, render_to: Optional[str] = None, name: Opt
     if any(p["severity"] == "error" for p in outcome.problems):
         return outcome
     out = Path(out_dir)
-    atomic_write(out / name, data, durable=False)  # made durable by the journal's group sync
+    atomic_write(out / name, data, durable=False)  # --resume re-checks it (see Journal)
     if render_to:
         from .render import render
 
@@ -131,12 +131,12 @@ def _worker(args):
 
 
 class Journal:
-    """Append-only record of finished rows.
+    """Append-only record of finished rows, fsynced in groups of rows.
 
-    Rows are recorded in groups: first every draft written since the last group is flushed
-    to disk (one sync for the group instead of one fsync per file), then the group's lines
-    are appended and fsynced. So a row in the journal always has its draft on disk, and a
-    row that is not in it is simply drafted again by --resume (same name, replaced whole).
+    A row that is not in the journal is simply drafted again by --resume (same name,
+    replaced whole). Drafts themselves are not fsynced one by one (that cost more than the
+    drafting); instead --resume checks the draft of every journaled row and drafts the row
+    again if a crash or power cut left its file missing or cut short.
     """
 
     GROUP = 256
@@ -146,7 +146,11 @@ class Journal:
         self.done = bytearray()  # one byte per row number: memory stays small however long the run
         self.earlier = Summary()  # what the journal already holds, for the summary line
         self.names = {}  # draft names taken by report id -> row (row-NNNNNN names are unique anyway)
+        self.redo = set()  # journaled rows whose draft did not survive: their old entry is void
         for entry in self.entries():
+            if entry["file"] and not _intact(folder / entry["file"]):
+                self.redo.add(entry["row"])
+                continue
             self._mark(entry["row"])
             _count(entry, self.earlier)
             self.earlier.skipped += 1
@@ -184,10 +188,9 @@ class Journal:
             self.commit()
 
     def commit(self):
-        """Make the pending rows' drafts durable, then journal the rows."""
+        """Append the pending rows to the journal and fsync it."""
         if not self.pending:
             return
-        os.sync()
         self.handle.write("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in self.pending))
         self.handle.flush()
         os.fsync(self.handle.fileno())
@@ -202,9 +205,25 @@ class Journal:
         with atomic_text_writer(folder / PROBLEMS) as handle:
             writer = csv.DictWriter(handle, fieldnames=PROBLEM_COLUMNS, lineterminator="\n")
             writer.writeheader()
-            for entry in self.entries():  # rows are journaled in input order
+            void = set(self.redo)
+            for entry in self.entries():  # input order (rows redone by --resume come last)
+                if entry["row"] in void:  # the entry of a draft that was lost; a later one replaces it
+                    void.discard(entry["row"])
+                    continue
                 for problem in entry["problems"]:
                     writer.writerow(problem)
+
+
+def _intact(draft: Path) -> bool:
+    """A draft file that exists and ends with its closing tag (not lost or cut short)."""
+    try:
+        with draft.open("rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - 64))
+            return b"</report>" in handle.read()
+    except OSError:
+        return False
 
 
 def _bounded(tasks: Iterator[tuple], limit: threading.Semaphore) -> Iterator[tuple]:

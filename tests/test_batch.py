@@ -243,3 +243,21 @@ def test_progress_bar_only_on_a_terminal(console_script, tmp_path):
                            capture_output=True, text=True, timeout=60)
     assert piped.returncode == 0
     assert "Drafting" not in piped.stdout + piped.stderr
+
+
+def test_resume_redrafts_a_row_whose_draft_was_lost(runner, tmp_path):
+    """A power cut can keep a journal line but lose the draft file: --resume drafts it again."""
+    rows = mixed_rows()
+    src = write_csv(tmp_path / "e.csv", rows)
+    out = tmp_path / "o"
+    first = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    assert first.exit_code == 1
+    before = (out / "problems.csv").read_text()
+    (out / "WARN.xml").write_bytes(b"<?xml version='1.0'?>\n<report xmlns='urn:x-medwatch-tool:report:1'>")
+    (out / "HUMAN.xml").unlink()
+    again = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
+    assert "5 drafted, 2 with errors, 1 warning" in again.output
+    assert "(5 rows already done, skipped)" in again.output
+    assert not [p for p in validate_file(out / "WARN.xml") if p.is_error]
+    assert (out / "HUMAN.xml").exists()
+    assert (out / "problems.csv").read_text() == before  # the redone row's warning is listed once
