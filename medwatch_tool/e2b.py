@@ -348,8 +348,13 @@ def export(drafts: List[Path], settings: dict) -> (bytes, List[Problem]):
 
     problems: List[Problem] = []
     cases = []
+    from .validate import validate_tree
+
     for path in drafts:
-        values = draft_values(read_draft(path))
+        root = read_draft(path)
+        # a draft with errors would become a wrong ICSR: its own problems block the export
+        problems.extend(p for p in validate_tree(root, str(path)) if p.is_error)
+        values = draft_values(root)
         cases.append(case_from_draft(values, settings, problems, str(path)))
     now = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S+0000")
     sender_type = settings["sender_type"] or ("3" if all(c.v("C.2.r.4") in ("1", "2", "3") for c in cases) else "7")

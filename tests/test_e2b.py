@@ -156,3 +156,16 @@ def test_settings_from_config_file(runner, tmp_path, ich_xsd):
     bad = runner.invoke(main, ["e2b", "export", str(EXAMPLES / "baclofen-overdose.xml"), "-o", str(out),
                                "--config", str(tmp_path / "missing.ini")])
     assert bad.exit_code == 1 and "cannot read the E2B settings" in bad.output
+
+
+def test_an_invalid_draft_is_not_exported(runner, tmp_path, ich_xsd):
+    from helpers import set_text
+
+    root = example_tree()
+    set_text(root, "event/event_date", "2026-02-30")
+    draft = write(root, tmp_path)
+    out, result = export(runner, tmp_path, [draft], ich_xsd)
+    assert result.exit_code == 1 and not out.exists()
+    assert "B3 Date of event [event/event_date]: 2026-02-30 is not a date" in result.output
+    missing = runner.invoke(main, ["e2b", "export", str(tmp_path / "nope.xml"), "-o", str(out)])
+    assert missing.exit_code == 1 and missing.output.strip() == f"Error: {tmp_path / 'nope.xml'}: no such file"
