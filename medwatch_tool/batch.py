@@ -11,10 +11,12 @@ import json
 import os
 import threading
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterator, List, Optional
 
 from .errors import InputError
+from .name_index import NameIndex
 from .readers import Row, Source
 from .safe_io import atomic_text_writer, atomic_write
 
@@ -31,6 +33,7 @@ class Outcome:
     file: Optional[str]          # the draft's file name, or None when not drafted
     report_id: str = ""
     problems: List[dict] = field(default_factory=list)
+    name: str = ""               # the draft name the row claimed (also when it was not drafted)
 
     @property
     def drafted(self) -> bool:
@@ -50,83 +53,133 @@ class Summary:
         return text + (f" ({self.skipped} rows already done, skipped)" if self.skipped else "")
 
 
-def _draft_name(values: dict, row: int) -> str:
-    """`ID.xml`, `ID-followup-N.xml`, or `row-000042.xml` without a usable report id."""
+@lru_cache(maxsize=1)
+def _report_id_check() -> Callable[[str], bool]:
+    """Whether a report id may name a file: the schema's own pattern and length keep names safe."""
     import re
 
     from .catalog import load_catalog
 
+    id_field = load_catalog().field("admin/report_id")
+    pattern = re.compile(id_field.pattern)
+    return lambda report_id: len(report_id) <= id_field.max_length and pattern.fullmatch(report_id) is not None
+
+
+def _draft_name(values: dict, row: int) -> str:
+    """`ID.xml`, `ID-followup-N.xml`, or `row-000042.xml` without a usable report id."""
     report_id = str(values.get("admin/report_id", "")).strip()
-    follow_up = str(values.get("admin/follow_up", "")).strip()
-    id_field = load_catalog().field("admin/report_id")  # the schema's pattern keeps names safe
-    if not (report_id and len(report_id) <= id_field.max_length and re.fullmatch(id_field.pattern, report_id)):
+    if not (report_id and _report_id_check()(report_id)):
         return f"row-{row:06d}.xml"  # no id, or one the schema will reject anyway
-    if report_id.lower().startswith("row-"):
+    follow_up = str(values.get("admin/follow_up", "")).strip()
+    if report_id[:4].lower() == "row-":
         report_id = "id-" + report_id  # never collides with the names given by row number
     return report_id + (f"-followup-{follow_up}" if follow_up not in ("", "0") else "") + ".xml"
 
 
-def draft_row(row: Row, out_dir: str, render_to: Optional[str] = None, name: Optional[str] = None,
-              duplicate_of: Optional[int] = None) -> Outcome:
-    """Coerce, build, validate and (if no errors) write one row's draft. Runs in a worker."""
-    from .coerce import coerce_values
+CHUNK = 32  # rows a worker drafts together: the rules run once per chunk (validate_many)
+
+
+def _problem(outcome: Outcome, severity, message, path=None, box="", label="", rule=""):
+    outcome.problems.append({"row": outcome.row, "report_id": outcome.report_id, "path": path or "",
+                             "box": box, "label": label, "severity": severity,
+                             "message": message, "rule": rule})
+
+
+def _prepare(row: Row, name: Optional[str], duplicate_of: Optional[int]):
+    """A row's outcome so far and its draft document (None when it cannot be drafted)."""
     from .catalog import load_catalog
-    from .draft import build_draft, draft_bytes, parse_draft
-    from .validate import validate_tree
+    from .coerce import coerce_values
+    from .draft import draft_document
 
-    report_id = str(row.values.get("admin/report_id", "")).strip()
-    number = row.number
-    outcome = Outcome(number, None, report_id)
-
-    def add(severity, message, path=None, box="", label="", rule=""):
-        outcome.problems.append({"row": number, "report_id": report_id, "path": path or "",
-                                 "box": box, "label": label, "severity": severity,
-                                 "message": message, "rule": rule})
-
+    name = name or _draft_name(row.values, row.number)
+    outcome = Outcome(row.number, None, str(row.values.get("admin/report_id", "")).strip(), name=name)
     for message in row.problems:
-        add("error", f"row {number} {message}")
+        _problem(outcome, "error", f"row {row.number} {message}")
     if duplicate_of is not None:
-        add("error", f"draft name {name} is already used by row {duplicate_of} (same report id and "
-                     "follow-up number); this row was not drafted", "admin/report_id", "—", "Report ID")
+        _problem(outcome, "error", f"draft name {name} is already used by row {duplicate_of} (same report id "
+                 "and follow-up number); this row was not drafted", "admin/report_id", "—", "Report ID")
     if outcome.problems:
-        return outcome
+        return outcome, None
     values, value_problems = coerce_values(row.values)
     catalog = load_catalog()
     for path, message in value_problems:
         box, label = catalog.describe(path)
-        add("error", message, path, box, label)
+        _problem(outcome, "error", message, path, box, label)
     try:
-        root = build_draft(values)
+        return outcome, draft_document(values)
     except InputError as exc:
-        add("error", exc.reason)
-        return outcome
-    name = name or _draft_name(row.values, number)
-    data = draft_bytes(root)
-    root = parse_draft(data, name)  # validate what will be on disk, with its line numbers
-    for p in validate_tree(root, name):
-        add(p.severity, p.message, p.path, p.box, p.label, p.rule)
-    if any(p["severity"] == "error" for p in outcome.problems):
-        return outcome
-    out = Path(out_dir)
-    atomic_write(out / name, data, durable=False)  # --resume re-checks it (see Journal)
-    if render_to:
-        from .render import render
-
-        atomic_write(out / (name[:-4] + (".html" if render_to == "html" else ".txt")),
-                     render(root, to=render_to), durable=False)
-    outcome.file = name
-    return outcome
+        _problem(outcome, "error", exc.reason)
+        return outcome, None
 
 
-def _worker(args):
-    row = args[0]
+def draft_rows(items: List[tuple], out_dir: str, render_to: Optional[str] = None) -> List[Outcome]:
+    """Coerce, build, validate and (if no errors) write the drafts of a chunk of rows.
+
+    `items` are (row, draft name, row whose draft already has that name or None). Runs in a
+    worker; the chunk's drafts are validated together, exactly as they will be on disk.
+    """
+    from .validate import validate_many
+
+    outcomes, drafted = [], []
+    for row, name, duplicate_of in items:
+        outcome, document = _prepare(row, name, duplicate_of)
+        outcomes.append(outcome)
+        if document is not None:
+            drafted.append((outcome, document))
+    checked = validate_many([data for _, (data, _) in drafted], [o.name for o, _ in drafted])
+    for (outcome, (data, leaves)), (root, problems) in zip(drafted, checked):
+        for p in problems:
+            _problem(outcome, p.severity, p.message, p.path, p.box, p.label, p.rule)
+        if any(p["severity"] == "error" for p in outcome.problems):
+            continue
+        atomic_write(os.path.join(out_dir, outcome.name), data, durable=False)  # --resume re-checks it
+        if render_to:
+            page = outcome.name[:-4] + (".html" if render_to == "html" else ".txt")
+            atomic_write(os.path.join(out_dir, page), _renderer(render_to)(root, leaves), durable=False)
+        outcome.file = outcome.name
+    return outcomes
+
+
+def draft_row(row: Row, out_dir: str, render_to: Optional[str] = None, name: Optional[str] = None,
+              duplicate_of: Optional[int] = None) -> Outcome:
+    """One row's draft (see draft_rows)."""
+    return draft_rows([(row, name, duplicate_of)], out_dir, render_to)[0]
+
+
+_RENDERERS: dict = {}
+
+
+def _renderer(to: str):
+    """This process's renderer: HTML through per-shape skeletons (see skeleton.py), text in full."""
+    if to not in _RENDERERS:
+        if to == "html":
+            from .skeleton import SkeletonRenderer
+
+            _RENDERERS[to] = SkeletonRenderer(to)
+        else:
+            from .render import render
+
+            _RENDERERS[to] = lambda root, leaves=None: render(root, to=to)
+    return _RENDERERS[to]
+
+
+def _worker(chunk: tuple) -> List[Outcome]:
+    """Draft a chunk of rows; a bug must not lose a row, so on one the chunk is redone row by
+    row and the row it is about gets the error as a problem."""
+    out_dir, render_to, items = chunk
     try:
-        return draft_row(*args)
-    except Exception as exc:  # a bug must not lose the row: it is reported like a problem
-        outcome = Outcome(row.number, None)
-        outcome.problems.append({"row": row.number, "report_id": "", "path": "", "box": "", "label": "",
-                                 "severity": "error", "message": f"internal error: {type(exc).__name__}: {exc}",
-                                 "rule": ""})
+        return draft_rows(items, out_dir, render_to)
+    except Exception:
+        return [_alone(item, out_dir, render_to) for item in items]
+
+
+def _alone(item: tuple, out_dir: str, render_to: Optional[str]) -> Outcome:
+    row, name = item[0], item[1]
+    try:
+        return draft_rows([item], out_dir, render_to)[0]
+    except Exception as exc:
+        outcome = Outcome(row.number, None, name=name or "")
+        _problem(outcome, "error", f"internal error: {type(exc).__name__}: {exc}")
         return outcome
 
 
@@ -143,9 +196,9 @@ class Journal:
 
     def __init__(self, folder: Path):
         self.path = folder / JOURNAL
-        self.done = bytearray()  # one byte per row number: memory stays small however long the run
+        self.done = bytearray()  # one bit per row number: 1.25 MB for ten million rows
         self.earlier = Summary()  # what the journal already holds, for the summary line
-        self.names = {}  # draft names taken by report id -> row (row-NNNNNN names are unique anyway)
+        self.names = NameIndex(folder)  # names given by report id (row-NNNNNN names are unique anyway)
         self.redo = set()  # journaled rows whose draft did not survive: their old entry is void
         for entry in self.entries():
             if entry["file"] and not _intact(folder / entry["file"]):
@@ -154,19 +207,21 @@ class Journal:
             self._mark(entry["row"])
             _count(entry, self.earlier)
             self.earlier.skipped += 1
-            if entry["file"] and not entry["file"].startswith("row-"):
-                self.names[entry["file"]] = entry["row"]
+            if entry.get("name"):
+                self.names.claim(entry["name"], entry["row"])
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self.handle = os.fdopen(fd, "a", encoding="utf-8")
         self.pending = []
 
     def _mark(self, row: int):
-        if row >= len(self.done):
-            self.done.extend(bytes(row + 1 - len(self.done) + 4096))
-        self.done[row] = 1
+        byte = row >> 3
+        if byte >= len(self.done):
+            self.done.extend(bytes(byte + 1 - len(self.done) + 4096))
+        self.done[byte] |= 1 << (row & 7)
 
     def is_done(self, row: int) -> bool:
-        return row < len(self.done) and self.done[row] == 1
+        byte = row >> 3
+        return byte < len(self.done) and bool(self.done[byte] & (1 << (row & 7)))
 
     def entries(self) -> Iterator[dict]:
         """The journal's entries, read back one line at a time."""
@@ -182,6 +237,8 @@ class Journal:
     def record(self, outcome: Outcome):
         entry = {"row": outcome.row, "file": outcome.file, "report_id": outcome.report_id,
                  "problems": outcome.problems}
+        if outcome.name and not outcome.name.startswith("row-"):
+            entry["name"] = outcome.name
         self.pending.append(entry)
         self._mark(outcome.row)
         if len(self.pending) >= self.GROUP:
@@ -199,6 +256,7 @@ class Journal:
     def close(self):
         self.commit()
         self.handle.close()
+        self.names.close()
 
     def write_problems(self, folder: Path):
         """problems.csv from the journal, in row order, written atomically."""
@@ -227,7 +285,7 @@ def _intact(draft: Path) -> bool:
 
 
 def _bounded(tasks: Iterator[tuple], limit: threading.Semaphore) -> Iterator[tuple]:
-    """Feed the pool no more than a window of rows ahead of the results (flat memory)."""
+    """Feed the pool no more than a window of chunks ahead of the results (flat memory)."""
     for task in tasks:
         limit.acquire()
         yield task
@@ -249,11 +307,11 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
             if journal.is_done(row.number):
                 continue
             name = _draft_name(row.values, row.number)
-            first = journal.names.setdefault(name, row.number) if not name.startswith("row-") else row.number
-            yield (row, str(folder), render_to, name, first if first != row.number else None)
+            first = journal.names.claim(name, row.number) if not name.startswith("row-") else None
+            yield row, name, first
 
     try:
-        for outcome in _outcomes(tasks(), jobs):
+        for outcome in _outcomes(tasks(), jobs, str(folder), render_to):
             journal.record(outcome)
             _count({"file": outcome.file, "problems": outcome.problems}, summary)
             if on_row:
@@ -272,25 +330,39 @@ def _count(entry: dict, summary: Summary):
     summary.warnings += sum(1 for p in entry["problems"] if p["severity"] == "warning")
 
 
-def _outcomes(tasks: Iterator[tuple], jobs: int) -> Iterator[Outcome]:
+def _outcomes(tasks: Iterator[tuple], jobs: int, out_dir: str, render_to: Optional[str]) -> Iterator[Outcome]:
     """Results in input order, from this process (jobs=1) or a pool of workers."""
+    chunks = _chunked(tasks, out_dir, render_to)
     if jobs <= 1:
-        for task in tasks:
-            yield _worker(task)
+        for chunk in chunks:
+            yield from _worker(chunk)
         return
     import multiprocessing
 
-    window = threading.Semaphore(jobs * 64)
+    window = threading.Semaphore(jobs * 8)  # chunks in flight: memory stays flat on any input
     context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
     with context.Pool(jobs, initializer=_warm_up) as pool:
-        for outcome in pool.imap(_worker, _bounded(tasks, window), chunksize=16):
+        for outcomes in pool.imap(_worker, _bounded(chunks, window)):
             window.release()
-            yield outcome
+            yield from outcomes
+
+
+def _chunked(tasks: Iterator[tuple], out_dir: str, render_to: Optional[str]) -> Iterator[tuple]:
+    items = []
+    for task in tasks:
+        items.append(task)
+        if len(items) == CHUNK:
+            yield out_dir, render_to, items
+            items = []
+    if items:
+        yield out_dir, render_to, items
 
 
 def _warm_up():
     """Load the catalog, schema and rules once per worker, not once per row."""
-    from .catalog import load_catalog
-    from .validate import _rules, _xsd
+    from lxml import etree
 
-    load_catalog(), _xsd(), _rules()
+    from .catalog import load_catalog
+    from .validate import _xsd, rule_report
+
+    load_catalog(), _xsd(), rule_report(etree.Element("warm-up"))

@@ -127,9 +127,35 @@ def _decimal(field: Field, raw: str) -> str:
     return format(number.normalize(), "f") if number == number.to_integral_value() else text
 
 
+_REMEMBERED: Dict[Tuple[str, str], Tuple[bool, str]] = {}
+
+
 def coerce_one(field: Field, raw: str) -> str:
-    """Convert one answer for `field`; raise ValueProblem with a plain reason."""
+    """Convert one answer for `field`; raise ValueProblem with a plain reason.
+
+    Dates, codes, numbers and countries are remembered per box: a batch converts the same
+    few "intrathecal", "yes", "kg" or dates thousands of times.
+    """
     text = str(raw).strip()
+    if field.kind == "text" and field.type_name != "Country":
+        return _text(field, text)
+    key = (field.path, text)
+    known = _REMEMBERED.get(key)
+    if known is None:
+        try:
+            known = (True, _convert(field, text))
+        except ValueProblem as exc:
+            known = (False, str(exc))
+        if len(_REMEMBERED) >= 65536:
+            _REMEMBERED.clear()  # bounded: memory stays flat on a long run
+        _REMEMBERED[key] = known
+    converted, result = known
+    if not converted:
+        raise ValueProblem(result)
+    return result
+
+
+def _convert(field: Field, text: str) -> str:
     if field.kind == "date":
         return parse_partial_date(text)
     if field.kind == "boolean":
@@ -144,6 +170,10 @@ def coerce_one(field: Field, raw: str) -> str:
         return _decimal(field, text)
     if field.type_name == "Country":
         return _country(text)
+    return _text(field, text)
+
+
+def _text(field: Field, text: str) -> str:
     if field.max_length and len(text) > field.max_length:
         raise ValueProblem(f"is {len(text)} characters long; at most {field.max_length} fit in this box")
     if field.pattern and not re.fullmatch(field.pattern, text):
@@ -171,9 +201,8 @@ def coerce_value(field: Field, raw) -> Value:
         return out
     if isinstance(raw, (list, tuple)):
         raise ValueProblem("takes one value, not a list")
-    if not str(raw).strip():
-        return ""
-    return coerce_one(field, str(raw))
+    text = str(raw).strip()
+    return coerce_one(field, text) if text else ""
 
 
 def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[Tuple[str, str]]]:
@@ -186,6 +215,9 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
     out: Dict[str, Value] = {}
     problems: List[Tuple[str, str]] = []
     for path, raw in values.items():
+        if raw == "" or raw is None:
+            if catalog.field(path) is not None:
+                continue  # an empty cell of a known column
         field = catalog.field(path)
         if field is None:
             hint = catalog.suggest(path)

@@ -4,8 +4,10 @@ Every way in (wizard answers, CSV rows, JSON, E2B import) ends as a mapping of f
 to value and comes through `build_draft`; every way out starts from the XML tree. Reading
 goes through safe_io's hardened parser, writing through its atomic owner-only writer.
 """
+import re
+from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Mapping, Union
+from typing import Dict, List, Mapping, Tuple, Union
 
 from lxml import etree
 
@@ -27,62 +29,106 @@ def _unknown(catalog: Catalog, path: str) -> InputError:
     return InputError(f"'{path}' is not a field" + (f"; did you mean '{hint}'?" if hint else ""))
 
 
-def _insert(tree: dict, catalog: Catalog, path: str, value) -> None:
+@lru_cache(maxsize=8192)
+def _placement(catalog: Catalog, path: str) -> Tuple[tuple, Tuple[str, ...]]:
+    """Where a value goes: (schema-order sort key, element name per step).
+
+    Cached: a batch run places the same few hundred column paths for every row.
+    """
     try:
         steps = split_path(path)
     except PathSyntaxError as exc:
         raise InputError(str(exc)) from None
-    node, prefix = tree, []
+    group, key, names = catalog.root, [], []
     for depth, (name, index) in enumerate(steps):
-        prefix.append(name)
-        template = "/".join(prefix)
-        known = catalog.node(template)
-        if known is None:
+        position = next((i for i, c in enumerate(group.children) if c.name == name), None)
+        if position is None:
             raise _unknown(catalog, path)
-        last = depth == len(steps) - 1
+        known = group.children[position]
+        template = "/".join(n for n, _ in steps[:depth + 1])
         if index > 1 and not (isinstance(known, Group) and known.repeat):
             raise InputError(f"'{path}': {template} does not repeat, so it takes no [{index}]")
-        if last:
-            if isinstance(known, Group):
-                raise InputError(f"'{path}' is a group of fields, not a field")
-            node.setdefault(name, {})[index] = value
+        last = depth == len(steps) - 1
+        if last and isinstance(known, Group):
+            raise InputError(f"'{path}' is a group of fields, not a field")
+        if not last and not isinstance(known, Group):
+            raise _unknown(catalog, path)
+        key.append((position, index))
+        names.append(name)
+        group = known
+    return tuple(key), tuple(names)
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _escape(path: str, text: str) -> str:
+    bad = _NOT_XML.search(text)
+    if bad:
+        raise InputError(f"'{path}' contains the control character U+{ord(bad.group()):04X}, "
+                         "which a report cannot hold; remove it")
+    if "&" in text or "<" in text or ">" in text or "\r" in text:
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    return text
+
+
+def draft_xml(values: Mapping[str, Value], catalog: Catalog = None) -> bytes:
+    """The draft document for path -> value, as written to disk (indented UTF-8 XML)."""
+    return draft_document(values, catalog)[0]
+
+
+def draft_document(values: Mapping[str, Value], catalog: Catalog = None) -> Tuple[bytes, List[tuple]]:
+    """(document, leaves): the draft as written to disk, and each leaf element written as
+    (schema-order key, path, stripped text), in document order.
+
+    Values are sorted by their place in the schema and written in one pass, opening and
+    closing groups as the paths change; empty (or blank) values are left out. The text is
+    the same that `draft_bytes` writes for the equivalent tree, and `build_draft` parses it,
+    so what is validated is exactly what will be on disk. The leaves tell a batch's HTML
+    renderer the draft's shape without walking the tree again (see skeleton.py).
+    """
+    catalog = catalog or load_catalog()
+    placed = {}
+    for path, value in values.items():
+        if isinstance(value, str):
+            items = (value,) if value.strip() else ()
         else:
-            if not isinstance(known, Group):
-                raise _unknown(catalog, path)
-            node = node.setdefault(name, {}).setdefault(index, {})
-
-
-def _emit(parent: etree._Element, group: Group, tree: dict) -> None:
-    for child in group.children:
-        entries = tree.get(child.name)
-        if not entries:
-            continue
-        for index in sorted(entries):
-            content = entries[index]
-            if isinstance(child, Group):
-                if not isinstance(content, dict):
-                    continue
-                el = etree.SubElement(parent, q(child.name))
-                _emit(el, child, content)
-            else:
-                items = content if isinstance(content, (list, tuple)) else [content]
-                for item in items:
-                    if item is None or str(item) == "":
-                        continue
-                    etree.SubElement(parent, q(child.name)).text = str(item)
+            items = [str(v) for v in (value if isinstance(value, (list, tuple)) else (value,))
+                     if v is not None and str(v).strip()]
+        if items:
+            key, names = _placement(catalog, path)
+            placed[key] = (path, names, items)  # 'patient/age' and 'patient[1]/age' are one box: last wins
+    if not placed:
+        return f"<?xml version='1.0' encoding='UTF-8'?>\n<report xmlns=\"{NS}\"/>\n".encode(), []
+    out = [f"<?xml version='1.0' encoding='UTF-8'?>\n<report xmlns=\"{NS}\">\n"]
+    leaves = []
+    open_keys: List[tuple] = []
+    open_names: List[str] = []
+    for key in sorted(placed):
+        path, names, items = placed[key]
+        depth = 0
+        while depth < len(open_keys) and depth < len(key) - 1 and open_keys[depth] == key[depth]:
+            depth += 1
+        while len(open_names) > depth:
+            out.append(f"{'  ' * len(open_names)}</{open_names.pop()}>\n")
+        del open_keys[depth:]
+        for step in range(depth, len(key) - 1):
+            out.append(f"{'  ' * (step + 1)}<{names[step]}>\n")
+            open_names.append(names[step])
+            open_keys.append(key[step])
+        indent, leaf = "  " * len(key), names[-1]
+        for item in items:
+            out.append(f"{indent}<{leaf}>{_escape(path, item)}</{leaf}>\n")
+            leaves.append((key, path, item.strip()))
+    while open_names:
+        out.append(f"{'  ' * len(open_names)}</{open_names.pop()}>\n")
+    out.append("</report>\n")
+    return "".join(out).encode("utf-8"), leaves
 
 
 def build_draft(values: Mapping[str, Value], catalog: Catalog = None) -> etree._Element:
     """A draft root element from path -> value, in schema order (empty values left out)."""
-    catalog = catalog or load_catalog()
-    tree: dict = {}
-    for path, value in values.items():
-        if value is None or value == "" or value == []:
-            continue
-        _insert(tree, catalog, path, value)
-    root = etree.Element(q("report"), nsmap={None: NS})
-    _emit(root, catalog.root, tree)
-    return root
+    return parse_draft(draft_xml(values, catalog), "<draft>")
 
 
 def draft_values(root: etree._Element, catalog: Catalog = None) -> Dict[str, Value]:

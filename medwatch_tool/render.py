@@ -31,20 +31,29 @@ def form_date(value: str) -> str:
     return value
 
 
-def display(f: Field, values: List[str], form: str = "3500") -> str:
-    """How a stored value reads on the form (code labels, Yes/No, form dates)."""
-    out = []
-    for v in values:
+_FORMATTERS: dict = {}
+
+
+def value_formatter(f: Field, form: str = "3500"):
+    """One stored value -> how the form shows it (code label, Yes/No, form date); made once per box."""
+    key = (f.path, form)
+    if key not in _FORMATTERS:
         if f.kind == "code":
-            c = f.choice(v)
-            out.append(c.text(form) if c else v)
+            labels = {c.value: c.text(form) for c in f.choices}
+            _FORMATTERS[key] = lambda v: labels.get(v, v)
         elif f.kind == "boolean":
-            out.append({"true": "Yes", "1": "Yes", "false": "No", "0": "No"}.get(v, v))
+            words = {"true": "Yes", "1": "Yes", "false": "No", "0": "No"}
+            _FORMATTERS[key] = lambda v: words.get(v, v)
         elif f.kind == "date":
-            out.append(form_date(v))
+            _FORMATTERS[key] = form_date
         else:
-            out.append(v)
-    return "; ".join(out)
+            _FORMATTERS[key] = str
+    return _FORMATTERS[key]
+
+
+def display(f: Field, values: List[str], form: str = "3500") -> str:
+    """How stored values read on the form, several joined by '; '."""
+    return "; ".join(map(value_formatter(f, form), values))
 
 
 @dataclass
@@ -181,12 +190,17 @@ def environment():
     return env
 
 
+def form_of(root: etree._Element) -> str:
+    """Which form a draft is for (admin/form), 3500 when it does not say."""
+    return (root.findtext(f"{{{NS}}}admin/{{{NS}}}form") or "3500").strip() or "3500"
+
+
 def render(root: etree._Element, to: str = "text", form: Optional[str] = None) -> str:
     """Render a parsed draft as 'text' or 'html'."""
     if to not in FORMATS:
         raise ValueError(f"unknown output format {to!r}; choose one of {', '.join(FORMATS)}")
     if form is None:
-        form = (root.findtext(f"{{{NS}}}admin/{{{NS}}}form") or "3500").strip() or "3500"
+        form = form_of(root)
     template = environment().get_template(f"report.{'txt' if to == 'text' else 'html'}.j2")
     report_id = (root.findtext(f"{{{NS}}}admin/{{{NS}}}report_id") or "").strip()
     follow_up = (root.findtext(f"{{{NS}}}admin/{{{NS}}}follow_up") or "").strip()

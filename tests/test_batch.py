@@ -261,3 +261,62 @@ def test_resume_redrafts_a_row_whose_draft_was_lost(runner, tmp_path):
     assert not [p for p in validate_file(out / "WARN.xml") if p.is_error]
     assert (out / "HUMAN.xml").exists()
     assert (out / "problems.csv").read_text() == before  # the redone row's warning is listed once
+
+
+def test_batch_html_is_exactly_what_render_gives(runner, tmp_path):
+    """Batch renders HTML through per-shape skeletons; each page must equal `medwatch render`'s."""
+    rows = []
+    for i in range(40):  # a few shapes, each several times, with values that need escaping
+        row = dict(example_rows()[i % 3])
+        row["admin/report_id"] = f"SHAPE-{i:03d}"
+        row["event/description"] = f"Case {i}: <b>itch</b> & \"fever\" 'again'" + (" tall" * (i % 5))
+        if i % 4 == 0:
+            row["patient/weight"] = ""
+        if i % 7 == 0:
+            row["event/outcome"] = "hospitalization; required_intervention"
+        rows.append(row)
+    src = write_csv(tmp_path / "shapes.csv", rows)
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--render", "html"])
+    assert result.exit_code == 0, result.output
+    pages = sorted(out.glob("*.html"))
+    assert len(pages) == 40
+    for page in pages:
+        draft = page.with_suffix(".xml")
+        expected = runner.invoke(main, ["render", "--to", "html", str(draft)])
+        assert expected.exit_code == 0
+        assert page.read_text(encoding="utf-8") == expected.output, page.name
+    assert "&lt;b&gt;itch&lt;/b&gt; &amp; &#34;fever&#34; &#39;again&#39;" in pages[0].read_text(encoding="utf-8")
+
+
+def test_control_character_is_a_located_problem(runner, tmp_path):
+    rows = example_rows()[:2]
+    rows[1]["event/description"] = "pump alarm\x07 then silence"
+    src = write_csv(tmp_path / "ctl.csv", rows)
+    result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o"), "--jobs", "1"])
+    assert result.exit_code == 1 and "1 drafted, 1 with errors" in result.output
+    problem = read_problems(tmp_path / "o")[0]
+    assert problem["row"] == "3" and "event/description" in problem["message"]
+    assert "control character U+0007" in problem["message"]
+
+
+def test_a_repeated_report_id_is_refused_also_after_resume(runner, tmp_path):
+    """Two rows with one report id would write one file: the second is refused, naming the first,
+    also when the first was drafted by an earlier run of the same folder."""
+    good = example_rows()
+    src = write_csv(tmp_path / "e.csv", good)
+    out = tmp_path / "o"
+    assert runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"]).exit_code == 0
+    original = (out / f"{good[0]['admin/report_id']}.xml").read_bytes()
+    again = dict(good[1], **{"admin/report_id": good[0]["admin/report_id"]})  # row 5 repeats row 2's id
+    follow_up = dict(good[0], **{"admin/follow_up": "1"})  # a follow-up report is a different draft
+    write_csv(src, good + [again, follow_up])
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "2", "--resume"])
+    assert result.exit_code == 1
+    assert "4 drafted, 1 with errors" in result.output and "3 rows already done" in result.output
+    problem = read_problems(out)[0]
+    assert problem["row"] == "5" and problem["box"] == "—"
+    assert "already used by row 2" in problem["message"]
+    assert (out / f"{good[0]['admin/report_id']}.xml").read_bytes() == original  # never overwritten
+    assert (out / f"{good[0]['admin/report_id']}-followup-1.xml").exists()
+    assert not list(out.glob(".medwatch-batch-names*"))  # the name index is gone when the run ends

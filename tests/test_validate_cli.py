@@ -197,3 +197,44 @@ def test_stdin(runner, examples):
 
 def test_no_arguments_is_a_usage_error(runner):
     assert runner.invoke(main, ["validate"]).exit_code == 2
+
+
+def test_today_is_allowed_and_tomorrow_is_in_the_future(runner, tmp_path):
+    """The rules get today's date from the tool (not the XSLT clock): check the edge both ways."""
+    from datetime import date, timedelta
+
+    today, tomorrow = date.today(), date.today() + timedelta(days=1)
+    root = example_tree()
+    set_text(root, "event/event_date", today.isoformat())
+    set_text(root, "event/report_date", today.isoformat())
+    assert run(runner, write(root, tmp_path, "today.xml")).exit_code == 0
+    set_text(root, "event/report_date", tomorrow.isoformat())
+    result = run(runner, write(root, tmp_path, "tomorrow.xml"))
+    assert result.exit_code == 1
+    assert f"the date {tomorrow.isoformat()} is in the future (MW-DATE-6)" in result.output
+    assert f"the date {today.isoformat()} is in the future" not in result.output
+
+
+def test_date_rules_narrowed_to_date_fields_select_the_same_elements():
+    """rules.sch writes the date rule's context for any element; the tool narrows it to the
+    schema's date fields. Both must pick the same elements out of a draft holding every field."""
+    from lxml import etree
+
+    from medwatch_tool.catalog import NS, load_catalog
+    from medwatch_tool.resources import schema_path
+    from medwatch_tool.validate import NARROW, narrowed_context
+
+    rules = etree.parse(str(schema_path("rules.sch")))
+    narrowed = [r for r in rules.iter("{http://purl.oclc.org/dsdl/schematron}rule") if r.get(NARROW)]
+    assert narrowed, "the date rule lost its mw:narrow-to-kind marker"
+    doc = etree.Element(f"{{{NS}}}report")
+    for f in load_catalog().fields:
+        etree.SubElement(doc, f"{{{NS}}}{f.name}").text = "2026-01-02"
+    ns = {"mw": NS}
+    for rule in narrowed:
+        generic = rule.get("context")
+        narrow = narrowed_context(generic, rule.get(NARROW))
+        everywhere = {e.tag for e in doc.xpath(f"//{generic}", namespaces=ns)}
+        named = {e.tag for e in doc.xpath(" | ".join(f"//{alt}" for alt in narrow.split(" | ")), namespaces=ns)}
+        assert everywhere == named and f"{{{NS}}}event_date" in named
+        assert f"{{{NS}}}expiration_date" not in named

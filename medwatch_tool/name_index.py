@@ -1,0 +1,57 @@
+"""Which draft names a batch run has given out, and to which row: kept on disk, not in memory.
+
+Two rows with the same report id (and follow-up number) would write the same file; the
+second is refused and told which row came first. A dictionary of every name would grow
+with the input (about 130 bytes a row: 1.3 GB for ten million rows), so the names live
+in a small SQLite table beside the drafts (standard library; its page cache is bounded).
+The table is only an index: it is rebuilt from the batch journal when a run resumes and
+removed when the run ends.
+"""
+import os
+import sqlite3
+from pathlib import Path
+from typing import Optional
+
+INDEX = ".medwatch-batch-names.sqlite"
+
+
+class NameIndex:
+    """name -> first row that claimed it."""
+
+    def __init__(self, folder: Path):
+        self.path = Path(folder) / INDEX
+        for stale in (self.path, Path(f"{self.path}-journal")):
+            if stale.exists():
+                stale.unlink()  # left by a killed run: the journal is what counts
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # owner only, like the drafts
+        os.close(fd)
+        # check_same_thread off: the pool's feeder thread claims names while the main thread
+        # waits; the two never use the connection at the same time
+        self.db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode = OFF")  # an index rebuilt on resume needs no rollback
+        self.db.execute("PRAGMA synchronous = OFF")
+        self.db.execute("CREATE TABLE names (name TEXT PRIMARY KEY, row INTEGER) WITHOUT ROWID")
+        self.db.execute("BEGIN")
+        self.pending = 0
+
+    def claim(self, name: str, row: int) -> Optional[int]:
+        """Give `name` to `row`; returns the earlier row that already has it, else None."""
+        cursor = self.db.execute("INSERT OR IGNORE INTO names VALUES (?, ?)", (name, row))
+        if cursor.rowcount == 1:
+            self.pending += 1
+            if self.pending >= 4096:  # keep SQLite's own memory for the open transaction small
+                self.db.execute("COMMIT")
+                self.db.execute("BEGIN")
+                self.pending = 0
+            return None
+        first = self.db.execute("SELECT row FROM names WHERE name = ?", (name,)).fetchone()[0]
+        return None if first == row else first
+
+    def close(self):
+        """Drop the index: a later --resume rebuilds it from the journal."""
+        try:
+            self.db.close()
+        finally:
+            for path in (self.path, Path(f"{self.path}-journal")):
+                if path.exists():
+                    path.unlink()
