@@ -131,6 +131,23 @@ def measure(n: int, jobs: int, folder) -> dict:
             "rss_main_mb": rss_main, "rss_worker_mb": rss_worker}
 
 
+def file_write_cost(folder) -> float:
+    """Microseconds per atomic owner-only write of a draft-sized file in `folder`.
+
+    The pipeline writes two files per report; on a disk whose file creation is slow (a
+    shared VM's ext4 after heavy create/delete churn, seen here at 300-1,200 us a file
+    against 25 us fresh) that, not the tool, sets the pace. Printed so figures can be read.
+    """
+    from medwatch_tool.safe_io import atomic_write
+
+    with tempfile.TemporaryDirectory(dir=folder, prefix="medwatch-bench-io-") as tmp:
+        data = b"x" * 18_000  # about one HTML page
+        start = time.perf_counter()
+        for i in range(500):
+            atomic_write(os.path.join(tmp, f"f{i}.html"), data, durable=False)
+        return (time.perf_counter() - start) / 500 * 1e6
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
@@ -145,6 +162,8 @@ def main():
     where = args.dir or tempfile.gettempdir()
     print(f"medwatch batch benchmark: {args.jobs} worker process(es), {os.cpu_count()} CPU(s), "
           f"drafts written under {where}, {args.repeat} run(s) per N")
+    print(f"file writes in that folder: {file_write_cost(args.dir):,.0f} us per draft-sized file "
+          "(the pipeline writes 2 per report)")
     print(f"{'N':>8} {'pipeline rep/s':>21} {'bare lxml rep/s':>16} {'ratio':>6} {'peak RSS main':>14} {'peak RSS worker':>16}")
     print(f"{'':>8} {'median (best)':>21} {'median':>16}")
     for n in args.sizes:

@@ -106,9 +106,11 @@ def atomic_write(path: Union[str, Path], data: Union[bytes, str], mode: int = OW
     try:
         try:
             os.fchmod(fd, mode)  # the umask may have narrowed it; make it exactly `mode`
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            written = os.write(fd, data)
+            if written < len(data):  # a short write (rare): write the rest
+                view = memoryview(data)[written:]
+                while view:
+                    view = view[os.write(fd, view):]
             if durable:
                 os.fsync(fd)
         finally:

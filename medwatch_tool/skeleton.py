@@ -23,12 +23,13 @@ from markupsafe import escape
 
 from .catalog import NS, load_catalog
 from .render import form_of, render, value_formatter
+from .validate import element_path
 
 _OPEN, _CLOSE = "\ue000", "\ue001"  # private-use characters: valid XML, never in a form's text
 _PLACEHOLDER = re.compile(f"{_OPEN}([0-9]+){_CLOSE}")
+_LITERAL_PATHS = frozenset({"admin/form", "admin/follow_up"})  # admin boxes the template compares
 _ADMIN = f"{{{NS}}}admin"
-_LITERAL = frozenset({f"{{{NS}}}form", f"{{{NS}}}follow_up"})  # admin boxes the template compares
-_LITERAL_PATHS = frozenset({"admin/form", "admin/follow_up"})
+_LITERAL = frozenset(f"{{{NS}}}{path.split('/')[1]}" for path in _LITERAL_PATHS)
 
 
 def _escape(text: str) -> str:
@@ -99,8 +100,6 @@ class Skeleton:
 
 
 def _formatter(el: etree._Element, form: str) -> Callable[[str], str]:
-    from .validate import element_path
-
     field = load_catalog().field(element_path(el))
     if field is None:
         return str  # not a box of the form: the view leaves it out, so no gap refers to it

@@ -1,0 +1,36 @@
+"""Batch validation checks a chunk of drafts in one group document: it must find exactly what
+`medwatch validate` finds on each draft alone (same problems, paths, boxes, lines)."""
+from medwatch_tool.draft import draft_document, draft_values, parse_draft, read_draft
+from medwatch_tool.validate import validate_many, validate_tree
+
+from helpers import EXAMPLES
+
+
+def _variants():
+    """Good drafts, drafts with rule errors and warnings, and drafts the XSD rejects."""
+    out = []
+    for path in sorted(EXAMPLES.glob("*.xml")):
+        base = draft_values(read_draft(path))
+        out.append(base)
+        out.append(dict(base, **{"event/outcome": ["death"]}))                      # MW-OUT-1
+        out.append(dict(base, **{"patient/age": "300", "patient/age_unit": "year"}))  # MW-AGE-1
+        out.append(dict(base, **{"event/report_date": "2999-01-01"}))                # future date
+        out.append(dict(base, **{"event/event_date": "2026-02-30"}))                 # XSD: not a date
+        out.append(dict(base, **{"patient/identifier": "Jane Mary Doe"}))            # warning
+        out.append(dict(base, **{"event/problem_type": ["adverse_event", "product_problem"],
+                                 "device[1]/brand_name": "Pump", "device[1]/udi": ""}))  # device warning
+    return out
+
+
+def test_group_validation_equals_validation_one_by_one():
+    documents = [draft_document(values)[0] for values in _variants()]
+    names = [f"draft-{i}.xml" for i in range(len(documents))]
+    together = validate_many(documents, names)
+    assert len(together) == len(documents)
+    found_any = 0
+    for data, name, (root, problems) in zip(documents, names, together):
+        alone = validate_tree(parse_draft(data, name), name)
+        assert [p.as_dict() for p in problems] == [p.as_dict() for p in alone], name
+        assert root.tag.endswith("}report")
+        found_any += bool(alone)
+    assert found_any >= 2 * len(documents) // 3  # the variants really do have problems
