@@ -2,10 +2,12 @@
 
 Rows are streamed from the reader, drafted in worker processes (results come back in
 input order) and recorded in an append-only journal (`DIR/.medwatch-batch.jsonl`, one
-fsynced line per finished row). The journal is what makes a killed run resumable without
-duplicates: `--resume` skips every row it lists, and `problems.csv` is regenerated from it,
-so a row's problems appear exactly once however often the run is restarted.
+line per finished row, fsynced in groups). The journal is what makes a killed run
+resumable without duplicates: `--resume` skips every row it lists, and `problems.csv` is
+regenerated from it, so a row's problems appear exactly once however often the run is
+restarted.
 """
+import collections
 import csv
 import json
 import os
@@ -77,6 +79,8 @@ def _draft_name(values: dict, row: int) -> str:
 
 
 CHUNK = 32  # rows a worker drafts together: the rules run once per chunk (validate_many)
+CHUNK_TEXT = 1 << 20  # characters of cell text after which a chunk is sent even if short of CHUNK rows
+IN_FLIGHT_TEXT = 8 << 20  # per worker: cell text sent but not yet drafted (a bound on memory)
 
 
 def _problem(outcome: Outcome, severity, message, path=None, box="", label="", rule=""):
@@ -200,6 +204,7 @@ class Journal:
         self.earlier = Summary()  # what the journal already holds, for the summary line
         self.names = NameIndex(folder)  # names given by report id (row-NNNNNN names are unique anyway)
         self.redo = set()  # journaled rows whose draft did not survive: their old entry is void
+        self._drop_cut_line()
         for entry in self.entries():
             if entry["file"] and not _intact(folder / entry["file"]):
                 self.redo.add(entry["row"])
@@ -212,6 +217,27 @@ class Journal:
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self.handle = os.fdopen(fd, "a", encoding="utf-8")
         self.pending = []
+
+    def _drop_cut_line(self):
+        """Cut off a last line that a kill left unfinished, so that what --resume appends
+        starts on a line of its own (glued to the fragment, the first new entry would be
+        unreadable and its row's problems lost). That row is not done: it is drafted again."""
+        try:
+            with self.path.open("r+b") as handle:
+                size = end = handle.seek(0, os.SEEK_END)
+                while end > 0:  # back from the end, a block at a time, to the last line break
+                    start = max(0, end - 65536)
+                    handle.seek(start)
+                    newline = handle.read(end - start).rfind(b"\n")
+                    if newline >= 0:
+                        end = start + newline + 1
+                        break
+                    end = start
+                if end < size:
+                    handle.truncate(end)
+                    os.fsync(handle.fileno())
+        except FileNotFoundError:
+            pass
 
     def _mark(self, row: int):
         byte = row >> 3
@@ -284,11 +310,34 @@ def _intact(draft: Path) -> bool:
         return False
 
 
-def _bounded(tasks: Iterator[tuple], limit: threading.Semaphore) -> Iterator[tuple]:
-    """Feed the pool no more than a window of chunks ahead of the results (flat memory)."""
-    for task in tasks:
-        limit.acquire()
-        yield task
+class _Window:
+    """How much work is out with the workers: at most `chunks` chunks and `text` characters
+    of cell text (one chunk always goes), so memory stays flat on any input, also a file of
+    rows with megabytes of text each. The pool's feeder thread waits in `enter`; results
+    come back in order, so `leave` returns the oldest chunk's share."""
+
+    def __init__(self, chunks: int, text: int):
+        self.max_chunks, self.max_text = chunks, text
+        self.sizes: "collections.deque[int]" = collections.deque()
+        self.text = 0
+        self.ready = threading.Condition()
+
+    def enter(self, size: int):
+        with self.ready:
+            while self.sizes and (len(self.sizes) >= self.max_chunks or self.text + size > self.max_text):
+                self.ready.wait()
+            self.sizes.append(size)
+            self.text += size
+
+    def leave(self):
+        with self.ready:
+            self.text -= self.sizes.popleft()
+            self.ready.notify()
+
+    def feed(self, chunks: Iterator[tuple]) -> Iterator[tuple]:
+        for chunk, size in chunks:
+            self.enter(size)
+            yield chunk
 
 
 def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: int = 1,
@@ -334,28 +383,37 @@ def _outcomes(tasks: Iterator[tuple], jobs: int, out_dir: str, render_to: Option
     """Results in input order, from this process (jobs=1) or a pool of workers."""
     chunks = _chunked(tasks, out_dir, render_to)
     if jobs <= 1:
-        for chunk in chunks:
+        for chunk, _ in chunks:
             yield from _worker(chunk)
         return
     import multiprocessing
 
-    window = threading.Semaphore(jobs * 8)  # chunks in flight: memory stays flat on any input
+    window = _Window(jobs * 8, jobs * IN_FLIGHT_TEXT)
     context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
     with context.Pool(jobs, initializer=_warm_up) as pool:
-        for outcomes in pool.imap(_worker, _bounded(chunks, window)):
-            window.release()
+        for outcomes in pool.imap(_worker, window.feed(chunks)):
+            window.leave()
             yield from outcomes
 
 
 def _chunked(tasks: Iterator[tuple], out_dir: str, render_to: Optional[str]) -> Iterator[tuple]:
-    items = []
+    """(chunk, characters of cell text in it): CHUNK rows, fewer when their text is long."""
+    items, text = [], 0
     for task in tasks:
         items.append(task)
-        if len(items) == CHUNK:
-            yield out_dir, render_to, items
-            items = []
+        text += _text_size(task[0])
+        if len(items) == CHUNK or text >= CHUNK_TEXT:
+            yield (out_dir, render_to, items), text
+            items, text = [], 0
     if items:
-        yield out_dir, render_to, items
+        yield (out_dir, render_to, items), text
+
+
+def _text_size(row: Row) -> int:
+    size = 0
+    for value in row.values.values():
+        size += len(value) if isinstance(value, str) else len(str(value))
+    return size
 
 
 def _warm_up():

@@ -227,5 +227,6 @@ def draft_bytes(root: etree._Element) -> bytes:
 
 
 def write_draft(root: etree._Element, file: Union[str, Path]) -> Path:
-    """Write a draft atomically, readable by its owner only."""
-    return atomic_write(file, draft_bytes(root))
+    """Write a draft atomically, readable by its owner only; returns where."""
+    atomic_write(file, draft_bytes(root))
+    return Path(file)

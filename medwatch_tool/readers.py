@@ -21,7 +21,7 @@ from .errors import InputError
 from .paths import PathSyntaxError, split_path
 
 FORMATS = ("csv", "tsv", "jsonl", "xlsx")
-_MAX_FIELD = 16 * 1024 * 1024  # one cell; longer ones are reported, not loaded
+_MAX_FIELD = 16 * 1024 * 1024  # one cell or line; longer ones are reported, not kept in memory
 
 
 @dataclass
@@ -79,7 +79,7 @@ def open_source(name: str, fmt: Optional[str] = None) -> Source:
     if name == "-":
         raw = sys.stdin.buffer
         data = raw.read(65536)
-        handle = _Prefixed(data, raw)
+        handle = io.BufferedReader(_Prefixed(data, raw), 1 << 20)
         size = None
     else:
         path = Path(name)
@@ -128,19 +128,41 @@ class _Prefixed(io.RawIOBase):
         return self._pos
 
 
-def _decoded_lines(handle: BinaryIO) -> Iterator[str]:
+class LineTooLong(Exception):
+    """A physical line longer than _MAX_FIELD: skipped without being held in memory."""
+
+
+class _DecodedLines:
     """Lines as text: UTF-8 (BOM dropped) where it decodes, else Windows-1252 (a superset
     of Latin-1 for everything people type), decided line by line so a stray byte deep in
-    a big export never garbles the rest."""
-    first = True
-    for raw in handle:
-        if first:
+    a big export never garbles the rest.
+
+    A line longer than _MAX_FIELD is read past in pieces and raises LineTooLong; the next
+    call goes on with the following line (a multi-GB file with no line breaks must not be
+    loaded whole). An iterator class, not a generator, so it can go on after raising.
+    """
+
+    def __init__(self, handle: BinaryIO):
+        self._handle, self._first = handle, True
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        raw = self._handle.readline(_MAX_FIELD + 1)
+        if not raw:
+            raise StopIteration
+        if len(raw) > _MAX_FIELD and not raw.endswith(b"\n"):
+            while raw and not raw.endswith(b"\n"):
+                raw = self._handle.readline(1 << 20)
+            raise LineTooLong(f"is longer than {_MAX_FIELD // (1024 * 1024)} MB on one line; it was not read")
+        if self._first:
             raw = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
-            first = False
+            self._first = False
         try:
-            yield raw.decode("utf-8")
+            return raw.decode("utf-8")
         except UnicodeDecodeError:
-            yield raw.decode("cp1252", errors="replace")
+            return raw.decode("cp1252", errors="replace")
 
 
 def check_header(header: List[str], source: str) -> List[str]:
@@ -174,12 +196,12 @@ def check_header(header: List[str], source: str) -> List[str]:
 def _csv_rows(src: Source) -> Iterator[Row]:
     csv.field_size_limit(_MAX_FIELD)
     delimiter = "\t" if src.format == "tsv" else ","
-    reader = csv.reader(_decoded_lines(src.handle), delimiter=delimiter)
+    reader = csv.reader(_DecodedLines(src.handle), delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
         raise InputError("the file is empty", src.name) from None
-    except csv.Error as exc:
+    except (csv.Error, LineTooLong) as exc:
         raise InputError(f"row 1 (header): {exc}", src.name) from None
     paths = check_header(header, src.name)
     number = 1  # spreadsheet row numbers: the header is row 1
@@ -191,6 +213,10 @@ def _csv_rows(src: Source) -> Iterator[Row]:
         except csv.Error as exc:
             number += 1
             yield Row(number, problems=[f"cannot be read as CSV: {exc}"])
+            continue
+        except LineTooLong as exc:  # the reader starts afresh on the next line
+            number += 1
+            yield Row(number, problems=[str(exc)])
             continue
         number += 1
         if not any(c.strip() for c in cells):
@@ -206,7 +232,16 @@ def _csv_rows(src: Source) -> Iterator[Row]:
 
 
 def _jsonl_rows(src: Source) -> Iterator[Row]:
-    for number, raw in enumerate(_decoded_lines(src.handle), 1):
+    lines, number = _DecodedLines(src.handle), 0
+    while True:
+        number += 1
+        try:
+            raw = next(lines)
+        except StopIteration:
+            return
+        except LineTooLong as exc:
+            yield Row(number, problems=[str(exc)])
+            continue
         if not raw.strip():
             continue
         try:

@@ -86,7 +86,7 @@ def _create_exclusive(tmp: str, mode: int) -> int:
 
 
 def atomic_write(path: Union[str, Path], data: Union[bytes, str], mode: int = OWNER_ONLY,
-                 durable: bool = True) -> Path:
+                 durable: bool = True) -> None:
     """Write `data` to `path` atomically with permissions `mode` (owner-only by default).
 
     The rename makes the write all-or-nothing for any reader and across a killed process.
@@ -124,7 +124,6 @@ def atomic_write(path: Union[str, Path], data: Union[bytes, str], mode: int = OW
         if isinstance(exc, OSError):
             raise InputError(f"cannot write ({exc.strerror or exc})", target) from None
         raise
-    return Path(target)
 
 
 @contextmanager

@@ -178,6 +178,27 @@ def test_very_long_field_is_a_located_problem(runner, tmp_path):
     assert "at most 20000" in problem["message"]
 
 
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_line_longer_than_16_mb_is_a_located_problem(runner, tmp_path, fmt):
+    """A line too long to be a row (a broken export, a file with no line breaks) is skipped in
+    pieces, never loaded whole, and reported at its row; the rows around it are drafted."""
+    rows = example_rows()
+    src = tmp_path / f"long.{fmt}"
+    if fmt == "csv":
+        write_csv(src, rows)
+        lines = src.read_bytes().splitlines(keepends=True)
+    else:
+        lines = [json.dumps(nest(r)).encode() + b"\n" for r in rows]
+    monster = b'"' + b"x" * (17 * 1024 * 1024) + b"\n"  # an unclosed quote, too
+    src.write_bytes(b"".join(lines[:2]) + monster + b"".join(lines[2:]))
+    result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o"), "--jobs", "2"])
+    assert result.exit_code == 1, result.output
+    assert "3 drafted, 1 with errors" in result.output
+    [problem] = read_problems(tmp_path / "o")  # CSV: header, row 2, then row 3; JSONL: line 3
+    assert problem["row"] == "3" and problem["severity"] == "error"
+    assert "longer than 16 MB on one line" in problem["message"]
+
+
 def test_stdin_and_csv_template(runner, tmp_path):
     template = runner.invoke(main, ["fields", "--csv-template"]).output
     header = template.strip().split(",")
@@ -261,6 +282,29 @@ def test_resume_redrafts_a_row_whose_draft_was_lost(runner, tmp_path):
     assert not [p for p in validate_file(out / "WARN.xml") if p.is_error]
     assert (out / "HUMAN.xml").exists()
     assert (out / "problems.csv").read_text() == before  # the redone row's warning is listed once
+
+
+def test_resume_after_a_kill_mid_journal_line(runner, tmp_path):
+    """A kill can leave the journal's last line half written: --resume drafts that row again
+    and its entries stay readable, so the row's problems are listed exactly once."""
+    rows = mixed_rows()
+    rows.append(rows.pop(5))  # the row with a warning last: its journal line is the one cut
+    src = write_csv(tmp_path / "e.csv", rows)
+    out = tmp_path / "o"
+    assert runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"]).exit_code == 1
+    before = (out / "problems.csv").read_text()
+    assert "WARN" in before
+    journal = out / ".medwatch-batch.jsonl"
+    data = journal.read_bytes()
+    journal.write_bytes(data[:-40])  # killed while writing the last line
+    again = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
+    assert again.exit_code == 1
+    assert "5 drafted, 2 with errors, 1 warning (6 rows already done, skipped)" in again.output
+    entries = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert sorted(e["row"] for e in entries) == list(range(2, 2 + len(rows)))
+    assert (out / "problems.csv").read_text() == before
+    again = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
+    assert "(7 rows already done, skipped)" in again.output
 
 
 def test_batch_html_is_exactly_what_render_gives(runner, tmp_path):
