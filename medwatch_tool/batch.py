@@ -9,8 +9,10 @@ restarted.
 """
 import collections
 import csv
+import itertools
 import json
 import os
+import signal
 import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -48,6 +50,7 @@ class Summary:
     failed: int = 0
     warnings: int = 0
     skipped: int = 0
+    interrupted: bool = False  # stopped by Ctrl-C: what is done is kept, --resume finishes
 
     def line(self) -> str:
         text = (f"{self.drafted} drafted, {self.failed} with errors, "
@@ -314,20 +317,26 @@ class _Window:
     """How much work is out with the workers: at most `chunks` chunks and `text` characters
     of cell text (one chunk always goes), so memory stays flat on any input, also a file of
     rows with megabytes of text each. The pool's feeder thread waits in `enter`; results
-    come back in order, so `leave` returns the oldest chunk's share."""
+    come back in order, so `leave` returns the oldest chunk's share. Once `stopping` is set
+    no more chunks go out (the feeder polls it: it cannot be woken from a signal handler)."""
 
-    def __init__(self, chunks: int, text: int):
-        self.max_chunks, self.max_text = chunks, text
+    def __init__(self, chunks: int, text: int, stopping: threading.Event):
+        self.max_chunks, self.max_text, self.stopping = chunks, text, stopping
         self.sizes: "collections.deque[int]" = collections.deque()
         self.text = 0
         self.ready = threading.Condition()
 
-    def enter(self, size: int):
+    def enter(self, size: int) -> bool:
+        """Wait for room for a chunk of `size`; False once the run is stopping (send no more)."""
         with self.ready:
-            while self.sizes and (len(self.sizes) >= self.max_chunks or self.text + size > self.max_text):
-                self.ready.wait()
+            while not self.stopping.is_set() and self.sizes and (
+                    len(self.sizes) >= self.max_chunks or self.text + size > self.max_text):
+                self.ready.wait(0.05)
+            if self.stopping.is_set():
+                return False
             self.sizes.append(size)
             self.text += size
+            return True
 
     def leave(self):
         with self.ready:
@@ -336,35 +345,64 @@ class _Window:
 
     def feed(self, chunks: Iterator[tuple]) -> Iterator[tuple]:
         for chunk, size in chunks:
-            self.enter(size)
+            if not self.enter(size):
+                return
             yield chunk
+
+
+class _StopOnCtrlC:
+    """Ctrl-C asks the run to stop after the rows under way instead of killing it mid-write:
+    they are journaled, problems.csv is written, and --resume takes over cleanly. A second
+    Ctrl-C acts at once (the previous handler is back)."""
+
+    def __enter__(self):
+        self.requested = False
+        self.installed = threading.current_thread() is threading.main_thread()  # only there can it be
+        if self.installed:
+            self.previous = signal.signal(signal.SIGINT, self._request) or signal.SIG_DFL
+        return self
+
+    def _request(self, signum, frame):
+        self.requested = True
+        signal.signal(signal.SIGINT, self.previous)
+
+    def __exit__(self, *exc):
+        if self.installed:
+            signal.signal(signal.SIGINT, self.previous)
 
 
 def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: int = 1,
               resume: bool = False, on_row: Optional[Callable[[Outcome], None]] = None) -> Summary:
     """Draft every row of `source` into `out_dir`; returns the counts for the summary line."""
     folder = Path(out_dir)
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     if (folder / JOURNAL).exists() and not resume:
         raise InputError("already holds a batch run: add --resume to finish it, or choose another --out",
                          str(folder))
+    rows = iter(source)
+    head = next(rows, None)  # reads the header: a wrong one stops the run before anything is written
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     journal = Journal(folder)
     summary = journal.earlier
 
     def tasks():
-        for row in source:
+        for row in itertools.chain([head] if head is not None else [], rows):
             if journal.is_done(row.number):
                 continue
             name = _draft_name(row.values, row.number)
             first = journal.names.claim(name, row.number) if not name.startswith("row-") else None
             yield row, name, first
 
+    stopping = threading.Event()
     try:
-        for outcome in _outcomes(tasks(), jobs, str(folder), render_to):
-            journal.record(outcome)
-            _count({"file": outcome.file, "problems": outcome.problems}, summary)
-            if on_row:
-                on_row(outcome)
+        with _StopOnCtrlC() as ctrl_c:
+            for outcome in _outcomes(tasks(), jobs, str(folder), render_to, stopping):
+                journal.record(outcome)
+                _count({"file": outcome.file, "problems": outcome.problems}, summary)
+                if on_row:
+                    on_row(outcome)
+                if ctrl_c.requested and not stopping.is_set():
+                    stopping.set()  # no new rows; those under way are finished and journaled
+                    summary.interrupted = True
     finally:
         journal.close()
         journal.write_problems(folder)
@@ -379,21 +417,31 @@ def _count(entry: dict, summary: Summary):
     summary.warnings += sum(1 for p in entry["problems"] if p["severity"] == "warning")
 
 
-def _outcomes(tasks: Iterator[tuple], jobs: int, out_dir: str, render_to: Optional[str]) -> Iterator[Outcome]:
-    """Results in input order, from this process (jobs=1) or a pool of workers."""
+def _outcomes(tasks: Iterator[tuple], jobs: int, out_dir: str, render_to: Optional[str],
+              stopping: threading.Event) -> Iterator[Outcome]:
+    """Results in input order, from this process (jobs=1) or a pool of workers. Once
+    `stopping` is set no new rows are started; the rows already sent are finished and
+    yielded (a few hundred at most), so nothing done is thrown away."""
     chunks = _chunked(tasks, out_dir, render_to)
     if jobs <= 1:
         for chunk, _ in chunks:
+            if stopping.is_set():
+                return
             yield from _worker(chunk)
         return
     import multiprocessing
 
-    window = _Window(jobs * 8, jobs * IN_FLIGHT_TEXT)
+    window = _Window(jobs * 8, jobs * IN_FLIGHT_TEXT, stopping)
     context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
     with context.Pool(jobs, initializer=_warm_up) as pool:
-        for outcomes in pool.imap(_worker, window.feed(chunks)):
-            window.leave()
-            yield from outcomes
+        try:
+            for outcomes in pool.imap(_worker, window.feed(chunks)):
+                window.leave()
+                yield from outcomes
+        finally:  # when the caller gives up early, the feeder must not wait for room forever
+            stopping.set()
+        pool.close()  # every result is in: let the workers finish and exit
+        pool.join()
 
 
 def _chunked(tasks: Iterator[tuple], out_dir: str, render_to: Optional[str]) -> Iterator[tuple]:
@@ -417,10 +465,12 @@ def _text_size(row: Row) -> int:
 
 
 def _warm_up():
-    """Load the catalog, schema and rules once per worker, not once per row."""
+    """Load the catalog, schema and rules once per worker, not once per row. Ctrl-C is for
+    the main process to handle (a worker killed by it would leave its chunk unanswered)."""
     from lxml import etree
 
     from .catalog import load_catalog
     from .validate import _xsd, rule_report
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     load_catalog(), _xsd(), rule_report(etree.Element("warm-up"))

@@ -324,12 +324,30 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
                 summary = run_batch(source, out_dir, render_to, jobs, resume, on_row=tick)
         else:
             summary = run_batch(source, out_dir, render_to, jobs, resume)
+    except KeyboardInterrupt:  # a second Ctrl-C: stopped at once, the journal still holds what is done
+        finish = _resume_command(input_file, out_dir, render_to, input_format)
+        click.echo(f"\ninterrupted; to finish: {finish}", err=True)
+        sys.exit(130)
     finally:
         source.close()
     click.echo(summary.line())
     if summary.failed:
         click.echo(f"see {os.path.join(out_dir, 'problems.csv')} for the row, field and box of each problem", err=True)
+    if summary.interrupted:
+        finish = _resume_command(input_file, out_dir, render_to, input_format)
+        click.echo(f"interrupted: the {summary.drafted + summary.failed} rows done so far are kept; "
+                   f"to finish: {finish}", err=True)
+        sys.exit(130)
     sys.exit(1 if summary.failed else 0)
+
+
+def _resume_command(input_file: str, out_dir: str, render_to, input_format) -> str:
+    """The command that finishes an interrupted batch run (the same input and options)."""
+    import shlex
+
+    words = ["medwatch", "batch", input_file, "--out", out_dir]
+    words += (["--render", render_to] if render_to else []) + (["--input-format", input_format] if input_format else [])
+    return " ".join(shlex.quote(w) for w in words) + " --resume"
 
 
 @main.command()

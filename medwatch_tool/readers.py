@@ -99,9 +99,23 @@ def open_source(name: str, fmt: Optional[str] = None) -> Source:
     fmt = fmt or detect_format(name, data)
     if fmt not in FORMATS:
         raise InputError(f"unknown input format {fmt!r} (use one of {', '.join(FORMATS)})", name)
+    if fmt == "xlsx" and name == "-":
+        handle = _seekable_copy(handle)
     if fmt != "xlsx" and b"\x00" in data[:4096]:
         raise InputError("this is binary data, not CSV or JSON Lines text", name)
     return Source(name, handle, fmt, size)
+
+
+def _seekable_copy(stream: BinaryIO) -> BinaryIO:
+    """A workbook read from stdin, copied where it can be read at random (a .xlsx is a zip
+    archive): in memory up to 64 MB, else an owner-only temporary file removed on close."""
+    import shutil
+    import tempfile
+
+    copy = tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024)
+    shutil.copyfileobj(stream, copy, 1 << 20)
+    copy.seek(0)
+    return copy
 
 
 class _Prefixed(io.RawIOBase):

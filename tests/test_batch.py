@@ -2,6 +2,7 @@
 import csv
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -120,6 +121,10 @@ def test_xlsx_sheet(runner, tmp_path):
     result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
     assert "5 drafted, 2 with errors" in result.output
     assert draft_values(read_draft(out / "CONSUMER-2026-11-02.xml"))["event/event_date"] == "2026-10-08"
+    piped = runner.invoke(main, ["batch", "-", "--out", str(tmp_path / "piped"), "--jobs", "1"],
+                          input=src.read_bytes())  # a workbook on standard input
+    assert "5 drafted, 2 with errors" in piped.output
+    assert (tmp_path / "piped" / "CONSUMER-2026-11-02.xml").read_bytes() == (out / "CONSUMER-2026-11-02.xml").read_bytes()
 
 
 def test_encodings_bom_latin1_and_ragged_rows(runner, tmp_path):
@@ -156,6 +161,10 @@ def test_bad_header_stops_with_one_line(runner, tmp_path, header, expected):
     assert result.exit_code == 1
     assert result.output.strip().startswith(f"Error: {src}: row 1 (header): {expected}")
     assert "Traceback" not in result.output
+    assert not (tmp_path / "o").exists()  # nothing written, so the corrected file runs at once
+    src.write_text("patient/age,event/description\n34,x\n")
+    again = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o")])
+    assert "0 drafted, 1 with errors" in again.output
 
 
 @pytest.mark.parametrize("content, expected", [(b"", "the file is empty"), (b"\xef\xbb\xbf\n\n", "the file is empty"),
@@ -219,13 +228,15 @@ def test_rerun_without_resume_is_refused(runner, tmp_path):
     assert resumed.exit_code == 0 and "3 drafted, 0 with errors" in resumed.output and "3 rows already done" in resumed.output
 
 
+def numbered_rows(n):
+    """n rows cycling through mixed_rows(), each with its own report id R00000, R00001, ..."""
+    base = mixed_rows()
+    return [dict(base[i % len(base)], **{"admin/report_id": f"R{i:05d}"}) for i in range(n)]
+
+
 def test_killed_run_resumes_without_duplicates(console_script, tmp_path):
     base = mixed_rows()
-    rows = []
-    for i in range(3000):
-        row = dict(base[i % len(base)])
-        row["admin/report_id"] = f"R{i:05d}"
-        rows.append(row)
+    rows = numbered_rows(3000)
     src = write_csv(tmp_path / "big.csv", rows)
     out = tmp_path / "o"
     proc = subprocess.Popen([str(console_script), "batch", str(src), "--out", str(out), "--jobs", "2"],
@@ -251,6 +262,33 @@ def test_killed_run_resumes_without_duplicates(console_script, tmp_path):
     assert len(errored_rows) == expected_errors
     entries = [json.loads(line) for line in journal.open()]
     assert sorted(e["row"] for e in entries) == list(range(2, 3002))
+
+
+def test_ctrl_c_stops_cleanly_and_resume_finishes(console_script, tmp_path):
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) stops after the row
+    in hand: exit 130, no traceback, a message with the command that finishes the run."""
+    rows = numbered_rows(6000)
+    src = write_csv(tmp_path / "big.csv", rows)
+    out = tmp_path / "o"
+    proc = subprocess.Popen([str(console_script), "batch", str(src), "--out", str(out), "--jobs", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    journal = out / ".medwatch-batch.jsonl"
+    deadline = time.time() + 60
+    while time.time() < deadline and (not journal.exists() or journal.stat().st_size == 0):
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    done = int(re.search(r"interrupted: the (\d+) rows done so far are kept; to finish: "
+                         r"medwatch batch \S+big.csv --out \S+ --resume", stderr).group(1))
+    assert 0 < done < len(rows)
+    assert sum(1 for _ in journal.open()) == done  # every row it counts is journaled
+    assert {int(p["row"]) for p in read_problems(out)} <= set(range(2, 2 + done))
+    result = subprocess.run([str(console_script), "batch", str(src), "--out", str(out), "--jobs", "2", "--resume"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and f"({done} rows already done, skipped)" in result.stdout
+    assert sorted(json.loads(line)["row"] for line in journal.open()) == list(range(2, 2 + len(rows)))
 
 
 def test_progress_bar_only_on_a_terminal(console_script, tmp_path):
