@@ -17,9 +17,9 @@ import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterator, List, Optional
+from typing import Callable, Iterator, List, Optional, Union
 
-from .errors import InputError
+from .errors import InputError, OutputError
 from .name_index import NameIndex
 from .readers import Row, Source
 from .safe_io import atomic_text_writer, atomic_write
@@ -51,6 +51,8 @@ class Summary:
     warnings: int = 0
     skipped: int = 0
     interrupted: bool = False  # stopped by Ctrl-C: what is done is kept, --resume finishes
+    cannot_write: str = ""     # stopped because the output folder cannot be written (disk full...)
+    kept: int = 0              # rows the journal holds at the end: what --resume will not redo
 
     def line(self) -> str:
         text = (f"{self.drafted} drafted, {self.failed} with errors, "
@@ -170,20 +172,28 @@ def _renderer(to: str):
     return _RENDERERS[to]
 
 
-def _worker(chunk: tuple) -> List[Outcome]:
+def _worker(chunk: tuple) -> Union[List[Outcome], OutputError]:
     """Draft a chunk of rows; a bug must not lose a row, so on one the chunk is redone row by
-    row and the row it is about gets the error as a problem."""
+    row and the row it is about gets the error as a problem. When the output folder cannot
+    be written (disk full...) no row is to blame: the error is returned and the run stops."""
     out_dir, render_to, items = chunk
     try:
-        return draft_rows(items, out_dir, render_to)
-    except Exception:
-        return [_alone(item, out_dir, render_to) for item in items]
+        try:
+            return draft_rows(items, out_dir, render_to)
+        except OutputError:
+            raise
+        except Exception:
+            return [_alone(item, out_dir, render_to) for item in items]
+    except OutputError as exc:
+        return exc
 
 
 def _alone(item: tuple, out_dir: str, render_to: Optional[str]) -> Outcome:
     row, name = item[0], item[1]
     try:
         return draft_rows([item], out_dir, render_to)[0]
+    except OutputError:
+        raise
     except Exception as exc:
         outcome = Outcome(row.number, None, name=name or "")
         _problem(outcome, "error", f"internal error: {type(exc).__name__}: {exc}")
@@ -217,9 +227,14 @@ class Journal:
             self.earlier.skipped += 1
             if entry.get("name"):
                 self.names.claim(entry["name"], entry["row"])
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        self.handle = os.fdopen(fd, "a", encoding="utf-8")
+        try:
+            self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        except OSError as exc:
+            self.names.close()
+            raise OutputError(f"cannot write here ({exc.strerror or exc})", str(self.path)) from None
         self.pending = []
+        self.failure: Optional[OutputError] = None
+        self.kept = self.earlier.skipped  # rows journaled, earlier runs included
 
     def _drop_cut_line(self):
         """Cut off a last line that a kill left unfinished, so that what --resume appends
@@ -264,6 +279,10 @@ class Journal:
                     continue  # a line cut short by a kill: that row is simply redone
 
     def record(self, outcome: Outcome):
+        """Journal a finished row (in groups). Once a write has failed nothing more is
+        journaled (`failure` says why): the rows not journaled are simply redone by --resume."""
+        if self.failure:
+            return
         entry = {"row": outcome.row, "file": outcome.file, "report_id": outcome.report_id,
                  "problems": outcome.problems}
         if outcome.name and not outcome.name.startswith("row-"):
@@ -275,17 +294,24 @@ class Journal:
 
     def commit(self):
         """Append the pending rows to the journal and fsync it."""
-        if not self.pending:
+        if not self.pending or self.failure:
             return
-        self.handle.write("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in self.pending))
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
-        self.pending = []
+        pending, self.pending = self.pending, []
+        try:
+            data = memoryview("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in pending).encode("utf-8"))
+            while data:
+                data = data[os.write(self.fd, data):]
+            os.fsync(self.fd)
+            self.kept += len(pending)
+        except OSError as exc:  # a line cut short by this is dropped by the next --resume
+            self.failure = OutputError(f"cannot write ({exc.strerror or exc})", str(self.path))
 
     def close(self):
-        self.commit()
-        self.handle.close()
-        self.names.close()
+        try:
+            self.commit()
+        finally:
+            os.close(self.fd)
+            self.names.close()
 
     def write_problems(self, folder: Path):
         """problems.csv from the journal, in row order, written atomically."""
@@ -380,7 +406,10 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
                          str(folder))
     rows = iter(source)
     head = next(rows, None)  # reads the header: a wrong one stops the run before anything is written
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create this folder ({exc.strerror or exc})", str(folder)) from None
     journal = Journal(folder)
     summary = journal.earlier
 
@@ -389,23 +418,41 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
             if journal.is_done(row.number):
                 continue
             name = _draft_name(row.values, row.number)
-            first = journal.names.claim(name, row.number) if not name.startswith("row-") else None
+            try:
+                first = journal.names.claim(name, row.number) if not name.startswith("row-") else None
+            except OutputError as exc:  # runs in the pool's feeder thread: stop feeding, tell the loop
+                failures.append(exc)
+                stopping.set()
+                return
             yield row, name, first
 
     stopping = threading.Event()
+    failures: List[OutputError] = []  # the output folder cannot be written: the run stops
     try:
         with _StopOnCtrlC() as ctrl_c:
-            for outcome in _outcomes(tasks(), jobs, str(folder), render_to, stopping):
-                journal.record(outcome)
-                _count({"file": outcome.file, "problems": outcome.problems}, summary)
-                if on_row:
-                    on_row(outcome)
-                if ctrl_c.requested and not stopping.is_set():
-                    stopping.set()  # no new rows; those under way are finished and journaled
-                    summary.interrupted = True
+            try:
+                for outcome in _outcomes(tasks(), jobs, str(folder), render_to, stopping):
+                    journal.record(outcome)
+                    _count({"file": outcome.file, "problems": outcome.problems}, summary)
+                    if on_row:
+                        on_row(outcome)
+                    if ctrl_c.requested and not stopping.is_set():
+                        stopping.set()  # no new rows; those under way are finished and journaled
+                        summary.interrupted = True
+                    if journal.failure and not stopping.is_set():
+                        stopping.set()
+            except OutputError as exc:
+                failures.append(exc)
     finally:
         journal.close()
-        journal.write_problems(folder)
+        try:
+            journal.write_problems(folder)
+        except OutputError as exc:
+            failures.append(exc)
+    failure = journal.failure or (failures[0] if failures else None)
+    if failure:
+        summary.cannot_write = str(failure)
+    summary.kept = journal.kept
     return summary
 
 
@@ -427,21 +474,31 @@ def _outcomes(tasks: Iterator[tuple], jobs: int, out_dir: str, render_to: Option
         for chunk, _ in chunks:
             if stopping.is_set():
                 return
-            yield from _worker(chunk)
+            result = _worker(chunk)
+            if isinstance(result, OutputError):
+                raise result
+            yield from result
         return
     import multiprocessing
 
     window = _Window(jobs * 8, jobs * IN_FLIGHT_TEXT, stopping)
     context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
+    failure = None
     with context.Pool(jobs, initializer=_warm_up) as pool:
         try:
-            for outcomes in pool.imap(_worker, window.feed(chunks)):
+            for result in pool.imap(_worker, window.feed(chunks)):
                 window.leave()
-                yield from outcomes
+                if isinstance(result, OutputError):  # send no more; take in what is under way
+                    failure = failure or result
+                    stopping.set()
+                    continue
+                yield from result
         finally:  # when the caller gives up early, the feeder must not wait for room forever
             stopping.set()
         pool.close()  # every result is in: let the workers finish and exit
         pool.join()
+    if failure:
+        raise failure
 
 
 def _chunked(tasks: Iterator[tuple], out_dir: str, render_to: Optional[str]) -> Iterator[tuple]:

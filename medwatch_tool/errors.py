@@ -23,3 +23,12 @@ class InputError(MedwatchError):
         self.reason, self.source, self.line = reason, source, line
         where = ":".join(str(x) for x in (source, line) if x not in (None, ""))
         super().__init__(f"{where}: {reason}" if where else reason)
+
+
+class OutputError(InputError):
+    """What the tool writes cannot be written (disk full, no permission, a file too big).
+
+    Not the input's fault: a batch stops on it (and --resume finishes later) instead of
+    listing every remaining row as failed. An InputError too, so callers that report any
+    unusable file keep doing so.
+    """

@@ -12,6 +12,8 @@ import sqlite3
 from pathlib import Path
 from typing import Optional
 
+from .errors import OutputError
+
 INDEX = ".medwatch-batch-names.sqlite"
 
 
@@ -20,22 +22,33 @@ class NameIndex:
 
     def __init__(self, folder: Path):
         self.path = Path(folder) / INDEX
-        for stale in (self.path, Path(f"{self.path}-journal")):
-            if stale.exists():
-                stale.unlink()  # left by a killed run: the journal is what counts
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # owner only, like the drafts
-        os.close(fd)
-        # check_same_thread off: the pool's feeder thread claims names while the main thread
-        # waits; the two never use the connection at the same time
-        self.db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode = OFF")  # an index rebuilt on resume needs no rollback
-        self.db.execute("PRAGMA synchronous = OFF")
-        self.db.execute("CREATE TABLE names (name TEXT PRIMARY KEY, row INTEGER) WITHOUT ROWID")
-        self.db.execute("BEGIN")
+        self.db = None
+        try:
+            for stale in (self.path, Path(f"{self.path}-journal")):
+                if stale.exists():
+                    stale.unlink()  # left by a killed run: the journal is what counts
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # owner only, like the drafts
+            os.close(fd)
+            # check_same_thread off: the pool's feeder thread claims names while the main thread
+            # waits; the two never use the connection at the same time
+            self.db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode = OFF")  # an index rebuilt on resume needs no rollback
+            self.db.execute("PRAGMA synchronous = OFF")
+            self.db.execute("CREATE TABLE names (name TEXT PRIMARY KEY, row INTEGER) WITHOUT ROWID")
+            self.db.execute("BEGIN")
+        except (OSError, sqlite3.Error) as exc:
+            self.close()
+            raise OutputError(f"cannot write here ({getattr(exc, 'strerror', None) or exc})", str(self.path)) from None
         self.pending = 0
 
     def claim(self, name: str, row: int) -> Optional[int]:
         """Give `name` to `row`; returns the earlier row that already has it, else None."""
+        try:
+            return self._claim(name, row)
+        except sqlite3.Error as exc:  # "database or disk is full"
+            raise OutputError(f"cannot write ({exc})", str(self.path)) from None
+
+    def _claim(self, name: str, row: int) -> Optional[int]:
         cursor = self.db.execute("INSERT OR IGNORE INTO names VALUES (?, ?)", (name, row))
         if cursor.rowcount == 1:
             self.pending += 1
@@ -50,7 +63,8 @@ class NameIndex:
     def close(self):
         """Drop the index: a later --resume rebuilds it from the journal."""
         try:
-            self.db.close()
+            if self.db is not None:
+                self.db.close()
         finally:
             for path in (self.path, Path(f"{self.path}-journal")):
                 if path.exists():

@@ -13,7 +13,7 @@ from typing import Union
 
 from lxml import etree
 
-from .errors import InputError
+from .errors import InputError, OutputError
 
 OWNER_ONLY = 0o600
 
@@ -102,7 +102,7 @@ def atomic_write(path: Union[str, Path], data: Union[bytes, str], mode: int = OW
     try:
         fd = _create_exclusive(tmp, mode)
     except OSError as exc:
-        raise InputError(f"cannot write here ({exc.strerror or exc})", target) from None
+        raise OutputError(f"cannot write here ({exc.strerror or exc})", target) from None
     try:
         try:
             os.fchmod(fd, mode)  # the umask may have narrowed it; make it exactly `mode`
@@ -122,7 +122,7 @@ def atomic_write(path: Union[str, Path], data: Union[bytes, str], mode: int = OW
         except OSError:
             pass
         if isinstance(exc, OSError):
-            raise InputError(f"cannot write ({exc.strerror or exc})", target) from None
+            raise OutputError(f"cannot write ({exc.strerror or exc})", target) from None
         raise
 
 
@@ -134,17 +134,19 @@ def atomic_text_writer(path: Union[str, Path], mode: int = OWNER_ONLY):
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     except OSError as exc:
-        raise InputError(f"cannot write here ({exc.strerror or exc})", str(target)) from None
-    os.fchmod(fd, mode)
+        raise OutputError(f"cannot write here ({exc.strerror or exc})", str(target)) from None
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot write ({exc.strerror or exc})", str(target)) from None
         raise

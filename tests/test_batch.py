@@ -291,6 +291,36 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(console_script, tmp_path):
     assert sorted(json.loads(line)["row"] for line in journal.open()) == list(range(2, 2 + len(rows)))
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_an_output_folder_that_cannot_be_written_stops_the_run(console_script, tmp_path, jobs):
+    """Disk full, a quota, a file-size limit: no row is to blame, so the run stops with one
+    message and the command that finishes it; no row is marked failed, --resume completes."""
+    import resource
+
+    rows = numbered_rows(200)
+    src = write_csv(tmp_path / "e.csv", rows)
+    out = tmp_path / "o"
+    command = [str(console_script), "batch", str(src), "--out", str(out), "--render", "html", "--jobs", jobs]
+
+    def small_files():  # the HTML pages (17.5-22 kB) cannot be written: EFBIG; the name index (16 kB) can
+        resource.setrlimit(resource.RLIMIT_FSIZE, (17000, 17000))
+
+    stopped = subprocess.run(command, capture_output=True, text=True, timeout=120, preexec_fn=small_files)
+    assert stopped.returncode == 1
+    assert "Traceback" not in stopped.stderr and "unexpected" not in stopped.stderr
+    assert "cannot write (File too large)" in stopped.stderr
+    assert re.search(r"stopped: the 0 rows recorded so far are kept; make room \(or fix the folder\), "
+                     r"then finish with: medwatch batch \S+e.csv --out \S+ --render html --resume", stopped.stderr)
+    assert read_problems(out) == []  # not a problem of any row
+    finished = subprocess.run(command + ["--resume"], capture_output=True, text=True, timeout=120)
+    expected_errors = sum(1 for i in range(200) if i % 7 in (3, 4))
+    assert finished.returncode == 1, finished.stderr
+    assert f"{200 - expected_errors} drafted, {expected_errors} with errors" in finished.stdout
+    entries = [json.loads(line) for line in (out / ".medwatch-batch.jsonl").open()]
+    assert sorted(e["row"] for e in entries) == list(range(2, 202))
+    assert len(list(out.glob("R*.html"))) == 200 - expected_errors
+
+
 def test_progress_bar_only_on_a_terminal(console_script, tmp_path):
     pexpect = pytest.importorskip("pexpect")
     src = write_csv(tmp_path / "e.csv", example_rows())
