@@ -22,7 +22,7 @@ from typing import Callable, Iterator, List, Optional, Union
 from .errors import InputError, OutputError
 from .name_index import NameIndex
 from .readers import Row, Source
-from .safe_io import atomic_text_writer, atomic_write
+from .safe_io import atomic_text_writer, atomic_write, write_all
 
 JOURNAL = ".medwatch-batch.jsonl"
 PROBLEMS = "problems.csv"
@@ -178,12 +178,13 @@ def _worker(chunk: tuple) -> Union[List[Outcome], OutputError]:
     be written (disk full...) no row is to blame: the error is returned and the run stops."""
     out_dir, render_to, items = chunk
     try:
-        try:
-            return draft_rows(items, out_dir, render_to)
-        except OutputError:
-            raise
-        except Exception:
-            return [_alone(item, out_dir, render_to) for item in items]
+        return draft_rows(items, out_dir, render_to)
+    except OutputError as exc:
+        return exc
+    except Exception:
+        pass  # a bug: the chunk is redone row by row below
+    try:
+        return [_alone(item, out_dir, render_to) for item in items]
     except OutputError as exc:
         return exc
 
@@ -298,9 +299,7 @@ class Journal:
             return
         pending, self.pending = self.pending, []
         try:
-            data = memoryview("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in pending).encode("utf-8"))
-            while data:
-                data = data[os.write(self.fd, data):]
+            write_all(self.fd, "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in pending).encode("utf-8"))
             os.fsync(self.fd)
             self.kept += len(pending)
         except OSError as exc:  # a line cut short by this is dropped by the next --resume

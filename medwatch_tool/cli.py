@@ -333,15 +333,13 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
     click.echo(summary.line())
     if summary.failed:
         click.echo(f"see {os.path.join(out_dir, 'problems.csv')} for the row, field and box of each problem", err=True)
-    if summary.cannot_write:
+    if summary.cannot_write or summary.interrupted:
         finish = _resume_command(input_file, out_dir, render_to, input_format)
-        click.echo(f"Error: {summary.cannot_write}\nstopped: the {summary.kept} rows recorded so far are kept; "
-                   f"make room (or fix the folder), then finish with: {finish}", err=True)
-        sys.exit(1)
-    if summary.interrupted:
-        finish = _resume_command(input_file, out_dir, render_to, input_format)
-        click.echo(f"interrupted: the {summary.kept} rows done so far are kept; "
-                   f"to finish: {finish}", err=True)
+        if summary.cannot_write:
+            click.echo(f"Error: {summary.cannot_write}\nstopped: the {summary.kept} rows recorded so far are kept; "
+                       f"make room (or fix the folder), then finish with: {finish}", err=True)
+            sys.exit(1)
+        click.echo(f"interrupted: the {summary.kept} rows done so far are kept; to finish: {finish}", err=True)
         sys.exit(130)
     sys.exit(1 if summary.failed else 0)
 

@@ -215,10 +215,9 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
     out: Dict[str, Value] = {}
     problems: List[Tuple[str, str]] = []
     for path, raw in values.items():
-        if raw == "" or raw is None:
-            if catalog.field(path) is not None:
-                continue  # an empty cell of a known column
         field = catalog.field(path)
+        if field is not None and (raw == "" or raw is None):
+            continue  # an empty cell of a known column
         if field is None:
             hint = catalog.suggest(path)
             problems.append((path, f"'{path}' is not a field" + (f"; did you mean '{hint}'?" if hint else "")))

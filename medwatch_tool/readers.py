@@ -113,7 +113,11 @@ def _seekable_copy(stream: BinaryIO) -> BinaryIO:
     import tempfile
 
     copy = tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024)
-    shutil.copyfileobj(stream, copy, 1 << 20)
+    try:
+        shutil.copyfileobj(stream, copy, 1 << 20)
+    except OSError as exc:  # the temporary folder is full or not writable
+        copy.close()
+        raise InputError(f"the workbook cannot be copied for reading ({exc.strerror or exc})", "-") from None
     copy.seek(0)
     return copy
 

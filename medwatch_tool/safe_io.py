@@ -85,6 +85,13 @@ def _create_exclusive(tmp: str, mode: int) -> int:
     return os.open(tmp, flags, mode)
 
 
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of `data` to a file descriptor (os.write may write less, e.g. near a full disk)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 def atomic_write(path: Union[str, Path], data: Union[bytes, str], mode: int = OWNER_ONLY,
                  durable: bool = True) -> None:
     """Write `data` to `path` atomically with permissions `mode` (owner-only by default).
@@ -106,11 +113,7 @@ def atomic_write(path: Union[str, Path], data: Union[bytes, str], mode: int = OW
     try:
         try:
             os.fchmod(fd, mode)  # the umask may have narrowed it; make it exactly `mode`
-            written = os.write(fd, data)
-            if written < len(data):  # a short write (rare): write the rest
-                view = memoryview(data)[written:]
-                while view:
-                    view = view[os.write(fd, view):]
+            write_all(fd, data)
             if durable:
                 os.fsync(fd)
         finally:
