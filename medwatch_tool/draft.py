@@ -82,48 +82,76 @@ def draft_document(values: Mapping[str, Value], catalog: Catalog = None) -> Tupl
     (schema-order key, path, stripped text), in document order.
 
     Values are sorted by their place in the schema and written in one pass, opening and
-    closing groups as the paths change; empty (or blank) values are left out. The text is
+    closing groups as the paths change; empty (or blank) values are left out. That markup
+    depends only on which paths hold values (and how many items each), so it is laid out
+    once per such shape (`_layout`) and each row only fills in its texts. The text is
     the same that `draft_bytes` writes for the equivalent tree, and `build_draft` parses it,
     so what is validated is exactly what will be on disk. The leaves tell a batch's HTML
     renderer the draft's shape without walking the tree again (see skeleton.py).
     """
     catalog = catalog or load_catalog()
-    placed = {}
+    shape, texts = [], []
     for path, value in values.items():
         if isinstance(value, str):
-            items = (value,) if value.strip() else ()
+            if not value.strip():
+                continue
+            items = (value,)
         else:
             items = [str(v) for v in (value if isinstance(value, (list, tuple)) else (value,))
                      if v is not None and str(v).strip()]
-        if items:
-            key, names = _placement(catalog, path)
-            placed[key] = (path, names, items)  # 'patient/age' and 'patient[1]/age' are one box: last wins
+            if not items:
+                continue
+        shape.append((path, len(items)))
+        texts.append(items)
+    pieces, holes = _layout(catalog, tuple(shape))
+    out, leaves = [pieces[0]], []
+    for (value, item, path, key), piece in zip(holes, pieces[1:]):
+        text = texts[value][item]
+        out.append(_escape(path, text))
+        out.append(piece)
+        leaves.append((key, path, text.strip()))
+    return "".join(out).encode("utf-8"), leaves
+
+
+@lru_cache(maxsize=1024)
+def _layout(catalog: Catalog, shape: Tuple[Tuple[str, int], ...]) -> Tuple[Tuple[str, ...], Tuple[tuple, ...]]:
+    """The draft text of one shape of values ((path, number of items) in the values' order):
+    the literal pieces between the value texts, and per text (which value, which of its
+    items, path, schema-order key), in document order.
+
+    Cached: a batch's rows come in a few shapes, so each row only fills in its texts.
+    """
+    placed = {}
+    for position, (path, count) in enumerate(shape):
+        key, names = _placement(catalog, path)
+        placed[key] = (position, path, names, count)  # 'patient/age' and 'patient[1]/age' are one box: last wins
     if not placed:
-        return f"<?xml version='1.0' encoding='UTF-8'?>\n<report xmlns=\"{NS}\"/>\n".encode(), []
-    out = [f"<?xml version='1.0' encoding='UTF-8'?>\n<report xmlns=\"{NS}\">\n"]
-    leaves = []
+        return (f"<?xml version='1.0' encoding='UTF-8'?>\n<report xmlns=\"{NS}\"/>\n",), ()
+    pieces, holes = [], []
+    text = f"<?xml version='1.0' encoding='UTF-8'?>\n<report xmlns=\"{NS}\">\n"
     open_keys: List[tuple] = []
     open_names: List[str] = []
     for key in sorted(placed):
-        path, names, items = placed[key]
+        position, path, names, count = placed[key]
         depth = 0
         while depth < len(open_keys) and depth < len(key) - 1 and open_keys[depth] == key[depth]:
             depth += 1
         while len(open_names) > depth:
-            out.append(f"{'  ' * len(open_names)}</{open_names.pop()}>\n")
+            text += f"{'  ' * len(open_names)}</{open_names.pop()}>\n"
         del open_keys[depth:]
         for step in range(depth, len(key) - 1):
-            out.append(f"{'  ' * (step + 1)}<{names[step]}>\n")
+            text += f"{'  ' * (step + 1)}<{names[step]}>\n"
             open_names.append(names[step])
             open_keys.append(key[step])
         indent, leaf = "  " * len(key), names[-1]
-        for item in items:
-            out.append(f"{indent}<{leaf}>{_escape(path, item)}</{leaf}>\n")
-            leaves.append((key, path, item.strip()))
+        for item in range(count):
+            pieces.append(text + f"{indent}<{leaf}>")
+            holes.append((position, item, path, key))
+            text = f"</{leaf}>\n"
     while open_names:
-        out.append(f"{'  ' * len(open_names)}</{open_names.pop()}>\n")
-    out.append("</report>\n")
-    return "".join(out).encode("utf-8"), leaves
+        text += f"{'  ' * len(open_names)}</{open_names.pop()}>\n"
+    pieces.append(text + "</report>\n")
+    return tuple(pieces), tuple(holes)
 
 
 def build_draft(values: Mapping[str, Value], catalog: Catalog = None) -> etree._Element:
