@@ -201,6 +201,9 @@ def _alone(item: tuple, out_dir: str, render_to: Optional[str]) -> Outcome:
         return outcome
 
 
+_NO_PROBLEMS = '"problems": []'  # as json.dumps writes an entry without problems
+
+
 class Journal:
     """Append-only record of finished rows, fsynced in groups of rows.
 
@@ -268,12 +271,15 @@ class Journal:
         byte = row >> 3
         return byte < len(self.done) and bool(self.done[byte] & (1 << (row & 7)))
 
-    def entries(self) -> Iterator[dict]:
-        """The journal's entries, read back one line at a time."""
+    def entries(self, with_problems_only: bool = False) -> Iterator[dict]:
+        """The journal's entries, read back one line at a time (or only those listing a
+        problem: decoding every line made writing problems.csv a pause at the end of a run)."""
         if not self.path.exists():
             return
         with self.path.open("r", encoding="utf-8") as handle:
             for line in handle:
+                if with_problems_only and _NO_PROBLEMS in line:
+                    continue  # the key itself: a quote inside a message is escaped as \"
                 try:
                     yield json.loads(line)
                 except json.JSONDecodeError:
@@ -318,7 +324,7 @@ class Journal:
             writer = csv.DictWriter(handle, fieldnames=PROBLEM_COLUMNS, lineterminator="\n")
             writer.writeheader()
             void = set(self.redo)
-            for entry in self.entries():  # input order (rows redone by --resume come last)
+            for entry in self.entries(with_problems_only=not void):  # input order (rows redone by --resume come last)
                 if entry["row"] in void:  # the entry of a draft that was lost; a later one replaces it
                     void.discard(entry["row"])
                     continue

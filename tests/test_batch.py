@@ -432,3 +432,16 @@ def test_a_repeated_report_id_is_refused_also_after_resume(runner, tmp_path):
     assert (out / f"{good[0]['admin/report_id']}.xml").read_bytes() == original  # never overwritten
     assert (out / f"{good[0]['admin/report_id']}-followup-1.xml").exists()
     assert not list(out.glob(".medwatch-batch-names*"))  # the name index is gone when the run ends
+
+
+def test_problems_csv_lists_a_problem_whose_text_mimics_the_journal(runner, tmp_path):
+    """problems.csv is written from the journal, skipping the lines of rows without problems
+    by their text: a cell that reads like such a line must not hide its row's problem."""
+    good = example_rows()
+    mimic = dict(good[1], **{"admin/report_id": "MIMIC", "event/event_date": '"problems": []'})
+    src = write_csv(tmp_path / "events.csv", [good[0], mimic])
+    out = tmp_path / "drafts"
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    assert result.exit_code == 1 and "1 drafted, 1 with errors" in result.output
+    [problem] = [p for p in read_problems(out) if p["row"] == "3"]
+    assert problem["path"] == "event/event_date" and '"problems": []' in problem["message"]
