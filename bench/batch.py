@@ -4,7 +4,9 @@
 Prints, for each N (default 10,000 and 100,000 synthetic rows, seeded):
   - pipeline reports/s: row -> draft -> XSD + rules -> draft XML and HTML written
   - bare lxml reports/s: parse + XSD validation of the same drafts (same worker count)
-  - their ratio, and peak RSS of the main process and of the largest worker.
+  - their ratio, and peak RSS of the main process and of the largest worker
+  - CPU time per report (all processes, user + system) of both, and their ratio: steadier
+    than reports/s when neighbours on a shared VM come and go.
 
 Each N is run --repeat times (default 3), each run in a fresh process so its peak RSS is
 its own; the median and the best run are printed (shared VMs vary by 30% from run to run).
@@ -102,6 +104,16 @@ def _bare(paths):
     return ok
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the pools' workers, once joined).
+
+    Per report it is steadier than wall time on a shared VM, whose neighbours change the
+    reports/s from run to run; both are printed.
+    """
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def measure(n: int, jobs: int, folder) -> dict:
     """Runs inside a fresh process: one N, pipeline then bare lxml."""
     from multiprocessing import get_context
@@ -113,21 +125,21 @@ def measure(n: int, jobs: int, folder) -> dict:
         src, out = Path(tmp) / "rows.csv", Path(tmp) / "drafts"
         write_input(src, n)
         source = open_source(str(src))
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu_seconds()
         summary = run_batch(source, out, render_to="html", jobs=jobs)
-        pipeline = time.perf_counter() - start
+        pipeline, pipeline_cpu = time.perf_counter() - start, _cpu_seconds() - cpu
         source.close()
         # peak RSS of the pipeline alone, before this script lists the drafts for the bare run
         rss_main = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         rss_worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         drafts = sorted(str(p) for p in out.glob("*.xml"))
         chunks = [drafts[i::jobs] for i in range(jobs)]
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu_seconds()
         with get_context("fork").Pool(jobs) as pool:
             valid = sum(pool.map(_bare, chunks))
-        bare = time.perf_counter() - start
+        bare, bare_cpu = time.perf_counter() - start, _cpu_seconds() - cpu
     return {"n": n, "drafted": summary.drafted, "failed": summary.failed, "valid": valid,
-            "pipeline_s": pipeline, "bare_s": bare,
+            "pipeline_s": pipeline, "bare_s": bare, "pipeline_cpu_s": pipeline_cpu, "bare_cpu_s": bare_cpu,
             "rss_main_mb": rss_main, "rss_worker_mb": rss_worker}
 
 
@@ -164,8 +176,9 @@ def main():
           f"drafts written under {where}, {args.repeat} run(s) per N")
     print(f"file writes in that folder: {file_write_cost(args.dir):,.0f} us per draft-sized file "
           "(the pipeline writes 2 per report)")
-    print(f"{'N':>8} {'pipeline rep/s':>21} {'bare lxml rep/s':>16} {'ratio':>6} {'peak RSS main':>14} {'peak RSS worker':>16}")
-    print(f"{'':>8} {'median (best)':>21} {'median':>16}")
+    print(f"{'N':>8} {'pipeline rep/s':>21} {'bare lxml rep/s':>16} {'ratio':>6} {'peak RSS main':>14} "
+          f"{'peak RSS worker':>16} {'CPU us/report':>22}")
+    print(f"{'':>8} {'median (best)':>21} {'median':>16} {'':>6} {'':>14} {'':>16} {'pipeline / bare':>22}")
     for n in args.sizes:
         runs = []
         for _ in range(args.repeat):
@@ -180,10 +193,14 @@ def main():
         median = statistics.median(pipe)
         rss_main = max(r["rss_main_mb"] for r in runs)
         rss_worker = max(r["rss_worker_mb"] for r in runs)
+        cpu_pipe = statistics.median(r["pipeline_cpu_s"] / n * 1e6 for r in runs)
+        cpu_bare = statistics.median(r["bare_cpu_s"] / n * 1e6 for r in runs)
+        cpu = f"{cpu_pipe:,.0f} / {cpu_bare:,.0f} ({cpu_pipe / cpu_bare:.1f}x)"
         print(f"{n:>8} {f'{median:,.0f} ({pipe[-1]:,.0f})':>21} {bare:>16,.0f} {bare / median:>5.1f}x "
-              f"{rss_main:>11.0f} MB {rss_worker:>13.0f} MB", flush=True)
+              f"{rss_main:>11.0f} MB {rss_worker:>13.0f} MB {cpu:>22}", flush=True)
     print("pipeline = CSV row -> draft -> XSD + Schematron rules -> draft XML and HTML written (atomic, 0600);")
     print("bare = lxml parse + XSD validation of the same drafts; ratio = bare / pipeline (medians).")
+    print("CPU us/report = CPU time of all processes (user + system) per report, median of the runs.")
 
 
 if __name__ == "__main__":

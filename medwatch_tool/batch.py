@@ -324,7 +324,8 @@ class Journal:
             writer = csv.DictWriter(handle, fieldnames=PROBLEM_COLUMNS, lineterminator="\n")
             writer.writeheader()
             void = set(self.redo)
-            for entry in self.entries(with_problems_only=not void):  # input order (rows redone by --resume come last)
+            # input order (rows redone by --resume come last)
+            for entry in self.entries(with_problems_only=not void):
                 if entry["row"] in void:  # the entry of a draft that was lost; a later one replaces it
                     void.discard(entry["row"])
                     continue
