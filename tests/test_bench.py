@@ -1,0 +1,40 @@
+"""The benchmark scripts run and print their figures (small N: the figures are not checked
+against any aim here, only that each one is printed and makes sense)."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+def run(script, *args, tmp_path):
+    done = subprocess.run([sys.executable, str(BENCH / script), *args, "--dir", str(tmp_path)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert not list(tmp_path.iterdir())  # the drafts it wrote are removed
+    return done.stdout
+
+
+def test_batch_benchmark_prints_rates_ratio_memory_and_cpu(tmp_path):
+    out = run("batch.py", "--sizes", "300", "--repeat", "1", "--jobs", "2", tmp_path=tmp_path)
+    row = next(line for line in out.splitlines() if line.split()[:1] == ["300"])
+    m = re.match(r"\s*300\s+([\d,]+) \(([\d,]+)\)\s+([\d,]+)\s+([\d.]+)x\s+(\d+) MB\s+(\d+) MB\s+"
+                 r"([\d,]+) / ([\d,]+) \(([\d.]+)x\)", row)
+    assert m, row
+    pipeline, best, bare, ratio = (float(m.group(i).replace(",", "")) for i in range(1, 5))
+    assert pipeline > 0 and best >= pipeline and bare > 0
+    assert abs(ratio - bare / pipeline) < 0.1
+    assert int(m.group(5)) > 0 and int(m.group(6)) > 0  # peak RSS of main and worker
+    assert float(m.group(7).replace(",", "")) > 0 and float(m.group(8).replace(",", "")) > 0
+    assert "main process's part of it" in out and "us per draft-sized file" in out
+
+
+def test_stage_benchmark_accounts_for_the_whole_time(tmp_path):
+    out = run("stages.py", "--rows", "200", tmp_path=tmp_path)
+    figures = dict((name.strip(), int(us)) for name, us in re.findall(r"^  (.+?)\s+(-?\d+)$", out, re.M))
+    for stage in ("convert cells (coerce)", "draft text", "XSD validation", "rules (Schematron XSLT)",
+                  "HTML page", "2 atomic file writes"):
+        assert figures[stage] > 0, (stage, out)
+    total = figures.pop("total per report")
+    assert abs(sum(figures.values()) - total) <= len(figures)  # stages + the rest = total (rounding)
