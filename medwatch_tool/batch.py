@@ -39,6 +39,9 @@ class Outcome:
     problems: List[dict] = field(default_factory=list)
     name: str = ""               # the draft name the row claimed (also when it was not drafted)
 
+    def __reduce__(self):  # pickled as its fields: each row's outcome comes back from a worker
+        return Outcome, (self.row, self.file, self.report_id, self.problems, self.name)
+
     @property
     def drafted(self) -> bool:
         return self.file is not None
