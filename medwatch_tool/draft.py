@@ -105,8 +105,8 @@ def draft_document(values: Mapping[str, Value], catalog: Catalog = None) -> Tupl
         texts.append(items)
     pieces, holes = _layout(catalog, tuple(shape))
     out, leaves = [pieces[0]], []
-    for (value, item, path, key), piece in zip(holes, pieces[1:]):
-        text = texts[value][item]
+    for (which, item, path, key), piece in zip(holes, pieces[1:]):
+        text = texts[which][item]
         out.append(_escape(path, text))
         out.append(piece)
         leaves.append((key, path, text.strip()))
