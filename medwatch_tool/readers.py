@@ -163,10 +163,16 @@ class _DecodedLines:
     A line longer than _MAX_FIELD is read past in pieces and raises LineTooLong; the next
     call goes on with the following line (a multi-GB file with no line breaks must not be
     loaded whole). An iterator class, not a generator, so it can go on after raising.
+
+    `quotes` counts the double quotes read since the caller last set it to 0 (at the start
+    of a CSV record): while it is odd, a quoted cell is still open, so when a quoted cell
+    spanning many lines is too long to read, `skip_open_cell` can read past the rest of it
+    instead of taking its lines for rows of their own.
     """
 
     def __init__(self, handle: BinaryIO):
         self._handle, self._first = handle, True
+        self.quotes = 0
 
     def __iter__(self):
         return self
@@ -175,9 +181,11 @@ class _DecodedLines:
         raw = self._handle.readline(_MAX_FIELD + 1)
         if not raw:
             raise StopIteration
+        self.quotes += raw.count(b'"')  # one byte in UTF-8 and Windows-1252 alike
         if len(raw) > _MAX_FIELD and not raw.endswith(b"\n"):
             while raw and not raw.endswith(b"\n"):
                 raw = self._handle.readline(1 << 20)
+                self.quotes += raw.count(b'"')
             raise LineTooLong(f"is longer than {_MAX_FIELD // (1024 * 1024)} MB on one line; it was not read")
         if self._first:
             raw = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
@@ -186,6 +194,16 @@ class _DecodedLines:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
             return raw.decode("cp1252", errors="replace")
+
+    def skip_open_cell(self) -> bool:
+        """Read past the lines of a quoted cell left open (an odd count of quotes), in pieces,
+        as the CSV reader would have read them into the cell; False when the file ends first."""
+        while self.quotes % 2:
+            raw = self._handle.readline(1 << 20)
+            if not raw:
+                return False
+            self.quotes += raw.count(b'"')
+        return True
 
 
 def check_header(header: List[str], source: str) -> List[str]:
@@ -219,7 +237,8 @@ def check_header(header: List[str], source: str) -> List[str]:
 def _csv_rows(src: Source) -> Iterator[Row]:
     csv.field_size_limit(_MAX_FIELD)
     delimiter = "\t" if src.format == "tsv" else ","
-    reader = csv.reader(_DecodedLines(src.handle), delimiter=delimiter)
+    lines = _DecodedLines(src.handle)
+    reader = csv.reader(lines, delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
@@ -229,17 +248,26 @@ def _csv_rows(src: Source) -> Iterator[Row]:
     paths = check_header(header, src.name)
     number = 1  # spreadsheet row numbers: the header is row 1
     while True:
+        lines.quotes = 0  # a record starts here
         try:
             cells = next(reader)
         except StopIteration:
             return
-        except csv.Error as exc:
-            number += 1
-            yield Row(number, problems=[f"cannot be read as CSV: {exc}"])
-            continue
         except LineTooLong as exc:  # the reader starts afresh on the next line
             number += 1
             yield Row(number, problems=[str(exc)])
+            continue
+        except csv.Error as exc:
+            number += 1
+            if "field limit" not in str(exc):
+                yield Row(number, problems=[f"cannot be read as CSV: {exc}"])
+                continue
+            # a quoted cell over many lines, too long to read: the reader would start afresh
+            # inside it, so its other lines are read past first (they are this row's, not rows)
+            message = f"has a cell longer than {_MAX_FIELD // (1024 * 1024)} MB (no box holds that much); it was not read"
+            if not lines.skip_open_cell():
+                message += "; its quote is never closed, so the rest of the file was read as part of that cell"
+            yield Row(number, problems=[message])
             continue
         number += 1
         if not any(c.strip() for c in cells):

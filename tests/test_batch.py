@@ -445,3 +445,29 @@ def test_problems_csv_lists_a_problem_whose_text_mimics_the_journal(runner, tmp_
     assert result.exit_code == 1 and "1 drafted, 1 with errors" in result.output
     [problem] = [p for p in read_problems(out) if p["row"] == "3"]
     assert problem["path"] == "event/event_date" and '"problems": []' in problem["message"]
+
+
+@pytest.mark.parametrize("closed", [True, False])
+def test_a_quoted_cell_over_many_lines_longer_than_16_mb_is_one_problem(runner, tmp_path, closed):
+    """A quoted cell of short lines adding up to more than 16 MB is reported at its row, and
+    its lines are read past as that row's: they are not taken for rows of their own. A quote
+    that is never closed takes the rest of the file with it, and the message says so."""
+    rows = example_rows()
+    long_cell = ("Patient reports drowsiness after the pump refill.\n" * 360_000)[:-1]  # 18 MB
+    rows[1] = dict(rows[1], **{"event/description": long_cell})
+    src = write_csv(tmp_path / "long.csv", rows)
+    if not closed:
+        data = src.read_bytes()
+        start = data.index(b"Patient reports")  # just after the quote that opens the long cell,
+        src.write_bytes(data[:start] + data[start:].replace(b'"', b""))  # which now never closes
+    result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o"), "--jobs", "2"])
+    assert result.exit_code == 1, result.output
+    [problem] = read_problems(tmp_path / "o")
+    assert problem["row"] == "3" and problem["severity"] == "error"
+    assert "has a cell longer than 16 MB" in problem["message"]
+    if closed:
+        assert "2 drafted, 1 with errors" in result.output  # rows 2 and 4, around it
+        assert "never closed" not in problem["message"]
+    else:
+        assert "1 drafted, 1 with errors" in result.output  # row 2; row 4 was read into the cell
+        assert "its quote is never closed, so the rest of the file was read as part of that cell" in problem["message"]
