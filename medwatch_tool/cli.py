@@ -299,7 +299,9 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
       medwatch batch events.xlsx --out drafts/ --render html
       medwatch batch events.csv --out drafts/ --resume   # after an interruption
 
-    Exit status: 0 all rows drafted, 1 some rows had errors (the others are drafted).
+    Exit status: 0 all rows drafted, 1 some rows had errors (the others are drafted)
+    or the output folder could not be written, 130 stopped by Ctrl-C; after 1 for an
+    unwritable folder or 130, the rows done are kept and --resume finishes the run.
     """
     from .batch import run_batch
     from .readers import open_source
