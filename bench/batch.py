@@ -125,10 +125,10 @@ def measure(n: int, jobs: int, folder) -> dict:
         src, out = Path(tmp) / "rows.csv", Path(tmp) / "drafts"
         write_input(src, n)
         source = open_source(str(src))
-        start, cpu, main_cpu = time.perf_counter(), _cpu_seconds(), time.process_time()
+        start, cpu, main_start = time.perf_counter(), _cpu_seconds(), time.process_time()
         summary = run_batch(source, out, render_to="html", jobs=jobs)
         pipeline, pipeline_cpu = time.perf_counter() - start, _cpu_seconds() - cpu
-        main_cpu = time.process_time() - main_cpu
+        main_cpu = time.process_time() - main_start
         source.close()
         # peak RSS of the pipeline alone, before this script lists the drafts for the bare run
         rss_main = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

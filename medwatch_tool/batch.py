@@ -204,7 +204,7 @@ def _alone(item: tuple, out_dir: str, render_to: Optional[str]) -> Outcome:
         return outcome
 
 
-_NO_PROBLEMS = '"problems": []'  # as json.dumps writes an entry without problems
+_NO_PROBLEMS = json.dumps({"problems": []})[1:-1]  # as Journal.commit writes an entry without problems
 
 
 class Journal:

@@ -22,6 +22,7 @@ from .paths import PathSyntaxError, split_path
 
 FORMATS = ("csv", "tsv", "jsonl", "xlsx")
 _MAX_FIELD = 16 * 1024 * 1024  # one cell or line; longer ones are reported, not kept in memory
+_MAX_MB = _MAX_FIELD // (1024 * 1024)
 
 
 @dataclass
@@ -186,7 +187,7 @@ class _DecodedLines:
             while raw and not raw.endswith(b"\n"):
                 raw = self._handle.readline(1 << 20)
                 self.quotes += raw.count(b'"')
-            raise LineTooLong(f"is longer than {_MAX_FIELD // (1024 * 1024)} MB on one line; it was not read")
+            raise LineTooLong(f"is longer than {_MAX_MB} MB on one line; it was not read")
         if self._first:
             raw = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
             self._first = False
@@ -259,12 +260,12 @@ def _csv_rows(src: Source) -> Iterator[Row]:
             continue
         except csv.Error as exc:
             number += 1
-            if "field limit" not in str(exc):
+            if "field limit" not in str(exc):  # the csv module tells its errors apart by text only
                 yield Row(number, problems=[f"cannot be read as CSV: {exc}"])
                 continue
             # a quoted cell over many lines, too long to read: the reader would start afresh
             # inside it, so its other lines are read past first (they are this row's, not rows)
-            message = f"has a cell longer than {_MAX_FIELD // (1024 * 1024)} MB (no box holds that much); it was not read"
+            message = f"has a cell longer than {_MAX_MB} MB (no box holds that much); it was not read"
             if not lines.skip_open_cell():
                 message += "; its quote is never closed, so the rest of the file was read as part of that cell"
             yield Row(number, problems=[message])
