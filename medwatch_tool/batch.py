@@ -23,6 +23,7 @@ from .errors import InputError, OutputError
 from .name_index import NameIndex
 from .readers import Row, Source
 from .safe_io import atomic_text_writer, atomic_write, write_all
+from .workers import OrderedWorkers, WorkerLost
 
 JOURNAL = ".medwatch-batch.jsonl"
 PROBLEMS = "problems.csv"
@@ -55,6 +56,7 @@ class Summary:
     skipped: int = 0
     interrupted: bool = False  # stopped by Ctrl-C: what is done is kept, --resume finishes
     cannot_write: str = ""     # stopped because the output folder cannot be written (disk full...)
+    worker_lost: str = ""      # stopped because a worker process was killed (out of memory...)
     kept: int = 0              # rows the journal holds at the end: what --resume will not redo
 
     def line(self) -> str:
@@ -88,7 +90,7 @@ def _draft_name(values: dict, row: int) -> str:
 
 CHUNK = 32  # rows a worker drafts together: the rules run once per chunk (validate_many)
 CHUNK_TEXT = 1 << 20  # characters of cell text after which a chunk is sent even if short of CHUNK rows
-IN_FLIGHT_TEXT = 8 << 20  # per worker: cell text sent but not yet drafted (a bound on memory)
+WINDOW = 8  # per worker: chunks out or waiting for their turn (a bound on memory)
 
 
 def _problem(outcome: Outcome, severity, message, path=None, box="", label="", rule=""):
@@ -348,43 +350,6 @@ def _intact(draft: Path) -> bool:
         return False
 
 
-class _Window:
-    """How much work is out with the workers: at most `chunks` chunks and `text` characters
-    of cell text (one chunk always goes), so memory stays flat on any input, also a file of
-    rows with megabytes of text each. The pool's feeder thread waits in `enter`; results
-    come back in order, so `leave` returns the oldest chunk's share. Once `stopping` is set
-    no more chunks go out (the feeder polls it: it cannot be woken from a signal handler)."""
-
-    def __init__(self, chunks: int, text: int, stopping: threading.Event):
-        self.max_chunks, self.max_text, self.stopping = chunks, text, stopping
-        self.sizes: "collections.deque[int]" = collections.deque()
-        self.text = 0
-        self.ready = threading.Condition()
-
-    def enter(self, size: int) -> bool:
-        """Wait for room for a chunk of `size`; False once the run is stopping (send no more)."""
-        with self.ready:
-            while not self.stopping.is_set() and self.sizes and (
-                    len(self.sizes) >= self.max_chunks or self.text + size > self.max_text):
-                self.ready.wait(0.05)
-            if self.stopping.is_set():
-                return False
-            self.sizes.append(size)
-            self.text += size
-            return True
-
-    def leave(self):
-        with self.ready:
-            self.text -= self.sizes.popleft()
-            self.ready.notify()
-
-    def feed(self, chunks: Iterator[tuple]) -> Iterator[tuple]:
-        for chunk, size in chunks:
-            if not self.enter(size):
-                return
-            yield chunk
-
-
 class _StopOnCtrlC:
     """Ctrl-C asks the run to stop after the rows under way instead of killing it mid-write:
     they are journaled, problems.csv is written, and --resume takes over cleanly. A second
@@ -429,7 +394,7 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
             name = _draft_name(row.values, row.number)
             try:
                 first = journal.names.claim(name, row.number) if not name.startswith("row-") else None
-            except OutputError as exc:  # runs in the pool's feeder thread: stop feeding, tell the loop
+            except OutputError as exc:  # stop reading rows; the loop below finishes what is out
                 failures.append(exc)
                 stopping.set()
                 return
@@ -439,8 +404,11 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
     failures: List[OutputError] = []  # the output folder cannot be written: the run stops
     try:
         with _StopOnCtrlC() as ctrl_c:
+            def stop() -> bool:  # Ctrl-C stops the sending of rows at once, not at the next result
+                return ctrl_c.requested or stopping.is_set()
+
             try:
-                for outcome in _outcomes(tasks(), jobs, str(folder), render_to, stopping):
+                for outcome in _outcomes(tasks(), jobs, str(folder), render_to, stop):
                     journal.record(outcome)
                     _count({"file": outcome.file, "problems": outcome.problems}, summary)
                     if on_row:
@@ -452,6 +420,8 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
                         stopping.set()
             except OutputError as exc:
                 failures.append(exc)
+            except WorkerLost as exc:  # the rows it had are not journaled: --resume redoes them
+                summary.worker_lost = str(exc)
     finally:
         journal.close()
         try:
@@ -474,53 +444,42 @@ def _count(entry: dict, summary: Summary):
 
 
 def _outcomes(tasks: Iterator[tuple], jobs: int, out_dir: str, render_to: Optional[str],
-              stopping: threading.Event) -> Iterator[Outcome]:
-    """Results in input order, from this process (jobs=1) or a pool of workers. Once
-    `stopping` is set no new rows are started; the rows already sent are finished and
+              stopping: Callable[[], bool]) -> Iterator[Outcome]:
+    """Results in input order, from this process (jobs=1) or worker processes. Once
+    `stopping()` is true no new rows are started; the rows already sent are finished and
     yielded (a few hundred at most), so nothing done is thrown away."""
     chunks = _chunked(tasks, out_dir, render_to)
     if jobs <= 1:
-        for chunk, _ in chunks:
-            if stopping.is_set():
+        for chunk in chunks:
+            if stopping():
                 return
             result = _worker(chunk)
             if isinstance(result, OutputError):
                 raise result
             yield from result
         return
-    import multiprocessing
-
-    window = _Window(jobs * 8, jobs * IN_FLIGHT_TEXT, stopping)
-    context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
-    failure = None
-    with context.Pool(jobs, initializer=_warm_up) as pool:
-        try:
-            for result in pool.imap(_worker, window.feed(chunks)):
-                window.leave()
-                if isinstance(result, OutputError):  # send no more; take in what is under way
-                    failure = failure or result
-                    stopping.set()
-                    continue
-                yield from result
-        finally:  # when the caller gives up early, the feeder must not wait for room forever
-            stopping.set()
-        pool.close()  # every result is in: let the workers finish and exit
-        pool.join()
+    with OrderedWorkers(jobs, _worker, initializer=_warm_up) as workers:
+        failure = None
+        for result in workers.run(chunks, jobs * WINDOW, lambda: failure is not None or stopping()):
+            if isinstance(result, OutputError):  # send no more; take in what is under way
+                failure = failure or result
+                continue
+            yield from result
     if failure:
         raise failure
 
 
 def _chunked(tasks: Iterator[tuple], out_dir: str, render_to: Optional[str]) -> Iterator[tuple]:
-    """(chunk, characters of cell text in it): CHUNK rows, fewer when their text is long."""
+    """Tasks for `_worker`: CHUNK rows, fewer when their cells hold much text (memory)."""
     items, text = [], 0
     for task in tasks:
         items.append(task)
         text += _text_size(task[0])
         if len(items) == CHUNK or text >= CHUNK_TEXT:
-            yield (out_dir, render_to, items), text
+            yield out_dir, render_to, items
             items, text = [], 0
     if items:
-        yield (out_dir, render_to, items), text
+        yield out_dir, render_to, items
 
 
 def _text_size(row: Row) -> int:

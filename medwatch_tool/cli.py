@@ -300,8 +300,9 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
       medwatch batch events.csv --out drafts/ --resume   # after an interruption
 
     Exit status: 0 all rows drafted, 1 some rows had errors (the others are drafted)
-    or the output folder could not be written, 130 stopped by Ctrl-C; after 1 for an
-    unwritable folder or 130, the rows done are kept and --resume finishes the run.
+    or the run stopped (the output folder could not be written, a worker process was
+    killed), 130 stopped by Ctrl-C; after a stop, the rows done are kept and --resume
+    finishes the run.
     """
     from .batch import run_batch
     from .readers import open_source
@@ -335,11 +336,15 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
     click.echo(summary.line())
     if summary.failed:
         click.echo(f"see {os.path.join(out_dir, 'problems.csv')} for the row, field and box of each problem", err=True)
-    if summary.cannot_write or summary.interrupted:
+    if summary.cannot_write or summary.worker_lost or summary.interrupted:
         finish = _resume_command(input_file, out_dir, render_to, input_format)
         if summary.cannot_write:
             click.echo(f"Error: {summary.cannot_write}\nstopped: the {summary.kept} rows recorded so far are kept; "
                        f"make room (or fix the folder), then finish with: {finish}", err=True)
+            sys.exit(1)
+        if summary.worker_lost:
+            click.echo(f"Error: {summary.worker_lost}\nstopped: the {summary.kept} rows recorded so far are kept; "
+                       f"finish with: {finish}", err=True)
             sys.exit(1)
         click.echo(f"interrupted: the {summary.kept} rows done so far are kept; to finish: {finish}", err=True)
         sys.exit(130)

@@ -29,9 +29,7 @@ class NameIndex:
                     stale.unlink()  # left by a killed run: the journal is what counts
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # owner only, like the drafts
             os.close(fd)
-            # check_same_thread off: the pool's feeder thread claims names while the main thread
-            # waits; the two never use the connection at the same time
-            self.db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+            self.db = sqlite3.connect(str(self.path), isolation_level=None)
             self.db.execute("PRAGMA journal_mode = OFF")  # an index rebuilt on resume needs no rollback
             self.db.execute("PRAGMA synchronous = OFF")
             self.db.execute("CREATE TABLE names (name TEXT PRIMARY KEY, row INTEGER) WITHOUT ROWID")

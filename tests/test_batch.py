@@ -291,6 +291,43 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(console_script, tmp_path):
     assert sorted(json.loads(line)["row"] for line in journal.open()) == list(range(2, 2 + len(rows)))
 
 
+def _children(pid):
+    with open(f"/proc/{pid}/task/{pid}/children") as handle:
+        return [int(p) for p in handle.read().split()]
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="finds the worker processes in /proc")
+def test_a_killed_worker_stops_the_run_and_resume_finishes(console_script, tmp_path):
+    """A worker killed from outside (the out-of-memory killer, `kill -9`) must not hang the
+    run or lose its rows: the run stops with one message saying so, --resume finishes."""
+    rows = numbered_rows(6000)
+    src = write_csv(tmp_path / "big.csv", rows)
+    out = tmp_path / "o"
+    proc = subprocess.Popen([str(console_script), "batch", str(src), "--out", str(out), "--jobs", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    journal = out / ".medwatch-batch.jsonl"
+    deadline = time.time() + 60
+    while time.time() < deadline and (not journal.exists() or journal.stat().st_size == 0):
+        time.sleep(0.01)
+    workers = _children(proc.pid)
+    assert len(workers) == 2
+    os.kill(workers[0], signal.SIGKILL)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 1, stderr
+    assert "Traceback" not in stderr
+    assert "Error: a worker process ended in the middle of its rows: it was ended by SIGKILL" in stderr
+    done = int(re.search(r"stopped: the (\d+) rows recorded so far are kept; "
+                         r"finish with: medwatch batch \S+big.csv --out \S+ --resume", stderr).group(1))
+    assert 0 < done < len(rows)
+    assert sum(1 for _ in journal.open()) == done
+    result = subprocess.run([str(console_script), "batch", str(src), "--out", str(out), "--jobs", "2", "--resume"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and f"({done} rows already done, skipped)" in result.stdout
+    assert sorted(json.loads(line)["row"] for line in journal.open()) == list(range(2, 2 + len(rows)))
+    expected_errors = sum(1 for i in range(len(rows)) if i % 7 in (3, 4))
+    assert len(list(out.glob("R*.xml"))) == len(rows) - expected_errors
+
+
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_an_output_folder_that_cannot_be_written_stops_the_run(console_script, tmp_path, jobs):
     """Disk full, a quota, a file-size limit: no row is to blame, so the run stops with one
