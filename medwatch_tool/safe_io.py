@@ -87,14 +87,17 @@ def _create_exclusive(tmp: str, mode: int) -> int:
 
 def write_all(fd: int, data: bytes) -> None:
     """Write all of `data` to a file descriptor (os.write may write less, e.g. near a full disk)."""
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
+    written = os.write(fd, data)
+    if written < len(data):
+        view = memoryview(data)[written:]
+        while view:
+            view = view[os.write(fd, view):]
 
 
 def atomic_write(path: Union[str, Path], data: Union[bytes, str], mode: int = OWNER_ONLY,
                  durable: bool = True) -> None:
-    """Write `data` to `path` atomically with permissions `mode` (owner-only by default).
+    """Write `data` to `path` atomically, created with permissions `mode` (owner-only by
+    default; the umask can only take bits away, so no one else can ever read it).
 
     The rename makes the write all-or-nothing for any reader and across a killed process.
     `durable` also fsyncs before the rename so it survives a power cut; batch runs pass
@@ -112,7 +115,6 @@ def atomic_write(path: Union[str, Path], data: Union[bytes, str], mode: int = OW
         raise OutputError(f"cannot write here ({exc.strerror or exc})", target) from None
     try:
         try:
-            os.fchmod(fd, mode)  # the umask may have narrowed it; make it exactly `mode`
             write_all(fd, data)
             if durable:
                 os.fsync(fd)
@@ -139,7 +141,7 @@ def atomic_text_writer(path: Union[str, Path], mode: int = OWNER_ONLY):
     except OSError as exc:
         raise OutputError(f"cannot write here ({exc.strerror or exc})", str(target)) from None
     try:
-        os.fchmod(fd, mode)
+        os.fchmod(fd, mode)  # the temp file may have been there already, with other permissions
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             yield handle
             handle.flush()

@@ -99,6 +99,16 @@ def test_atomic_write_replaces_whole_file(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["draft.xml"]
 
 
+def test_atomic_write_is_owner_only_whatever_the_umask(tmp_path):
+    previous = os.umask(0)  # the most permissive: nothing taken away from the mode asked for
+    try:
+        atomic_write(tmp_path / "a.xml", "x")
+        atomic_write(tmp_path / "b.xml", "x", durable=False)
+    finally:
+        os.umask(previous)
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()} == {"a.xml": 0o600, "b.xml": 0o600}
+
+
 def test_parser_refuses_entities_and_never_reads_files():
     with pytest.raises(InputError, match="DOCTYPE/ENTITY"):
         parse_xml_bytes(b'<!DOCTYPE r [<!ENTITY e SYSTEM "file:///etc/hostname">]><r>&e;</r>')
