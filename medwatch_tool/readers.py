@@ -271,16 +271,13 @@ def _csv_rows(src: Source) -> Iterator[Row]:
             yield Row(number, problems=[message])
             continue
         number += 1
-        if not any(c.strip() for c in cells):
+        # blank cells are left out (`not cell.isspace()` is `cell.strip()` without a copy)
+        values = {path: cell for path, cell in zip(paths, cells) if cell and not cell.isspace()}
+        extra = len(cells) > len(paths) and any(c and not c.isspace() for c in cells[len(paths):])
+        if not values and not extra:
             continue  # blank line between rows: nothing to draft, nothing lost
-        row = Row(number)
-        extra = [c for c in cells[len(paths):] if c.strip()]
-        if extra:
-            row.problems.append(f"has {len(cells)} cells but the header has {len(paths)} columns")
-        for path, cell in zip(paths, cells):
-            if cell.strip():
-                row.values[path] = cell
-        yield row
+        problems = [f"has {len(cells)} cells but the header has {len(paths)} columns"] if extra else []
+        yield Row(number, values, problems)
 
 
 def _jsonl_rows(src: Source) -> Iterator[Row]:
