@@ -7,7 +7,6 @@ resumable without duplicates: `--resume` skips every row it lists, and `problems
 regenerated from it, so a row's problems appear exactly once however often the run is
 restarted.
 """
-import collections
 import csv
 import itertools
 import json

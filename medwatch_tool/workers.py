@@ -18,7 +18,7 @@ import multiprocessing
 import os
 import signal
 from multiprocessing.connection import wait
-from typing import Callable, Iterator, List, Optional
+from typing import Callable, Iterator, Optional
 
 from .errors import MedwatchError
 
@@ -91,7 +91,10 @@ class OrderedWorkers:
             while idle and upcoming is not _END and sent - handed < window and not stopping():
                 worker = idle.pop()
                 connection = self.connections[worker]
-                connection.send(upcoming)
+                try:
+                    connection.send(upcoming)
+                except OSError:  # it died while idle (or could not start)
+                    raise self._lost(worker) from None
                 out[connection] = (worker, sent)
                 sent += 1
                 upcoming = next(tasks, _END)
@@ -105,9 +108,12 @@ class OrderedWorkers:
                 try:
                     ready[number] = connection.recv()
                 except (EOFError, OSError):
-                    raise WorkerLost(f"a worker process ended in the middle of its rows: "
-                                     f"{_how_it_ended(self.processes[worker])}") from None
+                    raise self._lost(worker) from None
                 idle.append(worker)
+
+    def _lost(self, worker: int) -> WorkerLost:
+        return WorkerLost(f"a worker process ended unexpectedly: "
+                          f"{_how_it_ended(self.processes[worker])}")
 
     def close(self):
         """Tell idle workers to stop and wait for them."""
