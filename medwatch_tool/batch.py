@@ -319,7 +319,10 @@ class Journal:
         try:
             self.commit()
         finally:
-            os.close(self.fd)
+            try:
+                os.close(self.fd)
+            except OSError as exc:  # a network file system may report a failed write only here
+                self.failure = self.failure or OutputError(f"cannot write ({exc.strerror or exc})", str(self.path))
             self.names.close()
 
     def write_problems(self, folder: Path):

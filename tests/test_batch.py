@@ -228,6 +228,29 @@ def test_rerun_without_resume_is_refused(runner, tmp_path):
     assert resumed.exit_code == 0 and "3 drafted, 0 with errors" in resumed.output and "3 rows already done" in resumed.output
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/fd"), reason="tells the journal's descriptor by /proc/self/fd")
+def test_a_journal_that_fails_on_close_stops_the_run_with_one_message(runner, tmp_path, monkeypatch):
+    """Network file systems may report a lost write only when the file is closed (EIO)."""
+    import errno
+
+    real_close = os.close
+
+    def close(fd):
+        journal = os.readlink(f"/proc/self/fd/{fd}").endswith(".medwatch-batch.jsonl")
+        real_close(fd)
+        if journal:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    src = write_csv(tmp_path / "e.csv", example_rows())
+    out = tmp_path / "o"
+    monkeypatch.setattr(os, "close", close)
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    monkeypatch.undo()
+    assert result.exit_code == 1, result.output
+    assert "unexpected" not in result.output
+    assert re.search(r"Error: \S+\.medwatch-batch\.jsonl: cannot write \(Input/output error\)\nstopped: ", result.output)
+
+
 def numbered_rows(n):
     """n rows cycling through mixed_rows(), each with its own report id R00000, R00001, ..."""
     base = mixed_rows()
