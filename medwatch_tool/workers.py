@@ -31,15 +31,20 @@ class WorkerLost(MedwatchError):
 
 
 def _serve(connection, work: Callable, initializer: Optional[Callable]):
-    """A worker's life: take a task, send back what `work` returns, until told to stop."""
+    """A worker's life: take a task, send back what `work` returns, until told to stop.
+    If it cannot start, it answers its first task with why (not a traceback on stderr)."""
+    failure = None
     if initializer:
-        initializer()
+        try:
+            initializer()
+        except Exception as exc:
+            failure = WorkerLost(f"a worker process could not start: {type(exc).__name__}: {exc}")
     try:
         while True:
             task = connection.recv()
             if task is None:
                 return
-            connection.send(work(task))
+            connection.send(failure or work(task))
     except (EOFError, OSError):
         return  # the main process is gone (killed): nobody is waiting for results
 
@@ -106,9 +111,12 @@ class OrderedWorkers:
             for connection in wait(list(out)):
                 worker, number = out.pop(connection)
                 try:
-                    ready[number] = connection.recv()
+                    result = connection.recv()
                 except (EOFError, OSError):
                     raise self._lost(worker) from None
+                if isinstance(result, WorkerLost):
+                    raise result
+                ready[number] = result
                 idle.append(worker)
 
     def _lost(self, worker: int) -> WorkerLost:

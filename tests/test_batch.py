@@ -351,6 +351,21 @@ def test_a_killed_worker_stops_the_run_and_resume_finishes(console_script, tmp_p
     assert len(list(out.glob("R*.xml"))) == len(rows) - expected_errors
 
 
+def test_a_worker_that_cannot_start_stops_the_run_with_one_message(runner, tmp_path, monkeypatch):
+    from medwatch_tool import batch
+
+    def broken_start():
+        raise RuntimeError("the rules could not be loaded")
+
+    monkeypatch.setattr(batch, "_warm_up", broken_start)  # the workers are forked with it
+    src = write_csv(tmp_path / "e.csv", example_rows())
+    result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o"), "--jobs", "2"])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert ("Error: a worker process could not start: RuntimeError: the rules could not be loaded\n"
+            "stopped: the 0 rows recorded so far are kept; finish with: medwatch batch") in result.output
+
+
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_an_output_folder_that_cannot_be_written_stops_the_run(console_script, tmp_path, jobs):
     """Disk full, a quota, a file-size limit: no row is to blame, so the run stops with one
