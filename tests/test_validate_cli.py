@@ -230,11 +230,26 @@ def test_date_rules_narrowed_to_date_fields_select_the_same_elements():
     doc = etree.Element(f"{{{NS}}}report")
     for f in load_catalog().fields:
         etree.SubElement(doc, f"{{{NS}}}{f.name}").text = "2026-01-02"
+        etree.SubElement(doc, f"{{{NS}}}{f.name}").text = " "  # blank: no date rule applies
     ns = {"mw": NS}
     for rule in narrowed:
         generic = rule.get("context")
         narrow = narrowed_context(generic, rule.get(NARROW))
-        everywhere = {e.tag for e in doc.xpath(f"//{generic}", namespaces=ns)}
-        named = {e.tag for e in doc.xpath(" | ".join(f"//{alt}" for alt in narrow.split(" | ")), namespaces=ns)}
-        assert everywhere == named and f"{{{NS}}}event_date" in named
-        assert f"{{{NS}}}expiration_date" not in named
+        everywhere = doc.xpath(f"//{generic}", namespaces=ns)
+        named = doc.xpath(" | ".join(f"//{alt}" for alt in narrow.split(" | ")), namespaces=ns)
+        assert everywhere == named
+        assert {e.tag for e in named} >= {f"{{{NS}}}event_date", f"{{{NS}}}date_of_birth"}
+        assert f"{{{NS}}}expiration_date" not in {e.tag for e in named}
+        assert all(e.text.strip() for e in named)
+        assert "local-name()" not in narrow  # the tests on the name alone were decided once per name
+
+
+def test_only_predicates_on_the_name_alone_are_decided_when_narrowing():
+    from medwatch_tool.rule_contexts import about_the_name_only, predicates
+
+    assert predicates("[a = ']'][b[c]]") == ["a = ']'", "b[c]"]
+    assert about_the_name_only("contains(local-name(), 'date')")
+    assert about_the_name_only("not(local-name() = 'x') and string-length(local-name()) > 4")
+    for depends_on_more in ["normalize-space(.)", "*", "mw:x", "$lo", "@id", "name() = 'date'",
+                            "local-name(..) = 'event'", "count(preceding-sibling::*) = 0", "date"]:
+        assert not about_the_name_only(depends_on_more), depends_on_more
