@@ -217,8 +217,20 @@ def _column(path: str) -> Tuple[Optional[Field], Optional[Callable[[str], str]]]
     if field is None or field.multiple:
         return field, None
     if field.kind == "text" and field.type_name != "Country":
-        return field, partial(_text, field)
+        return field, _text_check(field)
     return field, partial(coerce_one, field)
+
+
+def _text_check(field: Field) -> Callable[[str], str]:
+    """`_text` for one field, its limits looked up once: most cells pass, and are kept as is."""
+    limit = field.max_length or 0
+    pattern = re.compile(field.pattern) if field.pattern else None
+
+    def check(text: str) -> str:
+        if (limit and len(text) > limit) or (pattern is not None and pattern.fullmatch(text) is None):
+            return _text(field, text)  # raises with the message
+        return text
+    return check
 
 
 def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[Tuple[str, str]]]:
