@@ -93,49 +93,51 @@ def draft_document(values: Mapping[str, Value], catalog: Catalog = None) -> Tupl
     renderer the draft's shape without walking the tree again (see skeleton.py).
     """
     catalog = catalog or load_catalog()
-    shape, texts = [], []
+    shape, texts = [], []  # texts: every item of every value, in the values' order
     for path, value in values.items():
-        if isinstance(value, str):
-            if not value.strip():
-                continue
-            items = (value,)
-        else:
-            items = [str(v) for v in (value if isinstance(value, (list, tuple)) else (value,))
-                     if v is not None and str(v).strip()]
-            if not items:
-                continue
-        shape.append((path, len(items)))
-        texts.append(items)
-    pieces, holes = _layout(catalog, tuple(shape))
-    out, leaves = [pieces[0]], []
-    for (which, item, path, key), piece in zip(holes, pieces[1:]):
-        text = texts[which][item]
-        out.append(_escape(path, text))
-        out.append(piece)
-        leaves.append((key, path, text.strip()))
-    return "".join(out).encode("utf-8"), leaves
+        if value.__class__ is str:
+            if value and not value.isspace():
+                shape.append((path, 1))
+                texts.append(value)
+            continue
+        items = [str(v) for v in (value if isinstance(value, (list, tuple)) else (value,))
+                 if v is not None and str(v).strip()]
+        if items:
+            shape.append((path, len(items)))
+            texts += items
+    pieces, order, paths, keys = _layout(catalog, tuple(shape))
+    filled = [texts[i] for i in order]  # in document order
+    if _SPECIAL.search("".join(filled)) is not None:  # rare: one scan of all texts first
+        filled_xml = [_escape(path, text) for path, text in zip(paths, filled)]
+    else:
+        filled_xml = filled
+    parts = [""] * (len(pieces) + len(filled))
+    parts[0::2] = pieces
+    parts[1::2] = filled_xml
+    return "".join(parts).encode("utf-8"), list(zip(keys, paths, [t.strip() for t in filled]))
 
 
 @lru_cache(maxsize=1024)
-def _layout(catalog: Catalog, shape: Tuple[Tuple[str, int], ...]) -> Tuple[Tuple[str, ...], Tuple[tuple, ...]]:
+def _layout(catalog: Catalog, shape: Tuple[Tuple[str, int], ...]) -> Tuple[tuple, tuple, tuple, tuple]:
     """The draft text of one shape of values ((path, number of items) in the values' order):
-    the literal pieces between the value texts, and per text (which value, which of its
-    items, path, schema-order key), in document order.
+    the literal pieces between the value texts, and per text in document order: which item
+    of the values' items goes there, its path and its schema-order key.
 
     Cached: a batch's rows come in a few shapes, so each row only fills in its texts.
     """
-    placed = {}
-    for position, (path, count) in enumerate(shape):
+    placed, first = {}, 0
+    for path, count in shape:
         key, names = _placement(catalog, path)
-        placed[key] = (position, path, names, count)  # 'patient/age' and 'patient[1]/age' are one box: last wins
+        placed[key] = (first, path, names, count)  # 'patient/age' and 'patient[1]/age' are one box: last wins
+        first += count
     if not placed:
-        return (f"<?xml version='1.0' encoding='UTF-8'?>\n<report xmlns=\"{NS}\"/>\n",), ()
-    pieces, holes = [], []
+        return (f"<?xml version='1.0' encoding='UTF-8'?>\n<report xmlns=\"{NS}\"/>\n",), (), (), ()
+    pieces, order, paths, keys = [], [], [], []
     text = f"<?xml version='1.0' encoding='UTF-8'?>\n<report xmlns=\"{NS}\">\n"
     open_keys: List[tuple] = []
     open_names: List[str] = []
     for key in sorted(placed):
-        position, path, names, count = placed[key]
+        first, path, names, count = placed[key]
         depth = 0
         while depth < len(open_keys) and depth < len(key) - 1 and open_keys[depth] == key[depth]:
             depth += 1
@@ -149,12 +151,14 @@ def _layout(catalog: Catalog, shape: Tuple[Tuple[str, int], ...]) -> Tuple[Tuple
         indent, leaf = "  " * len(key), names[-1]
         for item in range(count):
             pieces.append(text + f"{indent}<{leaf}>")
-            holes.append((position, item, path, key))
+            order.append(first + item)
+            paths.append(path)
+            keys.append(key)
             text = f"</{leaf}>\n"
     while open_names:
         text += f"{'  ' * len(open_names)}</{open_names.pop()}>\n"
     pieces.append(text + "</report>\n")
-    return tuple(pieces), tuple(holes)
+    return tuple(pieces), tuple(order), tuple(paths), tuple(keys)
 
 
 def build_draft(values: Mapping[str, Value], catalog: Catalog = None) -> etree._Element:
