@@ -15,6 +15,7 @@ number) are part of the shape.
 """
 import re
 from collections import OrderedDict
+from operator import itemgetter
 from copy import deepcopy
 from typing import Callable, List, Optional, Tuple
 
@@ -90,12 +91,17 @@ class Skeleton:
         self.statics = pieces[0::2]
         self.gaps = [int(i) for i in pieces[1::2]]
         self.formatters = formatters
+        # the texts in the order of the gaps (the page's order, not the draft's), picked in C
+        self.in_gap_order = itemgetter(*self.gaps) if len(self.gaps) > 1 else (lambda shown: [shown[g] for g in self.gaps])
 
     def fill(self, texts: List[str]) -> str:
-        shown = [_escape(f(t)) for f, t in zip(self.formatters, texts)]
-        out = [self.statics[0]]
-        for gap, static in zip(self.gaps, self.statics[1:]):
-            out += (shown[gap], static)
+        shown = [f(t) for f, t in zip(self.formatters, texts)]
+        every = "".join(shown)
+        if "&" in every or "<" in every or ">" in every or "'" in every or '"' in every:
+            shown = [_escape(t) for t in shown]  # only then is each text escaped (rare)
+        out = [""] * (len(self.statics) + len(self.gaps))
+        out[0::2] = self.statics
+        out[1::2] = self.in_gap_order(shown)
         return "".join(out)
 
 
