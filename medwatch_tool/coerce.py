@@ -8,7 +8,7 @@ both convert through here, so the two never disagree.
 import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 from .catalog import Field, load_catalog
@@ -218,7 +218,28 @@ def _column(path: str) -> Tuple[Optional[Field], Optional[Callable[[str], str]]]
         return field, None
     if field.kind == "text" and field.type_name != "Country":
         return field, _text_check(field)
-    return field, partial(coerce_one, field)
+    return field, _remembering(field)
+
+
+def _remembering(field: Field) -> Callable[[str], str]:
+    """`coerce_one` for one field with its own memory of converted texts (bounded): a
+    column holds the same few codes, yes/no answers, units and dates row after row."""
+    memory: Dict[str, Tuple[bool, str]] = {}
+
+    def convert(text: str) -> str:
+        known = memory.get(text)
+        if known is None:
+            try:
+                known = (True, _convert(field, text))
+            except ValueProblem as exc:
+                known = (False, str(exc))
+            if len(memory) >= 4096:
+                memory.clear()  # memory stays flat on a long run
+            memory[text] = known
+        if known[0]:
+            return known[1]
+        raise ValueProblem(known[1])
+    return convert
 
 
 def _text_check(field: Field) -> Callable[[str], str]:
