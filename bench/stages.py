@@ -22,15 +22,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from batch import write_input  # noqa: E402  (the same rows as bench/batch.py)
 
-from medwatch_tool import batch, coerce, draft, skeleton, validate  # noqa: E402
+from medwatch_tool import batch, skeleton, validate  # noqa: E402
 from medwatch_tool.readers import open_source  # noqa: E402
 
-# (module, function, stage): each is called by draft_rows through its module's name
+# (module, function, stage): each wrapped where the worker's code looks it up
 STAGES = [
-    (coerce, "coerce_values", "convert cells (coerce)"),
-    (draft, "draft_document", "draft text"),
+    (batch, "coerce_values", "convert cells (coerce)"),
+    (batch, "draft_document", "draft text"),
     (validate, "parse_xml_bytes", "parse the chunk"),
-    (validate, "validate_many", "XSD + rules + parse"),
+    (batch, "validate_many", "XSD + rules + parse"),
     (validate, "rule_report", "rules (Schematron XSLT)"),
     (skeleton.SkeletonRenderer, "__call__", "HTML page"),
     (batch, "atomic_write", "2 atomic file writes"),

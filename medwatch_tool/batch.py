@@ -18,10 +18,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterator, List, Optional, Union
 
+from .catalog import load_catalog
+from .coerce import coerce_values
+from .draft import draft_document
 from .errors import InputError, OutputError
 from .name_index import NameIndex
 from .readers import Row, Source
 from .safe_io import atomic_text_writer, atomic_write, write_all
+from .validate import validate_many  # the worker's own imports, once per process (not per row)
 from .workers import OrderedWorkers, WorkerLost
 
 JOURNAL = ".medwatch-batch.jsonl"
@@ -69,8 +73,6 @@ def _report_id_check() -> Callable[[str], bool]:
     """Whether a report id may name a file: the schema's own pattern and length keep names safe."""
     import re
 
-    from .catalog import load_catalog
-
     id_field = load_catalog().field("admin/report_id")
     pattern = re.compile(id_field.pattern)
     return lambda report_id: len(report_id) <= id_field.max_length and pattern.fullmatch(report_id) is not None
@@ -100,10 +102,6 @@ def _problem(outcome: Outcome, severity, message, path=None, box="", label="", r
 
 def _prepare(row: Row, name: Optional[str], duplicate_of: Optional[int]):
     """A row's outcome so far and its draft document (None when it cannot be drafted)."""
-    from .catalog import load_catalog
-    from .coerce import coerce_values
-    from .draft import draft_document
-
     name = name or _draft_name(row.values, row.number)
     outcome = Outcome(row.number, None, str(row.values.get("admin/report_id", "")).strip(), name=name)
     for message in row.problems:
@@ -131,8 +129,6 @@ def draft_rows(items: List[tuple], out_dir: str, render_to: Optional[str] = None
     `items` are (row, draft name, row whose draft already has that name or None). Runs in a
     worker; the chunk's drafts are validated together, exactly as they will be on disk.
     """
-    from .validate import validate_many
-
     outcomes, drafted = [], []
     for row, name, duplicate_of in items:
         outcome, document = _prepare(row, name, duplicate_of)
@@ -496,7 +492,6 @@ def _warm_up():
     the main process to handle (a worker killed by it would leave its chunk unanswered)."""
     from lxml import etree
 
-    from .catalog import load_catalog
     from .validate import _xsd, rule_report
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
