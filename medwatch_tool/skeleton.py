@@ -14,10 +14,9 @@ takes the full path. Values the template does compare today (the form, the follo
 number) are part of the shape.
 """
 import re
-from collections import OrderedDict
 from operator import itemgetter
 from copy import deepcopy
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from lxml import etree
 from markupsafe import escape
@@ -26,6 +25,7 @@ from .catalog import NS, load_catalog
 from .render import form_of, render, value_formatter
 from .validate import element_path
 
+_UNSEEN = object()
 _OPEN, _CLOSE = "\ue000", "\ue001"  # private-use characters: valid XML, never in a form's text
 _PLACEHOLDER = re.compile(f"{_OPEN}([0-9]+){_CLOSE}")
 _LITERAL_PATHS = frozenset({"admin/form", "admin/follow_up"})  # admin boxes the template compares
@@ -118,7 +118,7 @@ class SkeletonRenderer:
     def __init__(self, to: str = "html", size: int = 512):
         self.to = to
         self.size = size
-        self.cache: "OrderedDict[tuple, Optional[Skeleton]]" = OrderedDict()
+        self.cache: Dict[tuple, Optional[Skeleton]] = {}
         self.hits = self.misses = 0
 
     def __call__(self, root: etree._Element, leaves: Optional[List[tuple]] = None) -> str:
@@ -128,10 +128,9 @@ class SkeletonRenderer:
             shape, texts, _ = _walk(root)
         else:
             shape, texts = _shape_of(leaves)
-        if shape in self.cache:
+        skeleton = self.cache.get(shape, _UNSEEN)  # one lookup: a shape's hash is not kept
+        if skeleton is not _UNSEEN:
             self.hits += 1
-            skeleton = self.cache[shape]
-            self.cache.move_to_end(shape)
             return skeleton.fill(texts) if skeleton is not None else render(root, to=self.to)
         self.misses += 1
         full = render(root, to=self.to)
@@ -142,7 +141,7 @@ class SkeletonRenderer:
             #                  (or the leaves given do not describe this tree): render in full
         self.cache[shape] = skeleton
         if len(self.cache) > self.size:
-            self.cache.popitem(last=False)
+            del self.cache[next(iter(self.cache))]  # the oldest shape (a batch has few)
         return full
 
     def _build(self, root: etree._Element, leaves: List[etree._Element]) -> Optional[Skeleton]:
