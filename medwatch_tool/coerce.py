@@ -128,32 +128,9 @@ def _decimal(field: Field, raw: str) -> str:
     return format(number.normalize(), "f") if number == number.to_integral_value() else text
 
 
-_REMEMBERED: Dict[Tuple[str, str], Tuple[bool, str]] = {}
-
-
 def coerce_one(field: Field, raw: str) -> str:
-    """Convert one answer for `field`; raise ValueProblem with a plain reason.
-
-    Dates, codes, numbers and countries are remembered per box: a batch converts the same
-    few "intrathecal", "yes", "kg" or dates thousands of times.
-    """
-    text = str(raw).strip()
-    if field.kind == "text" and field.type_name != "Country":
-        return _text(field, text)
-    key = (field.path, text)
-    known = _REMEMBERED.get(key)
-    if known is None:
-        try:
-            known = (True, _convert(field, text))
-        except ValueProblem as exc:
-            known = (False, str(exc))
-        if len(_REMEMBERED) >= 65536:
-            _REMEMBERED.clear()  # bounded: memory stays flat on a long run
-        _REMEMBERED[key] = known
-    converted, result = known
-    if not converted:
-        raise ValueProblem(result)
-    return result
+    """Convert one answer for `field`; raise ValueProblem with a plain reason."""
+    return _converter(field.path)(str(raw).strip())
 
 
 def _convert(field: Field, text: str) -> str:
@@ -208,17 +185,23 @@ def coerce_value(field: Field, raw) -> Value:
 
 @lru_cache(maxsize=8192)
 def _column(path: str) -> Tuple[Optional[Field], Optional[Callable[[str], str]]]:
-    """The field a path names and, for a one-value field, what converts its stripped text.
-
-    Cached per path: a batch converts the same few dozen columns row after row, and looking
-    the field up and choosing its conversion was half of the time spent on each cell.
-    """
+    """The field a path names and, for a one-value field, what converts its stripped text
+    (cached per path: a batch converts the same few dozen columns row after row)."""
     field = load_catalog().field(path)
     if field is None or field.multiple:
         return field, None
+    return field, _converter(field.path)
+
+
+@lru_cache(maxsize=1024)
+def _converter(box: str) -> Callable[[str], str]:
+    """How a box's stripped text is converted: text is checked against the box's limits;
+    dates, codes, numbers and countries are converted once per distinct text (a batch
+    converts the same few "intrathecal", "yes", "kg" or dates thousands of times)."""
+    field = load_catalog().field(box)
     if field.kind == "text" and field.type_name != "Country":
-        return field, _text_check(field)
-    return field, _remembering(field)
+        return _text_check(field)
+    return _remembering(field)
 
 
 def _remembering(field: Field) -> Callable[[str], str]:

@@ -14,8 +14,8 @@ takes the full path. Values the template does compare today (the form, the follo
 number) are part of the shape.
 """
 import re
-from operator import itemgetter
 from copy import deepcopy
+from operator import itemgetter
 from typing import Callable, Dict, List, Optional, Tuple
 
 from lxml import etree
