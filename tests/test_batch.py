@@ -251,6 +251,24 @@ def test_a_journal_that_fails_on_close_stops_the_run_with_one_message(runner, tm
     assert re.search(r"Error: \S+\.medwatch-batch\.jsonl: cannot write \(Input/output error\)\nstopped: ", result.output)
 
 
+def test_journal_lines_are_what_json_writes():
+    """Rows without problems get their journal line formatted directly; it must read back
+    (and be found by problems.csv's quick filter) exactly like json.dumps's."""
+    from medwatch_tool.batch import _NO_PROBLEMS, Outcome, journal_line
+
+    problem = {"row": 7, "report_id": "x", "path": "", "box": "", "label": "", "severity": "error",
+               "message": 'a "quoted" message', "rule": ""}
+    for outcome in [Outcome(2, "R1.xml", "R1", [], "R1.xml"), Outcome(3, None, "", [], "row-000003.xml"),
+                    Outcome(4, "Ünïcode \"q\" \\ \u2028.xml", "Ünïcode \"q\"", [], "Ünïcode \"q\" \\ \u2028.xml"),
+                    Outcome(5, None, "R5", [problem], "R5.xml"), Outcome(6, "x.xml", "x", [], "")]:
+        entry = {"row": outcome.row, "file": outcome.file, "report_id": outcome.report_id, "problems": outcome.problems}
+        if outcome.name and not outcome.name.startswith("row-"):
+            entry["name"] = outcome.name
+        line = journal_line(outcome)
+        assert line == json.dumps(entry, ensure_ascii=False)
+        assert (_NO_PROBLEMS in line) == (not outcome.problems)
+
+
 def numbered_rows(n):
     """n rows cycling through mixed_rows(), each with its own report id R00000, R00001, ..."""
     base = mixed_rows()
