@@ -336,15 +336,13 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
     click.echo(summary.line())
     if summary.failed:
         click.echo(f"see {os.path.join(out_dir, 'problems.csv')} for the row, field and box of each problem", err=True)
-    if summary.cannot_write or summary.worker_lost or summary.interrupted:
+    stopped = summary.cannot_write or summary.worker_lost
+    if stopped or summary.interrupted:
         finish = _resume_command(input_file, out_dir, render_to, input_format)
-        if summary.cannot_write:
-            click.echo(f"Error: {summary.cannot_write}\nstopped: the {summary.kept} rows recorded so far are kept; "
-                       f"make room (or fix the folder), then finish with: {finish}", err=True)
-            sys.exit(1)
-        if summary.worker_lost:
-            click.echo(f"Error: {summary.worker_lost}\nstopped: the {summary.kept} rows recorded so far are kept; "
-                       f"finish with: {finish}", err=True)
+        if stopped:
+            then = "make room (or fix the folder), then finish with" if summary.cannot_write else "finish with"
+            click.echo(f"Error: {stopped}\nstopped: the {summary.kept} rows recorded so far are kept; "
+                       f"{then}: {finish}", err=True)
             sys.exit(1)
         click.echo(f"interrupted: the {summary.kept} rows done so far are kept; to finish: {finish}", err=True)
         sys.exit(130)

@@ -148,15 +148,7 @@ def _convert(field: Field, text: str) -> str:
         return _decimal(field, text)
     if field.type_name == "Country":
         return _country(text)
-    return _text(field, text)
-
-
-def _text(field: Field, text: str) -> str:
-    if field.max_length and len(text) > field.max_length:
-        raise ValueProblem(f"is {len(text)} characters long; at most {field.max_length} fit in this box")
-    if field.pattern and not re.fullmatch(field.pattern, text):
-        raise ValueProblem(f"'{text}' does not look like a valid {field.label.lower()}")
-    return text
+    return _text_check(field)(text)
 
 
 def coerce_value(field: Field, raw) -> Value:
@@ -226,13 +218,16 @@ def _remembering(field: Field) -> Callable[[str], str]:
 
 
 def _text_check(field: Field) -> Callable[[str], str]:
-    """`_text` for one field, its limits looked up once: most cells pass, and are kept as is."""
+    """How a text box's answer is checked, its limits looked up once: too long or not in the
+    box's pattern is a ValueProblem; anything else is kept as typed."""
     limit = field.max_length or 0
     pattern = re.compile(field.pattern) if field.pattern else None
 
     def check(text: str) -> str:
-        if (limit and len(text) > limit) or (pattern is not None and pattern.fullmatch(text) is None):
-            return _text(field, text)  # raises with the message
+        if limit and len(text) > limit:
+            raise ValueProblem(f"is {len(text)} characters long; at most {limit} fit in this box")
+        if pattern is not None and pattern.fullmatch(text) is None:
+            raise ValueProblem(f"'{text}' does not look like a valid {field.label.lower()}")
         return text
     return check
 
