@@ -152,13 +152,13 @@ def file_write_cost(folder) -> float:
     shared VM's ext4 after heavy create/delete churn, seen here at 300-1,200 us a file
     against 25 us fresh) that, not the tool, sets the pace. Printed so figures can be read.
     """
-    from medwatch_tool.safe_io import atomic_write
+    from medwatch_tool.safe_io import FolderWriter
 
-    with tempfile.TemporaryDirectory(dir=folder, prefix="medwatch-bench-io-") as tmp:
+    with tempfile.TemporaryDirectory(dir=folder, prefix="medwatch-bench-io-") as tmp, FolderWriter(tmp) as out:
         data = b"x" * 18_000  # about one HTML page
         start = time.perf_counter()
         for i in range(500):
-            atomic_write(os.path.join(tmp, f"f{i}.html"), data, durable=False)
+            out.write(f"f{i}.html", data)
         return (time.perf_counter() - start) / 500 * 1e6
 
 

@@ -33,7 +33,7 @@ STAGES = [
     (batch, "validate_many", "XSD + rules + parse"),
     (validate, "rule_report", "rules (Schematron XSLT)"),
     (skeleton.SkeletonRenderer, "__call__", "HTML page"),
-    (batch, "atomic_write", "2 atomic file writes"),
+    (batch.FolderWriter, "write", "2 atomic file writes"),
 ]
 
 

@@ -24,7 +24,7 @@ from .draft import draft_document
 from .errors import InputError, OutputError
 from .name_index import NameIndex
 from .readers import Row, Source
-from .safe_io import atomic_text_writer, atomic_write, write_all
+from .safe_io import FolderWriter, atomic_text_writer, write_all
 from .validate import validate_many  # the worker's own imports, once per process (not per row)
 from .workers import OrderedWorkers, WorkerLost
 
@@ -136,16 +136,17 @@ def draft_rows(items: List[tuple], out_dir: str, render_to: Optional[str] = None
         if document is not None:
             drafted.append((outcome, document))
     checked = validate_many([data for _, (data, _) in drafted], [o.name for o, _ in drafted])
-    for (outcome, (data, leaves)), (root, problems) in zip(drafted, checked):
-        for p in problems:
-            _problem(outcome, p.severity, p.message, p.path, p.box, p.label, p.rule)
-        if any(p["severity"] == "error" for p in outcome.problems):
-            continue
-        atomic_write(os.path.join(out_dir, outcome.name), data, durable=False)  # --resume re-checks it
-        if render_to:
-            page = outcome.name[:-4] + (".html" if render_to == "html" else ".txt")
-            atomic_write(os.path.join(out_dir, page), _renderer(render_to)(root, leaves), durable=False)
-        outcome.file = outcome.name
+    with FolderWriter(out_dir) as folder:  # not fsynced: --resume re-checks every draft
+        for (outcome, (data, leaves)), (root, problems) in zip(drafted, checked):
+            for p in problems:
+                _problem(outcome, p.severity, p.message, p.path, p.box, p.label, p.rule)
+            if any(p["severity"] == "error" for p in outcome.problems):
+                continue
+            folder.write(outcome.name, data)
+            if render_to:
+                page = outcome.name[:-4] + (".html" if render_to == "html" else ".txt")
+                folder.write(page, _renderer(render_to)(root, leaves))
+            outcome.file = outcome.name
     return outcomes
 
 

@@ -3,13 +3,14 @@
 Every XML parse in the tool goes through `parse_xml_bytes`: no entity expansion, no DTD
 loading, no network, and a DOCTYPE is refused outright (drafts and E2B messages never need
 one, and entity tricks such as XXE or "billion laughs" hide there). Every write goes through
-`atomic_write`: a temp file in the same folder, fsync, then rename, created owner-only, so a
-crash never leaves half a report and other users cannot read it.
+`atomic_write` (or, for a batch's many drafts, `FolderWriter`): a temp file in the same
+folder, fsync, then rename, created owner-only, so a crash never leaves half a report and
+other users cannot read it.
 """
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Union
+from typing import Optional, Union
 
 from lxml import etree
 
@@ -73,16 +74,10 @@ def read_bytes(path: Union[str, Path]) -> bytes:
         raise InputError(f"cannot be read ({exc.strerror or exc})", str(p)) from None
 
 
-def _create_exclusive(tmp: str, mode: int) -> int:
-    """A new file opened for writing; O_EXCL never follows or reuses someone else's file."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-    try:
-        return os.open(tmp, flags, mode)
-    except FileExistsError:  # left by a killed run of this same process id: replace it
-        os.unlink(tmp)
-    except FileNotFoundError:  # the folder does not exist yet
-        os.makedirs(os.path.dirname(tmp) or ".", exist_ok=True)
-    return os.open(tmp, flags, mode)
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+# Linux, macOS: not Windows (os.replace takes folder handles wherever os.rename does; only
+# the latter is listed)
+_BY_FOLDER = {os.open, os.rename, os.unlink} <= os.supports_dir_fd
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -94,25 +89,29 @@ def write_all(fd: int, data: bytes) -> None:
             view = view[os.write(fd, view):]
 
 
-def atomic_write(path: Union[str, Path], data: Union[bytes, str], mode: int = OWNER_ONLY,
-                 durable: bool = True) -> None:
-    """Write `data` to `path` atomically, created with permissions `mode` (owner-only by
-    default; the umask can only take bits away, so no one else can ever read it).
-
-    The rename makes the write all-or-nothing for any reader and across a killed process.
-    `durable` also fsyncs before the rename so it survives a power cut; batch runs pass
-    False (their journal lets --resume find and redo a draft a power cut lost). Plain os
-    calls: a batch writes two files per report, so this is on its hot path.
-    """
-    target = os.fspath(path)
+def _write_at(folder: str, name: str, data: Union[bytes, str], mode: int, durable: bool,
+              folder_fd: Optional[int], suffix: str) -> None:
+    """The one way a file is written atomically: `.NAME.PID.tmp` beside it, created with
+    O_EXCL (never someone else's file) and `mode`, written (fsynced if `durable`), renamed.
+    With `folder_fd` both names are looked up in the open folder, not walked from the root."""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    folder, name = os.path.split(target)
-    tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
+    tmp, final = f".{name}{suffix}", name
+    if folder_fd is None:
+        tmp, final = os.path.join(folder, tmp), os.path.join(folder, name)
     try:
-        fd = _create_exclusive(tmp, mode)
+        try:
+            fd = os.open(tmp, _CREATE, mode, dir_fd=folder_fd)
+        except FileExistsError:  # left by a killed run of this same process id: replace it
+            os.unlink(tmp, dir_fd=folder_fd)
+            fd = os.open(tmp, _CREATE, mode, dir_fd=folder_fd)
+        except FileNotFoundError:  # the folder does not exist yet
+            if folder_fd is not None:
+                raise
+            os.makedirs(folder or ".", exist_ok=True)
+            fd = os.open(tmp, _CREATE, mode)
     except OSError as exc:
-        raise OutputError(f"cannot write here ({exc.strerror or exc})", target) from None
+        raise OutputError(f"cannot write here ({exc.strerror or exc})", os.path.join(folder, name)) from None
     try:
         try:
             write_all(fd, data)
@@ -120,15 +119,66 @@ def atomic_write(path: Union[str, Path], data: Union[bytes, str], mode: int = OW
                 os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, target)
+        os.replace(tmp, final, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
     except BaseException as exc:
         try:
-            os.unlink(tmp)
+            os.unlink(tmp, dir_fd=folder_fd)
         except OSError:
             pass
         if isinstance(exc, OSError):
-            raise OutputError(f"cannot write ({exc.strerror or exc})", target) from None
+            raise OutputError(f"cannot write ({exc.strerror or exc})", os.path.join(folder, name)) from None
         raise
+
+
+def atomic_write(path: Union[str, Path], data: Union[bytes, str], mode: int = OWNER_ONLY,
+                 durable: bool = True) -> None:
+    """Write `data` to `path` atomically, created with permissions `mode` (owner-only by
+    default; the umask can only take bits away, so no one else can ever read it).
+
+    The rename makes the write all-or-nothing for any reader and across a killed process.
+    `durable` also fsyncs before the rename so it survives a power cut.
+    """
+    folder, name = os.path.split(os.fspath(path))
+    _write_at(folder, name, data, mode, durable, None, f".{os.getpid()}.tmp")
+
+
+class FolderWriter:
+    """Atomic owner-only writes of many files into one folder: a batch's drafts.
+
+    The folder is held open and each file is created and renamed relative to it, so the
+    kernel does not walk the folder's path twice per file; with two files per report that
+    was about a fifth of the cost of writing them. Not fsynced: a batch's journal lets
+    --resume find and redo a draft that a power cut lost.
+    """
+
+    def __init__(self, folder: str):
+        self.folder, self.fd = folder, None
+        self.suffix = f".{os.getpid()}.tmp"
+        if _BY_FOLDER:
+            flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+            try:
+                try:
+                    self.fd = os.open(folder, flags)
+                except FileNotFoundError:  # as atomic_write, the folder is made when missing
+                    os.makedirs(folder, exist_ok=True)
+                    self.fd = os.open(folder, flags)
+            except OSError as exc:
+                raise OutputError(f"cannot write here ({exc.strerror or exc})", folder) from None
+
+    def write(self, name: str, data: Union[bytes, str], mode: int = OWNER_ONLY) -> None:
+        """Write the file `name` of the folder atomically (as `atomic_write`, without fsync)."""
+        _write_at(self.folder, name, data, mode, False, self.fd, self.suffix)
+
+    def close(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 @contextmanager

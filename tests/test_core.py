@@ -8,8 +8,9 @@ from hypothesis import given, settings, strategies as st
 from medwatch_tool.catalog import load_catalog
 from medwatch_tool.coerce import ValueProblem, coerce_value, parse_partial_date
 from medwatch_tool.draft import build_draft, draft_values, flatten, nest, read_draft, write_draft
-from medwatch_tool.errors import InputError
-from medwatch_tool.safe_io import atomic_write, parse_xml_bytes
+from medwatch_tool.errors import InputError, OutputError
+from medwatch_tool import safe_io
+from medwatch_tool.safe_io import FolderWriter, atomic_write, parse_xml_bytes
 from medwatch_tool.validate import validate_tree
 
 from helpers import EXAMPLES
@@ -104,9 +105,35 @@ def test_atomic_write_is_owner_only_whatever_the_umask(tmp_path):
     try:
         atomic_write(tmp_path / "a.xml", "x")
         atomic_write(tmp_path / "b.xml", "x", durable=False)
+        with FolderWriter(str(tmp_path)) as folder:
+            folder.write("c.xml", "x")
     finally:
         os.umask(previous)
-    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()} == {"a.xml": 0o600, "b.xml": 0o600}
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()} == \
+        {"a.xml": 0o600, "b.xml": 0o600, "c.xml": 0o600}
+
+
+def test_folder_writer_replaces_whole_files_and_leaves_no_temp_file(tmp_path):
+    assert safe_io._BY_FOLDER or os.name != "posix"  # files written through the open folder
+    (tmp_path / "R1.xml").write_text("old, longer than the new text")
+    (tmp_path / f".R2.xml.{os.getpid()}.tmp").write_text("left by a killed run")
+    os.chmod(tmp_path / "R1.xml", 0o644)
+    with FolderWriter(str(tmp_path)) as folder:
+        folder.write("R1.xml", "new")
+        folder.write("R2.xml", "é".encode("utf-8"))
+    assert (tmp_path / "R1.xml").read_text() == "new"
+    assert (tmp_path / "R2.xml").read_text(encoding="utf-8") == "é"
+    assert stat.S_IMODE(os.stat(tmp_path / "R1.xml").st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["R1.xml", "R2.xml"]
+
+
+def test_folder_writer_says_which_file_it_cannot_write(tmp_path):
+    folder = FolderWriter(str(tmp_path / "drafts"))  # made when missing, as atomic_write does
+    (tmp_path / "drafts" / "R1.xml").mkdir()  # a folder where the file should go: rename fails
+    with pytest.raises(OutputError, match=r"drafts/R1\.xml: cannot write \(Is a directory\)"):
+        folder.write("R1.xml", "x")
+    folder.close()
+    assert [p.name for p in (tmp_path / "drafts").iterdir()] == ["R1.xml"]  # no temp file left
 
 
 def test_parser_refuses_entities_and_never_reads_files():
