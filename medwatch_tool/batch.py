@@ -60,6 +60,7 @@ class Summary:
     interrupted: bool = False  # stopped by Ctrl-C: what is done is kept, --resume finishes
     cannot_write: str = ""     # stopped because the output folder cannot be written (disk full...)
     worker_lost: str = ""      # stopped because a worker process was killed (out of memory...)
+    cannot_read: str = ""      # stopped because the input could not be read further (I/O error...)
     kept: int = 0              # rows the journal holds at the end: what --resume will not redo
 
     def line(self) -> str:
@@ -391,7 +392,10 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
         raise InputError("already holds a batch run: add --resume to finish it, or choose another --out",
                          str(folder))
     rows = iter(source)
-    head = next(rows, None)  # reads the header: a wrong one stops the run before anything is written
+    try:
+        head = next(rows, None)  # reads the header: a wrong one stops the run before anything is written
+    except OSError as exc:
+        raise InputError(f"cannot be read ({exc.strerror or exc})", source.name) from None
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
@@ -400,7 +404,7 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
     summary = journal.earlier
 
     def tasks():
-        for row in itertools.chain([head] if head is not None else [], rows):
+        for row in _read_until_failure(itertools.chain([head] if head is not None else [], rows), source.name, summary):
             if journal.is_done(row.number):
                 continue
             name = _draft_name(row.values, row.number)
@@ -445,6 +449,19 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
         summary.cannot_write = str(failure)
     summary.kept = journal.kept
     return summary
+
+
+def _read_until_failure(rows: Iterator[Row], name: str, summary: Summary) -> Iterator[Row]:
+    """The rows, until reading fails (a disk or network error, a removed USB stick): then
+    the run stops, as when the output folder cannot be written. The rows read so far are
+    drafted and journaled, and --resume goes on from there once the input reads again."""
+    last = 1  # the header
+    try:
+        for row in rows:
+            last = row.number
+            yield row
+    except OSError as exc:
+        summary.cannot_read = f"{name}: cannot be read after row {last} ({exc.strerror or exc})"
 
 
 def _count(entry: dict, summary: Summary):

@@ -300,9 +300,9 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
       medwatch batch events.csv --out drafts/ --resume   # after an interruption
 
     Exit status: 0 all rows drafted, 1 some rows had errors (the others are drafted)
-    or the run stopped (the output folder could not be written, a worker process was
-    killed), 130 stopped by Ctrl-C; after a stop, the rows done are kept and --resume
-    finishes the run.
+    or the run stopped (the output folder could not be written, the input could not be
+    read further, a worker process was killed), 130 stopped by Ctrl-C; after a stop, the
+    rows done are kept and --resume finishes the run.
     """
     from .batch import run_batch
     from .readers import open_source
@@ -336,11 +336,12 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
     click.echo(summary.line())
     if summary.failed:
         click.echo(f"see {os.path.join(out_dir, 'problems.csv')} for the row, field and box of each problem", err=True)
-    stopped = summary.cannot_write or summary.worker_lost
+    stopped = summary.cannot_write or summary.cannot_read or summary.worker_lost
     if stopped or summary.interrupted:
         finish = _resume_command(input_file, out_dir, render_to, input_format)
         if stopped:
-            then = "make room (or fix the folder), then finish with" if summary.cannot_write else "finish with"
+            then = ("make room (or fix the folder), then finish with" if summary.cannot_write else
+                    "once the input can be read again, finish with" if summary.cannot_read else "finish with")
             click.echo(f"Error: {stopped}\nstopped: the {summary.kept} rows recorded so far are kept; "
                        f"{then}: {finish}", err=True)
             sys.exit(1)

@@ -385,6 +385,52 @@ def test_a_worker_that_cannot_start_stops_the_run_with_one_message(runner, tmp_p
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
+def test_an_input_that_fails_mid_run_stops_the_run_and_resume_finishes(runner, tmp_path, monkeypatch, jobs):
+    """A disk or network error while reading (EIO): the rows read before it are drafted and
+    kept, the message names the file and the last row read, and --resume finishes the run."""
+    import errno
+
+    from medwatch_tool import readers
+
+    class FailingDisk:
+        """The input's handle, failing for good after 120 lines."""
+
+        def __init__(self, handle):
+            self.handle, self.lines = handle, 0
+
+        def readline(self, *args):
+            self.lines += 1
+            if self.lines > 120:
+                raise OSError(errno.EIO, os.strerror(errno.EIO))
+            return self.handle.readline(*args)
+
+        def __getattr__(self, name):
+            return getattr(self.handle, name)
+
+    real_open = readers.open_source
+
+    def failing_open(*args, **kwargs):
+        source = real_open(*args, **kwargs)
+        source.handle = FailingDisk(source.handle)
+        return source
+
+    src = write_csv(tmp_path / "e.csv", numbered_rows(300))
+    out = tmp_path / "o"
+    monkeypatch.setattr(readers, "open_source", failing_open)
+    stopped = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", jobs])
+    monkeypatch.undo()
+    assert stopped.exit_code == 1, stopped.output
+    assert "unexpected" not in stopped.output and "Traceback" not in stopped.output
+    assert re.search(r"Error: \S+e\.csv: cannot be read after row 120 \(Input/output error\)\n"
+                     r"stopped: the 119 rows recorded so far are kept; once the input can be read again, "
+                     r"finish with: medwatch batch \S+e\.csv --out \S+ --resume", stopped.output)
+    finished = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", jobs, "--resume"])
+    assert "(119 rows already done, skipped)" in finished.output
+    entries = [json.loads(line) for line in (out / ".medwatch-batch.jsonl").open()]
+    assert sorted(e["row"] for e in entries) == list(range(2, 302))  # every row once
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
 def test_an_output_folder_that_cannot_be_written_stops_the_run(console_script, tmp_path, jobs):
     """Disk full, a quota, a file-size limit: no row is to blame, so the run stops with one
     message and the command that finishes it; no row is marked failed, --resume completes."""
