@@ -153,7 +153,12 @@ class _Prefixed(io.RawIOBase):
 
 
 class LineTooLong(Exception):
-    """A physical line longer than _MAX_FIELD: skipped without being held in memory."""
+    """A physical line longer than _MAX_FIELD: skipped without being held in memory.
+    `in_open_cell`: it began inside a quoted cell left open by the lines before it."""
+
+    def __init__(self, message: str, in_open_cell: bool = False):
+        super().__init__(message)
+        self.in_open_cell = in_open_cell
 
 
 class _DecodedLines:
@@ -182,12 +187,13 @@ class _DecodedLines:
         raw = self._handle.readline(_MAX_FIELD + 1)
         if not raw:
             raise StopIteration
+        in_open_cell = self.quotes % 2 == 1
         self.quotes += raw.count(b'"')  # one byte in UTF-8 and Windows-1252 alike
         if len(raw) > _MAX_FIELD and not raw.endswith(b"\n"):
             while raw and not raw.endswith(b"\n"):
                 raw = self._handle.readline(1 << 20)
                 self.quotes += raw.count(b'"')
-            raise LineTooLong(f"is longer than {_MAX_MB} MB on one line; it was not read")
+            raise LineTooLong(f"is longer than {_MAX_MB} MB on one line; it was not read", in_open_cell)
         if self._first:
             raw = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
             self._first = False
@@ -256,19 +262,17 @@ def _csv_rows(src: Source) -> Iterator[Row]:
             return
         except LineTooLong as exc:  # the reader starts afresh on the next line
             number += 1
-            yield Row(number, problems=[str(exc)])
+            if exc.in_open_cell:  # one line of a quoted cell spanning lines: the cell is too long
+                yield _cell_too_long(number, lines)
+            else:  # a line of its own (a broken export): the next line is a row
+                yield Row(number, problems=[str(exc)])
             continue
         except csv.Error as exc:
             number += 1
-            if "field limit" not in str(exc):  # the csv module tells its errors apart by text only
+            if "field limit" in str(exc):  # the csv module tells its errors apart by text only
+                yield _cell_too_long(number, lines)
+            else:
                 yield Row(number, problems=[f"cannot be read as CSV: {exc}"])
-                continue
-            # a quoted cell over many lines, too long to read: the reader would start afresh
-            # inside it, so its other lines are read past first (they are this row's, not rows)
-            message = f"has a cell longer than {_MAX_MB} MB (no box holds that much); it was not read"
-            if not lines.skip_open_cell():
-                message += "; its quote is never closed, so the rest of the file was read as part of that cell"
-            yield Row(number, problems=[message])
             continue
         number += 1
         # blank cells are left out (`not cell.isspace()` is `cell.strip()` without a copy)
@@ -278,6 +282,16 @@ def _csv_rows(src: Source) -> Iterator[Row]:
             continue  # blank line between rows: nothing to draft, nothing lost
         problems = [f"has {len(cells)} cells but the header has {len(paths)} columns"] if extra else []
         yield Row(number, values, problems)
+
+
+def _cell_too_long(number: int, lines: _DecodedLines) -> Row:
+    """Row `number` has a quoted cell over many lines too long to read (in all, or one of its
+    lines): the CSV reader would start afresh inside it, so the rest of the cell is read past
+    first (its lines are this row's, not rows of their own)."""
+    message = f"has a cell longer than {_MAX_MB} MB (no box holds that much); it was not read"
+    if not lines.skip_open_cell():
+        message += "; its quote is never closed, so the rest of the file was read as part of that cell"
+    return Row(number, problems=[message])
 
 
 def _jsonl_rows(src: Source) -> Iterator[Row]:

@@ -587,12 +587,16 @@ def test_problems_csv_lists_a_problem_whose_text_mimics_the_journal(runner, tmp_
 
 
 @pytest.mark.parametrize("closed", [True, False])
-def test_a_quoted_cell_over_many_lines_longer_than_16_mb_is_one_problem(runner, tmp_path, closed):
-    """A quoted cell of short lines adding up to more than 16 MB is reported at its row, and
-    its lines are read past as that row's: they are not taken for rows of their own. A quote
-    that is never closed takes the rest of the file with it, and the message says so."""
+@pytest.mark.parametrize("lines", ["short", "one over 16 MB"])
+def test_a_quoted_cell_over_many_lines_longer_than_16_mb_is_one_problem(runner, tmp_path, closed, lines):
+    """A quoted cell of short lines adding up to more than 16 MB, or with one line over 16 MB,
+    is reported at its row, and its lines are read past as that row's: they are not taken
+    for rows of their own. A quote that is never closed takes the rest of the file with it,
+    and the message says so."""
     rows = example_rows()
     long_cell = ("Patient reports drowsiness after the pump refill.\n" * 360_000)[:-1]  # 18 MB
+    if lines != "short":
+        long_cell = "Patient reports drowsiness.\nNotes, pasted:\n" + "x" * (17 * 1024 * 1024) + "\nEnd, of notes."
     rows[1] = dict(rows[1], **{"event/description": long_cell})
     src = write_csv(tmp_path / "long.csv", rows)
     if not closed:
