@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterator, List, Optional, Union
 
-from .catalog import load_catalog
+from .catalog import NS, load_catalog
 from .coerce import coerce_values
 from .draft import draft_document
 from .errors import InputError, OutputError
@@ -487,6 +487,7 @@ def _outcomes(tasks: Iterator[tuple], jobs: int, out_dir: str, render_to: Option
                 raise result
             yield from result
         return
+    _load_shared(render_to)
     with OrderedWorkers(jobs, _worker, initializer=_warm_up) as workers:
         failure = None
         for result in workers.run(chunks, jobs * WINDOW, lambda: failure is not None or stopping()):
@@ -518,9 +519,27 @@ def _text_size(row: Row) -> int:
         return sum(len(v) if isinstance(v, str) else len(str(v)) for v in row.values.values())
 
 
+def _load_shared(render_to: Optional[str]):
+    """Load the catalog, schema, rules, country table and page template in the main process,
+    just before the workers are forked: they inherit them instead of each building its own
+    (about 0.15 s of CPU per worker: a tenth of the CPU of a 1,000-row batch)."""
+    from lxml import etree
+
+    from .coerce import _country
+    from .validate import _xsd, rule_report
+
+    load_catalog(), _xsd(), rule_report(etree.Element("warm-up"))
+    _country("US")  # imports the country table (G1 reporter's country): 70 ms
+    if render_to:
+        from .render import render
+
+        _renderer(render_to)
+        render(etree.Element(f"{{{NS}}}report"), to=render_to)  # compiles the template
+
+
 def _warm_up():
-    """Load the catalog, schema and rules once per worker, not once per row. Ctrl-C is for
-    the main process to handle (a worker killed by it would leave its chunk unanswered)."""
+    """A worker's start. Ctrl-C is for the main process to handle (a worker killed by it
+    would leave its chunk unanswered). Loads what it did not inherit (see _load_shared)."""
     from lxml import etree
 
     from .validate import _xsd, rule_report
