@@ -147,7 +147,7 @@ class FolderWriter:
 
     The folder is held open and each file is created and renamed relative to it, so the
     kernel does not walk the folder's path twice per file; with two files per report that
-    was about a fifth of the cost of writing them. Not fsynced: a batch's journal lets
+    was about a sixth of the cost of writing them. Not fsynced: a batch's journal lets
     --resume find and redo a draft that a power cut lost.
     """
 
