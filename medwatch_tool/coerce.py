@@ -113,8 +113,41 @@ def _country(raw: str) -> str:
         raise ValueProblem(f"'{text}' is not a country name or two-letter country code") from None
 
 
+_GROUPED = re.compile(r"-?\d{1,3}(?:,\d{3})+\.\d+|-?\d{1,3}(?:,\d{3}){2,}|-?\d{1,2}(?:,\d{2})+,\d{3}")
+_GROUPED_WITH_DECIMAL_COMMA = re.compile(r"-?\d{1,3}(?:\.\d{3})+,\d+")
+_ONE_COMMA = re.compile(r"(-?\d+),(\d+)")
+
+
+def _without_commas(text: str) -> str:
+    """A number written with commas, as a plain decimal; a ValueProblem when it is ambiguous.
+
+    A comma is a thousands separator in one place and the decimal mark in another, and
+    reading it the wrong way changes a dose or weight a thousandfold (0,125 mg is not
+    125 mg). So only what can be read one way is read: groups with a decimal point
+    (1,500.5), several groups (1,000,000; 1,00,000), European grouping with a decimal comma
+    (1.500,5), and one comma not followed by exactly three digits, or after a lone 0, which
+    can only be a decimal comma (72,5 kg; 0,125 mg). One comma before three digits (1,500:
+    fifteen hundred, or one and a half?) is refused with both readings spelt out.
+    """
+    if _GROUPED.fullmatch(text):
+        return text.replace(",", "")
+    if _GROUPED_WITH_DECIMAL_COMMA.fullmatch(text):
+        return text.replace(".", "").replace(",", ".")
+    one = _ONE_COMMA.fullmatch(text)
+    if one is None:
+        raise ValueProblem(f"'{text}' is not a number")
+    whole, part = one.groups()
+    if len(part) != 3 or whole.lstrip("-") == "0":
+        return f"{whole}.{part}"
+    decimal = f"{whole}.{part}".rstrip("0").rstrip(".")
+    raise ValueProblem(f"'{text}' is ambiguous: write {whole}{part} (without a thousands separator) "
+                       f"or {decimal} (with a decimal point)")
+
+
 def _decimal(field: Field, raw: str) -> str:
-    text = raw.strip().replace(",", "") if re.fullmatch(r"[\d,]+(\.\d+)?", raw.strip()) else raw.strip()
+    text = raw.strip()
+    if "," in text:
+        text = _without_commas(text)
     try:
         number = Decimal(text)
     except InvalidOperation:

@@ -215,6 +215,9 @@ class _DecodedLines:
 
 def check_header(header: List[str], source: str) -> List[str]:
     """Column names must be field paths, each once: a wrong one stops the run."""
+    if not any((name or "").strip() for name in header):
+        raise InputError("row 1 (header) names no columns: the first line must list the field paths "
+                         "(`medwatch fields --csv-template` writes a correct header)", source)
     catalog = load_catalog()
     problems, seen = [], {}
     paths = []
@@ -241,18 +244,28 @@ def check_header(header: List[str], source: str) -> List[str]:
     return paths
 
 
+def _delimiter(header_line: str, fmt: str) -> str:
+    """Tab for TSV; for CSV a comma, or a semicolon when the header is separated by those:
+    Excel saves "CSV" that way wherever the decimal mark is a comma. Field paths never
+    hold either character, so the header line tells which it is."""
+    if fmt == "tsv":
+        return "\t"
+    return ";" if header_line.count(";") > header_line.count(",") else ","
+
+
 def _csv_rows(src: Source) -> Iterator[Row]:
     csv.field_size_limit(_MAX_FIELD)
-    delimiter = "\t" if src.format == "tsv" else ","
     lines = _DecodedLines(src.handle)
-    reader = csv.reader(lines, delimiter=delimiter)
     try:
-        header = next(reader)
+        first = next(lines)
+        delimiter = _delimiter(first, src.format)
+        header = next(csv.reader([first], delimiter=delimiter))
     except StopIteration:
         raise InputError("the file is empty", src.name) from None
     except (csv.Error, LineTooLong) as exc:
         raise InputError(f"row 1 (header): {exc}", src.name) from None
     paths = check_header(header, src.name)
+    reader = csv.reader(lines, delimiter=delimiter)
     number = 1  # spreadsheet row numbers: the header is row 1
     while True:
         lines.quotes = 0  # a record starts here

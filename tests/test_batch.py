@@ -81,6 +81,41 @@ def test_csv_good_bad_and_warning_rows(runner, tmp_path):
     assert bad["box"] == "B3" and bad["label"] == "Date of event" and "2026-02-30" in bad["message"]
 
 
+def test_semicolon_separated_csv_as_excel_saves_it_with_decimal_commas(runner, tmp_path):
+    """Where the decimal mark is a comma, Excel's "CSV" is separated by semicolons."""
+    rows = example_rows()
+    rows[1] = dict(rows[1], **{"patient/weight": "72,5", "patient/weight_unit": "kg",
+                               "event/description": "Drowsy; slow breathing, then recovered."})
+    src = write_csv(tmp_path / "excel.csv", rows)
+    with open(src, newline="", encoding="utf-8") as handle:
+        table = list(csv.reader(handle))
+    with open(src, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, delimiter=";").writerows(table)
+    assert src.read_text(encoding="utf-8").startswith("admin/report_id;")
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "3 drafted, 0 with errors" in result.output
+    values = draft_values(read_draft(out / f"{rows[1]['admin/report_id']}.xml"))
+    assert values["patient/weight"] == "72.5"
+    assert values["event/description"] == "Drowsy; slow breathing, then recovered."
+
+
+def test_numbers_with_decimal_commas_are_read_and_ambiguous_ones_refused(runner, tmp_path):
+    base = example_rows()[1]
+    rows = [dict(base, **{"admin/report_id": "COMMA", "patient/weight": "72,5", "patient/weight_unit": "kg",
+                          "suspect_product[1]/dose": "0,125"}),
+            dict(base, **{"admin/report_id": "AMBIGUOUS", "suspect_product[1]/dose": "1,500"})]
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(write_csv(tmp_path / "e.csv", rows)), "--out", str(out)])
+    assert "1 drafted, 1 with errors" in result.output
+    values = draft_values(read_draft(out / "COMMA.xml"))
+    assert values["patient/weight"] == "72.5" and values["suspect_product[1]/dose"] == "0.125"
+    [problem] = read_problems(out)
+    assert (problem["row"], problem["path"], problem["box"]) == ("3", "suspect_product[1]/dose", "D2")
+    assert "'1,500' is ambiguous: write 1500 (without a thousands separator) or 1.5" in problem["message"]
+
+
 def test_jsonl_nested_rows_and_bad_lines(runner, tmp_path):
     rows = example_rows()
     lines = [json.dumps(nest({k: (v.split("; ") if k in ("event/outcome", "event/problem_type",
@@ -153,13 +188,15 @@ def test_encodings_bom_latin1_and_ragged_rows(runner, tmp_path):
 @pytest.mark.parametrize("header, expected", [
     ("patient/age,suspect_product[1]/dosage", "column 2 'suspect_product[1]/dosage' is not a field; did you mean 'suspect_product/dose'?"),
     ("patient/age,patient/age", "column 2 'patient/age' repeats column 1"),
+    ("", "row 1 (header) names no columns: the first line must list the field paths"),
 ])
 def test_bad_header_stops_with_one_line(runner, tmp_path, header, expected):
     src = tmp_path / "h.csv"
     src.write_text(header + "\n34,x\n")
     result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o")])
     assert result.exit_code == 1
-    assert result.output.strip().startswith(f"Error: {src}: row 1 (header): {expected}")
+    assert result.output.strip().startswith(f"Error: {src}: {expected}" if not header else
+                                            f"Error: {src}: row 1 (header): {expected}")
     assert "Traceback" not in result.output
     assert not (tmp_path / "o").exists()  # nothing written, so the corrected file runs at once
     src.write_text("patient/age,event/description\n34,x\n")

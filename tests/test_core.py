@@ -69,6 +69,26 @@ def test_coerce_by_field_kind():
         coerce_value(c.field("patient/sex"), "robot")
 
 
+@pytest.mark.parametrize("raw, stored", [
+    ("72,5", "72.5"), ("0,125", "0.125"), ("-0,5", "-0.5"), ("1,2345", "1.2345"),  # decimal commas
+    ("1,500.5", "1500.5"), ("1,000,000", "1000000"), ("1,00,000", "100000"),      # grouped thousands
+    ("1.500,5", "1500.5"), ("72.5", "72.5"), (" 3 ", "3"),
+])
+def test_numbers_with_commas_are_read_the_one_way_they_can_mean(raw, stored):
+    assert coerce_value(load_catalog().field("suspect_product/dose"), raw) == stored
+
+
+@pytest.mark.parametrize("raw, message", [
+    ("1,500", r"'1,500' is ambiguous: write 1500 \(without a thousands separator\) or 1\.5 \(with a decimal point\)"),
+    ("0,5,0", "'0,5,0' is not a number"),
+    ("12,34,5", "'12,34,5' is not a number"),
+])
+def test_a_number_whose_comma_could_mean_either_is_refused(raw, message):
+    """Read the wrong way, 1,500 mg is a thousandfold error either way: the person says which."""
+    with pytest.raises(ValueProblem, match=message):
+        coerce_value(load_catalog().field("suspect_product/dose"), raw)
+
+
 def test_paths_round_trip_through_xml_and_json(tmp_path, examples):
     root = read_draft(examples / "baclofen-pump-catheter-kink.xml")
     values = draft_values(root)
