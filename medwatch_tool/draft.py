@@ -80,9 +80,10 @@ def draft_xml(values: Mapping[str, Value], catalog: Catalog = None) -> bytes:
     return draft_document(values, catalog)[0]
 
 
-def draft_document(values: Mapping[str, Value], catalog: Catalog = None) -> Tuple[bytes, List[tuple]]:
-    """(document, leaves): the draft as written to disk, and each leaf element written as
-    (schema-order key, path, stripped text), in document order.
+def draft_document(values: Mapping[str, Value], catalog: Catalog = None) -> Tuple[bytes, tuple]:
+    """(document, leaves): the draft as written to disk, and what its leaf elements are:
+    (layout, texts), the layout of its shape (see `_layout`: the same object for every
+    draft of that shape) and the leaves' texts in document order, as given.
 
     Values are sorted by their place in the schema and written in one pass, opening and
     closing groups as the paths change; empty (or blank) values are left out. That markup
@@ -105,7 +106,8 @@ def draft_document(values: Mapping[str, Value], catalog: Catalog = None) -> Tupl
         if items:
             shape.append((path, len(items)))
             texts += items
-    pieces, order, paths, keys = _layout(catalog, tuple(shape))
+    layout = _layout(catalog, tuple(shape))
+    pieces, order, paths, _ = layout
     filled = [texts[i] for i in order]  # in document order
     if _SPECIAL.search("".join(filled)) is not None:  # rare: one scan of all texts first
         filled_xml = [_escape(path, text) for path, text in zip(paths, filled)]
@@ -114,7 +116,7 @@ def draft_document(values: Mapping[str, Value], catalog: Catalog = None) -> Tupl
     parts = [""] * (len(pieces) + len(filled))
     parts[0::2] = pieces
     parts[1::2] = filled_xml
-    return "".join(parts).encode("utf-8"), list(zip(keys, paths, [t.strip() for t in filled]))
+    return "".join(parts).encode("utf-8"), (layout, filled)
 
 
 @lru_cache(maxsize=1024)

@@ -71,17 +71,31 @@ def _walk(root: etree._Element) -> Tuple[tuple, List[str], List[etree._Element]]
     return tuple(shape), texts, leaves
 
 
-def _shape_of(leaves: List[tuple]) -> Tuple[tuple, List[str]]:
-    """Shape and texts from draft_document's leaves: their schema-order keys determine the
-    element structure; the compared admin boxes count with their values."""
-    shape, texts = [], []
-    for key, path, text in leaves:
-        if path in _LITERAL_PATHS:
-            shape.append((key, text))
-        else:
-            shape.append(key)
-            texts.append(text)
-    return ("leaves", *shape), texts
+class _Layouts:
+    """Per draft layout (draft._layout: one object per shape of values, which fixes the
+    element structure), a small number standing for it and which of its texts are the
+    compared admin boxes: a draft's shape is then (that number, those boxes' texts), found
+    without going through its leaves one by one. Bounded; a layout met again after being
+    dropped gets a new number (one more skeleton is built, never a wrong one)."""
+
+    def __init__(self, size: int = 1024):
+        self.size, self.known, self.numbers = size, {}, 0
+
+    def shape_of(self, leaves: tuple) -> Tuple[tuple, List[str]]:
+        layout, filled = leaves
+        known = self.known.get(id(layout))
+        if known is None or known[0] is not layout:
+            paths = layout[2]
+            literal = [i for i, path in enumerate(paths) if path in _LITERAL_PATHS]
+            shown = [i for i, path in enumerate(paths) if path not in _LITERAL_PATHS]
+            pick = itemgetter(*shown) if len(shown) > 1 else (lambda texts: [texts[i] for i in shown])
+            self.numbers += 1
+            known = (layout, self.numbers, literal, pick)  # holds the layout: its id is not reused
+            self.known[id(layout)] = known
+            if len(self.known) > self.size:
+                del self.known[next(iter(self.known))]
+        _, number, literal, pick = known
+        return ("leaves", number, *[filled[i].strip() for i in literal]), [t.strip() for t in pick(filled)]
 
 
 class Skeleton:
@@ -119,15 +133,16 @@ class SkeletonRenderer:
         self.to = to
         self.size = size
         self.cache: Dict[tuple, Optional[Skeleton]] = {}
+        self.layouts = _Layouts()
         self.hits = self.misses = 0
 
-    def __call__(self, root: etree._Element, leaves: Optional[List[tuple]] = None) -> str:
+    def __call__(self, root: etree._Element, leaves: Optional[tuple] = None) -> str:
         """The page of `root`. `leaves` (from draft.draft_document, when the draft was just
         written from values) gives the shape and texts without walking the tree."""
         if leaves is None:
             shape, texts, _ = _walk(root)
         else:
-            shape, texts = _shape_of(leaves)
+            shape, texts = self.layouts.shape_of(leaves)
         skeleton = self.cache.get(shape, _UNSEEN)  # one lookup: a shape's hash is not kept
         if skeleton is not _UNSEEN:
             self.hits += 1
