@@ -141,7 +141,7 @@ def draft_rows(items: List[tuple], out_dir: str, render_to: Optional[str] = None
         for (outcome, (data, leaves)), (root, problems) in zip(drafted, checked):
             for p in problems:
                 _problem(outcome, p.severity, p.message, p.path, p.box, p.label, p.rule)
-            if any(p["severity"] == "error" for p in outcome.problems):
+            if outcome.problems and any(p["severity"] == "error" for p in outcome.problems):
                 continue
             folder.write(outcome.name, data)
             if render_to:

@@ -208,14 +208,19 @@ def coerce_value(field: Field, raw) -> Value:
     return coerce_one(field, text) if text else ""
 
 
-@lru_cache(maxsize=8192)
+_COLUMNS: Dict[str, Tuple[Optional[Field], Optional[Callable[[str], str]]]] = {}
+
+
 def _column(path: str) -> Tuple[Optional[Field], Optional[Callable[[str], str]]]:
-    """The field a path names and, for a one-value field, what converts its stripped text
-    (cached per path: a batch converts the same few dozen columns row after row)."""
+    """The field a path names and, for a one-value field, what converts its stripped text.
+    Remembered per path in _COLUMNS (a batch converts the same few dozen columns row after
+    row; coerce_values looks there first, a plain dict lookup); bounded for JSON keys."""
     field = load_catalog().field(path)
-    if field is None or field.multiple:
-        return field, None
-    return field, _converter(field.path)
+    column = (field, None) if field is None or field.multiple else (field, _converter(field.path))
+    if len(_COLUMNS) >= 8192:
+        _COLUMNS.clear()
+    _COLUMNS[path] = column
+    return column
 
 
 @lru_cache(maxsize=1024)
@@ -273,8 +278,9 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
     """
     out: Dict[str, Value] = {}
     problems: List[Tuple[str, str]] = []
+    columns = _COLUMNS
     for path, raw in values.items():
-        field, convert = _column(path)
+        field, convert = columns.get(path) or _column(path)
         if convert is not None and raw.__class__ is str:  # a spreadsheet cell: the common case
             text = raw.strip()
             if not text:
