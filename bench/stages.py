@@ -56,7 +56,7 @@ def main():
     with tempfile.TemporaryDirectory(dir=args.dir, prefix="medwatch-stages-") as tmp:
         write_input(Path(tmp) / "rows.csv", args.rows)
         source = open_source(str(Path(tmp) / "rows.csv"))
-        items = [(row, batch._draft_name(row.values, row.number), None) for row in source]
+        items = [batch.as_task(row, batch._draft_name(row.values, row.number)) for row in source]
         source.close()
         chunks = [items[i:i + batch.CHUNK] for i in range(0, len(items), batch.CHUNK)]
         out = Path(tmp) / "drafts"
