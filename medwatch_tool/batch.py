@@ -524,14 +524,14 @@ def _text_size(values: dict) -> int:
 def _load_shared(render_to: Optional[str]):
     """Load the catalog, schema, rules, country table and page template in the main process,
     just before the workers are forked: they inherit them instead of each building its own
-    (0.15 s of CPU in all for two workers; pycountry's import alone takes 70 ms)."""
+    (0.15 s of CPU in all for two workers)."""
     from lxml import etree
 
     from .coerce import _country
     from .validate import _xsd, rule_report
 
     load_catalog(), _xsd(), rule_report(etree.Element("warm-up"))
-    _country("US")  # imports the country table (G1 reporter's country): 70 ms
+    _country("US")  # reads the country table (G1 reporter's country)
     if render_to:
         from .render import render
 

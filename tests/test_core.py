@@ -89,6 +89,31 @@ def test_a_number_whose_comma_could_mean_either_is_refused(raw, message):
         coerce_value(load_catalog().field("suspect_product/dose"), raw)
 
 
+def test_country_table_finds_what_pycountry_finds():
+    """The country table is read from pycountry's data file (importing pycountry is slow):
+    every name, code and number of every country, in any case, gives pycountry's answer."""
+    import pycountry
+
+    from medwatch_tool.coerce import _Countries, _country
+
+    table = _Countries()
+    assert table._from_file() is not None  # read from the file, not through the slow import
+    field = load_catalog().field("reporter/country")
+    checked = 0
+    for c in pycountry.countries:
+        for key in ("alpha_2", "alpha_3", "name", "numeric", "official_name", "common_name"):
+            value = getattr(c, key, None)
+            if value:
+                for text in (value, value.upper(), value.lower()):
+                    assert coerce_value(field, text) == pycountry.countries.lookup(text).alpha_2, text
+                    checked += 1
+    assert checked > 1500
+    with pytest.raises(ValueProblem, match="'Atlantis' is not a country name"):
+        _country("Atlantis")
+    with pytest.raises(ValueProblem):
+        _country("ZZ")
+
+
 def test_paths_round_trip_through_xml_and_json(tmp_path, examples):
     root = read_draft(examples / "baclofen-pump-catheter-kink.xml")
     values = draft_values(root)
