@@ -114,6 +114,17 @@ def test_country_table_finds_what_pycountry_finds():
         _country("ZZ")
 
 
+def test_country_table_without_the_data_file_comes_from_pycountry(monkeypatch):
+    from medwatch_tool.coerce import _Countries
+
+    from_file = _Countries()
+    monkeypatch.setattr(_Countries, "_from_file", staticmethod(lambda: None))
+    from_api = _Countries()
+    assert from_api.codes == from_file.codes and len(from_api.codes) > 240
+    for text in ("Germany", "DEU", "276", "bolivia", "Plurinational State of Bolivia", "United Kingdom"):
+        assert from_api.lookup(text) == from_file.lookup(text) is not None
+
+
 def test_paths_round_trip_through_xml_and_json(tmp_path, examples):
     root = read_draft(examples / "baclofen-pump-catheter-kink.xml")
     values = draft_values(root)
