@@ -206,7 +206,7 @@ def _decimal(field: Field, raw: str) -> str:
         if number != number.to_integral_value():
             raise ValueProblem(f"'{raw.strip()}' is not a whole number")
         return str(int(number))
-    return format(number.normalize(), "f") if number == number.to_integral_value() else text
+    return format(number.normalize(), "f")  # no trailing zeros: "1.0 mg" is misread as 10 mg (ISMP)
 
 
 def coerce_one(field: Field, raw: str) -> str:

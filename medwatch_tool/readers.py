@@ -10,6 +10,7 @@ a field from every report.
 import csv
 import io
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -253,6 +254,26 @@ def _delimiter(header_line: str, fmt: str) -> str:
     return ";" if header_line.count(";") > header_line.count(",") else ","
 
 
+_DECIMAL_COMMA_NUMBER = re.compile(r"-?\d{1,3}(?:\.\d{3})+(?:,\d+)?|-?\d+,\d+")
+
+
+def _number_columns(paths: List[str]) -> List[str]:
+    """The columns of number boxes (age, weight, dose...), from the schema's types."""
+    catalog = load_catalog()
+    fields = [(path, catalog.field(path)) for path in paths]
+    return [path for path, f in fields if f is not None and f.kind in ("decimal", "integer")]
+
+
+def _from_decimal_comma(text: str) -> str:
+    """A number as a semicolon-separated file writes it (where the decimal mark is a comma
+    and the point groups thousands: 1.500,5 or 72,5) in the schema's form (1500.5, 72.5).
+    Anything else is left as it is, for the box's own check to accept or refuse."""
+    number = text.strip()
+    if _DECIMAL_COMMA_NUMBER.fullmatch(number):
+        return number.replace(".", "").replace(",", ".")
+    return text
+
+
 def _csv_rows(src: Source) -> Iterator[Row]:
     csv.field_size_limit(_MAX_FIELD)
     lines = _DecodedLines(src.handle)
@@ -266,6 +287,9 @@ def _csv_rows(src: Source) -> Iterator[Row]:
         raise InputError(f"row 1 (header): {exc}", src.name) from None
     paths = check_header(header, src.name)
     reader = csv.reader(lines, delimiter=delimiter)
+    # a file separated by semicolons comes from where the comma is the decimal mark: its
+    # numbers are read that way (1.500 is fifteen hundred there, 1,5 one and a half)
+    decimal_comma = _number_columns(paths) if delimiter == ";" else []
     number = 1  # spreadsheet row numbers: the header is row 1
     while True:
         lines.quotes = 0  # a record starts here
@@ -294,6 +318,9 @@ def _csv_rows(src: Source) -> Iterator[Row]:
         if not values and not extra:
             continue  # blank line between rows: nothing to draft, nothing lost
         problems = [f"has {len(cells)} cells but the header has {len(paths)} columns"] if extra else []
+        for path in decimal_comma:
+            if path in values:
+                values[path] = _from_decimal_comma(values[path])
         yield Row(number, values, problems)
 
 

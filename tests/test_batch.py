@@ -101,6 +101,24 @@ def test_semicolon_separated_csv_as_excel_saves_it_with_decimal_commas(runner, t
     assert values["event/description"] == "Drowsy; slow breathing, then recovered."
 
 
+@pytest.mark.parametrize("dose, stored", [("1.500", "1500"), ("1,500", "1.5"), ("1.500,25", "1500.25"),
+                                          ("0,125", "0.125"), ("1.5", "1.5"), ("250", "250")])
+def test_numbers_in_a_semicolon_separated_file_follow_its_convention(runner, tmp_path, dose, stored):
+    """There the point groups thousands and the comma is the decimal mark: 1.500 mg is
+    fifteen hundred milligrams (read as 1.5 it would be a thousandfold wrong)."""
+    row = dict(example_rows()[1], **{"suspect_product[1]/dose": dose})
+    src = tmp_path / "excel.csv"
+    with open(src, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow(list(row))
+        writer.writerow(list(row.values()))
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out)])
+    assert "1 drafted, 0 with errors" in result.output, result.output
+    values = draft_values(read_draft(out / f"{row['admin/report_id']}.xml"))
+    assert values["suspect_product[1]/dose"] == stored
+
+
 def test_numbers_with_decimal_commas_are_read_and_ambiguous_ones_refused(runner, tmp_path):
     base = example_rows()[1]
     rows = [dict(base, **{"admin/report_id": "COMMA", "patient/weight": "72,5", "patient/weight_unit": "kg",

@@ -73,6 +73,7 @@ def test_coerce_by_field_kind():
     ("72,5", "72.5"), ("0,125", "0.125"), ("-0,5", "-0.5"), ("1,2345", "1.2345"),  # decimal commas
     ("1,500.5", "1500.5"), ("1,000,000", "1000000"), ("1,00,000", "100000"),      # grouped thousands
     ("1.500,5", "1500.5"), ("72.5", "72.5"), (" 3 ", "3"),
+    ("1.0", "1"), ("72.50", "72.5"),  # no trailing zeros: "1.0 mg" is misread as 10 mg
 ])
 def test_numbers_with_commas_are_read_the_one_way_they_can_mean(raw, stored):
     assert coerce_value(load_catalog().field("suspect_product/dose"), raw) == stored
