@@ -246,12 +246,12 @@ def check_header(header: List[str], source: str) -> List[str]:
 
 
 def _delimiter(header_line: str, fmt: str) -> str:
-    """Tab for TSV; for CSV a comma, or a semicolon when the header is separated by those:
-    Excel saves "CSV" that way wherever the decimal mark is a comma. Field paths never
-    hold either character, so the header line tells which it is."""
+    """Tab for TSV; for CSV a comma, or a semicolon (as Excel saves "CSV" wherever the
+    decimal mark is a comma) or a tab (a tab-separated file named .csv) when the header is
+    separated by those. Field paths hold none of them, so the header line tells which."""
     if fmt == "tsv":
         return "\t"
-    return ";" if header_line.count(";") > header_line.count(",") else ","
+    return max((",", ";", "\t"), key=header_line.count)  # the first of equals: the comma
 
 
 _DECIMAL_COMMA_NUMBER = re.compile(r"-?\d{1,3}(?:\.\d{3})+(?:,\d+)?|-?\d+,\d+")

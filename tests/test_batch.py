@@ -101,6 +101,16 @@ def test_semicolon_separated_csv_as_excel_saves_it_with_decimal_commas(runner, t
     assert values["event/description"] == "Drowsy; slow breathing, then recovered."
 
 
+def test_a_tab_separated_file_named_csv_is_read(runner, tmp_path):
+    src = write_csv(tmp_path / "e.csv", example_rows())
+    with open(src, newline="", encoding="utf-8") as handle:
+        table = list(csv.reader(handle))
+    with open(src, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, delimiter="\t").writerows(table)
+    result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0 and "3 drafted, 0 with errors" in result.output, result.output
+
+
 @pytest.mark.parametrize("dose, stored", [("1.500", "1500"), ("1,500", "1.5"), ("1.500,25", "1500.25"),
                                           ("0,125", "0.125"), ("1.5", "1.5"), ("250", "250")])
 def test_numbers_in_a_semicolon_separated_file_follow_its_convention(runner, tmp_path, dose, stored):
