@@ -202,6 +202,10 @@ def _decimal(field: Field, raw: str) -> str:
         raise ValueProblem(f"'{raw.strip()}' is not a number") from None
     if not number.is_finite():
         raise ValueProblem(f"'{raw.strip()}' is not a number")
+    if number == 0:
+        number = Decimal(0)  # 0E-999999 would be written out with a million zeros
+    elif not -30 <= number.adjusted() <= 30:  # 1e999999: a million digits, or an overflow
+        raise ValueProblem(f"'{raw.strip()}' is far outside any value this box can hold")
     if field.kind == "integer":
         if number != number.to_integral_value():
             raise ValueProblem(f"'{raw.strip()}' is not a whole number")

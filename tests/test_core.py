@@ -74,6 +74,7 @@ def test_coerce_by_field_kind():
     ("1,500.5", "1500.5"), ("1,000,000", "1000000"), ("1,00,000", "100000"),      # grouped thousands
     ("1.500,5", "1500.5"), ("72.5", "72.5"), (" 3 ", "3"),
     ("1.0", "1"), ("72.50", "72.5"),  # no trailing zeros: "1.0 mg" is misread as 10 mg
+    ("0E-999999", "0"), ("2.5e2", "250"),
 ])
 def test_numbers_with_commas_are_read_the_one_way_they_can_mean(raw, stored):
     assert coerce_value(load_catalog().field("suspect_product/dose"), raw) == stored
@@ -82,10 +83,13 @@ def test_numbers_with_commas_are_read_the_one_way_they_can_mean(raw, stored):
 @pytest.mark.parametrize("raw, message", [
     ("1,500", r"'1,500' is ambiguous: write 1500 \(without a thousands separator\) or 1\.5 \(with a decimal point\)"),
     ("0,5,0", "'0,5,0' is not a number"),
+    ("1e999999", "far outside any value this box can hold"),   # a million digits
+    ("1e99999999", "far outside any value this box can hold"),  # an overflow, not a traceback
     ("12,34,5", "'12,34,5' is not a number"),
 ])
-def test_a_number_whose_comma_could_mean_either_is_refused(raw, message):
-    """Read the wrong way, 1,500 mg is a thousandfold error either way: the person says which."""
+def test_a_number_that_cannot_be_read_safely_is_refused(raw, message):
+    """Read the wrong way, 1,500 mg is a thousandfold error either way: the person says which.
+    An exponent far out of range is a clear refusal, not a million digits or a traceback."""
     with pytest.raises(ValueProblem, match=message):
         coerce_value(load_catalog().field("suspect_product/dose"), raw)
 
