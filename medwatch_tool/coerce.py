@@ -161,6 +161,20 @@ def _country(raw: str) -> str:
     return code
 
 
+_DECIMAL_COMMA_STYLE = re.compile(r"-?\d{1,3}(?:\.\d{3})+(?:,\d+)?|-?\d+,\d+")
+
+
+def from_decimal_comma(text: str) -> str:
+    """A number as written where the comma is the decimal mark and the point groups
+    thousands (1.500,5; 1.500; 72,5), in the schema's form (1500.5, 1500, 72.5): how a
+    semicolon-separated file writes numbers. Anything else is left as it is, for the box's
+    own conversion to accept or refuse."""
+    number = text.strip()
+    if _DECIMAL_COMMA_STYLE.fullmatch(number):
+        return number.replace(".", "").replace(",", ".")
+    return text
+
+
 _GROUPED = re.compile(r"-?\d{1,3}(?:,\d{3})+\.\d+|-?\d{1,3}(?:,\d{3}){2,}|-?\d{1,2}(?:,\d{2})+,\d{3}")
 _GROUPED_WITH_DECIMAL_COMMA = re.compile(r"-?\d{1,3}(?:\.\d{3})+,\d+")
 _ONE_COMMA = re.compile(r"(-?\d+),(\d+)")

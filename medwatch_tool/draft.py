@@ -107,7 +107,7 @@ def draft_document(values: Mapping[str, Value], catalog: Catalog = None) -> Tupl
             shape.append((path, len(items)))
             texts += items
     layout = _layout(catalog, tuple(shape))
-    pieces, order, paths, _ = layout
+    pieces, order, paths = layout
     filled = [texts[i] for i in order]  # in document order
     if _SPECIAL.search("".join(filled)) is not None:  # rare: one scan of all texts first
         filled_xml = [_escape(path, text) for path, text in zip(paths, filled)]
@@ -120,10 +120,10 @@ def draft_document(values: Mapping[str, Value], catalog: Catalog = None) -> Tupl
 
 
 @lru_cache(maxsize=1024)
-def _layout(catalog: Catalog, shape: Tuple[Tuple[str, int], ...]) -> Tuple[tuple, tuple, tuple, tuple]:
+def _layout(catalog: Catalog, shape: Tuple[Tuple[str, int], ...]) -> Tuple[tuple, tuple, tuple]:
     """The draft text of one shape of values ((path, number of items) in the values' order):
     the literal pieces between the value texts, and per text in document order: which item
-    of the values' items goes there, its path and its schema-order key.
+    of the values' items goes there and its path.
 
     Cached: a batch's rows come in a few shapes, so each row only fills in its texts.
     """
@@ -133,8 +133,8 @@ def _layout(catalog: Catalog, shape: Tuple[Tuple[str, int], ...]) -> Tuple[tuple
         placed[key] = (first, path, names, count)  # 'patient/age' and 'patient[1]/age' are one box: last wins
         first += count
     if not placed:
-        return (f"<?xml version='1.0' encoding='UTF-8'?>\n<report xmlns=\"{NS}\"/>\n",), (), (), ()
-    pieces, order, paths, keys = [], [], [], []
+        return (f"<?xml version='1.0' encoding='UTF-8'?>\n<report xmlns=\"{NS}\"/>\n",), (), ()
+    pieces, order, paths = [], [], []
     text = f"<?xml version='1.0' encoding='UTF-8'?>\n<report xmlns=\"{NS}\">\n"
     open_keys: List[tuple] = []
     open_names: List[str] = []
@@ -155,12 +155,11 @@ def _layout(catalog: Catalog, shape: Tuple[Tuple[str, int], ...]) -> Tuple[tuple
             pieces.append(text + f"{indent}<{leaf}>")
             order.append(first + item)
             paths.append(path)
-            keys.append(key)
             text = f"</{leaf}>\n"
     while open_names:
         text += f"{'  ' * len(open_names)}</{open_names.pop()}>\n"
     pieces.append(text + "</report>\n")
-    return tuple(pieces), tuple(order), tuple(paths), tuple(keys)
+    return tuple(pieces), tuple(order), tuple(paths)
 
 
 def build_draft(values: Mapping[str, Value], catalog: Catalog = None) -> etree._Element:

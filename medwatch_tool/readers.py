@@ -10,13 +10,13 @@ a field from every report.
 import csv
 import io
 import json
-import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Dict, Iterator, List, Optional
 
 from .catalog import load_catalog
+from .coerce import from_decimal_comma
 from .draft import flatten
 from .errors import InputError
 from .paths import PathSyntaxError, split_path
@@ -254,24 +254,11 @@ def _delimiter(header_line: str, fmt: str) -> str:
     return max((",", ";", "\t"), key=header_line.count)  # the first of equals: the comma
 
 
-_DECIMAL_COMMA_NUMBER = re.compile(r"-?\d{1,3}(?:\.\d{3})+(?:,\d+)?|-?\d+,\d+")
-
-
 def _number_columns(paths: List[str]) -> List[str]:
     """The columns of number boxes (age, weight, dose...), from the schema's types."""
     catalog = load_catalog()
     fields = [(path, catalog.field(path)) for path in paths]
     return [path for path, f in fields if f is not None and f.kind in ("decimal", "integer")]
-
-
-def _from_decimal_comma(text: str) -> str:
-    """A number as a semicolon-separated file writes it (where the decimal mark is a comma
-    and the point groups thousands: 1.500,5 or 72,5) in the schema's form (1500.5, 72.5).
-    Anything else is left as it is, for the box's own check to accept or refuse."""
-    number = text.strip()
-    if _DECIMAL_COMMA_NUMBER.fullmatch(number):
-        return number.replace(".", "").replace(",", ".")
-    return text
 
 
 def _csv_rows(src: Source) -> Iterator[Row]:
@@ -320,7 +307,7 @@ def _csv_rows(src: Source) -> Iterator[Row]:
         problems = [f"has {len(cells)} cells but the header has {len(paths)} columns"] if extra else []
         for path in decimal_comma:
             if path in values:
-                values[path] = _from_decimal_comma(values[path])
+                values[path] = from_decimal_comma(values[path])
         yield Row(number, values, problems)
 
 

@@ -71,6 +71,12 @@ def _walk(root: etree._Element) -> Tuple[tuple, List[str], List[etree._Element]]
     return tuple(shape), texts, leaves
 
 
+def _picker(indices: List[int]) -> Callable[[list], tuple]:
+    """The items at `indices` of a list, in that order, picked in C (itemgetter; it returns a
+    lone item, not a tuple, for one index, hence the plain comprehension for 0 or 1)."""
+    return itemgetter(*indices) if len(indices) > 1 else (lambda items: [items[i] for i in indices])
+
+
 class _Layouts:
     """Per draft layout (draft._layout: one object per shape of values, which fixes the
     element structure), a small number standing for it and which of its texts are the
@@ -88,7 +94,7 @@ class _Layouts:
             paths = layout[2]
             literal = [i for i, path in enumerate(paths) if path in _LITERAL_PATHS]
             shown = [i for i, path in enumerate(paths) if path not in _LITERAL_PATHS]
-            pick = itemgetter(*shown) if len(shown) > 1 else (lambda texts: [texts[i] for i in shown])
+            pick = _picker(shown)
             self.numbers += 1
             known = (layout, self.numbers, literal, pick)  # holds the layout: its id is not reused
             self.known[id(layout)] = known
@@ -105,8 +111,7 @@ class Skeleton:
         self.statics = pieces[0::2]
         self.gaps = [int(i) for i in pieces[1::2]]
         self.formatters = formatters
-        # the texts in the order of the gaps (the page's order, not the draft's), picked in C
-        self.in_gap_order = itemgetter(*self.gaps) if len(self.gaps) > 1 else (lambda shown: [shown[g] for g in self.gaps])
+        self.in_gap_order = _picker(self.gaps)  # the texts in the page's order, not the draft's
 
     def fill(self, texts: List[str]) -> str:
         shown = [f(t) for f, t in zip(self.formatters, texts)]
