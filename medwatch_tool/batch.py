@@ -23,7 +23,7 @@ from .coerce import coerce_values
 from .draft import draft_document
 from .errors import InputError, OutputError
 from .name_index import NameIndex
-from .readers import Row, Source
+from .readers import InputDamaged, Row, Source
 from .safe_io import FolderWriter, atomic_text_writer, write_all
 from .validate import validate_many  # the worker's own imports, once per process (not per row)
 from .workers import OrderedWorkers, WorkerLost
@@ -396,8 +396,8 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
     rows = iter(source)
     try:
         head = next(rows, None)  # reads the header: a wrong one stops the run before anything is written
-    except OSError as exc:
-        raise InputError(f"cannot be read ({exc.strerror or exc})", source.name) from None
+    except (OSError, InputDamaged) as exc:
+        raise InputError(f"cannot be read ({_reason(exc)})", source.name) from None
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
@@ -454,16 +454,21 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
 
 
 def _read_until_failure(rows: Iterator[Row], name: str, summary: Summary) -> Iterator[Row]:
-    """The rows, until reading fails (a disk or network error, a removed USB stick): then
-    the run stops, as when the output folder cannot be written. The rows read so far are
-    drafted and journaled, and --resume goes on from there once the input reads again."""
+    """The rows, until reading fails (a disk or network error, a removed USB stick, a
+    damaged workbook): then the run stops, as when the output folder cannot be written. The
+    rows read so far are drafted and journaled, and --resume goes on from there once the
+    input reads again."""
     last = 1  # the header
     try:
         for row in rows:
             last = row.number
             yield row
-    except OSError as exc:
-        summary.cannot_read = f"{name}: cannot be read after row {last} ({exc.strerror or exc})"
+    except (OSError, InputDamaged) as exc:
+        summary.cannot_read = f"{name}: cannot be read after row {last} ({_reason(exc)})"
+
+
+def _reason(exc: Exception) -> str:
+    return getattr(exc, "strerror", None) or str(exc)
 
 
 def _count(entry: dict, summary: Summary):

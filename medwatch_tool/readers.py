@@ -153,6 +153,11 @@ class _Prefixed(io.RawIOBase):
         return self._pos
 
 
+class InputDamaged(Exception):
+    """The input turned out to be damaged partway (a workbook whose compressed sheet fails
+    its checksum): like a read error, the rows before it stand and the rest cannot be read."""
+
+
 class LineTooLong(Exception):
     """A physical line longer than _MAX_FIELD: skipped without being held in memory.
     `in_open_cell`: it began inside a quoted cell left open by the lines before it."""
@@ -364,6 +369,20 @@ def _cell_text(value) -> str:
 
 
 def _xlsx_rows(src: Source) -> Iterator[Row]:
+    """The first sheet's rows; a sheet found damaged while reading it is InputDamaged."""
+    import zipfile
+    import zlib
+    from xml.etree.ElementTree import ParseError
+
+    from lxml import etree
+
+    try:
+        yield from _sheet_rows(src)
+    except (zipfile.BadZipFile, zlib.error, EOFError, ParseError, etree.XMLSyntaxError) as exc:
+        raise InputDamaged(f"the workbook is damaged: {exc}") from None
+
+
+def _sheet_rows(src: Source) -> Iterator[Row]:
     import zipfile
 
     import openpyxl

@@ -190,6 +190,39 @@ def test_xlsx_sheet(runner, tmp_path):
     assert (tmp_path / "piped" / "CONSUMER-2026-11-02.xml").read_bytes() == (out / "CONSUMER-2026-11-02.xml").read_bytes()
 
 
+def test_a_workbook_found_damaged_partway_stops_the_run_with_one_message(runner, tmp_path):
+    """A sheet whose checksum fails shows only once most of it is read: the rows before it
+    are drafted, the message says the workbook is damaged (not an 'unexpected' error)."""
+    import io
+    import zipfile
+
+    openpyxl = pytest.importorskip("openpyxl")
+    rows = numbered_rows(600)
+    header = []
+    for row in rows:
+        header += [k for k in row if k not in header]
+    book = openpyxl.Workbook()
+    for row in [header] + [[r.get(h) for h in header] for r in rows]:
+        book.active.append(row)
+    saved = io.BytesIO()
+    book.save(saved)
+    stored = io.BytesIO()  # the sheet stored uncompressed, so one of its bytes can be changed
+    with zipfile.ZipFile(saved) as original, zipfile.ZipFile(stored, "w") as copy:
+        for info in original.infolist():
+            copy.writestr(info.filename, original.read(info.filename), zipfile.ZIP_STORED)
+    data = bytearray(stored.getvalue())
+    at = data.index(b"R00500") + 5
+    data[at] = ord("7")  # still a valid sheet, but its checksum no longer matches
+    src = tmp_path / "damaged.xlsx"
+    src.write_bytes(bytes(data))
+    result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o"), "--jobs", "1"])
+    assert result.exit_code == 1, result.output
+    assert "unexpected" not in result.output and "Traceback" not in result.output
+    assert re.search(r"Error: \S+damaged\.xlsx: cannot be read after row \d+ \(the workbook is damaged: "
+                     r"Bad CRC-32 for file 'xl/worksheets/sheet1\.xml'\)\nstopped: the \d+ rows recorded so far "
+                     r"are kept; once the input can be read again, finish with: medwatch batch", result.output)
+
+
 def test_encodings_bom_latin1_and_ragged_rows(runner, tmp_path):
     rows = example_rows()
     rows[0]["event/history"] = "Allergie: pénicilline; café"
