@@ -12,6 +12,7 @@ import io
 import json
 import sys
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import BinaryIO, Dict, Iterator, List, Optional
 
@@ -353,8 +354,9 @@ def _jsonl_rows(src: Source) -> Iterator[Row]:
 
 
 def _cell_text(value) -> str:
-    from datetime import date, datetime
-
+    """A cell as text: a date as ISO, a whole number without '.0' (the form the schema takes)."""
+    if value.__class__ is str:  # most cells: nothing to convert
+        return value
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -378,19 +380,56 @@ def _xlsx_rows(src: Source) -> Iterator[Row]:
 
     try:
         yield from _sheet_rows(src)
+    except _defused_errors():
+        raise InputDamaged(_ENTITIES_REFUSED) from None
     except (zipfile.BadZipFile, zlib.error, EOFError, ParseError, etree.XMLSyntaxError) as exc:
         raise InputDamaged(f"the workbook is damaged: {exc}") from None
+
+
+_ENTITIES_REFUSED = ("its XML declares entities, which this tool refuses: spreadsheet programs do not "
+                     "write them, and they can expand a small file without bound or read other files")
+
+
+def _defused_errors():
+    """What defusedxml raises on entities; nothing to catch when it is missing (then
+    `_openpyxl` refuses to read the workbook at all)."""
+    try:
+        from defusedxml import DefusedXmlException
+    except ImportError:
+        return ()
+    return DefusedXmlException
+
+
+def _openpyxl(name: str):
+    """openpyxl, reading sheets through defusedxml (entities refused). openpyxl parses
+    sheets with Python's own expat, which expands a sheet's entities, unless defusedxml is
+    installed (it is a dependency) and not switched off by OPENPYXL_DEFUSEDXML=False."""
+    import openpyxl
+
+    if not openpyxl.DEFUSEDXML:
+        raise InputError("not read: workbooks are read only with defusedxml guarding their XML "
+                         "(install defusedxml; do not set OPENPYXL_DEFUSEDXML=False)", name)
+    return openpyxl
+
+
+def _workbook_trouble(exc: Exception) -> str:
+    """What keeps a workbook from opening, in one line. openpyxl wraps the parser's error
+    in a three-line ValueError; the cause is what says what is wrong."""
+    cause = exc.__cause__
+    if isinstance(cause, _defused_errors()):
+        return _ENTITIES_REFUSED
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return f"{first} {cause}" if cause else first
 
 
 def _sheet_rows(src: Source) -> Iterator[Row]:
     import zipfile
 
-    import openpyxl
-
+    openpyxl = _openpyxl(src.name)
     try:
         book = openpyxl.load_workbook(src.handle, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise InputError(f"not a readable Excel .xlsx workbook ({exc})", src.name) from None
+        raise InputError(f"not a readable Excel .xlsx workbook ({_workbook_trouble(exc)})", src.name) from None
     try:
         sheet = book.worksheets[0]
         rows = sheet.iter_rows(values_only=True)

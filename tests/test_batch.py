@@ -223,6 +223,65 @@ def test_a_workbook_found_damaged_partway_stops_the_run_with_one_message(runner,
                      r"are kept; once the input can be read again, finish with: medwatch batch", result.output)
 
 
+def _workbook_with_sheet_prolog(path, prolog: str, description: str):
+    """A one-row workbook whose sheet XML starts with `prolog` (a DOCTYPE) and whose
+    event/description cell holds `description` (an entity reference) as raw XML."""
+    import io
+    import zipfile
+
+    openpyxl = pytest.importorskip("openpyxl")
+    row = example_rows()[0]
+    book = openpyxl.Workbook()
+    book.active.append(list(row))
+    book.active.append([row[k] if k != "event/description" else "PLACEHOLDER" for k in row])
+    saved = io.BytesIO()
+    book.save(saved)
+    with zipfile.ZipFile(saved) as original, zipfile.ZipFile(path, "w") as copy:
+        for info in original.infolist():
+            data = original.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = (prolog + data.decode("utf-8").replace("PLACEHOLDER", description)).encode("utf-8")
+            copy.writestr(info, data)
+
+
+LAUGHS = "".join(f'<!ENTITY l{i + 1} "{f"&l{i};" * 10}">' for i in range(8))
+
+
+@pytest.mark.parametrize("prolog, reference", [
+    ('<!DOCTYPE worksheet [<!ENTITY x "TEXT FROM AN ENTITY">]>', "&x;"),
+    (f'<!DOCTYPE worksheet [<!ENTITY l0 "laugh">{LAUGHS}]>', "&l8;"),  # a few bytes -> 500 MB
+    ('<!DOCTYPE worksheet [<!ENTITY x SYSTEM "file:///etc/hostname">]>', "&x;"),
+], ids=["internal", "billion-laughs", "external"])
+def test_a_workbook_declaring_xml_entities_is_refused_before_anything_is_written(runner, tmp_path, prolog,
+                                                                                reference):
+    """Excel never writes entities; read with Python's own parser a sheet's entity was
+    expanded into the report (and only expat's limit stopped a billion laughs)."""
+    src = tmp_path / "entities.xlsx"
+    _workbook_with_sheet_prolog(src, prolog, reference)
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    assert result.exit_code == 1, result.output
+    assert re.search(r"Error: \S+entities\.xlsx: not a readable Excel \.xlsx workbook \(its XML declares "
+                     r"entities, which this tool refuses", result.output), result.output
+    assert "Traceback" not in result.output and not out.exists()
+
+
+def test_a_workbook_is_read_only_with_its_xml_guarded(runner, tmp_path, monkeypatch):
+    """OPENPYXL_DEFUSEDXML=False (or defusedxml missing) would make openpyxl expand a
+    sheet's entities again: the run refuses to read the workbook instead."""
+    openpyxl = pytest.importorskip("openpyxl")
+    src = tmp_path / "plain.xlsx"
+    _workbook_with_sheet_prolog(src, "", "a rash")
+    monkeypatch.setattr(openpyxl, "DEFUSEDXML", False)
+    result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o"), "--jobs", "1"])
+    assert result.exit_code == 1
+    assert "plain.xlsx: not read: workbooks are read only with defusedxml guarding their XML" in result.output
+    monkeypatch.undo()
+    result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o"), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    assert "1 drafted, 0 with errors" in result.output
+
+
 def test_encodings_bom_latin1_and_ragged_rows(runner, tmp_path):
     rows = example_rows()
     rows[0]["event/history"] = "Allergie: pénicilline; café"

@@ -38,3 +38,13 @@ def test_stage_benchmark_accounts_for_the_whole_time(tmp_path):
         assert figures[stage] > 0, (stage, out)
     total = figures.pop("total per report")
     assert abs(sum(figures.values()) - total) <= len(figures)  # stages + the rest = total (rounding)
+
+
+def test_reader_benchmark_reads_every_row_of_each_format(tmp_path):
+    out = run("readers.py", "--rows", "150", "--repeat", "1", tmp_path=tmp_path)
+    figures = {fmt: (float(us.replace(",", "")), float(rate.replace(",", "")))
+               for fmt, us, rate in re.findall(r"^\s*(csv|jsonl|xlsx)\s+[\d.]+ MB\s+([\d,]+)\s+([\d,]+)$", out, re.M)}
+    assert set(figures) == {"csv", "jsonl", "xlsx"}, out
+    for us, rate in figures.values():
+        assert us >= 1 and rate > 0
+        assert abs(1e6 / rate - us) <= 0.5 + 0.01 * us  # us per row (rounded) and rows/s agree
