@@ -82,6 +82,10 @@ def detect_format(name: str, head: bytes) -> str:
     return "tsv" if first.count(b"\t") > first.count(b",") else "csv"
 
 
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # how .xls files, and .xlsx files with a password, begin
+_ODF = b"application/vnd.oasis.opendocument"  # an OpenDocument zip's first entry: its media type, stored
+
+
 def open_source(name: str, fmt: Optional[str] = None) -> Source:
     """Open INPUT ('-' = stdin) for reading rows; InputError for what cannot be read."""
     if name == "-":
@@ -109,6 +113,11 @@ def open_source(name: str, fmt: Optional[str] = None) -> Source:
         raise InputError(f"unknown input format {fmt!r} (use one of {', '.join(FORMATS)})", name)
     if fmt == "xlsx" and name == "-":
         handle = _seekable_copy(handle)
+    if data.startswith(b"PK\x03\x04") and _ODF in data[:256]:
+        raise InputError("is an OpenDocument spreadsheet (.ods): save it as an .xlsx workbook, or as CSV", name)
+    if data.startswith(_OLE):
+        raise InputError("is an Excel 97-2003 (.xls) workbook or a password-protected one: save it as an "
+                         ".xlsx workbook without a password, or as CSV", name)
     if fmt != "xlsx" and b"\x00" in data[:4096]:
         raise InputError("this is binary data, not CSV or JSON Lines text", name)
     return Source(name, handle, fmt, size)
@@ -404,8 +413,13 @@ def _openpyxl(name: str):
     """openpyxl, reading sheets through defusedxml (entities refused). openpyxl parses
     sheets with Python's own expat, which expands a sheet's entities, unless defusedxml is
     installed (it is a dependency) and not switched off by OPENPYXL_DEFUSEDXML=False."""
+    import warnings
+
     import openpyxl
 
+    # its warnings are printed with its source line, and the cells they are about reach
+    # the rows' checks anyway ('#VALUE!' for a date out of range is refused at its box)
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"openpyxl\.")
     if not openpyxl.DEFUSEDXML:
         raise InputError("not read: workbooks are read only with defusedxml guarding their XML "
                          "(install defusedxml; do not set OPENPYXL_DEFUSEDXML=False)", name)
@@ -415,20 +429,22 @@ def _openpyxl(name: str):
 def _workbook_trouble(exc: Exception) -> str:
     """What keeps a workbook from opening, in one line. openpyxl wraps the parser's error
     in a three-line ValueError; the cause is what says what is wrong."""
+    import zipfile
+
     cause = exc.__cause__
     if isinstance(cause, _defused_errors()):
         return _ENTITIES_REFUSED
-    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    if not isinstance(exc, (ValueError, OSError, zipfile.BadZipFile, KeyError)):
+        first = f"{type(exc).__name__}: {first}"  # an odd part: what tripped the reader is the clue
     return f"{first} {cause}" if cause else first
 
 
 def _sheet_rows(src: Source) -> Iterator[Row]:
-    import zipfile
-
     openpyxl = _openpyxl(src.name)
     try:
         book = openpyxl.load_workbook(src.handle, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+    except Exception as exc:  # whatever openpyxl trips on in a workbook it cannot make sense of
         raise InputError(f"not a readable Excel .xlsx workbook ({_workbook_trouble(exc)})", src.name) from None
     try:
         sheet = book.worksheets[0]

@@ -333,6 +333,76 @@ def test_empty_and_binary_input(runner, tmp_path, content, expected):
     assert result.exit_code == 1 and expected in result.output
 
 
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # a compound file: .xls, or an .xlsx saved with a password
+
+
+def _ods(path):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as ods:  # as LibreOffice writes one: its media type first, stored
+        ods.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        ods.writestr("content.xml", "<office:document-content/>")
+
+
+def _chart_sheet_first(path):
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    book.active.append(["admin/report_id", "patient/age"])
+    book.create_chartsheet("chart", 0)  # openpyxl 3.1 trips over it when reading: AttributeError
+    book.save(path)
+
+
+@pytest.mark.parametrize("name, make, expected", [
+    ("old.xls", lambda p: p.write_bytes(OLE + bytes(range(256)) * 8),
+     "is an Excel 97-2003 (.xls) workbook or a password-protected one: save it as an .xlsx workbook"),
+    ("locked.xlsx", lambda p: p.write_bytes(OLE + bytes(range(256)) * 8),
+     "is an Excel 97-2003 (.xls) workbook or a password-protected one"),
+    ("sheet.ods", _ods, "is an OpenDocument spreadsheet (.ods): save it as an .xlsx workbook, or as CSV"),
+    ("chart.xlsx", _chart_sheet_first, "not a readable Excel .xlsx workbook (AttributeError: "),
+], ids=["xls", "password", "ods", "reader-trips"])
+def test_spreadsheets_it_cannot_read_are_named_with_what_to_do(runner, tmp_path, name, make, expected):
+    """Before: 'this is binary data, not CSV', 'File is not a zip file', a zip-member
+    message, and for a workbook openpyxl trips over, 'unexpected AttributeError'."""
+    src = tmp_path / name
+    make(src)
+    for given in (str(src), "-"):
+        result = runner.invoke(main, ["batch", given, "--out", str(tmp_path / "o")], input=src.read_bytes())
+        assert result.exit_code == 1
+        assert result.output.startswith(f"Error: {given}: {expected}"), result.output
+        assert not (tmp_path / "o").exists()
+
+
+def test_a_date_cell_out_of_range_is_a_located_problem_without_library_noise(tmp_path, console_script):
+    """openpyxl warns on stderr, with its own source line, and hands on '#VALUE!': the row's
+    check says what is wrong at its box, and stderr stays clean."""
+    import io
+    import zipfile
+    from datetime import date
+
+    openpyxl = pytest.importorskip("openpyxl")
+    row = example_rows()[0]
+    book = openpyxl.Workbook()
+    book.active.append(list(row))
+    book.active.append([date(2026, 1, 2) if k == "event/event_date" else v for k, v in row.items()])
+    saved = io.BytesIO()
+    book.save(saved)
+    src = tmp_path / "dates.xlsx"
+    with zipfile.ZipFile(saved) as original, zipfile.ZipFile(src, "w") as copy:
+        for info in original.infolist():
+            data = original.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":  # 2026-01-02 is serial 46024
+                data, count = re.subn(rb'(<c r="[A-Z]+2" s="\d+" t="n"><v>)46024(</v>)', rb"\g<1>99999999\g<2>", data)
+                assert count == 1
+            copy.writestr(info, data)
+    done = subprocess.run([str(console_script), "batch", str(src), "--out", str(tmp_path / "o"), "--jobs", "1"],
+                          capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "Warning" not in done.stderr and "openpyxl" not in done.stderr, done.stderr
+    problems = [p for p in read_problems(tmp_path / "o") if p["path"] == "event/event_date"]
+    assert [(p["row"], p["box"]) for p in problems] == [("2", "B3")]
+    assert problems[0]["message"].startswith("'#VALUE!' is not a date")
+
+
 def test_very_long_field_is_a_located_problem(runner, tmp_path):
     rows = example_rows()[:1]
     rows[0]["event/description"] = "x" * 25000
