@@ -336,6 +336,19 @@ def _cell_too_long(number: int, lines: _DecodedLines) -> Row:
     return Row(number, problems=[message])
 
 
+class _RepeatedKey(ValueError):
+    """A JSON object naming one key twice: json.loads would keep the last value unsaid."""
+
+
+def _object(pairs: list) -> dict:
+    """A JSON object as a dict, refusing a repeated key (as a CSV header's repeated column)."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen = set()
+        raise _RepeatedKey(next(k for k, _ in pairs if k in seen or seen.add(k)))
+    return obj
+
+
 def _jsonl_rows(src: Source) -> Iterator[Row]:
     lines, number = _DecodedLines(src.handle), 0
     while True:
@@ -350,16 +363,20 @@ def _jsonl_rows(src: Source) -> Iterator[Row]:
         if not raw.strip():
             continue
         try:
-            obj = json.loads(raw)
+            values = flatten(json.loads(raw, object_pairs_hook=_object))
         except json.JSONDecodeError as exc:
             yield Row(number, problems=[f"is not valid JSON ({exc.msg} at column {exc.colno})"])
-            continue
-        try:
-            values = flatten(obj)
+        except _RepeatedKey as exc:
+            yield Row(number, problems=[f"names {exc.args[0]!r} twice in one object: which value is meant?"])
+        except ValueError as exc:  # Python refuses to read an integer of over 4,300 digits
+            too_long = "integer string conversion" in str(exc)
+            yield Row(number, problems=["has a number of over 4,300 digits" if too_long else f"is not valid JSON ({exc})"])
+        except RecursionError:
+            yield Row(number, problems=["is not a report: its JSON is nested hundreds of levels deep"])
         except InputError as exc:
             yield Row(number, problems=[exc.reason])
-            continue
-        yield Row(number, values)
+        else:
+            yield Row(number, values)
 
 
 def _cell_text(value) -> str:
