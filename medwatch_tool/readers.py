@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import BinaryIO, Dict, Iterator, List, Optional
+from typing import BinaryIO, Dict, Iterator, List, Optional, Tuple
 
 from .catalog import load_catalog
 from .coerce import from_decimal_comma
@@ -106,6 +106,11 @@ def open_source(name: str, fmt: Optional[str] = None) -> Source:
         data = handle.read(65536)
         handle.seek(0)
         size = path.stat().st_size
+    if fmt != "xlsx" and not data.startswith((b"PK\x03\x04", _OLE)):
+        encoding, lone_cr = _text_shape(data)
+        if encoding or lone_cr:
+            handle = io.BufferedReader(_Recoded(handle, encoding, lone_cr), 1 << 20)
+            data = _Recoded.head(data, encoding, lone_cr)
     if not data.strip(b"\xef\xbb\xbf \t\r\n"):
         raise InputError("the file is empty", name)
     fmt = fmt or detect_format(name, data)
@@ -161,6 +166,57 @@ class _Prefixed(io.RawIOBase):
 
     def tell(self):
         return self._pos
+
+
+def _text_shape(head: bytes) -> Tuple[Optional[str], bool]:
+    """Text that `_DecodedLines` cannot take as it is: UTF-16 (its byte order mark tells;
+    Excel's 'Unicode Text' export) and lines ended by CR alone (old Mac files, Excel for
+    Mac's 'CSV (Macintosh)'). Returns (the encoding to recode from, whether CR ends lines)."""
+    encoding = "utf-16" if head.startswith((b"\xff\xfe", b"\xfe\xff")) else None
+    text = _Recoded.head(head, encoding, False)
+    ends = [at for at in (text.find(b"\r"), text.find(b"\n")) if at >= 0]
+    first = min(ends, default=-1)  # how the header line ends (a cell may hold a line break of its own)
+    return encoding, first >= 0 and text[first:first + 1] == b"\r" and text[first + 1:first + 2] != b"\n"
+
+
+class _Recoded(io.RawIOBase):
+    """A text input as UTF-8 with lines ending in LF, recoded as it is read (streamed: memory
+    stays flat). `tell` is the position in the input, for the progress bar."""
+
+    def __init__(self, source: BinaryIO, encoding: Optional[str], lone_cr: bool):
+        import codecs
+
+        self._source, self._lone_cr, self._pending = source, lone_cr, b""
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace") if encoding else None
+
+    @staticmethod
+    def head(data: bytes, encoding: Optional[str], lone_cr: bool) -> bytes:
+        """The first block as it reads once recoded (to tell the format and check it)."""
+        if encoding:
+            data = data.decode(encoding, errors="replace").encode("utf-8")
+        return data.replace(b"\r", b"\n") if lone_cr else data
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        while not self._pending:
+            raw = self._source.read(1 << 16)
+            chunk = self._decoder.decode(raw, not raw).encode("utf-8") if self._decoder else raw
+            self._pending = chunk.replace(b"\r", b"\n") if self._lone_cr else chunk
+            if not raw:
+                break
+        n = min(len(buffer), len(self._pending))
+        buffer[:n], self._pending = self._pending[:n], self._pending[n:]
+        return n
+
+    def tell(self):
+        return self._source.tell()
+
+    def close(self):
+        if self._source is not sys.stdin.buffer:
+            self._source.close()
+        super().close()
 
 
 class InputDamaged(Exception):

@@ -1,5 +1,6 @@
 """`medwatch batch`: every row ends as a draft or as problems; the real command, real files."""
 import csv
+import io
 import json
 import os
 import re
@@ -328,6 +329,44 @@ def test_encodings_bom_latin1_and_ragged_rows(runner, tmp_path):
     problems = read_problems(tmp_path / "c")
     assert any(p["row"] == "3" and "cells but the header has" in p["message"] for p in problems)
     assert any(p["row"] == "4" and p["rule"] == "MW-MIN-4" for p in problems)
+
+
+def _spreadsheet_text(rows, delimiter, newline):
+    header = []
+    for row in rows:
+        header += [k for k in row if k not in header]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=header, delimiter=delimiter, lineterminator=newline,
+                            quoting=csv.QUOTE_ALL)  # as Excel quotes a cell holding a line break
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("name, delimiter, newline, encode", [
+    ("unicode-text.txt", "\t", "\r\n", lambda text: text.encode("utf-16")),  # Excel's "Unicode Text"
+    ("big-endian.csv", ",", "\r\n", lambda text: b"\xfe\xff" + text.encode("utf-16-be")),
+    ("macintosh.csv", ",", "\r", lambda text: text.encode("cp1252")),  # lines ended by CR alone
+    ("mac-utf8.csv", ",", "\r", lambda text: text.encode("utf-8")),
+], ids=["utf16-tabs", "utf16-be", "cr-cp1252", "cr-utf8"])
+def test_utf16_text_and_lines_ended_by_cr_alone_are_read(runner, tmp_path, name, delimiter, newline, encode):
+    """Before: UTF-16 was 'binary data', and lines ended by CR alone stopped at the header
+    with Python's 'new-line character seen in unquoted field - do you need to open the
+    file in universal-newline mode?'."""
+    rows = example_rows()
+    rows[0]["event/history"] = "Allergie: pénicilline; café\nsecond line"  # a quoted cell of two lines
+    src = tmp_path / name
+    src.write_bytes(encode(_spreadsheet_text(rows, delimiter, newline)))
+    reference = write_csv(tmp_path / "reference.csv", rows)  # the same rows as plain UTF-8 CSV
+    runner.invoke(main, ["batch", str(reference), "--out", str(tmp_path / "ref"), "--jobs", "1"])
+    for given, out in ((str(src), tmp_path / "file"), ("-", tmp_path / "piped")):
+        result = runner.invoke(main, ["batch", given, "--out", str(out), "--jobs", "1"], input=src.read_bytes())
+        assert result.exit_code == 0, result.output
+        assert f"{len(rows)} drafted, 0 with errors" in result.output
+        for draft in (tmp_path / "ref").glob("*.xml"):
+            assert (out / draft.name).read_bytes() == draft.read_bytes(), draft.name
+    history = draft_values(read_draft(tmp_path / "file" / "CONSUMER-2026-11-02.xml"))["event/history"]
+    assert history == "Allergie: pénicilline; café\nsecond line"
 
 
 @pytest.mark.parametrize("header, expected", [
