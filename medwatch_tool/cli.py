@@ -334,6 +334,8 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
     finally:
         source.close()
     click.echo(summary.line())
+    for note in source.notes:
+        click.echo(f"note: {source.name}: {note}", err=True)
     if summary.failed:
         click.echo(f"see {os.path.join(out_dir, 'problems.csv')} for the row, field and box of each problem", err=True)
     stopped = summary.cannot_write or summary.cannot_read or summary.worker_lost

@@ -46,6 +46,7 @@ class Source:
 
     def __init__(self, name: str, handle: BinaryIO, fmt: str, size: Optional[int]):
         self.name, self.handle, self.format, self.size = name, handle, fmt, size
+        self.notes: List[str] = []  # what the user should know about how it was read
 
     @property
     def position(self) -> int:
@@ -521,6 +522,10 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
         raise InputError(f"not a readable Excel .xlsx workbook ({_workbook_trouble(exc)})", src.name) from None
     try:
         sheet = book.worksheets[0]
+        others = [f"'{other.title}'" for other in book.worksheets[1:]]
+        if others:  # their rows are not drafted: say so rather than leave them unsaid
+            src.notes.append(f"only the first sheet, '{sheet.title}', was read; not the workbook's other "
+                             f"sheet{'s' if len(others) > 1 else ''} {', '.join(others)}")
         rows = sheet.iter_rows(values_only=True)
         header = next(rows, None)
         if not header:

@@ -208,12 +208,32 @@ def test_xlsx_sheet(runner, tmp_path):
     book.save(src)
     out = tmp_path / "drafts"
     result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
-    assert "5 drafted, 2 with errors" in result.output
+    assert "5 drafted, 2 with errors" in result.output and "note:" not in result.output
     assert draft_values(read_draft(out / "CONSUMER-2026-11-02.xml"))["event/event_date"] == "2026-10-08"
     piped = runner.invoke(main, ["batch", "-", "--out", str(tmp_path / "piped"), "--jobs", "1"],
                           input=src.read_bytes())  # a workbook on standard input
     assert "5 drafted, 2 with errors" in piped.output
     assert (tmp_path / "piped" / "CONSUMER-2026-11-02.xml").read_bytes() == (out / "CONSUMER-2026-11-02.xml").read_bytes()
+
+
+def test_a_workbook_of_several_sheets_says_which_one_was_read(runner, tmp_path):
+    """Rows on the other sheets are not drafted: the run says so instead of leaving it unsaid."""
+    openpyxl = pytest.importorskip("openpyxl")
+    row = example_rows()[0]
+    book = openpyxl.Workbook()
+    book.active.title = "Events"
+    book.active.append(list(row))
+    book.active.append(list(row.values()))
+    book.create_sheet("Older events").append(list(row))
+    book.create_sheet("Lists")
+    src = tmp_path / "several.xlsx"
+    book.save(src)
+    result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o"), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "1 drafted, 0 with errors, 0 warnings",
+        f"note: {src}: only the first sheet, 'Events', was read; not the workbook's other sheets "
+        "'Older events', 'Lists'"]
 
 
 def test_a_workbook_found_damaged_partway_stops_the_run_with_one_message(runner, tmp_path):
