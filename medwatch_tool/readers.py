@@ -446,8 +446,9 @@ def _cell_text(value) -> str:
         return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, float):  # a whole number as held (52.0 is 52, a long ID keeps its digits);
+        # others to the 15 significant digits Excel works with (0.1*3 is 0.3, not 0.30000000000000004)
+        return str(int(value)) if value.is_integer() else format(value, ".15g")
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
