@@ -39,14 +39,26 @@ def _full(y: int, m: int, d: int, raw: str) -> str:
         raise ValueProblem(f"{raw} is not a date") from None
 
 
+# a time of day after a full date, as exports and Excel's date-time cells write it:
+# T14:30, 14:30:05.250, 2:30 PM, with a time zone or not
+_TIME_OF_DAY = re.compile(r"(?:T| )(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?(?: ?[AP]\.?M\.?)?"
+                          r"(?: ?(?:Z|UTC|GMT|[+-]\d{2}:?\d{2}))?", re.IGNORECASE)
+
+
 def parse_partial_date(raw: str) -> str:
     """'3 Nov 2026' -> '2026-11-03', 'Nov 2026' -> '2026-11', '2026' -> '2026'.
 
     Slashed dates are read US-style (month first), as on American forms; the FDA form's
-    own dd-mmm-yyyy (03-Nov-2026) is accepted too.
+    own dd-mmm-yyyy (03-Nov-2026) is accepted too. A time of day after a full date
+    (2026-11-03T14:30, 11/03/2026 2:30 PM) is left out: the form's date boxes hold days.
     """
     text = raw.strip()
     s = re.sub(r"\s+", " ", text.replace(",", " ")).strip()
+    time_of_day = _TIME_OF_DAY.search(s)
+    if time_of_day and time_of_day.end() == len(s) and time_of_day.start() >= 8:
+        day = parse_partial_date(s[:time_of_day.start()])
+        if len(day) == 10:
+            return day
     m = re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", s)
     if m:
         y, mo, d = m.group(1), m.group(2), m.group(3)

@@ -217,7 +217,7 @@ def test_xlsx_sheet(runner, tmp_path):
     for row in rows:
         sheet.append([row.get(h) for h in header])
     # Excel stores typed dates and numbers: they must come out as schema values
-    sheet.cell(row=2, column=header.index("event/event_date") + 1, value=datetime(2026, 10, 8))
+    sheet.cell(row=2, column=header.index("event/event_date") + 1, value=datetime(2026, 10, 8, 14, 30))
     sheet.cell(row=2, column=header.index("patient/age") + 1, value=52.0)
     sheet.cell(row=2, column=header.index("patient/weight") + 1, value=70.3)
     src = tmp_path / "events.xlsx"

@@ -35,12 +35,16 @@ def test_catalog_annotates_every_field():
     ("2026-11-03", "2026-11-03"), ("11/03/2026", "2026-11-03"), ("3 Nov 2026", "2026-11-03"),
     ("03-Nov-2026", "2026-11-03"), ("November 3, 2026", "2026-11-03"), ("Nov 2026", "2026-11"),
     ("11/2026", "2026-11"), ("2026", "2026"),
+    # a time of day after a full date (exports, Excel date-time cells) is left out
+    ("2026-11-03T14:30:00", "2026-11-03"), ("11/03/2026 2:30 PM", "2026-11-03"),
+    ("2026-11-03 14:30:05.250+01:00", "2026-11-03"), ("3 Nov 2026 09:15 UTC", "2026-11-03"),
 ])
 def test_dates_keep_their_precision(raw, stored):
     assert parse_partial_date(raw) == stored
 
 
-@pytest.mark.parametrize("raw", ["2026-02-30", "13/40/2026", "yesterday", "Smarch 2026", "2026-13"])
+@pytest.mark.parametrize("raw", ["2026-02-30", "13/40/2026", "yesterday", "Smarch 2026", "2026-13",
+                                 "Nov 2026 10:00", "2026-11-03 25:00", "2026-02-30T10:00"])
 def test_bad_dates_are_refused(raw):
     with pytest.raises(ValueProblem):
         parse_partial_date(raw)
