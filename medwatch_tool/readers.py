@@ -344,6 +344,8 @@ def _csv_rows(src: Source) -> Iterator[Row]:
         raise InputError("the file is empty", src.name) from None
     except (csv.Error, LineTooLong) as exc:
         raise InputError(f"row 1 (header): {exc}", src.name) from None
+    while header and not header[-1].strip():  # Excel exports formatted blank columns as ",,,"
+        header.pop()
     paths = check_header(header, src.name)
     reader = csv.reader(lines, delimiter=delimiter)
     # a file separated by semicolons comes from where the comma is the decimal mark: its

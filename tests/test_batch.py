@@ -419,6 +419,21 @@ def test_bad_header_stops_with_one_line(runner, tmp_path, header, expected):
     assert "0 drafted, 1 with errors" in again.output
 
 
+def test_blank_columns_after_the_last_named_one_are_left_alone(runner, tmp_path):
+    """Excel saves formatted blank columns as trailing separators on every line; before,
+    the header's 'column 4 has no name' stopped the run. A value under a nameless column
+    is still a problem of its row."""
+    src = tmp_path / "export.csv"
+    src.write_text("patient/identifier,patient/age,event/description,,\n"
+                   "AB,34,rash,,\n,,,,\nCD,35,fever,,stray\n")
+    result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o"), "--jobs", "1"])
+    assert result.exit_code == 1 and "Error" not in result.output, result.output
+    problems = read_problems(tmp_path / "o")
+    assert {p["row"] for p in problems} == {"2", "4"}  # the blank row 3 is passed over
+    assert [p["message"] for p in problems if p["row"] == "4" and not p["rule"]] == [
+        "row 4 has 5 cells but the header has 3 columns"]
+
+
 @pytest.mark.parametrize("content, expected", [(b"", "the file is empty"), (b"\xef\xbb\xbf\n\n", "the file is empty"),
                                                (b"\x00\x01\x02binary", "binary data")])
 def test_empty_and_binary_input(runner, tmp_path, content, expected):
