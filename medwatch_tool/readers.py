@@ -10,6 +10,7 @@ a field from every report.
 import csv
 import io
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -317,6 +318,9 @@ def check_header(header: List[str], source: str) -> List[str]:
     return paths
 
 
+_SEP_LINE = re.compile(r"sep=([,;\t|])", re.IGNORECASE)
+
+
 def _delimiter(header_line: str, fmt: str) -> str:
     """Tab for TSV; for CSV a comma, or a semicolon (as Excel saves "CSV" wherever the
     decimal mark is a comma) or a tab (a tab-separated file named .csv) when the header is
@@ -338,7 +342,10 @@ def _csv_rows(src: Source) -> Iterator[Row]:
     lines = _DecodedLines(src.handle)
     try:
         first = next(lines)
-        delimiter = _delimiter(first, src.format)
+        hint = _SEP_LINE.fullmatch(first.rstrip("\r\n"))
+        if hint:  # Excel's "sep=;" line: it names the separator and is not shown as a row
+            first = next(lines)
+        delimiter = hint.group(1) if hint else _delimiter(first, src.format)
         header = next(csv.reader([first], delimiter=delimiter))
     except StopIteration:
         raise InputError("the file is empty", src.name) from None

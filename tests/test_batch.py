@@ -100,6 +100,13 @@ def test_semicolon_separated_csv_as_excel_saves_it_with_decimal_commas(runner, t
     values = draft_values(read_draft(out / f"{rows[1]['admin/report_id']}.xml"))
     assert values["patient/weight"] == "72.5"
     assert values["event/description"] == "Drowsy; slow breathing, then recovered."
+    # Excel's "sep=;" first line names the separator; Excel does not show it as a row
+    hinted = tmp_path / "hinted.csv"
+    hinted.write_text("sep=;\n" + src.read_text(encoding="utf-8"), encoding="utf-8")
+    result = runner.invoke(main, ["batch", str(hinted), "--out", str(tmp_path / "h")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "h" / f"{rows[1]['admin/report_id']}.xml").read_bytes() == \
+        (out / f"{rows[1]['admin/report_id']}.xml").read_bytes()
 
 
 def test_a_tab_separated_file_named_csv_is_read(runner, tmp_path):
