@@ -272,14 +272,19 @@ def new(form, output, resume, render_to):
     sys.exit(1 if errors else 0)
 
 
+# Each worker is a process of its own (about 30 MB); past the CPUs they only wait, and a
+# mistyped --jobs 100000 would fork until the machine stalls.
+MAX_JOBS = max(64, 4 * (os.cpu_count() or 1))
+
+
 @main.command()
 @click.argument("input_file", metavar="INPUT")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder for the drafts and problems.csv (created if missing).")
 @click.option("--render", "render_to", type=click.Choice(["html", "text"]), default=None,
               help="Also render each draft next to it.")
-@click.option("--jobs", type=click.IntRange(min=1), default=None,
-              help="Worker processes (default: the number of CPUs).")
+@click.option("--jobs", type=click.IntRange(min=1, max=MAX_JOBS), default=None,
+              help=f"Worker processes (default: the number of CPUs; at most {MAX_JOBS}).")
 @click.option("--resume", is_flag=True, help="Finish an interrupted run in the same --out folder.")
 @click.option("--input-format", type=click.Choice(["csv", "tsv", "jsonl", "xlsx"]), default=None,
               help="Override detection from the file name (useful with '-').")

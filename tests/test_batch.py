@@ -949,3 +949,15 @@ def test_a_quoted_cell_over_many_lines_longer_than_16_mb_is_one_problem(runner, 
     else:
         assert "1 drafted, 1 with errors" in result.output  # row 2; row 4 was read into the cell
         assert "its quote is never closed, so the rest of the file was read as part of that cell" in problem["message"]
+
+
+def test_a_mistyped_jobs_count_is_refused_before_any_process_starts(runner, tmp_path):
+    """--jobs 100000 forked until the machine stalled (load average 880 here)."""
+    from medwatch_tool.cli import MAX_JOBS
+
+    src = write_csv(tmp_path / "in.csv", example_rows())
+    result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o"), "--jobs", "100000"])
+    assert result.exit_code == 2
+    assert f"Invalid value for '--jobs': 100000 is not in the range 1<=x<={MAX_JOBS}" in result.output
+    assert not (tmp_path / "o").exists()
+    assert MAX_JOBS >= 64
