@@ -54,7 +54,7 @@ def parse_partial_date(raw: str) -> str:
     """
     text = raw.strip()
     s = re.sub(r"\s+", " ", text.replace(",", " ")).strip()
-    time_of_day = _TIME_OF_DAY.search(s)
+    time_of_day = _TIME_OF_DAY.search(s) if ":" in s else None  # (most dates have no time)
     if time_of_day and time_of_day.end() == len(s) and time_of_day.start() >= 8:
         day = parse_partial_date(s[:time_of_day.start()])
         if len(day) == 10:
