@@ -13,7 +13,6 @@ import json
 import re
 import sys
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path
 from typing import BinaryIO, Dict, Iterator, List, Optional, Tuple
 
@@ -57,8 +56,11 @@ class Source:
             return 0
 
     def __iter__(self) -> Iterator[Row]:
-        reader = {"csv": _csv_rows, "tsv": _csv_rows, "jsonl": _jsonl_rows, "xlsx": _xlsx_rows}[self.format]
-        return reader(self)
+        if self.format == "xlsx":
+            from .workbook import xlsx_rows  # openpyxl is imported only for workbooks
+
+            return xlsx_rows(self)
+        return {"csv": _csv_rows, "tsv": _csv_rows, "jsonl": _jsonl_rows}[self.format](self)
 
     def close(self):
         if self.handle is not sys.stdin.buffer:
@@ -443,115 +445,3 @@ def _jsonl_rows(src: Source) -> Iterator[Row]:
             yield Row(number, problems=[exc.reason])
         else:
             yield Row(number, values)
-
-
-def _cell_text(value) -> str:
-    """A cell as text: a date as ISO, a whole number without '.0' (the form the schema takes)."""
-    if value.__class__ is str:  # most cells: nothing to convert
-        return value
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float):  # a whole number as held (52.0 is 52, a long ID keeps its digits);
-        # others to the 15 significant digits Excel works with (0.1*3 is 0.3, not 0.30000000000000004)
-        return str(int(value)) if value.is_integer() else format(value, ".15g")
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _xlsx_rows(src: Source) -> Iterator[Row]:
-    """The first sheet's rows; a sheet found damaged while reading it is InputDamaged."""
-    import zipfile
-    import zlib
-    from xml.etree.ElementTree import ParseError
-
-    from lxml import etree
-
-    try:
-        yield from _sheet_rows(src)
-    except _defused_errors():
-        raise InputDamaged(_ENTITIES_REFUSED) from None
-    except (zipfile.BadZipFile, zlib.error, EOFError, ParseError, etree.XMLSyntaxError) as exc:
-        raise InputDamaged(f"the workbook is damaged: {exc}") from None
-
-
-_ENTITIES_REFUSED = ("its XML declares entities, which this tool refuses: spreadsheet programs do not "
-                     "write them, and they can expand a small file without bound or read other files")
-
-
-def _defused_errors():
-    """What defusedxml raises on entities; nothing to catch when it is missing (then
-    `_openpyxl` refuses to read the workbook at all)."""
-    try:
-        from defusedxml import DefusedXmlException
-    except ImportError:
-        return ()
-    return DefusedXmlException
-
-
-def _openpyxl(name: str):
-    """openpyxl, reading sheets through defusedxml (entities refused). openpyxl parses
-    sheets with Python's own expat, which expands a sheet's entities, unless defusedxml is
-    installed (it is a dependency) and not switched off by OPENPYXL_DEFUSEDXML=False."""
-    import warnings
-
-    import openpyxl
-
-    # its warnings are printed with its source line, and the cells they are about reach
-    # the rows' checks anyway ('#VALUE!' for a date out of range is refused at its box)
-    warnings.filterwarnings("ignore", category=UserWarning, module=r"openpyxl\.")
-    if not openpyxl.DEFUSEDXML:
-        raise InputError("not read: workbooks are read only with defusedxml guarding their XML "
-                         "(install defusedxml; do not set OPENPYXL_DEFUSEDXML=False)", name)
-    return openpyxl
-
-
-def _workbook_trouble(exc: Exception) -> str:
-    """What keeps a workbook from opening, in one line. openpyxl wraps the parser's error
-    in a three-line ValueError; the cause is what says what is wrong."""
-    import zipfile
-
-    cause = exc.__cause__
-    if isinstance(cause, _defused_errors()):
-        return _ENTITIES_REFUSED
-    first = str(exc).splitlines()[0] if str(exc) else ""
-    if not isinstance(exc, (ValueError, OSError, zipfile.BadZipFile, KeyError)):
-        first = f"{type(exc).__name__}: {first}"  # an odd part: what tripped the reader is the clue
-    return f"{first} {cause}" if cause else first
-
-
-def _sheet_rows(src: Source) -> Iterator[Row]:
-    openpyxl = _openpyxl(src.name)
-    try:
-        book = openpyxl.load_workbook(src.handle, read_only=True, data_only=True)
-    except Exception as exc:  # whatever openpyxl trips on in a workbook it cannot make sense of
-        raise InputError(f"not a readable Excel .xlsx workbook ({_workbook_trouble(exc)})", src.name) from None
-    try:
-        sheet = book.worksheets[0]
-        others = [f"'{other.title}'" for other in book.worksheets[1:]]
-        if others:  # their rows are not drafted: say so rather than leave them unsaid
-            src.notes.append(f"only the first sheet, '{sheet.title}', was read; not the workbook's other "
-                             f"sheet{'s' if len(others) > 1 else ''} {', '.join(others)}")
-        rows = sheet.iter_rows(values_only=True)
-        header = next(rows, None)
-        if not header:
-            raise InputError("the first sheet is empty", src.name)
-        last = max((i for i, h in enumerate(header) if h not in (None, "")), default=-1)
-        paths = check_header([_cell_text(h) for h in header[: last + 1]], src.name)
-        for number, cells in enumerate(rows, 2):
-            texts = [_cell_text(c) for c in cells]
-            if not any(t.strip() for t in texts):
-                continue
-            row = Row(number)
-            if any(t.strip() for t in texts[len(paths):]):
-                row.problems.append(f"has values beyond the {len(paths)} named columns")
-            for path, text in zip(paths, texts):
-                if text.strip():
-                    row.values[path] = text
-            yield row
-    finally:
-        book.close()
