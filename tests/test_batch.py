@@ -170,7 +170,7 @@ def test_jsonl_nested_rows_and_bad_lines(runner, tmp_path):
     assert any(p["row"] == "5" and "did you mean 'patient/age'" in p["message"] for p in problems)
 
 
-def test_jsonl_lines_json_reads_differently_or_not_at_all_are_located_problems(runner, tmp_path):
+def test_jsonl_lines_too_deep_too_long_or_naming_a_key_twice_are_problems_of_their_row(runner, tmp_path):
     """Before: a line nested 100,000 deep stopped the whole run ('unexpected RecursionError'),
     a 5,000-digit number printed Python's advice on sys.set_int_max_str_digits, and a key
     named twice silently kept its last value."""
