@@ -8,6 +8,7 @@ folder, fsync, then rename, created owner-only, so a crash never leaves half a r
 other users cannot read it.
 """
 import os
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional, Union
@@ -52,6 +53,9 @@ def parse_xml_bytes(data: bytes, source: str = "<input>") -> etree._Element:
     except etree.XMLSyntaxError as exc:
         line = getattr(exc, "lineno", None) or (exc.position[0] if exc.position else "?")
         message = str(exc.msg if hasattr(exc, "msg") else exc).split(", line ")[0]
+        deep = re.match(r"Excessive depth in document: (\d+)", message)  # libxml2's limit, and advice
+        if deep:  # meant for programmers ('use XML_PARSE_HUGE option')
+            message = f"elements nested over {deep.group(1)} deep (a report is a few levels deep)"
         raise InputError(f"not well-formed XML: {message}", source, line) from None
     tree = root.getroottree()
     if tree.docinfo.doctype:

@@ -158,6 +158,8 @@ BAD_INPUTS = {
     "empty": (b"", "the file is empty"),
     "garbage": (bytes(range(256)) * 4, "not an XML file"),
     "truncated": (b'<?xml version="1.0"?>\n<report xmlns="urn:x-medwatch-tool:report:1"><patient>', "not well-formed XML"),
+    "nested-too-deep": (b"<a>" * 100_000 + b"</a>" * 100_000,  # before: libxml2's 'use XML_PARSE_HUGE option'
+                        "not well-formed XML: elements nested over 256 deep (a report is a few levels deep)"),
     "wrong-namespace": (b'<report xmlns="urn:other"><patient/></report>', "not a MedWatch draft"),
     "no-namespace": (b"<report><patient/></report>", "not a MedWatch draft"),
     "xxe": (b'<?xml version="1.0"?>\n<!DOCTYPE report [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
