@@ -234,6 +234,9 @@ def flatten(nested: dict, prefix: str = "") -> Dict[str, Value]:
         elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             for i, item in enumerate(value, 1):
                 out.update(flatten(item, f"{path}[{i}]/"))
+        elif isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):
+            raise InputError(f"'{path}' holds a list mixing entries ({{...}}) with values, or lists in a list: "
+                             "a group takes a list of entries, a field a list of values")
         elif isinstance(value, list):
             out[path] = ["" if v is None else str(v) for v in value]
         else:

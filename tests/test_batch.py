@@ -170,7 +170,7 @@ def test_jsonl_nested_rows_and_bad_lines(runner, tmp_path):
     assert any(p["row"] == "5" and "did you mean 'patient/age'" in p["message"] for p in problems)
 
 
-def test_jsonl_lines_too_deep_too_long_or_naming_a_key_twice_are_problems_of_their_row(runner, tmp_path):
+def test_odd_json_lines_are_problems_of_their_row(runner, tmp_path):
     """Before: a line nested 100,000 deep stopped the whole run ('unexpected RecursionError'),
     a 5,000-digit number printed Python's advice on sys.set_int_max_str_digits, and a key
     named twice silently kept its last value."""
@@ -180,19 +180,24 @@ def test_jsonl_lines_too_deep_too_long_or_naming_a_key_twice_are_problems_of_the
              '{"patient": ' + '{"a": ' * 5_000 + "1" + "}" * 5_001,
              '{"patient": {"age": ' + "9" * 5_000 + "}}",
              '{"patient": {"age": "52", "age_unit": "year", "age": "25"}}',
-             good.replace('"admin": {', '"admin": {"report_id": "SECOND", ', 1)]
+             good.replace('"admin": {', '"admin": {"report_id": "SECOND", ', 1),
+             '{"suspect_product": [{"name": "Lioresal"}, "Gablofen"]}',  # before: "did you mean 'suspect_product/ndc'?"
+             '{"patient": {"race": [["white"]]}}']
     src = tmp_path / "odd.jsonl"
     src.write_text("\n".join(lines) + "\n")
     out = tmp_path / "o"
     result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "2"])
     assert result.exit_code == 1 and "unexpected" not in result.output
-    assert "1 drafted, 5 with errors" in result.output
+    assert "1 drafted, 7 with errors" in result.output
     messages = {p["row"]: p["message"] for p in read_problems(out)}
     assert messages["2"].endswith("is not a report: its JSON is nested hundreds of levels deep")
     assert messages["3"].endswith("is not a report: its JSON is nested hundreds of levels deep")
     assert messages["4"].endswith("has a number of over 4,300 digits")
     assert messages["5"].endswith("names 'age' twice in one object: which value is meant?")
     assert messages["6"].endswith("names 'report_id' twice in one object: which value is meant?")
+    assert messages["7"].endswith("'suspect_product' holds a list mixing entries ({...}) with values, or lists "
+                                  "in a list: a group takes a list of entries, a field a list of values")
+    assert messages["8"].startswith("row 8 'patient/race' holds a list mixing entries")
 
 
 def _rewrite_sheet(src, pattern: bytes, replacement: bytes):
