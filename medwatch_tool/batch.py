@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterator, List, Optional, Union
 
+from . import input_identity
 from .catalog import NS, load_catalog
 from .coerce import coerce_values
 from .draft import draft_document
@@ -398,8 +399,14 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
         head = next(rows, None)  # reads the header: a wrong one stops the run before anything is written
     except (OSError, InputDamaged) as exc:
         raise InputError(f"cannot be read ({_reason(exc)})", source.name) from None
+    changed = input_identity.change(folder, source.name) if resume else None
+    if changed:
+        raise InputError(f"has changed since the batch run in {folder} began ({changed}): --resume only "
+                         "finishes a run on the same input, and would skip rows it never read. To draft "
+                         "the changed file, choose another --out", source.name)
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        input_identity.record(folder, source.name)
     except OSError as exc:
         raise OutputError(f"cannot create this folder ({exc.strerror or exc})", str(folder)) from None
     journal = Journal(folder)

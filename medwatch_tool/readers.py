@@ -10,6 +10,7 @@ a field from every report.
 import csv
 import io
 import json
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -103,13 +104,16 @@ def open_source(name: str, fmt: Optional[str] = None) -> Source:
             raise InputError("is a directory, not a file", name)
         try:
             handle = path.open("rb")
+            data = handle.read(65536)
+            if handle.seekable():
+                handle.seek(0)
+                size = os.fstat(handle.fileno()).st_size
+            else:  # a pipe (process substitution, a FIFO): read once through, as standard input
+                handle, size = io.BufferedReader(_Prefixed(data, handle), 1 << 20), None
         except FileNotFoundError:
             raise InputError("no such file", name) from None
         except OSError as exc:
             raise InputError(f"cannot be read ({exc.strerror or exc})", name) from None
-        data = handle.read(65536)
-        handle.seek(0)
-        size = path.stat().st_size
     if fmt != "xlsx" and not data.startswith((b"PK\x03\x04", _OLE)):
         encoding, lone_cr = _text_shape(data)
         if encoding or lone_cr:
@@ -120,8 +124,8 @@ def open_source(name: str, fmt: Optional[str] = None) -> Source:
     fmt = fmt or detect_format(name, data)
     if fmt not in FORMATS:
         raise InputError(f"unknown input format {fmt!r} (use one of {', '.join(FORMATS)})", name)
-    if fmt == "xlsx" and name == "-":
-        handle = _seekable_copy(handle)
+    if fmt == "xlsx" and size is None:  # from a pipe
+        handle = _seekable_copy(handle, name)
     if data.startswith(b"PK\x03\x04") and _ODF in data[:256]:
         raise InputError("is an OpenDocument spreadsheet (.ods): save it as an .xlsx workbook, or as CSV", name)
     if data.startswith(_OLE):
@@ -132,8 +136,8 @@ def open_source(name: str, fmt: Optional[str] = None) -> Source:
     return Source(name, handle, fmt, size)
 
 
-def _seekable_copy(stream: BinaryIO) -> BinaryIO:
-    """A workbook read from stdin, copied where it can be read at random (a .xlsx is a zip
+def _seekable_copy(stream: BinaryIO, name: str) -> BinaryIO:
+    """A workbook read from a pipe, copied where it can be read at random (a .xlsx is a zip
     archive): in memory up to 64 MB, else an owner-only temporary file removed on close."""
     import shutil
     import tempfile
@@ -143,13 +147,13 @@ def _seekable_copy(stream: BinaryIO) -> BinaryIO:
         shutil.copyfileobj(stream, copy, 1 << 20)
     except OSError as exc:  # the temporary folder is full or not writable
         copy.close()
-        raise InputError(f"the workbook cannot be copied for reading ({exc.strerror or exc})", "-") from None
+        raise InputError(f"the workbook cannot be copied for reading ({exc.strerror or exc})", name) from None
     copy.seek(0)
     return copy
 
 
 class _Prefixed(io.RawIOBase):
-    """stdin with its first block already read (for format detection) put back in front."""
+    """stdin or another pipe, its first block already read (to tell the format) put back in front."""
 
     def __init__(self, head: bytes, rest: BinaryIO):
         self._head, self._rest, self._pos = head, rest, 0
@@ -170,6 +174,11 @@ class _Prefixed(io.RawIOBase):
 
     def tell(self):
         return self._pos
+
+    def close(self):
+        if self._rest is not sys.stdin.buffer:  # a named pipe opened here
+            self._rest.close()
+        super().close()
 
 
 def _text_shape(head: bytes) -> Tuple[Optional[str], bool]:

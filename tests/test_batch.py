@@ -568,6 +568,58 @@ def test_rerun_without_resume_is_refused(runner, tmp_path):
     assert resumed.exit_code == 0 and "3 drafted, 0 with errors" in resumed.output and "3 rows already done" in resumed.output
 
 
+def test_resume_refuses_an_input_that_changed_since_the_run_began(runner, tmp_path):
+    """Rows corrected after a run, then --resume: before, every journaled row was skipped
+    by its number and the corrected ones were never read, without a word."""
+    rows = example_rows()
+    rows[1]["event/event_date"] = "2026-13-01"  # row 3 fails
+    src = write_csv(tmp_path / "e.csv", rows)
+    out = tmp_path / "o"
+    first = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    assert first.exit_code == 1 and "2 drafted, 1 with errors" in first.output
+    drafts = {p.name: p.read_bytes() for p in out.iterdir()}
+    rows[1]["event/event_date"] = "2026-10-01"  # corrected
+    write_csv(src, rows)
+    resumed = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
+    assert resumed.exit_code == 1
+    assert resumed.output.startswith(f"Error: {src}: has changed since the batch run in {out} began (its content "
+                                     "differs from the file the run began with; rows added at its end would be fine)")
+    assert "--resume only finishes a run on the same input, and would skip rows it never read. To draft " \
+           "the changed file, choose another --out" in resumed.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == drafts  # nothing touched
+    fresh = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "fresh"), "--jobs", "1"])
+    assert fresh.exit_code == 0 and "3 drafted, 0 with errors" in fresh.output
+    # the same file, unchanged, resumes; piped in, it cannot be compared and is taken on trust
+    same = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "fresh"), "--jobs", "1", "--resume"])
+    assert same.exit_code == 0 and "3 rows already done" in same.output
+    piped = runner.invoke(main, ["batch", "-", "--out", str(out), "--jobs", "1", "--resume"], input=src.read_bytes())
+    assert piped.exit_code == 1 and "2 drafted, 1 with errors" in piped.output
+    write_csv(src, rows[:2])  # cut short
+    short = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "fresh"), "--jobs", "1", "--resume"])
+    assert short.exit_code == 1 and "(it is shorter than when the run began: " in short.output
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_a_named_pipe_is_read_once_through(console_script, runner, tmp_path):
+    """`medwatch batch <(gunzip -c events.csv.gz)` hands over a pipe by name: before,
+    'unexpected UnsupportedOperation: File or stream is not seekable'."""
+    import threading
+
+    src = write_csv(tmp_path / "e.csv", example_rows())
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    feeder = threading.Thread(target=lambda: fifo.write_bytes(src.read_bytes()))
+    feeder.start()
+    done = subprocess.run([str(console_script), "batch", str(fifo), "--out", str(tmp_path / "o"), "--jobs", "2"],
+                          capture_output=True, text=True, timeout=120)
+    feeder.join()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "3 drafted, 0 with errors, 0 warnings\n"
+    assert runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "ref"), "--jobs", "1"]).exit_code == 0
+    for draft in (tmp_path / "ref").glob("*.xml"):
+        assert (tmp_path / "o" / draft.name).read_bytes() == draft.read_bytes()
+
+
 @pytest.mark.skipif(not os.path.exists("/proc/self/fd"), reason="tells the journal's descriptor by /proc/self/fd")
 def test_a_journal_that_fails_on_close_stops_the_run_with_one_message(runner, tmp_path, monkeypatch):
     """Network file systems may report a lost write only when the file is closed (EIO)."""
