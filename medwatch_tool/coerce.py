@@ -187,6 +187,44 @@ def from_decimal_comma(text: str) -> str:
     return text
 
 
+class Refused(str):
+    """A cell its reader already knows cannot be read one way only (an ambiguous date in a
+    day-first file): coerce_values refuses it at its box with `why`."""
+
+    def __new__(cls, text: str, why: str):
+        cell = str.__new__(cls, text)
+        cell.why = why
+        return cell
+
+    def __reduce__(self):  # rows cross to the workers pickled
+        return Refused, (str(self), self.why)
+
+
+_DAY_FIRST_STYLE = re.compile(r"\s*(\d{1,2})([/.])(\d{1,2})\2(\d{4})((?:T| ).*)?\s*")
+_MONTH_NAMES = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def from_day_first(text: str) -> str:
+    """A date as written where the day comes first (03.11.2026, 26/11/2026): as ISO. A
+    semicolon-separated file comes from such a place, where 03/11/2026 is 3 November; read
+    US-style it would be 11 March, silently. So a slashed date whose first two numbers
+    could both be the month is Refused with both readings; one that can be read one way
+    only is read that way; dots are day-first wherever they are used."""
+    m = _DAY_FIRST_STYLE.fullmatch(text)
+    if not m:
+        return text
+    first, mark, second, year, rest = int(m.group(1)), m.group(2), int(m.group(3)), m.group(4), m.group(5) or ""
+    if mark == "/" and first != second and first <= 12 and second <= 12:
+        return Refused(text, f"'{text.strip()}' could be {first} {_MONTH_NAMES[second - 1]} or {second} "
+                             f"{_MONTH_NAMES[first - 1]} {year} (this file, separated by semicolons, may write "
+                             f"the day first): write {year}-{second:02d}-{first:02d} or {year}-{first:02d}-{second:02d}")
+    day, month = (second, first) if mark == "/" and second > 12 else (first, second)
+    try:
+        return f"{date(int(year), month, day).isoformat()}{rest}"
+    except ValueError:
+        return text  # not a date either way: the box's own reading says so
+
+
 _GROUPED = re.compile(r"-?\d{1,3}(?:,\d{3})+\.\d+|-?\d{1,3}(?:,\d{3}){2,}|-?\d{1,2}(?:,\d{2})+,\d{3}")
 _GROUPED_WITH_DECIMAL_COMMA = re.compile(r"-?\d{1,3}(?:\.\d{3})+,\d+")
 _ONE_COMMA = re.compile(r"(-?\d+),(\d+)")
@@ -367,6 +405,9 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
                 out[path] = convert(text)
             except ValueProblem as exc:
                 problems.append((path, str(exc)))
+            continue
+        if isinstance(raw, Refused) and field is not None:
+            problems.append((path, raw.why))
             continue
         if field is not None and (raw == "" or raw is None):
             continue  # an empty cell of a known column

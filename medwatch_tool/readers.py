@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO, Dict, Iterator, List, Optional, Tuple
 
 from .catalog import load_catalog
-from .coerce import from_decimal_comma
+from .coerce import from_day_first, from_decimal_comma
 from .draft import flatten
 from .errors import InputError
 from .paths import PathSyntaxError, split_path
@@ -341,11 +341,14 @@ def _delimiter(header_line: str, fmt: str) -> str:
     return max((",", ";", "\t"), key=header_line.count)  # the first of equals: the comma
 
 
-def _number_columns(paths: List[str]) -> List[str]:
-    """The columns of number boxes (age, weight, dose...), from the schema's types."""
+def _local_conventions(paths: List[str]) -> List[tuple]:
+    """(column, reading) for the number and date boxes of a semicolon-separated file: it
+    comes from where the comma is the decimal mark (1.500 is fifteen hundred there, 1,5 one
+    and a half) and the day is written first (03/11/2026 is 3 November)."""
     catalog = load_catalog()
     fields = [(path, catalog.field(path)) for path in paths]
-    return [path for path, f in fields if f is not None and f.kind in ("decimal", "integer")]
+    reading = {"decimal": from_decimal_comma, "integer": from_decimal_comma, "date": from_day_first}
+    return [(path, reading[f.kind]) for path, f in fields if f is not None and f.kind in reading]
 
 
 def _csv_rows(src: Source) -> Iterator[Row]:
@@ -366,9 +369,7 @@ def _csv_rows(src: Source) -> Iterator[Row]:
         header.pop()
     paths = check_header(header, src.name)
     reader = csv.reader(lines, delimiter=delimiter)
-    # a file separated by semicolons comes from where the comma is the decimal mark: its
-    # numbers are read that way (1.500 is fifteen hundred there, 1,5 one and a half)
-    decimal_comma = _number_columns(paths) if delimiter == ";" else []
+    local = _local_conventions(paths) if delimiter == ";" else []
     number = 1  # spreadsheet row numbers: the header is row 1
     while True:
         lines.quotes = 0  # a record starts here
@@ -397,9 +398,9 @@ def _csv_rows(src: Source) -> Iterator[Row]:
         if not values and not extra:
             continue  # blank line between rows: nothing to draft, nothing lost
         problems = [f"has {len(cells)} cells but the header has {len(paths)} columns"] if extra else []
-        for path in decimal_comma:
+        for path, reading in local:
             if path in values:
-                values[path] = from_decimal_comma(values[path])
+                values[path] = reading(values[path])
         yield Row(number, values, problems)
 
 

@@ -137,6 +137,37 @@ def test_numbers_in_a_semicolon_separated_file_follow_its_convention(runner, tmp
     assert values["suspect_product[1]/dose"] == stored
 
 
+@pytest.mark.parametrize("written, stored", [("16/10/2026", "2026-10-16"), ("08.10.2026", "2026-10-08"),
+                                             ("10/16/2026", "2026-10-16"), ("08/08/2026", "2026-08-08"),
+                                             ("16/10/2026 14:30", "2026-10-16"), ("2026-10-08", "2026-10-08")])
+def test_dates_in_a_semicolon_separated_file_are_read_day_first_where_unambiguous(runner, tmp_path, written, stored):
+    """Where Excel saves CSV with semicolons, dates are written day first: read US-style,
+    16/10/2026 was refused and 08/10/2026 silently became 10 August."""
+    row = dict(example_rows()[1], **{"event/event_date": written})
+    src = tmp_path / "excel.csv"
+    with open(src, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, delimiter=";").writerows([list(row), list(row.values())])
+    result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o")])
+    assert "1 drafted, 0 with errors" in result.output, result.output
+    assert draft_values(read_draft(tmp_path / "o" / f"{row['admin/report_id']}.xml"))["event/event_date"] == stored
+
+
+def test_an_ambiguous_date_in_a_semicolon_separated_file_is_refused_at_its_box(runner, tmp_path):
+    row = dict(example_rows()[1], **{"event/event_date": "08/10/2026"})
+    src = tmp_path / "excel.csv"
+    with open(src, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, delimiter=";").writerows([list(row), list(row.values())])
+    result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o"), "--jobs", "2"])
+    assert "0 drafted, 1 with errors" in result.output, result.output
+    [problem] = read_problems(tmp_path / "o")
+    assert (problem["path"], problem["box"], problem["message"]) == (
+        "event/event_date", "B3", "'08/10/2026' could be 8 Oct or 10 Aug 2026 (this file, separated by semicolons, "
+        "may write the day first): write 2026-10-08 or 2026-08-10")
+    comma = write_csv(tmp_path / "us.csv", [row])  # the same date in a comma-separated file: US-style
+    runner.invoke(main, ["batch", str(comma), "--out", str(tmp_path / "us")])
+    assert draft_values(read_draft(tmp_path / "us" / f"{row['admin/report_id']}.xml"))["event/event_date"] == "2026-08-10"
+
+
 def test_numbers_with_decimal_commas_are_read_and_ambiguous_ones_refused(runner, tmp_path):
     base = example_rows()[1]
     rows = [dict(base, **{"admin/report_id": "COMMA", "patient/weight": "72,5", "patient/weight_unit": "kg",
