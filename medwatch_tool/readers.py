@@ -15,7 +15,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Dict, Iterator, List, Optional, Tuple
+from typing import BinaryIO, Callable, Dict, Iterator, List, Optional, Tuple
 
 from .catalog import load_catalog
 from .coerce import from_day_first, from_decimal_comma
@@ -298,35 +298,45 @@ class _DecodedLines:
         return True
 
 
+_SHOWN = 10  # header problems spelt out; a sheet of thousands of wrong columns gets a count of the rest
+
+
 def check_header(header: List[str], source: str) -> List[str]:
     """Column names must be field paths, each once: a wrong one stops the run."""
     if not any((name or "").strip() for name in header):
         raise InputError("row 1 (header) names no columns: the first line must list the field paths "
                          "(`medwatch fields --csv-template` writes a correct header)", source)
     catalog = load_catalog()
-    problems, seen = [], {}
-    paths = []
+    problems: List[Callable[[], str]] = []  # spelt out (with the nearest path) only if shown
+    seen, paths = {}, []
     for column, name in enumerate(header, 1):
         name = (name or "").strip()
         paths.append(name)
         if not name:
-            problems.append(f"column {column} has no name")
+            problems.append(lambda column=column: f"column {column} has no name")
             continue
         try:
             canonical = "/".join(f"{s}[{i}]" for s, i in split_path(name))
         except PathSyntaxError:
             canonical = name
         if canonical in seen:
-            problems.append(f"column {column} '{name}' repeats column {seen[canonical]}")
+            problems.append(lambda column=column, name=name, first=seen[canonical]:
+                            f"column {column} '{name}' repeats column {first}")
         seen[canonical] = column
         node = catalog.node(name)
         if node is None or not hasattr(node, "kind"):
-            hint = catalog.suggest(name)
-            problems.append(f"column {column} '{name}' is not a field" + (f"; did you mean '{hint}'?" if hint else ""))
+            problems.append(lambda column=column, name=name: _not_a_field(catalog, column, name))
     if problems:
-        raise InputError("row 1 (header): " + "; ".join(problems)
+        shown = "; ".join(problem() for problem in problems[:_SHOWN])
+        more = len(problems) - _SHOWN
+        raise InputError(f"row 1 (header): {shown}" + (f"; and {more:,} more" if more > 0 else "")
                          + " (`medwatch fields --csv-template` writes a correct header)", source)
     return paths
+
+
+def _not_a_field(catalog, column: int, name: str) -> str:
+    hint = catalog.suggest(name)
+    return f"column {column} '{name}' is not a field" + (f"; did you mean '{hint}'?" if hint else "")
 
 
 _SEP_LINE = re.compile(r"sep=([,;\t|])", re.IGNORECASE)
