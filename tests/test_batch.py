@@ -639,11 +639,12 @@ def test_a_named_pipe_is_read_once_through(console_script, runner, tmp_path):
     src = write_csv(tmp_path / "e.csv", example_rows())
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
-    feeder = threading.Thread(target=lambda: fifo.write_bytes(src.read_bytes()))
+    # (a daemon: if the command failed before opening the pipe, the writer would wait forever)
+    feeder = threading.Thread(target=lambda: fifo.write_bytes(src.read_bytes()), daemon=True)
     feeder.start()
     done = subprocess.run([str(console_script), "batch", str(fifo), "--out", str(tmp_path / "o"), "--jobs", "2"],
                           capture_output=True, text=True, timeout=120)
-    feeder.join()
+    feeder.join(timeout=10)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "3 drafted, 0 with errors, 0 warnings\n"
     assert runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "ref"), "--jobs", "1"]).exit_code == 0
