@@ -285,7 +285,9 @@ MAX_JOBS = max(64, 4 * (os.cpu_count() or 1))
               help="Also render each draft next to it.")
 @click.option("--jobs", type=click.IntRange(min=1, max=MAX_JOBS), default=None,
               help=f"Worker processes (default: the number of CPUs; at most {MAX_JOBS}).")
-@click.option("--resume", is_flag=True, help="Finish an interrupted run in the same --out folder.")
+@click.option("--resume", is_flag=True,
+              help="Finish an interrupted run in the same --out folder, on the same input file "
+                   "(rows added at its end are drafted too; a file changed otherwise is refused).")
 @click.option("--input-format", type=click.Choice(["csv", "tsv", "jsonl", "xlsx"]), default=None,
               help="Override detection from the file name (useful with '-').")
 def batch(input_file, out_dir, render_to, jobs, resume, input_format):
