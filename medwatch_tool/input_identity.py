@@ -49,7 +49,12 @@ def record(folder: Path, name: str) -> None:
     path = folder / IDENTITY
     if path.exists():
         return
-    size, crc32 = _digest(name) if _is_file(name) else (None, None)
+    size = crc32 = None
+    if _is_file(name):
+        try:
+            size, crc32 = _digest(name)
+        except OSError:
+            pass  # reading it fails again, with a message, when the run reads its rows
     atomic_write(path, json.dumps({"size": size, "crc32": crc32}))
 
 
