@@ -409,6 +409,8 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
         head = next(rows, None)  # reads the header: a wrong one stops the run before anything is written
     except (OSError, InputDamaged) as exc:
         raise InputError(f"cannot be read ({_reason(exc)})", source.name) from None
+    if not (folder / JOURNAL).exists():
+        _refuse_others_files(folder, source.name)
     changed = input_identity.change(folder, source.name) if resume else None
     if changed:
         raise InputError(f"has changed since the batch run in {folder} began ({changed}): --resume only "
@@ -468,6 +470,32 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
         summary.cannot_write = str(failure)
     summary.kept = journal.kept
     return summary
+
+
+_OURS = (".xml", ".html", ".txt")  # what a run writes besides its hidden files: drafts, pages, problems.csv
+
+
+def _refuse_others_files(folder: Path, input_name: str):
+    """A new run writes drafts by report id and problems.csv, replacing files of the same
+    names: in a folder that already holds such files (hand-made drafts, another tool's
+    output) it could overwrite them without a word, so it starts only where there are none
+    (the input itself may lie there)."""
+    try:
+        given = os.stat(input_name) if input_name != "-" else None
+    except OSError:
+        given = None
+    try:
+        with os.scandir(folder) as entries:
+            found = [e.name for e in entries if (e.name == PROBLEMS or e.name.lower().endswith(_OURS))
+                     and not (given and os.path.samestat(e.stat(), given))]
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    except OSError as exc:
+        raise OutputError(f"cannot be read ({exc.strerror or exc})", str(folder)) from None
+    if found:
+        shown = ", ".join(sorted(found)[:3]) + (f" and {len(found) - 3:,} more" if len(found) > 3 else "")
+        raise InputError(f"already holds drafts or pages not from a batch run ({shown}), which this run could "
+                         "replace: choose a new or empty --out folder", str(folder))
 
 
 def _read_until_failure(rows: Iterator[Row], name: str, summary: Summary) -> Iterator[Row]:

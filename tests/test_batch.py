@@ -1079,3 +1079,24 @@ def test_a_header_of_thousands_of_wrong_columns_gets_a_short_message(runner, tmp
     assert result.output.rstrip().endswith(
         "column 11 'col9' is not a field; and 4,990 more (`medwatch fields --csv-template` writes a correct header)")
     assert len(result.output) < 1000
+
+
+def test_a_new_run_does_not_start_where_it_could_replace_files_from_elsewhere(runner, tmp_path):
+    """A hand-made draft named like a row's report id was replaced without a word."""
+    rows = example_rows()
+    out = tmp_path / "reports"
+    out.mkdir()
+    mine = out / f"{rows[0]['admin/report_id']}.xml"
+    mine.write_bytes(b"<report>typed by hand</report>")
+    src = write_csv(tmp_path / "e.csv", rows)
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {out}: already holds drafts or pages not from a batch run "
+                                    f"({mine.name}), which this run could replace: choose a new or empty --out")
+    assert mine.read_bytes() == b"<report>typed by hand</report>" and sorted(os.listdir(out)) == [mine.name]
+    mine.unlink()
+    inside = write_csv(out / "events.txt", rows)  # the input may lie in the folder itself
+    result = runner.invoke(main, ["batch", str(inside), "--out", str(out), "--jobs", "1"])
+    assert result.exit_code == 0 and "3 drafted" in result.output, result.output
+    again = runner.invoke(main, ["batch", str(inside), "--out", str(out), "--jobs", "1", "--resume"])
+    assert again.exit_code == 0 and "3 rows already done" in again.output  # its own drafts are no bar
