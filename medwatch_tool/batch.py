@@ -111,7 +111,8 @@ def _prepare(number: int, values: dict, row_problems: List[str], name: Optional[
         _problem(outcome, "error", f"row {number} {message}")
     if duplicate_of is not None:
         _problem(outcome, "error", f"draft name {name} is already used by row {duplicate_of} (same report id "
-                 "and follow-up number); this row was not drafted", "admin/report_id", "—", "Report ID")
+                 "and follow-up number, in any letter case); this row was not drafted", "admin/report_id", "—",
+                 "Report ID")
     if outcome.problems:
         return outcome, None
     values, value_problems = coerce_values(values)

@@ -47,6 +47,7 @@ class NameIndex:
             raise OutputError(f"cannot write ({exc})", str(self.path)) from None
 
     def _claim(self, name: str, row: int) -> Optional[int]:
+        name = name.casefold()  # ITB-1.xml and itb-1.xml are one file on Windows and macOS
         cursor = self.db.execute("INSERT OR IGNORE INTO names VALUES (?, ?)", (name, row))
         if cursor.rowcount == 1:
             self.pending += 1

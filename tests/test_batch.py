@@ -985,13 +985,15 @@ def test_a_repeated_report_id_is_refused_also_after_resume(runner, tmp_path):
     original = (out / f"{good[0]['admin/report_id']}.xml").read_bytes()
     again = dict(good[1], **{"admin/report_id": good[0]["admin/report_id"]})  # row 5 repeats row 2's id
     follow_up = dict(good[0], **{"admin/follow_up": "1"})  # a follow-up report is a different draft
-    write_csv(src, good + [again, follow_up])
+    # the same id in other letters' case: one file where Windows and macOS keep the drafts
+    other_case = dict(good[2], **{"admin/report_id": good[0]["admin/report_id"].lower()})
+    write_csv(src, good + [again, follow_up, other_case])
     result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "2", "--resume"])
     assert result.exit_code == 1
-    assert "4 drafted, 1 with errors" in result.output and "3 rows already done" in result.output
-    problem = read_problems(out)[0]
-    assert problem["row"] == "5" and problem["box"] == "—"
-    assert "already used by row 2" in problem["message"]
+    assert "4 drafted, 2 with errors" in result.output and "3 rows already done" in result.output
+    problems = read_problems(out)
+    assert [(p["row"], p["box"]) for p in problems] == [("5", "—"), ("7", "—")]
+    assert all("already used by row 2" in p["message"] for p in problems)
     assert (out / f"{good[0]['admin/report_id']}.xml").read_bytes() == original  # never overwritten
     assert (out / f"{good[0]['admin/report_id']}-followup-1.xml").exists()
     assert not list(out.glob(".medwatch-batch-names*"))  # the name index is gone when the run ends
