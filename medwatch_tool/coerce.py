@@ -201,7 +201,7 @@ class Refused(str):
 
 
 _DAY_FIRST_STYLE = re.compile(r"\s*(\d{1,2})([/.])(\d{1,2})\2(\d{4})((?:T| ).*)?\s*")
-_MONTH_NAMES = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+_MONTH_NAMES = [month.capitalize() for month in _MONTHS]  # Jan ... Dec
 
 
 def from_day_first(text: str) -> str:
