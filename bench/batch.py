@@ -76,16 +76,19 @@ def synthetic_rows(n: int, seed: int = 20261124):
         yield row
 
 
-def write_input(path: Path, n: int):
+def synthetic_header() -> list:
+    """The columns the synthetic rows use, in the catalog's order (`medwatch fields`)."""
     from medwatch_tool.catalog import load_catalog
 
-    header = [c for c in load_catalog().column_names()]
     used = set()
-    for row in synthetic_rows(min(n, 300)):
+    for row in synthetic_rows(300):
         used.update(row)
-    header = [h for h in header if h in used]
+    return [c for c in load_catalog().column_names() if c in used]
+
+
+def write_input(path: Path, n: int):
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header)
+        writer = csv.DictWriter(handle, fieldnames=synthetic_header())
         writer.writeheader()
         for row in synthetic_rows(n):
             writer.writerow(row)

@@ -20,19 +20,15 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from batch import synthetic_rows  # noqa: E402  (the same realistic rows as bench/batch.py)
+from batch import synthetic_header, synthetic_rows  # noqa: E402  (the same realistic rows as bench/batch.py)
 
 
 def write_files(folder: Path, n: int) -> dict:
-    from medwatch_tool.catalog import load_catalog
     from medwatch_tool.draft import nest
 
     import openpyxl
 
-    used = set()
-    for row in synthetic_rows(300):
-        used.update(row)
-    header = [c for c in load_catalog().column_names() if c in used]
+    header = synthetic_header()
     files = {"csv": folder / "rows.csv", "jsonl": folder / "rows.jsonl", "xlsx": folder / "rows.xlsx"}
     book = openpyxl.Workbook()  # not write_only: that mode leaves out the sheet's dimension
     sheet = book.active

@@ -482,21 +482,24 @@ def _refuse_others_files(folder: Path, input_name: str):
     output) it could overwrite them without a word, so it starts only where there are none
     (the input itself may lie there)."""
     try:
-        given = os.stat(input_name) if input_name != "-" else None
-    except OSError:
-        given = None
-    try:
         with os.scandir(folder) as entries:
-            found = [e.name for e in entries if (e.name == PROBLEMS or e.name.lower().endswith(_OURS))
-                     and not (given and os.path.samestat(e.stat(), given))]
+            found = [e.name for e in entries if e.name == PROBLEMS or e.name.lower().endswith(_OURS)]
     except (FileNotFoundError, NotADirectoryError):
         return
     except OSError as exc:
         raise OutputError(f"cannot be read ({exc.strerror or exc})", str(folder)) from None
+    found = [name for name in found if not _same_file(folder / name, input_name)]
     if found:
         shown = ", ".join(sorted(found)[:3]) + (f" and {len(found) - 3:,} more" if len(found) > 3 else "")
         raise InputError(f"already holds drafts or pages not from a batch run ({shown}), which this run could "
                          "replace: choose a new or empty --out folder", str(folder))
+
+
+def _same_file(path: Path, input_name: str) -> bool:
+    try:
+        return input_name != "-" and os.path.samefile(path, input_name)
+    except OSError:  # a dangling link, say: not the input
+        return False
 
 
 def _read_until_failure(rows: Iterator[Row], name: str, summary: Summary) -> Iterator[Row]:

@@ -152,21 +152,35 @@ def _seekable_copy(stream: BinaryIO, name: str) -> BinaryIO:
     return copy
 
 
-class _Prefixed(io.RawIOBase):
-    """stdin or another pipe, its first block already read (to tell the format) put back in front."""
+class _Wrapped(io.RawIOBase):
+    """A raw stream read through another: closing it closes what it reads, unless that is
+    standard input (not ours to close)."""
 
-    def __init__(self, head: bytes, rest: BinaryIO):
-        self._head, self._rest, self._pos = head, rest, 0
+    def __init__(self, source: BinaryIO):
+        self._source = source
 
     def readable(self):
         return True
+
+    def close(self):
+        if self._source is not sys.stdin.buffer:
+            self._source.close()
+        super().close()
+
+
+class _Prefixed(_Wrapped):
+    """stdin or another pipe, its first block already read (to tell the format) put back in front."""
+
+    def __init__(self, head: bytes, rest: BinaryIO):
+        super().__init__(rest)
+        self._head, self._pos = head, 0
 
     def readinto(self, buffer):
         if self._head:
             n = min(len(buffer), len(self._head))
             buffer[:n], self._head = self._head[:n], self._head[n:]
         else:
-            chunk = self._rest.read(len(buffer))
+            chunk = self._source.read(len(buffer))
             n = len(chunk)
             buffer[:n] = chunk
         self._pos += n
@@ -174,11 +188,6 @@ class _Prefixed(io.RawIOBase):
 
     def tell(self):
         return self._pos
-
-    def close(self):
-        if self._rest is not sys.stdin.buffer:  # a named pipe opened here
-            self._rest.close()
-        super().close()
 
 
 def _text_shape(head: bytes) -> Tuple[Optional[str], bool]:
@@ -192,14 +201,15 @@ def _text_shape(head: bytes) -> Tuple[Optional[str], bool]:
     return encoding, first >= 0 and text[first:first + 1] == b"\r" and text[first + 1:first + 2] != b"\n"
 
 
-class _Recoded(io.RawIOBase):
+class _Recoded(_Wrapped):
     """A text input as UTF-8 with lines ending in LF, recoded as it is read (streamed: memory
     stays flat). `tell` is the position in the input, for the progress bar."""
 
     def __init__(self, source: BinaryIO, encoding: Optional[str], lone_cr: bool):
         import codecs
 
-        self._source, self._lone_cr, self._pending = source, lone_cr, b""
+        super().__init__(source)
+        self._lone_cr, self._pending = lone_cr, b""
         self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace") if encoding else None
 
     @staticmethod
@@ -208,9 +218,6 @@ class _Recoded(io.RawIOBase):
         if encoding:
             data = data.decode(encoding, errors="replace").encode("utf-8")
         return data.replace(b"\r", b"\n") if lone_cr else data
-
-    def readable(self):
-        return True
 
     def readinto(self, buffer):
         while not self._pending:
@@ -225,11 +232,6 @@ class _Recoded(io.RawIOBase):
 
     def tell(self):
         return self._source.tell()
-
-    def close(self):
-        if self._source is not sys.stdin.buffer:
-            self._source.close()
-        super().close()
 
 
 class InputDamaged(Exception):
@@ -302,8 +304,13 @@ _SHOWN = 10  # header problems spelt out; a sheet of thousands of wrong columns 
 
 
 def check_header(header: List[str], source: str) -> List[str]:
-    """Column names must be field paths, each once: a wrong one stops the run."""
-    if not any((name or "").strip() for name in header):
+    """Column names must be field paths, each once: a wrong one stops the run. Nameless
+    columns after the last named one are left out (a spreadsheet's formatted blank columns,
+    saved by Excel as ",,," on every line); a value under one is its row's problem."""
+    header = list(header)
+    while header and not (header[-1] or "").strip():
+        header.pop()
+    if not header:
         raise InputError("row 1 (header) names no columns: the first line must list the field paths "
                          "(`medwatch fields --csv-template` writes a correct header)", source)
     catalog = load_catalog()
@@ -375,8 +382,6 @@ def _csv_rows(src: Source) -> Iterator[Row]:
         raise InputError("the file is empty", src.name) from None
     except (csv.Error, LineTooLong) as exc:
         raise InputError(f"row 1 (header): {exc}", src.name) from None
-    while header and not header[-1].strip():  # Excel exports formatted blank columns as ",,,"
-        header.pop()
     paths = check_header(header, src.name)
     reader = csv.reader(lines, delimiter=delimiter)
     local = _local_conventions(paths) if delimiter == ";" else []

@@ -103,8 +103,7 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
         header = next(rows, None)
         if not header:
             raise InputError("the first sheet is empty", src.name)
-        last = max((i for i, h in enumerate(header) if h not in (None, "")), default=-1)
-        paths = check_header([_cell_text(h) for h in header[: last + 1]], src.name)
+        paths = check_header([_cell_text(h) for h in header], src.name)
         for number, cells in enumerate(rows, 2):
             texts = [_cell_text(c) for c in cells]
             if not any(t.strip() for t in texts):

@@ -27,11 +27,16 @@ def example_rows():
     return rows
 
 
-def write_csv(path, rows, encoding="utf-8", extra_header=None):
+def columns_of(rows):
+    """Every path the rows use, in the order they first appear: a spreadsheet's header."""
     header = []
     for row in rows:
         header += [k for k in row if k not in header]
-    header += extra_header or []
+    return header
+
+
+def write_csv(path, rows, encoding="utf-8", extra_header=None):
+    header = columns_of(rows) + (extra_header or [])
     with open(path, "w", newline="", encoding=encoding) as handle:
         writer = csv.DictWriter(handle, fieldnames=header, extrasaction="ignore")
         writer.writeheader()
@@ -251,9 +256,7 @@ def test_xlsx_sheet(runner, tmp_path):
     from datetime import datetime
 
     rows = mixed_rows()
-    header = []
-    for row in rows:
-        header += [k for k in row if k not in header]
+    header = columns_of(rows)
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.append(header)
@@ -306,9 +309,7 @@ def test_a_workbook_found_damaged_partway_stops_the_run_with_one_message(runner,
 
     openpyxl = pytest.importorskip("openpyxl")
     rows = numbered_rows(600)
-    header = []
-    for row in rows:
-        header += [k for k in row if k not in header]
+    header = columns_of(rows)
     book = openpyxl.Workbook()
     for row in [header] + [[r.get(h) for h in header] for r in rows]:
         book.active.append(row)
@@ -406,9 +407,7 @@ def test_encodings_bom_latin1_and_ragged_rows(runner, tmp_path):
 
 
 def _spreadsheet_text(rows, delimiter, newline):
-    header = []
-    for row in rows:
-        header += [k for k in row if k not in header]
+    header = columns_of(rows)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=header, delimiter=delimiter, lineterminator=newline,
                             quoting=csv.QUOTE_ALL)  # as Excel quotes a cell holding a line break
