@@ -29,11 +29,13 @@ _KINDS = {
 
 @dataclass(frozen=True)
 class Choice:
-    """One allowed value of a code list: stored `value`, form `label`, patient `plain`."""
+    """One allowed value of a code list: stored `value`, form `label`, patient `plain`, and
+    `also`: other ways people write it ("mcg" for UGM, "PO" for oral), taken as the value."""
 
     value: str
     label: str
     plain: str
+    also: Tuple[str, ...] = ()
 
     def text(self, form: str = "3500") -> str:
         return self.plain if form.upper() == "3500B" and self.plain else self.label
@@ -220,7 +222,8 @@ class _SchemaReader:
         value = enum.get("value")
         label = info.get("label", value) if info is not None else value
         plain = info.get("plain", "") if info is not None else ""
-        return Choice(value, label, plain or label)
+        also = tuple(a.strip() for a in info.get("also", "").split("|") if a.strip()) if info is not None else ()
+        return Choice(value, label, plain or label, also)
 
     def element(self, el, parent: Optional[Group], prefix: str):
         name = el.get("name")

@@ -410,7 +410,8 @@ def fields(fmt, form, csv_template):
             {"path": path, "box": f.box_for(form), "box_3500": f.box, "box_3500B": f.box_3500b,
              "label": f.label, "question": f.question, "help": f.help, "type": f.kind,
              "multiple": f.multiple, "required": f.required, "max_length": f.max_length,
-             "choices": [{"value": c.value, "label": c.label, "plain": c.plain} for c in f.choices]}
+             "choices": [{"value": c.value, "label": c.label, "plain": c.plain, "also": list(c.also)}
+                         for c in f.choices]}
             for path, f in zip(catalog.column_names(), catalog.fields)], indent=2))
     elif fmt == "csv":
         import csv

@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 from .catalog import Field, load_catalog
+from .code_lists import CodeProblem, code_value
 
 Value = Union[str, List[str]]
 
@@ -90,24 +91,11 @@ def parse_partial_date(raw: str) -> str:
         f"'{text}' is not a date; write e.g. 2026-11-03, 11/03/2026, 3 Nov 2026, Nov 2026 or 2026")
 
 
-def _code(field: Field, raw: str) -> str:
-    text = raw.strip()
-    low = text.lower()
-    for c in field.choices:
-        if low in (c.value.lower(), c.label.lower(), c.plain.lower()):
-            return c.value
-    # "MG" for "MILLIGRAM(S) - MG", "intrathecal" for "Intrathecal"
-    for c in field.choices:
-        if low == c.label.lower().split(" - ")[-1].strip() or low == c.value.lower().replace("_", " "):
-            return c.value
-    # an unambiguous start ("F" for female, "hosp" for hospitalization)
-    starts = {c.value for c in field.choices
-              if c.value.lower().startswith(low) or c.label.lower().startswith(low)}
-    if len(starts) == 1:
-        return starts.pop()
-    allowed = ", ".join(c.value for c in field.choices[:12])
-    more = " ..." if len(field.choices) > 12 else ""
-    raise ValueProblem(f"'{text}' is not one of the allowed values ({allowed}{more})")
+def _code(field: Field, text: str) -> str:
+    try:
+        return code_value(field, text)
+    except CodeProblem as exc:
+        raise ValueProblem(str(exc)) from None
 
 
 class _Countries:

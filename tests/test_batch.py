@@ -188,6 +188,46 @@ def test_numbers_with_decimal_commas_are_read_and_ambiguous_ones_refused(runner,
     assert "'1,500' is ambiguous: write 1500 (without a thousands separator) or 1.5" in problem["message"]
 
 
+@pytest.mark.parametrize("cells, stored", [
+    ({"suspect_product[1]/dose_unit": "mcg"}, {"suspect_product[1]/dose_unit": "UGM"}),
+    ({"suspect_product[1]/dose_unit": "µg"}, {"suspect_product[1]/dose_unit": "UGM"}),
+    # "micrograms" begins the label MICROGRAMS/HOUR - UGM/HR: a dose per hour, never taken for it
+    ({"suspect_product[1]/dose_unit": "micrograms"}, {"suspect_product[1]/dose_unit": "UGM"}),
+    ({"suspect_product[1]/dose_unit": "mcg/hr"}, {"suspect_product[1]/dose_unit": "UGM/HR"}),
+    ({"suspect_product[1]/route": "IT", "suspect_product[1]/frequency": "twice daily"},
+     {"suspect_product[1]/route": "intrathecal", "suspect_product[1]/frequency": "BID"}),
+    ({"suspect_product[1]/route": "PO", "suspect_product[1]/frequency": "qhs"},
+     {"suspect_product[1]/route": "oral", "suspect_product[1]/frequency": "HS"}),
+    ({"patient/age_unit": "yrs", "patient/weight_unit": "lbs", "reporter/occupation": "RN"},
+     {"patient/age_unit": "year", "patient/weight_unit": "lb", "reporter/occupation": "nurse"}),
+    ({"event/outcome": "hospitalised; required intervention"},
+     {"event/outcome": ["hospitalization", "required_intervention"]}),
+])
+def test_code_list_cells_as_clinicians_write_them(runner, tmp_path, cells, stored):
+    row = dict(example_rows()[1], **{"admin/report_id": "SPELT"}, **cells)
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(write_csv(tmp_path / "e.csv", [row])), "--out", str(out)])
+    assert result.exit_code == 0, result.output + str(read_problems(out))
+    values = draft_values(read_draft(out / "SPELT.xml"))
+    assert {path: values[path] for path in stored} == stored
+
+
+def test_a_code_nobody_can_read_is_refused_with_the_nearest_one(runner, tmp_path):
+    base = example_rows()[1]
+    rows = [dict(base, **{"admin/report_id": "PER-DAY", "suspect_product[1]/dose_unit": "mcg/day"}),
+            dict(base, **{"admin/report_id": "QD", "suspect_product[1]/frequency": "qd"})]
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(write_csv(tmp_path / "e.csv", rows)), "--out", str(out)])
+    assert result.exit_code == 1 and "0 drafted, 2 with errors" in result.output
+    per_day, qd = read_problems(out)
+    assert (per_day["row"], per_day["path"], per_day["box"]) == ("2", "suspect_product[1]/dose_unit", "D2")
+    assert per_day["message"] == ("'mcg/day' is not one of the allowed values "
+                                  "(did you mean UGM? `medwatch fields` lists all 40)")
+    # "qd" is on the do-not-use lists (read as QID): not guessed, the short list is spelt out
+    assert (qd["row"], qd["path"]) == ("3", "suspect_product[1]/frequency")
+    assert qd["message"] == "'qd' is not one of the allowed values (BID, daily, HS, PRN, QID, TID, other)"
+
+
 def test_jsonl_nested_rows_and_bad_lines(runner, tmp_path):
     rows = example_rows()
     lines = [json.dumps(nest({k: (v.split("; ") if k in ("event/outcome", "event/problem_type",

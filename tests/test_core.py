@@ -73,6 +73,27 @@ def test_coerce_by_field_kind():
         coerce_value(c.field("patient/sex"), "robot")
 
 
+def test_each_other_spelling_in_the_schema_names_one_choice_only():
+    """An `also` name that another choice of its list also answers to would be read as
+    whichever comes first: a test, not the reader, must catch it."""
+    import unicodedata
+
+    def key(text):
+        return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+    checked = 0
+    for f in load_catalog().fields:
+        owner = {}
+        for c in f.choices:
+            for name in {key(n) for n in (c.value, c.label, c.plain, c.label.split(" - ")[-1], *c.also)}:
+                owner.setdefault(name, set()).add(c.value)
+        for c in f.choices:
+            for name in c.also:
+                assert owner[key(name)] == {c.value}, (f.path, name, owner[key(name)])
+                checked += 1
+    assert checked > 50
+
+
 @pytest.mark.parametrize("raw, stored", [
     ("72,5", "72.5"), ("0,125", "0.125"), ("-0,5", "-0.5"), ("1,2345", "1.2345"),  # decimal commas
     ("1,500.5", "1500.5"), ("1,000,000", "1000000"), ("1,00,000", "100000"),      # grouped thousands

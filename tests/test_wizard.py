@@ -178,6 +178,15 @@ def test_schema_facets_are_checked_at_once(runner, tmp_path):
     assert values["patient/weight"] == "70" and values["patient/weight_unit"] == "kg"
 
 
+def test_a_choice_can_be_typed_as_people_write_it(runner, tmp_path):
+    # 3500 order: A1 identifier, A2 age, its unit, A2 birth date, A3 sex, A4 weight, its unit
+    draft, result = start(runner, tmp_path, ["", "52", "yrs", "", "F", "154", "lbs"], form="3500")
+    assert "Sorry" not in result.output
+    values = draft_values(read_draft(draft))
+    assert (values["patient/age_unit"], values["patient/sex"], values["patient/weight_unit"]) == \
+        ("year", "female", "lb")
+
+
 def test_death_date_only_asked_for_death(runner, tmp_path):
     _, result = start(runner, tmp_path, ["1", "3"])
     assert "On what date did the person die?" not in result.output
