@@ -4,9 +4,11 @@ A code list's names come from the schema: each choice's value, form label, plain
 `also` (the other ways clinicians write it: "mcg" and "µg" for UGM, "PO" for oral). Any of
 them, in any letter case, is taken as the value. Failing that, an unambiguous start of a
 value or label is ("hosp" for hospitalization, "F" for female), but never one that stops
-where the label goes on with "/": "micrograms" is not MICROGRAMS/HOUR, a dose per hour.
+where the label goes on with "/" ("micrograms" is not MICROGRAMS/HOUR, a dose per hour),
+nor words that another choice's label holds too ("native", "American").
 """
 import difflib
+import re
 import unicodedata
 from functools import lru_cache
 from typing import Dict, List, Tuple
@@ -49,9 +51,16 @@ def code_value(field: Field, text: str) -> str:
         return names[key]
     begun = {value for value, name in starts
              if key and name.startswith(key) and not name[len(key):].startswith("/")}
-    if len(begun) == 1:
+    if len(begun) == 1 and not _also_a_word_of_another(key, begun, starts):
         return begun.pop()
     raise CodeProblem(f"'{text.strip()}' is not one of the allowed values ({_offer(field, key, names)})")
+
+
+def _also_a_word_of_another(key: str, begun: set, starts: List[Tuple[str, str]]) -> bool:
+    """Whether the words `key` begins one label with stand elsewhere in another: "native"
+    begins Native Hawaiian but ends American Indian or Alaska Native, so it names neither."""
+    whole = re.compile(r"(?<!\w)" + re.escape(key) + r"(?!\w)")
+    return any(value not in begun and whole.search(name) for value, name in starts)
 
 
 def _offer(field: Field, key: str, names: Dict[str, str]) -> str:

@@ -73,6 +73,15 @@ def test_coerce_by_field_kind():
         coerce_value(c.field("patient/sex"), "robot")
 
 
+@pytest.mark.parametrize("path, written", [
+    ("patient/race", "native"),      # begins Native Hawaiian..., ends American Indian or Alaska Native
+    ("patient/race", "American"),    # begins American Indian..., ends Black or African American
+])
+def test_a_start_of_a_choice_that_another_choice_holds_too_is_not_guessed(path, written):
+    with pytest.raises(ValueProblem, match="is not one of the allowed values"):
+        coerce_value(load_catalog().field(path), written)
+
+
 def test_each_other_spelling_in_the_schema_names_one_choice_only():
     """An `also` name that another choice of its list also answers to would be read as
     whichever comes first: a test, not the reader, must catch it."""
