@@ -46,12 +46,20 @@ _TIME_OF_DAY = re.compile(r"(?:T| )(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+
                           r"(?: ?(?:Z|UTC|GMT|[+-]\d{2}:?\d{2}))?", re.IGNORECASE)
 
 
+# a day, or day and month, not known, as case reports write it: UNK-Nov-2026, UN/NOV/2026, UNK-UNK-2026
+_UNKNOWN = r"(?:UNK|UN|UK|XX|\?\?)[ /-]"
+_UNKNOWN_PARTS = re.compile(f"{_UNKNOWN}({_UNKNOWN})?(.+)", re.IGNORECASE)
+
+
 def parse_partial_date(raw: str) -> str:
     """'3 Nov 2026' -> '2026-11-03', 'Nov 2026' -> '2026-11', '2026' -> '2026'.
 
     Slashed dates are read US-style (month first), as on American forms; the FDA form's
-    own dd-mmm-yyyy (03-Nov-2026) is accepted too. A time of day after a full date
-    (2026-11-03T14:30, 11/03/2026 2:30 PM) is left out: the form's date boxes hold days.
+    own dd-mmm-yyyy (03-Nov-2026) is accepted too, and the forms other systems export
+    unambiguously: 2026/11/03, 20261103 (E2B, HL7), 03NOV2026 (SAS). A time of day after a
+    full date (2026-11-03T14:30, 11/03/2026 2:30 PM) is left out: the form's date boxes
+    hold days. An unknown day or month written as safety databases write it (UNK-Nov-2026,
+    UNK-UNK-2026) leaves the date as precise as it is known (2026-11, 2026).
     """
     text = raw.strip()
     s = re.sub(r"\s+", " ", text.replace(",", " ")).strip()
@@ -60,9 +68,25 @@ def parse_partial_date(raw: str) -> str:
         day = parse_partial_date(s[:time_of_day.start()])
         if len(day) == 10:
             return day
-    m = re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", s)
+    unknown = _UNKNOWN_PARTS.fullmatch(s)
+    if unknown:
+        try:
+            known = _known_date(unknown.group(2), text)
+        except ValueProblem:
+            known = ""  # refused below, in the words of the whole text
+        if len(known) in ((4,) if unknown.group(1) else (4, 7)):  # UNK-03-Nov-2026: the day known and not
+            return known
+    return _known_date(s, text)
+
+
+def _known_date(s: str, text: str) -> str:
+    """`parse_partial_date` of `s` (spaces tidied, no unknown parts); `text` as written."""
+    m = re.fullmatch(r"(\d{4})(\d{2})(\d{2})", s)  # no 8 digits read month or day first make a month
     if m:
-        y, mo, d = m.group(1), m.group(2), m.group(3)
+        return _full(int(m.group(1)), int(m.group(2)), int(m.group(3)), text)
+    m = re.fullmatch(r"(\d{4})(?:([-/])(\d{1,2})(?:\2(\d{1,2}))?)?", s)
+    if m:
+        y, mo, d = m.group(1), m.group(3), m.group(4)
         if d:
             return _full(int(y), int(mo), int(d), text)
         if mo:
@@ -78,13 +102,13 @@ def parse_partial_date(raw: str) -> str:
         if not 1 <= int(m.group(1)) <= 12:
             raise ValueProblem(f"{text} is not a date (month {m.group(1)})")
         return f"{m.group(2)}-{int(m.group(1)):02d}"
-    m = re.fullmatch(r"(\d{1,2})[ -]([A-Za-z]+\.?)[ -](\d{4})", s)
+    m = re.fullmatch(r"(\d{1,2})[ /-]?([A-Za-z]+\.?)[ /-]?(\d{4})", s)  # 03-Nov-2026, SAS's 03NOV2026
     if m:
         return _full(int(m.group(3)), _month(m.group(2)), int(m.group(1)), text)
     m = re.fullmatch(r"([A-Za-z]+\.?) (\d{1,2}) (\d{4})", s)
     if m:
         return _full(int(m.group(3)), _month(m.group(1)), int(m.group(2)), text)
-    m = re.fullmatch(r"([A-Za-z]+\.?)[ -](\d{4})", s)
+    m = re.fullmatch(r"([A-Za-z]+\.?)[ /-](\d{4})", s)
     if m:
         return f"{m.group(2)}-{_month(m.group(1)):02d}"
     raise ValueProblem(

@@ -202,8 +202,11 @@ def test_numbers_with_decimal_commas_are_read_and_ambiguous_ones_refused(runner,
      {"patient/age_unit": "year", "patient/weight_unit": "lb", "reporter/occupation": "nurse"}),
     ({"event/outcome": "hospitalised; required intervention"},
      {"event/outcome": ["hospitalization", "required_intervention"]}),
+    ({"event/event_date": "UNK-Oct-2026", "suspect_product[1]/start_date": "20230315",
+      "patient/date_of_birth": "UNK-UNK-1971"},
+     {"event/event_date": "2026-10", "suspect_product[1]/start_date": "2023-03-15", "patient/date_of_birth": "1971"}),
 ])
-def test_code_list_cells_as_clinicians_write_them(runner, tmp_path, cells, stored):
+def test_cells_as_clinicians_and_safety_databases_write_them(runner, tmp_path, cells, stored):
     row = dict(example_rows()[1], **{"admin/report_id": "SPELT"}, **cells)
     out = tmp_path / "o"
     result = runner.invoke(main, ["batch", str(write_csv(tmp_path / "e.csv", [row])), "--out", str(out)])

@@ -38,13 +38,21 @@ def test_catalog_annotates_every_field():
     # a time of day after a full date (exports, Excel date-time cells) is left out
     ("2026-11-03T14:30:00", "2026-11-03"), ("11/03/2026 2:30 PM", "2026-11-03"),
     ("2026-11-03 14:30:05.250+01:00", "2026-11-03"), ("3 Nov 2026 09:15 UTC", "2026-11-03"),
+    # what other systems export: year first with slashes, E2B / HL7 digits, SAS's DATE9
+    ("2026/11/03", "2026-11-03"), ("2026/11", "2026-11"), ("20261103", "2026-11-03"),
+    ("03NOV2026", "2026-11-03"), ("03/Nov/2026", "2026-11-03"),
+    # a day or month not known, as safety databases write it
+    ("UNK-Nov-2026", "2026-11"), ("UN/NOV/2026", "2026-11"), ("UNK-UNK-2026", "2026"), ("unk 2026", "2026"),
 ])
 def test_dates_keep_their_precision(raw, stored):
     assert parse_partial_date(raw) == stored
 
 
 @pytest.mark.parametrize("raw", ["2026-02-30", "13/40/2026", "yesterday", "Smarch 2026", "2026-13",
-                                 "Nov 2026 10:00", "2026-11-03 25:00", "2026-02-30T10:00"])
+                                 "Nov 2026 10:00", "2026-11-03 25:00", "2026-02-30T10:00",
+                                 "20260230", "11032026",  # eight digits month or day first: month 20
+                                 "2026-11/03", "UNK-03-Nov-2026", "UNK-UNK-Nov-2026", "UNK-Smarch-2026",
+                                 "UNK-" * 10_000 + "2026"])
 def test_bad_dates_are_refused(raw):
     with pytest.raises(ValueProblem):
         parse_partial_date(raw)
