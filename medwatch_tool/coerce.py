@@ -9,7 +9,7 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Callable, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
 
 from .catalog import Field, load_catalog
 from .code_lists import CodeProblem, code_value
@@ -188,14 +188,19 @@ def _country(raw: str) -> str:
 _DECIMAL_COMMA_STYLE = re.compile(r"-?\d{1,3}(?:\.\d{3})+(?:,\d+)?|-?\d+,\d+")
 
 
+# a number followed by words: '70 kg', '1.500mg', '52 years old'
+_NUMBER_THEN_WORDS = re.compile(r"([-+]?[\d.,]+(?:[eE][-+]?\d+)?) ?([^\d\s.,].*)")
+
+
 def from_decimal_comma(text: str) -> str:
     """A number as written where the comma is the decimal mark and the point groups
     thousands (1.500,5; 1.500; 72,5), in the schema's form (1500.5, 1500, 72.5): how a
     semicolon-separated file writes numbers. Anything else is left as it is, for the box's
-    own conversion to accept or refuse."""
-    number = text.strip()
+    own conversion to accept or refuse. A unit after the number ('1.500 mg') is kept."""
+    m = _NUMBER_THEN_WORDS.fullmatch(" ".join(text.split()))
+    number, unit = (m.group(1), f" {m.group(2)}") if m else (text.strip(), "")
     if _DECIMAL_COMMA_STYLE.fullmatch(number):
-        return number.replace(".", "").replace(",", ".")
+        return number.replace(".", "").replace(",", ".") + unit
     return text
 
 
@@ -416,7 +421,8 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
             try:
                 out[path] = convert(text)
             except ValueProblem as exc:
-                problems.append((path, str(exc)))
+                if not _number_with_its_unit(path, field, text, values, out, problems):
+                    problems.append((path, str(exc)))
             continue
         if isinstance(raw, Refused) and field is not None:
             problems.append((path, raw.why))
@@ -435,3 +441,70 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
         if value not in ("", []):
             out[path] = value
     return out, problems
+
+
+@lru_cache(maxsize=1)
+def _units() -> Dict[str, Field]:
+    """Number box -> the code box holding its unit, from the schema: the unit box is the one
+    asked `when` that number is given (A2 age -> age unit, D2 dose -> dose unit)."""
+    catalog = load_catalog()
+    units = {}
+    for f in catalog.fields:
+        number = catalog.field(f.when) if f.kind == "code" and f.when and "=" not in f.when else None
+        if number is not None and number.kind in ("decimal", "integer"):
+            units[number.path] = f
+    return units
+
+
+class NumberWithUnit(NamedTuple):
+    """'70 kg' in A4 weight: number '70', unit the A4 weight unit box, code 'kg'."""
+
+    number: str
+    unit: Field
+    code: str
+
+    def unit_path(self, number_path: str) -> str:
+        """Where the unit goes beside the number ('suspect_product[2]/dose' -> '.../dose_unit')."""
+        return f"{number_path.rpartition('/')[0]}/{self.unit.name}".lstrip("/")
+
+
+def number_and_unit(field: Field, text: str) -> Optional[NumberWithUnit]:
+    """A number written with its unit ('70 kg' in A4 weight, '450 mcg' in D2 dose), or None
+    when `text` is not that."""
+    unit = _units().get(field.path)
+    m = _NUMBER_THEN_WORDS.fullmatch(" ".join(text.split())) if unit is not None else None
+    if m is None:
+        return None
+    try:
+        return NumberWithUnit(m.group(1), unit, coerce_one(unit, m.group(2)))
+    except ValueProblem:
+        return None
+
+
+def _number_with_its_unit(path: str, field: Field, text: str, values: Mapping[str, object],
+                          out: Dict[str, Value], problems: List[Tuple[str, str]]) -> bool:
+    """A number cell that holds its unit too: the number goes to its box and the unit to the
+    unit's box, unless that box says another unit (then which is right is the user's call).
+    False when the cell is not a number with a unit."""
+    split = number_and_unit(field, text)
+    if split is None:
+        return False
+    number, unit, code = split
+    try:
+        out[path] = coerce_one(field, number)
+    except ValueProblem as exc:
+        problems.append((path, str(exc)))
+        return True
+    unit_path = split.unit_path(path)
+    given = str(values.get(unit_path) or "").strip()
+    try:
+        stated = coerce_one(unit, given) if given else None
+    except ValueProblem:
+        return True  # the unit box's own answer is refused at that box
+    if stated is None:
+        out[unit_path] = code
+    elif stated != code:
+        del out[path]
+        problems.append((path, f"'{text}' gives the unit as {code}, but {unit.box} {unit.label.lower()} "
+                               f"says {stated}: leave the unit to one of them"))
+    return True

@@ -16,7 +16,7 @@ from typing import Callable, Dict, List
 import click
 
 from .catalog import Field, Group, load_catalog
-from .coerce import ValueProblem, coerce_value
+from .coerce import ValueProblem, coerce_value, number_and_unit
 from .draft import build_draft, draft_values, read_draft, write_draft
 from .paths import split_path
 from .safe_io import atomic_write
@@ -116,13 +116,16 @@ class Interview:
                     break
                 self.echo("  This one is needed for the report; please give an answer.")
                 continue
+            with_unit = number_and_unit(field, raw)  # '70 kg': the unit's question then offers kg
             try:
-                value = coerce_value(field, self._numbers_to_values(field, raw))
+                value = coerce_value(field, with_unit.number if with_unit else self._numbers_to_values(field, raw))
                 self.check(field, path, value)
             except ValueProblem as exc:
                 self.echo(f"  Sorry, {exc}. Please try again (? for help).")
                 continue
             self.values[path] = value
+            if with_unit:
+                self.values[with_unit.unit_path(path)] = with_unit.code
             break
         self.asked[path] = "answered" if path in self.values else "skipped"
         self.save()

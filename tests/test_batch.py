@@ -125,7 +125,8 @@ def test_a_tab_separated_file_named_csv_is_read(runner, tmp_path):
 
 
 @pytest.mark.parametrize("dose, stored", [("1.500", "1500"), ("1,500", "1.5"), ("1.500,25", "1500.25"),
-                                          ("0,125", "0.125"), ("1.5", "1.5"), ("250", "250")])
+                                          ("0,125", "0.125"), ("1.5", "1.5"), ("250", "250"),
+                                          ("1.500 mcg", "1500"), ("1.500mcg", "1500"), ("0,125 mcg", "0.125")])
 def test_numbers_in_a_semicolon_separated_file_follow_its_convention(runner, tmp_path, dose, stored):
     """There the point groups thousands and the comma is the decimal mark: 1.500 mg is
     fifteen hundred milligrams (read as 1.5 it would be a thousandfold wrong)."""
@@ -213,6 +214,27 @@ def test_cells_as_clinicians_and_safety_databases_write_them(runner, tmp_path, c
     assert result.exit_code == 0, result.output + str(read_problems(out))
     values = draft_values(read_draft(out / "SPELT.xml"))
     assert {path: values[path] for path in stored} == stored
+
+
+def test_a_number_written_with_its_unit_fills_both_boxes(runner, tmp_path):
+    base = example_rows()[1]
+    no_units = {k: v for k, v in base.items() if not k.endswith(("weight_unit", "age_unit"))}
+    rows = [dict(no_units, **{"admin/report_id": "UNITS", "patient/weight": "70 kg", "patient/age": "52 yrs",
+                              "suspect_product[1]/dose": "450 mcg"}),
+            dict(base, **{"admin/report_id": "SAME", "patient/weight": "154lbs", "patient/weight_unit": "lb"}),
+            dict(base, **{"admin/report_id": "CLASH", "patient/weight": "154 lbs", "patient/weight_unit": "kg"})]
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(write_csv(tmp_path / "e.csv", rows)), "--out", str(out)])
+    assert "2 drafted, 1 with errors" in result.output, result.output
+    units = draft_values(read_draft(out / "UNITS.xml"))
+    assert (units["patient/weight"], units["patient/weight_unit"]) == ("70", "kg")
+    assert (units["patient/age"], units["patient/age_unit"]) == ("52", "year")
+    assert (units["suspect_product[1]/dose"], units["suspect_product[1]/dose_unit"]) == ("450", "UGM")
+    same = draft_values(read_draft(out / "SAME.xml"))
+    assert (same["patient/weight"], same["patient/weight_unit"]) == ("154", "lb")
+    [clash] = read_problems(out)
+    assert (clash["row"], clash["path"], clash["box"]) == ("4", "patient/weight", "A4")
+    assert clash["message"] == "'154 lbs' gives the unit as lb, but A4 weight unit says kg: leave the unit to one of them"
 
 
 def test_a_code_nobody_can_read_is_refused_with_the_nearest_one(runner, tmp_path):

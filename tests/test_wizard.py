@@ -187,6 +187,16 @@ def test_a_choice_can_be_typed_as_people_write_it(runner, tmp_path):
         ("year", "female", "lb")
 
 
+def test_a_number_with_its_unit_offers_that_unit_next(runner, tmp_path):
+    # 3500 order: A1 identifier, A2 age, its unit, A2 birth date, A3 sex, A4 weight, its unit
+    draft, result = start(runner, tmp_path, ["", "52 years", "", "", "F", "70 kg", ""], form="3500")
+    assert "Sorry" not in result.output
+    assert "A2 Age unit [Enter to skip, ? for help] [year]" in result.output
+    values = draft_values(read_draft(draft))
+    assert (values["patient/age"], values["patient/age_unit"]) == ("52", "year")
+    assert (values["patient/weight"], values["patient/weight_unit"]) == ("70", "kg")
+
+
 def test_death_date_only_asked_for_death(runner, tmp_path):
     _, result = start(runner, tmp_path, ["1", "3"])
     assert "On what date did the person die?" not in result.output
