@@ -331,14 +331,26 @@ def coerce_value(field: Field, raw) -> Value:
         out = []
         for item in items:
             if str(item).strip():
-                value = coerce_one(field, str(item))
-                if value not in out:
-                    out.append(value)
+                for value in _one_or_listed(field, str(item)):
+                    if value not in out:
+                        out.append(value)
         return out
     if isinstance(raw, (list, tuple)):
         raise ValueProblem("takes one value, not a list")
     text = str(raw).strip()
     return coerce_one(field, text) if text else ""
+
+
+def _one_or_listed(field: Field, item: str) -> List[str]:
+    """One answer of a several-answer box, or, for a code list, answers listed with commas
+    ("death, hospitalization", as a spreadsheet cell lists them) when each part is a code.
+    The whole is tried first: a choice's own words may hold a comma."""
+    try:
+        return [coerce_one(field, item)]
+    except ValueProblem:
+        if field.kind != "code" or "," not in item:
+            raise
+        return [coerce_one(field, part) for part in item.split(",") if part.strip()]  # names the part refused
 
 
 _COLUMNS: Dict[str, Tuple[Optional[Field], Optional[Callable[[str], str]]]] = {}
