@@ -424,6 +424,7 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
     out: Dict[str, Value] = {}
     problems: List[Tuple[str, str]] = []
     columns = _COLUMNS
+    unknown = 0
     for path, raw in values.items():
         field, convert = columns.get(path) or _column(path)
         if convert is not None and raw.__class__ is str:  # a spreadsheet cell: the common case
@@ -442,8 +443,10 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
         if field is not None and (raw == "" or raw is None):
             continue  # an empty cell of a known column
         if field is None:
-            hint = load_catalog().suggest(path)
-            problems.append((path, f"'{path}' is not a field" + (f"; did you mean '{hint}'?" if hint else "")))
+            unknown += 1
+            if unknown <= _UNKNOWN_SHOWN:
+                hint = load_catalog().suggest(path)
+                problems.append((path, f"'{path}' is not a field" + (f"; did you mean '{hint}'?" if hint else "")))
             continue
         try:
             value = coerce_value(field, raw)
@@ -452,7 +455,12 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
             continue
         if value not in ("", []):
             out[path] = value
+    if unknown > _UNKNOWN_SHOWN:
+        problems.append(("", f"and {unknown - _UNKNOWN_SHOWN:,} more keys that are not fields"))
     return out, problems
+
+
+_UNKNOWN_SHOWN = 10  # a record from another system may hold thousands of keys that are not fields
 
 
 @lru_cache(maxsize=1)

@@ -303,6 +303,22 @@ def test_odd_json_lines_are_problems_of_their_row(runner, tmp_path):
     assert messages["8"].startswith("row 8 'patient/race' holds a list mixing entries")
 
 
+def test_a_json_line_of_thousands_of_unknown_keys_gets_ten_named_and_a_count(runner, tmp_path):
+    """A record from another system: before, every key was a problem line of its own, each
+    after a search for the nearest path (20,000 keys: 20,000 lines, 5 s)."""
+    record = nest(example_rows()[0])
+    record.update({f"extra{i}": "x" for i in range(5_000)})
+    src = tmp_path / "other.jsonl"
+    src.write_text(json.dumps(record) + "\n")
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out)])
+    assert result.exit_code == 1 and "0 drafted, 1 with errors" in result.output
+    problems = read_problems(out)
+    assert len(problems) == 11
+    assert [p["path"] for p in problems[:10]] == [f"extra{i}" for i in range(10)]
+    assert problems[10]["message"] == "and 4,990 more keys that are not fields"
+
+
 def _rewrite_sheet(src, pattern: bytes, replacement: bytes):
     """Change the first sheet's XML of a saved workbook (one match of `pattern`), as another
     program than openpyxl would have written it."""
