@@ -13,6 +13,7 @@ from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple, U
 
 from .catalog import Field, load_catalog
 from .code_lists import CodeProblem, code_value
+from .countries import CountryProblem, country_code
 
 Value = Union[str, List[str]]
 
@@ -122,67 +123,11 @@ def _code(field: Field, text: str) -> str:
         raise ValueProblem(str(exc)) from None
 
 
-class _Countries:
-    """ISO 3166-1 as pycountry has it, looked up as `pycountry.countries.lookup` does (any
-    field of a country, case-insensitive; fields in the data's order, the last entry of a
-    field winning), from pycountry's own data file. Importing pycountry costs 80 ms (it
-    imports importlib.metadata), more than reading the file; when the file is not where
-    pycountry keeps it, its API gives the same table."""
-
-    FIELDS = ("alpha_2", "alpha_3", "flag", "name", "numeric", "official_name", "common_name")
-
-    def __init__(self):
-        entries = self._from_file()
-        if entries is None:
-            import pycountry
-
-            entries = [{k: getattr(c, k) for k in self.FIELDS if getattr(c, k, None)} for c in pycountry.countries]
-        self.codes = {entry["alpha_2"] for entry in entries}
-        self.indices: Dict[str, Dict[str, str]] = {}
-        for entry in entries:
-            for key, value in entry.items():
-                if isinstance(value, str):
-                    self.indices.setdefault(key, {})[value.lower()] = entry["alpha_2"]
-
-    @staticmethod
-    def _from_file() -> Optional[List[dict]]:
-        import importlib.util
-        import json
-        from pathlib import Path
-
-        try:
-            spec = importlib.util.find_spec("pycountry")
-            data = Path(spec.origin).parent / "databases" / "iso3166-1.json"
-            entries = json.loads(data.read_text(encoding="utf-8"))["3166-1"]
-            return entries if entries and all("alpha_2" in e for e in entries) else None
-        except (AttributeError, ImportError, OSError, KeyError, TypeError, ValueError):
-            return None
-
-    def lookup(self, text: str) -> Optional[str]:
-        key = text.lower()
-        for index in self.indices.values():
-            if key in index:
-                return index[key]
-        return None
-
-
-@lru_cache(maxsize=1)
-def _countries() -> _Countries:
-    return _Countries()
-
-
-def _country(raw: str) -> str:
-    text = raw.strip()
-    countries = _countries()
-    if re.fullmatch(r"[A-Za-z]{2}", text) and text.upper() in countries.codes:
-        return text.upper()
-    aliases = {"usa": "US", "u.s.": "US", "u.s.a.": "US", "uk": "GB", "united states of america": "US"}
-    if text.lower() in aliases:
-        return aliases[text.lower()]
-    code = countries.lookup(text)
-    if code is None:
-        raise ValueProblem(f"'{text}' is not a country name or two-letter country code")
-    return code
+def _country(text: str) -> str:
+    try:
+        return country_code(text)
+    except CountryProblem as exc:
+        raise ValueProblem(str(exc)) from None
 
 
 _DECIMAL_COMMA_STYLE = re.compile(r"-?\d{1,3}(?:\.\d{3})+(?:,\d+)?|-?\d+,\d+")

@@ -141,10 +141,9 @@ def test_country_table_finds_what_pycountry_finds():
     every name, code and number of every country, in any case, gives pycountry's answer."""
     import pycountry
 
-    from medwatch_tool.coerce import _Countries, _country
+    from medwatch_tool.countries import _from_file
 
-    table = _Countries()
-    assert table._from_file() is not None  # read from the file, not through the slow import
+    assert _from_file() is not None  # read from the file, not through the slow import
     field = load_catalog().field("reporter/country")
     checked = 0
     for c in pycountry.countries:
@@ -156,20 +155,36 @@ def test_country_table_finds_what_pycountry_finds():
                     checked += 1
     assert checked > 1500
     with pytest.raises(ValueProblem, match="'Atlantis' is not a country name"):
-        _country("Atlantis")
+        coerce_value(field, "Atlantis")
     with pytest.raises(ValueProblem):
-        _country("ZZ")
+        coerce_value(field, "ZZ")
 
 
-def test_country_table_without_the_data_file_comes_from_pycountry(monkeypatch):
-    from medwatch_tool.coerce import _Countries
+@pytest.mark.parametrize("written, code", [
+    ("Russia", "RU"), ("Turkey", "TR"), ("England", "GB"), ("Scotland", "GB"), ("Great Britain", "GB"),
+    ("Cote d'Ivoire", "CI"), ("Ivory Coast", "CI"), ("The Netherlands", "NL"), ("Holland", "NL"),
+    ("The Gambia", "GM"), ("St. Lucia", "LC"), ("St Kitts and Nevis", "KN"), ("Republic of Korea", "KR"),
+    ("Palestine", "PS"), ("Vatican", "VA"), ("Holy See", "VA"), ("Brunei", "BN"), ("Burma", "MM"),
+    ("Cape Verde", "CV"), ("Swaziland", "SZ"), ("UAE", "AE"), ("DR Congo", "CD"), ("Congo", "CG"),
+    ("Micronesia", "FM"), ("Macau", "MO"), ("Czech Republic", "CZ"), ("Democratic Republic of the Congo", "CD"),
+])
+def test_countries_as_people_write_them(written, code):
+    assert coerce_value(load_catalog().field("reporter/country"), written) == code
 
-    from_file = _Countries()
-    monkeypatch.setattr(_Countries, "_from_file", staticmethod(lambda: None))
-    from_api = _Countries()
-    assert from_api.codes == from_file.codes and len(from_api.codes) > 240
-    for text in ("Germany", "DEU", "276", "bolivia", "Plurinational State of Bolivia", "United Kingdom"):
-        assert from_api.lookup(text) == from_file.lookup(text) is not None
+
+def test_a_country_name_two_countries_share_is_refused_with_both():
+    with pytest.raises(ValueProblem, match=r"'Korea' is not a country name or two-letter country code; "
+                                           r"did you mean North Korea \(KP\) or South Korea \(KR\)\?"):
+        coerce_value(load_catalog().field("reporter/country"), "Korea")
+
+
+def test_country_table_without_the_data_file_comes_from_pycountry():
+    from medwatch_tool.countries import _from_api, _from_file, table_of
+
+    from_file, from_api = table_of(_from_file()), table_of(_from_api())
+    assert set(from_api.values()) == set(from_file.values()) and len(set(from_api.values())) > 240
+    for text in ("germany", "deu", "276", "bolivia", "plurinational state of bolivia", "united kingdom", "russia"):
+        assert from_api[text] == from_file[text]
 
 
 def test_paths_round_trip_through_xml_and_json(tmp_path, examples):
