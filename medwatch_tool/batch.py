@@ -341,8 +341,10 @@ class Journal:
             self.names.close()
 
     def write_problems(self, folder: Path):
-        """problems.csv from the journal, in row order, written atomically."""
-        with atomic_text_writer(folder / PROBLEMS) as handle:
+        """problems.csv from the journal, in row order, written atomically. It starts with a
+        byte order mark: without one Excel, where clinicians open it, reads UTF-8 as the
+        local code page ("—" shows as "â€”", "José" as "JosÃ©")."""
+        with atomic_text_writer(folder / PROBLEMS, encoding="utf-8-sig") as handle:
             writer = csv.DictWriter(handle, fieldnames=PROBLEM_COLUMNS, lineterminator="\n")
             writer.writeheader()
             void = set(self.redo)

@@ -186,7 +186,7 @@ class FolderWriter:
 
 
 @contextmanager
-def atomic_text_writer(path: Union[str, Path], mode: int = OWNER_ONLY):
+def atomic_text_writer(path: Union[str, Path], mode: int = OWNER_ONLY, encoding: str = "utf-8"):
     """Stream text into `path` atomically (for outputs too big to build in memory)."""
     target = Path(path)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -196,7 +196,7 @@ def atomic_text_writer(path: Union[str, Path], mode: int = OWNER_ONLY):
         raise OutputError(f"cannot write here ({exc.strerror or exc})", str(target)) from None
     try:
         os.fchmod(fd, mode)  # the temp file may have been there already, with other permissions
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        with os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())

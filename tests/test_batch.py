@@ -45,7 +45,8 @@ def write_csv(path, rows, encoding="utf-8", extra_header=None):
 
 
 def read_problems(folder):
-    with open(folder / "problems.csv", newline="", encoding="utf-8") as handle:
+    assert (folder / "problems.csv").read_bytes().startswith(b"\xef\xbb\xbfrow,")  # Excel reads it as UTF-8
+    with open(folder / "problems.csv", newline="", encoding="utf-8-sig") as handle:
         return list(csv.DictReader(handle))
 
 
