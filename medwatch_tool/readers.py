@@ -318,6 +318,8 @@ def check_header(header: List[str], source: str) -> List[str]:
     seen, paths = {}, []
     for column, name in enumerate(header, 1):
         name = (name or "").strip()
+        if catalog.node(name) is None and catalog.node(name.lower()) is not None:
+            name = name.lower()  # 'Patient/Age' as a spreadsheet capitalises it: paths are lower case
         paths.append(name)
         if not name:
             problems.append(lambda column=column: f"column {column} has no name")

@@ -526,9 +526,25 @@ def test_utf16_text_and_lines_ended_by_cr_alone_are_read(runner, tmp_path, name,
     assert history == "Allergie: pénicilline; café\nsecond line"
 
 
+def test_column_names_in_capitals_are_the_same_fields(runner, tmp_path):
+    """A spreadsheet capitalises headers ('Patient/Age'): field paths are lower case, and
+    no two differ only in case, so such a header names the same fields."""
+    src = write_csv(tmp_path / "e.csv", example_rows())
+    lines = src.read_text(encoding="utf-8").split("\n", 1)
+    capitals = tmp_path / "caps.csv"
+    capitals.write_text(lines[0].title() + "\n" + lines[1], encoding="utf-8")
+    assert "Patient/Age," in capitals.read_text(encoding="utf-8")
+    for name, folder in ((src, "lower"), (capitals, "caps")):
+        result = runner.invoke(main, ["batch", str(name), "--out", str(tmp_path / folder)])
+        assert result.exit_code == 0 and "3 drafted, 0 with errors" in result.output, result.output
+    for draft in (tmp_path / "lower").glob("*.xml"):
+        assert (tmp_path / "caps" / draft.name).read_bytes() == draft.read_bytes()
+
+
 @pytest.mark.parametrize("header, expected", [
     ("patient/age,suspect_product[1]/dosage", "column 2 'suspect_product[1]/dosage' is not a field; did you mean 'suspect_product/dose'?"),
     ("patient/age,patient/age", "column 2 'patient/age' repeats column 1"),
+    ("Patient/Age,patient/age", "column 2 'patient/age' repeats column 1"),
     ("", "row 1 (header) names no columns: the first line must list the field paths"),
 ])
 def test_bad_header_stops_with_one_line(runner, tmp_path, header, expected):
