@@ -35,6 +35,15 @@ def test_consumer_form_uses_its_own_boxes(runner, examples):
     assert "A3    Date of event: 02-Nov-2026" in out
 
 
+def test_consumer_form_names_units_in_plain_words(runner, examples):
+    draft = str(examples / "baclofen-overdose.xml")
+    consumer = runner.invoke(main, ["render", draft, "--form", "3500B"]).output
+    assert "C9    Dose unit: micrograms (mcg)" in consumer
+    assert "Strength unit: milligrams per millilitre (mg/mL)" in consumer
+    professional = runner.invoke(main, ["render", draft]).output
+    assert "D2    Dose unit: MICROGRAM(S) - UGM" in professional
+
+
 def test_html_is_escaped_and_written_owner_only(runner, tmp_path):
     root = example_tree()
     set_text(root, "event/description", "<script>alert('x')</script> & more")
