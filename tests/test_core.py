@@ -68,6 +68,29 @@ def test_date_parser_never_crashes(text):
     assert len(result) in (4, 7, 10)
 
 
+_READ_AS_PEOPLE_WRITE = ["suspect_product/dose_unit", "suspect_product/route", "event/outcome", "patient/race",
+                         "reporter/country", "patient/weight", "suspect_product/dose"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(_READ_AS_PEOPLE_WRITE),
+       st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30)
+       | st.from_regex(r"[0-9.,]{1,6} ?(mcg|µg|kg|lbs?|mg/kg|UNK|x)?", fullmatch=True))
+def test_codes_countries_and_numbers_with_units_never_crash(path, text):
+    """Whatever a cell holds, it is read as the box's value or refused with a message."""
+    from medwatch_tool.coerce import coerce_values
+
+    field = load_catalog().field(path)
+    values, problems = coerce_values({path: text})
+    for got in ([values[path]] if path in values else []):
+        for value in (got if isinstance(got, list) else [got]):
+            if field.kind == "code":
+                assert value in {c.value for c in field.choices}
+            elif field.type_name == "Country":
+                assert len(value) == 2 and value.isupper()
+    assert all(isinstance(message, str) and message for _, message in problems)
+
+
 def test_coerce_by_field_kind():
     c = load_catalog()
     assert coerce_value(c.field("suspect_product/route"), "Intrathecal") == "intrathecal"
