@@ -43,8 +43,34 @@ def test_stage_benchmark_accounts_for_the_whole_time(tmp_path):
 def test_reader_benchmark_reads_every_row_of_each_format(tmp_path):
     out = run("readers.py", "--rows", "150", "--repeat", "1", tmp_path=tmp_path)
     figures = {fmt: (float(us.replace(",", "")), float(rate.replace(",", "")))
-               for fmt, us, rate in re.findall(r"^\s*(csv|jsonl|xlsx)\s+[\d.]+ MB\s+([\d,]+)\s+([\d,]+)$", out, re.M)}
-    assert set(figures) == {"csv", "jsonl", "xlsx"}, out
+               for fmt, us, rate in re.findall(r"^\s*(csv|jsonl|xlsx|xlsx-sst)\s+[\d.]+ MB\s+([\d,]+)\s+([\d,]+)$",
+                                               out, re.M)}
+    assert set(figures) == {"csv", "jsonl", "xlsx", "xlsx-sst"}, out
     for us, rate in figures.values():
         assert us >= 1 and rate > 0
         assert abs(1e6 / rate - us) <= 0.5 + 0.01 * us  # us per row (rounded) and rows/s agree
+
+
+def test_the_excel_style_workbook_of_the_reader_benchmark_holds_the_same_rows(tmp_path):
+    """bench/readers.py times a workbook as Excel saves it (text in a shared string table),
+    made from the one openpyxl saves: both must read to exactly the rows of the CSV."""
+    import sys
+
+    sys.path.insert(0, str(BENCH))
+    try:
+        import readers
+    finally:
+        sys.path.remove(str(BENCH))
+    from medwatch_tool.readers import open_source
+
+    files = readers.write_files(tmp_path, 40)
+    assert b"sharedStrings.xml" in files["xlsx-sst"].read_bytes()
+
+    def rows(path):
+        source = open_source(str(path))
+        try:
+            return [(row.number, row.values) for row in source]
+        finally:
+            source.close()
+
+    assert rows(files["xlsx-sst"]) == rows(files["xlsx"]) == rows(files["csv"])
