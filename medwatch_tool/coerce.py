@@ -47,6 +47,10 @@ _TIME_OF_DAY = re.compile(r"(?:T| )(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+
                           r"(?: ?(?:Z|UTC|GMT|[+-]\d{2}:?\d{2}))?", re.IGNORECASE)
 
 
+# how people write a day in words: a weekday before the date, an ordinal day (3rd, 21st)
+_WEEKDAY = re.compile(r"^(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?\.? ", re.IGNORECASE)
+_ORDINAL = re.compile(r"\b([0-9]{1,2})(?:st|nd|rd|th)\b(?: of\b)?", re.IGNORECASE)
+
 # a day, or day and month, not known, as case reports write it: UNK-Nov-2026, UN/NOV/2026, UNK-UNK-2026
 _UNKNOWN = r"(?:UNK|UN|UK|XX|\?\?)[ /-]"
 _UNKNOWN_PARTS = re.compile(f"{_UNKNOWN}({_UNKNOWN})?(.+)", re.IGNORECASE)
@@ -64,6 +68,7 @@ def parse_partial_date(raw: str) -> str:
     """
     text = raw.strip()
     s = re.sub(r"\s+", " ", text.replace(",", " ")).strip()
+    s = _ORDINAL.sub(r"\1", _WEEKDAY.sub("", s))  # "Tuesday November 3rd 2026" -> "November 3 2026"
     time_of_day = _TIME_OF_DAY.search(s) if ":" in s else None  # (most dates have no time)
     if time_of_day and time_of_day.end() == len(s) and time_of_day.start() >= 8:
         day = parse_partial_date(s[:time_of_day.start()])

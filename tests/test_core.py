@@ -43,6 +43,9 @@ def test_catalog_annotates_every_field():
     ("03NOV2026", "2026-11-03"), ("03/Nov/2026", "2026-11-03"),
     # a day or month not known, as safety databases write it
     ("UNK-Nov-2026", "2026-11"), ("UN/NOV/2026", "2026-11"), ("UNK-UNK-2026", "2026"), ("unk 2026", "2026"),
+    # a day in words, as a patient types it
+    ("Tuesday, November 3, 2026", "2026-11-03"), ("November 3rd, 2026", "2026-11-03"),
+    ("21st of March 2026", "2026-03-21"), ("3RD NOV 2026", "2026-11-03"),
 ])
 def test_dates_keep_their_precision(raw, stored):
     assert parse_partial_date(raw) == stored
