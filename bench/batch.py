@@ -166,9 +166,11 @@ def file_write_cost(folder) -> float:
 
 
 def main():
+    from medwatch_tool.workers import usable_cpus
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--jobs", type=int, default=usable_cpus(), help="worker processes (default: as medwatch batch)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dir", default=None, help="where the drafts are written (default: system temp folder)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)

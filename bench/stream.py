@@ -113,9 +113,11 @@ def run(gb: float, jobs: int, folder) -> dict:
 
 
 def main():
+    from medwatch_tool.workers import usable_cpus
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gb", type=float, nargs="+", default=[0.25, 2.0])
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--jobs", type=int, default=usable_cpus(), help="worker processes (default: as medwatch batch)")
     parser.add_argument("--dir", default=None, help="where the drafts are written (default: system temp folder)")
     args = parser.parse_args()
     print(f"medwatch batch on multi-GB standard input: {args.jobs} worker process(es), {os.cpu_count()} CPU(s)")

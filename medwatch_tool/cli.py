@@ -284,7 +284,7 @@ MAX_JOBS = max(64, 4 * (os.cpu_count() or 1))
 @click.option("--render", "render_to", type=click.Choice(["html", "text"]), default=None,
               help="Also render each draft next to it.")
 @click.option("--jobs", type=click.IntRange(min=1, max=MAX_JOBS), default=None,
-              help=f"Worker processes (default: the number of CPUs; at most {MAX_JOBS}).")
+              help=f"Worker processes (default: the CPUs this process may use; at most {MAX_JOBS}).")
 @click.option("--resume", is_flag=True,
               help="Finish an interrupted run in the same --out folder, on the same input file "
                    "(rows added at its end are drafted too; a file changed otherwise is refused).")
@@ -313,9 +313,10 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
     """
     from .batch import run_batch
     from .readers import open_source
+    from .workers import usable_cpus
 
     source = open_source(input_file, input_format)
-    jobs = jobs or os.cpu_count() or 1
+    jobs = jobs or usable_cpus()
     show = sys.stderr.isatty()
     try:
         if show:

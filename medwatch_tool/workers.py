@@ -14,16 +14,43 @@ sends and receives itself, over one pipe per worker:
   bounded however slow one task is.
 - A worker that dies is noticed when its pipe closes: `WorkerLost` says how it ended.
 """
+import math
 import multiprocessing
 import os
 import signal
 from multiprocessing.connection import wait
+from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 from .errors import MedwatchError
 
 
 _END = object()
+
+
+def usable_cpus(cgroup: Path = Path("/sys/fs/cgroup")) -> int:
+    """The CPUs this process may use, the default number of workers: os.cpu_count() counts
+    the machine's, but a container or a shared server often grants fewer (CPU affinity, a
+    cgroup quota such as `docker --cpus 2`); a worker per machine CPU there only waits, at
+    about 30 MB each."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # macOS, Windows
+        cpus = os.cpu_count() or 1
+    quota = None
+    try:  # cgroup v2: "max 100000" or "200000 100000" (quota and period, microseconds)
+        limit, period = (cgroup / "cpu.max").read_text().split()[:2]
+        quota = None if limit == "max" else int(limit) / int(period)
+    except (OSError, ValueError):
+        try:  # cgroup v1: -1 when unlimited
+            limit = int((cgroup / "cpu" / "cpu.cfs_quota_us").read_text())
+            period = int((cgroup / "cpu" / "cpu.cfs_period_us").read_text())
+            quota = limit / period if limit > 0 and period > 0 else None
+        except (OSError, ValueError):
+            pass
+    if quota:
+        cpus = min(cpus, max(1, math.ceil(quota)))
+    return max(1, cpus)
 
 
 class WorkerLost(MedwatchError):

@@ -1141,6 +1141,27 @@ def test_a_quoted_cell_over_many_lines_longer_than_16_mb_is_one_problem(runner, 
         assert "its quote is never closed, so the rest of the file was read as part of that cell" in problem["message"]
 
 
+@pytest.mark.parametrize("files, expected", [
+    ({}, 3),                                                            # no cgroup limit: the affinity
+    ({"cpu.max": "max 100000\n"}, 3),                                   # cgroup v2, unlimited
+    ({"cpu.max": "150000 100000\n"}, 2),                                # docker --cpus 1.5
+    ({"cpu.max": "50000 100000\n"}, 1),                                 # half a CPU: still one worker
+    ({"cpu/cpu.cfs_quota_us": "100000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 1),  # cgroup v1
+    ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, 3),      # v1, unlimited
+    ({"cpu.max": "garbage"}, 3),
+])
+def test_default_workers_are_the_cpus_this_process_may_use(tmp_path, monkeypatch, files, expected):
+    """os.cpu_count() counts the machine's CPUs; in a container or under taskset the run gets
+    fewer, and a worker per machine CPU would only wait (and take 30 MB each)."""
+    from medwatch_tool.workers import usable_cpus
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert usable_cpus(tmp_path) == expected
+
+
 def test_a_mistyped_jobs_count_is_refused_before_any_process_starts(runner, tmp_path):
     """--jobs 100000 forked until the machine stalled (load average 880 here)."""
     from medwatch_tool.cli import MAX_JOBS
