@@ -94,6 +94,12 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
     except Exception as exc:  # whatever openpyxl trips on in a workbook it cannot make sense of
         raise InputError(f"not a readable Excel .xlsx workbook ({_workbook_trouble(exc)})", src.name) from None
     try:
+        uncomputed = _uncomputed_formula(src.handle)
+        if uncomputed:
+            raise InputError(f"cell {uncomputed} of the first sheet holds a formula whose value the workbook does "
+                             "not hold (it was saved by a program that does not compute formulas), so it would "
+                             "read as empty or as a stale value: open the workbook in Excel or LibreOffice, save "
+                             "it, and run again", src.name)
         sheet = book.worksheets[0]
         others = [f"'{other.title}'" for other in book.worksheets[1:]]
         if others:  # their rows are not drafted: say so rather than leave them unsaid
@@ -117,3 +123,62 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
             yield row
     finally:
         book.close()
+
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_RELATIONSHIP = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+
+
+def _uncomputed_formula(handle) -> str:
+    """The first cell of the first sheet whose formula has no value saved with it, or "".
+
+    A workbook keeps each formula's last computed value, which is what is read (data_only).
+    Programs that write workbooks without a spreadsheet engine (openpyxl, xlsxwriter) save
+    formulas with no value, or with 0, and mark the workbook to be recomputed when opened
+    (fullCalcOnLoad): such a cell would read as empty or as 0, a wrong dose without a word.
+    Excel and LibreOffice always save the values."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    with zipfile.ZipFile(handle) as archive:
+        workbook = etree.fromstring(archive.read("xl/workbook.xml"), parser)
+        recompute = (workbook.find(f"{_MAIN}calcPr") is not None
+                     and workbook.find(f"{_MAIN}calcPr").get("fullCalcOnLoad") in ("1", "true"))
+        first = workbook.find(f"{_MAIN}sheets/{_MAIN}sheet")
+        rels = etree.fromstring(archive.read("xl/_rels/workbook.xml.rels"), parser)
+        target = next((r.get("Target") for r in rels.iter(_RELS) if first is not None
+                       and r.get("Id") == first.get(_RELATIONSHIP)), None)
+        if target is None:
+            return ""  # openpyxl found the sheet some other way; nothing to check against
+        path = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        if not _holds_formulas(archive, path):
+            return ""  # (nearly every sheet: a scan of its bytes, a fiftieth of parsing it)
+        with archive.open(path) as xml:
+            for _, element in etree.iterparse(xml, tag=(f"{_MAIN}f", f"{_MAIN}row"), resolve_entities=False,
+                                              no_network=True, load_dtd=False, huge_tree=False):
+                if element.tag == f"{_MAIN}row":  # done with: dropped, so memory stays flat
+                    element.clear()
+                    while element.getprevious() is not None:
+                        del element.getparent()[0]
+                    continue
+                cell = element.getparent()
+                value = cell.find(f"{_MAIN}v")
+                if recompute or value is None or not (value.text or cell.get("t") == "str"):
+                    return cell.get("r") or "?"
+    return ""
+
+
+_FORMULA_TAGS = (b"<f>", b"<f ", b":f>", b":f ")  # <f>, <f t="shared" ...>, <x:f> (a text may say it too)
+
+
+def _holds_formulas(archive: zipfile.ZipFile, path: str) -> bool:
+    """Whether the sheet's bytes hold a formula element (or the look of one: the parse
+    that follows decides)."""
+    with archive.open(path) as xml:
+        tail = b""
+        while True:
+            block = xml.read(1 << 20)
+            if not block:
+                return False
+            if any(tag in tail + block[:8] or tag in block for tag in _FORMULA_TAGS):
+                return True
+            tail = block[-8:]

@@ -320,16 +320,16 @@ def test_a_json_line_of_thousands_of_unknown_keys_gets_ten_named_and_a_count(run
     assert problems[10]["message"] == "and 4,990 more keys that are not fields"
 
 
-def _rewrite_sheet(src, pattern: bytes, replacement: bytes):
-    """Change the first sheet's XML of a saved workbook (one match of `pattern`), as another
-    program than openpyxl would have written it."""
+def _rewrite_sheet(src, pattern: bytes, replacement: bytes, member: str = "xl/worksheets/sheet1.xml"):
+    """Change the first sheet's XML (or another `member`) of a saved workbook (one match of
+    `pattern`), as another program than openpyxl would have written it."""
     import zipfile
 
     saved = src.read_bytes()
     with zipfile.ZipFile(io.BytesIO(saved)) as original, zipfile.ZipFile(src, "w") as copy:
         for info in original.infolist():
             data = original.read(info.filename)
-            if info.filename == "xl/worksheets/sheet1.xml":
+            if info.filename == member:
                 data, count = re.subn(pattern, replacement, data)
                 assert count == 1, pattern
             copy.writestr(info, data)
@@ -365,6 +365,38 @@ def test_xlsx_sheet(runner, tmp_path):
     assert (tmp_path / "piped" / "CONSUMER-2026-11-02.xml").read_bytes() == (out / "CONSUMER-2026-11-02.xml").read_bytes()
 
 
+@pytest.mark.parametrize("saved_as", ["by openpyxl: no value", "by xlsxwriter: 0, recompute on load",
+                                      "by Excel: its value"])
+def test_a_formula_is_read_by_its_saved_value_and_refused_without_one(runner, tmp_path, saved_as):
+    """A workbook holds each formula's last computed value, which is what is read. Programs
+    without a spreadsheet engine save none (openpyxl) or 0 (xlsxwriter), marking the workbook
+    to be recomputed on opening: read as it is, the weight would be empty or 0, silently."""
+    openpyxl = pytest.importorskip("openpyxl")
+    row = dict(example_rows()[1], **{"admin/report_id": "FORMULA"})
+    header = columns_of([row])
+    book = openpyxl.Workbook()
+    book.active.append(header)
+    book.active.append([row[h] for h in header])
+    weight = f"{openpyxl.utils.get_column_letter(header.index('patient/weight') + 1)}2"
+    book.active[weight] = "=35*2"
+    src = tmp_path / "formula.xlsx"
+    book.save(src)
+    if saved_as != "by openpyxl: no value":
+        _rewrite_sheet(src, rb"<f>35\*2</f><v>\s*</v>", rb"<f>35*2</f><v>" + (b"70" if "Excel" in saved_as else b"0") + rb"</v>")
+    if saved_as == "by Excel: its value":
+        _rewrite_sheet(src, rb' fullCalcOnLoad="1"', b"", member="xl/workbook.xml")
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out)])
+    if saved_as == "by Excel: its value":
+        assert result.exit_code == 0, result.output
+        assert draft_values(read_draft(out / "FORMULA.xml"))["patient/weight"] == "70"
+    else:
+        assert result.exit_code == 1 and not out.exists()
+        assert result.output.startswith(f"Error: {src}: cell {weight} of the first sheet holds a formula whose value "
+                                        "the workbook does not hold"), result.output
+        assert "open the workbook in Excel or LibreOffice, save it, and run again" in result.output
+
+
 def test_a_workbook_of_several_sheets_says_which_one_was_read(runner, tmp_path):
     """Rows on the other sheets are not drafted: the run says so instead of leaving it unsaid."""
     openpyxl = pytest.importorskip("openpyxl")
@@ -385,9 +417,11 @@ def test_a_workbook_of_several_sheets_says_which_one_was_read(runner, tmp_path):
         "'Older events', 'Lists'"]
 
 
-def test_a_workbook_found_damaged_partway_stops_the_run_with_one_message(runner, tmp_path):
-    """A sheet whose checksum fails shows only once most of it is read: the rows before it
-    are drafted, the message says the workbook is damaged (not an 'unexpected' error)."""
+def test_a_damaged_workbook_is_refused_with_one_message_before_anything_is_drafted(runner, tmp_path):
+    """A sheet whose checksum fails shows only once all of it is read. Before, the rows
+    before the damage were drafted and the run stopped partway; the sheet is now read
+    through once before drafting (to check its formulas have values), so the damage is
+    found first: one message saying the workbook is damaged, nothing half done."""
     import io
     import zipfile
 
@@ -411,9 +445,9 @@ def test_a_workbook_found_damaged_partway_stops_the_run_with_one_message(runner,
     result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o"), "--jobs", "1"])
     assert result.exit_code == 1, result.output
     assert "unexpected" not in result.output and "Traceback" not in result.output
-    assert re.search(r"Error: \S+damaged\.xlsx: cannot be read after row \d+ \(the workbook is damaged: "
-                     r"Bad CRC-32 for file 'xl/worksheets/sheet1\.xml'\)\nstopped: the \d+ rows recorded so far "
-                     r"are kept; once the input can be read again, finish with: medwatch batch", result.output)
+    assert result.output == (f"Error: {src}: cannot be read (the workbook is damaged: "
+                             "Bad CRC-32 for file 'xl/worksheets/sheet1.xml')\n")
+    assert not (tmp_path / "o").exists()
 
 
 def _workbook_with_sheet_prolog(path, prolog: str, description: str):
