@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -63,11 +64,22 @@ class Summary:
     worker_lost: str = ""      # stopped because a worker process was killed (out of memory...)
     cannot_read: str = ""      # stopped because the input could not be read further (I/O error...)
     kept: int = 0              # rows the journal holds at the end: what --resume will not redo
+    # rows with an error, per form box: a few hundred boxes at most, however long the input
+    errors_at: Counter = field(default_factory=Counter)
 
     def line(self) -> str:
         text = (f"{self.drafted} drafted, {self.failed} with errors, "
                 f"{self.warnings} warning{'s' * (self.warnings != 1)}")
         return text + (f" ({self.skipped} rows already done, skipped)" if self.skipped else "")
+
+    def worst(self, shown: int = 3) -> str:
+        """Where most failed rows fail ('D2 Dose unit (812 rows), B3 Date of event (40 rows)'):
+        a column written wrongly throughout shows at once, before problems.csv is opened."""
+        places = []
+        for (box, label), rows in self.errors_at.most_common(shown):
+            where = " ".join(x for x in (box if box not in ("", "—") else "", label) if x) or "the row as a whole"
+            places.append(f"{where} ({rows:,} row{'s' * (rows != 1)})")
+        return ", ".join(places)
 
 
 @lru_cache(maxsize=1)
@@ -527,6 +539,8 @@ def _count(entry: dict, summary: Summary):
         summary.drafted += 1
     else:
         summary.failed += 1
+        for box_and_label in {(p["box"], p["label"]) for p in entry["problems"] if p["severity"] == "error"}:
+            summary.errors_at[box_and_label] += 1
     summary.warnings += sum(1 for p in entry["problems"] if p["severity"] == "warning")
 
 

@@ -345,6 +345,7 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
     for note in source.notes:
         click.echo(f"note: {source.name}: {note}", err=True)
     if summary.failed:
+        click.echo(f"errors most often at: {summary.worst()}", err=True)
         click.echo(f"see {os.path.join(out_dir, 'problems.csv')} for the row, field and box of each problem", err=True)
     stopped = summary.cannot_write or summary.cannot_read or summary.worker_lost
     if stopped or summary.interrupted:

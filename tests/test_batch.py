@@ -88,6 +88,19 @@ def test_csv_good_bad_and_warning_rows(runner, tmp_path):
     assert bad["box"] == "B3" and bad["label"] == "Date of event" and "2026-02-30" in bad["message"]
 
 
+def test_the_run_ends_saying_where_most_rows_fail(runner, tmp_path):
+    """A column written wrongly throughout (a unit per day in the dose unit box) shows at the
+    end of the run, before problems.csv is opened."""
+    base = example_rows()[1]
+    rows = [dict(base, **{"admin/report_id": f"PER-DAY-{i}", "suspect_product[1]/dose_unit": "mcg/day"})
+            for i in range(3)]
+    rows.append(dict(base, **{"admin/report_id": "OLD", "patient/age": "300"}))
+    rows.append(dict(base, **{"admin/report_id": "GOOD"}))
+    result = runner.invoke(main, ["batch", str(write_csv(tmp_path / "e.csv", rows)), "--out", str(tmp_path / "o")])
+    assert "1 drafted, 4 with errors" in result.output
+    assert "errors most often at: D2 Dose unit (3 rows), A2 Age (1 row)\n" in result.output
+
+
 def test_semicolon_separated_csv_as_excel_saves_it_with_decimal_commas(runner, tmp_path):
     """Where the decimal mark is a comma, Excel's "CSV" is separated by semicolons."""
     rows = example_rows()
