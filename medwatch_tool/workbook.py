@@ -5,6 +5,7 @@ A workbook comes from another program, so it is read guarded: its XML through de
 never a traceback. Cells come out as the text a person sees in Excel: ISO dates, whole
 numbers without ".0", other numbers to Excel's 15 significant digits.
 """
+import posixpath
 import warnings
 import zipfile
 import zlib
@@ -138,18 +139,30 @@ def _uncomputed_formula(handle) -> str:
     formulas with no value, or with 0, and mark the workbook to be recomputed when opened
     (fullCalcOnLoad): such a cell would read as empty or as 0, a wrong dose without a word.
     Excel and LibreOffice always save the values."""
+    try:
+        return _first_uncomputed(handle)
+    except KeyError:  # parts where this does not look for them: openpyxl found its way, nothing to check
+        return ""
+
+
+def _first_uncomputed(handle) -> str:
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
     with zipfile.ZipFile(handle) as archive:
-        workbook = etree.fromstring(archive.read("xl/workbook.xml"), parser)
-        recompute = (workbook.find(f"{_MAIN}calcPr") is not None
-                     and workbook.find(f"{_MAIN}calcPr").get("fullCalcOnLoad") in ("1", "true"))
+        package = etree.fromstring(archive.read("_rels/.rels"), parser)
+        book = next((r.get("Target") for r in package.iter(_RELS)
+                     if (r.get("Type") or "").endswith("/officeDocument")), "xl/workbook.xml")
+        book = _part("", book)
+        workbook = etree.fromstring(archive.read(book), parser)
+        calculation = workbook.find(f"{_MAIN}calcPr")
+        recompute = calculation is not None and calculation.get("fullCalcOnLoad") in ("1", "true")
         first = workbook.find(f"{_MAIN}sheets/{_MAIN}sheet")
-        rels = etree.fromstring(archive.read("xl/_rels/workbook.xml.rels"), parser)
+        folder, _, name = book.rpartition("/")
+        rels = etree.fromstring(archive.read(_part(folder, f"_rels/{name}.rels")), parser)
         target = next((r.get("Target") for r in rels.iter(_RELS) if first is not None
                        and r.get("Id") == first.get(_RELATIONSHIP)), None)
         if target is None:
-            return ""  # openpyxl found the sheet some other way; nothing to check against
-        path = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+            return ""
+        path = _part(folder, target)
         if not _holds_formulas(archive, path):
             return ""  # (nearly every sheet: a scan of its bytes, a fiftieth of parsing it)
         with archive.open(path) as xml:
@@ -165,6 +178,11 @@ def _uncomputed_formula(handle) -> str:
                 if recompute or value is None or not (value.text or cell.get("t") == "str"):
                     return cell.get("r") or "?"
     return ""
+
+
+def _part(folder: str, target: str) -> str:
+    """A package part's name from a relationship's target: absolute, or relative to `folder`."""
+    return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
 
 
 _FORMULA_TAGS = (b"<f>", b"<f ", b":f>", b":f ")  # <f>, <f t="shared" ...>, <x:f> (a text may say it too)

@@ -41,7 +41,7 @@ def usable_cpus(cgroup: Path = Path("/sys/fs/cgroup")) -> int:
     try:  # cgroup v2: "max 100000" or "200000 100000" (quota and period, microseconds)
         limit, period = (cgroup / "cpu.max").read_text().split()[:2]
         quota = None if limit == "max" else int(limit) / int(period)
-    except (OSError, ValueError):
+    except (OSError, ValueError, ZeroDivisionError):
         try:  # cgroup v1: -1 when unlimited
             limit = int((cgroup / "cpu" / "cpu.cfs_quota_us").read_text())
             period = int((cgroup / "cpu" / "cpu.cfs_period_us").read_text())

@@ -378,8 +378,21 @@ def test_xlsx_sheet(runner, tmp_path):
     assert (tmp_path / "piped" / "CONSUMER-2026-11-02.xml").read_bytes() == (out / "CONSUMER-2026-11-02.xml").read_bytes()
 
 
+def _move_workbook_part(src):
+    """The workbook part under another name (xl/book.xml), as some programs write it: found
+    through the package's relationships, not by its usual name."""
+    import zipfile
+
+    saved = src.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(saved)) as original, zipfile.ZipFile(src, "w") as copy:
+        for info in original.infolist():
+            name = {"xl/workbook.xml": "xl/book.xml", "xl/_rels/workbook.xml.rels": "xl/_rels/book.xml.rels"}.get(
+                info.filename, info.filename)
+            copy.writestr(name, original.read(info.filename).replace(b"xl/workbook.xml", b"xl/book.xml"))
+
+
 @pytest.mark.parametrize("saved_as", ["by openpyxl: no value", "by xlsxwriter: 0, recompute on load",
-                                      "by Excel: its value"])
+                                      "by Excel: its value", "by openpyxl, its workbook part renamed"])
 def test_a_formula_is_read_by_its_saved_value_and_refused_without_one(runner, tmp_path, saved_as):
     """A workbook holds each formula's last computed value, which is what is read. Programs
     without a spreadsheet engine save none (openpyxl) or 0 (xlsxwriter), marking the workbook
@@ -394,10 +407,12 @@ def test_a_formula_is_read_by_its_saved_value_and_refused_without_one(runner, tm
     book.active[weight] = "=35*2"
     src = tmp_path / "formula.xlsx"
     book.save(src)
-    if saved_as != "by openpyxl: no value":
+    if saved_as.startswith(("by xlsxwriter", "by Excel")):
         _rewrite_sheet(src, rb"<f>35\*2</f><v>\s*</v>", rb"<f>35*2</f><v>" + (b"70" if "Excel" in saved_as else b"0") + rb"</v>")
     if saved_as == "by Excel: its value":
         _rewrite_sheet(src, rb' fullCalcOnLoad="1"', b"", member="xl/workbook.xml")
+    if saved_as == "by openpyxl, its workbook part renamed":
+        _move_workbook_part(src)
     out = tmp_path / "o"
     result = runner.invoke(main, ["batch", str(src), "--out", str(out)])
     if saved_as == "by Excel: its value":
@@ -1196,6 +1211,7 @@ def test_a_quoted_cell_over_many_lines_longer_than_16_mb_is_one_problem(runner, 
     ({"cpu/cpu.cfs_quota_us": "100000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 1),  # cgroup v1
     ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, 3),      # v1, unlimited
     ({"cpu.max": "garbage"}, 3),
+    ({"cpu.max": "100000 0\n"}, 3),                                     # a period of 0: no quota read
 ])
 def test_default_workers_are_the_cpus_this_process_may_use(tmp_path, monkeypatch, files, expected):
     """os.cpu_count() counts the machine's CPUs; in a container or under taskset the run gets
