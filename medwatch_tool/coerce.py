@@ -117,6 +117,10 @@ def _known_date(s: str, text: str) -> str:
     m = re.fullmatch(r"([A-Za-z]+\.?)[ /-](\d{4})", s)
     if m:
         return f"{m.group(2)}-{_month(m.group(1)):02d}"
+    m = re.fullmatch(r"\d{1,2}([/.-])\d{1,2}\1(\d{2})|\d{1,2} ?[A-Za-z]+\.?[ /-]?(\d{2})", s)
+    if m:  # 11/3/26: 2026, or a birth in 1926? Not guessed
+        yy = m.group(2) or m.group(3)
+        raise ValueProblem(f"'{text}' has a two-digit year: write the year in full (20{yy} or 19{yy}?)")
     raise ValueProblem(
         f"'{text}' is not a date; write e.g. 2026-11-03, 11/03/2026, 3 Nov 2026, Nov 2026 or 2026")
 

@@ -61,6 +61,13 @@ def test_bad_dates_are_refused(raw):
         parse_partial_date(raw)
 
 
+@pytest.mark.parametrize("raw", ["11/3/26", "11-03-26", "3 Nov 26", "03NOV26"])
+def test_a_two_digit_year_is_refused_asking_for_the_century(raw):
+    """An export's short date: 2026, or a date of birth in 1926? Not guessed."""
+    with pytest.raises(ValueProblem, match=r"has a two-digit year: write the year in full \(2026 or 1926\?\)"):
+        parse_partial_date(raw)
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=40))
 def test_date_parser_never_crashes(text):
