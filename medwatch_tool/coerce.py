@@ -227,6 +227,9 @@ def _without_commas(text: str) -> str:
                        f"or {decimal} (with a decimal point)")
 
 
+_ROUGHLY = re.compile(r"(?:about|approx(?:\.|imately)?|around|roughly|circa|ca\.|~|\+/-)\s*", re.IGNORECASE)
+
+
 def _decimal(field: Field, raw: str) -> str:
     text = raw.strip()
     if "," in text:
@@ -234,6 +237,11 @@ def _decimal(field: Field, raw: str) -> str:
     try:
         number = Decimal(text)
     except InvalidOperation:
+        rough = _ROUGHLY.match(text)
+        if rough and rough.end() < len(text):  # "about 70": the box holds a number, nothing more
+            raise ValueProblem(f"'{raw.strip()}' is not a number: write it without '{rough.group().strip()}' "
+                               f"({text[rough.end():]}); the box has no place for it (say in the description that "
+                               "it is an estimate, if that matters)") from None
         raise ValueProblem(f"'{raw.strip()}' is not a number") from None
     if not number.is_finite():
         raise ValueProblem(f"'{raw.strip()}' is not a number")

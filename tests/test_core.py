@@ -1,5 +1,6 @@
 """The core API behaves as the CLI and the other front ends rely on."""
 import os
+import re
 import stat
 
 import pytest
@@ -59,6 +60,14 @@ def test_dates_keep_their_precision(raw, stored):
 def test_bad_dates_are_refused(raw):
     with pytest.raises(ValueProblem):
         parse_partial_date(raw)
+
+
+@pytest.mark.parametrize("raw, rough, rest", [("about 70", "about", "70"), ("~70 kg", "~", "70 kg"),
+                                              ("approx. 52", "approx.", "52")])
+def test_an_estimate_is_refused_saying_to_write_the_number_alone(raw, rough, rest):
+    with pytest.raises(ValueProblem, match=re.escape(f"'{raw}' is not a number: write it without '{rough}' ({rest}); "
+                                                     "the box has no place for it")):
+        coerce_value(load_catalog().field("patient/weight"), raw)
 
 
 @pytest.mark.parametrize("raw", ["11/3/26", "11-03-26", "3 Nov 26", "03NOV26"])
