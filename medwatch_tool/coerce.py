@@ -102,7 +102,12 @@ def _known_date(s: str, text: str) -> str:
         return y
     m = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", s)
     if m:
-        return _full(int(m.group(3)), int(m.group(1)), int(m.group(2)), text)
+        first, second, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        if first > 12 >= second >= 1:  # 16/10/2026: written day first, where every date of the file is in doubt
+            raise ValueProblem(f"{text} is not a date read month first, as on American forms: if the day comes "
+                               f"first here, write dates as {year}-{second:02d}-{first:02d} (08/10 would be read "
+                               f"as 10 August)")
+        return _full(year, first, second, text)
     m = re.fullmatch(r"(\d{1,2})/(\d{4})", s)
     if m:
         if not 1 <= int(m.group(1)) <= 12:

@@ -70,6 +70,15 @@ def test_an_estimate_is_refused_saying_to_write_the_number_alone(raw, rough, res
         coerce_value(load_catalog().field("patient/weight"), raw)
 
 
+def test_a_date_written_day_first_is_refused_saying_how_to_write_it():
+    """16/10/2026 can only be 16 October, but a file that writes it so also writes 08/10/2026,
+    which reads as 10 August: not read, the message says why and how."""
+    with pytest.raises(ValueProblem, match=re.escape(
+            "16/10/2026 is not a date read month first, as on American forms: if the day comes first here, "
+            "write dates as 2026-10-16 (08/10 would be read as 10 August)")):
+        parse_partial_date("16/10/2026")
+
+
 @pytest.mark.parametrize("raw", ["11/3/26", "11-03-26", "3 Nov 26", "03NOV26"])
 def test_a_two_digit_year_is_refused_asking_for_the_century(raw):
     """An export's short date: 2026, or a date of birth in 1926? Not guessed."""
