@@ -9,13 +9,14 @@ a field from every report.
 """
 import csv
 import io
+import itertools
 import json
 import os
 import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import BinaryIO, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from .catalog import load_catalog
 from .coerce import from_day_first, from_decimal_comma
@@ -343,6 +344,20 @@ def check_header(header: List[str], source: str) -> List[str]:
     return paths
 
 
+def header_below(rows: Iterable[List[str]], source: str, looked: int = 10) -> Optional[InputError]:
+    """What to say when row 1 is not a header: a report title above it (as EHR exports write
+    one) or a wrong header. The next rows are looked at; when one of them names only fields,
+    the error says which row holds the header and how many rows to delete above it."""
+    catalog = load_catalog()
+    for number, names in enumerate(itertools.islice(rows, looked - 1), 2):
+        named = [n.strip() for n in names if n and n.strip()]
+        if named and all(catalog.node(n) is not None or catalog.node(n.lower()) is not None for n in named):
+            above = number - 1
+            return InputError(f"row 1 is not the header: the field paths are on row {number}; delete the "
+                              f"{above} row{'s' * (above > 1)} above it (a report title, say)", source)
+    return None
+
+
 def _not_a_field(catalog, column: int, name: str) -> str:
     hint = catalog.suggest(name)
     return f"column {column} '{name}' is not a field" + (f"; did you mean '{hint}'?" if hint else "")
@@ -384,7 +399,17 @@ def _csv_rows(src: Source) -> Iterator[Row]:
         raise InputError("the file is empty", src.name) from None
     except (csv.Error, LineTooLong) as exc:
         raise InputError(f"row 1 (header): {exc}", src.name) from None
-    paths = check_header(header, src.name)
+    try:
+        paths = check_header(header, src.name)
+    except InputError:
+        try:
+            below = header_below((next(csv.reader([line], delimiter=_delimiter(line, src.format)), [])
+                                  for line in lines), src.name)
+        except (csv.Error, LineTooLong, OSError, InputDamaged):
+            below = None  # the lines below are no header either: the header's own error stands
+        if below:
+            raise below from None
+        raise
     reader = csv.reader(lines, delimiter=delimiter)
     local = _local_conventions(paths) if delimiter == ";" else []
     number = 1  # spreadsheet row numbers: the header is row 1

@@ -588,6 +588,29 @@ def test_utf16_text_and_lines_ended_by_cr_alone_are_read(runner, tmp_path, name,
     assert history == "Allergie: pénicilline; café\nsecond line"
 
 
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_report_title_above_the_header_is_named_with_the_rows_to_delete(runner, tmp_path, fmt):
+    """EHR exports often put a report title and a date above the column names: before, the
+    title was 'not a field; did you mean event/report_date?'."""
+    rows = example_rows()
+    lines = [["Adverse event export"], ["Generated 2026-11-01"], columns_of(rows)]
+    lines += [[row.get(h, "") for h in columns_of(rows)] for row in rows]
+    src = tmp_path / f"export.{fmt}"
+    if fmt == "csv":
+        with open(src, "w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows(lines)
+    else:
+        openpyxl = pytest.importorskip("openpyxl")
+        book = openpyxl.Workbook()
+        for line in lines:
+            book.active.append(line)
+        book.save(src)
+    result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1 and not (tmp_path / "o").exists()
+    assert result.output == (f"Error: {src}: row 1 is not the header: the field paths are on row 3; "
+                             "delete the 2 rows above it (a report title, say)\n")
+
+
 def test_column_names_in_capitals_are_the_same_fields(runner, tmp_path):
     """A spreadsheet capitalises headers ('Patient/Age'): field paths are lower case, and
     no two differ only in case, so such a header names the same fields."""
