@@ -401,6 +401,8 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
             try:
                 out[path] = convert(text)
             except ValueProblem as exc:
+                if text.casefold() in _NOT_GIVEN:
+                    continue  # "N/A" in a date, number or code box: an empty cell, not a wrong one
                 if not _number_with_its_unit(path, field, text, values, out, problems):
                     problems.append((path, str(exc)))
             continue
@@ -418,7 +420,8 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
         try:
             value = coerce_value(field, raw)
         except ValueProblem as exc:
-            problems.append((path, str(exc)))
+            if not (isinstance(raw, str) and raw.strip().casefold() in _NOT_GIVEN):
+                problems.append((path, str(exc)))
             continue
         if value not in ("", []):
             out[path] = value
@@ -426,6 +429,11 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
         problems.append(("", f"and {unknown - _UNKNOWN_SHOWN:,} more keys that are not fields"))
     return out, problems
 
+
+# what spreadsheets hold for "no value" (a code list with its own "unknown" choice takes that
+# first; text boxes keep what was written)
+_NOT_GIVEN = frozenset({"n/a", "n.a.", "n.a", "na", "not applicable", "-", "--", "\u2013", "\u2014", "none",
+                        "nil", "unknown", "unk", "not known", "?", "not available"})
 
 _UNKNOWN_SHOWN = 10  # a record from another system may hold thousands of keys that are not fields
 

@@ -253,6 +253,25 @@ def test_a_number_written_with_its_unit_fills_both_boxes(runner, tmp_path):
     assert clash["message"] == "'154 lbs' gives the unit as lb, but A4 weight unit says kg: leave the unit to one of them"
 
 
+def test_n_a_in_a_typed_box_is_an_empty_cell_not_a_wrong_one(runner, tmp_path):
+    """Spreadsheets hold "N/A", "-" or "unknown" where there is no value: in a date, number,
+    yes/no or code box the row failed ("'N/A' is not a date"). A code list with its own
+    "unknown" choice keeps it; a text box keeps what was written."""
+    row = dict(example_rows()[1], **{"admin/report_id": "NA", "suspect_product[1]/expiration_date": "N/A",
+                                     "patient/sex": "unknown", "reporter/health_professional": "n/a",
+                                     "event/outcome": "none", "suspect_product[1]/route": "unknown",
+                                     "suspect_product[1]/lot": "N/A", "patient/weight": "-",
+                                     "patient/weight_unit": "-"})
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(write_csv(tmp_path / "e.csv", [row])), "--out", str(out)])
+    assert result.exit_code == 0, result.output + str(read_problems(out))
+    values = draft_values(read_draft(out / "NA.xml"))
+    for path in ("suspect_product[1]/expiration_date", "patient/sex", "reporter/health_professional",
+                 "event/outcome", "patient/weight", "patient/weight_unit"):
+        assert path not in values, path
+    assert values["suspect_product[1]/route"] == "unknown" and values["suspect_product[1]/lot"] == "N/A"
+
+
 def test_a_code_nobody_can_read_is_refused_with_the_nearest_one(runner, tmp_path):
     base = example_rows()[1]
     rows = [dict(base, **{"admin/report_id": "PER-DAY", "suspect_product[1]/dose_unit": "mcg/day"}),
