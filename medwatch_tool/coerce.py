@@ -386,7 +386,8 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
     """Convert a whole mapping of path -> raw answer.
 
     Returns the converted values (empty answers dropped) and a list of (path, message) for
-    what could not be converted or is not a known field.
+    what could not be converted or is not a known field. A placeholder for "no value" ("N/A",
+    "-", "unknown") that the box cannot take counts as an empty answer.
     """
     out: Dict[str, Value] = {}
     problems: List[Tuple[str, str]] = []
