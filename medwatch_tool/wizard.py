@@ -15,7 +15,7 @@ from typing import Callable, Dict, List
 
 import click
 
-from .catalog import Field, Group, load_catalog
+from .catalog import Choice, Field, Group, load_catalog
 from .coerce import ValueProblem, coerce_value, number_and_unit
 from .draft import build_draft, draft_values, read_draft, write_draft
 from .paths import split_path
@@ -36,6 +36,16 @@ def section_order(form: str) -> List[Group]:
     if form == "3500B":
         return sorted(sections, key=lambda g: (g.box_3500b[:1], len(g.box_3500b), g.box_3500b))
     return sections
+
+
+def shown_choices(field: Field, form: str) -> List[Choice]:
+    """A code list in the order the interview lists it. The consumer form (3500B) lists first
+    the choices that have words of their own for patients (micrograms (mcg), by mouth): in a
+    list of forty units or sixty-seven routes the common ones come first, the rest follow in
+    the form's order."""
+    if form.upper() != "3500B":
+        return list(field.choices)
+    return sorted(field.choices, key=lambda choice: choice.plain == choice.label)
 
 
 class Interview:
@@ -92,7 +102,7 @@ class Interview:
             return
         if field.choices:
             self.echo("")
-            for number, choice in enumerate(field.choices, 1):
+            for number, choice in enumerate(shown_choices(field, self.form), 1):
                 self.echo(f"  {number:>2}. {choice.text(self.form)}")
         hint = ""
         if field.multiple:
@@ -118,7 +128,7 @@ class Interview:
                 continue
             with_unit = number_and_unit(field, raw)  # '70 kg': the unit's question then offers kg
             try:
-                value = coerce_value(field, with_unit.number if with_unit else self._numbers_to_values(field, raw))
+                value = coerce_value(field, with_unit.number if with_unit else self._numbers_to_values(field, raw, self.form))
                 self.check(field, path, value)
             except ValueProblem as exc:
                 self.echo(f"  Sorry, {exc}. Please try again (? for help).")
@@ -147,15 +157,16 @@ class Interview:
                 raise ValueProblem(message[:1].lower() + message[1:] if message.startswith("The ") else message)
 
     @staticmethod
-    def _numbers_to_values(field: Field, raw: str):
-        """'1, 3' picks choices by number; anything else is read as text."""
+    def _numbers_to_values(field: Field, raw: str, form: str = "3500"):
+        """'1, 3' picks choices by number (as listed for `form`); anything else is read as text."""
         if not field.choices:
             return raw
+        choices = shown_choices(field, form)
         parts = [p.strip() for p in raw.replace(",", ";").split(";") if p.strip()]
         picked = []
         for part in parts:
-            if part.isdigit() and 1 <= int(part) <= len(field.choices):
-                picked.append(field.choices[int(part) - 1].value)
+            if part.isdigit() and 1 <= int(part) <= len(choices):
+                picked.append(choices[int(part) - 1].value)
             elif part.isdigit():
                 raise ValueProblem(f"{part} is not one of the numbers shown (1-{len(field.choices)})")
             else:

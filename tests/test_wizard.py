@@ -16,18 +16,19 @@ from medwatch_tool.catalog import load_catalog
 from medwatch_tool.cli import main
 from medwatch_tool.draft import draft_values, read_draft
 from medwatch_tool.validate import validate_file
-from medwatch_tool.wizard import Interview, progress_path
+from medwatch_tool.wizard import Interview, progress_path, shown_choices
 
 from helpers import EXAMPLES
 
 CATALOG = load_catalog()
 
 
-def typed(field, value):
-    """How a person would type a stored value."""
+def typed(field, value, form):
+    """How a person would type a stored value (a choice by the number the interview lists)."""
     if field.choices:
         values = value if isinstance(value, list) else [value]
-        return ", ".join(str(1 + [c.value for c in field.choices].index(v)) for v in values)
+        listed = [c.value for c in shown_choices(field, form)]
+        return ", ".join(str(1 + listed.index(v)) for v in values)
     if isinstance(value, list):
         return "; ".join(value)
     if field.kind == "boolean":
@@ -72,7 +73,7 @@ class Person:
         text = re.sub(r" \((numbers separated by commas|separate several with ;|yes/no)\)$", "", text)
         field = self.by_prompt[text]
         value = self.values.get(self.path_for(field, transcript))
-        return "" if value in (None, "", []) else typed(field, value)
+        return "" if value in (None, "", []) else typed(field, value, self.form)
 
     def decide(self, line, transcript):
         if line.startswith("Fix "):
@@ -195,6 +196,17 @@ def test_a_number_with_its_unit_offers_that_unit_next(runner, tmp_path):
     values = draft_values(read_draft(draft))
     assert (values["patient/age"], values["patient/age_unit"]) == ("52", "year")
     assert (values["patient/weight"], values["patient/weight_unit"]) == ("70", "kg")
+
+
+def test_the_consumer_form_lists_the_choices_with_plain_words_first(runner, tmp_path):
+    """Forty dose units, sixty-seven routes: a patient finds micrograms (mcg) and 'by mouth'
+    at the top, the rest in the form's order; the numbers typed pick what is shown."""
+    field = CATALOG.field("suspect_product/dose_unit")
+    consumer = [c.value for c in shown_choices(field, "3500B")]
+    assert consumer[:3] == ["DF", "GTT", "GM"] and consumer.index("UGM") < consumer.index("BQ")
+    assert [c.value for c in shown_choices(field, "3500")] == [c.value for c in field.choices]
+    interview = Interview(tmp_path / "d.xml", "3500B", prompt=lambda *a, **k: "", echo=lambda *a: None)
+    assert interview._numbers_to_values(field, str(1 + consumer.index("UGM")), "3500B") == "UGM"
 
 
 def test_death_date_only_asked_for_death(runner, tmp_path):
