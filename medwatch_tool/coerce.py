@@ -494,7 +494,7 @@ def _number_with_its_unit(path: str, field: Field, text: str, values: Mapping[st
     unit_path = split.unit_path(path)
     given = str(values.get(unit_path) or "").strip()
     try:
-        stated = coerce_one(unit, given) if given else None
+        stated = coerce_one(unit, given) if given and given.casefold() not in _NOT_GIVEN else None
     except ValueProblem:
         return True  # the unit box's own answer is refused at that box
     if stated is None:

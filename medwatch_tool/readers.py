@@ -344,10 +344,22 @@ def check_header(header: List[str], source: str) -> List[str]:
     return paths
 
 
-def header_below(rows: Iterable[List[str]], source: str, looked: int = 10) -> Optional[InputError]:
-    """What to say when row 1 is not a header: a report title above it (as EHR exports write
-    one) or a wrong header. The next rows are looked at; when one of them names only fields,
-    the error says which row holds the header and how many rows to delete above it."""
+def header_paths(header: List[str], below: Iterable[List[str]], source: str) -> List[str]:
+    """`check_header`, and when row 1 is not a header, whether a row `below` it is (a report
+    title above the column names, as EHR exports write one): then the error says so."""
+    try:
+        return check_header(header, source)
+    except InputError as wrong:
+        try:
+            title = _header_below(below, source)
+        except (csv.Error, LineTooLong, OSError, InputDamaged):
+            title = None  # the rows below are no header either: the header's own error stands
+        raise (title or wrong) from None
+
+
+def _header_below(rows: Iterable[List[str]], source: str, looked: int = 10) -> Optional[InputError]:
+    """The error naming the row that holds the header, when one of the next rows names only
+    fields, and how many rows to delete above it; None when none does."""
     catalog = load_catalog()
     for number, names in enumerate(itertools.islice(rows, looked - 1), 2):
         named = [n.strip() for n in names if n and n.strip()]
@@ -399,17 +411,8 @@ def _csv_rows(src: Source) -> Iterator[Row]:
         raise InputError("the file is empty", src.name) from None
     except (csv.Error, LineTooLong) as exc:
         raise InputError(f"row 1 (header): {exc}", src.name) from None
-    try:
-        paths = check_header(header, src.name)
-    except InputError:
-        try:
-            below = header_below((next(csv.reader([line], delimiter=_delimiter(line, src.format)), [])
-                                  for line in lines), src.name)
-        except (csv.Error, LineTooLong, OSError, InputDamaged):
-            below = None  # the lines below are no header either: the header's own error stands
-        if below:
-            raise below from None
-        raise
+    below = (next(csv.reader([line], delimiter=_delimiter(line, src.format)), []) for line in lines)
+    paths = header_paths(header, below, src.name)
     reader = csv.reader(lines, delimiter=delimiter)
     local = _local_conventions(paths) if delimiter == ";" else []
     number = 1  # spreadsheet row numbers: the header is row 1

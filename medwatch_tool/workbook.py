@@ -17,7 +17,7 @@ import openpyxl
 from lxml import etree
 
 from .errors import InputError
-from .readers import InputDamaged, Row, Source, check_header, header_below
+from .readers import InputDamaged, Row, Source, header_paths
 
 
 def _cell_text(value) -> str:
@@ -110,13 +110,8 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
         header = next(rows, None)
         if not header:
             raise InputError("the first sheet is empty", src.name)
-        try:
-            paths = check_header([_cell_text(h) for h in header], src.name)
-        except InputError:
-            below = header_below(([_cell_text(c) for c in cells] for cells in rows), src.name)
-            if below:
-                raise below from None
-            raise
+        below = ([_cell_text(c) for c in cells] for cells in rows)
+        paths = header_paths([_cell_text(h) for h in header], below, src.name)
         for number, cells in enumerate(rows, 2):
             texts = [_cell_text(c) for c in cells]
             if not any(t.strip() for t in texts):

@@ -119,6 +119,15 @@ def test_codes_countries_and_numbers_with_units_never_crash(path, text):
     assert all(isinstance(message, str) and message for _, message in problems)
 
 
+def test_a_number_with_its_unit_beside_an_empty_unit_placeholder_keeps_the_unit():
+    """'70 kg' with 'N/A' in the unit column: the unit column says nothing, the cell does."""
+    from medwatch_tool.coerce import coerce_values
+
+    for values in ({"patient/weight": "70 kg", "patient/weight_unit": "N/A"},
+                   {"patient/weight_unit": "-", "patient/weight": "70 kg"}):
+        assert coerce_values(values) == ({"patient/weight": "70", "patient/weight_unit": "kg"}, [])
+
+
 def test_coerce_by_field_kind():
     c = load_catalog()
     assert coerce_value(c.field("suspect_product/route"), "Intrathecal") == "intrathecal"
