@@ -128,7 +128,8 @@ class Interview:
                 continue
             with_unit = number_and_unit(field, raw)  # '70 kg': the unit's question then offers kg
             try:
-                value = coerce_value(field, with_unit.number if with_unit else self._numbers_to_values(field, raw, self.form))
+                answer = with_unit.number if with_unit else self._numbers_to_values(field, raw, self.form)
+                value = coerce_value(field, answer)
                 self.check(field, path, value)
             except ValueProblem as exc:
                 self.echo(f"  Sorry, {exc}. Please try again (? for help).")
