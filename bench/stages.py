@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Where a batch worker's time goes: microseconds per report for each stage of drafting.
 
-Runs the worker's own code (batch.draft_rows, chunks of batch.CHUNK rows) in this one
+Runs the worker's own code (drafting.draft_rows, chunks of drafting.CHUNK rows) in this one
 process on N synthetic rows (the same seeded rows as bench/batch.py), with a timer around
 each stage, and prints the time per report of each: converting the cells, writing the
 draft text, parsing the chunk, the XSD, the Schematron rules, the HTML page and the two
@@ -22,18 +22,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from batch import write_input  # noqa: E402  (the same rows as bench/batch.py)
 
-from medwatch_tool import batch, skeleton, validate  # noqa: E402
+from medwatch_tool import drafting, skeleton, validate  # noqa: E402
 from medwatch_tool.readers import open_source  # noqa: E402
 
 # (module, function, stage): each wrapped where the worker's code looks it up
 STAGES = [
-    (batch, "coerce_values", "convert cells (coerce)"),
-    (batch, "draft_document", "draft text"),
+    (drafting, "coerce_values", "convert cells (coerce)"),
+    (drafting, "draft_document", "draft text"),
     (validate, "parse_xml_bytes", "parse the chunk"),
-    (batch, "validate_many", "XSD + rules + parse"),
+    (drafting, "validate_many", "XSD + rules + parse"),
     (validate, "rule_report", "rules (Schematron XSLT)"),
     (skeleton.SkeletonRenderer, "__call__", "HTML page"),
-    (batch.FolderWriter, "write", "2 atomic file writes"),
+    (drafting.FolderWriter, "write", "2 atomic file writes"),
 ]
 
 
@@ -56,22 +56,22 @@ def main():
     with tempfile.TemporaryDirectory(dir=args.dir, prefix="medwatch-stages-") as tmp:
         write_input(Path(tmp) / "rows.csv", args.rows)
         source = open_source(str(Path(tmp) / "rows.csv"))
-        items = [batch.as_task(row, batch._draft_name(row.values, row.number)) for row in source]
+        items = [drafting.as_task(row, drafting.draft_name(row.values, row.number)) for row in source]
         source.close()
-        chunks = [items[i:i + batch.CHUNK] for i in range(0, len(items), batch.CHUNK)]
+        chunks = [items[i:i + drafting.CHUNK] for i in range(0, len(items), drafting.CHUNK)]
         out = Path(tmp) / "drafts"
         out.mkdir()
-        batch.draft_rows(chunks[0], str(out), "html")  # load the schema, rules and templates
+        drafting.draft_rows(chunks[0], str(out), "html")  # load the schema, rules and templates
         shutil.rmtree(out)
         out.mkdir()
         for module, name, stage in STAGES:
             setattr(module, name, timed(spent, getattr(module, name), stage))
         start = time.perf_counter()
         for chunk in chunks:
-            batch.draft_rows(chunk, str(out), "html")
+            drafting.draft_rows(chunk, str(out), "html")
         total = time.perf_counter() - start
     per = {stage: spent[stage] / args.rows * 1e6 for _, _, stage in STAGES}
-    print(f"one worker, {args.rows:,} reports in chunks of {batch.CHUNK}, microseconds per report:")
+    print(f"one worker, {args.rows:,} reports in chunks of {drafting.CHUNK}, microseconds per report:")
     xsd = per["XSD + rules + parse"] - per["rules (Schematron XSLT)"] - per["parse the chunk"]
     rows = [(stage, per[stage]) for _, _, stage in STAGES if stage != "XSD + rules + parse"]
     rows.insert(3, ("XSD validation", xsd))

@@ -881,7 +881,8 @@ def test_a_journal_that_fails_on_close_stops_the_run_with_one_message(runner, tm
 def test_journal_lines_are_what_json_writes():
     """Rows without problems get their journal line formatted directly; it must read back
     (and be found by problems.csv's quick filter) exactly like json.dumps's."""
-    from medwatch_tool.batch import _NO_PROBLEMS, Outcome, journal_line
+    from medwatch_tool.journal import _NO_PROBLEMS, journal_line
+    from medwatch_tool.outcomes import Outcome
 
     problem = {"row": 7, "report_id": "x", "path": "", "box": "", "label": "", "severity": "error",
                "message": 'a "quoted" message', "rule": ""}
@@ -1002,7 +1003,7 @@ def test_a_worker_that_cannot_start_stops_the_run_with_one_message(runner, tmp_p
     def broken_start():
         raise RuntimeError("the rules could not be loaded")
 
-    monkeypatch.setattr(batch, "_warm_up", broken_start)  # the workers are forked with it
+    monkeypatch.setattr(batch, "warm_up", broken_start)  # the workers are forked with it
     src = write_csv(tmp_path / "e.csv", example_rows())
     result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o"), "--jobs", "2"])
     assert result.exit_code == 1

@@ -1,0 +1,191 @@
+"""The batch journal: an append-only record of finished rows in the output folder.
+
+It is what makes a killed run resumable without duplicates: `--resume` skips every row it
+lists, and `problems.csv` is regenerated from it, so a row's problems appear exactly once
+however often the run is restarted.
+"""
+import csv
+import json
+import os
+from pathlib import Path
+from typing import Iterator, Optional
+
+from .errors import OutputError
+from .name_index import NameIndex
+from .outcomes import Outcome, Summary
+from .safe_io import atomic_text_writer, write_all
+
+JOURNAL = ".medwatch-batch.jsonl"
+PROBLEMS = "problems.csv"
+PROBLEM_COLUMNS = ["row", "report_id", "path", "box", "label", "severity", "message", "rule"]
+
+_NO_PROBLEMS = json.dumps({"problems": []})[1:-1]  # as journal_line writes an entry without problems
+_json_string = json.encoder.encode_basestring  # a str as json.dumps(..., ensure_ascii=False) writes it
+
+
+def journal_line(outcome: Outcome) -> str:
+    """A row's journal entry, exactly as json.dumps(entry, ensure_ascii=False) writes it.
+    Rows without problems (nearly all) are formatted directly: json.dumps of the dict took
+    three times as long, in the main process that every row passes through."""
+    named = bool(outcome.name) and not outcome.name.startswith("row-")
+    if outcome.problems:
+        entry = {"row": outcome.row, "file": outcome.file, "report_id": outcome.report_id,
+                 "problems": outcome.problems}
+        if named:
+            entry["name"] = outcome.name
+        return json.dumps(entry, ensure_ascii=False)
+    file = "null" if outcome.file is None else _json_string(outcome.file)
+    name = f', "name": {_json_string(outcome.name)}' if named else ""
+    return f'{{"row": {outcome.row}, "file": {file}, "report_id": {_json_string(outcome.report_id)}, "problems": []{name}}}'
+
+
+class Journal:
+    """Append-only record of finished rows, fsynced in groups of rows.
+
+    A row that is not in the journal is simply drafted again by --resume (same name,
+    replaced whole). Drafts themselves are not fsynced one by one (that cost more than the
+    drafting); instead --resume checks the draft of every journaled row and drafts the row
+    again if a crash or power cut left its file missing or cut short.
+    """
+
+    GROUP = 256
+
+    def __init__(self, folder: Path):
+        self.path = folder / JOURNAL
+        self.done = bytearray()  # one bit per row number: 1.25 MB for ten million rows
+        self.earlier = Summary()  # what the journal already holds, for the summary line
+        self.names = NameIndex(folder)  # names given by report id (row-NNNNNN names are unique anyway)
+        self.redo = set()  # journaled rows whose draft did not survive: their old entry is void
+        self._drop_cut_line()
+        for entry in self.entries():
+            if entry["file"] and not _intact(folder / entry["file"]):
+                self.redo.add(entry["row"])
+                continue
+            self._mark(entry["row"])
+            self.earlier.count(entry)
+            self.earlier.skipped += 1
+            if entry.get("name"):
+                self.names.claim(entry["name"], entry["row"])
+        try:
+            self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        except OSError as exc:
+            self.names.close()
+            raise OutputError(f"cannot write here ({exc.strerror or exc})", str(self.path)) from None
+        self.pending = []
+        self.failure: Optional[OutputError] = None
+        self.kept = self.earlier.skipped  # rows journaled, earlier runs included
+
+    def _drop_cut_line(self):
+        """Cut off a last line that a kill left unfinished, so that what --resume appends
+        starts on a line of its own (glued to the fragment, the first new entry would be
+        unreadable and its row's problems lost). That row is not done: it is drafted again."""
+        try:
+            with self.path.open("r+b") as handle:
+                size = end = handle.seek(0, os.SEEK_END)
+                while end > 0:  # back from the end, a block at a time, to the last line break
+                    start = max(0, end - 65536)
+                    handle.seek(start)
+                    newline = handle.read(end - start).rfind(b"\n")
+                    if newline >= 0:
+                        end = start + newline + 1
+                        break
+                    end = start
+                if end < size:
+                    handle.truncate(end)
+                    os.fsync(handle.fileno())
+        except FileNotFoundError:
+            pass
+
+    def _mark(self, row: int):
+        byte = row >> 3
+        if byte >= len(self.done):
+            self.done.extend(bytes(byte + 1 - len(self.done) + 4096))
+        self.done[byte] |= 1 << (row & 7)
+
+    def is_done(self, row: int) -> bool:
+        byte = row >> 3
+        return byte < len(self.done) and bool(self.done[byte] & (1 << (row & 7)))
+
+    def entries(self, with_problems_only: bool = False) -> Iterator[dict]:
+        """The journal's entries, read back one line at a time (or only those listing a
+        problem: decoding every line made writing problems.csv a pause at the end of a run)."""
+        if not self.path.exists():
+            return
+        with self.path.open("r", encoding="utf-8") as handle:
+            for line in handle:
+                if with_problems_only and _NO_PROBLEMS in line:
+                    continue  # the key itself: a quote inside a message is escaped as \"
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a line cut short by a kill: that row is simply redone
+
+    def record(self, outcome: Outcome):
+        """Journal a finished row (in groups). Once a write has failed nothing more is
+        journaled (`failure` says why): the rows not journaled are simply redone by --resume."""
+        if self.failure:
+            return
+        self.pending.append(journal_line(outcome))
+        self._mark(outcome.row)
+        if len(self.pending) >= self.GROUP:
+            self.commit()
+
+    def commit(self):
+        """Append the pending rows to the journal and fsync it."""
+        if not self.pending or self.failure:
+            return
+        pending, self.pending = self.pending, []
+        try:
+            write_all(self.fd, "".join(line + "\n" for line in pending).encode("utf-8"))
+            os.fsync(self.fd)
+            self.kept += len(pending)
+        except OSError as exc:  # a line cut short by this is dropped by the next --resume
+            self.failure = OutputError(f"cannot write ({exc.strerror or exc})", str(self.path))
+
+    def close(self):
+        try:
+            self.commit()
+        finally:
+            try:
+                os.close(self.fd)
+            except OSError as exc:  # a network file system may report a failed write only here
+                self.failure = self.failure or OutputError(f"cannot write ({exc.strerror or exc})", str(self.path))
+            self.names.close()
+
+    def write_problems(self, folder: Path):
+        """problems.csv from the journal, in row order, written atomically. It starts with a
+        byte order mark: without one Excel, where clinicians open it, reads UTF-8 as the
+        local code page ("—" shows as "â€”", "José" as "JosÃ©")."""
+        with atomic_text_writer(folder / PROBLEMS, encoding="utf-8-sig") as handle:
+            writer = csv.DictWriter(handle, fieldnames=PROBLEM_COLUMNS, lineterminator="\n")
+            writer.writeheader()
+            void = set(self.redo)
+            # input order (rows redone by --resume come last)
+            for entry in self.entries(with_problems_only=not void):
+                if entry["row"] in void:  # the entry of a draft that was lost; a later one replaces it
+                    void.discard(entry["row"])
+                    continue
+                for problem in entry["problems"]:
+                    writer.writerow({column: _inert(cell) for column, cell in problem.items()})
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(cell):
+    """A problems.csv cell that a spreadsheet shows and never runs. Excel and LibreOffice
+    take a cell beginning with = + - @ as a formula (CSV injection), and the report id and
+    path columns hold what the input said; a leading apostrophe keeps such a cell text."""
+    return "'" + cell if cell.__class__ is str and cell.startswith(_FORMULA_START) else cell
+
+
+def _intact(draft: Path) -> bool:
+    """A draft file that exists and ends with its closing tag (not lost or cut short)."""
+    try:
+        with draft.open("rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - 64))
+            return b"</report>" in handle.read()
+    except OSError:
+        return False

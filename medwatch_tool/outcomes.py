@@ -1,0 +1,71 @@
+"""What became of each row of a batch, and the counts the run ends with.
+
+Shared by the workers (which fill in outcomes), the journal (which stores them and counts
+what an earlier run already did) and the run itself (which prints the summary line).
+"""
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+
+@dataclass
+class Outcome:
+    """What became of one input row."""
+
+    row: int
+    file: Optional[str]          # the draft's file name, or None when not drafted
+    report_id: str = ""
+    problems: List[dict] = field(default_factory=list)
+    name: str = ""               # the draft name the row claimed (also when it was not drafted)
+
+    def __reduce__(self):  # pickled as its fields: each row's outcome comes back from a worker
+        return Outcome, (self.row, self.file, self.report_id, self.problems, self.name)
+
+    @property
+    def drafted(self) -> bool:
+        return self.file is not None
+
+    def add_problem(self, severity, message, path=None, box="", label="", rule=""):
+        """Note a problem of this row, as one line of problems.csv will show it."""
+        self.problems.append({"row": self.row, "report_id": self.report_id, "path": path or "",
+                              "box": box, "label": label, "severity": severity,
+                              "message": message, "rule": rule})
+
+
+@dataclass
+class Summary:
+    drafted: int = 0
+    failed: int = 0
+    warnings: int = 0
+    skipped: int = 0
+    interrupted: bool = False  # stopped by Ctrl-C: what is done is kept, --resume finishes
+    cannot_write: str = ""     # stopped because the output folder cannot be written (disk full...)
+    worker_lost: str = ""      # stopped because a worker process was killed (out of memory...)
+    cannot_read: str = ""      # stopped because the input could not be read further (I/O error...)
+    kept: int = 0              # rows the journal holds at the end: what --resume will not redo
+    # rows with an error, per form box: a few hundred boxes at most, however long the input
+    errors_at: Counter = field(default_factory=Counter)
+
+    def count(self, entry: dict):
+        """Count a finished row (an outcome's journal entry: its file and problems)."""
+        if entry["file"]:
+            self.drafted += 1
+        else:
+            self.failed += 1
+            for box_and_label in {(p["box"], p["label"]) for p in entry["problems"] if p["severity"] == "error"}:
+                self.errors_at[box_and_label] += 1
+        self.warnings += sum(1 for p in entry["problems"] if p["severity"] == "warning")
+
+    def line(self) -> str:
+        text = (f"{self.drafted} drafted, {self.failed} with errors, "
+                f"{self.warnings} warning{'s' * (self.warnings != 1)}")
+        return text + (f" ({self.skipped} rows already done, skipped)" if self.skipped else "")
+
+    def worst(self, shown: int = 3) -> str:
+        """Where most failed rows fail ('D2 Dose unit (812 rows), B3 Date of event (40 rows)'):
+        a column written wrongly throughout shows at once, before problems.csv is opened."""
+        places = []
+        for (box, label), rows in self.errors_at.most_common(shown):
+            where = " ".join(x for x in (box if box not in ("", "—") else "", label) if x) or "the row as a whole"
+            places.append(f"{where} ({rows:,} row{'s' * (rows != 1)})")
+        return ", ".join(places)
