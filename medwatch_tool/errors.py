@@ -32,3 +32,8 @@ class OutputError(InputError):
     listing every remaining row as failed. An InputError too, so callers that report any
     unusable file keep doing so.
     """
+
+
+class ValueProblem(ValueError):
+    """A value that cannot be stored in its field (not a date, not one of the choices...);
+    the message is for the user, who sees it beside the field's box."""

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from .catalog import load_catalog
-from .coerce import from_day_first, from_decimal_comma
+from .local_conventions import from_day_first, from_decimal_comma
 from .draft import flatten
 from .errors import InputError
 from .paths import PathSyntaxError, split_path

@@ -12,10 +12,10 @@ from lxml import etree
 
 from . import __version__
 from .catalog import NS, Field, Group, load_catalog
+from .dates import MONTH_NAMES
 from .resources import template_dir
 
 FORMATS = ("text", "html")
-_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
 def form_date(value: str) -> str:
@@ -23,9 +23,9 @@ def form_date(value: str) -> str:
     parts = value.split("-")
     try:
         if len(parts) == 3:
-            return f"{parts[2]}-{_MONTHS[int(parts[1]) - 1]}-{parts[0]}"
+            return f"{parts[2]}-{MONTH_NAMES[int(parts[1]) - 1]}-{parts[0]}"
         if len(parts) == 2:
-            return f"{_MONTHS[int(parts[1]) - 1]}-{parts[0]}"
+            return f"{MONTH_NAMES[int(parts[1]) - 1]}-{parts[0]}"
     except (ValueError, IndexError):
         pass
     return value

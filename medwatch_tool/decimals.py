@@ -1,0 +1,74 @@
+"""Numbers as written in a cell, read into the schema's plain decimals.
+
+A comma is a thousands separator in one place and the decimal mark in another; reading it
+the wrong way changes a dose or weight a thousandfold, so only what reads one way is read.
+"""
+import re
+from decimal import Decimal, InvalidOperation
+
+from .catalog import Field
+from .errors import ValueProblem
+
+# a number followed by words: '70 kg', '1.500mg', '52 years old'
+NUMBER_THEN_WORDS = re.compile(r"([-+]?[\d.,]+(?:[eE][-+]?\d+)?) ?([^\d\s.,].*)")
+
+
+_GROUPED = re.compile(r"-?\d{1,3}(?:,\d{3})+\.\d+|-?\d{1,3}(?:,\d{3}){2,}|-?\d{1,2}(?:,\d{2})+,\d{3}")
+_GROUPED_WITH_DECIMAL_COMMA = re.compile(r"-?\d{1,3}(?:\.\d{3})+,\d+")
+_ONE_COMMA = re.compile(r"(-?\d+),(\d+)")
+
+
+def _without_commas(text: str) -> str:
+    """A number written with commas, as a plain decimal; a ValueProblem when it is ambiguous.
+
+    A comma is a thousands separator in one place and the decimal mark in another, and
+    reading it the wrong way changes a dose or weight a thousandfold (0,125 mg is not
+    125 mg). So only what can be read one way is read: groups with a decimal point
+    (1,500.5), several groups (1,000,000; 1,00,000), European grouping with a decimal comma
+    (1.500,5), and one comma not followed by exactly three digits, or after a lone 0, which
+    can only be a decimal comma (72,5 kg; 0,125 mg). One comma before three digits (1,500:
+    fifteen hundred, or one and a half?) is refused with both readings spelt out.
+    """
+    if _GROUPED.fullmatch(text):
+        return text.replace(",", "")
+    if _GROUPED_WITH_DECIMAL_COMMA.fullmatch(text):
+        return text.replace(".", "").replace(",", ".")
+    one = _ONE_COMMA.fullmatch(text)
+    if one is None:
+        raise ValueProblem(f"'{text}' is not a number")
+    whole, part = one.groups()
+    if len(part) != 3 or whole.lstrip("-") == "0":
+        return f"{whole}.{part}"
+    decimal = f"{whole}.{part}".rstrip("0").rstrip(".")
+    raise ValueProblem(f"'{text}' is ambiguous: write {whole}{part} (without a thousands separator) "
+                       f"or {decimal} (with a decimal point)")
+
+
+_ROUGHLY = re.compile(r"(?:about|approx(?:\.|imately)?|around|roughly|circa|ca\.|~|\+/-)\s*", re.IGNORECASE)
+
+
+def decimal_text(field: Field, raw: str) -> str:
+    """`raw` as the number box `field` stores it (a ValueProblem when it is not one)."""
+    text = raw.strip()
+    if "," in text:
+        text = _without_commas(text)
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        rough = _ROUGHLY.match(text)
+        if rough and rough.end() < len(text):  # "about 70": the box holds a number, nothing more
+            raise ValueProblem(f"'{raw.strip()}' is not a number: write it without '{rough.group().strip()}' "
+                               f"({text[rough.end():]}); the box has no place for it (say in the description that "
+                               "it is an estimate, if that matters)") from None
+        raise ValueProblem(f"'{raw.strip()}' is not a number") from None
+    if not number.is_finite():
+        raise ValueProblem(f"'{raw.strip()}' is not a number")
+    if number == 0:
+        number = Decimal(0)  # 0E-999999 would be written out with a million zeros
+    elif not -30 <= number.adjusted() <= 30:  # 1e999999: a million digits, or an overflow
+        raise ValueProblem(f"'{raw.strip()}' is far outside any value this box can hold")
+    if field.kind == "integer":
+        if number != number.to_integral_value():
+            raise ValueProblem(f"'{raw.strip()}' is not a whole number")
+        return str(int(number))
+    return format(number.normalize(), "f")  # no trailing zeros: "1.0 mg" is misread as 10 mg (ISMP)
