@@ -14,10 +14,10 @@ from typing import Callable, Iterator, List, Optional
 
 from . import input_identity
 from .drafting import CHUNK, CHUNK_TEXT, as_task, draft_name, load_shared, warm_up, worker
-from .errors import InputError, OutputError
+from .errors import InputDamaged, InputError, OutputError
 from .journal import JOURNAL, PROBLEMS, Journal
 from .outcomes import Outcome, Summary
-from .readers import InputDamaged, Row, Source
+from .readers import Row, Source
 from .workers import OrderedWorkers, WorkerLost
 
 WINDOW = 8  # per worker: chunks out or waiting for their turn (a bound on memory)

@@ -37,3 +37,8 @@ class OutputError(InputError):
 class ValueProblem(ValueError):
     """A value that cannot be stored in its field (not a date, not one of the choices...);
     the message is for the user, who sees it beside the field's box."""
+
+
+class InputDamaged(Exception):
+    """The input turned out to be damaged partway (a workbook whose compressed sheet fails
+    its checksum): like a read error, the rows before it stand and the rest cannot be read."""

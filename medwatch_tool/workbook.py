@@ -16,8 +16,9 @@ from xml.etree.ElementTree import ParseError
 import openpyxl
 from lxml import etree
 
-from .errors import InputError
-from .readers import InputDamaged, Row, Source, header_paths
+from .errors import InputDamaged, InputError
+from .header import header_paths
+from .readers import Row, Source
 
 
 def _cell_text(value) -> str:

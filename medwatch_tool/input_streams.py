@@ -1,0 +1,171 @@
+"""Byte streams under the text readers: standard input with its first block put back,
+UTF-16 and CR-only text recoded as it is read, and lines decoded one by one (UTF-8, else
+Windows-1252), never longer than MAX_FIELD in memory.
+"""
+import io
+import sys
+from typing import BinaryIO, Optional, Tuple
+
+from .errors import InputError
+
+MAX_FIELD = 16 * 1024 * 1024  # one cell or line; longer ones are reported, not kept in memory
+MAX_MB = MAX_FIELD // (1024 * 1024)
+
+
+def seekable_copy(stream: BinaryIO, name: str) -> BinaryIO:
+    """A workbook read from a pipe, copied where it can be read at random (a .xlsx is a zip
+    archive): in memory up to 64 MB, else an owner-only temporary file removed on close."""
+    import shutil
+    import tempfile
+
+    copy = tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024)
+    try:
+        shutil.copyfileobj(stream, copy, 1 << 20)
+    except OSError as exc:  # the temporary folder is full or not writable
+        copy.close()
+        raise InputError(f"the workbook cannot be copied for reading ({exc.strerror or exc})", name) from None
+    copy.seek(0)
+    return copy
+
+
+class Wrapped(io.RawIOBase):
+    """A raw stream read through another: closing it closes what it reads, unless that is
+    standard input (not ours to close)."""
+
+    def __init__(self, source: BinaryIO):
+        self._source = source
+
+    def readable(self):
+        return True
+
+    def close(self):
+        if self._source is not sys.stdin.buffer:
+            self._source.close()
+        super().close()
+
+
+class Prefixed(Wrapped):
+    """stdin or another pipe, its first block already read (to tell the format) put back in front."""
+
+    def __init__(self, head: bytes, rest: BinaryIO):
+        super().__init__(rest)
+        self._head, self._pos = head, 0
+
+    def readinto(self, buffer):
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n], self._head = self._head[:n], self._head[n:]
+        else:
+            chunk = self._source.read(len(buffer))
+            n = len(chunk)
+            buffer[:n] = chunk
+        self._pos += n
+        return n
+
+    def tell(self):
+        return self._pos
+
+
+def text_shape(head: bytes) -> Tuple[Optional[str], bool]:
+    """Text that `DecodedLines` cannot take as it is: UTF-16 (its byte order mark tells;
+    Excel's 'Unicode Text' export) and lines ended by CR alone (old Mac files, Excel for
+    Mac's 'CSV (Macintosh)'). Returns (the encoding to recode from, whether CR ends lines)."""
+    encoding = "utf-16" if head.startswith((b"\xff\xfe", b"\xfe\xff")) else None
+    text = Recoded.head(head, encoding, False)
+    ends = [at for at in (text.find(b"\r"), text.find(b"\n")) if at >= 0]
+    first = min(ends, default=-1)  # how the header line ends (a cell may hold a line break of its own)
+    return encoding, first >= 0 and text[first:first + 1] == b"\r" and text[first + 1:first + 2] != b"\n"
+
+
+class Recoded(Wrapped):
+    """A text input as UTF-8 with lines ending in LF, recoded as it is read (streamed: memory
+    stays flat). `tell` is the position in the input, for the progress bar."""
+
+    def __init__(self, source: BinaryIO, encoding: Optional[str], lone_cr: bool):
+        import codecs
+
+        super().__init__(source)
+        self._lone_cr, self._pending = lone_cr, b""
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace") if encoding else None
+
+    @staticmethod
+    def head(data: bytes, encoding: Optional[str], lone_cr: bool) -> bytes:
+        """The first block as it reads once recoded (to tell the format and check it)."""
+        if encoding:
+            data = data.decode(encoding, errors="replace").encode("utf-8")
+        return data.replace(b"\r", b"\n") if lone_cr else data
+
+    def readinto(self, buffer):
+        while not self._pending:
+            raw = self._source.read(1 << 16)
+            chunk = self._decoder.decode(raw, not raw).encode("utf-8") if self._decoder else raw
+            self._pending = chunk.replace(b"\r", b"\n") if self._lone_cr else chunk
+            if not raw:
+                break
+        n = min(len(buffer), len(self._pending))
+        buffer[:n], self._pending = self._pending[:n], self._pending[n:]
+        return n
+
+    def tell(self):
+        return self._source.tell()
+
+
+class LineTooLong(Exception):
+    """A physical line longer than MAX_FIELD: skipped without being held in memory.
+    `in_open_cell`: it began inside a quoted cell left open by the lines before it."""
+
+    def __init__(self, message: str, in_open_cell: bool = False):
+        super().__init__(message)
+        self.in_open_cell = in_open_cell
+
+
+class DecodedLines:
+    """Lines as text: UTF-8 (BOM dropped) where it decodes, else Windows-1252 (a superset
+    of Latin-1 for everything people type), decided line by line so a stray byte deep in
+    a big export never garbles the rest.
+
+    A line longer than MAX_FIELD is read past in pieces and raises LineTooLong; the next
+    call goes on with the following line (a multi-GB file with no line breaks must not be
+    loaded whole). An iterator class, not a generator, so it can go on after raising.
+
+    `quotes` counts the double quotes read since the caller last set it to 0 (at the start
+    of a CSV record): while it is odd, a quoted cell is still open, so when a quoted cell
+    spanning many lines is too long to read, `skip_open_cell` can read past the rest of it
+    instead of taking its lines for rows of their own.
+    """
+
+    def __init__(self, handle: BinaryIO):
+        self._handle, self._first = handle, True
+        self.quotes = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        raw = self._handle.readline(MAX_FIELD + 1)
+        if not raw:
+            raise StopIteration
+        in_open_cell = self.quotes % 2 == 1
+        self.quotes += raw.count(b'"')  # one byte in UTF-8 and Windows-1252 alike
+        if len(raw) > MAX_FIELD and not raw.endswith(b"\n"):
+            while raw and not raw.endswith(b"\n"):
+                raw = self._handle.readline(1 << 20)
+                self.quotes += raw.count(b'"')
+            raise LineTooLong(f"is longer than {MAX_MB} MB on one line; it was not read", in_open_cell)
+        if self._first:
+            raw = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+            self._first = False
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return raw.decode("cp1252", errors="replace")
+
+    def skip_open_cell(self) -> bool:
+        """Read past the lines of a quoted cell left open (an odd count of quotes), in pieces,
+        as the CSV reader would have read them into the cell; False when the file ends first."""
+        while self.quotes % 2:
+            raw = self._handle.readline(1 << 20)
+            if not raw:
+                return False
+            self.quotes += raw.count(b'"')
+        return True
