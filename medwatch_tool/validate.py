@@ -6,11 +6,8 @@ field (from the catalog), its line in the file and its severity, so every front 
 wizard, batch) reports the same thing in the same words.
 """
 import difflib
-import itertools
 import re
-from copy import deepcopy
 from dataclasses import asdict, dataclass
-from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple, Union
@@ -21,13 +18,9 @@ from .catalog import NS, load_catalog
 from .draft import parse_draft
 from .errors import InputError
 from .resources import schema_path
-from .rule_contexts import narrowed_context
+from .rules import SVRL, compiled_rules, rule_report
 from .safe_io import parse_xml_bytes, read_bytes
 
-SVRL = "{http://purl.oclc.org/dsdl/svrl}"
-XSL = "{http://www.w3.org/1999/XSL/Transform}"
-MWFIELD = "{%s}field" % NS
-NARROW = "{%s}narrow-to-kind" % NS
 _REPORT = "{%s}report" % NS
 
 
@@ -75,90 +68,6 @@ class Problem:
 def _xsd() -> etree.XMLSchema:
     doc = parse_xml_bytes(schema_path("report.xsd").read_bytes(), "report.xsd")
     return etree.XMLSchema(doc.getroottree())
-
-
-@lru_cache(maxsize=1)
-def _rules():
-    """rules.sch compiled once to its validating XSLT, and per assert id the field it is about.
-
-    The report lists only failed asserts (no svrl:fired-rule, no visit of attributes: no
-    rule is about one). The skeleton's extra walk of the whole draft in the default mode
-    (inside svrl:active-pattern) is dropped: no template of that mode outputs anything, and
-    it cost about a tenth of the rules' time. Each assert becomes one xsl:if, and a rule's
-    asserts are tried together first.
-    """
-    from lxml import isoschematron
-
-    doc = parse_xml_bytes(schema_path("rules.sch").read_bytes(), "rules.sch")
-    fields = {a.get("id"): a.get(MWFIELD, "") for a in doc.iter("{http://purl.oclc.org/dsdl/schematron}assert")}
-    for rule in doc.iter("{http://purl.oclc.org/dsdl/schematron}rule"):
-        if rule.get(NARROW) and rule.get("context", "").startswith("mw:*"):
-            rule.set("context", narrowed_context(rule.get("context"), rule.get(NARROW)))
-    compiled = isoschematron.Schematron(
-        doc.getroottree(), store_xslt=True,
-        compile_params={"generate-fired-rule": "'false'", "optimize": "'visit-no-attributes'"})
-    xslt = compiled.validator_xslt
-    for walk in list(xslt.getroot().iter(f"{XSL}apply-templates")):
-        if walk.getparent().tag == f"{SVRL}active-pattern" and walk.get("select") is None and walk.get("mode") is None:
-            walk.getparent().remove(walk)
-    for choose in list(xslt.getroot().iter(f"{XSL}choose")):
-        _choose_to_if(choose)
-    for template in xslt.getroot().iterfind(f"{XSL}template"):
-        _guard_asserts(template)
-    return xslt, fields
-
-
-def _choose_to_if(choose: etree._Element):
-    """`choose(when test=T (empty), otherwise X)` -> `if test=not(T) X`: how the skeleton
-    writes each assert, in one instruction instead of three (libxslt runs it faster)."""
-    parts = list(choose)
-    if [p.tag for p in parts] != [f"{XSL}when", f"{XSL}otherwise"] or len(parts[0]) or (parts[0].text or "").strip():
-        return
-    when, otherwise = parts
-    test = etree.Element(f"{XSL}if", test=f"not({when.get('test')})")
-    test.text = otherwise.text
-    test.extend(list(otherwise))
-    test.tail = choose.tail
-    test.set(_ASSERT, "")
-    choose.getparent().replace(choose, test)
-
-
-_ASSERT = "{%s}assert" % NS  # marks the xsl:if of an assert (removed by _guard_asserts)
-
-
-def _guard_asserts(template: etree._Element):
-    """A rule's asserts, `if not(T1) ... if not(Tn)`, inside one `if not(T1) or ... not(Tn)`:
-    a draft that passes them all (nearly every one) costs one test instead of n."""
-    asserts = [child for child in template if child.get(_ASSERT) is not None]
-    between = itertools.takewhile(lambda node: node is not asserts[-1], asserts[0].itersiblings()) if asserts else ()
-    apart = any(node.get(_ASSERT) is None and node.tag is not etree.Comment for node in between)
-    for test in asserts:
-        del test.attrib[_ASSERT]
-    if len(asserts) < 2 or apart:  # (the skeleton puts only comments between them)
-        return
-    guard = etree.Element(f"{XSL}if", test=" or ".join(a.get("test") for a in asserts))
-    guard.tail = asserts[-1].tail
-    asserts[0].addprevious(guard)
-    guard.extend(asserts)
-
-
-@lru_cache(maxsize=2)
-def _rules_on(day: str) -> etree.XSLT:
-    """The rules' XSLT with `today` fixed to `day` (YYYYMMDD), compiled once per day.
-
-    The schema's own `today` asks the XSLT engine's clock (EXSLT date:date()), which costs
-    more than all the rules together. No file or network access from the XSLT.
-    """
-    xslt = deepcopy(_rules()[0])
-    for param in xslt.getroot().iterfind(f"{XSL}param"):
-        if param.get("name") == "today":
-            param.set("select", day)
-    return etree.XSLT(xslt, access_control=etree.XSLTAccessControl.DENY_ALL)
-
-
-def rule_report(root: etree._Element) -> etree._ElementTree:
-    """The SVRL report of the business rules on a draft, as of today."""
-    return _rules_on(date.today().strftime("%Y%m%d"))(root)
 
 
 def element_path(el: etree._Element) -> str:
@@ -284,7 +193,7 @@ def _rule_problems(root: etree._Element, source: Optional[str]) -> List[Problem]
 def _rule_findings(tree: etree._ElementTree, report: etree._ElementTree,
                    source: Optional[str]) -> Iterator[Tuple[etree._Element, Problem]]:
     """(draft root, problem) for each failed rule in an SVRL report on `tree`."""
-    fields = _rules()[1]
+    fields = compiled_rules()[1]
     for failed in report.getroot().iter(f"{SVRL}failed-assert", f"{SVRL}successful-report"):
         found = tree.xpath(failed.get("location", "/*"))
         el = found[0] if isinstance(found, list) and found else tree.getroot()

@@ -224,7 +224,8 @@ def test_date_rules_narrowed_to_date_fields_select_the_same_elements():
 
     from medwatch_tool.catalog import NS, load_catalog
     from medwatch_tool.resources import schema_path
-    from medwatch_tool.validate import NARROW, narrowed_context
+    from medwatch_tool.rule_contexts import narrowed_context
+    from medwatch_tool.rules import NARROW
 
     rules = etree.parse(str(schema_path("rules.sch")))
     narrowed = [r for r in rules.iter("{http://purl.oclc.org/dsdl/schematron}rule") if r.get(NARROW)]
