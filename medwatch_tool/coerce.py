@@ -178,6 +178,9 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
             text = raw.strip()
             if not text:
                 continue
+            if text[0] in "#E" and _FORMULA_ERROR.fullmatch(text):
+                problems.append((path, _formula_error(text)))
+                continue
             try:
                 out[path] = convert(text)
             except ValueProblem as exc:
@@ -191,6 +194,9 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
             continue
         if field is not None and (raw == "" or raw is None):
             continue  # an empty cell of a known column
+        if field is not None and isinstance(raw, str) and _FORMULA_ERROR.fullmatch(raw.strip()):
+            problems.append((path, _formula_error(raw.strip())))
+            continue
         if field is None:
             unknown += 1
             if unknown <= _UNKNOWN_SHOWN:
@@ -213,7 +219,18 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
 # what spreadsheets hold for "no value" (a code list with its own "unknown" choice takes that
 # first; text boxes keep what was written)
 _NOT_GIVEN = frozenset({"n/a", "n.a.", "n.a", "na", "not applicable", "-", "--", "\u2013", "\u2014", "none",
-                        "nil", "unknown", "unk", "not known", "?", "not available"})
+                        "nil", "unknown", "unk", "not known", "?", "not available", "."})  # (SAS writes ".")
+
+# what a spreadsheet shows, and exports, for a formula that failed: #N/A (a lookup that found
+# nothing), #REF!, #DIV/0!, #VALUE!... in Excel (#NV, #WERT!, #BEZUG! in German, #VALEUR! in
+# French), Err:502 in LibreOffice. Not a value, and no "not given" either: the row is refused
+_FORMULA_ERROR = re.compile(r"#(?:N/A|NV|[A-Z][A-Z0-9_/]*[!?])|Err:\d{3}")
+
+
+def _formula_error(text: str) -> str:
+    return (f"'{text}' is the error of a spreadsheet formula, not a value: correct the formula (or clear "
+            "the cell) in the spreadsheet and export it again")
+
 
 _UNKNOWN_SHOWN = 10  # a record from another system may hold thousands of keys that are not fields
 

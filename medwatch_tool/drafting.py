@@ -83,7 +83,10 @@ def draft_rows(items: List[tuple], out_dir: str, render_to: Optional[str] = None
     checked = validate_many([data for _, (data, _) in drafted], [o.name for o, _ in drafted])
     with FolderWriter(out_dir) as folder:  # not fsynced: --resume re-checks every draft
         for (outcome, (data, leaves)), (root, problems) in zip(drafted, checked):
+            refused = {problem["path"] for problem in outcome.problems}  # a value its box could not take
             for p in problems:
+                if p.path in refused:  # the draft misses the value refused above: "required but missing",
+                    continue  # "no event: describe the adverse event" (MW-MIN-4) would say the same mistake again
                 outcome.add_problem(p.severity, p.message, p.path, p.box, p.label, p.rule)
             if outcome.problems and any(p["severity"] == "error" for p in outcome.problems):
                 continue

@@ -141,12 +141,20 @@ def _explain_xsd(message: str, value_el) -> (str, Optional[str]):
     m = re.search(r"'(.*)' is not a valid value of the (?:atomic|local atomic) type '(?:\{[^}]*\})?(?:xs:)?([^']+)'", body, re.S)
     if m:
         kind = {"boolean": "yes/no value (true or false)", "decimal": "number", "Age": "number",
-                "Weight": "number", "Amount": "number", "FollowUpNumber": "whole number",
-                "nonNegativeInteger": "whole number"}.get(m.group(2), m.group(2))
+                "Weight": "number", "Amount": "number", "FollowUpNumber": "whole number (0 or more)",
+                "nonNegativeInteger": "whole number (0 or more)"}.get(m.group(2), m.group(2))
         return f"'{m.group(1)}' is not a valid {kind}", None
     m = re.search(r"The value '(.*)' is (less|greater) than", body)
+    if m:  # (quoted: problems.csv would put an apostrophe before a message starting with '-')
+        return f"'{m.group(1)}' is out of range ({'too small' if m.group(2) == 'less' else 'too large'})", None
+    m = re.search(r"The value '(.*)' has more fractional digits than are allowed \('(\d+)'\)", body)
     if m:
-        return f"{m.group(1)} is out of range ({'too small' if m.group(2) == 'less' else 'too large'})", None
+        places = m.group(2)
+        return (f"'{m.group(1)}' has more decimal places than fit in this box (at most {places}): "
+                f"round it to {places} place{'s' * (places != '1')}"), None
+    m = re.search(r"The value '(.*)' has more digits than are allowed \('(\d+)'\)", body)
+    if m:
+        return f"'{m.group(1)}' has more digits than fit in this box (at most {m.group(2)} in all)", None
     if "Character content other than whitespace is not allowed" in body:
         return "holds text but should only hold other fields", None
     if "is not allowed" in body and "attribute" in body:

@@ -747,7 +747,7 @@ def test_a_date_cell_out_of_range_is_a_located_problem_without_library_noise(tmp
     assert "Warning" not in done.stderr and "openpyxl" not in done.stderr, done.stderr
     problems = [p for p in read_problems(tmp_path / "o") if p["path"] == "event/event_date"]
     assert [(p["row"], p["box"]) for p in problems] == [("2", "B3")]
-    assert problems[0]["message"].startswith("'#VALUE!' is not a date")
+    assert problems[0]["message"].startswith("'#VALUE!' is the error of a spreadsheet formula")
 
 
 def test_very_long_field_is_a_located_problem(runner, tmp_path):

@@ -1,0 +1,76 @@
+"""What `medwatch batch` says about cells it cannot take: one plain message per mistake, at
+the box it is about, in problems.csv as a spreadsheet shows it."""
+import pytest
+
+from medwatch_tool.cli import main
+from medwatch_tool.draft import draft_values, read_draft
+
+from test_batch import example_rows, read_problems, write_csv
+
+
+def run(runner, tmp_path, rows):
+    src = write_csv(tmp_path / "events.csv", rows)
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    return result, out
+
+
+@pytest.mark.parametrize("path, cell", [
+    ("suspect_product[1]/name", "#N/A"),       # a lookup that found nothing: a text box took it as a name
+    ("reporter/last_name", "#REF!"),
+    ("patient/age", "#DIV/0!"),
+    ("event/outcome", "#VALUE!"),              # a box of several answers
+    ("reporter/city", "#NV"),                  # German Excel's #N/A
+    ("event/event_date", "Err:502"),           # LibreOffice
+])
+def test_a_spreadsheet_formula_error_is_refused_at_its_box(runner, tmp_path, path, cell):
+    row = dict(example_rows()[0], **{path: cell})
+    result, out = run(runner, tmp_path, [row])
+    assert result.exit_code == 1, result.output
+    assert not list(out.glob("*.xml"))
+    problems = [(p["path"], p["message"]) for p in read_problems(out)]
+    assert problems == [(path, f"'{cell}' is the error of a spreadsheet formula, not a value: correct the "
+                               "formula (or clear the cell) in the spreadsheet and export it again")]
+
+
+def test_text_that_merely_starts_like_an_error_is_kept(runner, tmp_path):
+    row = dict(example_rows()[0], **{"suspect_product[1]/lot": "#A1234", "event/description": "#N/A in the chart"})
+    result, out = run(runner, tmp_path, [row])
+    assert result.exit_code == 0, result.output
+    values = draft_values(read_draft(next(out.glob("*.xml"))))
+    assert values["suspect_product[1]/lot"] == "#A1234" and values["event/description"] == "#N/A in the chart"
+
+
+def test_sas_missing_value_dot_leaves_number_and_date_boxes_empty(runner, tmp_path):
+    row = dict(example_rows()[0], **{"patient/weight": ".", "patient/weight_unit": ".", "suspect_product[1]/stop_date": "."})
+    result, out = run(runner, tmp_path, [row])
+    assert result.exit_code == 0, result.output
+    values = draft_values(read_draft(next(out.glob("*.xml"))))
+    assert "patient/weight" not in values and "suspect_product[1]/stop_date" not in values
+
+
+def test_schema_limits_are_said_in_words_and_problems_csv_shows_the_value_as_written(runner, tmp_path):
+    """libxml2's '[facet 'fractionDigits'] The value ... ('2')' is not for a clinician; and a
+    message starting with '-1' got an apostrophe in problems.csv (kept from being a formula)."""
+    row = dict(example_rows()[0], **{"patient/weight": "70.308", "patient/weight_unit": "kg",
+                                     "suspect_product[1]/dose": "123456789012345", "patient/age": "-1",
+                                     "patient/age_unit": "year"})
+    result, out = run(runner, tmp_path, [row])
+    assert result.exit_code == 1
+    messages = {p["path"]: p["message"] for p in read_problems(out)}
+    assert messages["patient/weight"] == ("'70.308' has more decimal places than fit in this box (at most 2): "
+                                          "round it to 2 places")
+    assert messages["suspect_product[1]/dose"] == "'123456789012345' has more digits than fit in this box (at most 12 in all)"
+    assert messages["patient/age"] == "'-1' is out of range (too small)"
+    assert "facet" not in result.output
+
+
+def test_a_refused_value_is_not_reported_again_by_the_rule_that_misses_it(runner, tmp_path):
+    """A description too long for B5 is refused; the rule 'no event: describe the adverse
+    event' (MW-MIN-4), which then finds none, said the same mistake a second time."""
+    row = dict(example_rows()[0], **{"event/description": "x" * 25000})
+    result, out = run(runner, tmp_path, [row])
+    assert result.exit_code == 1
+    problems = read_problems(out)
+    assert [(p["path"], p["box"], p["rule"]) for p in problems] == [("event/description", "B5", "")]
+    assert "at most 20000" in problems[0]["message"]
