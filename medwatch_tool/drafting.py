@@ -32,10 +32,21 @@ def draft_name(values: dict, row: int) -> str:
     report_id = str(values.get("admin/report_id", "")).strip()
     if not (report_id and _report_id_check()(report_id)):
         return f"row-{row:06d}.xml"  # no id, or one the schema will reject anyway
-    follow_up = str(values.get("admin/follow_up", "")).strip()
+    follow_up = _follow_up(values.get("admin/follow_up"))
+    if follow_up is None:
+        return f"row-{row:06d}.xml"  # a follow-up number its box refuses: the row is refused there
     if report_id[:4].lower() == "row-":
         report_id = "id-" + report_id  # never collides with the names given by row number
     return report_id + (f"-followup-{follow_up}" if follow_up not in ("", "0") else "") + ".xml"
+
+
+def _follow_up(cell) -> Optional[str]:
+    """The follow-up number as its box stores it ('01', '1.0', '+1' -> '1'; 'N/A' -> ''), so
+    one case's follow-up 1 has one file name however it is written; None when refused."""
+    if cell is None or cell == "":
+        return ""
+    converted, refused = coerce_values({"admin/follow_up": cell})
+    return None if refused else str(converted.get("admin/follow_up", ""))
 
 
 CHUNK = 32  # rows a worker drafts together: the rules run once per chunk (validate_many)
@@ -50,8 +61,9 @@ def _prepare(number: int, values: dict, row_problems: List[str], name: Optional[
     for message in row_problems:
         outcome.add_problem("error", f"row {number} {message}")
     if duplicate_of is not None:
-        outcome.add_problem("error", f"draft name {name} is already used by row {duplicate_of} (same report id "
-                            "and follow-up number, in any letter case); this row was not drafted",
+        outcome.add_problem("error", f"draft name {name} is already used by row {duplicate_of} (the report ids "
+                            "and follow-up numbers of the two give the same file name, in any letter case); "
+                            "this row was not drafted",
                             "admin/report_id", "—", "Report ID")
     if outcome.problems:
         return outcome, None

@@ -60,6 +60,8 @@ class Journal:
         for entry in self.entries():
             if entry["file"] and not _intact(folder / entry["file"]):
                 self.redo.add(entry["row"])
+                if entry.get("name"):  # still its row's name: a later row with the same id stays the duplicate
+                    self.names.claim(entry["name"], entry["row"])
                 continue
             self._mark(entry["row"])
             self.earlier.count(entry)
@@ -185,7 +187,7 @@ def _intact(draft: Path) -> bool:
         with draft.open("rb") as handle:
             handle.seek(0, os.SEEK_END)
             size = handle.tell()
-            handle.seek(max(0, size - 64))
+            handle.seek(max(0, size - 4096))  # (a comment added after it by hand is no loss)
             return b"</report>" in handle.read()
     except OSError:
         return False

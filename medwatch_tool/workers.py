@@ -57,9 +57,15 @@ class WorkerLost(MedwatchError):
     """A worker process ended while it had a task (killed, out of memory...)."""
 
 
-def _serve(connection, work: Callable, initializer: Optional[Callable]):
+def _serve(connection, work: Callable, initializer: Optional[Callable], parent_ends=()):
     """A worker's life: take a task, send back what `work` returns, until told to stop.
-    If it cannot start, it answers its first task with why (not a traceback on stderr)."""
+    If it cannot start, it answers its first task with why (not a traceback on stderr).
+
+    `parent_ends`: the main process's ends of the pipes, inherited by a forked worker. They
+    are closed first: holding its own pipe's other end, a worker never saw the pipe close
+    when the main process was killed, and waited for a task forever (`... | cat` hung too)."""
+    for end in parent_ends:
+        end.close()
     failure = None
     if initializer:
         try:
@@ -95,12 +101,14 @@ class OrderedWorkers:
     """`jobs` worker processes running `work` on tasks; results come back in task order."""
 
     def __init__(self, jobs: int, work: Callable, initializer: Optional[Callable] = None):
-        context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
+        forked = hasattr(os, "fork")
+        context = multiprocessing.get_context("fork" if forked else "spawn")
         self.processes, self.connections = [], []
         try:
             for _ in range(jobs):
                 ours, theirs = context.Pipe()
-                process = context.Process(target=_serve, args=(theirs, work, initializer), daemon=True)
+                parent_ends = self.connections + [ours] if forked else []  # (a spawned worker inherits none)
+                process = context.Process(target=_serve, args=(theirs, work, initializer, parent_ends), daemon=True)
                 process.start()
                 theirs.close()  # so that the worker's death closes the pipe for us
                 self.processes.append(process)
