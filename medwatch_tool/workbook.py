@@ -1,9 +1,11 @@
-"""Rows from the first sheet of an Excel .xlsx workbook, read by openpyxl.
+"""Rows from the first visible worksheet of an Excel .xlsx workbook, read by openpyxl.
 
 A workbook comes from another program, so it is read guarded: its XML through defusedxml
 (entities refused), and whatever openpyxl trips over is told as one line naming the file,
 never a traceback. Cells come out as the text a person sees in Excel: ISO dates, whole
-numbers without ".0", other numbers to Excel's 15 significant digits.
+numbers without ".0", other numbers to Excel's 15 significant digits, a zero-padded ZIP
+code with its zeros and a percent as one (cell_formats.py). What the cells' values do not
+say (formulas without a value, merged cells) is looked for first (sheet_scan.py).
 """
 import warnings
 import zipfile
@@ -48,7 +50,7 @@ warnings.filterwarnings("ignore", category=UserWarning, module=r"openpyxl\.")
 
 
 def xlsx_rows(src: Source) -> Iterator[Row]:
-    """The first sheet's rows; a sheet found damaged while reading it is InputDamaged."""
+    """The sheet's rows; a sheet found damaged while reading it is InputDamaged."""
     try:
         yield from _sheet_rows(src)
     except _defused_errors():
@@ -146,7 +148,7 @@ def _sheet_to_read(book, src: Source):
     others = [f"'{other.title}'" + ("" if other.sheet_state == "visible" else " (hidden)")
               for other in sheets if other is not sheet]
     if others:  # their rows are not drafted: say so rather than leave them unsaid
-        which = "the first sheet" if sheet is sheets[0] else "the first visible sheet"
+        which = "the first sheet" if book.sheetnames[0] == sheet.title else "the first visible worksheet"
         src.notes.append(f"only {which}, '{sheet.title}', was read; not the workbook's other "
                          f"sheet{'s' if len(others) > 1 else ''} {', '.join(others)}")
     return sheet

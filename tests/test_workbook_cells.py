@@ -169,6 +169,7 @@ def test_a_formula_after_a_chart_sheet_is_checked_on_the_sheet_read(runner, tmp_
     result = _run(runner, src, out)
     assert result.exit_code == 0, result.output
     assert draft_values(read_draft(out / "CHARTED.xml"))["patient/age"] == "44"
+    assert "note:" not in result.output  # a chart holds no rows: no sheet of rows was left unread
 
 
 @pytest.mark.parametrize("path, value, number_format, stored", [
@@ -233,7 +234,7 @@ def test_a_hidden_first_sheet_is_passed_over_for_the_first_visible_one(runner, t
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
         "3 drafted, 0 with errors, 0 warnings",
-        f"note: {src}: only the first visible sheet, 'Events', was read; not the workbook's other sheets "
+        f"note: {src}: only the first visible worksheet, 'Events', was read; not the workbook's other sheets "
         "'Lists' (hidden), 'Old'"]
     events["A1"] = "report id"  # an error on the sheet read names it, as it is not the first one
     book.save(src)
