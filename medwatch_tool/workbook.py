@@ -1,24 +1,29 @@
-"""Rows from the first sheet of an Excel .xlsx workbook, read by openpyxl.
+"""Rows from the first visible worksheet of an Excel .xlsx workbook, read by openpyxl.
 
 A workbook comes from another program, so it is read guarded: its XML through defusedxml
 (entities refused), and whatever openpyxl trips over is told as one line naming the file,
 never a traceback. Cells come out as the text a person sees in Excel: ISO dates, whole
-numbers without ".0", other numbers to Excel's 15 significant digits.
+numbers without ".0", other numbers to Excel's 15 significant digits, a zero-padded ZIP
+code with its zeros and a percent as one (cell_formats.py). What the cells' values do not
+say (formulas without a value, merged cells) is looked for first (sheet_scan.py).
 """
-import posixpath
 import warnings
 import zipfile
 import zlib
 from datetime import date, datetime
-from typing import Iterator
+from typing import Iterator, List
 from xml.etree.ElementTree import ParseError
 
 import openpyxl
 from lxml import etree
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._reader import WorkSheetParser
 
+from .cell_formats import shown_numbers
 from .errors import InputDamaged, InputError
 from .header import header_paths
 from .readers import Row, Source
+from .sheet_scan import Merge, scan_sheet
 
 
 def _cell_text(value) -> str:
@@ -45,7 +50,7 @@ warnings.filterwarnings("ignore", category=UserWarning, module=r"openpyxl\.")
 
 
 def xlsx_rows(src: Source) -> Iterator[Row]:
-    """The first sheet's rows; a sheet found damaged while reading it is InputDamaged."""
+    """The sheet's rows; a sheet found damaged while reading it is InputDamaged."""
     try:
         yield from _sheet_rows(src)
     except _defused_errors():
@@ -96,26 +101,30 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
     except Exception as exc:  # whatever openpyxl trips on in a workbook it cannot make sense of
         raise InputError(f"not a readable Excel .xlsx workbook ({_workbook_trouble(exc)})", src.name) from None
     try:
-        uncomputed = _uncomputed_formula(src.handle)
-        if uncomputed:
-            raise InputError(f"cell {uncomputed} of the first sheet holds a formula whose value the workbook does "
+        sheet = _sheet_to_read(book, src)
+        called = "the first sheet" if book.sheetnames[0] == sheet.title else f"the sheet '{sheet.title}'"
+
+        def refused(reason: str) -> InputError:  # a sheet not the first is named: the user may not see it first
+            return InputError(reason if called == "the first sheet" else f"{called}: {reason}", src.name)
+
+        scan = scan_sheet(src.handle, sheet._worksheet_path)
+        if scan.uncomputed:
+            raise InputError(f"cell {scan.uncomputed} of {called} holds a formula whose value the workbook does "
                              "not hold (it was saved by a program that does not compute formulas), so it would "
                              "read as empty or as a stale value: open the workbook in Excel or LibreOffice, save "
                              "it, and run again", src.name)
-        sheet = book.worksheets[0]
-        others = [f"'{other.title}'" for other in book.worksheets[1:]]
-        if others:  # their rows are not drafted: say so rather than leave them unsaid
-            src.notes.append(f"only the first sheet, '{sheet.title}', was read; not the workbook's other "
-                             f"sheet{'s' if len(others) > 1 else ''} {', '.join(others)}")
-        rows = sheet.iter_rows(values_only=True)
+        rows = _row_texts(book, sheet)
         header = next(rows, None)
-        if not header:
-            raise InputError("the first sheet is empty", src.name)
-        below = ([_cell_text(c) for c in cells] for cells in rows)
-        paths = header_paths([_cell_text(h) for h in header], below, src.name)
-        for number, cells in enumerate(rows, 2):
-            texts = [_cell_text(c) for c in cells]
-            if not any(t.strip() for t in texts):
+        if header is None:
+            raise InputError(f"{called} is empty", src.name)
+        try:
+            paths = header_paths(header, rows, src.name)
+        except InputError as wrong:
+            raise refused(wrong.reason) from None
+        if scan.merges:
+            raise refused(_merged(scan.merges, paths))
+        for number, texts in enumerate(rows, 2):
+            if not texts or not any(t.strip() for t in texts):
                 continue
             row = Row(number)
             if any(t.strip() for t in texts[len(paths):]):
@@ -128,77 +137,70 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
         book.close()
 
 
-_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_RELATIONSHIP = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
-_RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+def _sheet_to_read(book, src: Source):
+    """The first visible worksheet: a hidden one before it is a lookup list or an old copy,
+    not what the user looks at when the workbook opens. A note names the sheets not read."""
+    sheets = book.worksheets  # chart sheets are not among them: they hold no rows
+    if not sheets:
+        raise InputError("the workbook holds no worksheet (only charts): save the rows on a worksheet, "
+                         "and run again", src.name)
+    sheet = next((s for s in sheets if s.sheet_state == "visible"), sheets[0])
+    others = [f"'{other.title}'" + ("" if other.sheet_state == "visible" else " (hidden)")
+              for other in sheets if other is not sheet]
+    if others:  # their rows are not drafted: say so rather than leave them unsaid
+        which = "the first sheet" if book.sheetnames[0] == sheet.title else "the first visible worksheet"
+        src.notes.append(f"only {which}, '{sheet.title}', was read; not the workbook's other "
+                         f"sheet{'s' if len(others) > 1 else ''} {', '.join(others)}")
+    return sheet
 
 
-def _uncomputed_formula(handle) -> str:
-    """The first cell of the first sheet whose formula has no value saved with it, or "".
+def _row_texts(book, sheet) -> Iterator[List[str]]:
+    """Every row of the sheet from row 1 on, as its cells' texts (an empty list for a row
+    the sheet leaves out).
 
-    A workbook keeps each formula's last computed value, which is what is read (data_only).
-    Programs that write workbooks without a spreadsheet engine (openpyxl, xlsxwriter) save
-    formulas with no value, or with 0, and mark the workbook to be recomputed when opened
-    (fullCalcOnLoad): such a cell would read as empty or as 0, a wrong dose without a word.
-    Excel and LibreOffice always save the values."""
-    try:
-        return _first_uncomputed(handle)
-    except KeyError:  # parts where this does not look for them: openpyxl found its way, nothing to check
-        return ""
-
-
-def _first_uncomputed(handle) -> str:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-    with zipfile.ZipFile(handle) as archive:
-        package = etree.fromstring(archive.read("_rels/.rels"), parser)
-        book = next((r.get("Target") for r in package.iter(_RELS)
-                     if (r.get("Type") or "").endswith("/officeDocument")), "xl/workbook.xml")
-        book = _part("", book)
-        workbook = etree.fromstring(archive.read(book), parser)
-        calculation = workbook.find(f"{_MAIN}calcPr")
-        recompute = calculation is not None and calculation.get("fullCalcOnLoad") in ("1", "true")
-        first = workbook.find(f"{_MAIN}sheets/{_MAIN}sheet")
-        folder, _, name = book.rpartition("/")
-        rels = etree.fromstring(archive.read(_part(folder, f"_rels/{name}.rels")), parser)
-        target = next((r.get("Target") for r in rels.iter(_RELS) if first is not None
-                       and r.get("Id") == first.get(_RELATIONSHIP)), None)
-        if target is None:
-            return ""
-        path = _part(folder, target)
-        if not _holds_formulas(archive, path):
-            return ""  # (nearly every sheet: a scan of its bytes, a fiftieth of parsing it)
-        with archive.open(path) as xml:
-            for _, element in etree.iterparse(xml, tag=(f"{_MAIN}f", f"{_MAIN}row"), resolve_entities=False,
-                                              no_network=True, load_dtd=False, huge_tree=False):
-                if element.tag == f"{_MAIN}row":  # done with: dropped, so memory stays flat
-                    element.clear()
-                    while element.getprevious() is not None:
-                        del element.getparent()[0]
-                    continue
-                cell = element.getparent()
-                value = cell.find(f"{_MAIN}v")
-                if recompute or value is None or not (value.text or cell.get("t") == "str"):
-                    return cell.get("r") or "?"
-    return ""
+    The sheet's XML is read through openpyxl's own parser, whatever its <dimension> says:
+    some programs save a stale one (A1 on a full sheet), and openpyxl's iter_rows trusts it,
+    dropping the rows and columns beyond it without a word. A number whose format changes
+    what it reads as (a zero-padded ZIP code, a percent) is read as Excel shows it."""
+    shown = shown_numbers(book)
+    with sheet._get_source() as xml:
+        parser = WorkSheetParser(xml, sheet._shared_strings, data_only=True, epoch=book.epoch,
+                                 date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+        expected = 1
+        for number, cells in parser.parse():
+            if number < expected:  # never so from a spreadsheet program: its rows would be taken for others
+                raise InputDamaged(f"the workbook is damaged: its row {number} comes after row {expected - 1}")
+            while expected < number:
+                yield []
+                expected += 1
+            expected += 1
+            texts = [""] * cells[-1]["column"] if cells else []
+            for cell in cells:
+                value = cell["value"]
+                if value.__class__ is not str:
+                    text = shown[cell["style_id"]](value) if cell["style_id"] in shown else None
+                    value = _cell_text(value) if text is None else text
+                try:
+                    texts[cell["column"] - 1] = value
+                except IndexError:  # a cell after its row's last one: never so from Excel
+                    texts.extend([""] * (cell["column"] - len(texts)))
+                    texts[cell["column"] - 1] = value
+            yield texts
 
 
-def _part(folder: str, target: str) -> str:
-    """A package part's name from a relationship's target: absolute, or relative to `folder`."""
-    return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
+def _merged(merges: List[Merge], paths: List[str]) -> str:
+    """What merged cells hide and what to do, naming the first few ranges and their columns.
 
+    The workbook is refused, rather than the rows below each range's first: a merge is how a
+    sheet was laid out (the same reporter over several rows), so it recurs, and the fix is
+    the same for every range; drafting the rest would leave a run half done to redo."""
+    def named(merge: Merge) -> str:
+        columns = [paths[c - 1] if c <= len(paths) and paths[c - 1] else f"column {c}"
+                   for c in range(merge.first_column, merge.last_column + 1)]
+        return f"{merge.ref} ({', '.join(columns[:3])}{', ...' if len(columns) > 3 else ''})"
 
-_FORMULA_TAGS = (b"<f>", b"<f ", b":f>", b":f ")  # <f>, <f t="shared" ...>, <x:f> (a text may say it too)
-
-
-def _holds_formulas(archive: zipfile.ZipFile, path: str) -> bool:
-    """Whether the sheet's bytes hold a formula element (or the look of one: the parse
-    that follows decides)."""
-    with archive.open(path) as xml:
-        tail = b""
-        while True:
-            block = xml.read(1 << 20)
-            if not block:
-                return False
-            if any(tag in tail + block[:8] or tag in block for tag in _FORMULA_TAGS):
-                return True
-            tail = block[-8:]
+    listed = ", ".join(named(m) for m in merges[:3]) + (f" and {len(merges) - 3:,} more" if len(merges) > 3 else "")
+    first = f"{get_column_letter(merges[0].first_column)}{merges[0].first_row}"
+    return (f"merged cells {listed}: Excel shows the value of a range's first cell across the range, but the "
+            f"workbook holds it only in that cell ({first}), so the range's other cells would be read as empty: "
+            "unmerge the cells, fill in each row's value, save the workbook, and run again")

@@ -1,0 +1,244 @@
+"""`medwatch batch` on .xlsx workbooks: every cell read as Excel shows it, from the sheet the
+user looks at, however the workbook's XML was written. The real command, real files."""
+import pytest
+
+from medwatch_tool.cli import main
+from medwatch_tool.draft import draft_values, read_draft
+
+from test_batch import _rewrite_sheet, columns_of, example_rows, read_problems
+
+openpyxl = pytest.importorskip("openpyxl")
+
+
+def _rows(count=4):
+    """`count` good rows (the examples, and copies under other report ids)."""
+    rows = example_rows()
+    while len(rows) < count:
+        rows.append(dict(rows[len(rows) % 3], **{"admin/report_id": f"COPY-{len(rows)}"}))
+    return rows[:count]
+
+
+def _workbook(path, rows, sheet=None):
+    """The rows under their header on `sheet` (the workbook's first one when not given)."""
+    book = openpyxl.Workbook() if sheet is None else None
+    sheet = sheet if sheet is not None else book.active
+    header = columns_of(rows)
+    sheet.append(header)
+    for row in rows:
+        sheet.append([row.get(h) for h in header])
+    if book is not None:
+        book.save(path)
+    return header
+
+
+def _run(runner, src, out):
+    return runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+
+
+def _drafts(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.xml"))}
+
+
+@pytest.mark.parametrize("dimension", ["A1", "A1:CM3", "A1:AF5"],
+                         ids=["no-rows", "rows-after-3", "columns-after-AF"])
+def test_a_stale_sheet_dimension_loses_no_row_nor_column(runner, tmp_path, dimension):
+    """Some programs save a <dimension> that is not the sheet's extent. openpyxl trusts it:
+    with A1 the run said '0 drafted, 0 with errors' and exit 0; with A1:CM3 rows 4-5 were
+    dropped; with A1:AF5 every column after AF (reporter/city, ...) was left out, silently."""
+    src = tmp_path / "stale.xlsx"
+    header = _workbook(src, _rows(4))
+    assert len(header) > 32  # columns beyond AF
+    reference = _run(runner, src, tmp_path / "ref")
+    assert reference.exit_code == 0 and "4 drafted, 0 with errors" in reference.output, reference.output
+    _rewrite_sheet(src, rb'<dimension ref="[A-Z0-9:]+"\s*/>', f'<dimension ref="{dimension}"/>'.encode())
+    result = _run(runner, src, tmp_path / "o")
+    assert result.exit_code == 0 and "4 drafted, 0 with errors" in result.output, result.output
+    assert _drafts(tmp_path / "o") == _drafts(tmp_path / "ref")
+    city = draft_values(read_draft(tmp_path / "o" / "COPY-3.xml")).get("reporter/city")
+    assert city and city == _rows(4)[3]["reporter/city"]
+
+
+def test_rows_of_different_lengths_and_rows_the_sheet_leaves_out_are_read(runner, tmp_path):
+    """Without a dimension each row is as long as its last cell: a short row, a row missing
+    from the XML and a row with a value past the named columns keep their numbers."""
+    rows = _rows(3)
+    book = openpyxl.Workbook()
+    header = columns_of(rows)
+    book.active.append(header)
+    book.active.append(["SHORT", None, None, None, 40])  # report id and age only: row 2
+    for number, row in enumerate(rows, 4):  # row 3 is left out of the sheet
+        for column, name in enumerate(header, 1):
+            book.active.cell(row=number, column=column, value=row.get(name))
+    book.active.cell(row=6, column=len(header) + 2, value="stray")
+    src = tmp_path / "ragged.xlsx"
+    book.save(src)
+    _rewrite_sheet(src, rb'<dimension ref="[A-Z0-9:]+"\s*/>', b"")
+    result = _run(runner, src, tmp_path / "o")
+    assert result.exit_code == 1, result.output
+    assert "2 drafted, 2 with errors" in result.output
+    problems = read_problems(tmp_path / "o")
+    assert {p["row"] for p in problems} == {"2", "6"}
+    assert any(p["row"] == "6" and "has values beyond the 91 named columns" in p["message"] for p in problems)
+
+
+def _merged_workbook(path, value_first=True):
+    """Four rows whose reporter/city is merged over rows 2-4, as Excel saves it: the value in
+    the range's first cell only (or in none, `value_first` False)."""
+    rows = _rows(4)
+    book = openpyxl.Workbook()
+    header = _workbook(path, rows, book.active)
+    city = openpyxl.utils.get_column_letter(header.index("reporter/city") + 1)
+    ref = f"{city}2:{city}4"
+    if not value_first:
+        book.active[f"{city}2"] = None
+    book.active.merge_cells(ref)
+    book.save(path)
+    return rows, ref
+
+
+def test_merged_cells_over_several_rows_are_refused_naming_the_range(runner, tmp_path):
+    """reporter/city merged over rows 2-4 shows one city in each row, but Excel keeps it in
+    row 2 only: before, rows 3-4 were drafted without it, silently."""
+    src = tmp_path / "merged.xlsx"
+    rows, ref = _merged_workbook(src)
+    out = tmp_path / "o"
+    result = _run(runner, src, out)
+    assert result.exit_code == 1 and not out.exists(), result.output
+    first = ref.split(":")[0]
+    assert result.output == (
+        f"Error: {src}: merged cells {ref} (reporter/city): Excel shows the value of a range's first cell "
+        f"across the range, but the workbook holds it only in that cell ({first}), so the range's other cells "
+        "would be read as empty: unmerge the cells, fill in each row's value, save the workbook, and run again\n")
+
+
+def test_a_merged_title_above_the_header_keeps_its_hint(runner, tmp_path):
+    """A report title merged across the columns (and over two rows) is no header: the error
+    still names the row that holds the field paths, not the title's merge."""
+    book = openpyxl.Workbook()
+    book.active.append(["Adverse event export"])
+    book.active.append([])
+    _workbook(None, _rows(3), book.active)
+    book.active.merge_cells("A1:F2")
+    src = tmp_path / "titled.xlsx"
+    book.save(src)
+    result = _run(runner, src, tmp_path / "o")
+    assert result.output == (f"Error: {src}: row 1 is not the header: the field paths are on row 3; "
+                             "delete the 2 rows above it (a report title, say)\n")
+
+
+def test_merged_cells_holding_no_value_hide_nothing(runner, tmp_path):
+    """A merged block of empty cells (a sheet's layout) holds no value to lose: read as before."""
+    src = tmp_path / "blank-merge.xlsx"
+    rows, ref = _merged_workbook(src, value_first=False)
+    result = _run(runner, src, tmp_path / "o")
+    assert result.exit_code == 0 and "4 drafted, 0 with errors" in result.output, result.output
+    assert "reporter/city" not in draft_values(read_draft(tmp_path / "o" / f"{rows[0]['admin/report_id']}.xml"))
+
+
+def _chart_then_data(path, age):
+    """A chart sheet 'Chart' before the worksheet 'Data', whose patient/age is `age`."""
+    from openpyxl.chart import BarChart, Reference
+
+    rows = [dict(example_rows()[1], **{"admin/report_id": "CHARTED"})]
+    book = openpyxl.Workbook()
+    data = book.active
+    data.title = "Data"
+    header = _workbook(path, rows, data)
+    data.cell(row=2, column=header.index("patient/age") + 1, value=age)
+    chart = BarChart()
+    chart.add_data(Reference(data, min_col=1, min_row=1, max_row=2))
+    book.create_chartsheet("Chart", 0).add_chart(chart)
+    book.save(path)
+    assert book.sheetnames == ["Chart", "Data"]
+    return f"{openpyxl.utils.get_column_letter(header.index('patient/age') + 1)}2"
+
+
+def test_a_formula_after_a_chart_sheet_is_checked_on_the_sheet_read(runner, tmp_path):
+    """The formula check looked at the workbook's first sheet, the chart, while the rows were
+    read from 'Data': its uncomputed =40+4 was drafted as no age, exit 0."""
+    src = tmp_path / "chart.xlsx"
+    cell = _chart_then_data(src, "=40+4")
+    out = tmp_path / "o"
+    result = _run(runner, src, out)
+    assert result.exit_code == 1 and not out.exists(), result.output
+    assert result.output.startswith(f"Error: {src}: cell {cell} of the sheet 'Data' holds a formula whose value "
+                                    "the workbook does not hold")
+    # as Excel saves it: the value with the formula, nothing to recompute
+    _rewrite_sheet(src, rb"<f>40\+4</f><v>\s*</v>", b"<f>40+4</f><v>44</v>")
+    _rewrite_sheet(src, rb' fullCalcOnLoad="1"', b"", member="xl/workbook.xml")
+    result = _run(runner, src, out)
+    assert result.exit_code == 0, result.output
+    assert draft_values(read_draft(out / "CHARTED.xml"))["patient/age"] == "44"
+    assert "note:" not in result.output  # a chart holds no rows: no sheet of rows was left unread
+
+
+@pytest.mark.parametrize("path, value, number_format, stored", [
+    ("reporter/postal_code", 2134, "00000", {"reporter/postal_code": "02134"}),
+    ("reporter/postal_code", 21341234, "00000-0000", {"reporter/postal_code": "02134-1234"}),
+    ("patient/identifier", 4567, "0000000000", {"patient/identifier": "0000004567"}),
+    ("suspect_product[1]/strength", 0.009, "0.0%",
+     {"suspect_product[1]/strength": "0.9", "suspect_product[1]/strength_unit": "%"}),
+    ("suspect_product[1]/strength", 0.009, "0%",  # shown rounded, 1%: what was typed is kept
+     {"suspect_product[1]/strength": "0.9", "suspect_product[1]/strength_unit": "%"}),
+    ("suspect_product[1]/dose", 0.25, "0%", {"suspect_product[1]/dose": "25", "suspect_product[1]/dose_unit": "%"}),
+    ("event/description", 0.125, "0.0%", {"event/description": "12.5%"}),
+    ("patient/weight", 70.25, "0.0", {"patient/weight": "70.25"}),  # decimals shown only round: as held
+])
+def test_a_number_is_read_as_its_format_shows_it(runner, tmp_path, path, value, number_format, stored):
+    """A ZIP code 02134 is held as 2134 formatted "00000", and 0.9% as 0.009 formatted "0.0%":
+    before, they were drafted as 2134 and 0.009, a strength a hundred times too small."""
+    row = dict(example_rows()[1], **{"admin/report_id": "FORMATTED"})
+    for unit in ("suspect_product[1]/strength_unit", "suspect_product[1]/dose_unit"):
+        row.pop(unit, None)
+    row[path] = value
+    book = openpyxl.Workbook()
+    header = _workbook(None, [row], book.active)
+    book.active.cell(row=2, column=header.index(path) + 1).number_format = number_format
+    src = tmp_path / "formats.xlsx"
+    book.save(src)
+    result = _run(runner, src, tmp_path / "o")
+    assert result.exit_code == 0, (result.output, read_problems(tmp_path / "o"))
+    values = draft_values(read_draft(tmp_path / "o" / "FORMATTED.xml"))
+    assert {k: values.get(k) for k in stored} == stored
+
+
+@pytest.mark.parametrize("path, box", [("patient/weight", "A4"), ("patient/age", "A2")])
+def test_a_percent_in_a_box_whose_units_have_no_percent_is_refused_at_its_box(runner, tmp_path, path, box):
+    """0.7 formatted as a percent shows 70%: never drafted as 0.7 kg nor as 70 kg."""
+    row = dict(example_rows()[1], **{"admin/report_id": "PERCENT", path: 0.7})
+    book = openpyxl.Workbook()
+    header = _workbook(None, [row], book.active)
+    book.active.cell(row=2, column=header.index(path) + 1).number_format = "0%"
+    src = tmp_path / "percent.xlsx"
+    book.save(src)
+    result = _run(runner, src, tmp_path / "o")
+    assert result.exit_code == 1 and "0 drafted, 1 with errors" in result.output, result.output
+    [problem] = read_problems(tmp_path / "o")
+    assert (problem["path"], problem["box"], problem["message"]) == (path, box, "'70%' is not a number")
+
+
+def test_a_hidden_first_sheet_is_passed_over_for_the_first_visible_one(runner, tmp_path):
+    """Lookup lists are often kept on a hidden first sheet: before, its 'junk' column stopped
+    the run as 'row 1 (header): column 1 'junk' is not a field', with no word of the sheet."""
+    book = openpyxl.Workbook()
+    lists = book.active
+    lists.title = "Lists"
+    lists.append(["junk", "routes"])
+    lists.sheet_state = "hidden"
+    events = book.create_sheet("Events")
+    _workbook(None, _rows(3), events)
+    book.create_sheet("Old")
+    src = tmp_path / "hidden.xlsx"
+    book.save(src)
+    result = _run(runner, src, tmp_path / "o")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "3 drafted, 0 with errors, 0 warnings",
+        f"note: {src}: only the first visible worksheet, 'Events', was read; not the workbook's other sheets "
+        "'Lists' (hidden), 'Old'"]
+    events["A1"] = "report id"  # an error on the sheet read names it, as it is not the first one
+    book.save(src)
+    result = _run(runner, src, tmp_path / "o2")
+    assert result.exit_code == 1 and not (tmp_path / "o2").exists()
+    assert result.output.startswith(f"Error: {src}: the sheet 'Events': row 1 (header): column 1 'report id' "
+                                    "is not a field")
