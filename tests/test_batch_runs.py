@@ -1,6 +1,5 @@
 """A batch run as a process: its file names, its worker processes, and what it leaves in the
 output folder when it is killed, stopped or resumed."""
-import json
 import os
 import signal
 import subprocess
