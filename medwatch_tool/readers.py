@@ -160,6 +160,17 @@ def _local_conventions(paths: List[str]) -> List[tuple]:
 
 
 def _csv_rows(src: Source) -> Iterator[Row]:
+    """The rows below the header, and a note when there are none: "0 drafted" alone does not
+    say why. (A JSON Lines file without rows is empty, and refused as such.)"""
+    none = True
+    for row in _csv_records(src):
+        none = False
+        yield row
+    if none:
+        src.notes.append("the file holds no rows below its header (row 1): nothing was drafted")
+
+
+def _csv_records(src: Source) -> Iterator[Row]:
     csv.field_size_limit(MAX_FIELD)
     lines = DecodedLines(src.handle)
     try:
@@ -179,7 +190,7 @@ def _csv_rows(src: Source) -> Iterator[Row]:
     local = _local_conventions(paths) if delimiter == ";" else []
     number = 1  # spreadsheet row numbers: the header is row 1
     while True:
-        lines.quotes = 0  # a record starts here
+        lines.new_record()
         try:
             cells = next(reader)
         except StopIteration:
@@ -201,6 +212,11 @@ def _csv_rows(src: Source) -> Iterator[Row]:
         number += 1
         # blank cells are left out (`not cell.isspace()` is `cell.strip()` without a copy)
         values = {path: cell for path, cell in zip(paths, cells) if cell and not cell.isspace()}
+        if len(lines.record) > 1:  # a quoted cell over many lines: did it swallow rows?
+            swallowed = _swallowed_rows(src, lines, delimiter, paths, number)
+            if swallowed:  # its values name it in problems.csv (report id), no more
+                yield Row(number, values, [swallowed])
+                continue
         extra = len(cells) > len(paths) and any(c and not c.isspace() for c in cells[len(paths):])
         if not values and not extra:
             continue  # blank line between rows: nothing to draft, nothing lost
@@ -209,6 +225,49 @@ def _csv_rows(src: Source) -> Iterator[Row]:
             if path in values:
                 values[path] = reading(values[path])
         yield Row(number, values, problems)
+
+
+_ROW_LIKE = 5  # fewer columns than this, and a line of prose in a cell could pass for a row
+
+
+def _swallowed_rows(src: Source, lines: DecodedLines, delimiter: str, paths: List[str], number: int) -> str:
+    """Why row `number`, a record read over many lines, is not one row (or "" when it is).
+
+    A quote opening a cell and never closed (or closed only by the quote of a cell rows
+    below) reads the rows after it into that cell, and they would be lost unsaid. A line
+    of the cell that splits into as many cells as the header is such a row: from the first
+    one, the lines are put back to be read again as rows. A quote still open at the end of
+    the file swallowed whatever follows it."""
+    record = lines.record
+    first, last = lines.line - len(record) + 1, lines.line  # the record's lines in the file
+    row_like = len(paths) >= _ROW_LIKE and next(
+        (at for at, line in enumerate(record[1:], 1)
+         if len(next(csv.reader([line], delimiter=delimiter), [])) >= len(paths)), None)
+    try:
+        for _ in csv.reader(record, delimiter=delimiter, strict=True):
+            pass
+        open_at_end = False
+    except csv.Error as exc:
+        open_at_end = "unexpected end of data" in str(exc)
+    if not row_like and not open_at_end:
+        return ""  # a cell of many lines, as descriptions often are
+    column = len(next(csv.reader(record[:1], delimiter=delimiter)))
+    where = f"column {column}"
+    if column <= len(paths):
+        node = load_catalog().node(paths[column - 1])
+        where += f" '{paths[column - 1]}'" + (f" ({node.title()})" if node is not None else "")
+    read_in = f"line {last}" if last == first + 1 else f"lines {first + 1}-{last}"
+    closed = "is never closed" if open_at_end else f"is closed only on line {last}"
+    if row_like:
+        lines.put_back(record[row_like:])
+        swallowed = (f"{read_in} of the file, which look like rows of their own, were read into that cell "
+                     "(they are read again as rows)")
+    else:
+        swallowed = f"{read_in} of the file, to its end, were read into that cell"
+    src.notes.append(f"row {number} opens a quote that {closed}: {read_in} were read into one of its cells "
+                     "(see problems.csv)")
+    return (f"opens a quote in {where} that {closed}, so {swallowed}: close the quote where the cell's "
+            "text ends, or double it (\"\") if it is part of the text; this row was not drafted")
 
 
 def _cell_too_long(number: int, lines: DecodedLines) -> Row:
@@ -238,6 +297,7 @@ def _jsonl_rows(src: Source) -> Iterator[Row]:
     lines, number = DecodedLines(src.handle), 0
     while True:
         number += 1
+        lines.new_record()  # one line, one record: its lines are not kept
         try:
             raw = next(lines)
         except StopIteration:
