@@ -5,7 +5,7 @@ dropping a field from every report.
 """
 import csv
 import itertools
-from typing import Callable, Iterable, List, Optional
+from typing import Callable, Iterable, List, Optional, Tuple
 
 from .catalog import load_catalog
 from .errors import InputDamaged, InputError
@@ -29,17 +29,11 @@ def check_header(header: List[str], source: str) -> List[str]:
     problems: List[Callable[[], str]] = []  # spelt out (with the nearest path) only if shown
     seen, paths = {}, []
     for column, name in enumerate(header, 1):
-        name = (name or "").strip()
-        if catalog.node(name) is None and catalog.node(name.lower()) is not None:
-            name = name.lower()  # 'Patient/Age' as a spreadsheet capitalises it: paths are lower case
+        name, canonical = field_name((name or "").strip())
         paths.append(name)
         if not name:
             problems.append(lambda column=column: f"column {column} has no name")
             continue
-        try:
-            canonical = "/".join(f"{s}[{i}]" for s, i in split_path(name))
-        except PathSyntaxError:
-            canonical = name
         if canonical in seen:
             problems.append(lambda column=column, name=name, first=seen[canonical]:
                             f"column {column} '{name}' repeats column {first}")
@@ -53,6 +47,19 @@ def check_header(header: List[str], source: str) -> List[str]:
         raise InputError(f"row 1 (header): {shown}" + (f"; and {more:,} more" if more > 0 else "")
                          + " (`medwatch fields --csv-template` writes a correct header)", source)
     return paths
+
+
+def field_name(name: str) -> Tuple[str, str]:
+    """A column name or JSON key as a field path, and the form that tells two names of one
+    field apart ('suspect_product/name' is 'suspect_product[1]/name'). 'Patient/Age', as a
+    spreadsheet capitalises it, is 'patient/age': paths are lower case."""
+    catalog = load_catalog()
+    if catalog.node(name) is None and catalog.node(name.lower()) is not None:
+        name = name.lower()
+    try:
+        return name, "/".join(f"{s}[{i}]" for s, i in split_path(name))
+    except PathSyntaxError:
+        return name, name
 
 
 def header_paths(header: List[str], below: Iterable[List[str]], source: str) -> List[str]:

@@ -20,7 +20,7 @@ from typing import BinaryIO, Dict, Iterator, List, Optional
 from .catalog import load_catalog
 from .draft import flatten
 from .errors import InputDamaged, InputError
-from .header import header_paths
+from .header import field_name, header_paths
 from .input_streams import MAX_FIELD, MAX_MB, DecodedLines, LineTooLong, Prefixed, Recoded, seekable_copy, text_shape
 from .local_conventions import from_day_first, from_decimal_comma
 
@@ -293,8 +293,33 @@ def _object(pairs: list) -> dict:
     return obj
 
 
+def _json_fields(flat: dict, names: Dict[str, tuple]) -> dict:
+    """A JSON line's flat paths as fields, as a CSV header's column names are: in any letter
+    case ('Patient/age'), a group given as null or [] (EHR JSON for "none") left out, and a
+    field given twice ('suspect_product/name' beside 'suspect_product[1]/name', or in two
+    letter cases) refused. `names` remembers each path's reading: keys repeat on every line."""
+    out, given = {}, {}
+    for path, value in flat.items():
+        known = names.get(path)
+        if known is None:
+            if len(names) > 100_000:  # records of ever new keys: memory stays flat
+                names.clear()
+            name, same = field_name(path)
+            known = names[path] = (name, same, load_catalog().group(name) is not None)
+        name, same, group = known
+        if group and (value == "" or value == []):
+            continue
+        if same in given:
+            raise InputError(f"gives one field twice, as '{given[same]}' and '{path}': which value is meant?")
+        given[same] = path
+        out[name] = value
+    return out
+
+
 def _jsonl_rows(src: Source) -> Iterator[Row]:
-    lines, number = DecodedLines(src.handle), 0
+    """A row per line. Its problems say "line N" (a JSON Lines file has lines, not rows);
+    batch adds "row N" to those that do not."""
+    lines, number, names = DecodedLines(src.handle), 0, {}
     while True:
         number += 1
         lines.new_record()  # one line, one record: its lines are not kept
@@ -303,22 +328,24 @@ def _jsonl_rows(src: Source) -> Iterator[Row]:
         except StopIteration:
             return
         except LineTooLong as exc:
-            yield Row(number, problems=[str(exc)])
+            yield Row(number, problems=[f"line {number} {exc}"])
             continue
         if not raw.strip():
             continue
         try:
-            values = flatten(json.loads(raw, object_pairs_hook=_object))
+            values = _json_fields(flatten(json.loads(raw, object_pairs_hook=_object)), names)
         except json.JSONDecodeError as exc:
-            yield Row(number, problems=[f"is not valid JSON ({exc.msg} at column {exc.colno})"])
+            problem = f"is not valid JSON ({exc.msg} at column {exc.colno})"
         except _RepeatedKey as exc:
-            yield Row(number, problems=[f"names {exc.args[0]!r} twice in one object: which value is meant?"])
+            problem = f"names {exc.args[0]!r} twice in one object: which value is meant?"
         except ValueError as exc:  # Python refuses to read an integer of over 4,300 digits
             too_long = "integer string conversion" in str(exc)
-            yield Row(number, problems=["has a number of over 4,300 digits" if too_long else f"is not valid JSON ({exc})"])
+            problem = "has a number of over 4,300 digits" if too_long else f"is not valid JSON ({exc})"
         except RecursionError:
-            yield Row(number, problems=["is not a report: its JSON is nested hundreds of levels deep"])
+            problem = "is not a report: its JSON is nested hundreds of levels deep"
         except InputError as exc:
-            yield Row(number, problems=[exc.reason])
+            problem = exc.reason
         else:
             yield Row(number, values)
+            continue
+        yield Row(number, problems=[f"line {number} {problem}"])

@@ -1,7 +1,10 @@
 """`medwatch batch` on CSV/TSV and JSON Lines text as exports really write it: quotes left
 open, mixed encodings and line ends, files that are not what their name says."""
+import csv
+import json
+
 from medwatch_tool.cli import main
-from medwatch_tool.draft import draft_values, read_draft
+from medwatch_tool.draft import draft_values, nest, read_draft
 
 from test_batch import read_problems
 
@@ -151,3 +154,85 @@ def test_a_file_of_only_a_header_says_so(runner, tmp_path):
     src.write_text(HEADER + "\n" + line("R1", date="2026-02-30") + "\n")
     result = batch(runner, src, tmp_path / "o2")
     assert result.output.startswith("0 drafted, 1 with errors") and "holds no rows" not in result.output
+
+
+# 4. JSON Lines read as a CSV header is
+
+def jsonl(tmp_path, *records):
+    """A JSON Lines file of a good report (J1) and the given records, one per line."""
+    src = tmp_path / "reports.jsonl"
+    good = json.dumps(nest(dict(zip(HEADER.split(","), next(csv.reader([line("J1")]))))))
+    src.write_text("\n".join([good] + [r if isinstance(r, str) else json.dumps(r) for r in records]) + "\n")
+    return src
+
+
+def record(report_id, **changes):
+    """J1's record as nested JSON, under another report id, sections replaced by `changes`."""
+    values = nest(dict(zip(HEADER.split(","), next(csv.reader([line(report_id)])))))
+    values.update(changes)
+    return values
+
+
+def test_a_json_field_given_twice_nested_and_as_a_path_is_refused(runner, tmp_path):
+    """Before: the last of the two values was kept, unsaid."""
+    age_twice = record("J2")
+    age_twice["patient/age"] = 50
+    product_twice = record("J3")
+    product_twice["suspect_product[1]/name"] = "Gablofen"
+    unindexed = record("J4")
+    unindexed["suspect_product/name"] = "Gablofen"
+    cases = record("J5")
+    cases["Patient"] = {"age": 50}
+    src = jsonl(tmp_path, age_twice, product_twice, unindexed, cases)
+    out = tmp_path / "o"
+    result = batch(runner, src, out)
+    assert "1 drafted, 4 with errors" in result.output
+    messages = {p["row"]: p["message"] for p in read_problems(out)}
+    assert messages == {
+        "2": "line 2 gives 'patient/age' twice, nested and as a path: which value is meant?",
+        "3": "line 3 gives 'suspect_product[1]/name' twice, nested and as a path: which value is meant?",
+        "4": "line 4 gives one field twice, as 'suspect_product[1]/name' and 'suspect_product/name': "
+             "which value is meant?",
+        "5": "line 5 gives one field twice, as 'patient/age' and 'Patient/age': which value is meant?"}
+
+
+def test_a_json_group_given_as_null_or_an_empty_list_is_none(runner, tmp_path):
+    """Before: "'concomitant' is not a field; did you mean ...?" and the row not drafted."""
+    none = record("J2", concomitant=[], device=None, patient={"age": 44, "age_unit": "year", "weight": None})
+    misspelt = record("J3", concomitent=[])  # a misspelt key stays a problem, empty or not
+    src = jsonl(tmp_path, none, misspelt)
+    out = tmp_path / "o"
+    result = batch(runner, src, out)
+    assert "2 drafted, 1 with errors" in result.output
+    assert drafted(out) == ["J1", "J2"]
+    [problem] = read_problems(out)
+    assert (problem["row"], problem["path"]) == ("3", "concomitent")
+
+
+def test_json_lines_problems_say_line(runner, tmp_path):
+    """Before: "row 2 is not valid JSON", though a JSON Lines file has lines, not rows."""
+    src = jsonl(tmp_path, "{not json", '{"patient": {"age": 52, "age": 25}}', {"patient": {"agee": 3}})
+    out = tmp_path / "o"
+    batch(runner, src, out)
+    messages = [(p["row"], p["message"]) for p in read_problems(out)]
+    assert messages[:3] == [("2", "line 2 is not valid JSON (Expecting property name enclosed in double quotes "
+                                "at column 2)"),
+                        ("3", "line 3 names 'age' twice in one object: which value is meant?"),
+                        ("4", "'patient/agee' is not a field; did you mean 'patient/age'?")]
+
+
+def test_json_keys_in_capitals_are_read_as_a_csv_header_is(runner, tmp_path):
+    """Before: "'Patient/Age' is not a field", though a CSV header 'Patient/Age' was read."""
+    capitals = record("J2")
+    capitals["Patient"] = capitals.pop("patient")
+    capitals["Patient"]["Age"] = capitals["Patient"].pop("age")
+    flat = record("J3")
+    flat.pop("reporter")
+    flat.update({"Reporter/Last_Name": "Pereira", "REPORTER/first_name": "Daniel", "reporter/Country": "US",
+                 "Reporter/Phone": "218 555 0199"})
+    src = jsonl(tmp_path, capitals, flat)
+    out = tmp_path / "o"
+    result = batch(runner, src, out)
+    assert result.exit_code == 0, result.output
+    assert draft_values(read_draft(out / "J2.xml"))["patient/age"] == "44"
+    assert draft_values(read_draft(out / "J3.xml"))["reporter/first_name"] == "Daniel"
