@@ -36,7 +36,7 @@ def check_header(header: List[str], source: str) -> List[str]:
             continue
         if canonical in seen:
             problems.append(lambda column=column, name=name, first=seen[canonical]:
-                            f"column {column} '{name}' repeats column {first}")
+                            f"column {column} '{_shown(name)}' repeats column {first}")
         seen[canonical] = column
         node = catalog.node(name)
         if node is None or not hasattr(node, "kind"):
@@ -89,5 +89,12 @@ def _header_below(rows: Iterable[List[str]], source: str, looked: int = 10) -> O
 
 
 def _not_a_field(catalog, column: int, name: str) -> str:
-    hint = catalog.suggest(name)
-    return f"column {column} '{name}' is not a field" + (f"; did you mean '{hint}'?" if hint else "")
+    hint = catalog.suggest(name) if len(name) <= _NAME_SHOWN else None  # a page of text is no misspelt path
+    return f"column {column} '{_shown(name)}' is not a field" + (f"; did you mean '{hint}'?" if hint else "")
+
+
+_NAME_SHOWN = 60  # characters of a column name a message quotes: a web page read as CSV has a 169 KB one
+
+
+def _shown(name: str) -> str:
+    return name if len(name) <= _NAME_SHOWN else name[:_NAME_SHOWN] + "…"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Dict, Iterator, List, Optional
 
-from .catalog import load_catalog
+from .catalog import NS, load_catalog
 from .draft import flatten
 from .errors import InputDamaged, InputError
 from .header import field_name, header_paths
@@ -82,7 +82,7 @@ def detect_format(name: str, head: bytes) -> str:
         return "xlsx"
     if head.startswith(b"PK\x03\x04"):
         return "xlsx"
-    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"[")):
         return "jsonl"
     first = head.split(b"\n", 1)[0]
     return "tsv" if first.count(b"\t") > first.count(b",") else "csv"
@@ -125,16 +125,58 @@ def open_source(name: str, fmt: Optional[str] = None) -> Source:
     fmt = fmt or detect_format(name, data)
     if fmt not in FORMATS:
         raise InputError(f"unknown input format {fmt!r} (use one of {', '.join(FORMATS)})", name)
+    _refuse_what_it_is_not(name, data, fmt)
     if fmt == "xlsx" and size is None:  # from a pipe
         handle = seekable_copy(handle, name)
+    return Source(name, handle, fmt, size)
+
+
+_WHAT = {"csv": "CSV text", "tsv": "tab-separated text", "jsonl": "JSON Lines text", "xlsx": "an .xlsx workbook"}
+_SPREADSHEET_ML = b"urn:schemas-microsoft-com:office:spreadsheet"  # Excel 2003's XML workbook
+_HTML = (b"<html", b"<!doctype html", b"<table", b"<body", b"<meta", b"<head", b"<style")
+
+
+def _refuse_what_it_is_not(name: str, data: bytes, fmt: str):
+    """InputError for a file that is not what its name (or --input-format) says, naming what
+    it is and what to do: read as CSV, a web page's first line would be one 169 KB column
+    name, a workbook "binary data", and a CSV file named .xlsx "File is not a zip file"."""
+    text = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if data.startswith(b"PK\x03\x04") and _ODF in data[:256]:
         raise InputError("is an OpenDocument spreadsheet (.ods): save it as an .xlsx workbook, or as CSV", name)
     if data.startswith(_OLE):
         raise InputError("is an Excel 97-2003 (.xls) workbook or a password-protected one: save it as an "
                          ".xlsx workbook without a password, or as CSV", name)
-    if fmt != "xlsx" and b"\x00" in data[:4096]:
-        raise InputError("this is binary data, not CSV or JSON Lines text", name)
-    return Source(name, handle, fmt, size)
+    if text.startswith(b"<"):  # no field path, nor JSON, begins with "<"
+        head = text[:4096].lower()
+        if _SPREADSHEET_ML in head:
+            what = "an Excel 2003 XML spreadsheet (SpreadsheetML)"
+        elif head.startswith(_HTML) or any(tag in head for tag in _HTML[:3]):
+            what = 'a web page (HTML; some systems write their "Excel export" as one)'
+        elif NS.encode() in head:
+            raise InputError(f"is a MedWatch draft (XML), not {_WHAT[fmt]} of reports to draft: `medwatch "
+                             "validate` checks a draft", name)
+        else:
+            what = "XML"
+        raise InputError(f"is {what}, not {_WHAT[fmt]}: open it in Excel and save it as an Excel workbook "
+                         "(.xlsx) or as CSV", name)
+    if fmt == "xlsx":
+        if not data.startswith(b"PK\x03\x04") and b"\x00" not in data[:4096]:
+            real = detect_format("", data)
+            raise InputError(f"is {_WHAT[real]}, not {_WHAT[fmt]}: rename it to .{real}, or give "
+                             f"--input-format {real}", name)
+        return
+    if data.startswith(b"PK\x03\x04"):
+        what = "an Excel .xlsx workbook" if b"xl/" in data else "a zip archive"
+        raise InputError(f"is {what}, not {_WHAT[fmt]}: " + ("rename it to .xlsx, or give --input-format xlsx"
+                         if what.endswith("workbook") else "unzip it, or save it as CSV"), name)
+    if b"\x00" in data[:4096]:
+        raise InputError(f"this is binary data, not {_WHAT[fmt]}", name)
+    if fmt == "jsonl" and text.startswith(b"["):
+        raise InputError("is a JSON array, not JSON Lines (one object per line): write one report per line, "
+                         "e.g. with `jq -c '.[]' in.json > out.jsonl`", name)
+    if fmt == "jsonl" and text.split(b"\n", 1)[0].strip() == b"{":
+        raise InputError("is one JSON object written over many lines, not JSON Lines (one object per line): "
+                         "write one report per line, e.g. with `jq -c . in.json > out.jsonl`", name)
 
 
 _SEP_LINE = re.compile(r"sep=([,;\t|])", re.IGNORECASE)

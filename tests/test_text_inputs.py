@@ -6,6 +6,7 @@ import json
 from medwatch_tool.cli import main
 from medwatch_tool.draft import draft_values, nest, read_draft
 
+from helpers import EXAMPLES
 from test_batch import read_problems
 
 HEADER = ("admin/report_id,admin/form,patient/age,patient/age_unit,patient/sex,event/problem_type,event/outcome,"
@@ -236,3 +237,78 @@ def test_json_keys_in_capitals_are_read_as_a_csv_header_is(runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert draft_values(read_draft(out / "J2.xml"))["patient/age"] == "44"
     assert draft_values(read_draft(out / "J3.xml"))["reporter/first_name"] == "Daniel"
+
+
+# 5. files that are not what their name says
+
+def refused(runner, src, *options):
+    result = runner.invoke(main, ["batch", str(src), "--out", str(src.parent / "o"), *options])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert not (src.parent / "o").exists() or not list((src.parent / "o").glob("*.xml"))
+    return result.output.strip()
+
+
+def test_a_json_array_is_refused_with_how_to_make_json_lines(runner, tmp_path):
+    """Before: pretty-printed, each of its lines a row "not valid JSON"; on one line,
+    "expected a JSON object of sections and fields"."""
+    reports = [record("A1"), record("A2")]
+    how = ("is a JSON array, not JSON Lines (one object per line): write one report per line, e.g. with "
+           "`jq -c '.[]' in.json > out.jsonl`")
+    for name, text in (("pretty.json", json.dumps(reports, indent=2)), ("one.json", json.dumps(reports))):
+        src = tmp_path / name
+        src.write_text(text)
+        assert refused(runner, src) == f"Error: {src}: {how}"
+    src = tmp_path / "report.json"
+    src.write_text(json.dumps(reports[0], indent=2))
+    assert refused(runner, src) == (f"Error: {src}: is one JSON object written over many lines, not JSON Lines "
+                                    "(one object per line): write one report per line, e.g. with "
+                                    "`jq -c . in.json > out.jsonl`")
+
+
+def test_an_html_excel_export_or_an_excel_2003_xml_file_says_what_it_is(runner, tmp_path):
+    """Before: read as CSV, its first line (169 KB) quoted whole as a column name."""
+    page = tmp_path / "export.xls"
+    page.write_text('<html xmlns:x="urn:schemas-microsoft-com:office:excel">\n<head><meta charset="utf-8"></head>'
+                    "<body><table>" + "<tr><td>ITB-1</td><td>Baclofen</td></tr>" * 5000 + "</table></body></html>")
+    assert refused(runner, page) == (f'Error: {page}: is a web page (HTML; some systems write their "Excel export" '
+                                     "as one), not CSV text: open it in Excel and save it as an Excel workbook "
+                                     "(.xlsx) or as CSV")
+    book = tmp_path / "export.xml"
+    book.write_text('<?xml version="1.0"?>\n<?mso-application progid="Excel.Sheet"?>\n'
+                    '<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet"><Worksheet/></Workbook>\n')
+    assert refused(runner, book) == (f"Error: {book}: is an Excel 2003 XML spreadsheet (SpreadsheetML), not CSV "
+                                     "text: open it in Excel and save it as an Excel workbook (.xlsx) or as CSV")
+
+
+def test_a_header_error_quotes_at_most_60_characters_of_a_column_name(runner, tmp_path):
+    src = tmp_path / "notes.csv"
+    src.write_text("Clinic notes: " + "spasms and itching " * 5000 + "\n" + line("Q1") + "\n")
+    output = refused(runner, src)
+    assert output == (f"Error: {src}: row 1 (header): column 1 'Clinic notes: spasms and itching spasms and itching "
+                      "spasms a…' is not a field (`medwatch fields --csv-template` writes a correct header)")
+
+
+def test_csv_named_xlsx_and_a_workbook_named_csv_name_their_real_format(runner, tmp_path):
+    """Before: "not a readable Excel .xlsx workbook (File is not a zip file)" and "this is
+    binary data, not CSV or JSON Lines text"."""
+    text = tmp_path / "events.xlsx"
+    text.write_text(HEADER + "\n" + line("X1") + "\n")
+    assert refused(runner, text) == (f"Error: {text}: is CSV text, not an .xlsx workbook: rename it to .csv, or "
+                                     "give --input-format csv")
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(HEADER.split(","))
+    workbook = tmp_path / "events.csv"
+    book.save(workbook)
+    assert refused(runner, workbook) == (f"Error: {workbook}: is an Excel .xlsx workbook, not CSV text: rename it "
+                                         "to .xlsx, or give --input-format xlsx")
+    result = runner.invoke(main, ["batch", str(workbook), "--out", str(tmp_path / "o2"), "--input-format", "xlsx"])
+    assert "no rows" not in result.output and result.exit_code == 0, result.output
+
+
+def test_a_draft_given_to_batch_points_to_validate(runner, tmp_path):
+    src = tmp_path / "draft.xml"
+    src.write_bytes((EXAMPLES / "baclofen-overdose.xml").read_bytes())
+    assert refused(runner, src) == (f"Error: {src}: is a MedWatch draft (XML), not CSV text of reports to draft: "
+                                    "`medwatch validate` checks a draft")
