@@ -223,20 +223,26 @@ def nest(values: Mapping[str, Value]) -> dict:
 def flatten(nested: dict, prefix: str = "") -> Dict[str, Value]:
     """The nested JSON form -> flat indexed paths (inverse of `nest`). Objects are dicts, as
     json.loads makes them: a check against typing.Mapping cost 3 us per value, most of the
-    time of reading a JSON Lines row."""
-    out: Dict[str, Value] = {}
+    time of reading a JSON Lines row. A path given twice (nested and as a path: `"patient":
+    {"age": 44}` and `"patient/age": 50`) is refused: keeping the last would be a guess."""
+    return _flatten_into({}, nested, prefix)
+
+
+def _flatten_into(out: Dict[str, Value], nested: dict, prefix: str) -> Dict[str, Value]:
     if not isinstance(nested, dict):
         raise InputError("expected a JSON object of sections and fields")
     for key, value in nested.items():
         path = f"{prefix}{key}"
         if isinstance(value, dict):
-            out.update(flatten(value, path + "/"))
+            _flatten_into(out, value, path + "/")
         elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             for i, item in enumerate(value, 1):
-                out.update(flatten(item, f"{path}[{i}]/"))
+                _flatten_into(out, item, f"{path}[{i}]/")
         elif isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):
             raise InputError(f"'{path}' holds a list mixing entries ({{...}}) with values, or lists in a list: "
                              "a group takes a list of entries, a field a list of values")
+        elif path in out:
+            raise InputError(f"gives '{path}' twice, nested and as a path: which value is meant?")
         elif isinstance(value, list):
             out[path] = ["" if v is None else str(v) for v in value]
         else:

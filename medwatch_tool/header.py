@@ -5,7 +5,7 @@ dropping a field from every report.
 """
 import csv
 import itertools
-from typing import Callable, Iterable, List, Optional
+from typing import Callable, Iterable, List, Optional, Tuple
 
 from .catalog import load_catalog
 from .errors import InputDamaged, InputError
@@ -29,20 +29,14 @@ def check_header(header: List[str], source: str) -> List[str]:
     problems: List[Callable[[], str]] = []  # spelt out (with the nearest path) only if shown
     seen, paths = {}, []
     for column, name in enumerate(header, 1):
-        name = (name or "").strip()
-        if catalog.node(name) is None and catalog.node(name.lower()) is not None:
-            name = name.lower()  # 'Patient/Age' as a spreadsheet capitalises it: paths are lower case
+        name, canonical = field_name((name or "").strip())
         paths.append(name)
         if not name:
             problems.append(lambda column=column: f"column {column} has no name")
             continue
-        try:
-            canonical = "/".join(f"{s}[{i}]" for s, i in split_path(name))
-        except PathSyntaxError:
-            canonical = name
         if canonical in seen:
             problems.append(lambda column=column, name=name, first=seen[canonical]:
-                            f"column {column} '{name}' repeats column {first}")
+                            f"column {column} '{_shown(name)}' repeats column {first}")
         seen[canonical] = column
         node = catalog.node(name)
         if node is None or not hasattr(node, "kind"):
@@ -53,6 +47,19 @@ def check_header(header: List[str], source: str) -> List[str]:
         raise InputError(f"row 1 (header): {shown}" + (f"; and {more:,} more" if more > 0 else "")
                          + " (`medwatch fields --csv-template` writes a correct header)", source)
     return paths
+
+
+def field_name(name: str) -> Tuple[str, str]:
+    """A column name or JSON key as a field path, and the form that tells two names of one
+    field apart ('suspect_product/name' is 'suspect_product[1]/name'). 'Patient/Age', as a
+    spreadsheet capitalises it, is 'patient/age': paths are lower case."""
+    catalog = load_catalog()
+    if catalog.node(name) is None and catalog.node(name.lower()) is not None:
+        name = name.lower()
+    try:
+        return name, "/".join(f"{s}[{i}]" for s, i in split_path(name))
+    except PathSyntaxError:
+        return name, name
 
 
 def header_paths(header: List[str], below: Iterable[List[str]], source: str) -> List[str]:
@@ -82,5 +89,12 @@ def _header_below(rows: Iterable[List[str]], source: str, looked: int = 10) -> O
 
 
 def _not_a_field(catalog, column: int, name: str) -> str:
-    hint = catalog.suggest(name)
-    return f"column {column} '{name}' is not a field" + (f"; did you mean '{hint}'?" if hint else "")
+    hint = catalog.suggest(name) if len(name) <= _NAME_SHOWN else None  # a page of text is no misspelt path
+    return f"column {column} '{_shown(name)}' is not a field" + (f"; did you mean '{hint}'?" if hint else "")
+
+
+_NAME_SHOWN = 60  # characters of a column name a message quotes: a web page read as CSV has a 169 KB one
+
+
+def _shown(name: str) -> str:
+    return name if len(name) <= _NAME_SHOWN else name[:_NAME_SHOWN] + "…"

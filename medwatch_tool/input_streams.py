@@ -2,9 +2,11 @@
 UTF-16 and CR-only text recoded as it is read, and lines decoded one by one (UTF-8, else
 Windows-1252), never longer than MAX_FIELD in memory.
 """
+import codecs
 import io
+import re
 import sys
-from typing import BinaryIO, Optional, Tuple
+from typing import BinaryIO, List, Optional, Tuple
 
 from .errors import InputError
 
@@ -68,13 +70,27 @@ class Prefixed(Wrapped):
 
 def text_shape(head: bytes) -> Tuple[Optional[str], bool]:
     """Text that `DecodedLines` cannot take as it is: UTF-16 (its byte order mark tells;
-    Excel's 'Unicode Text' export) and lines ended by CR alone (old Mac files, Excel for
+    Excel's 'Unicode Text' export; else the NUL of every other byte) and lines ended by CR alone (old Mac files, Excel for
     Mac's 'CSV (Macintosh)'). Returns (the encoding to recode from, whether CR ends lines)."""
-    encoding = "utf-16" if head.startswith((b"\xff\xfe", b"\xfe\xff")) else None
+    encoding = "utf-16" if head.startswith((b"\xff\xfe", b"\xfe\xff")) else _utf16_without_bom(head)
     text = Recoded.head(head, encoding, False)
     ends = [at for at in (text.find(b"\r"), text.find(b"\n")) if at >= 0]
     first = min(ends, default=-1)  # how the header line ends (a cell may hold a line break of its own)
     return encoding, first >= 0 and text[first:first + 1] == b"\r" and text[first + 1:first + 2] != b"\n"
+
+
+def _utf16_without_bom(head: bytes) -> Optional[str]:
+    """UTF-16 saved without its byte order mark (some export tools do): a header of field
+    paths is plain ASCII, so every other byte is NUL, the odd ones (little-endian) or the even."""
+    sample = head[:1024]
+    low, high = sample[0::2], sample[1::2]
+    if len(high) < 8:
+        return None
+    if high.count(0) >= len(high) * 3 // 4 and not low.count(0):
+        return "utf-16-le"
+    if low.count(0) >= len(low) * 3 // 4 and not high.count(0):
+        return "utf-16-be"
+    return None
 
 
 class Recoded(Wrapped):
@@ -82,8 +98,6 @@ class Recoded(Wrapped):
     stays flat). `tell` is the position in the input, for the progress bar."""
 
     def __init__(self, source: BinaryIO, encoding: Optional[str], lone_cr: bool):
-        import codecs
-
         super().__init__(source)
         self._lone_cr, self._pending = lone_cr, b""
         self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace") if encoding else None
@@ -119,53 +133,106 @@ class LineTooLong(Exception):
         self.in_open_cell = in_open_cell
 
 
+def _cp1252_where_not_utf8(error: UnicodeDecodeError):
+    """Codec error handler: the bytes that are not UTF-8 read as Windows-1252. A line can mix
+    both (a name typed in one system, another pasted from a Windows program): decoding the
+    whole line as Windows-1252 would garble its UTF-8 ("José" as "JosÃ©")."""
+    return error.object[error.start:error.end].decode("cp1252", errors="replace"), error.end
+
+
+codecs.register_error("medwatch-cp1252", _cp1252_where_not_utf8)
+
+_AFTER_LONE_CR = re.compile(rb"(?<=\r)(?!\n)")  # where a CR not followed by LF ends a line
+
+
 class DecodedLines:
     """Lines as text: UTF-8 (BOM dropped) where it decodes, else Windows-1252 (a superset
-    of Latin-1 for everything people type), decided line by line so a stray byte deep in
-    a big export never garbles the rest.
+    of Latin-1 for everything people type), decided byte run by byte run so a stray byte
+    deep in a big export never garbles the rest, nor the UTF-8 beside it on its line.
+
+    A CR alone ends a line wherever it is (a file whose rows were appended by programs with
+    different line ends): the CSV reader would otherwise stop at it mid-line ("new-line
+    character seen in unquoted field"), or read three rows as one. Inside a quoted cell it
+    stays part of the cell's text, as the CSV reader joins a cell's lines as they are.
 
     A line longer than MAX_FIELD is read past in pieces and raises LineTooLong; the next
     call goes on with the following line (a multi-GB file with no line breaks must not be
     loaded whole). An iterator class, not a generator, so it can go on after raising.
 
-    `quotes` counts the double quotes read since the caller last set it to 0 (at the start
-    of a CSV record): while it is odd, a quoted cell is still open, so when a quoted cell
-    spanning many lines is too long to read, `skip_open_cell` can read past the rest of it
-    instead of taking its lines for rows of their own.
+    `quotes` counts the double quotes read since the record began (`new_record`, at the
+    start of a CSV record): while it is odd, a quoted cell is still open, so when a quoted
+    cell spanning many lines is too long to read, `skip_open_cell` can read past the rest of
+    it instead of taking its lines for rows of their own. `record` holds the record's lines
+    and `line` counts the lines read (the first is 1), so a record that swallowed lines can
+    be told and named, and its lines `put_back` to be read again as rows.
     """
 
     def __init__(self, handle: BinaryIO):
         self._handle, self._first = handle, True
-        self.quotes = 0
+        self._ahead: List[str] = []  # lines to give before reading on, the next one last
+        self.quotes, self.line = 0, 0
+        self.record: List[str] = []
 
     def __iter__(self):
         return self
 
+    def new_record(self):
+        self.quotes = 0
+        self.record.clear()
+
+    def put_back(self, lines: List[str]):
+        """Lines given again by the next calls, in order (a record's lines re-read as rows)."""
+        self._ahead.extend(reversed(lines))
+        self.line -= len(lines)
+
     def __next__(self) -> str:
-        raw = self._handle.readline(MAX_FIELD + 1)
-        if not raw:
-            raise StopIteration
-        in_open_cell = self.quotes % 2 == 1
-        self.quotes += raw.count(b'"')  # one byte in UTF-8 and Windows-1252 alike
-        if len(raw) > MAX_FIELD and not raw.endswith(b"\n"):
-            while raw and not raw.endswith(b"\n"):
-                raw = self._handle.readline(1 << 20)
-                self.quotes += raw.count(b'"')
-            raise LineTooLong(f"is longer than {MAX_MB} MB on one line; it was not read", in_open_cell)
-        if self._first:
-            raw = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
-            self._first = False
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return raw.decode("cp1252", errors="replace")
+        if self._ahead:
+            text = self._ahead.pop()
+            self.quotes += text.count('"')
+        else:
+            raw = self._handle.readline(MAX_FIELD + 1)
+            if not raw:
+                raise StopIteration
+            if len(raw) > MAX_FIELD and not raw.endswith(b"\n"):
+                in_open_cell = self.quotes % 2 == 1
+                self.quotes += raw.count(b'"')  # one byte in UTF-8 and Windows-1252 alike
+                while raw and not raw.endswith(b"\n"):
+                    raw = self._handle.readline(1 << 20)
+                    self.quotes += raw.count(b'"')
+                self.line += 1
+                raise LineTooLong(f"is longer than {MAX_MB} MB on one line; it was not read", in_open_cell)
+            if self._first:
+                raw = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+                self._first = False
+            cr = raw.find(b"\r")
+            if cr >= 0 and (cr < len(raw) - 2 or not raw.endswith(b"\r\n")):  # a CR alone ends a line
+                self._ahead = [_decoded(piece) for piece in reversed(_AFTER_LONE_CR.split(raw)) if piece]
+                return next(self)
+            self.quotes += raw.count(b'"')
+            text = _decoded(raw)
+        self.line += 1
+        self.record.append(text)
+        return text
 
     def skip_open_cell(self) -> bool:
         """Read past the lines of a quoted cell left open (an odd count of quotes), in pieces,
         as the CSV reader would have read them into the cell; False when the file ends first."""
         while self.quotes % 2:
+            if self._ahead:
+                text = self._ahead.pop()
+                self.quotes += text.count('"')
+                self.line += 1
+                continue
             raw = self._handle.readline(1 << 20)
             if not raw:
                 return False
             self.quotes += raw.count(b'"')
+            self.line += raw.endswith(b"\n")
         return True
+
+
+def _decoded(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")  # the fast path: nearly every line
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", errors="medwatch-cp1252")

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Dict, Iterator, List, Optional
 
-from .catalog import load_catalog
+from .catalog import NS, load_catalog
 from .draft import flatten
 from .errors import InputDamaged, InputError
-from .header import header_paths
+from .header import field_name, header_paths
 from .input_streams import MAX_FIELD, MAX_MB, DecodedLines, LineTooLong, Prefixed, Recoded, seekable_copy, text_shape
 from .local_conventions import from_day_first, from_decimal_comma
 
@@ -82,7 +82,7 @@ def detect_format(name: str, head: bytes) -> str:
         return "xlsx"
     if head.startswith(b"PK\x03\x04"):
         return "xlsx"
-    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"[")):
         return "jsonl"
     first = head.split(b"\n", 1)[0]
     return "tsv" if first.count(b"\t") > first.count(b",") else "csv"
@@ -125,16 +125,58 @@ def open_source(name: str, fmt: Optional[str] = None) -> Source:
     fmt = fmt or detect_format(name, data)
     if fmt not in FORMATS:
         raise InputError(f"unknown input format {fmt!r} (use one of {', '.join(FORMATS)})", name)
+    _refuse_what_it_is_not(name, data, fmt)
     if fmt == "xlsx" and size is None:  # from a pipe
         handle = seekable_copy(handle, name)
+    return Source(name, handle, fmt, size)
+
+
+_WHAT = {"csv": "CSV text", "tsv": "tab-separated text", "jsonl": "JSON Lines text", "xlsx": "an .xlsx workbook"}
+_SPREADSHEET_ML = b"urn:schemas-microsoft-com:office:spreadsheet"  # Excel 2003's XML workbook
+_HTML = (b"<html", b"<!doctype html", b"<table", b"<body", b"<meta", b"<head", b"<style")
+
+
+def _refuse_what_it_is_not(name: str, data: bytes, fmt: str):
+    """InputError for a file that is not what its name (or --input-format) says, naming what
+    it is and what to do: read as CSV, a web page's first line would be one 169 KB column
+    name, a workbook "binary data", and a CSV file named .xlsx "File is not a zip file"."""
+    text = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if data.startswith(b"PK\x03\x04") and _ODF in data[:256]:
         raise InputError("is an OpenDocument spreadsheet (.ods): save it as an .xlsx workbook, or as CSV", name)
     if data.startswith(_OLE):
         raise InputError("is an Excel 97-2003 (.xls) workbook or a password-protected one: save it as an "
                          ".xlsx workbook without a password, or as CSV", name)
-    if fmt != "xlsx" and b"\x00" in data[:4096]:
-        raise InputError("this is binary data, not CSV or JSON Lines text", name)
-    return Source(name, handle, fmt, size)
+    if text.startswith(b"<"):  # no field path, nor JSON, begins with "<"
+        head = text[:4096].lower()
+        if _SPREADSHEET_ML in head:
+            what = "an Excel 2003 XML spreadsheet (SpreadsheetML)"
+        elif head.startswith(_HTML) or any(tag in head for tag in _HTML[:3]):
+            what = 'a web page (HTML; some systems write their "Excel export" as one)'
+        elif NS.encode() in head:
+            raise InputError(f"is a MedWatch draft (XML), not {_WHAT[fmt]} of reports to draft: `medwatch "
+                             "validate` checks a draft", name)
+        else:
+            what = "XML"
+        raise InputError(f"is {what}, not {_WHAT[fmt]}: open it in Excel and save it as an Excel workbook "
+                         "(.xlsx) or as CSV", name)
+    if fmt == "xlsx":
+        if not data.startswith(b"PK\x03\x04") and b"\x00" not in data[:4096]:
+            real = detect_format("", data)
+            raise InputError(f"is {_WHAT[real]}, not {_WHAT[fmt]}: rename it to .{real}, or give "
+                             f"--input-format {real}", name)
+        return
+    if data.startswith(b"PK\x03\x04"):
+        what = "an Excel .xlsx workbook" if b"xl/" in data else "a zip archive"
+        raise InputError(f"is {what}, not {_WHAT[fmt]}: " + ("rename it to .xlsx, or give --input-format xlsx"
+                         if what.endswith("workbook") else "unzip it, or save it as CSV"), name)
+    if b"\x00" in data[:4096]:
+        raise InputError(f"this is binary data, not {_WHAT[fmt]}", name)
+    if fmt == "jsonl" and text.startswith(b"["):
+        raise InputError("is a JSON array, not JSON Lines (one object per line): write one report per line, "
+                         "e.g. with `jq -c '.[]' in.json > out.jsonl`", name)
+    if fmt == "jsonl" and text.split(b"\n", 1)[0].strip() == b"{":
+        raise InputError("is one JSON object written over many lines, not JSON Lines (one object per line): "
+                         "write one report per line, e.g. with `jq -c . in.json > out.jsonl`", name)
 
 
 _SEP_LINE = re.compile(r"sep=([,;\t|])", re.IGNORECASE)
@@ -160,6 +202,17 @@ def _local_conventions(paths: List[str]) -> List[tuple]:
 
 
 def _csv_rows(src: Source) -> Iterator[Row]:
+    """The rows below the header, and a note when there are none: "0 drafted" alone does not
+    say why. (A JSON Lines file without rows is empty, and refused as such.)"""
+    none = True
+    for row in _csv_records(src):
+        none = False
+        yield row
+    if none:
+        src.notes.append("the file holds no rows below its header (row 1): nothing was drafted")
+
+
+def _csv_records(src: Source) -> Iterator[Row]:
     csv.field_size_limit(MAX_FIELD)
     lines = DecodedLines(src.handle)
     try:
@@ -179,7 +232,7 @@ def _csv_rows(src: Source) -> Iterator[Row]:
     local = _local_conventions(paths) if delimiter == ";" else []
     number = 1  # spreadsheet row numbers: the header is row 1
     while True:
-        lines.quotes = 0  # a record starts here
+        lines.new_record()
         try:
             cells = next(reader)
         except StopIteration:
@@ -201,6 +254,11 @@ def _csv_rows(src: Source) -> Iterator[Row]:
         number += 1
         # blank cells are left out (`not cell.isspace()` is `cell.strip()` without a copy)
         values = {path: cell for path, cell in zip(paths, cells) if cell and not cell.isspace()}
+        if len(lines.record) > 1:  # a quoted cell over many lines: did it swallow rows?
+            swallowed = _swallowed_rows(src, lines, delimiter, paths, number)
+            if swallowed:  # its values name it in problems.csv (report id), no more
+                yield Row(number, values, [swallowed])
+                continue
         extra = len(cells) > len(paths) and any(c and not c.isspace() for c in cells[len(paths):])
         if not values and not extra:
             continue  # blank line between rows: nothing to draft, nothing lost
@@ -209,6 +267,49 @@ def _csv_rows(src: Source) -> Iterator[Row]:
             if path in values:
                 values[path] = reading(values[path])
         yield Row(number, values, problems)
+
+
+_ROW_LIKE = 5  # fewer columns than this, and a line of prose in a cell could pass for a row
+
+
+def _swallowed_rows(src: Source, lines: DecodedLines, delimiter: str, paths: List[str], number: int) -> str:
+    """Why row `number`, a record read over many lines, is not one row (or "" when it is).
+
+    A quote opening a cell and never closed (or closed only by the quote of a cell rows
+    below) reads the rows after it into that cell, and they would be lost unsaid. A line
+    of the cell that splits into as many cells as the header is such a row: from the first
+    one, the lines are put back to be read again as rows. A quote still open at the end of
+    the file swallowed whatever follows it."""
+    record = lines.record
+    first, last = lines.line - len(record) + 1, lines.line  # the record's lines in the file
+    row_like = len(paths) >= _ROW_LIKE and next(
+        (at for at, line in enumerate(record[1:], 1)
+         if len(next(csv.reader([line], delimiter=delimiter), [])) >= len(paths)), None)
+    try:
+        for _ in csv.reader(record, delimiter=delimiter, strict=True):
+            pass
+        open_at_end = False
+    except csv.Error as exc:
+        open_at_end = "unexpected end of data" in str(exc)
+    if not row_like and not open_at_end:
+        return ""  # a cell of many lines, as descriptions often are
+    column = len(next(csv.reader(record[:1], delimiter=delimiter)))
+    where = f"column {column}"
+    if column <= len(paths):
+        node = load_catalog().node(paths[column - 1])
+        where += f" '{paths[column - 1]}'" + (f" ({node.title()})" if node is not None else "")
+    read_in = f"line {last}" if last == first + 1 else f"lines {first + 1}-{last}"
+    closed = "is never closed" if open_at_end else f"is closed only on line {last}"
+    if row_like:
+        lines.put_back(record[row_like:])
+        swallowed = (f"{read_in} of the file, which look like rows of their own, were read into that cell "
+                     "(they are read again as rows)")
+    else:
+        swallowed = f"{read_in} of the file, to its end, were read into that cell"
+    src.notes.append(f"row {number} opens a quote that {closed}: {read_in} were read into one of its cells "
+                     "(see problems.csv)")
+    return (f"opens a quote in {where} that {closed}, so {swallowed}: close the quote where the cell's "
+            "text ends, or double it (\"\") if it is part of the text; this row was not drafted")
 
 
 def _cell_too_long(number: int, lines: DecodedLines) -> Row:
@@ -234,31 +335,59 @@ def _object(pairs: list) -> dict:
     return obj
 
 
+def _json_fields(flat: dict, names: Dict[str, tuple]) -> dict:
+    """A JSON line's flat paths as fields, as a CSV header's column names are: in any letter
+    case ('Patient/age'), a group given as null or [] (EHR JSON for "none") left out, and a
+    field given twice ('suspect_product/name' beside 'suspect_product[1]/name', or in two
+    letter cases) refused. `names` remembers each path's reading: keys repeat on every line."""
+    out, given = {}, {}
+    for path, value in flat.items():
+        known = names.get(path)
+        if known is None:
+            if len(names) > 100_000:  # records of ever new keys: memory stays flat
+                names.clear()
+            name, same = field_name(path)
+            known = names[path] = (name, same, load_catalog().group(name) is not None)
+        name, same, group = known
+        if group and (value == "" or value == []):
+            continue
+        if same in given:
+            raise InputError(f"gives one field twice, as '{given[same]}' and '{path}': which value is meant?")
+        given[same] = path
+        out[name] = value
+    return out
+
+
 def _jsonl_rows(src: Source) -> Iterator[Row]:
-    lines, number = DecodedLines(src.handle), 0
+    """A row per line. Its problems say "line N" (a JSON Lines file has lines, not rows);
+    batch adds "row N" to those that do not."""
+    lines, number, names = DecodedLines(src.handle), 0, {}
     while True:
         number += 1
+        lines.new_record()  # one line, one record: its lines are not kept
         try:
             raw = next(lines)
         except StopIteration:
             return
         except LineTooLong as exc:
-            yield Row(number, problems=[str(exc)])
+            yield Row(number, problems=[f"line {number} {exc}"])
             continue
         if not raw.strip():
             continue
         try:
-            values = flatten(json.loads(raw, object_pairs_hook=_object))
+            values = _json_fields(flatten(json.loads(raw, object_pairs_hook=_object)), names)
         except json.JSONDecodeError as exc:
-            yield Row(number, problems=[f"is not valid JSON ({exc.msg} at column {exc.colno})"])
+            problem = f"is not valid JSON ({exc.msg} at column {exc.colno})"
         except _RepeatedKey as exc:
-            yield Row(number, problems=[f"names {exc.args[0]!r} twice in one object: which value is meant?"])
+            problem = f"names {exc.args[0]!r} twice in one object: which value is meant?"
         except ValueError as exc:  # Python refuses to read an integer of over 4,300 digits
             too_long = "integer string conversion" in str(exc)
-            yield Row(number, problems=["has a number of over 4,300 digits" if too_long else f"is not valid JSON ({exc})"])
+            problem = "has a number of over 4,300 digits" if too_long else f"is not valid JSON ({exc})"
         except RecursionError:
-            yield Row(number, problems=["is not a report: its JSON is nested hundreds of levels deep"])
+            problem = "is not a report: its JSON is nested hundreds of levels deep"
         except InputError as exc:
-            yield Row(number, problems=[exc.reason])
+            problem = exc.reason
         else:
             yield Row(number, values)
+            continue
+        yield Row(number, problems=[f"line {number} {problem}"])

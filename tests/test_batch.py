@@ -333,7 +333,7 @@ def test_odd_json_lines_are_problems_of_their_row(runner, tmp_path):
     assert messages["6"].endswith("names 'report_id' twice in one object: which value is meant?")
     assert messages["7"].endswith("'suspect_product' holds a list mixing entries ({...}) with values, or lists "
                                   "in a list: a group takes a list of entries, a field a list of values")
-    assert messages["8"].startswith("row 8 'patient/race' holds a list mixing entries")
+    assert messages["8"].startswith("line 8 'patient/race' holds a list mixing entries")
 
 
 def test_a_json_line_of_thousands_of_unknown_keys_gets_ten_named_and_a_count(runner, tmp_path):

@@ -1,0 +1,314 @@
+"""`medwatch batch` on CSV/TSV and JSON Lines text as exports really write it: quotes left
+open, mixed encodings and line ends, files that are not what their name says."""
+import csv
+import json
+
+from medwatch_tool.cli import main
+from medwatch_tool.draft import draft_values, nest, read_draft
+
+from helpers import EXAMPLES
+from test_batch import read_problems
+
+HEADER = ("admin/report_id,admin/form,patient/age,patient/age_unit,patient/sex,event/problem_type,event/outcome,"
+          "event/event_date,event/report_date,event/description,suspect_product[1]/name,reporter/last_name,"
+          "reporter/first_name,reporter/country,reporter/phone")
+
+
+def line(report_id, description="Spasms and itching", date="2026-11-02"):
+    """One CSV line under HEADER (a consumer report that drafts cleanly)."""
+    return (f"{report_id},3500B,44,year,female,adverse_event,hospitalization,{date},2026-11-10,"
+            f"{description},Baclofen,Pereira,Daniel,US,218 555 0199")
+
+
+def batch(runner, src, out):
+    return runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+
+
+def drafted(out):
+    return sorted(p.stem for p in out.glob("*.xml"))
+
+
+def description(out, name):
+    return draft_values(read_draft(out / f"{name}.xml"))["event/description"]
+
+
+# 1. a quote opened and never closed swallowed the rows after it
+
+def test_a_quote_never_closed_is_a_problem_of_its_row_and_the_rows_it_swallowed_are_read(runner, tmp_path):
+    """Before: Q3, Q4 and Q5 became part of Q2's description; "1 drafted, 1 with errors" and
+    not a word about the three rows lost."""
+    src = tmp_path / "open.csv"
+    src.write_text("\n".join([HEADER, line("Q1"), line("Q2", '"Spasms and itching'), line("Q3"), line("Q4"),
+                              line("Q5")]) + "\n")
+    out = tmp_path / "o"
+    result = batch(runner, src, out)
+    assert result.exit_code == 1
+    assert "4 drafted, 1 with errors" in result.output
+    assert drafted(out) == ["Q1", "Q3", "Q4", "Q5"]
+    [problem] = read_problems(out)
+    assert (problem["row"], problem["report_id"]) == ("3", "Q2")
+    assert problem["message"] == (
+        "row 3 opens a quote in column 10 'event/description' (B5 Describe event, problem or product use error) "
+        "that is never closed, so lines 4-6 of the file, which look like rows of their own, were read into that "
+        "cell (they are read again as rows): close the quote where the cell's text ends, or double it (\"\") if "
+        "it is part of the text; this row was not drafted")
+    assert "note: " + str(src) + ": row 3 opens a quote that is never closed: lines 4-6" in result.output
+
+
+def test_a_quote_closed_rows_below_by_another_cell_is_told_too(runner, tmp_path):
+    """Before: the quote of Q4's cell closed Q2's, Q3 vanished and Q2 only got "has 16 cells"."""
+    src = tmp_path / "closed.csv"
+    src.write_text("\n".join([HEADER, line("Q1"), line("Q2", '"Spasms and itching'), line("Q3"),
+                              line("Q4", '"Cramps, then itching"'), line("Q5"), line("Q6", date="2026-02-30")]) + "\n")
+    out = tmp_path / "o"
+    result = batch(runner, src, out)
+    assert "4 drafted, 2 with errors" in result.output
+    assert drafted(out) == ["Q1", "Q3", "Q4", "Q5"]
+    assert description(out, "Q4") == "Cramps, then itching"
+    problems = read_problems(out)
+    assert [p["row"] for p in problems] == ["3", "7"]  # Q6 keeps its row number
+    assert "that is closed only on line 5, so lines 4-5 of the file, which look like rows" in problems[0]["message"]
+    assert problems[1]["path"] == "event/event_date"
+
+
+def test_a_quote_open_to_the_end_of_a_narrow_file_names_the_lines_read_into_it(runner, tmp_path):
+    """With few columns a line of prose could pass for a row: the lines are named, not re-read."""
+    src = tmp_path / "narrow.csv"
+    src.write_text('admin/report_id,event/description\nN1,"Felt dizzy\nN2,fell\nN3,slept\n')
+    out = tmp_path / "o"
+    result = batch(runner, src, out)
+    [problem] = [p for p in read_problems(out) if p["row"] == "2" and not p["path"]]
+    assert problem["message"].startswith("row 2 opens a quote in column 2 'event/description' (B5 Describe "
+                                         "event, problem or product use error) that is never closed, so lines "
+                                         "3-4 of the file, to its end, were read into that cell: close the quote")
+    assert "row 2 opens a quote that is never closed: lines 3-4" in result.output
+
+
+def test_a_quoted_description_over_many_lines_is_one_cell_without_complaint(runner, tmp_path):
+    text = 'Spasms at night,\nitching, then a "rash"\n\n, fever, chills, nausea, sweats, 39 C, 2 days'
+    src = tmp_path / "multi.csv"
+    src.write_text("\n".join([HEADER, line("M1", '"' + text.replace('"', '""') + '"'), line("M2")]) + "\n")
+    out = tmp_path / "o"
+    result = batch(runner, src, out)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "2 drafted, 0 with errors, 0 warnings"
+    assert description(out, "M1") == text
+
+
+# 2. a line mixing UTF-8 and Windows-1252
+
+def test_a_line_mixing_utf8_and_windows_1252_keeps_both(runner, tmp_path):
+    """Before: the whole line was read as Windows-1252, "José" stored as "JosÃ©"."""
+    src = tmp_path / "mixed.csv"
+    data = "\n".join([HEADER, line("E1", "José Muñoz 3 mg"), line("E2", "Crème")]) + "\n"
+    src.write_bytes(data.encode().replace("Muñoz".encode(), "Muñoz".encode("cp1252"))
+                    .replace("Crème".encode(), "Crème".encode("cp1252")))
+    out = tmp_path / "o"
+    assert batch(runner, src, out).exit_code == 0
+    assert description(out, "E1") == "José Muñoz 3 mg"
+    assert description(out, "E2") == "Crème"
+
+
+# 3. a CR alone inside a file of CRLF lines
+
+def test_a_lone_cr_ends_a_line_wherever_it_is(runner, tmp_path):
+    """Before: "row 3 cannot be read as CSV: new-line character seen in unquoted field - do you
+    need to open the file in universal-newline mode?", three rows read as one, and the row
+    numbers after them off by two."""
+    src = tmp_path / "endings.csv"
+    src.write_bytes(f"{HEADER}\r\n{line('M1')}\r\n{line('M2')}\r{line('M3')}\r{line('M4')}\r\n"
+                    f"{line('M5', date='2026-02-30')}\r\n{line('M6', chr(34) + 'Spasms' + chr(13) + 'itching' + chr(34))}"
+                    "\r\n".encode())
+    out = tmp_path / "o"
+    result = batch(runner, src, out)
+    assert "5 drafted, 1 with errors" in result.output
+    assert drafted(out) == ["M1", "M2", "M3", "M4", "M6"]
+    [problem] = read_problems(out)
+    assert (problem["row"], problem["report_id"], problem["path"]) == ("6", "M5", "event/event_date")
+    assert description(out, "M6") == "Spasms\ritching"  # inside a quoted cell it is the cell's text
+
+
+# 5(e). UTF-16 without its byte order mark
+
+def test_utf16_without_a_byte_order_mark_is_read(runner, tmp_path):
+    """Before: "this is binary data, not CSV or JSON Lines text"."""
+    text = "\r\n".join([HEADER, line("U1", "Douleur à l'épaule"), line("U2")]) + "\r\n"
+    for encoding in ("utf-16-le", "utf-16-be"):
+        src = tmp_path / f"{encoding}.csv"
+        src.write_bytes(text.encode(encoding))
+        out = tmp_path / encoding
+        result = batch(runner, src, out)
+        assert result.exit_code == 0, result.output
+        assert drafted(out) == ["U1", "U2"]
+        assert description(out, "U1") == "Douleur à l'épaule"
+
+
+# 6. no rows at all
+
+def test_a_file_of_only_a_header_says_so(runner, tmp_path):
+    """Before: "0 drafted, 0 with errors, 0 warnings" and exit 0, no word why."""
+    src = tmp_path / "header.csv"
+    src.write_text(HEADER + "\n\n,,\n")
+    result = batch(runner, src, tmp_path / "o")
+    assert result.output.startswith("0 drafted, 0 with errors, 0 warnings\n")
+    assert f"note: {src}: the file holds no rows below its header (row 1): nothing was drafted" in result.output
+    src.write_text(HEADER + "\n" + line("R1", date="2026-02-30") + "\n")
+    result = batch(runner, src, tmp_path / "o2")
+    assert result.output.startswith("0 drafted, 1 with errors") and "holds no rows" not in result.output
+
+
+# 4. JSON Lines read as a CSV header is
+
+def jsonl(tmp_path, *records):
+    """A JSON Lines file of a good report (J1) and the given records, one per line."""
+    src = tmp_path / "reports.jsonl"
+    good = json.dumps(nest(dict(zip(HEADER.split(","), next(csv.reader([line("J1")]))))))
+    src.write_text("\n".join([good] + [r if isinstance(r, str) else json.dumps(r) for r in records]) + "\n")
+    return src
+
+
+def record(report_id, **changes):
+    """J1's record as nested JSON, under another report id, sections replaced by `changes`."""
+    values = nest(dict(zip(HEADER.split(","), next(csv.reader([line(report_id)])))))
+    values.update(changes)
+    return values
+
+
+def test_a_json_field_given_twice_nested_and_as_a_path_is_refused(runner, tmp_path):
+    """Before: the last of the two values was kept, unsaid."""
+    age_twice = record("J2")
+    age_twice["patient/age"] = 50
+    product_twice = record("J3")
+    product_twice["suspect_product[1]/name"] = "Gablofen"
+    unindexed = record("J4")
+    unindexed["suspect_product/name"] = "Gablofen"
+    cases = record("J5")
+    cases["Patient"] = {"age": 50}
+    src = jsonl(tmp_path, age_twice, product_twice, unindexed, cases)
+    out = tmp_path / "o"
+    result = batch(runner, src, out)
+    assert "1 drafted, 4 with errors" in result.output
+    messages = {p["row"]: p["message"] for p in read_problems(out)}
+    assert messages == {
+        "2": "line 2 gives 'patient/age' twice, nested and as a path: which value is meant?",
+        "3": "line 3 gives 'suspect_product[1]/name' twice, nested and as a path: which value is meant?",
+        "4": "line 4 gives one field twice, as 'suspect_product[1]/name' and 'suspect_product/name': "
+             "which value is meant?",
+        "5": "line 5 gives one field twice, as 'patient/age' and 'Patient/age': which value is meant?"}
+
+
+def test_a_json_group_given_as_null_or_an_empty_list_is_none(runner, tmp_path):
+    """Before: "'concomitant' is not a field; did you mean ...?" and the row not drafted."""
+    none = record("J2", concomitant=[], device=None, patient={"age": 44, "age_unit": "year", "weight": None})
+    misspelt = record("J3", concomitent=[])  # a misspelt key stays a problem, empty or not
+    src = jsonl(tmp_path, none, misspelt)
+    out = tmp_path / "o"
+    result = batch(runner, src, out)
+    assert "2 drafted, 1 with errors" in result.output
+    assert drafted(out) == ["J1", "J2"]
+    [problem] = read_problems(out)
+    assert (problem["row"], problem["path"]) == ("3", "concomitent")
+
+
+def test_json_lines_problems_say_line(runner, tmp_path):
+    """Before: "row 2 is not valid JSON", though a JSON Lines file has lines, not rows."""
+    src = jsonl(tmp_path, "{not json", '{"patient": {"age": 52, "age": 25}}', {"patient": {"agee": 3}})
+    out = tmp_path / "o"
+    batch(runner, src, out)
+    messages = [(p["row"], p["message"]) for p in read_problems(out)]
+    assert messages[:3] == [("2", "line 2 is not valid JSON (Expecting property name enclosed in double quotes "
+                                "at column 2)"),
+                        ("3", "line 3 names 'age' twice in one object: which value is meant?"),
+                        ("4", "'patient/agee' is not a field; did you mean 'patient/age'?")]
+
+
+def test_json_keys_in_capitals_are_read_as_a_csv_header_is(runner, tmp_path):
+    """Before: "'Patient/Age' is not a field", though a CSV header 'Patient/Age' was read."""
+    capitals = record("J2")
+    capitals["Patient"] = capitals.pop("patient")
+    capitals["Patient"]["Age"] = capitals["Patient"].pop("age")
+    flat = record("J3")
+    flat.pop("reporter")
+    flat.update({"Reporter/Last_Name": "Pereira", "REPORTER/first_name": "Daniel", "reporter/Country": "US",
+                 "Reporter/Phone": "218 555 0199"})
+    src = jsonl(tmp_path, capitals, flat)
+    out = tmp_path / "o"
+    result = batch(runner, src, out)
+    assert result.exit_code == 0, result.output
+    assert draft_values(read_draft(out / "J2.xml"))["patient/age"] == "44"
+    assert draft_values(read_draft(out / "J3.xml"))["reporter/first_name"] == "Daniel"
+
+
+# 5. files that are not what their name says
+
+def refused(runner, src, *options):
+    result = runner.invoke(main, ["batch", str(src), "--out", str(src.parent / "o"), *options])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert not (src.parent / "o").exists() or not list((src.parent / "o").glob("*.xml"))
+    return result.output.strip()
+
+
+def test_a_json_array_is_refused_with_how_to_make_json_lines(runner, tmp_path):
+    """Before: pretty-printed, each of its lines a row "not valid JSON"; on one line,
+    "expected a JSON object of sections and fields"."""
+    reports = [record("A1"), record("A2")]
+    how = ("is a JSON array, not JSON Lines (one object per line): write one report per line, e.g. with "
+           "`jq -c '.[]' in.json > out.jsonl`")
+    for name, text in (("pretty.json", json.dumps(reports, indent=2)), ("one.json", json.dumps(reports))):
+        src = tmp_path / name
+        src.write_text(text)
+        assert refused(runner, src) == f"Error: {src}: {how}"
+    src = tmp_path / "report.json"
+    src.write_text(json.dumps(reports[0], indent=2))
+    assert refused(runner, src) == (f"Error: {src}: is one JSON object written over many lines, not JSON Lines "
+                                    "(one object per line): write one report per line, e.g. with "
+                                    "`jq -c . in.json > out.jsonl`")
+
+
+def test_an_html_excel_export_or_an_excel_2003_xml_file_says_what_it_is(runner, tmp_path):
+    """Before: read as CSV, its first line (169 KB) quoted whole as a column name."""
+    page = tmp_path / "export.xls"
+    page.write_text('<html xmlns:x="urn:schemas-microsoft-com:office:excel">\n<head><meta charset="utf-8"></head>'
+                    "<body><table>" + "<tr><td>ITB-1</td><td>Baclofen</td></tr>" * 5000 + "</table></body></html>")
+    assert refused(runner, page) == (f'Error: {page}: is a web page (HTML; some systems write their "Excel export" '
+                                     "as one), not CSV text: open it in Excel and save it as an Excel workbook "
+                                     "(.xlsx) or as CSV")
+    book = tmp_path / "export.xml"
+    book.write_text('<?xml version="1.0"?>\n<?mso-application progid="Excel.Sheet"?>\n'
+                    '<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet"><Worksheet/></Workbook>\n')
+    assert refused(runner, book) == (f"Error: {book}: is an Excel 2003 XML spreadsheet (SpreadsheetML), not CSV "
+                                     "text: open it in Excel and save it as an Excel workbook (.xlsx) or as CSV")
+
+
+def test_a_header_error_quotes_at_most_60_characters_of_a_column_name(runner, tmp_path):
+    src = tmp_path / "notes.csv"
+    src.write_text("Clinic notes: " + "spasms and itching " * 5000 + "\n" + line("Q1") + "\n")
+    output = refused(runner, src)
+    assert output == (f"Error: {src}: row 1 (header): column 1 'Clinic notes: spasms and itching spasms and itching "
+                      "spasms a…' is not a field (`medwatch fields --csv-template` writes a correct header)")
+
+
+def test_csv_named_xlsx_and_a_workbook_named_csv_name_their_real_format(runner, tmp_path):
+    """Before: "not a readable Excel .xlsx workbook (File is not a zip file)" and "this is
+    binary data, not CSV or JSON Lines text"."""
+    text = tmp_path / "events.xlsx"
+    text.write_text(HEADER + "\n" + line("X1") + "\n")
+    assert refused(runner, text) == (f"Error: {text}: is CSV text, not an .xlsx workbook: rename it to .csv, or "
+                                     "give --input-format csv")
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(HEADER.split(","))
+    workbook = tmp_path / "events.csv"
+    book.save(workbook)
+    assert refused(runner, workbook) == (f"Error: {workbook}: is an Excel .xlsx workbook, not CSV text: rename it "
+                                         "to .xlsx, or give --input-format xlsx")
+    result = runner.invoke(main, ["batch", str(workbook), "--out", str(tmp_path / "o2"), "--input-format", "xlsx"])
+    assert "no rows" not in result.output and result.exit_code == 0, result.output
+
+
+def test_a_draft_given_to_batch_points_to_validate(runner, tmp_path):
+    src = tmp_path / "draft.xml"
+    src.write_bytes((EXAMPLES / "baclofen-overdose.xml").read_bytes())
+    assert refused(runner, src) == (f"Error: {src}: is a MedWatch draft (XML), not CSV text of reports to draft: "
+                                    "`medwatch validate` checks a draft")
