@@ -6,16 +6,15 @@ finished row, fsynced in groups), from which `--resume` knows what is done and
 `problems.csv` is written.
 """
 import itertools
-import os
 import signal
 import threading
 from pathlib import Path
 from typing import Callable, Iterator, List, Optional
 
-from . import input_identity
+from . import input_identity, out_folder
 from .drafting import CHUNK, CHUNK_TEXT, as_task, draft_name, load_shared, warm_up, worker
 from .errors import InputDamaged, InputError, OutputError
-from .journal import JOURNAL, PROBLEMS, Journal
+from .journal import JOURNAL, Journal
 from .outcomes import Outcome, Summary
 from .readers import Row, Source
 from .workers import OrderedWorkers, WorkerLost
@@ -23,25 +22,35 @@ from .workers import OrderedWorkers, WorkerLost
 WINDOW = 8  # per worker: chunks out or waiting for their turn (a bound on memory)
 
 
-class _StopOnCtrlC:
-    """Ctrl-C asks the run to stop after the rows under way instead of killing it mid-write:
-    they are journaled, problems.csv is written, and --resume takes over cleanly. A second
-    Ctrl-C acts at once (the previous handler is back)."""
+class _StopOnSignal:
+    """Ctrl-C, a closed terminal (SIGHUP) or a polite kill (SIGTERM, as `timeout` and
+    service managers send) asks the run to stop after the rows under way instead of killing
+    it mid-write: they are journaled, problems.csv is written, and --resume takes over
+    cleanly. A second signal acts at once (the previous handlers are back)."""
+
+    SIGNALS = [s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s]
 
     def __enter__(self):
-        self.requested = False
+        self.requested = 0  # the signal that asked, or 0
         self.installed = threading.current_thread() is threading.main_thread()  # only there can it be
+        self.previous = {}
         if self.installed:
-            self.previous = signal.signal(signal.SIGINT, self._request) or signal.SIG_DFL
+            for number in self.SIGNALS:
+                self.previous[number] = signal.signal(number, self._request) or signal.SIG_DFL
         return self
 
     def _request(self, signum, frame):
-        self.requested = True
-        signal.signal(signal.SIGINT, self.previous)
+        self.requested = signum
+        self._restore()
+
+    def _restore(self):
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
+        self.previous = {}
 
     def __exit__(self, *exc):
         if self.installed:
-            signal.signal(signal.SIGINT, self.previous)
+            self._restore()
 
 
 def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: int = 1,
@@ -57,17 +66,31 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
     except (OSError, InputDamaged) as exc:
         raise InputError(f"cannot be read ({_reason(exc)})", source.name) from None
     if not (folder / JOURNAL).exists():
-        _refuse_others_files(folder, source.name)
-    changed = input_identity.change(folder, source.name) if resume else None
-    if changed:
-        raise InputError(f"has changed since the batch run in {folder} began ({changed}): --resume only "
-                         "finishes a run on the same input, and would skip rows it never read. To draft "
-                         "the changed file, choose another --out", source.name)
+        out_folder.refuse_others_files(folder, source.name)
+    out_folder.make(folder)
+    held = out_folder.Held(folder)
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        input_identity.record(folder, source.name)
+        return _run(source, folder, head, rows, render_to, jobs, on_row)
+    finally:
+        held.release()
+
+
+def _run(source: Source, folder: Path, head: Optional[Row], rows: Iterator[Row], render_to: Optional[str],
+         jobs: int, on_row: Optional[Callable[[Outcome], None]]) -> Summary:
+    """run_batch, once the folder is held by this run."""
+    out_folder.remove_leftovers(folder)
+    resuming = (folder / JOURNAL).exists()
+    if not resuming:
+        input_identity.forget(folder)  # a run killed before it journaled a row: nothing to resume
+    try:
+        changed = input_identity.check(folder, source.name, render_to, source.format == "xlsx")
     except OSError as exc:
-        raise OutputError(f"cannot create this folder ({exc.strerror or exc})", str(folder)) from None
+        raise OutputError(f"cannot write here ({exc.strerror or exc})", str(folder)) from None
+    if changed:
+        raise InputError(f"{changed}. To draft the changed file, choose another --out", source.name)
+    if resuming and input_identity.was_piped(folder):
+        source.notes.append("standard input cannot be compared with what the run began on: the rows already "
+                            "done are skipped by their numbers, so give it the same rows")
     journal = Journal(folder)
     summary = journal.earlier
 
@@ -87,9 +110,9 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
     stopping = threading.Event()
     failures: List[OutputError] = []  # the output folder cannot be written: the run stops
     try:
-        with _StopOnCtrlC() as ctrl_c:
-            def stop() -> bool:  # Ctrl-C stops the sending of rows at once, not at the next result
-                return ctrl_c.requested or stopping.is_set()
+        with _StopOnSignal() as asked:
+            def stop() -> bool:  # a signal stops the sending of rows at once, not at the next result
+                return bool(asked.requested) or stopping.is_set()
 
             try:
                 for outcome in _outcomes(tasks(), jobs, str(folder), render_to, stop):
@@ -97,9 +120,9 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
                     summary.count({"file": outcome.file, "problems": outcome.problems})
                     if on_row:
                         on_row(outcome)
-                    if ctrl_c.requested and not stopping.is_set():
+                    if asked.requested and not stopping.is_set():
                         stopping.set()  # no new rows; those under way are finished and journaled
-                        summary.interrupted = True
+                        summary.interrupted = asked.requested
                     if journal.failure and not stopping.is_set():
                         stopping.set()
             except OutputError as exc:
@@ -117,35 +140,6 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
         summary.cannot_write = str(failure)
     summary.kept = journal.kept
     return summary
-
-
-_OURS = (".xml", ".html", ".txt")  # what a run writes besides its hidden files: drafts, pages, problems.csv
-
-
-def _refuse_others_files(folder: Path, input_name: str):
-    """A new run writes drafts by report id and problems.csv, replacing files of the same
-    names: in a folder that already holds such files (hand-made drafts, another tool's
-    output) it could overwrite them without a word, so it starts only where there are none
-    (the input itself may lie there)."""
-    try:
-        with os.scandir(folder) as entries:
-            found = [e.name for e in entries if e.name == PROBLEMS or e.name.lower().endswith(_OURS)]
-    except (FileNotFoundError, NotADirectoryError):
-        return
-    except OSError as exc:
-        raise OutputError(f"cannot be read ({exc.strerror or exc})", str(folder)) from None
-    found = [name for name in found if not _same_file(folder / name, input_name)]
-    if found:
-        shown = ", ".join(sorted(found)[:3]) + (f" and {len(found) - 3:,} more" if len(found) > 3 else "")
-        raise InputError(f"already holds drafts or pages not from a batch run ({shown}), which this run could "
-                         "replace: choose a new or empty --out folder", str(folder))
-
-
-def _same_file(path: Path, input_name: str) -> bool:
-    try:
-        return input_name != "-" and os.path.samefile(path, input_name)
-    except OSError:  # a dangling link, say: not the input
-        return False
 
 
 def _read_until_failure(rows: Iterator[Row], name: str, summary: Summary) -> Iterator[Row]:

@@ -308,8 +308,9 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
 
     Exit status: 0 all rows drafted, 1 some rows had errors (the others are drafted)
     or the run stopped (the output folder could not be written, the input could not be
-    read further, a worker process was killed), 130 stopped by Ctrl-C; after a stop, the
-    rows done are kept and --resume finishes the run.
+    read further, a worker process was killed), 130 stopped by Ctrl-C (143 by SIGTERM,
+    129 by a closed terminal); after a stop, the rows done are kept and --resume finishes
+    the run. One run at a time writes into a folder.
     """
     from .batch import run_batch
     from .readers import open_source
@@ -356,8 +357,11 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
             click.echo(f"Error: {stopped}\nstopped: the {summary.kept} rows recorded so far are kept; "
                        f"{then}: {finish}", err=True)
             sys.exit(1)
-        click.echo(f"interrupted: the {summary.kept} rows done so far are kept; to finish: {finish}", err=True)
-        sys.exit(130)
+        try:  # (after SIGHUP there is no terminal to print to: what is done is kept all the same)
+            click.echo(f"interrupted: the {summary.kept} rows done so far are kept; to finish: {finish}", err=True)
+        except OSError:
+            pass
+        sys.exit(128 + summary.interrupted)  # as a shell reports a process a signal ended: 130 for Ctrl-C
     sys.exit(1 if summary.failed else 0)
 
 

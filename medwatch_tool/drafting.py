@@ -181,7 +181,11 @@ def load_shared(render_to: Optional[str] = None):
 
 
 def warm_up():
-    """A worker's start. Ctrl-C is for the main process to handle (a worker killed by it
-    would leave its chunk unanswered). Loads what it did not inherit (none, when forked)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """A worker's start. Ctrl-C, a closed terminal and SIGTERM reach the whole process group;
+    they are for the main process to handle (a worker ended by one would leave its chunk
+    unanswered): it stops the run and then its workers, which end by themselves too if it
+    is killed (their pipe closes). Loads what it did not inherit (none, when forked)."""
+    for number in ("SIGINT", "SIGTERM", "SIGHUP"):
+        if hasattr(signal, number):
+            signal.signal(getattr(signal, number), signal.SIG_IGN)
     load_shared()

@@ -4,8 +4,13 @@
 (rows corrected after the first run, another file by mistake) it would skip rows it never
 read, without a word. So a run records its input file's size and CRC-32 beside the
 journal, and --resume takes a file only if it begins with exactly those bytes: the same
-file, or the same export with rows added at its end. Standard input and other pipes
-cannot be read twice to compare: they are taken on trust.
+file, or the same export with rows added at its end. Each run records the file as it then
+is, so rows added by one resume are checked by the next. Standard input and other pipes
+cannot be read twice to compare: a run begun on one is resumed only from one (and the user
+is told it was not compared), a run begun on a file only from a file.
+
+The run's --render is recorded too: resumed with another, a run would leave pages of one
+run in two forms, or some drafts without theirs.
 
 CRC-32, not SHA-256: it tells an edited file (the case here, not a forged one) at all but
 a 1 in 4 billion chance, and hashlib would load OpenSSL into every run (3.6 MB more
@@ -16,7 +21,7 @@ import os
 import zlib
 from pathlib import Path
 from stat import S_ISREG
-from typing import Optional
+from typing import Optional, Tuple
 
 from .safe_io import atomic_write
 
@@ -30,50 +35,97 @@ def _is_file(name: str) -> bool:
         return False  # reading it fails again, with a message, when the run reads its rows
 
 
-def _digest(name: str, size: Optional[int] = None) -> (int, int):
-    """(bytes read, their CRC-32): the whole file, or its first `size` bytes."""
-    crc, read = 0, 0
+def _digest(name: str, prefix: Optional[int] = None) -> Tuple[Tuple[int, int], Tuple[int, int]]:
+    """((bytes, CRC-32) of the file's first `prefix` bytes, (bytes, CRC-32) of all of it), in
+    one reading; without `prefix` both are the whole file's."""
+    crc = read = 0
+    head = None
     with open(name, "rb") as handle:
-        while size is None or read < size:
-            block = handle.read(1 << 16 if size is None else min(1 << 16, size - read))  # (1 MB blocks: +2 MB RSS)
+        while True:
+            step = 1 << 16 if prefix is None or read >= prefix else min(1 << 16, prefix - read)  # (1 MB: +2 MB RSS)
+            block = handle.read(step)
             if not block:
                 break
             crc = zlib.crc32(block, crc)
             read += len(block)
-    return read, crc
+            if read == prefix:
+                head = (read, crc)
+    return head or (read, crc), (read, crc)
 
 
-def record(folder: Path, name: str) -> None:
-    """Note the input file a run begins with, unless an earlier run's is noted already.
-    (A pipe is not read here: that would take its rows away from the run.)"""
-    path = folder / IDENTITY
-    if path.exists():
-        return
-    size = crc32 = None
-    if _is_file(name):
-        try:
-            size, crc32 = _digest(name)
-        except OSError:
-            pass  # reading it fails again, with a message, when the run reads its rows
-    atomic_write(path, json.dumps({"size": size, "crc32": crc32}))
-
-
-def change(folder: Path, name: str) -> Optional[str]:
-    """How the input file no longer begins as the file the run in `folder` began with; None
-    when it does, or when either is a pipe (nothing to compare)."""
+def _earlier(folder: Path) -> Optional[dict]:
     try:
         then = json.loads((folder / IDENTITY).read_text(encoding="utf-8"))
-        size, crc32 = int(then["size"]), int(then["crc32"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None  # no run there yet, or it read a pipe
-    if not _is_file(name):
-        return None
-    try:
-        read, now = _digest(name, size)
-    except OSError:
-        return None  # reading it fails again, with a message, when the run reads its rows
-    if read < size:
-        return f"it is shorter than when the run began: {read:,} bytes, {size:,} then"
-    if now != crc32:
-        return "its content differs from the file the run began with; rows added at its end would be fine"
+        return then if isinstance(then, dict) else None
+    except (OSError, ValueError):
+        return None  # no run there yet
+
+
+def check(folder: Path, name: str, render_to: Optional[str], workbook: bool = False) -> Optional[str]:
+    """Why the run in `folder` cannot be resumed on the input `name` with --render
+    `render_to` (None when it can), and note the input as it now is for the next resume.
+    Without an earlier run's record, only the note is made."""
+    then = _earlier(folder)
+    piped = not _is_file(name)
+    now = None
+    if then is not None:
+        if then.get("render", render_to) != render_to:
+            was = f"--render {then['render']}" if then.get("render") else "no --render"
+            return (f"cannot finish the batch run in {folder}: it began with {was}; resume it with the same "
+                    "(with another, some drafts would have their pages in one form, some in the other, or none)")
+        if then.get("size") is None and not piped:
+            return (f"cannot finish the batch run in {folder}: it began on standard input, which cannot be "
+                    "compared with this file, and --resume would skip rows it never read. Resume it from the same "
+                    "standard input")
+        if then.get("size") is not None and piped:
+            return (f"cannot finish the batch run in {folder}: it began on a file, and standard input cannot be "
+                    "compared with it; --resume would skip rows it never read. Resume it on that file")
+        if not piped:
+            try:
+                size, crc32 = int(then["size"]), int(then["crc32"])
+                (read, crc), now = _digest(name, size)
+            except (KeyError, TypeError, ValueError):
+                return None  # a record this version did not write: nothing to compare
+            except OSError:
+                return None  # reading it fails again, with a message, when the run reads its rows
+            if read < size:
+                return _changed(folder, f"it is shorter than when the run began: {read:,} bytes, {size:,} then")
+            if crc != crc32:
+                if workbook:
+                    return _changed(folder, "its content differs from the workbook the run began with; a workbook "
+                                            "saved again changes as a whole, so --resume takes it only unchanged")
+                return _changed(folder, "its content differs from the file the run began with; rows added at "
+                                        "its end would be fine")
+    _note(folder, name, piped, now, render_to)
     return None
+
+
+def _changed(folder: Path, how: str) -> str:
+    return (f"has changed since the batch run in {folder} began ({how}): --resume only finishes a run on "
+            "the same input, and would skip rows it never read")
+
+
+def _note(folder: Path, name: str, piped: bool, digest: Optional[Tuple[int, int]], render_to: Optional[str]):
+    """Record the input (size and CRC-32 of a file; none for a pipe, which is not read here:
+    that would take its rows away from the run) and the run's --render."""
+    if not piped and digest is None:
+        try:
+            digest = _digest(name)[1]
+        except OSError:
+            piped = True  # reading it fails again, with a message, when the run reads its rows
+    size, crc32 = (None, None) if piped else digest
+    atomic_write(folder / IDENTITY, json.dumps({"size": size, "crc32": crc32, "render": render_to}))
+
+
+def forget(folder: Path):
+    """Drop the record of a run that journaled nothing (a new run starts afresh there)."""
+    try:
+        os.unlink(folder / IDENTITY)
+    except FileNotFoundError:
+        pass
+
+
+def was_piped(folder: Path) -> bool:
+    """Whether the run in `folder` began on standard input or another pipe."""
+    then = _earlier(folder)
+    return then is not None and then.get("size") is None

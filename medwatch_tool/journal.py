@@ -54,6 +54,8 @@ class Journal:
         self.path = folder / JOURNAL
         self.done = bytearray()  # one bit per row number: 1.25 MB for ten million rows
         self.earlier = Summary()  # what the journal already holds, for the summary line
+        if self.path.is_symlink():  # appending to, or cutting, the file it points to would be no journal's work
+            raise OutputError("is a symbolic link, which a batch journal never is: remove it", str(self.path))
         self.names = NameIndex(folder)  # names given by report id (row-NNNNNN names are unique anyway)
         self.redo = set()  # journaled rows whose draft did not survive: their old entry is void
         self._drop_cut_line()
@@ -69,7 +71,7 @@ class Journal:
             if entry.get("name"):
                 self.names.claim(entry["name"], entry["row"])
         try:
-            self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0), 0o600)
         except OSError as exc:
             self.names.close()
             raise OutputError(f"cannot write here ({exc.strerror or exc})", str(self.path)) from None

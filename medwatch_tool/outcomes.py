@@ -38,7 +38,7 @@ class Summary:
     failed: int = 0
     warnings: int = 0
     skipped: int = 0
-    interrupted: bool = False  # stopped by Ctrl-C: what is done is kept, --resume finishes
+    interrupted: int = 0       # the signal that stopped it (Ctrl-C, SIGTERM, SIGHUP): what is done is kept
     cannot_write: str = ""     # stopped because the output folder cannot be written (disk full...)
     worker_lost: str = ""      # stopped because a worker process was killed (out of memory...)
     cannot_read: str = ""      # stopped because the input could not be read further (I/O error...)

@@ -191,11 +191,14 @@ def atomic_text_writer(path: Union[str, Path], mode: int = OWNER_ONLY, encoding:
     target = Path(path)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        try:
+            fd = os.open(tmp, _CREATE, mode)  # never someone else's file, nor a link's target
+        except FileExistsError:  # left by a killed process of this same id: replace it
+            os.unlink(tmp)
+            fd = os.open(tmp, _CREATE, mode)
     except OSError as exc:
         raise OutputError(f"cannot write here ({exc.strerror or exc})", str(target)) from None
     try:
-        os.fchmod(fd, mode)  # the temp file may have been there already, with other permissions
         with os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
             yield handle
             handle.flush()

@@ -171,13 +171,16 @@ class OrderedWorkers:
             connection.close()
 
     def terminate(self):
-        for process in self.processes:
-            if process.is_alive():
-                process.terminate()
-        for process in self.processes:
-            process.join()
+        """Stop the workers now (the run failed): their pipes are closed, which ends a worker
+        waiting for a task; one still working is killed (workers ignore SIGTERM: see
+        drafting.warm_up), its chunk is not journaled and --resume redoes it."""
         for connection in self.connections:
             connection.close()
+        for process in self.processes:
+            if process.is_alive():
+                process.kill()
+        for process in self.processes:
+            process.join()
 
     def __enter__(self):
         return self

@@ -823,11 +823,12 @@ def test_resume_refuses_an_input_that_changed_since_the_run_began(runner, tmp_pa
     assert {p.name: p.read_bytes() for p in out.iterdir()} == drafts  # nothing touched
     fresh = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "fresh"), "--jobs", "1"])
     assert fresh.exit_code == 0 and "3 drafted, 0 with errors" in fresh.output
-    # the same file, unchanged, resumes; piped in, it cannot be compared and is taken on trust
+    # the same file, unchanged, resumes; piped in, it cannot be compared with the file: refused
     same = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "fresh"), "--jobs", "1", "--resume"])
     assert same.exit_code == 0 and "3 rows already done" in same.output
     piped = runner.invoke(main, ["batch", "-", "--out", str(out), "--jobs", "1", "--resume"], input=src.read_bytes())
-    assert piped.exit_code == 1 and "2 drafted, 1 with errors" in piped.output
+    assert piped.exit_code == 1 and "it began on a file, and standard input cannot be compared with it" in piped.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == drafts
     write_csv(src, rows[:2])  # cut short
     short = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "fresh"), "--jobs", "1", "--resume"])
     assert short.exit_code == 1 and "(it is shorter than when the run began: " in short.output

@@ -1,5 +1,6 @@
 """A batch run as a process: its file names, its worker processes, and what it leaves in the
 output folder when it is killed, stopped or resumed."""
+import csv
 import os
 import signal
 import subprocess
@@ -8,7 +9,7 @@ from pathlib import Path
 
 from medwatch_tool.cli import main
 
-from test_batch import example_rows, numbered_rows, read_problems, write_csv
+from test_batch import columns_of, example_rows, numbered_rows, read_problems, write_csv
 
 
 def children(pid: int):
@@ -88,3 +89,143 @@ def test_a_lost_draft_is_redrafted_though_a_later_row_repeats_its_id(runner, tmp
     assert (out / "R0.xml").exists()
     assert [(p["row"], p["path"]) for p in read_problems(out)] == [(str(len(rows) + 1), "admin/report_id")]
     assert "used by row 2" in read_problems(out)[0]["message"]
+
+
+def test_one_run_at_a_time_and_sigterm_stops_cleanly(console_script, runner, tmp_path):
+    """Two runs into one folder (a --resume typed in a second terminal while the first still
+    ran) each journaled the same rows: problems.csv listed every problem twice, for good. And
+    SIGTERM (`timeout`, a service manager) ended a run with no word and no problems.csv."""
+    rows = numbered_rows(6000)
+    src = write_csv(tmp_path / "big.csv", rows)
+    out = tmp_path / "o"
+    proc = subprocess.Popen([str(console_script), "batch", str(src), "--out", str(out), "--jobs", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    journal = out / ".medwatch-batch.jsonl"
+    deadline = time.time() + 60
+    while time.time() < deadline and (not journal.exists() or journal.stat().st_size == 0):
+        time.sleep(0.01)
+    second = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
+    assert second.exit_code == 1
+    assert f"Error: {out}: another medwatch batch run is writing into this folder now" in second.output
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143, stderr
+    assert "interrupted: the " in stderr and "--resume" in stderr and "Traceback" not in stderr
+    assert (out / "problems.csv").exists()
+    done = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "2", "--resume"])
+    assert done.exit_code == 1
+    problems = [(p["row"], p["path"], p["message"]) for p in read_problems(out)]
+    assert len(problems) == len(set(problems)), "a problem was written twice"
+    entries = [line for line in journal.open()]
+    assert len(entries) == len(rows)
+
+
+def test_files_a_killed_run_was_writing_are_removed_by_the_next(runner, tmp_path):
+    """`.NAME.PID.tmp`: a draft cut short by a kill, with health data in it, was left for good
+    (--resume replaced only its own process id's)."""
+    src = write_csv(tmp_path / "e.csv", example_rows())
+    out = tmp_path / "o"
+    assert runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"]).exit_code == 0
+    (out / ".ITB-2026-0117.xml.4242.tmp").write_text("<report")
+    (out / ".problems.csv.4243.tmp").write_text("row,")
+    (out / ".my-notes.tmp").write_text("the user's own")
+    again = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
+    assert again.exit_code == 0
+    assert sorted(p.name for p in out.glob(".*.tmp")) == [".my-notes.tmp"]
+
+
+def test_resume_keeps_the_run_s_render_and_input_kind(runner, tmp_path):
+    """Resumed with another --render, a run left pages of two kinds (or none for some drafts);
+    begun on standard input and resumed on a file, it skipped the file's first rows unread."""
+    src = write_csv(tmp_path / "e.csv", example_rows())
+    out = tmp_path / "o"
+    first = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--render", "html"])
+    assert first.exit_code == 0
+    other = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--render", "text", "--resume"])
+    assert other.exit_code == 1 and "it began with --render html; resume it with the same" in other.output
+    none = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
+    assert none.exit_code == 1 and "it began with --render html" in none.output
+    same = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--render", "html", "--resume"])
+    assert same.exit_code == 0 and "3 rows already done" in same.output
+    assert not list(out.glob("*.txt"))
+
+    piped_out = tmp_path / "p"
+    piped = runner.invoke(main, ["batch", "-", "--out", str(piped_out), "--jobs", "1"], input=src.read_bytes())
+    assert piped.exit_code == 0
+    from_file = runner.invoke(main, ["batch", str(src), "--out", str(piped_out), "--jobs", "1", "--resume"])
+    assert from_file.exit_code == 1 and "it began on standard input, which cannot be compared" in from_file.output
+    again = runner.invoke(main, ["batch", "-", "--out", str(piped_out), "--jobs", "1", "--resume"],
+                          input=src.read_bytes())
+    assert again.exit_code == 0
+    assert "note: -: standard input cannot be compared with what the run began on" in again.output
+
+
+def test_rows_added_by_a_resume_are_checked_by_the_next(runner, tmp_path):
+    """Only the first run's part of the file was compared: a row added for one resume and
+    edited before the next was skipped as done, its old draft kept."""
+    rows = [dict(r, **{"admin/report_id": f"R{i}"}) for i, r in enumerate(example_rows())]
+    src = tmp_path / "e.csv"
+
+    def write(count):
+        with open(src, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns_of(rows))
+            writer.writeheader()
+            writer.writerows(rows[:count])
+
+    write(2)
+    out = tmp_path / "o"
+    assert runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"]).exit_code == 0
+    write(3)  # a row added at the end
+    added = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
+    assert added.exit_code == 0 and "(2 rows already done, skipped)" in added.output
+    rows[2]["event/description"] = "Corrected after the resume."
+    write(3)
+    edited = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
+    assert edited.exit_code == 1 and "has changed since the batch run" in edited.output
+
+
+def test_a_workbook_saved_again_is_refused_with_the_reason(runner, tmp_path):
+    openpyxl = __import__("pytest").importorskip("openpyxl")
+    rows = example_rows()
+    header = list(rows[0])
+
+    def save(count):
+        book = openpyxl.Workbook()
+        book.active.append(header)
+        for row in rows[:count]:
+            book.active.append([row.get(k, "") for k in header])
+        book.save(tmp_path / "e.xlsx")
+
+    save(1)
+    out = tmp_path / "o"
+    runner.invoke(main, ["batch", str(tmp_path / "e.xlsx"), "--out", str(out), "--jobs", "1"])
+    save(2)
+    again = runner.invoke(main, ["batch", str(tmp_path / "e.xlsx"), "--out", str(out), "--jobs", "1", "--resume"])
+    assert again.exit_code == 1
+    assert "a workbook saved again changes as a whole, so --resume takes it only unchanged" in again.output
+    assert "rows added at its end would be fine" not in again.output
+
+
+def test_folders_made_for_drafts_are_owner_only_whatever_the_umask(runner, tmp_path):
+    src = write_csv(tmp_path / "e.csv", example_rows())
+    previous = os.umask(0)
+    try:
+        result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "a" / "b" / "c"), "--jobs", "1"])
+    finally:
+        os.umask(previous)
+    assert result.exit_code == 0, result.output
+    for folder in (tmp_path / "a", tmp_path / "a" / "b", tmp_path / "a" / "b" / "c"):
+        assert folder.stat().st_mode & 0o777 == 0o700, folder
+
+
+def test_a_journal_that_is_a_link_is_refused(runner, tmp_path):
+    """Followed, the journal's rows (cell values) were appended to whatever file it pointed to."""
+    src = write_csv(tmp_path / "e.csv", example_rows())
+    out = tmp_path / "o"
+    out.mkdir()
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("someone's file\n")
+    (out / ".medwatch-batch.jsonl").symlink_to(target)
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
+    assert result.exit_code == 1 and "is a symbolic link, which a batch journal never is" in result.output
+    assert target.read_text() == "someone's file\n"

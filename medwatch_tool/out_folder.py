@@ -1,0 +1,106 @@
+"""The folder a batch run writes into: made owner-only, held by one run at a time, cleared of
+what killed runs left, and never one holding files the run could overwrite.
+"""
+import os
+import re
+from pathlib import Path
+from typing import Optional
+
+from .errors import InputError, OutputError
+from .journal import PROBLEMS
+
+LOCK = ".medwatch-batch.lock"
+_OURS = (".xml", ".html", ".txt")  # what a run writes besides its hidden files: drafts, pages, problems.csv
+# `.NAME.PID.tmp`: a file being written when its process was killed (safe_io's temporary names)
+_LEFT_BY_A_KILL = re.compile(r"\..+\.(?:xml|html|txt|csv|json)\.\d+\.tmp")
+
+try:
+    import fcntl
+except ImportError:  # Windows: one run at a time is then the user's care
+    fcntl = None
+
+
+def make(folder: Path):
+    """Create the folder and any missing parents, each owner-only (a parent made with the
+    umask's mode could be 0777 under umask 000, above drafts of health data)."""
+    missing = []
+    for parent in [folder, *folder.parents]:
+        if parent.exists():
+            break
+        missing.append(parent)
+    try:
+        for path in reversed(missing):
+            path.mkdir(mode=0o700, exist_ok=True)
+        if not folder.is_dir():
+            raise NotADirectoryError(20, "Not a directory")
+    except OSError as exc:
+        raise OutputError(f"cannot create this folder ({exc.strerror or exc})", str(folder)) from None
+
+
+class Held:
+    """The folder, held by this run until `release`: two runs at once (a second terminal, a
+    --resume started while the first still ran) would each journal the same rows and write
+    every problem twice, for good. An advisory lock (flock) that the system drops when the
+    process ends, however it ends."""
+
+    def __init__(self, folder: Path):
+        self.fd: Optional[int] = None
+        if fcntl is None:
+            return
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        try:
+            self.fd = os.open(folder / LOCK, flags, 0o600)
+        except OSError as exc:
+            raise OutputError(f"cannot write here ({exc.strerror or exc})", str(folder / LOCK)) from None
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.release()
+            raise InputError("another medwatch batch run is writing into this folder now: wait until it ends "
+                             "(or stop it), then finish with --resume", str(folder)) from None
+
+    def release(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def remove_leftovers(folder: Path):
+    """Delete the temporary files of runs killed while writing (`.NAME.PID.tmp`, a draft or
+    page cut short, of health data): the folder is held, so no other run is writing them."""
+    try:
+        with os.scandir(folder) as entries:
+            names = [e.name for e in entries if e.name.endswith(".tmp") and _LEFT_BY_A_KILL.fullmatch(e.name)]
+    except OSError:
+        return
+    for name in names:
+        try:
+            os.unlink(folder / name)
+        except OSError:
+            pass  # removed meanwhile, or not ours to remove: harmless
+
+
+def refuse_others_files(folder: Path, input_name: str):
+    """A new run writes drafts by report id and problems.csv, replacing files of the same
+    names: in a folder that already holds such files (hand-made drafts, another tool's
+    output) it could overwrite them without a word, so it starts only where there are none
+    (the input itself may lie there)."""
+    try:
+        with os.scandir(folder) as entries:
+            found = [e.name for e in entries if e.name == PROBLEMS or e.name.lower().endswith(_OURS)]
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    except OSError as exc:
+        raise OutputError(f"cannot be read ({exc.strerror or exc})", str(folder)) from None
+    found = [name for name in found if not _same_file(folder / name, input_name)]
+    if found:
+        shown = ", ".join(sorted(found)[:3]) + (f" and {len(found) - 3:,} more" if len(found) > 3 else "")
+        raise InputError(f"already holds drafts or pages not from a batch run ({shown}), which this run could "
+                         "replace: choose a new or empty --out folder", str(folder))
+
+
+def _same_file(path: Path, input_name: str) -> bool:
+    try:
+        return input_name != "-" and os.path.samefile(path, input_name)
+    except OSError:  # a dangling link, say: not the input
+        return False
