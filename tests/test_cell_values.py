@@ -1,0 +1,176 @@
+"""How `medwatch batch` reads a cell: what a person meant is stored, or the cell is refused
+at its box saying how to write it; never a value the person did not mean."""
+import csv
+
+import pytest
+
+from medwatch_tool.catalog import load_catalog
+from medwatch_tool.cli import main
+from medwatch_tool.coerce import ValueProblem, coerce_value
+from medwatch_tool.draft import draft_values, read_draft
+
+from test_batch import example_rows, read_problems
+
+
+def run_batch(runner, folder, changes, delimiter=","):
+    """One row per dict of `changes` (made on the second example, its report id numbered),
+    written as a CSV separated by `delimiter` and run through `medwatch batch`. Returns
+    report id -> the draft's values, or the row's problems as (path, box, message)."""
+    base = example_rows()[1]
+    rows = [dict(base, **{"admin/report_id": f"CELL-{i}"}, **cells) for i, cells in enumerate(changes)]
+    header = list(dict.fromkeys(k for row in rows for k in row))
+    src = folder / "cells.csv"
+    with open(src, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, delimiter=delimiter)
+        writer.writerow(header)
+        writer.writerows([row.get(k, "") for k in header] for row in rows)
+    out = folder / "out"
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    assert "Traceback" not in result.output and result.exit_code in (0, 1), result.output
+    outcome = {}
+    for row in rows:
+        draft = out / f"{row['admin/report_id']}.xml"
+        outcome[row["admin/report_id"]] = draft_values(read_draft(draft)) if draft.exists() else []
+    if (out / "problems.csv").exists():
+        for problem in read_problems(out):
+            if problem["severity"] == "error":
+                outcome[problem["report_id"]].append((problem["path"], problem["box"], problem["message"]))
+    return [outcome[row["admin/report_id"]] for row in rows]
+
+
+def field(path):
+    return load_catalog().field(path)
+
+
+# ---- code lists -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("written", ["mIU", "miu", "5 mIU"])
+def test_milli_units_are_not_read_as_million_units(runner, tmp_path, written):
+    """MIU is a million IU; mIU a thousandth of one. Matched in any case, 'mIU' was stored as
+    MIU: a dose a thousand million times what was given."""
+    box = "suspect_product[1]/dose" if written[0].isdigit() else "suspect_product[1]/dose_unit"
+    [problems] = run_batch(runner, tmp_path, [{box: written}])
+    [(path, where, message)] = problems
+    assert (path, where) == (box, "D2")
+    if box.endswith("dose_unit"):
+        assert message == (f"'{written}' is not on this list: MIU means million international units, and a small m "
+                           "means milli-: write the amount in a unit the list has")
+
+
+@pytest.mark.parametrize("written, stored", [("MIU", "MIU"), ("MBq", "MBQ"), ("mL", "ML"), ("ml", "ML"),
+                                             ("mg", "MG"), ("mCi", "MCI"), ("million units", "MIU")])
+def test_units_in_their_own_letter_case_are_read(written, stored):
+    assert coerce_value(field("suspect_product/dose_unit"), written) == stored
+
+
+def test_every_mega_unit_of_the_list_refuses_its_milli_spelling():
+    """MBq/mBq as MIU/mIU: each code whose label or plain words say mega- or million-."""
+    unit = field("suspect_product/dose_unit")
+    large = [c.value for c in unit.choices if "MEGA" in c.label or "million" in c.plain]
+    assert sorted(large) == ["MBQ", "MIU"]
+    for code in large:
+        with pytest.raises(ValueProblem, match=f"{code} means"):
+            coerce_value(unit, "m" + code[1:])
+
+
+@pytest.mark.parametrize("path, written", [
+    ("suspect_product[1]/route", "NA"),       # R's missing value, not nasal
+    ("patient/race", "NA"),                   # not native_hawaiian_pacific_islander
+])
+def test_na_in_a_code_box_is_an_empty_cell_not_a_choice(runner, tmp_path, path, written):
+    [values] = run_batch(runner, tmp_path, [{path: written}])
+    assert isinstance(values, dict) and path not in values
+
+
+@pytest.mark.parametrize("path, written", [
+    ("suspect_product/route", "IO"),          # intraosseous, not iontophoresis
+    ("suspect_product/route", "OT"),          # otic, not other
+    ("suspect_product/dose_unit", "gr"),      # grain (64.8 mg), not gram
+    ("suspect_product/frequency", "Q"),       # not QID
+    ("patient/race", "W"),
+])
+def test_one_or_two_letters_do_not_guess_a_choice(path, written):
+    with pytest.raises(ValueProblem, match=f"'{written}' is not one of the allowed values"):
+        coerce_value(field(path), written)
+
+
+@pytest.mark.parametrize("path, written, stored", [
+    ("suspect_product/route", "intrathec", "intrathecal"),   # a start of three letters or more is still read
+    ("event/outcome", "hosp", ["hospitalization"]),
+    ("patient/sex", "F", "female"), ("patient/sex", "m", "male"),
+    ("suspect_product/dechallenge", "Y", "yes"), ("suspect_product/rechallenge", "n", "no"),
+    ("patient/age_unit", "y", "year"), ("suspect_product/dose_unit", "L", "L"),
+])
+def test_short_answers_the_lists_name_are_read(path, written, stored):
+    assert coerce_value(field(path), written) == stored
+
+
+def test_country_na_is_namibia(runner, tmp_path):
+    [values] = run_batch(runner, tmp_path, [{"reporter/country": "NA"}])
+    assert values["reporter/country"] == "NA"
+
+
+@pytest.mark.parametrize("written", ["N/A", "NA", "n.a.", "not applicable", "Not Applicable", "does not apply"])
+def test_not_applicable_in_dechallenge_is_the_lists_doesnt_apply(runner, tmp_path, written):
+    [values] = run_batch(runner, tmp_path, [{"suspect_product[1]/dechallenge": written,
+                                             "suspect_product[1]/rechallenge": written}])
+    assert values["suspect_product[1]/dechallenge"] == values["suspect_product[1]/rechallenge"] == "doesnt_apply"
+
+
+@pytest.mark.parametrize("written, stored", [
+    ("Hispanic", "hispanic_latino"), ("Latino", "hispanic_latino"), ("Latina", "hispanic_latino"),
+    ("Non-Hispanic", "not_hispanic_latino"), ("not hispanic", "not_hispanic_latino"),
+    ("Hispanic or Latino", "hispanic_latino"), ("Not Hispanic or Latino", "not_hispanic_latino"),
+])
+def test_ethnicity_as_people_write_it(runner, tmp_path, written, stored):
+    [values] = run_batch(runner, tmp_path, [{"patient/ethnicity": written}])
+    assert values["patient/ethnicity"] == stored
+
+
+@pytest.mark.parametrize("path, written, stored", [
+    ("patient/weight_unit", "lb.", "lb"), ("patient/weight_unit", "kg.", "kg"),
+    ("patient/age_unit", "yr.", "year"), ("patient/age_unit", "yrs.", "year"), ("patient/age_unit", "mos.", "month"),
+    ("suspect_product[1]/dechallenge", "Yes.", "yes"), ("suspect_product[1]/route", "p.o.", "oral"),
+    ("suspect_product[1]/route", "i.v.", "intravenous_not_otherwise_specified"),
+    ("suspect_product[1]/frequency", "q.h.s.", "HS"), ("suspect_product[1]/frequency", "b.i.d", "BID"),
+])
+def test_abbreviations_with_dots_are_read(runner, tmp_path, path, written, stored):
+    [values] = run_batch(runner, tmp_path, [{path: written}])
+    assert values[path] == stored
+
+
+def test_without_their_dots_no_two_choices_share_a_name():
+    """Dots are ignored in both the answer and the list's names: were two choices' names the
+    same but for dots, an answer would be read as whichever came first."""
+    from medwatch_tool.code_lists import _key
+
+    checked = 0
+    for f in load_catalog().fields:
+        owner = {}
+        for c in f.choices:
+            for name in {_key(n) for n in (c.value, c.label, c.plain, c.label.split(" - ")[-1], *c.also)}:
+                owner.setdefault(name, set()).add(c.value)
+                checked += 1
+        shared = {name: values for name, values in owner.items() if len(values) > 1}
+        assert not shared, (f.path, shared)
+    assert checked > 300
+
+
+@pytest.mark.parametrize("written", ["QD", "OD", "q8h", "QOD", "TIW", "continuous"])
+def test_a_refused_frequency_says_to_choose_other_and_write_it_beside(runner, tmp_path, written):
+    [problems] = run_batch(runner, tmp_path, [{"suspect_product[1]/frequency": written,
+                                               "suspect_product[1]/frequency_other": ""}])
+    [(path, box, message)] = problems
+    assert (path, box) == ("suspect_product[1]/frequency", "D2")
+    assert message.endswith("; if none of them fits, choose other and write it in D2 Other frequency"), message
+
+
+def test_only_a_list_with_a_box_beside_it_says_to_write_there():
+    beside = {f.when.split("=")[0] for f in load_catalog().fields if f.when.endswith("=other")}
+    for f in load_catalog().fields:
+        if f.kind == "code":
+            try:
+                coerce_value(f, "zzqx")
+            except ValueProblem as exc:
+                assert ("choose other and write it in" in str(exc)) == (f.path in beside), f.path
+    assert beside == {"suspect_product/frequency", "suspect_product/route"}
