@@ -138,12 +138,13 @@ def test_a_tab_separated_file_named_csv_is_read(runner, tmp_path):
     assert result.exit_code == 0 and "3 drafted, 0 with errors" in result.output, result.output
 
 
-@pytest.mark.parametrize("dose, stored", [("1.500", "1500"), ("1,500", "1.5"), ("1.500,25", "1500.25"),
+@pytest.mark.parametrize("dose, stored", [("1.500.000", "1500000"), ("1,500", "1.5"), ("1.500,25", "1500.25"),
                                           ("0,125", "0.125"), ("1.5", "1.5"), ("250", "250"),
-                                          ("1.500 mcg", "1500"), ("1.500mcg", "1500"), ("0,125 mcg", "0.125")])
+                                          ("1.500,5 mcg", "1500.5"), ("1.500.000mcg", "1500000"),
+                                          ("0,125 mcg", "0.125")])
 def test_numbers_in_a_semicolon_separated_file_follow_its_convention(runner, tmp_path, dose, stored):
-    """There the point groups thousands and the comma is the decimal mark: 1.500 mg is
-    fifteen hundred milligrams (read as 1.5 it would be a thousandfold wrong)."""
+    """There the point groups thousands and the comma is the decimal mark: 1.500,5 mg is
+    fifteen hundred milligrams and a half (read as 1.5 it would be a thousandfold wrong)."""
     row = dict(example_rows()[1], **{"suspect_product[1]/dose": dose})
     src = tmp_path / "excel.csv"
     with open(src, "w", newline="", encoding="utf-8") as handle:

@@ -174,3 +174,51 @@ def test_only_a_list_with_a_box_beside_it_says_to_write_there():
             except ValueProblem as exc:
                 assert ("choose other and write it in" in str(exc)) == (f.path in beside), f.path
     assert beside == {"suspect_product/frequency", "suspect_product/route"}
+
+
+# ---- numbers of a semicolon-separated file ----------------------------------------------
+
+@pytest.mark.parametrize("cells, stored", [
+    ({"suspect_product[1]/dose": "0.125", "suspect_product[1]/dose_unit": "mg"}, {"suspect_product[1]/dose": "0.125"}),
+    ({"suspect_product[1]/dose": "0.125 mg", "suspect_product[1]/dose_unit": ""},
+     {"suspect_product[1]/dose": "0.125", "suspect_product[1]/dose_unit": "MG"}),
+    ({"patient/weight": "0.500"}, {"patient/weight": "0.5"}),
+    # the forms that read one way only stay as they were read
+    ({"suspect_product[1]/dose": "1.500,5"}, {"suspect_product[1]/dose": "1500.5"}),
+    ({"suspect_product[1]/dose": "1.500.000"}, {"suspect_product[1]/dose": "1500000"}),
+    ({"patient/weight": "72,5"}, {"patient/weight": "72.5"}),
+    ({"suspect_product[1]/dose": "2.5"}, {"suspect_product[1]/dose": "2.5"}),
+    ({"suspect_product[1]/dose": "12.50"}, {"suspect_product[1]/dose": "12.5"}),
+])
+def test_a_decimal_point_after_zero_is_a_decimal_point_in_a_semicolon_file(runner, tmp_path, cells, stored):
+    """0.125 mg was stored as 125 mg: a group of thousands never begins with 0."""
+    [values] = run_batch(runner, tmp_path, [cells], delimiter=";")
+    assert {path: values.get(path) for path in stored} == stored
+
+
+@pytest.mark.parametrize("path, written, box, readings", [
+    ("suspect_product[1]/dose", "2.500", "D2", "write 2500 (without a thousands separator) or 2,5 (with a decimal comma)"),
+    ("suspect_product[1]/dose", "1.500 mg", "D2", "write 1500 (without a thousands separator) or 1,5"),
+    ("patient/weight", "72.500", "A4", "write 72500 (without a thousands separator) or 72,5 (with a decimal comma)"),
+    ("suspect_product[1]/dose", "125.000", "D2", "write 125000 (without a thousands separator) or 125 (with"),
+])
+def test_one_group_after_a_point_in_a_semicolon_file_is_refused_with_both_readings(runner, tmp_path, path, written,
+                                                                                   box, readings):
+    """2.500 was stored as 2500: where the file comes from the point groups thousands, but
+    the same cell elsewhere is two and a half. Either reading is a thousandfold error."""
+    [problems] = run_batch(runner, tmp_path, [{path: written}], delimiter=";")
+    [(where, shown_box, message)] = problems
+    assert (where, shown_box) == (path, box)
+    assert message.startswith(f"'{written}' is ambiguous (this file, separated by semicolons, may group thousands "
+                              f"with a point): {readings}"), message
+
+
+def test_the_same_numbers_in_a_comma_separated_file_have_a_decimal_point(runner, tmp_path):
+    [values] = run_batch(runner, tmp_path, [{"suspect_product[1]/dose": "2.500", "patient/weight": "72.500"}])
+    assert (values["suspect_product[1]/dose"], values["patient/weight"]) == ("2.5", "72.5")
+
+
+@pytest.mark.parametrize("written", ["0,125.5", "0.125,5"])
+def test_a_group_of_thousands_beginning_with_zero_is_no_number(written):
+    with pytest.raises(ValueProblem, match="is not a number"):
+        coerce_value(field("suspect_product/dose"), written)
