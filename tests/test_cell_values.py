@@ -222,3 +222,37 @@ def test_the_same_numbers_in_a_comma_separated_file_have_a_decimal_point(runner,
 def test_a_group_of_thousands_beginning_with_zero_is_no_number(written):
     with pytest.raises(ValueProblem, match="is not a number"):
         coerce_value(field("suspect_product/dose"), written)
+
+
+# ---- countries --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("written, offered", [
+    ("Congo", "Republic of the Congo (CG) or DR Congo (CD)"),
+    ("the Congo", "Republic of the Congo (CG) or DR Congo (CD)"),
+    ("Virgin Islands", "US Virgin Islands (VI) or British Virgin Islands (VG)"),
+])
+def test_a_name_two_countries_go_by_is_refused_offering_both(runner, tmp_path, written, offered):
+    """'Congo' was stored as CG, the Republic of the Congo: ISO's name for it, but to many
+    the Democratic Republic of the Congo (CD)."""
+    [problems] = run_batch(runner, tmp_path, [{"reporter/country": written}])
+    assert problems == [("reporter/country", "G1", f"'{written}' is not a country name or two-letter country code; "
+                                                   f"did you mean {offered}?")]
+
+
+@pytest.mark.parametrize("written, code", [
+    ("Republic of the Congo", "CG"), ("Congo-Brazzaville", "CG"), ("Democratic Republic of the Congo", "CD"),
+    ("Congo-Kinshasa", "CD"), ("US Virgin Islands", "VI"), ("British Virgin Islands", "VG"),
+    ("Guinea", "GN"), ("Niger", "NE"), ("Nigeria", "NG"), ("Sudan", "SD"), ("South Sudan", "SS"),
+])
+def test_each_of_a_pair_named_in_full_is_read(written, code):
+    assert coerce_value(field("reporter/country"), written) == code
+
+
+@pytest.mark.parametrize("written, code", [
+    ("America", "US"), ("Macedonia", "MK"), ("Bosnia", "BA"), ("St Kitts", "KN"), ("St. Kitts", "KN"),
+    ("Eire", "IE"), ("U.S.A", "US"), ("\u201cUSA\u201d", "US"), ('"Canada"', "CA"), ("St Vincent", "VC"),
+    ("U.S. Virgin Islands", "VI"),
+])
+def test_countries_as_people_write_them_in_a_batch(runner, tmp_path, written, code):
+    [values] = run_batch(runner, tmp_path, [{"reporter/country": written}])
+    assert values["reporter/country"] == code
