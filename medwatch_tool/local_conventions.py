@@ -50,24 +50,24 @@ def from_decimal_comma(text: str) -> str:
     return text
 
 
-_DAY_FIRST_STYLE = re.compile(r"\s*(\d{1,2})([/.])(\d{1,2})\2(\d{4})((?:T| ).*)?\s*")
+_DAY_FIRST_STYLE = re.compile(r"\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{4})((?:T| ).*)?\s*")
 
 
 def from_day_first(text: str) -> str:
     """A date as written where the day comes first (03.11.2026, 26/11/2026): as ISO. A
     semicolon-separated file comes from such a place, where 03/11/2026 is 3 November; read
-    US-style it would be 11 March, silently. So a slashed date whose first two numbers
-    could both be the month is Refused with both readings; one that can be read one way
-    only is read that way; dots are day-first wherever they are used."""
+    US-style it would be 11 March, silently. So a date with slashes or dashes whose first
+    two numbers could both be the month is Refused with both readings; one that can be
+    read one way only is read that way; dots are day-first wherever they are used."""
     m = _DAY_FIRST_STYLE.fullmatch(text)
     if not m:
         return text
     first, mark, second, year, rest = int(m.group(1)), m.group(2), int(m.group(3)), m.group(4), m.group(5) or ""
-    if mark == "/" and first != second and first <= 12 and second <= 12:
+    if mark in "/-" and first != second and first <= 12 and second <= 12:
         return Refused(text, f"'{text.strip()}' could be {first} {MONTH_NAMES[second - 1]} or {second} "
                              f"{MONTH_NAMES[first - 1]} {year} (this file, separated by semicolons, may write "
                              f"the day first): write {year}-{second:02d}-{first:02d} or {year}-{first:02d}-{second:02d}")
-    day, month = (second, first) if mark == "/" and second > 12 else (first, second)
+    day, month = (second, first) if mark in "/-" and second > 12 else (first, second)
     try:
         return f"{date(int(year), month, day).isoformat()}{rest}"
     except ValueError:

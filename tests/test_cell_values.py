@@ -6,7 +6,7 @@ import pytest
 
 from medwatch_tool.catalog import load_catalog
 from medwatch_tool.cli import main
-from medwatch_tool.coerce import ValueProblem, coerce_value
+from medwatch_tool.coerce import ValueProblem, coerce_value, parse_partial_date
 from medwatch_tool.draft import draft_values, read_draft
 
 from test_batch import example_rows, read_problems
@@ -256,3 +256,65 @@ def test_each_of_a_pair_named_in_full_is_read(written, code):
 def test_countries_as_people_write_them_in_a_batch(runner, tmp_path, written, code):
     [values] = run_batch(runner, tmp_path, [{"reporter/country": written}])
     assert values["reporter/country"] == code
+
+
+# ---- dates ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("written, stored", [
+    ("2026.11.03", "2026-11-03"),               # year first with dots
+    ("Nov-3-2026", "2026-11-03"), ("Nov/3/2026", "2026-11-03"),
+    ("2026 Nov", "2026-11"), ("2026-Nov-03", "2026-11-03"),
+    ("03NOV2026:00:00:00", "2026-11-03"),       # SAS datetime
+    ("20261103T1430", "2026-11-03"), ("20261103T143000Z", "2026-11-03"), ("202611031430", "2026-11-03"),
+    ("2026-11-03 14:30 EST", "2026-11-03"), ("11/03/2026 2:30 PM PDT", "2026-11-03"),
+    ("11-03-2026", "2026-11-03"),               # dashes, month first, as US forms write it
+])
+def test_dates_that_read_one_way_are_read(runner, tmp_path, written, stored):
+    [values] = run_batch(runner, tmp_path, [{"event/event_date": written, "event/report_date": "2026-11-20"}])
+    assert values["event/event_date"] == stored
+
+
+def test_a_dashed_date_written_day_first_is_refused_as_a_slashed_one_is(runner, tmp_path):
+    [problems] = run_batch(runner, tmp_path, [{"event/event_date": "16-10-2026"}])
+    assert problems == [("event/event_date", "B3", "16-10-2026 is not a date read month first, as on American "
+                         "forms: if the day comes first here, write dates as 2026-10-16 (08-10 would be read as "
+                         "10 August)")]
+
+
+def test_a_dashed_date_in_a_semicolon_file_that_reads_two_ways_is_refused(runner, tmp_path):
+    """There the day comes first: 11-03-2026 read US-style would be 3 November, silently."""
+    first, second = run_batch(runner, tmp_path, [{"event/event_date": "11-03-2026"},
+                                                 {"event/event_date": "16-10-2026", "event/report_date": "2026-11-20"}],
+                              delimiter=";")
+    assert first == [("event/event_date", "B3", "'11-03-2026' could be 11 Mar or 3 Nov 2026 (this file, separated "
+                      "by semicolons, may write the day first): write 2026-03-11 or 2026-11-03")]
+    assert second["event/event_date"] == "2026-10-16"
+
+
+@pytest.mark.parametrize("written", ["2026.11", "2026.5"])
+def test_a_year_and_month_with_a_point_could_be_a_number_and_is_refused(written):
+    with pytest.raises(ValueProblem, match="is not a date; write e.g."):
+        parse_partial_date(written)
+
+
+# ---- messages ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("written, message", [
+    ("0026", "0026 is not a date: the year 0026 is out of range (the form's dates begin in 1850; write the year "
+             "in full)"),
+    ("0026-11-03", "0026-11-03 is not a date: the year 0026 is out of range (the form's dates begin in 1850; "
+                   "write the year in full)"),
+    ("1849", "1849 is not a date: the year 1849 is out of range (the form's dates begin in 1850)"),
+])
+def test_a_year_before_the_forms_first_says_it_is_out_of_range(runner, tmp_path, written, message):
+    """It said '0026 is not a date (write YYYY-MM-DD, YYYY-MM or YYYY)': the form it was written in."""
+    [problems] = run_batch(runner, tmp_path, [{"event/event_date": written}])
+    assert problems == [("event/event_date", "B3", message)]
+
+
+def test_the_first_year_is_the_schemas():
+    from medwatch_tool.dates import earliest_year
+
+    assert parse_partial_date(str(earliest_year())) == str(earliest_year())
+    with pytest.raises(ValueProblem, match="out of range"):
+        parse_partial_date(f"{earliest_year() - 1}-12-31")
