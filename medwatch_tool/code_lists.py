@@ -2,10 +2,13 @@
 
 A code list's names come from the schema: each choice's value, form label, plain label and
 `also` (the other ways clinicians write it: "mcg" and "µg" for UGM, "PO" for oral). Any of
-them, in any letter case, is taken as the value. Failing that, an unambiguous start of a
-value or label is ("hosp" for hospitalization, "F" for female), but never one that stops
-where the label goes on with "/" ("micrograms" is not MICROGRAMS/HOUR, a dose per hour),
-nor words that another choice's label holds too ("native", "American").
+them, in any letter case and with or without the dots of an abbreviation ("p.o.", "lb."), is
+taken as the value, except a unit code in the letter case of another unit: "mIU" (milli-) is
+not MIU (million). Failing that, an unambiguous start of a value or label of at least three
+letters is ("hosp" for hospitalization), but never a shorter one ("NA" is R's missing value,
+not nasal; "IO" is intraosseous, not iontophoresis), nor one that stops where the label goes
+on with "/" ("micrograms" is not MICROGRAMS/HOUR, a dose per hour), nor words that another
+choice's label holds too ("native", "American").
 """
 import difflib
 import re
@@ -16,6 +19,7 @@ from typing import Dict, List, Tuple
 from .catalog import Choice, Field
 
 _SHOWN = 12  # a code list this long or shorter is spelt out in a refusal
+_SHORTEST_START = 3  # letters: "Q" is not QID, "gr" (grain) not GM, "OT" (otic) not other
 
 
 class CodeProblem(ValueError):
@@ -23,8 +27,9 @@ class CodeProblem(ValueError):
 
 
 def _key(text: str) -> str:
-    """Compare names as a person reads them: case, spacing and the two micro signs ignored."""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    """Compare names as a person reads them: case, spacing, the two micro signs and the dots
+    of abbreviations ("p.o.", "q.h.s.", "yrs.") ignored."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().replace(".", "").split())
 
 
 @lru_cache(maxsize=64)
@@ -48,12 +53,40 @@ def code_value(field: Field, text: str) -> str:
     names, starts = _names(tuple(field.choices))
     key = _key(text)
     if key in names:
-        return names[key]
+        value = names[key]
+        if text.lstrip().startswith("m"):
+            _refuse_milli_as_large(field.choice(value), text.strip(), key)
+        return value
     begun = {value for value, name in starts
-             if key and name.startswith(key) and not name[len(key):].startswith("/")}
+             if len(key) >= _SHORTEST_START and name.startswith(key) and not name[len(key):].startswith("/")}
     if len(begun) == 1 and not _also_a_word_of_another(key, begun, starts):
         return begun.pop()
-    raise CodeProblem(f"'{text.strip()}' is not one of the allowed values ({_offer(field, key, names)})")
+    raise CodeProblem(f"'{text.strip()}' is not one of the allowed values ({_offer(field, key, names)})"
+                      f"{_write_other(field)}")
+
+
+# a unit a million times its base, as the schema's labels say: "MEGABECQUEREL(S)", "IU(1,000,000S)"
+_LARGE = re.compile(r"\bmega|\bmillion|1,000,000", re.IGNORECASE)
+
+
+def _refuse_milli_as_large(choice: Choice, text: str, key: str) -> None:
+    """In a unit a small m is milli- and a capital M mega- (SI): "mIU" is a thousandth of an
+    IU, MIU a million IU. Matched in any case, "mIU" would be stored as MIU, a 10^9 error;
+    so a code that is a mega- or million- unit is not what the same letters begun with a
+    small m name. (A capital M for a milli- code, "Mg", is left as read: no dose is megagrams.)"""
+    if key == _key(choice.value) and _LARGE.search(f"{choice.label} {choice.plain}"):
+        meaning = re.sub(r" \([^)]*\)$", "", choice.plain if choice.plain != choice.label else choice.label)
+        raise CodeProblem(f"'{text}' is not on this list: {choice.value} means {meaning.lower()}, and a small m "
+                          f"means milli-: write the amount in a unit the list has")
+
+
+def _write_other(field: Field) -> str:
+    """Where a value the list lacks goes, when the form has a box beside the list for it
+    (D2 "Other route"): the box whose question is asked when the list's answer is `other`."""
+    if field.choice("other") is None or field.group is None:
+        return ""
+    beside = [f for f in field.group.fields if f.when == f"{field.path}=other"]
+    return f"; if none of them fits, choose other and write it in {beside[0].title()}" if beside else ""
 
 
 def _also_a_word_of_another(key: str, begun: set, starts: List[Tuple[str, str]]) -> bool:

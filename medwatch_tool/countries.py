@@ -6,8 +6,9 @@ code of a country, case and accents ignored ("Cote d'Ivoire"), a leading "The" d
 Inverted names are also read the right way round ("Korea, Republic of" as "Republic of
 Korea") and a name's first part alone when only one country has it ("Palestine"). A short
 list of our own adds the English names ISO does not give (Russia, Turkey, Burma, the
-nations of the United Kingdom); a name two countries could have ("Korea") is refused with
-both offered.
+nations of the United Kingdom, "Bosnia", "Eire"); a name two countries could have ("Korea",
+"Congo", "Virgin Islands") is refused with both offered, though ISO gives one of them the
+name alone: the Republic of the Congo is "Congo" to ISO, and "Congo" to many the other one.
 """
 import difflib
 import re
@@ -17,12 +18,20 @@ from typing import Dict, List, Optional
 
 # English names ISO 3166-1 does not give; each names one country (the UK's nations: GB)
 _ALSO = {
-    "usa": "US", "u.s.": "US", "u.s.a.": "US", "us of a": "US", "uk": "GB", "u.k.": "GB",
+    "usa": "US", "u.s.": "US", "u.s.a.": "US", "us of a": "US", "america": "US", "uk": "GB", "u.k.": "GB",
     "great britain": "GB", "britain": "GB", "england": "GB", "scotland": "GB", "wales": "GB",
     "northern ireland": "GB", "russia": "RU", "turkey": "TR", "holland": "NL", "burma": "MM",
     "ivory coast": "CI", "cape verde": "CV", "swaziland": "SZ", "vatican": "VA", "vatican city": "VA",
     "brunei": "BN", "macau": "MO", "uae": "AE", "drc": "CD", "dr congo": "CD",
     "democratic republic of congo": "CD", "czech republic": "CZ", "east timor": "TL",
+    "macedonia": "MK", "bosnia": "BA", "eire": "IE", "saint kitts": "KN", "saint vincent": "VC",
+    "republic of congo": "CG", "congo-brazzaville": "CG", "congo brazzaville": "CG",
+    "congo-kinshasa": "CD", "congo kinshasa": "CD",
+}
+# names two countries go by, whatever ISO gives the name alone to: refused, both offered
+SHARED_NAMES = {
+    "congo": (("CG", "Republic of the Congo"), ("CD", "DR Congo")),
+    "virgin islands": (("VI", "US Virgin Islands"), ("VG", "British Virgin Islands")),
 }
 _FIELDS = ("alpha_2", "alpha_3", "flag", "name", "numeric", "official_name", "common_name")
 
@@ -31,15 +40,18 @@ class CountryProblem(ValueError):
     """A text that names no country (or more than one); the message is for the user."""
 
 
-_SAINT = re.compile(r"\bst\.? ")
+_SAINT = re.compile(r"\bst ")
+_QUOTES = "\"'\u2018\u2019\u201c\u201d\u00ab\u00bb "  # around a name, as a word processor or export writes it
 
 
 def _key(text: str) -> str:
-    """A name as compared: accents, case, spacing, a leading 'the' and 'St.' told apart from nothing."""
+    """A name as compared: accents, case, spacing, quotes around it, dots ("U.S.A"), a leading
+    'the' and 'St' told apart from nothing."""
+    text = text.strip(_QUOTES)
     if not text.isascii():
         text = unicodedata.normalize("NFKD", text.replace("\u2019", "'"))
         text = "".join(c for c in text if not unicodedata.combining(c))
-    text = " ".join(text.casefold().split())
+    text = " ".join(text.casefold().replace(".", "").split())
     if text.startswith("the "):
         text = text[4:]
     return _SAINT.sub("saint ", text) if "st" in text else text
@@ -99,6 +111,8 @@ def table_of(entries: List[dict]) -> Dict[str, str]:
             table.setdefault(head, codes.pop())
     for name, code in _ALSO.items():
         table.setdefault(_key(name), code)
+    for name in SHARED_NAMES:
+        table.pop(_key(name), None)
     return table
 
 
@@ -120,6 +134,8 @@ def _shown() -> Dict[str, str]:
 
 def _offer(key: str) -> str:
     """'; did you mean South Korea (KR) or North Korea (KP)?' for a near or shared name, or ''."""
+    if key in SHARED_NAMES:
+        return "; did you mean " + " or ".join(f"{name} ({code})" for code, name in SHARED_NAMES[key]) + "?"
     table = _table()
     near = difflib.get_close_matches(key, list(table), n=6, cutoff=0.8)
     codes = list(dict.fromkeys(table[name] for name in near))

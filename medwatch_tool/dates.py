@@ -6,6 +6,7 @@ read two ways (a two-digit year, a day written first) is refused with how to wri
 """
 import re
 from datetime import date
+from functools import lru_cache
 
 from .errors import ValueProblem
 
@@ -29,9 +30,13 @@ def _full(y: int, m: int, d: int, raw: str) -> str:
 
 
 # a time of day after a full date, as exports and Excel's date-time cells write it:
-# T14:30, 14:30:05.250, 2:30 PM, with a time zone or not
-_TIME_OF_DAY = re.compile(r"(?:T| )(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?(?: ?[AP]\.?M\.?)?"
-                          r"(?: ?(?:Z|UTC|GMT|[+-]\d{2}:?\d{2}))?", re.IGNORECASE)
+# T14:30, 14:30:05.250, 2:30 PM, SAS's 03NOV2026:14:30:00, with a time zone or not (UTC,
+# +01:00, or a US zone as US systems write it: EST, PDT, ET, AKST)
+_TIME_OF_DAY = re.compile(r"(?:T| |:)(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?(?: ?[AP]\.?M\.?)?"
+                          r"(?: ?(?:Z|UTC|GMT|[+-]\d{2}:?\d{2}|[ECMP][SD]?T|AK[SD]T|H[SD]T))?", re.IGNORECASE)
+# 8 digits, and a time after them as ISO's basic form (20261103T1430) or HL7 (202611031430) write it
+_DIGITS = re.compile(r"(\d{4})(\d{2})(\d{2})(?:T\d{2}(?:\d{2}){0,2}|\d{4}(?:\d{2})?)?(?:\.\d+)?(?:Z|[+-]\d{4})?",
+                     re.IGNORECASE)
 
 
 # how people write a day in words: a weekday before the date, an ordinal day (3rd, 21st)
@@ -51,14 +56,37 @@ def parse_partial_date(raw: str) -> str:
     unambiguously: 2026/11/03, 20261103 (E2B, HL7), 03NOV2026 (SAS). A time of day after a
     full date (2026-11-03T14:30, 11/03/2026 2:30 PM) is left out: the form's date boxes
     hold days. An unknown day or month written as safety databases write it (UNK-Nov-2026,
-    UNK-UNK-2026) leaves the date as precise as it is known (2026-11, 2026).
+    UNK-UNK-2026) leaves the date as precise as it is known (2026-11, 2026). A year before
+    the form's first (0026, a year typed short) is refused as out of range.
     """
+    day = _parse(raw)
+    if int(day[:4]) < earliest_year():
+        short = "; write the year in full" if int(day[:4]) < 1000 else ""
+        raise ValueProblem(f"{raw.strip()} is not a date: the year {day[:4]} is out of range (the form's dates "
+                           f"begin in {earliest_year()}{short})")
+    return day
+
+
+@lru_cache(maxsize=1)
+def earliest_year() -> int:
+    """The first year the form's date boxes take, from report.xsd's PartialDate (read once)."""
+    from .resources import schema_path
+    from .safe_io import parse_xml_bytes
+
+    xs = "{http://www.w3.org/2001/XMLSchema}"
+    doc = parse_xml_bytes(schema_path("report.xsd").read_bytes(), "report.xsd")
+    return min(int(el.get("value")[:4])
+               for el in doc.iterfind(f"{xs}simpleType[@name='PartialDate']//{xs}minInclusive"))
+
+
+def _parse(raw: str) -> str:
+    """`parse_partial_date` but for the year's range."""
     text = raw.strip()
     s = re.sub(r"\s+", " ", text.replace(",", " ")).strip()
     s = _ORDINAL.sub(r"\1", _WEEKDAY.sub("", s))  # "Tuesday November 3rd 2026" -> "November 3 2026"
     time_of_day = _TIME_OF_DAY.search(s) if ":" in s else None  # (most dates have no time)
     if time_of_day and time_of_day.end() == len(s) and time_of_day.start() >= 8:
-        day = parse_partial_date(s[:time_of_day.start()])
+        day = _parse(s[:time_of_day.start()])
         if len(day) == 10:
             return day
     unknown = _UNKNOWN_PARTS.fullmatch(s)
@@ -74,11 +102,11 @@ def parse_partial_date(raw: str) -> str:
 
 def _known_date(s: str, text: str) -> str:
     """`parse_partial_date` of `s` (spaces tidied, no unknown parts); `text` as written."""
-    m = re.fullmatch(r"(\d{4})(\d{2})(\d{2})", s)  # no 8 digits read month or day first make a month
+    m = _DIGITS.fullmatch(s)  # no 8 digits read month or day first make a month
     if m:
         return _full(int(m.group(1)), int(m.group(2)), int(m.group(3)), text)
-    m = re.fullmatch(r"(\d{4})(?:([-/])(\d{1,2})(?:\2(\d{1,2}))?)?", s)
-    if m:
+    m = re.fullmatch(r"(\d{4})(?:([-/.])(\d{1,2})(?:\2(\d{1,2}))?)?", s)  # 2026-11-03, 2026/11/03, 2026.11.03
+    if m and not (m.group(2) == "." and not m.group(4)):  # 2026.11 could be a number; 2026.11.03 is not
         y, mo, d = m.group(1), m.group(3), m.group(4)
         if d:
             return _full(int(y), int(mo), int(d), text)
@@ -87,13 +115,13 @@ def _known_date(s: str, text: str) -> str:
                 raise ValueProblem(f"{text} is not a date (month {mo})")
             return f"{y}-{int(mo):02d}"
         return y
-    m = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", s)
+    m = re.fullmatch(r"(\d{1,2})([/-])(\d{1,2})\2(\d{4})", s)  # 11/03/2026, 11-03-2026 as US forms write it
     if m:
-        first, second, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        first, mark, second, year = int(m.group(1)), m.group(2), int(m.group(3)), int(m.group(4))
         if first > 12 >= second >= 1:  # 16/10/2026: written day first, where every date of the file is in doubt
             raise ValueProblem(f"{text} is not a date read month first, as on American forms: if the day comes "
-                               f"first here, write dates as {year}-{second:02d}-{first:02d} (08/10 would be read "
-                               f"as 10 August)")
+                               f"first here, write dates as {year}-{second:02d}-{first:02d} (08{mark}10 would be "
+                               f"read as 10 August)")
         return _full(year, first, second, text)
     m = re.fullmatch(r"(\d{1,2})/(\d{4})", s)
     if m:
@@ -103,9 +131,14 @@ def _known_date(s: str, text: str) -> str:
     m = re.fullmatch(r"(\d{1,2})[ /-]?([A-Za-z]+\.?)[ /-]?(\d{4})", s)  # 03-Nov-2026, SAS's 03NOV2026
     if m:
         return _full(int(m.group(3)), _month(m.group(2)), int(m.group(1)), text)
-    m = re.fullmatch(r"([A-Za-z]+\.?) (\d{1,2}) (\d{4})", s)
+    m = re.fullmatch(r"([A-Za-z]+\.?)[ /-](\d{1,2})[ /-](\d{4})", s)  # Nov 3 2026, Nov-3-2026
     if m:
         return _full(int(m.group(3)), _month(m.group(1)), int(m.group(2)), text)
+    m = re.fullmatch(r"(\d{4})[ /-]([A-Za-z]+\.?)(?:[ /-](\d{1,2}))?", s)  # 2026 Nov, 2026-Nov-03
+    if m:
+        if m.group(3):
+            return _full(int(m.group(1)), _month(m.group(2)), int(m.group(3)), text)
+        return f"{m.group(1)}-{_month(m.group(2)):02d}"
     m = re.fullmatch(r"([A-Za-z]+\.?)[ /-](\d{4})", s)
     if m:
         return f"{m.group(2)}-{_month(m.group(1)):02d}"

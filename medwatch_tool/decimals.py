@@ -13,8 +13,9 @@ from .errors import ValueProblem
 NUMBER_THEN_WORDS = re.compile(r"([-+]?[\d.,]+(?:[eE][-+]?\d+)?) ?([^\d\s.,].*)")
 
 
-_GROUPED = re.compile(r"-?\d{1,3}(?:,\d{3})+\.\d+|-?\d{1,3}(?:,\d{3}){2,}|-?\d{1,2}(?:,\d{2})+,\d{3}")
-_GROUPED_WITH_DECIMAL_COMMA = re.compile(r"-?\d{1,3}(?:\.\d{3})+,\d+")
+# (a group never begins with 0: 0,125.5 is no number)
+_GROUPED = re.compile(r"-?[1-9]\d{0,2}(?:,\d{3})+\.\d+|-?[1-9]\d{0,2}(?:,\d{3}){2,}|-?[1-9]\d?(?:,\d{2})+,\d{3}")
+_GROUPED_WITH_DECIMAL_COMMA = re.compile(r"-?[1-9]\d{0,2}(?:\.\d{3})+,\d+")
 _ONE_COMMA = re.compile(r"(-?\d+),(\d+)")
 
 

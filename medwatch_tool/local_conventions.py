@@ -8,24 +8,10 @@ from datetime import date
 from .dates import MONTH_NAMES
 from .decimals import NUMBER_THEN_WORDS
 
-_DECIMAL_COMMA_STYLE = re.compile(r"-?\d{1,3}(?:\.\d{3})+(?:,\d+)?|-?\d+,\d+")
-
-
-def from_decimal_comma(text: str) -> str:
-    """A number as written where the comma is the decimal mark and the point groups
-    thousands (1.500,5; 1.500; 72,5), in the schema's form (1500.5, 1500, 72.5): how a
-    semicolon-separated file writes numbers. Anything else is left as it is, for the box's
-    own conversion to accept or refuse. A unit after the number ('1.500 mg') is kept."""
-    m = NUMBER_THEN_WORDS.fullmatch(" ".join(text.split()))
-    number, unit = (m.group(1), f" {m.group(2)}") if m else (text.strip(), "")
-    if _DECIMAL_COMMA_STYLE.fullmatch(number):
-        return number.replace(".", "").replace(",", ".") + unit
-    return text
-
 
 class Refused(str):
-    """A cell its reader already knows cannot be read one way only (an ambiguous date in a
-    day-first file): coerce_values refuses it at its box with `why`."""
+    """A cell its reader already knows cannot be read one way only (a date or number that
+    reads two ways in a semicolon-separated file): coerce_values refuses it at its box with `why`."""
 
     def __new__(cls, text: str, why: str):
         cell = str.__new__(cls, text)
@@ -36,24 +22,52 @@ class Refused(str):
         return Refused, (str(self), self.why)
 
 
-_DAY_FIRST_STYLE = re.compile(r"\s*(\d{1,2})([/.])(\d{1,2})\2(\d{4})((?:T| ).*)?\s*")
+# thousands grouped by points, a decimal comma after them or not (1.500,5; 1.500.000), and a
+# plain decimal comma (72,5): a group never begins with 0, so 0.125 is a decimal point's
+_GROUPED_BY_POINTS = re.compile(r"-?[1-9]\d{0,2}(?:\.\d{3}){2,}(?:,\d+)?|-?[1-9]\d{0,2}\.\d{3},\d+|-?\d+,\d+")
+_ONE_GROUP = re.compile(r"(-?[1-9]\d{0,2})\.(\d{3})")  # 1.500: fifteen hundred, or one and a half?
+
+
+def from_decimal_comma(text: str) -> str:
+    """A number as written where the comma is the decimal mark and the point groups
+    thousands (1.500,5; 1.500.000; 72,5), in the schema's form (1500.5, 1500000, 72.5): how
+    a semicolon-separated file writes numbers. One group after a point (1.500, 72.500) reads
+    both ways, the point grouping there and a decimal point elsewhere (2.5 and 12.50 are
+    plainly decimals): it is Refused with both readings, as a thousandfold dose error either
+    way. Anything else is left as it is, for the box's own conversion to accept or refuse.
+    A unit after the number ('1.500,5 mg') is kept."""
+    m = NUMBER_THEN_WORDS.fullmatch(" ".join(text.split()))
+    number, unit = (m.group(1), f" {m.group(2)}") if m else (text.strip(), "")
+    if _GROUPED_BY_POINTS.fullmatch(number):
+        return number.replace(".", "").replace(",", ".") + unit
+    one = _ONE_GROUP.fullmatch(number)
+    if one:
+        whole, part = one.groups()
+        decimal = f"{whole},{part}".rstrip("0").rstrip(",")
+        return Refused(text, f"'{text.strip()}' is ambiguous (this file, separated by semicolons, may group "
+                             f"thousands with a point): write {whole}{part} (without a thousands separator) or "
+                             f"{decimal} (with a decimal comma)")
+    return text
+
+
+_DAY_FIRST_STYLE = re.compile(r"\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{4})((?:T| ).*)?\s*")
 
 
 def from_day_first(text: str) -> str:
     """A date as written where the day comes first (03.11.2026, 26/11/2026): as ISO. A
     semicolon-separated file comes from such a place, where 03/11/2026 is 3 November; read
-    US-style it would be 11 March, silently. So a slashed date whose first two numbers
-    could both be the month is Refused with both readings; one that can be read one way
-    only is read that way; dots are day-first wherever they are used."""
+    US-style it would be 11 March, silently. So a date with slashes or dashes whose first
+    two numbers could both be the month is Refused with both readings; one that can be
+    read one way only is read that way; dots are day-first wherever they are used."""
     m = _DAY_FIRST_STYLE.fullmatch(text)
     if not m:
         return text
     first, mark, second, year, rest = int(m.group(1)), m.group(2), int(m.group(3)), m.group(4), m.group(5) or ""
-    if mark == "/" and first != second and first <= 12 and second <= 12:
+    if mark in "/-" and first != second and first <= 12 and second <= 12:
         return Refused(text, f"'{text.strip()}' could be {first} {MONTH_NAMES[second - 1]} or {second} "
                              f"{MONTH_NAMES[first - 1]} {year} (this file, separated by semicolons, may write "
                              f"the day first): write {year}-{second:02d}-{first:02d} or {year}-{first:02d}-{second:02d}")
-    day, month = (second, first) if mark == "/" and second > 12 else (first, second)
+    day, month = (second, first) if mark in "/-" and second > 12 else (first, second)
     try:
         return f"{date(int(year), month, day).isoformat()}{rest}"
     except ValueError:

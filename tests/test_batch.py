@@ -138,12 +138,13 @@ def test_a_tab_separated_file_named_csv_is_read(runner, tmp_path):
     assert result.exit_code == 0 and "3 drafted, 0 with errors" in result.output, result.output
 
 
-@pytest.mark.parametrize("dose, stored", [("1.500", "1500"), ("1,500", "1.5"), ("1.500,25", "1500.25"),
+@pytest.mark.parametrize("dose, stored", [("1.500.000", "1500000"), ("1,500", "1.5"), ("1.500,25", "1500.25"),
                                           ("0,125", "0.125"), ("1.5", "1.5"), ("250", "250"),
-                                          ("1.500 mcg", "1500"), ("1.500mcg", "1500"), ("0,125 mcg", "0.125")])
+                                          ("1.500,5 mcg", "1500.5"), ("1.500.000mcg", "1500000"),
+                                          ("0,125 mcg", "0.125")])
 def test_numbers_in_a_semicolon_separated_file_follow_its_convention(runner, tmp_path, dose, stored):
-    """There the point groups thousands and the comma is the decimal mark: 1.500 mg is
-    fifteen hundred milligrams (read as 1.5 it would be a thousandfold wrong)."""
+    """There the point groups thousands and the comma is the decimal mark: 1.500,5 mg is
+    fifteen hundred milligrams and a half (read as 1.5 it would be a thousandfold wrong)."""
     row = dict(example_rows()[1], **{"suspect_product[1]/dose": dose})
     src = tmp_path / "excel.csv"
     with open(src, "w", newline="", encoding="utf-8") as handle:
@@ -285,7 +286,8 @@ def test_a_code_nobody_can_read_is_refused_with_the_nearest_one(runner, tmp_path
                                   "(did you mean UGM? `medwatch fields` lists all 40)")
     # "qd" is on the do-not-use lists (read as QID): not guessed, the short list is spelt out
     assert (qd["row"], qd["path"]) == ("3", "suspect_product[1]/frequency")
-    assert qd["message"] == "'qd' is not one of the allowed values (BID, daily, HS, PRN, QID, TID, other)"
+    assert qd["message"] == ("'qd' is not one of the allowed values (BID, daily, HS, PRN, QID, TID, other); "
+                             "if none of them fits, choose other and write it in D2 Other frequency")
 
 
 def test_jsonl_nested_rows_and_bad_lines(runner, tmp_path):

@@ -201,7 +201,7 @@ def test_country_table_finds_what_pycountry_finds():
     every name, code and number of every country, in any case, gives pycountry's answer."""
     import pycountry
 
-    from medwatch_tool.countries import _from_file
+    from medwatch_tool.countries import SHARED_NAMES, _from_file
 
     assert _from_file() is not None  # read from the file, not through the slow import
     field = load_catalog().field("reporter/country")
@@ -209,7 +209,7 @@ def test_country_table_finds_what_pycountry_finds():
     for c in pycountry.countries:
         for key in ("alpha_2", "alpha_3", "name", "numeric", "official_name", "common_name"):
             value = getattr(c, key, None)
-            if value:
+            if value and value.casefold() not in SHARED_NAMES:  # "Congo": two countries' name, refused
                 for text in (value, value.upper(), value.lower()):
                     assert coerce_value(field, text) == pycountry.countries.lookup(text).alpha_2, text
                     checked += 1
@@ -225,7 +225,7 @@ def test_country_table_finds_what_pycountry_finds():
     ("Cote d'Ivoire", "CI"), ("Ivory Coast", "CI"), ("The Netherlands", "NL"), ("Holland", "NL"),
     ("The Gambia", "GM"), ("St. Lucia", "LC"), ("St Kitts and Nevis", "KN"), ("Republic of Korea", "KR"),
     ("Palestine", "PS"), ("Vatican", "VA"), ("Holy See", "VA"), ("Brunei", "BN"), ("Burma", "MM"),
-    ("Cape Verde", "CV"), ("Swaziland", "SZ"), ("UAE", "AE"), ("DR Congo", "CD"), ("Congo", "CG"),
+    ("Cape Verde", "CV"), ("Swaziland", "SZ"), ("UAE", "AE"), ("DR Congo", "CD"), ("Congo-Brazzaville", "CG"),
     ("Micronesia", "FM"), ("Macau", "MO"), ("Czech Republic", "CZ"), ("Democratic Republic of the Congo", "CD"),
 ])
 def test_countries_as_people_write_them(written, code):

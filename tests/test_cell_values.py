@@ -1,0 +1,320 @@
+"""How `medwatch batch` reads a cell: what a person meant is stored, or the cell is refused
+at its box saying how to write it; never a value the person did not mean."""
+import csv
+
+import pytest
+
+from medwatch_tool.catalog import load_catalog
+from medwatch_tool.cli import main
+from medwatch_tool.coerce import ValueProblem, coerce_value, parse_partial_date
+from medwatch_tool.draft import draft_values, read_draft
+
+from test_batch import example_rows, read_problems
+
+
+def run_batch(runner, folder, changes, delimiter=","):
+    """One row per dict of `changes` (made on the second example, its report id numbered),
+    written as a CSV separated by `delimiter` and run through `medwatch batch`. Returns
+    report id -> the draft's values, or the row's problems as (path, box, message)."""
+    base = example_rows()[1]
+    rows = [dict(base, **{"admin/report_id": f"CELL-{i}"}, **cells) for i, cells in enumerate(changes)]
+    header = list(dict.fromkeys(k for row in rows for k in row))
+    src = folder / "cells.csv"
+    with open(src, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, delimiter=delimiter)
+        writer.writerow(header)
+        writer.writerows([row.get(k, "") for k in header] for row in rows)
+    out = folder / "out"
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    assert "Traceback" not in result.output and result.exit_code in (0, 1), result.output
+    outcome = {}
+    for row in rows:
+        draft = out / f"{row['admin/report_id']}.xml"
+        outcome[row["admin/report_id"]] = draft_values(read_draft(draft)) if draft.exists() else []
+    if (out / "problems.csv").exists():
+        for problem in read_problems(out):
+            if problem["severity"] == "error":
+                outcome[problem["report_id"]].append((problem["path"], problem["box"], problem["message"]))
+    return [outcome[row["admin/report_id"]] for row in rows]
+
+
+def field(path):
+    return load_catalog().field(path)
+
+
+# ---- code lists -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("written", ["mIU", "miu", "5 mIU"])
+def test_milli_units_are_not_read_as_million_units(runner, tmp_path, written):
+    """MIU is a million IU; mIU a thousandth of one. Matched in any case, 'mIU' was stored as
+    MIU: a dose a thousand million times what was given."""
+    box = "suspect_product[1]/dose" if written[0].isdigit() else "suspect_product[1]/dose_unit"
+    [problems] = run_batch(runner, tmp_path, [{box: written}])
+    [(path, where, message)] = problems
+    assert (path, where) == (box, "D2")
+    if box.endswith("dose_unit"):
+        assert message == (f"'{written}' is not on this list: MIU means million international units, and a small m "
+                           "means milli-: write the amount in a unit the list has")
+
+
+@pytest.mark.parametrize("written, stored", [("MIU", "MIU"), ("MBq", "MBQ"), ("mL", "ML"), ("ml", "ML"),
+                                             ("mg", "MG"), ("mCi", "MCI"), ("million units", "MIU")])
+def test_units_in_their_own_letter_case_are_read(written, stored):
+    assert coerce_value(field("suspect_product/dose_unit"), written) == stored
+
+
+def test_every_mega_unit_of_the_list_refuses_its_milli_spelling():
+    """MBq/mBq as MIU/mIU: each code whose label or plain words say mega- or million-."""
+    unit = field("suspect_product/dose_unit")
+    large = [c.value for c in unit.choices if "MEGA" in c.label or "million" in c.plain]
+    assert sorted(large) == ["MBQ", "MIU"]
+    for code in large:
+        with pytest.raises(ValueProblem, match=f"{code} means"):
+            coerce_value(unit, "m" + code[1:])
+
+
+@pytest.mark.parametrize("path, written", [
+    ("suspect_product[1]/route", "NA"),       # R's missing value, not nasal
+    ("patient/race", "NA"),                   # not native_hawaiian_pacific_islander
+])
+def test_na_in_a_code_box_is_an_empty_cell_not_a_choice(runner, tmp_path, path, written):
+    [values] = run_batch(runner, tmp_path, [{path: written}])
+    assert isinstance(values, dict) and path not in values
+
+
+@pytest.mark.parametrize("path, written", [
+    ("suspect_product/route", "IO"),          # intraosseous, not iontophoresis
+    ("suspect_product/route", "OT"),          # otic, not other
+    ("suspect_product/dose_unit", "gr"),      # grain (64.8 mg), not gram
+    ("suspect_product/frequency", "Q"),       # not QID
+    ("patient/race", "W"),
+])
+def test_one_or_two_letters_do_not_guess_a_choice(path, written):
+    with pytest.raises(ValueProblem, match=f"'{written}' is not one of the allowed values"):
+        coerce_value(field(path), written)
+
+
+@pytest.mark.parametrize("path, written, stored", [
+    ("suspect_product/route", "intrathec", "intrathecal"),   # a start of three letters or more is still read
+    ("event/outcome", "hosp", ["hospitalization"]),
+    ("patient/sex", "F", "female"), ("patient/sex", "m", "male"),
+    ("suspect_product/dechallenge", "Y", "yes"), ("suspect_product/rechallenge", "n", "no"),
+    ("patient/age_unit", "y", "year"), ("suspect_product/dose_unit", "L", "L"),
+])
+def test_short_answers_the_lists_name_are_read(path, written, stored):
+    assert coerce_value(field(path), written) == stored
+
+
+def test_country_na_is_namibia(runner, tmp_path):
+    [values] = run_batch(runner, tmp_path, [{"reporter/country": "NA"}])
+    assert values["reporter/country"] == "NA"
+
+
+@pytest.mark.parametrize("written", ["N/A", "NA", "n.a.", "not applicable", "Not Applicable", "does not apply"])
+def test_not_applicable_in_dechallenge_is_the_lists_doesnt_apply(runner, tmp_path, written):
+    [values] = run_batch(runner, tmp_path, [{"suspect_product[1]/dechallenge": written,
+                                             "suspect_product[1]/rechallenge": written}])
+    assert values["suspect_product[1]/dechallenge"] == values["suspect_product[1]/rechallenge"] == "doesnt_apply"
+
+
+@pytest.mark.parametrize("written, stored", [
+    ("Hispanic", "hispanic_latino"), ("Latino", "hispanic_latino"), ("Latina", "hispanic_latino"),
+    ("Non-Hispanic", "not_hispanic_latino"), ("not hispanic", "not_hispanic_latino"),
+    ("Hispanic or Latino", "hispanic_latino"), ("Not Hispanic or Latino", "not_hispanic_latino"),
+])
+def test_ethnicity_as_people_write_it(runner, tmp_path, written, stored):
+    [values] = run_batch(runner, tmp_path, [{"patient/ethnicity": written}])
+    assert values["patient/ethnicity"] == stored
+
+
+@pytest.mark.parametrize("path, written, stored", [
+    ("patient/weight_unit", "lb.", "lb"), ("patient/weight_unit", "kg.", "kg"),
+    ("patient/age_unit", "yr.", "year"), ("patient/age_unit", "yrs.", "year"), ("patient/age_unit", "mos.", "month"),
+    ("suspect_product[1]/dechallenge", "Yes.", "yes"), ("suspect_product[1]/route", "p.o.", "oral"),
+    ("suspect_product[1]/route", "i.v.", "intravenous_not_otherwise_specified"),
+    ("suspect_product[1]/frequency", "q.h.s.", "HS"), ("suspect_product[1]/frequency", "b.i.d", "BID"),
+])
+def test_abbreviations_with_dots_are_read(runner, tmp_path, path, written, stored):
+    [values] = run_batch(runner, tmp_path, [{path: written}])
+    assert values[path] == stored
+
+
+def test_without_their_dots_no_two_choices_share_a_name():
+    """Dots are ignored in both the answer and the list's names: were two choices' names the
+    same but for dots, an answer would be read as whichever came first."""
+    from medwatch_tool.code_lists import _key
+
+    checked = 0
+    for f in load_catalog().fields:
+        owner = {}
+        for c in f.choices:
+            for name in {_key(n) for n in (c.value, c.label, c.plain, c.label.split(" - ")[-1], *c.also)}:
+                owner.setdefault(name, set()).add(c.value)
+                checked += 1
+        shared = {name: values for name, values in owner.items() if len(values) > 1}
+        assert not shared, (f.path, shared)
+    assert checked > 300
+
+
+@pytest.mark.parametrize("written", ["QD", "OD", "q8h", "QOD", "TIW", "continuous"])
+def test_a_refused_frequency_says_to_choose_other_and_write_it_beside(runner, tmp_path, written):
+    [problems] = run_batch(runner, tmp_path, [{"suspect_product[1]/frequency": written,
+                                               "suspect_product[1]/frequency_other": ""}])
+    [(path, box, message)] = problems
+    assert (path, box) == ("suspect_product[1]/frequency", "D2")
+    assert message.endswith("; if none of them fits, choose other and write it in D2 Other frequency"), message
+
+
+def test_only_a_list_with_a_box_beside_it_says_to_write_there():
+    beside = {f.when.split("=")[0] for f in load_catalog().fields if f.when.endswith("=other")}
+    for f in load_catalog().fields:
+        if f.kind == "code":
+            try:
+                coerce_value(f, "zzqx")
+            except ValueProblem as exc:
+                assert ("choose other and write it in" in str(exc)) == (f.path in beside), f.path
+    assert beside == {"suspect_product/frequency", "suspect_product/route"}
+
+
+# ---- numbers of a semicolon-separated file ----------------------------------------------
+
+@pytest.mark.parametrize("cells, stored", [
+    ({"suspect_product[1]/dose": "0.125", "suspect_product[1]/dose_unit": "mg"}, {"suspect_product[1]/dose": "0.125"}),
+    ({"suspect_product[1]/dose": "0.125 mg", "suspect_product[1]/dose_unit": ""},
+     {"suspect_product[1]/dose": "0.125", "suspect_product[1]/dose_unit": "MG"}),
+    ({"patient/weight": "0.500"}, {"patient/weight": "0.5"}),
+    # the forms that read one way only stay as they were read
+    ({"suspect_product[1]/dose": "1.500,5"}, {"suspect_product[1]/dose": "1500.5"}),
+    ({"suspect_product[1]/dose": "1.500.000"}, {"suspect_product[1]/dose": "1500000"}),
+    ({"patient/weight": "72,5"}, {"patient/weight": "72.5"}),
+    ({"suspect_product[1]/dose": "2.5"}, {"suspect_product[1]/dose": "2.5"}),
+    ({"suspect_product[1]/dose": "12.50"}, {"suspect_product[1]/dose": "12.5"}),
+])
+def test_a_decimal_point_after_zero_is_a_decimal_point_in_a_semicolon_file(runner, tmp_path, cells, stored):
+    """0.125 mg was stored as 125 mg: a group of thousands never begins with 0."""
+    [values] = run_batch(runner, tmp_path, [cells], delimiter=";")
+    assert {path: values.get(path) for path in stored} == stored
+
+
+@pytest.mark.parametrize("path, written, box, readings", [
+    ("suspect_product[1]/dose", "2.500", "D2", "write 2500 (without a thousands separator) or 2,5 (with a decimal comma)"),
+    ("suspect_product[1]/dose", "1.500 mg", "D2", "write 1500 (without a thousands separator) or 1,5"),
+    ("patient/weight", "72.500", "A4", "write 72500 (without a thousands separator) or 72,5 (with a decimal comma)"),
+    ("suspect_product[1]/dose", "125.000", "D2", "write 125000 (without a thousands separator) or 125 (with"),
+])
+def test_one_group_after_a_point_in_a_semicolon_file_is_refused_with_both_readings(runner, tmp_path, path, written,
+                                                                                   box, readings):
+    """2.500 was stored as 2500: where the file comes from the point groups thousands, but
+    the same cell elsewhere is two and a half. Either reading is a thousandfold error."""
+    [problems] = run_batch(runner, tmp_path, [{path: written}], delimiter=";")
+    [(where, shown_box, message)] = problems
+    assert (where, shown_box) == (path, box)
+    assert message.startswith(f"'{written}' is ambiguous (this file, separated by semicolons, may group thousands "
+                              f"with a point): {readings}"), message
+
+
+def test_the_same_numbers_in_a_comma_separated_file_have_a_decimal_point(runner, tmp_path):
+    [values] = run_batch(runner, tmp_path, [{"suspect_product[1]/dose": "2.500", "patient/weight": "72.500"}])
+    assert (values["suspect_product[1]/dose"], values["patient/weight"]) == ("2.5", "72.5")
+
+
+@pytest.mark.parametrize("written", ["0,125.5", "0.125,5"])
+def test_a_group_of_thousands_beginning_with_zero_is_no_number(written):
+    with pytest.raises(ValueProblem, match="is not a number"):
+        coerce_value(field("suspect_product/dose"), written)
+
+
+# ---- countries --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("written, offered", [
+    ("Congo", "Republic of the Congo (CG) or DR Congo (CD)"),
+    ("the Congo", "Republic of the Congo (CG) or DR Congo (CD)"),
+    ("Virgin Islands", "US Virgin Islands (VI) or British Virgin Islands (VG)"),
+])
+def test_a_name_two_countries_go_by_is_refused_offering_both(runner, tmp_path, written, offered):
+    """'Congo' was stored as CG, the Republic of the Congo: ISO's name for it, but to many
+    the Democratic Republic of the Congo (CD)."""
+    [problems] = run_batch(runner, tmp_path, [{"reporter/country": written}])
+    assert problems == [("reporter/country", "G1", f"'{written}' is not a country name or two-letter country code; "
+                                                   f"did you mean {offered}?")]
+
+
+@pytest.mark.parametrize("written, code", [
+    ("Republic of the Congo", "CG"), ("Congo-Brazzaville", "CG"), ("Democratic Republic of the Congo", "CD"),
+    ("Congo-Kinshasa", "CD"), ("US Virgin Islands", "VI"), ("British Virgin Islands", "VG"),
+    ("Guinea", "GN"), ("Niger", "NE"), ("Nigeria", "NG"), ("Sudan", "SD"), ("South Sudan", "SS"),
+])
+def test_each_of_a_pair_named_in_full_is_read(written, code):
+    assert coerce_value(field("reporter/country"), written) == code
+
+
+@pytest.mark.parametrize("written, code", [
+    ("America", "US"), ("Macedonia", "MK"), ("Bosnia", "BA"), ("St Kitts", "KN"), ("St. Kitts", "KN"),
+    ("Eire", "IE"), ("U.S.A", "US"), ("\u201cUSA\u201d", "US"), ('"Canada"', "CA"), ("St Vincent", "VC"),
+    ("U.S. Virgin Islands", "VI"),
+])
+def test_countries_as_people_write_them_in_a_batch(runner, tmp_path, written, code):
+    [values] = run_batch(runner, tmp_path, [{"reporter/country": written}])
+    assert values["reporter/country"] == code
+
+
+# ---- dates ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("written, stored", [
+    ("2026.11.03", "2026-11-03"),               # year first with dots
+    ("Nov-3-2026", "2026-11-03"), ("Nov/3/2026", "2026-11-03"),
+    ("2026 Nov", "2026-11"), ("2026-Nov-03", "2026-11-03"),
+    ("03NOV2026:00:00:00", "2026-11-03"),       # SAS datetime
+    ("20261103T1430", "2026-11-03"), ("20261103T143000Z", "2026-11-03"), ("202611031430", "2026-11-03"),
+    ("2026-11-03 14:30 EST", "2026-11-03"), ("11/03/2026 2:30 PM PDT", "2026-11-03"),
+    ("11-03-2026", "2026-11-03"),               # dashes, month first, as US forms write it
+])
+def test_dates_that_read_one_way_are_read(runner, tmp_path, written, stored):
+    [values] = run_batch(runner, tmp_path, [{"event/event_date": written, "event/report_date": "2026-11-20"}])
+    assert values["event/event_date"] == stored
+
+
+def test_a_dashed_date_written_day_first_is_refused_as_a_slashed_one_is(runner, tmp_path):
+    [problems] = run_batch(runner, tmp_path, [{"event/event_date": "16-10-2026"}])
+    assert problems == [("event/event_date", "B3", "16-10-2026 is not a date read month first, as on American "
+                         "forms: if the day comes first here, write dates as 2026-10-16 (08-10 would be read as "
+                         "10 August)")]
+
+
+def test_a_dashed_date_in_a_semicolon_file_that_reads_two_ways_is_refused(runner, tmp_path):
+    """There the day comes first: 11-03-2026 read US-style would be 3 November, silently."""
+    first, second = run_batch(runner, tmp_path, [{"event/event_date": "11-03-2026"},
+                                                 {"event/event_date": "16-10-2026", "event/report_date": "2026-11-20"}],
+                              delimiter=";")
+    assert first == [("event/event_date", "B3", "'11-03-2026' could be 11 Mar or 3 Nov 2026 (this file, separated "
+                      "by semicolons, may write the day first): write 2026-03-11 or 2026-11-03")]
+    assert second["event/event_date"] == "2026-10-16"
+
+
+@pytest.mark.parametrize("written", ["2026.11", "2026.5"])
+def test_a_year_and_month_with_a_point_could_be_a_number_and_is_refused(written):
+    with pytest.raises(ValueProblem, match="is not a date; write e.g."):
+        parse_partial_date(written)
+
+
+# ---- messages ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("written, message", [
+    ("0026", "0026 is not a date: the year 0026 is out of range (the form's dates begin in 1850; write the year "
+             "in full)"),
+    ("0026-11-03", "0026-11-03 is not a date: the year 0026 is out of range (the form's dates begin in 1850; "
+                   "write the year in full)"),
+    ("1849", "1849 is not a date: the year 1849 is out of range (the form's dates begin in 1850)"),
+])
+def test_a_year_before_the_forms_first_says_it_is_out_of_range(runner, tmp_path, written, message):
+    """It said '0026 is not a date (write YYYY-MM-DD, YYYY-MM or YYYY)': the form it was written in."""
+    [problems] = run_batch(runner, tmp_path, [{"event/event_date": written}])
+    assert problems == [("event/event_date", "B3", message)]
+
+
+def test_the_first_year_is_the_schemas():
+    from medwatch_tool.dates import earliest_year
+
+    assert parse_partial_date(str(earliest_year())) == str(earliest_year())
+    with pytest.raises(ValueProblem, match="out of range"):
+        parse_partial_date(f"{earliest_year() - 1}-12-31")
