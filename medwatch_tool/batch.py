@@ -94,6 +94,8 @@ def _run(source: Source, folder: Path, head: Optional[Row], rows: Iterator[Row],
     journal = Journal(folder)
     summary = journal.earlier
 
+    unit = "line" if source.format == "jsonl" else "row"  # how the input's own problems name them
+
     def tasks():
         for row in _read_until_failure(itertools.chain([head] if head is not None else [], rows), source.name, summary):
             if journal.is_done(row.number):
@@ -105,7 +107,7 @@ def _run(source: Source, folder: Path, head: Optional[Row], rows: Iterator[Row],
                 failures.append(exc)
                 stopping.set()
                 return
-            yield as_task(row, name, first)
+            yield as_task(row, name, None if first is None else f"{unit} {first}")
 
     stopping = threading.Event()
     failures: List[OutputError] = []  # the output folder cannot be written: the run stops

@@ -59,6 +59,14 @@ def _placement(catalog: Catalog, path: str) -> Tuple[tuple, Tuple[str, ...]]:
     return tuple(key), tuple(names)
 
 
+class NotStorable(InputError):
+    """A value no XML document can hold (a control character), at the field `path`."""
+
+    def __init__(self, path: str, reason: str):
+        super().__init__(f"'{path}' {reason}")
+        self.path, self.reason = path, reason
+
+
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _SPECIAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff&<>\r]")  # the above, and markup
 
@@ -66,10 +74,12 @@ _SPECIAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff&<>\r
 def _escape(path: str, text: str) -> str:
     if _SPECIAL.search(text) is None:
         return text  # most texts: one scan instead of five
+    if "\x0b" in text:  # FileMaker exports a line break inside a field as a vertical tab
+        text = text.replace("\x0b", "\n")
     bad = _NOT_XML.search(text)
     if bad:
-        raise InputError(f"'{path}' contains the control character U+{ord(bad.group()):04X}, "
-                         "which a report cannot hold; remove it")
+        raise NotStorable(path, f"contains the control character U+{ord(bad.group()):04X} (invisible, not text), "
+                                "which a report cannot hold: remove it")
     if "&" in text or "<" in text or ">" in text or "\r" in text:
         text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
     return text

@@ -11,7 +11,7 @@ from typing import Callable, List, Optional, Union
 
 from .catalog import NS, load_catalog
 from .coerce import coerce_values
-from .draft import draft_document
+from .draft import NotStorable, draft_document
 from .errors import InputError, OutputError
 from .outcomes import Outcome
 from .readers import Row
@@ -54,14 +54,14 @@ CHUNK_TEXT = 1 << 20  # characters of cell text after which a chunk is sent even
 
 
 def _prepare(number: int, values: dict, row_problems: List[str], name: Optional[str],
-             duplicate_of: Optional[int]):
+             duplicate_of: Optional[str]):
     """A row's outcome so far and its draft document (None when it cannot be drafted)."""
     name = name or draft_name(values, number)
     outcome = Outcome(number, None, str(values.get("admin/report_id", "")).strip(), name=name)
     for message in row_problems:
         outcome.add_problem("error", message if message.startswith("line ") else f"row {number} {message}")
     if duplicate_of is not None:
-        outcome.add_problem("error", f"draft name {name} is already used by row {duplicate_of} (the report ids "
+        outcome.add_problem("error", f"draft name {name} is already used by {duplicate_of} (the report ids "
                             "and follow-up numbers of the two give the same file name, in any letter case); "
                             "this row was not drafted",
                             "admin/report_id", "—", "Report ID")
@@ -74,6 +74,9 @@ def _prepare(number: int, values: dict, row_problems: List[str], name: Optional[
         outcome.add_problem("error", message, path, box, label)
     try:
         return outcome, draft_document(values)
+    except NotStorable as exc:
+        outcome.add_problem("error", exc.reason, exc.path, *catalog.describe(exc.path))
+        return outcome, None
     except InputError as exc:
         outcome.add_problem("error", exc.reason)
         return outcome, None
@@ -82,7 +85,8 @@ def _prepare(number: int, values: dict, row_problems: List[str], name: Optional[
 def draft_rows(items: List[tuple], out_dir: str, render_to: Optional[str] = None) -> List[Outcome]:
     """Coerce, build, validate and (if no errors) write the drafts of a chunk of rows.
 
-    `items` are `as_task(row, draft name, row whose draft already has that name or None)`.
+    `items` are `as_task(row, draft name, the row ('row 7', 'line 7') whose draft already has
+    that name, or None)`.
     Runs in a worker; the chunk's drafts are validated together, exactly as they will be on
     disk.
     """
@@ -110,7 +114,7 @@ def draft_rows(items: List[tuple], out_dir: str, render_to: Optional[str] = None
     return outcomes
 
 
-def as_task(row: Row, name: Optional[str] = None, duplicate_of: Optional[int] = None) -> tuple:
+def as_task(row: Row, name: Optional[str] = None, duplicate_of: Optional[str] = None) -> tuple:
     """A row as a worker gets it: a plain tuple, which pickles and unpickles at about three
     quarters of the cost of a Row (every row crosses to a worker)."""
     return row.number, row.values, row.problems, name, duplicate_of

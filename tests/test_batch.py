@@ -1171,15 +1171,21 @@ def test_batch_html_is_exactly_what_render_gives(runner, tmp_path):
     assert "&lt;b&gt;itch&lt;/b&gt; &amp; &#34;fever&#34; &#39;again&#39;" in pages[0].read_text(encoding="utf-8")
 
 
-def test_control_character_is_a_located_problem(runner, tmp_path):
+def test_control_character_is_a_problem_at_its_box(runner, tmp_path):
+    """A control character no report can hold is refused at its box (it was a problem of the
+    row as a whole); a vertical tab, FileMaker's line break inside a field, is a line break."""
     rows = example_rows()[:2]
     rows[1]["event/description"] = "pump alarm\x07 then silence"
+    rows[0]["event/description"] = "Spasms returned.\x0bPump alarm at refill."
     src = write_csv(tmp_path / "ctl.csv", rows)
-    result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o"), "--jobs", "1"])
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
     assert result.exit_code == 1 and "1 drafted, 1 with errors" in result.output
-    problem = read_problems(tmp_path / "o")[0]
-    assert problem["row"] == "3" and "event/description" in problem["message"]
-    assert "control character U+0007" in problem["message"]
+    problem = read_problems(out)[0]
+    assert (problem["row"], problem["path"], problem["box"]) == ("3", "event/description", "B5")
+    assert problem["message"].startswith("contains the control character U+0007 (invisible, not text)")
+    drafted = draft_values(read_draft(next(out.glob("*.xml"))))
+    assert drafted["event/description"] == "Spasms returned.\nPump alarm at refill."
 
 
 def test_a_repeated_report_id_is_refused_also_after_resume(runner, tmp_path):

@@ -1,6 +1,7 @@
 """A batch run as a process: its file names, its worker processes, and what it leaves in the
 output folder when it is killed, stopped or resumed."""
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -185,7 +186,8 @@ def test_rows_added_by_a_resume_are_checked_by_the_next(runner, tmp_path):
 
 
 def test_a_workbook_saved_again_is_refused_with_the_reason(runner, tmp_path):
-    openpyxl = __import__("pytest").importorskip("openpyxl")
+    import openpyxl
+
     rows = example_rows()
     header = list(rows[0])
 
@@ -229,3 +231,16 @@ def test_a_journal_that_is_a_link_is_refused(runner, tmp_path):
     result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
     assert result.exit_code == 1 and "is a symbolic link, which a batch journal never is" in result.output
     assert target.read_text() == "someone's file\n"
+
+
+def test_a_repeated_report_id_in_json_lines_names_the_line(runner, tmp_path):
+    from medwatch_tool.draft import nest
+
+    row = example_rows()[0]
+    src = tmp_path / "e.jsonl"
+    src.write_text("".join(json.dumps(nest(row)) + "\n" for _ in range(2)), encoding="utf-8")
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    assert result.exit_code == 1
+    [problem] = read_problems(out)
+    assert problem["row"] == "2" and "is already used by line 1 (" in problem["message"]
