@@ -8,6 +8,7 @@ before any row is read, so a misspelt column stops the run instead of silently d
 a field from every report.
 """
 import csv
+import functools
 import io
 import json
 import os
@@ -22,7 +23,7 @@ from .draft import flatten
 from .errors import InputDamaged, InputError
 from .header import field_name, header_paths
 from .input_streams import MAX_FIELD, MAX_MB, DecodedLines, LineTooLong, Prefixed, Recoded, seekable_copy, text_shape
-from .local_conventions import from_day_first, from_decimal_comma
+from .local_conventions import day_first_sign, from_day_first, from_decimal_comma
 
 __all__ = ["FORMATS", "InputDamaged", "Row", "Source", "detect_format", "open_source"]
 
@@ -201,6 +202,22 @@ def _local_conventions(paths: List[str]) -> List[tuple]:
     return [(path, reading[f.kind]) for path, f in fields if f is not None and f.kind in reading]
 
 
+def _day_first_dates(src: Source, paths: List[str]) -> List[tuple]:
+    """(column, reading) for the date boxes of a comma- or tab-separated file that writes a
+    date day first somewhere (16/10/2026): its dates that read both ways are then refused
+    with both readings, not read US-style. A file read once through (a pipe) is not scanned."""
+    dates = [path for path in paths if getattr(load_catalog().field(path), "kind", None) == "date"]
+    if not dates or not src.handle.seekable():
+        return []
+    sign = day_first_sign(src.handle)
+    if sign is None:
+        return []
+    why = f"this file writes {sign[0]} on line {sign[1]}, the day first"
+    src.notes.append(f"{why}: its dates that read both ways (03/11/2025) are refused with both readings; "
+                     "write them as 2025-11-03")
+    return [(path, functools.partial(from_day_first, why=why)) for path in dates]
+
+
 def _csv_rows(src: Source) -> Iterator[Row]:
     """The rows below the header, and a note when there are none: "0 drafted" alone does not
     say why. (A JSON Lines file without rows is empty, and refused as such.)"""
@@ -229,7 +246,7 @@ def _csv_records(src: Source) -> Iterator[Row]:
     below = (next(csv.reader([line], delimiter=_delimiter(line, src.format)), []) for line in lines)
     paths = header_paths(header, below, src.name)
     reader = csv.reader(lines, delimiter=delimiter)
-    local = _local_conventions(paths) if delimiter == ";" else []
+    local = _local_conventions(paths) if delimiter == ";" else _day_first_dates(src, paths)
     number = 1  # spreadsheet row numbers: the header is row 1
     while True:
         lines.new_record()

@@ -74,3 +74,31 @@ def test_a_refused_value_is_not_reported_again_by_the_rule_that_misses_it(runner
     problems = read_problems(out)
     assert [(p["path"], p["box"], p["rule"]) for p in problems] == [("event/description", "B5", "")]
     assert "at most 20000" in problems[0]["message"]
+
+
+def test_a_comma_file_that_writes_a_date_day_first_has_its_two_way_dates_refused(runner, tmp_path):
+    """A British clinic's export, comma-separated: 03/11/2025 (3 November) was stored as
+    11 March, without a word; only 16/10/2026, which cannot be month first, was refused."""
+    base = example_rows()
+    rows = [dict(r, **{"admin/report_id": f"UK-{i}"}) for i, r in enumerate(base)]
+    rows[0]["event/event_date"] = "03/11/2025"   # both ways: refused, with both readings
+    rows[1]["event/event_date"] = "16/10/2025"   # only day first: read so
+    rows[2]["event/event_date"] = "05/05/2025"   # the same either way
+    result, out = run(runner, tmp_path, rows)
+    assert result.exit_code == 1, result.output
+    problems = [(p["row"], p["path"], p["message"]) for p in read_problems(out)]
+    assert problems == [("2", "event/event_date", "'03/11/2025' could be 3 Nov or 11 Mar 2025 (this file writes "
+                                                  "16/10/2025 on line 3, the day first): write 2025-11-03 or 2025-03-11")]
+    assert ("note: " + str(tmp_path / "events.csv") + ": this file writes 16/10/2025 on line 3, the day first: "
+            "its dates that read both ways (03/11/2025) are refused") in result.output
+    assert draft_values(read_draft(out / "UK-1.xml"))["event/event_date"] == "2025-10-16"
+    assert draft_values(read_draft(out / "UK-2.xml"))["event/event_date"] == "2025-05-05"
+
+
+def test_a_comma_file_without_a_day_first_date_reads_slashed_dates_month_first(runner, tmp_path):
+    rows = [dict(r, **{"admin/report_id": f"US-{i}"}) for i, r in enumerate(example_rows())]
+    rows[0]["event/event_date"] = "03/11/2025"
+    rows[1]["event/description"] = "Seen in clinic 10/16/2025; refill due."
+    result, out = run(runner, tmp_path, rows)
+    assert result.exit_code == 0, result.output
+    assert draft_values(read_draft(out / "US-0.xml"))["event/event_date"] == "2025-03-11"
