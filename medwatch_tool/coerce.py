@@ -273,6 +273,25 @@ def number_and_unit(field: Field, text: str) -> Optional[NumberWithUnit]:
         return None
 
 
+def _unit_refused(path: str, field: Field, text: str, problems: List[Tuple[str, str]]) -> bool:
+    """'5 mIU' in D2 dose: a number, and a unit its unit box refuses. The unit's reason
+    ("MIU means million international units...") says more than "'5 mIU' is not a number"."""
+    unit = _units().get(field.path)
+    m = NUMBER_THEN_WORDS.fullmatch(" ".join(text.split())) if unit is not None else None
+    if m is None:
+        return False
+    try:
+        coerce_one(field, m.group(1))
+    except ValueProblem:
+        return False  # not a number either: the box's own message says so
+    try:
+        coerce_one(unit, m.group(2))
+    except ValueProblem as exc:
+        problems.append((path, f"'{text}': the unit is not one that {unit.box} {unit.label.lower()} takes: {exc}"))
+        return True
+    return False
+
+
 def _number_with_its_unit(path: str, field: Field, text: str, values: Mapping[str, object],
                           out: Dict[str, Value], problems: List[Tuple[str, str]]) -> bool:
     """A number cell that holds its unit too: the number goes to its box and the unit to the
@@ -280,7 +299,7 @@ def _number_with_its_unit(path: str, field: Field, text: str, values: Mapping[st
     False when the cell is not a number with a unit."""
     split = number_and_unit(field, text)
     if split is None:
-        return False
+        return _unit_refused(path, field, text, problems)
     number, unit, code = split
     try:
         out[path] = coerce_one(field, number)

@@ -102,3 +102,19 @@ def test_a_comma_file_without_a_day_first_date_reads_slashed_dates_month_first(r
     result, out = run(runner, tmp_path, rows)
     assert result.exit_code == 0, result.output
     assert draft_values(read_draft(out / "US-0.xml"))["event/event_date"] == "2025-03-11"
+
+
+@pytest.mark.parametrize("path, cell, message", [
+    ("suspect_product[1]/dose", "5 mIU", "'5 mIU': the unit is not one that D2 dose unit takes: 'mIU' is not on "
+                                        "this list: MIU means million international units"),
+    ("patient/weight", "70 stone", "'70 stone': the unit is not one that A4 weight unit takes: 'stone' is not one "
+                                  "of the allowed values (kg, lb)"),
+])
+def test_a_number_with_a_unit_its_unit_box_refuses_says_why(runner, tmp_path, path, cell, message):
+    """'5 mIU' was only "'5 mIU' is not a number": the number was fine, the unit was not."""
+    row = dict(example_rows()[0], **{path: cell})
+    row.pop(path.replace("dose", "dose_unit").replace("weight", "weight_unit"), None)
+    result, out = run(runner, tmp_path, [row])
+    assert result.exit_code == 1
+    [problem] = [p for p in read_problems(out) if p["path"] == path]
+    assert problem["message"].startswith(message), problem["message"]
