@@ -347,7 +347,12 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
         click.echo(f"note: {source.name}: {note}", err=True)
     if summary.failed:
         click.echo(f"errors most often at: {summary.worst()}", err=True)
-        click.echo(f"see {os.path.join(out_dir, 'problems.csv')} for the row, field and box of each problem", err=True)
+        if summary.cannot_write:  # the rows after the failed write are not journaled: not in problems.csv either
+            click.echo(f"{os.path.join(out_dir, 'problems.csv')} lists the problems of the rows recorded; "
+                       "--resume drafts the others again", err=True)
+        else:
+            click.echo(f"see {os.path.join(out_dir, 'problems.csv')} for the row, field and box of each problem",
+                       err=True)
     stopped = summary.cannot_write or summary.cannot_read or summary.worker_lost
     if stopped or summary.interrupted:
         finish = _resume_command(input_file, out_dir, render_to, input_format)

@@ -62,7 +62,7 @@ class Source:
         if self.format == "xlsx":
             from .workbook import xlsx_rows  # openpyxl is imported only for workbooks
 
-            return xlsx_rows(self)
+            return _noting_none(self, xlsx_rows(self))
         return {"csv": _csv_rows, "tsv": _csv_rows, "jsonl": _jsonl_rows}[self.format](self)
 
     def close(self):
@@ -218,15 +218,19 @@ def _day_first_dates(src: Source, paths: List[str]) -> List[tuple]:
     return [(path, functools.partial(from_day_first, why=why)) for path in dates]
 
 
-def _csv_rows(src: Source) -> Iterator[Row]:
+def _noting_none(src: Source, rows: Iterator[Row]) -> Iterator[Row]:
     """The rows below the header, and a note when there are none: "0 drafted" alone does not
     say why. (A JSON Lines file without rows is empty, and refused as such.)"""
     none = True
-    for row in _csv_records(src):
+    for row in rows:
         none = False
         yield row
     if none:
         src.notes.append("the file holds no rows below its header (row 1): nothing was drafted")
+
+
+def _csv_rows(src: Source) -> Iterator[Row]:
+    return _noting_none(src, _csv_records(src))
 
 
 def _csv_records(src: Source) -> Iterator[Row]:

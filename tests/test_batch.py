@@ -871,7 +871,7 @@ def test_a_journal_that_fails_on_close_stops_the_run_with_one_message(runner, tm
         if journal:
             raise OSError(errno.EIO, os.strerror(errno.EIO))
 
-    src = write_csv(tmp_path / "e.csv", example_rows())
+    src = write_csv(tmp_path / "e.csv", mixed_rows())
     out = tmp_path / "o"
     monkeypatch.setattr(os, "close", close)
     result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
@@ -879,6 +879,9 @@ def test_a_journal_that_fails_on_close_stops_the_run_with_one_message(runner, tm
     assert result.exit_code == 1, result.output
     assert "unexpected" not in result.output
     assert re.search(r"Error: \S+\.medwatch-batch\.jsonl: cannot write \(Input/output error\)\nstopped: ", result.output)
+    # the rows with errors were counted, but not recorded: problems.csv is not said to list them
+    assert "2 with errors" in result.output and "for the row, field and box of each problem" not in result.output
+    assert "problems.csv lists the problems of the rows recorded; --resume drafts the others again" in result.output
 
 
 def test_journal_lines_are_what_json_writes():

@@ -244,3 +244,13 @@ def test_a_hidden_first_sheet_is_passed_over_for_the_first_visible_one(runner, t
     assert result.exit_code == 1 and not (tmp_path / "o2").exists()
     assert result.output.startswith(f"Error: {src}: the sheet 'Events': row 1 (header): column 1 'report id' "
                                     "is not a field")
+
+
+def test_a_workbook_of_only_a_header_says_so(runner, tmp_path):
+    book = openpyxl.Workbook()
+    book.active.append(list(example_rows()[0]))
+    src = tmp_path / "header.xlsx"
+    book.save(src)
+    result = _run(runner, src, tmp_path / "o")
+    assert result.exit_code == 0 and result.output.startswith("0 drafted, 0 with errors, 0 warnings\n")
+    assert f"note: {src}: the file holds no rows below its header (row 1): nothing was drafted" in result.output
