@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import BinaryIO, Dict, Iterator, List, Optional
 
 from .catalog import NS, load_catalog
+from .coerce import coerce_values
 from .draft import flatten
 from .errors import InputDamaged, InputError
 from .header import field_name, header_paths
@@ -276,7 +277,7 @@ def _csv_records(src: Source) -> Iterator[Row]:
         # blank cells are left out (`not cell.isspace()` is `cell.strip()` without a copy)
         values = {path: cell for path, cell in zip(paths, cells) if cell and not cell.isspace()}
         if len(lines.record) > 1:  # a quoted cell over many lines: did it swallow rows?
-            swallowed = _swallowed_rows(src, lines, delimiter, paths, number)
+            swallowed = _swallowed_rows(src, lines, delimiter, paths, number, len(cells))
             if swallowed:  # its values name it in problems.csv (report id), no more
                 yield Row(number, values, [swallowed])
                 continue
@@ -293,25 +294,30 @@ def _csv_records(src: Source) -> Iterator[Row]:
 _ROW_LIKE = 5  # fewer columns than this, and a line of prose in a cell could pass for a row
 
 
-def _swallowed_rows(src: Source, lines: DecodedLines, delimiter: str, paths: List[str], number: int) -> str:
-    """Why row `number`, a record read over many lines, is not one row (or "" when it is).
+def _swallowed_rows(src: Source, lines: DecodedLines, delimiter: str, paths: List[str], number: int,
+                    cells: int) -> str:
+    """Why row `number`, a record of `cells` cells read over many lines, is not one row (or
+    "" when it is).
 
     A quote opening a cell and never closed (or closed only by the quote of a cell rows
-    below) reads the rows after it into that cell, and they would be lost unsaid. A line
-    of the cell that splits into as many cells as the header is such a row: from the first
-    one, the lines are put back to be read again as rows. A quote still open at the end of
-    the file swallowed whatever follows it."""
+    below) reads the rows after it into that cell, and they would be lost unsaid. A quote
+    still open at the end of the file swallowed whatever follows it; one closed rows below
+    leaves a record of another length than the header. Then from the first line in the cell
+    that is a row of its own (see `_is_a_row`), the lines are put back to be read again as
+    rows. A record of the header's length is a cell of many lines, as descriptions often
+    are, whatever its lines hold (a list of symptoms with commas)."""
     record = lines.record
     first, last = lines.line - len(record) + 1, lines.line  # the record's lines in the file
-    row_like = len(paths) >= _ROW_LIKE and next(
-        (at for at, line in enumerate(record[1:], 1)
-         if len(next(csv.reader([line], delimiter=delimiter), [])) >= len(paths)), None)
     try:
         for _ in csv.reader(record, delimiter=delimiter, strict=True):
             pass
         open_at_end = False
     except csv.Error as exc:
         open_at_end = "unexpected end of data" in str(exc)
+    row_like = None
+    if (open_at_end or cells != len(paths)) and len(paths) >= _ROW_LIKE:
+        row_like = next((at for at, line in enumerate(record[1:], 1)
+                         if _is_a_row(next(csv.reader([line], delimiter=delimiter), []), paths)), None)
     if not row_like and not open_at_end:
         return ""  # a cell of many lines, as descriptions often are
     column = len(next(csv.reader(record[:1], delimiter=delimiter)))
@@ -331,6 +337,21 @@ def _swallowed_rows(src: Source, lines: DecodedLines, delimiter: str, paths: Lis
                      "(see problems.csv)")
     return (f"opens a quote in {where} that {closed}, so {swallowed}: close the quote where the cell's "
             "text ends, or double it (\"\") if it is part of the text; this row was not drafted")
+
+
+def _is_a_row(cells: List[str], paths: List[str]) -> bool:
+    """Whether a line read into a cell is a row of the file: a cell for every column, and its
+    dates, numbers and codes read as such (a line of prose split at its commas has the cells
+    but not the values: 'nausea, vomiting, dizziness' holds no date or code)."""
+    if len(cells) != len(paths):
+        return False
+    catalog = load_catalog()
+    typed = {path: cell for path, cell in zip(paths, cells)
+             if cell.strip() and getattr(catalog.field(path), "kind", "text") != "text"}
+    if len(typed) < 2:
+        return False
+    refused = {path for path, _ in coerce_values(typed)[1]}
+    return len(typed) - len(refused) >= max(2, (2 * len(typed) + 2) // 3)
 
 
 def _cell_too_long(number: int, lines: DecodedLines) -> Row:

@@ -3,6 +3,8 @@ open, mixed encodings and line ends, files that are not what their name says."""
 import csv
 import json
 
+import pytest
+
 from medwatch_tool.cli import main
 from medwatch_tool.draft import draft_values, nest, read_draft
 
@@ -53,6 +55,24 @@ def test_a_quote_never_closed_is_a_problem_of_its_row_and_the_rows_it_swallowed_
         "cell (they are read again as rows): close the quote where the cell's text ends, or double it (\"\") if "
         "it is part of the text; this row was not drafted")
     assert "note: " + str(src) + ": row 3 opens a quote that is never closed: lines 4-6" in result.output
+
+
+@pytest.mark.parametrize("text", [
+    "Patient reported:\nnausea, vomiting, dizziness, headache, rash, fever, chills, cramps, itching, "
+    "pain, fatigue, insomnia, anxiety, weakness, tremor\nresolved",
+    "Timeline:\n2026-11-02, 3500B, 44, year, female, adverse_event\nall resolved",  # values, but not a row's many
+])
+def test_a_quoted_cell_of_many_lines_with_commas_is_one_cell(runner, tmp_path, text):
+    """A well-quoted description over several lines, one of them a list with as many commas
+    as the header has columns, was taken for swallowed rows: its row was not drafted and its
+    lines became rows of errors."""
+    src = tmp_path / "lines.csv"
+    quoted = '"' + text.replace('"', '""') + '"'
+    src.write_text("\n".join([HEADER, line("Q1", quoted), line("Q2")]) + "\n")
+    out = tmp_path / "o"
+    result = batch(runner, src, out)
+    assert result.exit_code == 0, (result.output, read_problems(out))
+    assert drafted(out) == ["Q1", "Q2"] and description(out, "Q1") == text
 
 
 def test_a_quote_closed_rows_below_by_another_cell_is_told_too(runner, tmp_path):
