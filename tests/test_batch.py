@@ -909,17 +909,25 @@ def numbered_rows(n):
     return [dict(base[i % len(base)], **{"admin/report_id": f"R{i:05d}"}) for i in range(n)]
 
 
+def started_batch(console_script, src, out, jobs="2", journaled=1, **popen):
+    """`medwatch batch SRC --out OUT` started as its own process, returned once its journal
+    holds `journaled` bytes (rows are being drafted): to be killed, stopped or raced."""
+    proc = subprocess.Popen([str(console_script), "batch", str(src), "--out", str(out), "--jobs", jobs],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+    journal = out / ".medwatch-batch.jsonl"
+    deadline = time.time() + 60
+    while time.time() < deadline and (not journal.exists() or journal.stat().st_size < journaled):
+        time.sleep(0.01)
+    return proc
+
+
 def test_killed_run_resumes_without_duplicates(console_script, tmp_path):
     base = mixed_rows()
     rows = numbered_rows(3000)
     src = write_csv(tmp_path / "big.csv", rows)
     out = tmp_path / "o"
-    proc = subprocess.Popen([str(console_script), "batch", str(src), "--out", str(out), "--jobs", "2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = started_batch(console_script, src, out, journaled=20000)
     journal = out / ".medwatch-batch.jsonl"
-    deadline = time.time() + 60
-    while time.time() < deadline and (not journal.exists() or journal.stat().st_size < 20000):
-        time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     done_before = sum(1 for _ in journal.open())
@@ -945,12 +953,8 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(console_script, tmp_path):
     rows = numbered_rows(6000)
     src = write_csv(tmp_path / "big.csv", rows)
     out = tmp_path / "o"
-    proc = subprocess.Popen([str(console_script), "batch", str(src), "--out", str(out), "--jobs", "2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = started_batch(console_script, src, out, start_new_session=True)
     journal = out / ".medwatch-batch.jsonl"
-    deadline = time.time() + 60
-    while time.time() < deadline and (not journal.exists() or journal.stat().st_size == 0):
-        time.sleep(0.01)
     os.killpg(proc.pid, signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
@@ -966,7 +970,7 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(console_script, tmp_path):
     assert sorted(json.loads(line)["row"] for line in journal.open()) == list(range(2, 2 + len(rows)))
 
 
-def _children(pid):
+def children(pid):
     with open(f"/proc/{pid}/task/{pid}/children") as handle:
         return [int(p) for p in handle.read().split()]
 
@@ -978,13 +982,9 @@ def test_a_killed_worker_stops_the_run_and_resume_finishes(console_script, tmp_p
     rows = numbered_rows(6000)
     src = write_csv(tmp_path / "big.csv", rows)
     out = tmp_path / "o"
-    proc = subprocess.Popen([str(console_script), "batch", str(src), "--out", str(out), "--jobs", "2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = started_batch(console_script, src, out)
     journal = out / ".medwatch-batch.jsonl"
-    deadline = time.time() + 60
-    while time.time() < deadline and (not journal.exists() or journal.stat().st_size == 0):
-        time.sleep(0.01)
-    workers = _children(proc.pid)
+    workers = children(proc.pid)
     assert len(workers) == 2
     os.kill(workers[0], signal.SIGKILL)
     stdout, stderr = proc.communicate(timeout=60)

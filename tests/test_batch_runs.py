@@ -4,21 +4,14 @@ import csv
 import json
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from medwatch_tool.cli import main
 
-from test_batch import columns_of, example_rows, numbered_rows, read_problems, write_csv
-
-
-def children(pid: int):
-    """The processes `pid` started (its batch workers), from /proc (Linux)."""
-    found = []
-    for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        found += [int(p) for p in task.read_text().split()]
-    return found
+from test_batch import children, columns_of, example_rows, numbered_rows, read_problems, started_batch, write_csv
 
 
 def ended(pid: int) -> bool:
@@ -29,18 +22,14 @@ def ended(pid: int) -> bool:
     return "\nState:\tZ" in state  # a zombie has ended; only reaping is left
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="finds the worker processes in /proc")
 def test_workers_end_when_the_main_process_is_killed(console_script, tmp_path):
     """A worker held the main process's end of its own pipe: killed from outside (the
     out-of-memory killer picks one process), the main process left its workers waiting for a
     task forever, and `medwatch batch ... | cat` never ended."""
     src = write_csv(tmp_path / "big.csv", numbered_rows(3000))
     out = tmp_path / "o"
-    proc = subprocess.Popen([str(console_script), "batch", str(src), "--out", str(out), "--jobs", "2"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    journal = out / ".medwatch-batch.jsonl"
-    deadline = time.time() + 60
-    while time.time() < deadline and (not journal.exists() or journal.stat().st_size < 2000):
-        time.sleep(0.02)
+    proc = started_batch(console_script, src, out, journaled=2000)
     workers = children(proc.pid)
     assert len(workers) == 2
     proc.send_signal(signal.SIGKILL)
@@ -99,12 +88,8 @@ def test_one_run_at_a_time_and_sigterm_stops_cleanly(console_script, runner, tmp
     rows = numbered_rows(6000)
     src = write_csv(tmp_path / "big.csv", rows)
     out = tmp_path / "o"
-    proc = subprocess.Popen([str(console_script), "batch", str(src), "--out", str(out), "--jobs", "1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = started_batch(console_script, src, out, jobs="1")
     journal = out / ".medwatch-batch.jsonl"
-    deadline = time.time() + 60
-    while time.time() < deadline and (not journal.exists() or journal.stat().st_size == 0):
-        time.sleep(0.01)
     second = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
     assert second.exit_code == 1
     assert f"Error: {out}: another medwatch batch run is writing into this folder now" in second.output
