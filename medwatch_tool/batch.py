@@ -108,7 +108,9 @@ def _run(source: Source, folder: Path, head: Optional[Row], rows: Iterator[Row],
                 stopping.set()
                 return
             yield as_task(row, name, None if first is None else f"{unit} {first}")
+        read_all.set()
 
+    read_all = threading.Event()  # every row was read (and sent): a signal after that stopped nothing
     stopping = threading.Event()
     failures: List[OutputError] = []  # the output folder cannot be written: the run stops
     try:
@@ -124,13 +126,14 @@ def _run(source: Source, folder: Path, head: Optional[Row], rows: Iterator[Row],
                         on_row(outcome)
                     if asked.requested and not stopping.is_set():
                         stopping.set()  # no new rows; those under way are finished and journaled
-                        summary.interrupted = asked.requested
                     if journal.failure and not stopping.is_set():
                         stopping.set()
             except OutputError as exc:
                 failures.append(exc)
             except WorkerLost as exc:  # the rows it had are not journaled: --resume redoes them
                 summary.worker_lost = str(exc)
+            if asked.requested and not read_all.is_set():  # (also when it came after the last result in hand)
+                summary.interrupted = asked.requested
     finally:
         journal.close()
         try:
