@@ -115,9 +115,16 @@ def _known_date(s: str, text: str) -> str:
                 raise ValueProblem(f"{text} is not a date (month {mo})")
             return f"{y}-{int(mo):02d}"
         return y
-    m = re.fullmatch(r"(\d{1,2})([/-])(\d{1,2})\2(\d{4})", s)  # 11/03/2026, 11-03-2026 as US forms write it
+    m = re.fullmatch(r"(\d{1,2})([/-])(\d{1,2})\2(\d{4})", s)  # 11/03/2026 as US forms write it; 11-03-2026
     if m:
         first, mark, second, year = int(m.group(1)), m.group(2), int(m.group(3)), int(m.group(4))
+        if mark == "-":  # month first in the US, day first in India, the Netherlands...: no convention to go by
+            if first != second and first <= 12 and second <= 12:
+                raise ValueProblem(f"'{text}' could be {first} {MONTH_NAMES[second - 1]} or {second} "
+                                   f"{MONTH_NAMES[first - 1]} {year} (dates with dashes are written month first "
+                                   f"in some places, day first in others): write {year}-{second:02d}-{first:02d} "
+                                   f"or {year}-{first:02d}-{second:02d}")
+            return _full(year, second, first, text) if first > 12 else _full(year, first, second, text)
         if first > 12 >= second >= 1:  # 16/10/2026: written day first, where every date of the file is in doubt
             raise ValueProblem(f"{text} is not a date read month first, as on American forms: if the day comes "
                                f"first here, write dates as {year}-{second:02d}-{first:02d} (08{mark}10 would be "

@@ -87,7 +87,7 @@ def test_na_in_a_code_box_is_an_empty_cell_not_a_choice(runner, tmp_path, path, 
     ("suspect_product/route", "OT"),          # otic, not other
     ("suspect_product/dose_unit", "gr"),      # grain (64.8 mg), not gram
     ("suspect_product/frequency", "Q"),       # not QID
-    ("patient/race", "W"),
+    ("patient/race", "A"),                    # Asian, or American Indian or Alaska Native?
 ])
 def test_one_or_two_letters_do_not_guess_a_choice(path, written):
     with pytest.raises(ValueProblem, match=f"'{written}' is not one of the allowed values"):
@@ -100,6 +100,10 @@ def test_one_or_two_letters_do_not_guess_a_choice(path, written):
     ("patient/sex", "F", "female"), ("patient/sex", "m", "male"),
     ("suspect_product/dechallenge", "Y", "yes"), ("suspect_product/rechallenge", "n", "no"),
     ("patient/age_unit", "y", "year"), ("suspect_product/dose_unit", "L", "L"),
+    # read before the three-letter rule, by a guess; now named by the schema (a review found them refused)
+    ("patient/ethnicity", "no", "not_hispanic_latino"), ("patient/ethnicity", "Y", "hispanic_latino"),
+    ("patient/race", "W", ["white"]), ("patient/race", "B", ["black_african_american"]),
+    ("device/serviced_third_party", "U", "unknown"),
 ])
 def test_short_answers_the_lists_name_are_read(path, written, stored):
     assert coerce_value(field(path), written) == stored
@@ -267,11 +271,20 @@ def test_countries_as_people_write_them_in_a_batch(runner, tmp_path, written, co
     ("03NOV2026:00:00:00", "2026-11-03"),       # SAS datetime
     ("20261103T1430", "2026-11-03"), ("20261103T143000Z", "2026-11-03"), ("202611031430", "2026-11-03"),
     ("2026-11-03 14:30 EST", "2026-11-03"), ("11/03/2026 2:30 PM PDT", "2026-11-03"),
-    ("11-03-2026", "2026-11-03"),               # dashes, month first, as US forms write it
+    ("10-16-2026", "2026-10-16"), ("16-10-2026", "2026-10-16"),  # dashes: either order, when only one reads
 ])
 def test_dates_that_read_one_way_are_read(runner, tmp_path, written, stored):
     [values] = run_batch(runner, tmp_path, [{"event/event_date": written, "event/report_date": "2026-11-20"}])
     assert values["event/event_date"] == stored
+
+
+def test_a_dashed_date_that_reads_both_ways_is_refused_with_both(runner, tmp_path):
+    """Dashes are month first in the US and day first in India or the Netherlands: 03-11-2026
+    was read as 3 November... or 11 March, depending on the reader."""
+    [problems] = run_batch(runner, tmp_path, [{"event/event_date": "03-11-2026"}])
+    assert problems == [("event/event_date", "B3", "'03-11-2026' could be 3 Nov or 11 Mar 2026 (dates with dashes "
+                         "are written month first in some places, day first in others): write 2026-11-03 or "
+                         "2026-03-11")]
 
 
 def test_a_dashed_date_written_day_first_is_read_as_a_slashed_one_is(runner, tmp_path):
