@@ -321,7 +321,7 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
     show = sys.stderr.isatty()
     try:
         if show:
-            with click.progressbar(length=source.size or 0, label="Drafting", file=sys.stderr,
+            with click.progressbar(length=source.size or 0, label="Drafting", file=_UntilClosed(sys.stderr),
                                    show_pos=not source.size) as bar:
                 state = {"pos": 0}
 
@@ -338,20 +338,20 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
             summary = run_batch(source, out_dir, render_to, jobs, resume)
     except KeyboardInterrupt:  # a second Ctrl-C: stopped at once, the journal still holds what is done
         finish = _resume_command(input_file, out_dir, render_to, input_format)
-        click.echo(f"\ninterrupted; to finish: {finish}", err=True)
+        _say(f"\ninterrupted; to finish: {finish}", err=True)
         sys.exit(130)
     finally:
         source.close()
-    click.echo(summary.line())
+    _say(summary.line())
     for note in source.notes:
-        click.echo(f"note: {source.name}: {note}", err=True)
+        _say(f"note: {source.name}: {note}", err=True)
     if summary.failed:
-        click.echo(f"errors most often at: {summary.worst()}", err=True)
+        _say(f"errors most often at: {summary.worst()}", err=True)
         if summary.cannot_write:  # the rows after the failed write are not journaled: not in problems.csv either
-            click.echo(f"{os.path.join(out_dir, 'problems.csv')} lists the problems of the rows recorded; "
+            _say(f"{os.path.join(out_dir, 'problems.csv')} lists the problems of the rows recorded; "
                        "--resume drafts the others again", err=True)
         else:
-            click.echo(f"see {os.path.join(out_dir, 'problems.csv')} for the row, field and box of each problem",
+            _say(f"see {os.path.join(out_dir, 'problems.csv')} for the row, field and box of each problem",
                        err=True)
     stopped = summary.cannot_write or summary.cannot_read or summary.worker_lost
     if stopped or summary.interrupted:
@@ -359,15 +359,51 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
         if stopped:
             then = ("make room (or fix the folder), then finish with" if summary.cannot_write else
                     "once the input can be read again, finish with" if summary.cannot_read else "finish with")
-            click.echo(f"Error: {stopped}\nstopped: the {summary.kept} rows recorded so far are kept; "
+            _say(f"Error: {stopped}\nstopped: the {summary.kept} rows recorded so far are kept; "
                        f"{then}: {finish}", err=True)
             sys.exit(1)
-        try:  # (after SIGHUP there is no terminal to print to: what is done is kept all the same)
-            click.echo(f"interrupted: the {summary.kept} rows done so far are kept; to finish: {finish}", err=True)
-        except OSError:
-            pass
+        _say(f"interrupted: the {summary.kept} rows done so far are kept; to finish: {finish}", err=True)
         sys.exit(128 + summary.interrupted)  # as a shell reports a process a signal ended: 130 for Ctrl-C
     sys.exit(1 if summary.failed else 0)
+
+
+class _UntilClosed:
+    """A terminal stream that goes quiet once the terminal is gone (its window closed: the
+    run gets SIGHUP, and writing fails with EIO). The progress bar then stops showing, and
+    the run stops cleanly instead of failing on the bar."""
+
+    def __init__(self, stream):
+        self.stream, self.closed_under_us = stream, False
+
+    def write(self, text):
+        if not self.closed_under_us:
+            try:
+                return self.stream.write(text)
+            except OSError:
+                self.closed_under_us = True
+        return 0
+
+    def flush(self):
+        if not self.closed_under_us:
+            try:
+                self.stream.flush()
+            except OSError:
+                self.closed_under_us = True
+
+    def isatty(self):
+        return not self.closed_under_us and self.stream.isatty()
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+def _say(text: str, err: bool = False):
+    """click.echo, except that a terminal closed under the run is not an error: what the run
+    did is kept all the same, and the exit status says how it ended (129 for SIGHUP)."""
+    try:
+        click.echo(text, err=err)
+    except OSError:
+        pass
 
 
 def _resume_command(input_file: str, out_dir: str, render_to, input_format) -> str:

@@ -912,8 +912,9 @@ def numbered_rows(n):
 def started_batch(console_script, src, out, jobs="2", journaled=1, **popen):
     """`medwatch batch SRC --out OUT` started as its own process, returned once its journal
     holds `journaled` bytes (rows are being drafted): to be killed, stopped or raced."""
-    proc = subprocess.Popen([str(console_script), "batch", str(src), "--out", str(out), "--jobs", jobs],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+    options = dict(stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    options.update(popen)
+    proc = subprocess.Popen([str(console_script), "batch", str(src), "--out", str(out), "--jobs", jobs], **options)
     journal = out / ".medwatch-batch.jsonl"
     deadline = time.time() + 60
     while time.time() < deadline and (not journal.exists() or journal.stat().st_size < journaled):

@@ -250,3 +250,26 @@ def test_a_signal_between_two_chunks_is_an_interruption_not_a_finished_run(runne
     result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o"), "--jobs", "1"])
     assert result.exit_code == 143, result.output
     assert "32 drafted" in result.output and "interrupted: the 32 rows done so far are kept" in result.output
+
+
+def test_a_closed_terminal_stops_the_run_cleanly(console_script, runner, tmp_path):
+    """A run on a terminal whose window is closed (SIGHUP, then EIO on every write) failed
+    on its progress bar: exit 1, and rows drafted but never journaled. It stops as for
+    Ctrl-C: exit 129, problems.csv written, --resume finishes."""
+    import pty
+
+    rows = numbered_rows(6000)
+    src = write_csv(tmp_path / "big.csv", rows)
+    out = tmp_path / "o"
+    controller, terminal = pty.openpty()
+    proc = started_batch(console_script, src, out, jobs="1", stdin=terminal, stdout=terminal, stderr=terminal,
+                         start_new_session=True)
+    os.close(terminal)
+    journal = out / ".medwatch-batch.jsonl"
+    os.close(controller)  # the window is closed
+    os.killpg(proc.pid, signal.SIGHUP)
+    assert proc.wait(timeout=60) == 129
+    assert (out / "problems.csv").exists()
+    done = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
+    assert done.exit_code == 1 and "rows already done, skipped" in done.output
+    assert sorted(json.loads(line)["row"] for line in journal.open()) == list(range(2, 2 + len(rows)))
