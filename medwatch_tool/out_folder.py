@@ -12,7 +12,7 @@ from .journal import PROBLEMS
 LOCK = ".medwatch-batch.lock"
 _OURS = (".xml", ".html", ".txt")  # what a run writes besides its hidden files: drafts, pages, problems.csv
 # `.NAME.PID.tmp`: a file being written when its process was killed (safe_io's temporary names)
-_LEFT_BY_A_KILL = re.compile(r"\..+\.(?:xml|html|txt|csv|json)\.\d+\.tmp")
+_LEFT_BY_A_KILL = re.compile(r"\..+\.(?:xml|html|txt|csv|json)\.(\d+)\.tmp")
 
 try:
     import fcntl
@@ -66,18 +66,32 @@ class Held:
 
 
 def remove_leftovers(folder: Path):
-    """Delete the temporary files of runs killed while writing (`.NAME.PID.tmp`, a draft or
-    page cut short, of health data): the folder is held, so no other run is writing them."""
+    """Delete the temporary files of processes killed while writing (`.NAME.PID.tmp`, a draft
+    or page cut short, of health data). The folder is held, so no other batch run is writing
+    them; one of a process still running (`medwatch new -o` into this folder) is left to it."""
     try:
         with os.scandir(folder) as entries:
-            names = [e.name for e in entries if e.name.endswith(".tmp") and _LEFT_BY_A_KILL.fullmatch(e.name)]
+            found = [(e.name, _LEFT_BY_A_KILL.fullmatch(e.name)) for e in entries if e.name.endswith(".tmp")]
     except OSError:
         return
+    names = [name for name, match in found if match and not _running(int(match.group(1)))]
     for name in names:
         try:
             os.unlink(folder / name)
         except OSError:
             pass  # removed meanwhile, or not ours to remove: harmless
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # this process writes nothing here yet
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # someone else's process (or no way to tell): not ours to judge
+    return True
 
 
 def refuse_others_files(folder: Path, input_name: str):

@@ -4,6 +4,7 @@ import csv
 import json
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -112,12 +113,15 @@ def test_files_a_killed_run_was_writing_are_removed_by_the_next(runner, tmp_path
     src = write_csv(tmp_path / "e.csv", example_rows())
     out = tmp_path / "o"
     assert runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"]).exit_code == 0
-    (out / ".ITB-2026-0117.xml.4242.tmp").write_text("<report")
-    (out / ".problems.csv.4243.tmp").write_text("row,")
+    ended = subprocess.Popen(["true"])
+    ended.wait()  # a process id no process has now (as a killed run's)
+    (out / f".ITB-2026-0117.xml.{ended.pid}.tmp").write_text("<report")
+    (out / f".problems.csv.{ended.pid}.tmp").write_text("row,")
     (out / ".my-notes.tmp").write_text("the user's own")
+    (out / f".by-hand.xml.{os.getppid()}.tmp").write_text("<report")  # a running process's (medwatch new -o)
     again = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
     assert again.exit_code == 0
-    assert sorted(p.name for p in out.glob(".*.tmp")) == [".my-notes.tmp"]
+    assert sorted(p.name for p in out.glob(".*.tmp")) == [f".by-hand.xml.{os.getppid()}.tmp", ".my-notes.tmp"]
 
 
 def test_resume_keeps_the_run_s_render_and_input_kind(runner, tmp_path):
