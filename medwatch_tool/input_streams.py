@@ -133,14 +133,33 @@ class LineTooLong(Exception):
         self.in_open_cell = in_open_cell
 
 
-def _cp1252_where_not_utf8(error: UnicodeDecodeError):
-    """Codec error handler: the bytes that are not UTF-8 read as Windows-1252. A line can mix
-    both (a name typed in one system, another pasted from a Windows program): decoding the
-    whole line as Windows-1252 would garble its UTF-8 ("José" as "JosÃ©")."""
-    return error.object[error.start:error.end].decode("cp1252", errors="replace"), error.end
+# a UTF-8 character of two, three or four bytes (validity is checked by decoding it)
+_UTF8_CHARACTER = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
 
-codecs.register_error("medwatch-cp1252", _cp1252_where_not_utf8)
+def _windows_1252_and_utf8(raw: bytes) -> str:
+    """A line that is not all UTF-8: Windows-1252, except its UTF-8 characters that are
+    plainly meant. A line can mix both (a name typed in one system, another pasted from a
+    Windows program), and read whole as Windows-1252 its UTF-8 is garbled ("José" as
+    "JosÃ©"). But two Windows-1252 bytes can make a UTF-8 character too: a capital É and a
+    no-break space read as "ɠ", É and a closing quote as "ɔ". So a character is taken as
+    UTF-8 only if it is a letter, sign or accent of a script (Latin U+00A0-U+024F, combining
+    accents, Greek, Cyrillic, Hebrew, Arabic... and beyond), not one of the phonetic and
+    modifier letters (U+0250-U+02FF) or controls that such pairs make."""
+    out, at = [], 0
+    for found in _UTF8_CHARACTER.finditer(raw):
+        try:
+            character = found.group().decode("utf-8")
+        except UnicodeDecodeError:
+            continue  # (an overlong or surrogate form: Windows-1252 bytes)
+        if "\u0250" <= character < "\u0300" or character < "\u00a0":
+            continue  # IPA, modifier letters, C1 controls: no name holds them
+        out.append(raw[at:found.start()].decode("cp1252", errors="replace"))
+        out.append(character)
+        at = found.end()
+    out.append(raw[at:].decode("cp1252", errors="replace"))
+    return "".join(out)
+
 
 _AFTER_LONE_CR = re.compile(rb"(?<=\r)(?!\n)")  # where a CR not followed by LF ends a line
 
@@ -231,8 +250,14 @@ class DecodedLines:
         return True
 
 
+_NOT_A_NAME_S = re.compile("[\u0080-\u009f\u0250-\u02ff]")  # what Windows-1252 pairs make as UTF-8
+
+
 def _decoded(raw: bytes) -> str:
     try:
-        return raw.decode("utf-8")  # the fast path: nearly every line
+        text = raw.decode("utf-8")  # the fast path: nearly every line
     except UnicodeDecodeError:
-        return raw.decode("utf-8", errors="medwatch-cp1252")
+        return _windows_1252_and_utf8(raw)
+    if text.isascii() or _NOT_A_NAME_S.search(text) is None:
+        return text
+    return _windows_1252_and_utf8(raw)  # "CAFÉ”" in Windows-1252 is valid UTF-8 too: "CAFɔ"

@@ -203,20 +203,54 @@ def _local_conventions(paths: List[str]) -> List[tuple]:
     return [(path, reading[f.kind]) for path, f in fields if f is not None and f.kind in reading]
 
 
-def _day_first_dates(src: Source, paths: List[str]) -> List[tuple]:
+def _day_first_dates(src: Source, paths: List[str], delimiter: str) -> List[tuple]:
     """(column, reading) for the date boxes of a comma- or tab-separated file that writes a
-    date day first somewhere (16/10/2026): its dates that read both ways are then refused
-    with both readings, not read US-style. A file read once through (a pipe) is not scanned."""
-    dates = [path for path in paths if getattr(load_catalog().field(path), "kind", None) == "date"]
-    if not dates or not src.handle.seekable():
+    date day first in a date column (16/10/2026): its dates that read both ways are then
+    refused with both readings, not read US-style. A pipe, read once through, is not
+    scanned (its 16/10/2026 is still refused, saying how to write it)."""
+    columns = [at for at, path in enumerate(paths) if getattr(load_catalog().field(path), "kind", None) == "date"]
+    if not columns:
         return []
-    sign = day_first_sign(src.handle)
+
+    def in_a_date_box(line: bytes, date: str) -> Optional[str]:
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            text = line.decode("cp1252", errors="replace")
+        cells = next(csv.reader([text.rstrip("\r\n")], delimiter=delimiter), [])
+        return next((paths[at] for at in columns if at < len(cells) and cells[at].strip().startswith(date)), None)
+
+    handle = src.handle if src.handle.seekable() else _scannable_copy(src.name)
+    if handle is None:
+        return []
+    try:
+        sign = day_first_sign(handle, in_a_date_box)
+    except OSError:
+        sign = None  # reading it fails again, with a message, when the rows are read
+    finally:
+        if handle is not src.handle:
+            handle.close()
     if sign is None:
         return []
-    why = f"this file writes {sign[0]} on line {sign[1]}, the day first"
+    box, label = load_catalog().describe(sign[2])
+    why = f"this file writes {sign[0]} in {box} {label.lower()} on line {sign[1]}, the day first"
     src.notes.append(f"{why}: its dates that read both ways (03/11/2025) are refused with both readings; "
                      "write them as 2025-11-03")
-    return [(path, functools.partial(from_day_first, why=why)) for path in dates]
+    return [(paths[at], functools.partial(from_day_first, why=why)) for at in columns]
+
+
+def _scannable_copy(name: str) -> Optional[BinaryIO]:
+    """The file `name` opened again, recoded as its rows are (UTF-16, lone CRs): the reader's
+    own handle is recoded as it streams and cannot go back. None for a pipe."""
+    if name == "-" or not os.path.isfile(name):
+        return None
+    try:
+        raw = open(name, "rb")
+    except OSError:
+        return None
+    encoding, lone_cr = text_shape(raw.read(65536))
+    raw.seek(0)
+    return io.BufferedReader(Recoded(raw, encoding, lone_cr), 1 << 20) if encoding or lone_cr else raw
 
 
 def _noting_none(src: Source, rows: Iterator[Row]) -> Iterator[Row]:
@@ -251,7 +285,7 @@ def _csv_records(src: Source) -> Iterator[Row]:
     below = (next(csv.reader([line], delimiter=_delimiter(line, src.format)), []) for line in lines)
     paths = header_paths(header, below, src.name)
     reader = csv.reader(lines, delimiter=delimiter)
-    local = _local_conventions(paths) if delimiter == ";" else _day_first_dates(src, paths)
+    local = _local_conventions(paths) if delimiter == ";" else _day_first_dates(src, paths, delimiter)
     number = 1  # spreadsheet row numbers: the header is row 1
     while True:
         lines.new_record()

@@ -31,7 +31,7 @@ class Merge:
 @dataclass
 class SheetScan:
     uncomputed: str = ""  # the first cell whose formula has no value saved with it
-    merges: List[Merge] = field(default_factory=list)  # those reaching below row 1, in sheet order
+    merges: List[Merge] = field(default_factory=list)  # those over several rows below row 1, in sheet order
 
 
 def scan_sheet(handle, path: str) -> SheetScan:
@@ -89,8 +89,8 @@ def _parse(archive: zipfile.ZipFile, path: str, recompute: bool) -> SheetScan:
                 _drop(element)
             elif element.tag == f"{_MAIN}mergeCell":
                 merge = _merge(element.get("ref") or "")
-                if merge is not None and merge.last_row > 1:
-                    merges.append(merge)
+                if merge is not None and merge.last_row > max(1, merge.first_row):  # over rows, below row 1
+                    merges.append(merge)  # (one row's merge hides no other row's value: a footer, a heading)
             else:
                 cell = element.getparent()
                 value = cell.find(f"{_MAIN}v")

@@ -88,9 +88,10 @@ def test_a_comma_file_that_writes_a_date_day_first_has_its_two_way_dates_refused
     assert result.exit_code == 1, result.output
     problems = [(p["row"], p["path"], p["message"]) for p in read_problems(out)]
     assert problems == [("2", "event/event_date", "'03/11/2025' could be 3 Nov or 11 Mar 2025 (this file writes "
-                                                  "16/10/2025 on line 3, the day first): write 2025-11-03 or 2025-03-11")]
-    assert ("note: " + str(tmp_path / "events.csv") + ": this file writes 16/10/2025 on line 3, the day first: "
-            "its dates that read both ways (03/11/2025) are refused") in result.output
+                                                  "16/10/2025 in B3 date of event on line 3, the day first): write "
+                                                  "2025-11-03 or 2025-03-11")]
+    assert ("note: " + str(tmp_path / "events.csv") + ": this file writes 16/10/2025 in B3 date of event on line 3, "
+            "the day first: its dates that read both ways (03/11/2025) are refused") in result.output
     assert draft_values(read_draft(out / "UK-1.xml"))["event/event_date"] == "2025-10-16"
     assert draft_values(read_draft(out / "UK-2.xml"))["event/event_date"] == "2025-05-05"
 
@@ -118,3 +119,33 @@ def test_a_number_with_a_unit_its_unit_box_refuses_says_why(runner, tmp_path, pa
     assert result.exit_code == 1
     [problem] = [p for p in read_problems(out) if p["path"] == path]
     assert problem["message"].startswith(message), problem["message"]
+
+
+def test_a_day_first_date_outside_the_date_columns_says_nothing_of_the_file(runner, tmp_path):
+    """A lot number 13-11-2024, or a letter from abroad quoted in a description, made every
+    two-way date of a US file refused."""
+    rows = [dict(r, **{"admin/report_id": f"US-{i}"}) for i, r in enumerate(example_rows())]
+    rows[0]["event/event_date"] = "11/03/2025"
+    rows[1]["event/description"] = "Seen in London on 14/11/2025 by the pump clinic."
+    rows[1]["suspect_product[1]/lot"] = "LOT 13-11-2024"
+    result, out = run(runner, tmp_path, rows)
+    assert result.exit_code == 0, (result.output, read_problems(out))
+    assert draft_values(read_draft(out / "US-0.xml"))["event/event_date"] == "2025-11-03"
+    assert "the day first" not in result.output
+
+
+def test_a_unicode_text_export_written_day_first_is_told_too(runner, tmp_path):
+    """Excel's "Unicode Text" (UTF-16, tab-separated) is recoded as it is read: the scan for a
+    day-first date did not see its dates, and 03/11/2025 was read as 11 March."""
+    rows = [dict(r, **{"admin/report_id": f"UK-{i}"}) for i, r in enumerate(example_rows())]
+    rows[0]["event/event_date"] = "03/11/2025"
+    rows[1]["event/event_date"] = "16/10/2025 14:30"
+    header = list(dict.fromkeys(k for r in rows for k in r))
+    text = "\r\n".join("\t".join(r.get(k, "") for k in header) for r in [dict(zip(header, header))] + rows)
+    src = tmp_path / "events.txt"
+    src.write_bytes(b"\xff\xfe" + (text + "\r\n").encode("utf-16-le"))
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--input-format", "tsv"])
+    assert result.exit_code == 1, result.output
+    assert [(p["row"], p["path"]) for p in read_problems(out)] == [("2", "event/event_date")]
+    assert "this file writes 16/10/2025 in B3 date of event on line 3, the day first" in read_problems(out)[0]["message"]

@@ -129,6 +129,36 @@ def test_a_line_mixing_utf8_and_windows_1252_keeps_both(runner, tmp_path):
     assert description(out, "E2") == "Crème"
 
 
+@pytest.mark.parametrize("text", ["Reported by JOSÉ\u00a0GARCÍA; señor", "Visit to CAFÉ” then rash",
+                                  "ŒDÈME° at the site", "Ωmega lot; été"])
+def test_windows_1252_pairs_that_look_like_utf8_stay_windows_1252(runner, tmp_path, text):
+    """A capital É then a no-break space, or É then a closing quote, are also a UTF-8 character
+    ("ɠ", "ɔ"): read byte run by byte run, a Windows-1252 file garbled them. (The last keeps
+    its Greek in UTF-8 beside Windows-1252 accents.)"""
+    src = tmp_path / "cp.csv"
+    body = "\n".join([HEADER, line("C1", text)]) + "\n"
+    if text.startswith("Ωmega"):
+        data = body.encode().replace("été".encode(), "été".encode("cp1252"))
+    else:
+        data = body.encode("cp1252")
+    src.write_bytes(data)
+    out = tmp_path / "o"
+    assert batch(runner, src, out).exit_code == 0
+    assert description(out, "C1") == text
+
+
+def test_utf8_with_accents_as_separate_marks_is_kept(runner, tmp_path):
+    """Text from macOS file names writes é as e and a combining accent (NFD): UTF-8, kept."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFD", "José Crème; ŒDÈME")
+    src = tmp_path / "nfd.csv"
+    src.write_bytes(("\n".join([HEADER, line("N1", text)]) + "\n").encode())
+    out = tmp_path / "o"
+    assert batch(runner, src, out).exit_code == 0
+    assert description(out, "N1") == text
+
+
 # 3. a CR alone inside a file of CRLF lines
 
 def test_a_lone_cr_ends_a_line_wherever_it_is(runner, tmp_path):

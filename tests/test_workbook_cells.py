@@ -126,6 +126,32 @@ def test_a_merged_title_above_the_header_keeps_its_hint(runner, tmp_path):
                              "delete the 2 rows above it (a report title, say)\n")
 
 
+@pytest.mark.parametrize("where", ["footer", "heading"])
+def test_a_merge_within_one_row_hides_no_other_row_s_value(runner, tmp_path, where):
+    """A footer ('Prepared by pharmacy') or a section heading merged across one row refused
+    the whole workbook, though it hides no value of another row: its row is read as it is."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    header = _workbook(None, _rows(3), sheet)
+    last = openpyxl.utils.get_column_letter(len(header))
+    if where == "footer":
+        sheet.append([])
+        sheet.append(["Prepared by pharmacy, confidential"])
+        sheet.merge_cells(f"A6:{last}6")
+    else:
+        sheet.insert_rows(2)
+        sheet["A2"] = "October reports"
+        sheet.merge_cells(f"A2:{last}2")
+    src = tmp_path / f"{where}.xlsx"
+    book.save(src)
+    out = tmp_path / "o"
+    result = _run(runner, src, out)
+    assert "merged cells" not in result.output, result.output
+    assert "3 drafted, 1 with errors" in result.output
+    [row] = {p["row"] for p in read_problems(out)}
+    assert row == ("6" if where == "footer" else "2")
+
+
 def test_merged_cells_holding_no_value_hide_nothing(runner, tmp_path):
     """A merged block of empty cells (a sheet's layout) holds no value to lose: read as before."""
     src = tmp_path / "blank-merge.xlsx"
