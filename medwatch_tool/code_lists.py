@@ -86,7 +86,8 @@ def _write_other(field: Field) -> str:
     if field.choice("other") is None or field.group is None:
         return ""
     beside = [f for f in field.group.fields if f.when == f"{field.path}=other"]
-    return f"; if none of them fits, choose other and write it in {beside[0].title()}" if beside else ""
+    # (by its label, not its box: D2 on the 3500 is C11 on the consumer form 3500B)
+    return f"; if none of them fits, choose other and write it in '{beside[0].label}'" if beside else ""
 
 
 def _also_a_word_of_another(key: str, begun: set, starts: List[Tuple[str, str]]) -> bool:

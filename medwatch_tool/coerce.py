@@ -18,7 +18,7 @@ from .errors import ValueProblem
 from .local_conventions import Refused
 
 __all__ = ["ValueProblem", "parse_partial_date", "coerce_one", "coerce_value", "coerce_values", "number_and_unit",
-           "NumberWithUnit"]
+           "NumberWithUnit", "unit_refusal"]
 
 Value = Union[str, List[str]]
 
@@ -273,23 +273,30 @@ def number_and_unit(field: Field, text: str) -> Optional[NumberWithUnit]:
         return None
 
 
-def _unit_refused(path: str, field: Field, text: str, problems: List[Tuple[str, str]]) -> bool:
-    """'5 mIU' in D2 dose: a number, and a unit its unit box refuses. The unit's reason
-    ("MIU means million international units...") says more than "'5 mIU' is not a number"."""
+def unit_refusal(field: Field, text: str) -> Optional[str]:
+    """Why '5 mIU' in D2 dose cannot be read, when the number is fine and the unit box refuses
+    the unit (milli-units, which the list does not have; MIU there is million units): more
+    use than "'5 mIU' is not a number". None when `text` is not a number and a unit."""
     unit = _units().get(field.path)
     m = NUMBER_THEN_WORDS.fullmatch(" ".join(text.split())) if unit is not None else None
     if m is None:
-        return False
+        return None
     try:
         coerce_one(field, m.group(1))
     except ValueProblem:
-        return False  # not a number either: the box's own message says so
+        return None  # not a number either: the box's own message says so
     try:
         coerce_one(unit, m.group(2))
     except ValueProblem as exc:
-        problems.append((path, f"'{text}': the unit is not one that {unit.box} {unit.label.lower()} takes: {exc}"))
-        return True
-    return False
+        return f"'{text}': the unit is not one that {unit.box} {unit.label.lower()} takes: {exc}"
+    return None
+
+
+def _unit_refused(path: str, field: Field, text: str, problems: List[Tuple[str, str]]) -> bool:
+    reason = unit_refusal(field, text)
+    if reason:
+        problems.append((path, reason))
+    return reason is not None
 
 
 def _number_with_its_unit(path: str, field: Field, text: str, values: Mapping[str, object],

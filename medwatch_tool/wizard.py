@@ -16,7 +16,7 @@ from typing import Callable, Dict, List
 import click
 
 from .catalog import Choice, Field, Group, load_catalog
-from .coerce import ValueProblem, coerce_value, number_and_unit
+from .coerce import ValueProblem, coerce_value, number_and_unit, unit_refusal
 from .draft import build_draft, draft_values, read_draft, write_draft
 from .paths import split_path
 from .safe_io import atomic_write
@@ -132,7 +132,7 @@ class Interview:
                 value = coerce_value(field, answer)
                 self.check(field, path, value)
             except ValueProblem as exc:
-                self.echo(f"  Sorry, {exc}. Please try again (? for help).")
+                self.echo(f"  Sorry, {unit_refusal(field, raw) or exc}. Please try again (? for help).")
                 continue
             self.values[path] = value
             if with_unit:

@@ -166,7 +166,7 @@ def test_a_refused_frequency_says_to_choose_other_and_write_it_beside(runner, tm
                                                "suspect_product[1]/frequency_other": ""}])
     [(path, box, message)] = problems
     assert (path, box) == ("suspect_product[1]/frequency", "D2")
-    assert message.endswith("; if none of them fits, choose other and write it in D2 Other frequency"), message
+    assert message.endswith("; if none of them fits, choose other and write it in 'Other frequency'"), message
 
 
 def test_only_a_list_with_a_box_beside_it_says_to_write_there():

@@ -198,6 +198,14 @@ def test_a_number_with_its_unit_offers_that_unit_next(runner, tmp_path):
     assert (values["patient/weight"], values["patient/weight_unit"]) == ("70", "kg")
 
 
+def test_a_number_with_a_unit_its_list_lacks_is_told_why(runner, tmp_path):
+    """'70 stone' was "'70 stone' is not a number": the number was fine, the unit was not."""
+    draft, result = start(runner, tmp_path, ["", "52 years", "", "", "F", "70 stone", "70", "kg"], form="3500")
+    assert ("Sorry, '70 stone': the unit is not one that A4 weight unit takes: 'stone' is not one of the allowed "
+            "values (kg, lb)") in result.output
+    assert draft_values(read_draft(draft))["patient/weight"] == "70"
+
+
 def test_the_consumer_form_lists_the_choices_with_plain_words_first(runner, tmp_path):
     """Forty dose units, sixty-seven routes: a patient finds micrograms (mcg) and 'by mouth'
     at the top, the rest in the form's order; the numbers typed pick what is shown."""
