@@ -4,7 +4,7 @@ schema's forms before the boxes' own conversions, and marks what reads two ways 
 """
 import re
 from datetime import date
-from typing import BinaryIO, Callable, Optional, Tuple
+from typing import Dict, Iterable, Optional, Tuple
 
 from .dates import MONTH_NAMES
 from .decimals import NUMBER_THEN_WORDS
@@ -77,55 +77,24 @@ def from_day_first(text: str, why: str = "this file, separated by semicolons, ma
 
 
 # a date that can only have been written day first: 16/10/2026, 31-01-2025 (day 13-31, month 1-12)
-# (no look-behind in the pattern: it tripled the scan's time; the bounds are checked on a match)
-_ONLY_DAY_FIRST = re.compile(rb"(?:1[3-9]|2\d|3[01])([/-])(?:0?[1-9]|1[0-2])\1(?:1[89]|20)\d\d")
-_PART_OF_A_DATE = b"0123456789/.-"
+_ONLY_DAY_FIRST = re.compile(r"\s*((?:1[3-9]|2\d|3[01])([/-])(?:0?[1-9]|1[0-2])\2\d{4})(?:[T ].*)?\s*")
+
+LOOKED_AT = 1000  # rows: a file written day first shows it in its first rows (most days are after the 12th)
 
 
-_SCANNED = 32 << 20  # bytes: about 90,000 rows, a third of a second
-
-
-def day_first_sign(handle: BinaryIO, in_a_date_box: Callable[[bytes, str], Optional[str]]
-                   ) -> Optional[Tuple[str, int, str]]:
-    """The first date in a file that can only have been written day first, its line and its
-    column ('16/10/2026', 7, 'event/event_date'); None when there is none. `in_a_date_box(line,
-    date)` names the date column the date stands in on its line, if any (a lot number
-    13-11-2024, or a letter from abroad quoted in a description, says nothing of how the
-    file writes dates). Read from the handle's start, then put back where it was (a handle
-    that cannot seek is read from where it is). Only the first 32 MB are read: a file
-    written day first shows it in its first rows (most days are after the 12th), and a
-    multi-GB export must not wait a minute before its first row.
+def day_first_sign(rows: Iterable[Tuple[int, Dict[str, str]]]) -> Optional[Tuple[str, int, str]]:
+    """The first date cell that can only have been written day first, its row and its
+    column ('16/10/2026', 7, 'event/event_date'), among `rows` ((row number, date column ->
+    cell) of the file's first LOOKED_AT rows); None when there is none.
 
     A comma-separated file written where the day comes first (a British or Australian
     clinic's export) reads 03/11/2025 as 11 March, US-style, without a word: only its dates
     after the 12th were refused. One such date in a date column shows the file's slashed
-    dates are in doubt. The bytes are scanned (about 10 milliseconds a megabyte); only the
-    lines holding a candidate are split into cells."""
-    start = handle.tell() if handle.seekable() else None  # (else a handle opened for this, at its start)
-    if start is not None:
-        handle.seek(0)
-    try:
-        lines, tail, read = 1, b"", 0
-        while read < _SCANNED:
-            block = handle.read(1 << 20)
-            read += len(block)
-            if not block:
-                return None
-            text = tail + block
-            for found in _ONLY_DAY_FIRST.finditer(text):
-                before, after = text[found.start() - 1:found.start()], text[found.end():found.end() + 1]
-                if (before and before in _PART_OF_A_DATE) or (after and after in _PART_OF_A_DATE):
-                    continue
-                begins = text.rfind(b"\n", 0, found.start()) + 1
-                ends = text.find(b"\n", found.end())
-                date = found.group().decode("ascii")
-                column = in_a_date_box(text[begins:ends if ends >= 0 else len(text)], date)
-                if column:
-                    return date, lines + text.count(b"\n", 0, found.start()), column
-            lines += block.count(b"\n")
-            tail = text[text.rfind(b"\n") + 1:]  # the line the block ends in, whole for its cells
-            if len(tail) > 1 << 16:
-                tail = tail[-16:]  # (a line that long: a date cut by the block's end is still found)
-    finally:
-        if start is not None:
-            handle.seek(start)
+    dates are in doubt (a lot number 13-11-2024, or a letter from abroad quoted in a
+    description, says nothing of how the file writes dates)."""
+    for number, cells in rows:
+        for path, cell in cells.items():
+            found = _ONLY_DAY_FIRST.fullmatch(cell) if cell and cell[0] in " 123" else None
+            if found:
+                return found.group(1), number, path
+    return None

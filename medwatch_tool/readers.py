@@ -10,6 +10,7 @@ a field from every report.
 import csv
 import functools
 import io
+import itertools
 import json
 import os
 import re
@@ -24,7 +25,7 @@ from .draft import flatten
 from .errors import InputDamaged, InputError
 from .header import field_name, header_paths
 from .input_streams import MAX_FIELD, MAX_MB, DecodedLines, LineTooLong, Prefixed, Recoded, seekable_copy, text_shape
-from .local_conventions import day_first_sign, from_day_first, from_decimal_comma
+from .local_conventions import LOOKED_AT, day_first_sign, from_day_first, from_decimal_comma
 
 __all__ = ["FORMATS", "InputDamaged", "Row", "Source", "detect_format", "open_source"]
 
@@ -204,44 +205,39 @@ def _local_conventions(paths: List[str]) -> List[tuple]:
 
 
 def _day_first_dates(src: Source, paths: List[str], delimiter: str) -> List[tuple]:
-    """(column, reading) for the date boxes of a comma- or tab-separated file that writes a
-    date day first in a date column (16/10/2026): its dates that read both ways are then
-    refused with both readings, not read US-style. A pipe, read once through, is not
-    scanned (its 16/10/2026 is still refused, saying how to write it)."""
-    columns = [at for at, path in enumerate(paths) if getattr(load_catalog().field(path), "kind", None) == "date"]
-    if not columns:
-        return []
-
-    def in_a_date_box(line: bytes, date: str) -> Optional[str]:
-        try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError:
-            text = line.decode("cp1252", errors="replace")
-        cells = next(csv.reader([text.rstrip("\r\n")], delimiter=delimiter), [])
-        return next((paths[at] for at in columns if at < len(cells) and cells[at].strip().startswith(date)), None)
-
-    handle = src.handle if src.handle.seekable() else _scannable_copy(src.name)
+    """(column, reading) for the date boxes of a comma- or tab-separated file whose first
+    rows write a date day first (16/10/2026): its dates that read both ways are then refused
+    with both readings, not read US-style. The file is opened again and its first rows read
+    before any row is drafted (a pipe, read once through, cannot be: there 16/10/2026 is
+    still refused, saying how to write dates)."""
+    columns = [path for path in paths if getattr(load_catalog().field(path), "kind", None) == "date"]
+    handle = _scannable_copy(src.name) if columns else None
     if handle is None:
         return []
     try:
-        sign = day_first_sign(handle, in_a_date_box)
-    except OSError:
-        sign = None  # reading it fails again, with a message, when the rows are read
+        lines = DecodedLines(handle)
+        if _SEP_LINE.fullmatch(next(lines, "").rstrip("\r\n")):
+            next(lines, None)  # Excel's "sep=," line, then the header
+        records = itertools.islice(csv.reader(lines, delimiter=delimiter), LOOKED_AT)
+        at = [(column, path) for column, path in enumerate(paths) if path in columns]
+        sign = day_first_sign((number, {path: cells[column] for column, path in at if column < len(cells)})
+                              for number, cells in enumerate(records, 2))
+    except (csv.Error, LineTooLong, OSError):
+        sign = None  # the rows' own reading says what is wrong with them
     finally:
-        if handle is not src.handle:
-            handle.close()
+        handle.close()
     if sign is None:
         return []
     box, label = load_catalog().describe(sign[2])
-    why = f"this file writes {sign[0]} in {box} {label.lower()} on line {sign[1]}, the day first"
+    why = f"this file writes {sign[0]} in {box} {label.lower()} on row {sign[1]}, the day first"
     src.notes.append(f"{why}: its dates that read both ways (03/11/2025) are refused with both readings; "
                      "write them as 2025-11-03")
-    return [(paths[at], functools.partial(from_day_first, why=why)) for at in columns]
+    return [(path, functools.partial(from_day_first, why=why)) for path in columns]
 
 
 def _scannable_copy(name: str) -> Optional[BinaryIO]:
-    """The file `name` opened again, recoded as its rows are (UTF-16, lone CRs): the reader's
-    own handle is recoded as it streams and cannot go back. None for a pipe."""
+    """The file `name` opened again, recoded as its rows are (UTF-16, lone CRs), to look
+    ahead at its rows without taking them from the reader. None for a pipe."""
     if name == "-" or not os.path.isfile(name):
         return None
     try:

@@ -88,9 +88,9 @@ def test_a_comma_file_that_writes_a_date_day_first_has_its_two_way_dates_refused
     assert result.exit_code == 1, result.output
     problems = [(p["row"], p["path"], p["message"]) for p in read_problems(out)]
     assert problems == [("2", "event/event_date", "'03/11/2025' could be 3 Nov or 11 Mar 2025 (this file writes "
-                                                  "16/10/2025 in B3 date of event on line 3, the day first): write "
+                                                  "16/10/2025 in B3 date of event on row 3, the day first): write "
                                                   "2025-11-03 or 2025-03-11")]
-    assert ("note: " + str(tmp_path / "events.csv") + ": this file writes 16/10/2025 in B3 date of event on line 3, "
+    assert ("note: " + str(tmp_path / "events.csv") + ": this file writes 16/10/2025 in B3 date of event on row 3, "
             "the day first: its dates that read both ways (03/11/2025) are refused") in result.output
     assert draft_values(read_draft(out / "UK-1.xml"))["event/event_date"] == "2025-10-16"
     assert draft_values(read_draft(out / "UK-2.xml"))["event/event_date"] == "2025-05-05"
@@ -148,4 +148,4 @@ def test_a_unicode_text_export_written_day_first_is_told_too(runner, tmp_path):
     result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--input-format", "tsv"])
     assert result.exit_code == 1, result.output
     assert [(p["row"], p["path"]) for p in read_problems(out)] == [("2", "event/event_date")]
-    assert "this file writes 16/10/2025 in B3 date of event on line 3, the day first" in read_problems(out)[0]["message"]
+    assert "this file writes 16/10/2025 in B3 date of event on row 3, the day first" in read_problems(out)[0]["message"]
