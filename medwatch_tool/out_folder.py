@@ -85,6 +85,8 @@ def remove_leftovers(folder: Path):
 def _running(pid: int) -> bool:
     if pid == os.getpid():
         return False  # this process writes nothing here yet
+    if os.name == "nt":
+        return True  # os.kill(pid, 0) would end the process there (TerminateProcess): left alone
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
