@@ -3,6 +3,7 @@ UTF-16 and CR-only text recoded as it is read, and lines decoded one by one (UTF
 Windows-1252), never longer than MAX_FIELD in memory.
 """
 import codecs
+import csv
 import io
 import re
 import sys
@@ -199,6 +200,21 @@ class DecodedLines:
         self.quotes = 0
         self.record.clear()
 
+    # (delimiter, columns) of the rows, once the header is read: a CR alone is then told apart
+    shape: Optional[Tuple[str, int]] = None
+
+    def _pieces_of_one_row(self, pieces: List[str]) -> bool:
+        """Whether the lines a CR alone splits a line into are pieces of one row (a line break
+        typed in a cell the exporting program did not quote), not rows of their own: their
+        cells add up to one row's, each break having cut one cell in two. The CSV reader then
+        refuses the unquoted break at that row, instead of the row's pieces being read as rows
+        of shifted cells."""
+        if self.shape is None or self.quotes % 2:
+            return False
+        delimiter, columns = self.shape
+        cells = sum(len(next(csv.reader([piece.rstrip("\r\n")], delimiter=delimiter), [])) for piece in pieces)
+        return len(pieces) > 1 and cells == columns + len(pieces) - 1
+
     def put_back(self, lines: List[str]):
         """Lines given again by the next calls, in order (a record's lines re-read as rows)."""
         self._ahead.extend(reversed(lines))
@@ -225,8 +241,10 @@ class DecodedLines:
                 self._first = False
             cr = raw.find(b"\r")
             if cr >= 0 and (cr < len(raw) - 2 or not raw.endswith(b"\r\n")):  # a CR alone ends a line
-                self._ahead = [_decoded(piece) for piece in reversed(_AFTER_LONE_CR.split(raw)) if piece]
-                return next(self)
+                pieces = [_decoded(piece) for piece in _AFTER_LONE_CR.split(raw) if piece]
+                if not self._pieces_of_one_row(pieces):
+                    self._ahead = pieces[::-1]
+                    return next(self)
             self.quotes += raw.count(b'"')
             text = _decoded(raw)
         self.line += 1

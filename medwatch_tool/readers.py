@@ -281,6 +281,7 @@ def _csv_records(src: Source) -> Iterator[Row]:
     below = (next(csv.reader([line], delimiter=_delimiter(line, src.format)), []) for line in lines)
     paths = header_paths(header, below, src.name)
     reader = csv.reader(lines, delimiter=delimiter)
+    lines.shape = (delimiter, len(header))
     local = _local_conventions(paths) if delimiter == ";" else _day_first_dates(src, paths, delimiter)
     number = 1  # spreadsheet row numbers: the header is row 1
     while True:
@@ -300,6 +301,9 @@ def _csv_records(src: Source) -> Iterator[Row]:
             number += 1
             if "field limit" in str(exc):  # the csv module tells its errors apart by text only
                 yield _cell_too_long(number, lines)
+            elif "new-line character seen in unquoted field" in str(exc):
+                yield Row(number, problems=["has a line break inside a cell that is not in double quotes (a CR "
+                                            "alone): put that cell in double quotes, or remove the line break"])
             else:
                 yield Row(number, problems=[f"cannot be read as CSV: {exc}"])
             continue

@@ -178,6 +178,22 @@ def test_a_lone_cr_ends_a_line_wherever_it_is(runner, tmp_path):
     assert description(out, "M6") == "Spasms\ritching"  # inside a quoted cell it is the cell's text
 
 
+def test_a_lone_cr_inside_an_unquoted_cell_is_a_problem_of_its_row(runner, tmp_path):
+    """A line break typed in a cell that the exporting program did not quote: the row's two
+    halves were read as two rows of shifted cells ('Baclofen' is not one of the allowed values
+    (3500, 3500B)...). The CSV reader's own refusal is kept, at that row, in words."""
+    src = tmp_path / "cell.csv"
+    src.write_bytes(("\r\n".join([HEADER, line("C1"), line("C2", "line one\rline two"), line("C3")]) + "\r\n")
+                    .encode())
+    out = tmp_path / "o"
+    result = batch(runner, src, out)
+    assert "2 drafted, 1 with errors" in result.output and drafted(out) == ["C1", "C3"]
+    [problem] = read_problems(out)
+    assert (problem["row"], problem["message"]) == ("3", "row 3 has a line break inside a cell that is not in "
+                                                    "double quotes (a CR alone): put that cell in double quotes, "
+                                                    "or remove the line break")
+
+
 # 5(e). UTF-16 without its byte order mark
 
 def test_utf16_without_a_byte_order_mark_is_read(runner, tmp_path):
