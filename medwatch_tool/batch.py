@@ -94,7 +94,7 @@ def _run(source: Source, folder: Path, head: Optional[Row], rows: Iterator[Row],
     journal = Journal(folder)
     summary = journal.earlier
 
-    unit = "line" if source.format == "jsonl" else "row"  # how the input's own problems name them
+    unit = "line" if source.format == "jsonl" else "row"  # how the input names its rows: in problems
 
     def tasks():
         for row in _read_until_failure(itertools.chain([head] if head is not None else [], rows), source.name, summary):
@@ -107,6 +107,8 @@ def _run(source: Source, folder: Path, head: Optional[Row], rows: Iterator[Row],
                 failures.append(exc)
                 stopping.set()
                 return
+            if row.problems:  # what kept the reader from reading it, said as the input names its rows
+                row.problems = [f"{unit} {row.number} {problem}" for problem in row.problems]
             yield as_task(row, name, None if first is None else f"{unit} {first}")
         read_all.set()
 

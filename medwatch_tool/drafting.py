@@ -59,12 +59,12 @@ def _prepare(number: int, values: dict, row_problems: List[str], name: Optional[
     name = name or draft_name(values, number)
     outcome = Outcome(number, None, str(values.get("admin/report_id", "")).strip(), name=name)
     for message in row_problems:
-        outcome.add_problem("error", message if message.startswith("line ") else f"row {number} {message}")
+        outcome.add_problem("error", message)
     if duplicate_of is not None:
         outcome.add_problem("error", f"draft name {name} is already used by {duplicate_of} (the report ids "
                             "and follow-up numbers of the two give the same file name, in any letter case); "
                             "this row was not drafted",
-                            "admin/report_id", "—", "Report ID")
+                            "admin/report_id", *load_catalog().describe("admin/report_id"))
     if outcome.problems:
         return outcome, None
     values, value_problems = coerce_values(values)

@@ -435,8 +435,7 @@ def _json_fields(flat: dict, names: Dict[str, tuple]) -> dict:
 
 
 def _jsonl_rows(src: Source) -> Iterator[Row]:
-    """A row per line. Its problems say "line N" (a JSON Lines file has lines, not rows);
-    batch adds "row N" to those that do not."""
+    """A row per line (its number is the line's: batch names it "line N", not "row N")."""
     lines, number, names = DecodedLines(src.handle), 0, {}
     while True:
         number += 1
@@ -446,7 +445,7 @@ def _jsonl_rows(src: Source) -> Iterator[Row]:
         except StopIteration:
             return
         except LineTooLong as exc:
-            yield Row(number, problems=[f"line {number} {exc}"])
+            yield Row(number, problems=[str(exc)])
             continue
         if not raw.strip():
             continue
@@ -466,4 +465,4 @@ def _jsonl_rows(src: Source) -> Iterator[Row]:
         else:
             yield Row(number, values)
             continue
-        yield Row(number, problems=[f"line {number} {problem}"])
+        yield Row(number, problems=[problem])
