@@ -17,7 +17,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Dict, Iterator, List, Optional
+from typing import BinaryIO, Dict, Iterator, List, Optional, Tuple
 
 from .catalog import NS, load_catalog
 from .coerce import coerce_values
@@ -119,10 +119,7 @@ def open_source(name: str, fmt: Optional[str] = None) -> Source:
         except OSError as exc:
             raise InputError(f"cannot be read ({exc.strerror or exc})", name) from None
     if fmt != "xlsx" and not data.startswith((b"PK\x03\x04", _OLE)):
-        encoding, lone_cr = text_shape(data)
-        if encoding or lone_cr:
-            handle = io.BufferedReader(Recoded(handle, encoding, lone_cr), 1 << 20)
-            data = Recoded.head(data, encoding, lone_cr)
+        handle, data = _as_text(handle, data)
     if not data.strip(b"\xef\xbb\xbf \t\r\n"):
         raise InputError("the file is empty", name)
     fmt = fmt or detect_format(name, data)
@@ -244,9 +241,18 @@ def _scannable_copy(name: str) -> Optional[BinaryIO]:
         raw = open(name, "rb")
     except OSError:
         return None
-    encoding, lone_cr = text_shape(raw.read(65536))
+    head = raw.read(65536)
     raw.seek(0)
-    return io.BufferedReader(Recoded(raw, encoding, lone_cr), 1 << 20) if encoding or lone_cr else raw
+    return _as_text(raw, head)[0]
+
+
+def _as_text(handle: BinaryIO, head: bytes) -> Tuple[BinaryIO, bytes]:
+    """A text input, and its first block `head`, as the line reader takes them: recoded
+    from UTF-16 and with lines ended by LF when they are not so (see input_streams.text_shape)."""
+    encoding, lone_cr = text_shape(head)
+    if not (encoding or lone_cr):
+        return handle, head
+    return io.BufferedReader(Recoded(handle, encoding, lone_cr), 1 << 20), Recoded.head(head, encoding, lone_cr)
 
 
 def _noting_none(src: Source, rows: Iterator[Row]) -> Iterator[Row]:
