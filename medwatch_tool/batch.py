@@ -83,7 +83,7 @@ def _run(source: Source, folder: Path, head: Optional[Row], rows: Iterator[Row],
     if not resuming:
         input_identity.forget(folder)  # a run killed before it journaled a row: nothing to resume
     try:
-        changed = input_identity.check(folder, source.name, render_to, source.format == "xlsx")
+        changed = input_identity.check_and_note(folder, source.name, render_to, source.format == "xlsx")
     except OSError as exc:
         raise OutputError(f"cannot write here ({exc.strerror or exc})", str(folder)) from None
     if changed:

@@ -61,7 +61,7 @@ def _earlier(folder: Path) -> Optional[dict]:
         return None  # no run there yet
 
 
-def check(folder: Path, name: str, render_to: Optional[str], workbook: bool = False) -> Optional[str]:
+def check_and_note(folder: Path, name: str, render_to: Optional[str], workbook: bool = False) -> Optional[str]:
     """Why the run in `folder` cannot be resumed on the input `name` with --render
     `render_to` (None when it can), and note the input as it now is for the next resume.
     Without an earlier run's record, only the note is made."""

@@ -54,10 +54,12 @@ class Held:
             raise OutputError(f"cannot write here ({exc.strerror or exc})", str(folder / LOCK)) from None
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except BlockingIOError:
             self.release()
             raise InputError("another medwatch batch run is writing into this folder now: wait until it ends "
                              "(or stop it), then finish with --resume", str(folder)) from None
+        except OSError:  # a file system without locks (some network shares): one run at a time is the user's care
+            self.release()
 
     def release(self):
         if self.fd is not None:
