@@ -19,7 +19,7 @@ from .outcomes import Outcome, Summary
 from .readers import Row, Source
 from .workers import OrderedWorkers, WorkerLost
 
-WINDOW = 8  # per worker: chunks out or waiting for their turn (a bound on memory)
+WINDOW = 4  # per worker: chunks out or waiting for their turn (a bound on memory)
 
 
 class _StopOnSignal:
@@ -171,7 +171,8 @@ def _outcomes(tasks: Iterator[tuple], jobs: int, out_dir: str, render_to: Option
               stopping: Callable[[], bool]) -> Iterator[Outcome]:
     """Results in input order, from this process (jobs=1) or worker processes. Once
     `stopping()` is true no new rows are started; the rows already sent are finished and
-    yielded (a few hundred at most), so nothing done is thrown away."""
+    yielded (a chunk per worker is being drafted, the rest are done and wait for their
+    turn), so nothing done is thrown away."""
     chunks = _chunked(tasks, out_dir, render_to)
     if jobs <= 1:
         for chunk in chunks:

@@ -239,6 +239,7 @@ def test_a_signal_between_two_chunks_is_an_interruption_not_a_finished_run(runne
     """A signal that came after the last result in hand and before the next chunk was sent
     stopped the run without a word: "drafted ... 0 with errors", exit 0, rows undrafted."""
     from medwatch_tool import batch
+    from medwatch_tool.drafting import CHUNK
 
     real = batch._chunked
 
@@ -249,11 +250,12 @@ def test_a_signal_between_two_chunks_is_an_interruption_not_a_finished_run(runne
             yield chunk
 
     monkeypatch.setattr(batch, "_chunked", signalled_at_the_second)
-    rows = [dict(r, **{"admin/report_id": f"R{i}"}) for i, r in enumerate(example_rows() * 30)]
+    rows = [dict(r, **{"admin/report_id": f"R{i}"}) for i, r in enumerate(example_rows() * CHUNK)]
     src = write_csv(tmp_path / "e.csv", rows)
     result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o"), "--jobs", "1"])
     assert result.exit_code == 143, result.output
-    assert "32 drafted" in result.output and "interrupted: the 32 rows done so far are kept" in result.output
+    assert f"{CHUNK} drafted" in result.output
+    assert f"interrupted: the {CHUNK} rows done so far are kept" in result.output
 
 
 def test_a_closed_terminal_stops_the_run_cleanly(console_script, runner, tmp_path):
