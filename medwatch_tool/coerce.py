@@ -30,7 +30,18 @@ def _code(field: Field, text: str) -> str:
     try:
         return code_value(field, text)
     except CodeProblem as exc:
+        yes_no = _as_yes_no(field, text)
+        if yes_no:
+            return yes_no
         raise ValueProblem(str(exc)) from None
+
+
+def _as_yes_no(field: Field, text: str) -> str:
+    """A yes/no answer (`true`, `1`, `x`, JSON's true) in a code list that holds yes and no
+    among other answers (C1 available: yes, no, returned; D7 dechallenge): the spellings a
+    yes/no box takes, so that a boolean column of an export is read the same in both kinds."""
+    answer = "yes" if text.lower() in _TRUE else "no" if text.lower() in _FALSE else ""
+    return answer if answer and field.choice(answer) is not None else ""
 
 
 def _country(text: str) -> str:
@@ -315,10 +326,12 @@ def _number_with_its_unit(path: str, field: Field, text: str, values: Mapping[st
         return True
     unit_path = split.unit_path(path)
     given = str(values.get(unit_path) or "").strip()
-    try:
-        stated = coerce_one(unit, given) if given and given.casefold() not in _NOT_GIVEN else None
+    try:  # (the unit list's own "unknown" is an answer, as that box stores it: a conflict too)
+        stated = coerce_one(unit, given) if given else None
     except ValueProblem:
-        return True  # the unit box's own answer is refused at that box
+        if given.casefold() not in _NOT_GIVEN:
+            return True  # the unit box's own answer is refused at that box
+        stated = None
     if stated is None:
         out[unit_path] = code
     elif stated != code:

@@ -65,8 +65,8 @@ def _prepare(number: int, values: dict, row_problems: List[str], name: Optional[
     for message in row_problems:
         outcome.add_problem("error", message)
     if duplicate_of is not None:
-        outcome.add_problem("error", f"draft name {name} is already used by {duplicate_of} (the report ids "
-                            "and follow-up numbers of the two give the same file name, in any letter case); "
+        outcome.add_problem("error", f"{duplicate_of} has the same draft name {name} (their report ids and "
+                            "follow-up numbers give one file name, in any letter case): one report, one row; "
                             "this row was not drafted",
                             "admin/report_id", *load_catalog().describe("admin/report_id"))
     if outcome.problems:

@@ -88,6 +88,22 @@ def test_csv_good_bad_and_warning_rows(runner, tmp_path):
     assert bad["box"] == "B3" and bad["label"] == "Date of event" and "2026-02-30" in bad["message"]
 
 
+def test_a_run_with_only_warnings_says_where_they_are(runner, tmp_path):
+    """Every row drafted, exit 0, but a warning may matter (a patient identifier that looks like
+    a full name): the run said only "2 drafted, 0 with errors, 1 warning", not where."""
+    rows = [dict(example_rows()[1], **{"admin/report_id": "NAMED", "patient/identifier": "John Smith Doe"}),
+            dict(example_rows()[1], **{"admin/report_id": "FINE"})]
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(write_csv(tmp_path / "e.csv", rows)), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "2 drafted, 0 with errors, 1 warning" in result.output
+    assert f"see {out / 'problems.csv'} for the row, field and box of each warning" in result.output
+    [warning] = read_problems(out)
+    assert (warning["row"], warning["path"], warning["severity"]) == ("2", "patient/identifier", "warning")
+    clean = runner.invoke(main, ["batch", str(write_csv(tmp_path / "f.csv", rows[1:])), "--out", str(tmp_path / "p")])
+    assert clean.exit_code == 0 and "problems.csv" not in clean.output
+
+
 def test_the_run_ends_saying_where_most_rows_fail(runner, tmp_path):
     """A column written wrongly throughout (a unit per day in the dose unit box) shows at the
     end of the run, before problems.csv is opened."""
@@ -1210,7 +1226,7 @@ def test_a_repeated_report_id_is_refused_also_after_resume(runner, tmp_path):
     assert "4 drafted, 2 with errors" in result.output and "3 rows already done" in result.output
     problems = read_problems(out)
     assert [(p["row"], p["box"]) for p in problems] == [("5", "—"), ("7", "—")]
-    assert all("already used by row 2" in p["message"] for p in problems)
+    assert all(p["message"].startswith("row 2 has the same draft name") for p in problems)
     assert (out / f"{good[0]['admin/report_id']}.xml").read_bytes() == original  # never overwritten
     assert (out / f"{good[0]['admin/report_id']}-followup-1.xml").exists()
     assert not list(out.glob(".medwatch-batch-names*"))  # the name index is gone when the run ends

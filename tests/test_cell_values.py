@@ -1,6 +1,7 @@
 """How `medwatch batch` reads a cell: what a person meant is stored, or the cell is refused
 at its box saying how to write it; never a value the person did not mean."""
 import csv
+import json
 
 import pytest
 
@@ -9,7 +10,7 @@ from medwatch_tool.cli import main
 from medwatch_tool.coerce import ValueProblem, coerce_value, parse_partial_date
 from medwatch_tool.draft import draft_values, read_draft
 
-from test_batch import example_rows, read_problems
+from test_batch import example_rows, read_problems, write_csv
 
 
 def run_batch(runner, folder, changes, delimiter=","):
@@ -331,3 +332,56 @@ def test_the_first_year_is_the_schemas():
     assert parse_partial_date(str(earliest_year())) == str(earliest_year())
     with pytest.raises(ValueProblem, match="out of range"):
         parse_partial_date(f"{earliest_year() - 1}-12-31")
+
+
+# ---- a number with its unit, and the unit box -------------------------------------------
+
+@pytest.mark.parametrize("dose_first", [True, False])
+def test_a_unit_in_the_dose_and_unknown_in_the_unit_box_is_refused_in_either_column_order(runner, tmp_path,
+                                                                                         dose_first):
+    """'5 mg' with 'unknown' (the unit list's own UNK) in D2 dose unit: mg was stored when the
+    unit column came first and UNK when it came after: the same cells, two drafts."""
+    base = {k: v for k, v in example_rows()[1].items() if not k.startswith("suspect_product[1]/dose")}
+    cells = [("suspect_product[1]/dose", "5 mg"), ("suspect_product[1]/dose_unit", "unknown")]
+    rows = [dict(base, **{"admin/report_id": "UNIT"}, **dict(cells if dose_first else cells[::-1])),
+            dict(base, **{"admin/report_id": "NOUNIT"}, **dict(cells[:1], **{"suspect_product[1]/dose_unit": "N/A"}))]
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(write_csv(tmp_path / "e.csv", rows)), "--out", str(out)])
+    assert "1 drafted, 1 with errors" in result.output, result.output
+    [clash] = read_problems(out)
+    assert (clash["report_id"], clash["path"], clash["box"]) == ("UNIT", "suspect_product[1]/dose", "D2")
+    assert clash["message"] == ("'5 mg' gives the unit as MG, but D2 dose unit says UNK: "
+                                "leave the unit to one of them")
+    drafted = draft_values(read_draft(out / "NOUNIT.xml"))  # "N/A" there: no unit given, the dose's is taken
+    assert (drafted["suspect_product[1]/dose"], drafted["suspect_product[1]/dose_unit"]) == ("5", "MG")
+
+
+# ---- yes/no answers in code lists that hold yes and no ----------------------------------
+
+@pytest.mark.parametrize("written, stored", [("true", "yes"), ("x", "yes"), ("1", "yes"), ("false", "no"),
+                                             ("0", "no"), ("Y", "yes")])
+def test_yes_no_spellings_are_read_in_lists_that_hold_yes_and_no(runner, tmp_path, written, stored):
+    """C1 (yes, no, returned) and D7 (yes, no, doesn't apply) refused 'true' and '1', which
+    the yes/no boxes take: a boolean column of an export failed every row there."""
+    [values] = run_batch(runner, tmp_path, [{"availability/available": written,
+                                             "suspect_product[1]/dechallenge": written}])
+    assert values["availability/available"] == values["suspect_product[1]/dechallenge"] == stored
+
+
+def test_json_true_and_false_are_yes_and_no_in_those_lists(runner, tmp_path):
+    from medwatch_tool.draft import nest
+
+    row = nest(dict(example_rows()[1], **{"admin/report_id": "JSONYES"}))
+    row["availability"] = {"available": True}
+    row["suspect_product"][0]["dechallenge"] = False
+    src = tmp_path / "e.jsonl"
+    src.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o"), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    values = draft_values(read_draft(tmp_path / "o" / "JSONYES.xml"))
+    assert (values["availability/available"], values["suspect_product[1]/dechallenge"]) == ("yes", "no")
+
+
+def test_a_list_without_yes_and_no_does_not_take_them(runner, tmp_path):
+    [problems] = run_batch(runner, tmp_path, [{"patient/sex": "true"}])
+    assert [(path, box) for path, box, _ in problems] == [("patient/sex", "A3")]
