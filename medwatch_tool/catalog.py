@@ -155,12 +155,13 @@ class Catalog:
             best = [p for p in candidates if p.endswith("/" + tail)][:1]
         return best[0] if best else None
 
-    def describe(self, path: Optional[str]) -> Tuple[str, str]:
-        """(box, label) of the field or group a (possibly indexed) path points at."""
+    def describe(self, path: Optional[str], form: str = "3500") -> Tuple[str, str]:
+        """(box, label) of the field or group a (possibly indexed) path points at, the box
+        numbered as on `form` (the consumer form 3500B numbers its boxes its own way)."""
         node = self.node(path) if path else None
         if node is None:
             return "", ""
-        return node.box, node.label
+        return node.box_for(form), node.label
 
     def column_names(self) -> List[str]:
         """CSV header: every leaf path, with `[1]` on repeating groups."""

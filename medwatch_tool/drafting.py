@@ -10,9 +10,9 @@ from functools import lru_cache
 from typing import Callable, List, Optional, Union
 
 from .catalog import NS, load_catalog
-from .coerce import coerce_values
+from .coerce import coerce_value, coerce_values
 from .draft import NotStorable, draft_document
-from .errors import InputError, OutputError
+from .errors import InputError, OutputError, ValueProblem
 from .outcomes import Outcome
 from .readers import Row
 from .safe_io import FolderWriter
@@ -115,7 +115,27 @@ def draft_rows(items: List[tuple], out_dir: str, render_to: Optional[str] = None
                 page = outcome.name[:-4] + (".html" if render_to == "html" else ".txt")
                 folder.write(page, _renderer(render_to)(root, leaves))
             outcome.file = outcome.name
+    for (_, values, *_), outcome in zip(items, outcomes):
+        if outcome.problems and _form(values) == "3500B":
+            _in_boxes_of(outcome, "3500B")
     return outcomes
+
+
+def _form(values: dict) -> str:
+    """The form a row is for (admin/form as its box stores it), "" when not given or refused."""
+    try:
+        return str(coerce_value(load_catalog().field("admin/form"), values.get("admin/form")) or "")
+    except ValueProblem:
+        return ""
+
+
+def _in_boxes_of(outcome: Outcome, form: str):
+    """A row's problems with their boxes numbered as on `form`: a consumer filling in 3500B
+    looks for E3 age, not Form 3500's A2."""
+    catalog = load_catalog()
+    for problem in outcome.problems:
+        if problem["path"]:
+            problem["box"] = catalog.describe(problem["path"], form)[0] or problem["box"]
 
 
 def as_task(row: Row, name: Optional[str] = None, duplicate_of: Optional[str] = None) -> tuple:

@@ -233,6 +233,17 @@ def validate_tree(root: etree._Element, source: Optional[str] = None) -> List[Pr
     for p in _rule_problems(root, source):
         if p.path not in bad_paths:
             problems.append(p)
+    return _in_boxes_of_its_form(root, problems)
+
+
+def _in_boxes_of_its_form(root: etree._Element, problems: List[Problem]) -> List[Problem]:
+    """A consumer's draft (admin/form 3500B) has its problems in the boxes of the form they
+    fill in: E3 age, not Form 3500's A2."""
+    form = (root.findtext(f"{{{NS}}}admin/{{{NS}}}form") or "").strip()
+    if form.upper() == "3500B":
+        for p in problems:
+            if p.path:
+                p.box = load_catalog().describe(p.path, "3500B")[0] or p.box
     return problems
 
 
@@ -272,6 +283,9 @@ def validate_many(documents: List[bytes], sources: List[str]) -> List[Tuple[etre
             root, problems = results[where[draft]]
             problem.file = sources[where[draft]]
             problems.append(problem)
+    for root, problems in results:
+        if problems:
+            _in_boxes_of_its_form(root, problems)
     return results
 
 

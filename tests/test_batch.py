@@ -104,6 +104,28 @@ def test_a_run_with_only_warnings_says_where_they_are(runner, tmp_path):
     assert clean.exit_code == 0 and "problems.csv" not in clean.output
 
 
+def test_a_consumer_forms_problems_name_the_boxes_of_form_3500b(runner, tmp_path):
+    """A patient's report (admin/form 3500B) was told "A2 Age", a box of the health
+    professional's form: the consumer form they fill in numbers it E3."""
+    consumer = next(r for r in example_rows() if r.get("admin/form") == "3500B")
+    rows = [dict(consumer, **{"admin/report_id": "PATIENT", "patient/age": "abc"}),
+            dict(example_rows()[1], **{"admin/report_id": "CLINIC", "patient/age": "abc"})]
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(write_csv(tmp_path / "e.csv", rows)), "--out", str(out)])
+    assert "0 drafted, 2 with errors" in result.output, result.output
+    boxes = {(p["report_id"], p["path"], p["box"]) for p in read_problems(out)}
+    assert ("PATIENT", "patient/age", "E3") in boxes and ("CLINIC", "patient/age", "A2") in boxes
+
+
+def test_validate_names_the_boxes_of_the_drafts_form(runner, tmp_path):
+    draft = tmp_path / "consumer.xml"
+    text = (EXAMPLES / "baclofen-missed-refill-consumer.xml").read_text(encoding="utf-8")
+    draft.write_text(re.sub(r"<age>[^<]*</age>", "<age>300</age>", text), encoding="utf-8")
+    result = runner.invoke(main, ["validate", str(draft)])
+    assert result.exit_code == 1
+    assert "E3 Age [patient/age]" in result.output and "A2" not in result.output
+
+
 def test_the_run_ends_saying_where_most_rows_fail(runner, tmp_path):
     """A column written wrongly throughout (a unit per day in the dose unit box) shows at the
     end of the run, before problems.csv is opened."""
@@ -764,7 +786,7 @@ def test_a_date_cell_out_of_range_is_a_located_problem_without_library_noise(tmp
     assert done.returncode == 1
     assert "Warning" not in done.stderr and "openpyxl" not in done.stderr, done.stderr
     problems = [p for p in read_problems(tmp_path / "o") if p["path"] == "event/event_date"]
-    assert [(p["row"], p["box"]) for p in problems] == [("2", "B3")]
+    assert [(p["row"], p["box"]) for p in problems] == [("2", "A3")]  # (a consumer's report: 3500B's box)
     assert problems[0]["message"].startswith("'#VALUE!' is the error of a spreadsheet formula")
 
 
@@ -775,7 +797,7 @@ def test_very_long_field_is_a_located_problem(runner, tmp_path):
     result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o"), "--jobs", "1"])
     assert result.exit_code == 1
     problem = read_problems(tmp_path / "o")[0]
-    assert problem["path"] == "event/description" and problem["box"] == "B5"
+    assert problem["path"] == "event/description" and problem["box"] == "A4"  # (3500B's box: a consumer's report)
     assert "at most 20000" in problem["message"]
 
 
