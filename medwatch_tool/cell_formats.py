@@ -1,26 +1,46 @@
-"""Numbers whose cell format changes what Excel shows: read as shown, not as held.
+"""Cells whose format changes what Excel shows: read as shown, not as held.
 
-A workbook holds a ZIP code 02134 as the number 2134 formatted "00000", and 0.9% as 0.009
-formatted "0.0%". Read as held, the ZIP code loses its zero and the strength is a
-hundredth of what the user typed and sees. Only these two kinds of format change what a
-value means; the others (decimals shown, thousands separators, currency signs) only round
-or decorate it, and the number itself is what the user typed. Dates are openpyxl's.
+A workbook holds a ZIP code 02134 as the number 2134 formatted "00000", 0.9% as 0.009
+formatted "0.0%", a lot number 1.10 as 1.1 formatted "0.00", and a month typed as
+"Nov 2026" as the date 2026-11-01 formatted "mmm-yy". Read as held, the ZIP code and the
+lot number lose their zeros, the strength is a hundredth of what the user typed and sees,
+and the date gains a day nobody gave. So these are read as Excel shows them:
+
+- zero-padding and percent formats, as they show the number;
+- fixed decimals ("0.00", "#,##0.000", "0.0#"): the number with the zeros shown after its
+  point, when the format shows all its digits (1.10, and 5 as 5.00). A number box reads the
+  same number either way (it drops trailing zeros); a text box (lot, model, a test result)
+  gets the text the user sees. A number with more digits than shown (70.25 in "0.0") is
+  only rounded on screen: what was typed is the number held, and it is read whole. Thousands
+  separators and the decimal mark are how the computer's language shows a number (1.500,00
+  in German): they are left out, the number written with a point. A format with text or a
+  sign around the number (a currency, a unit) keeps being read as the number held;
+- dates shown without a day ("mmm-yy", "mmmm yyyy", "yyyy-mm") or without a month ("yyyy"):
+  as the partial date shown (2026-11, 2026), as the schema takes them. Excel fills the part
+  not typed with 1 (Nov 2026 is held as 2026-11-01), so only a 1 is taken for a part not
+  given: a date on another day (or month) was typed with it, or computed, and is read in
+  full rather than a part of it dropped. A format with a time (h, s, AM/PM) is no partial date.
+
+The other formats (thousands separators alone, scientific, fractions, currency) only round
+or decorate a number, and the number itself is what the user typed.
 
 Which cell styles carry such a format is worked out once per workbook, so a cell costs a
-look-up of its style only when it holds a number.
+look-up of its style only when it holds a number or a date.
 """
+import re
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Callable, Dict, List, Optional, Union
 
 from openpyxl.styles.numbers import BUILTIN_FORMATS, BUILTIN_FORMATS_MAX_SIZE
 
 Number = Union[int, float]
-Shown = Callable[[Number], Optional[str]]  # a number as shown, or None to read it as any number
+Shown = Callable[[Union[Number, date]], Optional[str]]  # a value as shown, or None to read it as held
 
 
-def shown_numbers(book) -> Dict[int, Shown]:
+def shown_values(book) -> Dict[int, Shown]:
     """The workbook's cell styles (by index, as a sheet's cells name them) whose number
-    format zero-pads or shows a percent, each with how it shows a number."""
+    format shows a value otherwise than as held (see above), each with how it shows one."""
     shown: Dict[int, Shown] = {}
     for style, array in enumerate(book._cell_styles):  # openpyxl's own table, read from styles.xml
         number_format = array.numFmtId
@@ -37,16 +57,25 @@ def shown_numbers(book) -> Dict[int, Shown]:
 
 
 def format_reading(code: str) -> Optional[Shown]:
-    """How a number format shows a number, when it changes what the number reads as."""
+    """How a number format shows a value, when it changes what the value reads as."""
     sections = _sections(code)
     if not sections or any(_conditional(s) for s in sections):
         return None  # [<=9999999]###-####: which section applies depends on the value; left as is
     first = sections[0]
-    if "%" in _bare(first):
+    bare = _bare(first)
+    if "%" in bare:
         return _percent
+    partial = _date_shown_without(bare)
+    if partial is not None:
+        return partial
     placed = _placeholders(first)
     if placed is not None and placed != [None]:
         return lambda value: _padded(placed, value)
+    decimals = _fixed_decimals(first)
+    if decimals is not None:
+        at_least, at_most, whole_digits = decimals
+        zero_shown_otherwise = len(sections) > 2  # "0.00;-0.00;\"-\"": zero has a section of its own
+        return lambda value: _decimals(value, at_least, at_most, whole_digits, zero_shown_otherwise)
     return None
 
 
@@ -157,3 +186,73 @@ def _percent(value: Number) -> Optional[str]:
         return None
     hundredfold = Decimal(format(value, ".15g")).scaleb(2).normalize()
     return f"{hundredfold:f}%"
+
+
+_TIME = re.compile(r"[hs]|am/pm|a/p")
+
+
+def _date_shown_without(bare: str) -> Optional[Shown]:
+    """How a date format that shows no day (or no day and no month) shows a date; None for
+    any other format. `bare` is the first section without its decoration: a year (y) and no
+    day (d) nor time (h, s, AM/PM; an m beside them is minutes)."""
+    letters = bare.lower()
+    if "y" not in letters or "d" in letters or _TIME.search(letters):
+        return None
+    return _month_shown if "m" in letters else _year_shown
+
+
+def _excel_filled(value) -> Optional[date]:
+    """The date when its day is the one Excel fills in for a month typed alone (the 1st, at
+    midnight); None for a date or time that was given with it."""
+    if value.__class__ is datetime:
+        if value.hour or value.minute or value.second or value.microsecond:
+            return None  # a time of day: computed or typed, not a month typed alone
+    elif value.__class__ is not date:
+        return None  # a number in a date format openpyxl did not take for one
+    return value if value.day == 1 else None
+
+
+def _month_shown(value) -> Optional[str]:
+    """A date shown as its month ("mmm-yy": Nov-26): 2026-11-01 is 2026-11."""
+    held = _excel_filled(value)
+    return None if held is None else f"{held.year:04d}-{held.month:02d}"
+
+
+def _year_shown(value) -> Optional[str]:
+    """A date shown as its year ("yyyy"): 1987-01-01 is 1987; 1987-04-01 keeps its month."""
+    held = _excel_filled(value)
+    if held is None:
+        return None
+    return f"{held.year:04d}" if held.month == 1 else f"{held.year:04d}-{held.month:02d}"
+
+
+_UNSEEN = re.compile(r"\[[^\]]*\]|_.|\*.")  # [Red], [$-409]; _) a space as wide; * repeated to fill
+_FIXED = re.compile(r"([#0,]*)\.(0+)(#*)")
+
+
+def _fixed_decimals(section: str):
+    """(zeros after the point, digits after the point at most, zeros before it) of a
+    format that shows a plain number with fixed decimals ("0.00", "#,##0.000", "0.0#");
+    None for any other, a format with text or a sign around the number among them."""
+    plain = _FIXED.fullmatch(_UNSEEN.sub("", section).strip())
+    if plain is None:
+        return None
+    whole, zeros, more = plain.groups()
+    return len(zeros), len(zeros) + len(more), whole.count("0")
+
+
+def _decimals(value: Number, at_least: int, at_most: int, whole_digits: int, zero_shown_otherwise: bool
+              ) -> Optional[str]:
+    """A number as a fixed-decimals format shows it, when that shows all its digits: 1.1 in
+    "0.00" is 1.10; 1.234 is only rounded to 1.23 on screen, and read as held (None)."""
+    if not _is_number(value) or (value == 0 and zero_shown_otherwise):
+        return None
+    # a float to Excel's 15 significant digits, as _cell_text reads it; a whole number as held
+    held = Decimal(abs(value)) if value.__class__ is int else Decimal(format(abs(value), ".15g"))
+    places = max(0, -held.as_tuple().exponent)
+    if places > at_most:
+        return None
+    text = format(held, f".{max(places, at_least)}f")
+    whole, point, fraction = text.partition(".")
+    whole = whole.zfill(whole_digits) if whole != "0" or whole_digits else ""  # "#.00" shows 0.5 as .50
+    return ("-" if value < 0 else "") + whole + point + fraction

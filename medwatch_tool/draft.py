@@ -71,15 +71,22 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _SPECIAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff&<>\r]")  # the above, and markup
 
 
-def _escape(path: str, text: str) -> str:
-    if _SPECIAL.search(text) is None:
-        return text  # most texts: one scan instead of five
-    if "\x0b" in text:  # FileMaker exports a line break inside a field as a vertical tab
+def _as_stored(path: str, text: str) -> str:
+    """The text as the draft holds it: a vertical tab, FileMaker's line break inside a
+    field, is a line break; another control character no XML can hold is NotStorable.
+    The same text is the draft's leaf and the page's, so a page filled from it reads as
+    the draft on disk renders."""
+    if "\x0b" in text:
         text = text.replace("\x0b", "\n")
     bad = _NOT_XML.search(text)
     if bad:
         raise NotStorable(path, f"contains the control character U+{ord(bad.group()):04X} (invisible, not text), "
                                 "which a report cannot hold: remove it")
+    return text
+
+
+def _markup(text: str) -> str:
+    """A stored text as XML character data (a CR as a reference, which parsing keeps)."""
     if "&" in text or "<" in text or ">" in text or "\r" in text:
         text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
     return text
@@ -93,7 +100,8 @@ def draft_xml(values: Mapping[str, Value], catalog: Catalog = None) -> bytes:
 def draft_document(values: Mapping[str, Value], catalog: Catalog = None) -> Tuple[bytes, tuple]:
     """(document, leaves): the draft as written to disk, and what its leaf elements are:
     (layout, texts), the layout of its shape (see `_layout`: the same object for every
-    draft of that shape) and the leaves' texts in document order, as given.
+    draft of that shape) and the leaves' texts in document order, as the document holds
+    them (a vertical tab as the line break it is written as, see `_as_stored`).
 
     Values are sorted by their place in the schema and written in one pass, opening and
     closing groups as the paths change; empty (or blank) values are left out. That markup
@@ -119,10 +127,13 @@ def draft_document(values: Mapping[str, Value], catalog: Catalog = None) -> Tupl
     layout = _layout(catalog, tuple(shape))
     pieces, order, paths = layout
     filled = [texts[i] for i in order]  # in document order
+    filled_xml = filled
     if _SPECIAL.search("".join(filled)) is not None:  # rare: one scan of all texts first
-        filled_xml = [_escape(path, text) for path, text in zip(paths, filled)]
-    else:
-        filled_xml = filled
+        filled_xml = filled[:]
+        for i, text in enumerate(filled):
+            if _SPECIAL.search(text) is not None:
+                filled[i] = _as_stored(paths[i], text)  # the leaf's text as the document holds it
+                filled_xml[i] = _markup(filled[i])
     parts = [""] * (len(pieces) + len(filled))
     parts[0::2] = pieces
     parts[1::2] = filled_xml

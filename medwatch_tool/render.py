@@ -163,12 +163,17 @@ def view(root: etree._Element, form: str = "3500") -> List[Section]:
 
 
 def _wrap_after(text: str, indent: int, width: int = 78) -> str:
-    """Wrap a long value for plain text output, continuing lines under the value."""
+    """Wrap a long value for plain text output, continuing lines under the value.
+
+    Only at spaces: a UDI, serial, lot number or web address longer than the line stays
+    whole on a line of its own (cut, or split after a hyphen, it would be copied from the
+    page with a line break and indentation inside it)."""
     import textwrap
 
     lines = []
     for paragraph in str(text).splitlines() or [""]:
-        lines.extend(textwrap.wrap(paragraph, width - indent) or [""])
+        lines.extend(textwrap.wrap(paragraph, width - indent, break_long_words=False,
+                                   break_on_hyphens=False) or [""])
     return ("\n" + " " * indent).join(lines)
 
 

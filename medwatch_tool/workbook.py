@@ -4,7 +4,8 @@ A workbook comes from another program, so it is read guarded: its XML through de
 (entities refused), and whatever openpyxl trips over is told as one line naming the file,
 never a traceback. Cells come out as the text a person sees in Excel: ISO dates, whole
 numbers without ".0", other numbers to Excel's 15 significant digits, a zero-padded ZIP
-code with its zeros and a percent as one (cell_formats.py). What the cells' values do not
+code with its zeros, a percent as one, a lot number 1.10 with its zero and a month typed
+without a day as that month (cell_formats.py). What the cells' values do not
 say (formulas without a value, merged cells) is looked for first (sheet_scan.py).
 """
 import warnings
@@ -19,7 +20,7 @@ from lxml import etree
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._reader import WorkSheetParser
 
-from .cell_formats import shown_numbers
+from .cell_formats import shown_values
 from .errors import InputDamaged, InputError
 from .header import header_paths
 from .readers import Row, Source
@@ -160,9 +161,10 @@ def _row_texts(book, sheet) -> Iterator[List[str]]:
 
     The sheet's XML is read through openpyxl's own parser, whatever its <dimension> says:
     some programs save a stale one (A1 on a full sheet), and openpyxl's iter_rows trusts it,
-    dropping the rows and columns beyond it without a word. A number whose format changes
-    what it reads as (a zero-padded ZIP code, a percent) is read as Excel shows it."""
-    shown = shown_numbers(book)
+    dropping the rows and columns beyond it without a word. A number or date whose format
+    changes what it reads as (a zero-padded ZIP code, a percent, decimals shown, a month
+    and year) is read as Excel shows it."""
+    shown = shown_values(book)
     with sheet._get_source() as xml:
         parser = WorkSheetParser(xml, sheet._shared_strings, data_only=True, epoch=book.epoch,
                                  date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)

@@ -1213,6 +1213,27 @@ def test_batch_html_is_exactly_what_render_gives(runner, tmp_path):
     assert "&lt;b&gt;itch&lt;/b&gt; &amp; &#34;fever&#34; &#39;again&#39;" in pages[0].read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("to", ["html", "text"])
+def test_a_vertical_tab_is_a_line_break_on_the_page_as_in_the_draft(runner, tmp_path, to):
+    """FileMaker's line break (U+000B) is a line break in the draft; the batch's HTML page of a
+    row that was not the first of its shape kept U+000B ('first linesecond line' in a browser)
+    while `medwatch render` of the same draft showed two lines."""
+    rows = [dict(example_rows()[0], **{"admin/report_id": f"V{i}"}) for i in (1, 2, 3)]
+    rows[1]["event/description"] = "first line\x0bsecond line"
+    rows[2]["event/description"] = "one\x0b\x0btwo & <three>"
+    src = write_csv(tmp_path / "v.csv", rows)
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--render", to])
+    assert result.exit_code == 0, result.output
+    for name in ("V1", "V2", "V3"):
+        page = (out / f"{name}.{'html' if to == 'html' else 'txt'}").read_text(encoding="utf-8")
+        expected = runner.invoke(main, ["render", "--to", to, str(out / f"{name}.xml")])
+        assert expected.exit_code == 0 and page == expected.output, name
+        assert "\x0b" not in page
+    broken = "first line\nsecond line" if to == "html" else "first line\n      second line"
+    assert broken in (out / f"V2.{'html' if to == 'html' else 'txt'}").read_text(encoding="utf-8")
+
+
 def test_control_character_is_a_problem_at_its_box(runner, tmp_path):
     """A control character no report can hold is refused at its box (it was a problem of the
     row as a whole); a vertical tab, FileMaker's line break inside a field, is a line break."""

@@ -85,3 +85,22 @@ def test_fields_lists_catalog(runner):
     assert any(l.startswith("device[1]/udi") and " E4 " in l for l in lines)
     csv_out = runner.invoke(main, ["fields", "--format", "csv", "--form", "3500B"]).output
     assert "event/event_date,A3,Date of event,date," in csv_out
+
+
+def test_text_never_cuts_an_identifier_or_a_web_address_across_lines(runner, tmp_path):
+    """textwrap's defaults cut a UDI longer than the line in the middle and split at hyphens,
+    putting a line break and six spaces inside it: copied from the page, the identifier was
+    wrong. It now stands whole on a line of its own; the text around it still wraps."""
+    udi = "(01)00643169001763(17)280131(21)NGP412877H(01)00643169001763(17)280131(21)NGP412877H"
+    serial = "SN-2026-0001-ABCD-EFGH-IJKL-MNOP-QRST-UVWX-YZ00-1111-2222-3333-4444-5555-6666"
+    address = "https://example.org/recalls/" + "a" * 70
+    root = example_tree("baclofen-pump-catheter-kink.xml")
+    set_text(root, "device/udi", udi)
+    set_text(root, "device/serial", serial)
+    set_text(root, "event/description", "Pump stopped; see " + address + " and the notice " + "word " * 30)
+    result = runner.invoke(main, ["render", str(write(root, tmp_path))])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    for whole in (udi, serial, address):
+        assert "      " + whole in lines, whole
+    assert max(len(line) for line in lines if "word" in line) <= 78  # ordinary text is wrapped as before

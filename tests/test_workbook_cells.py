@@ -1,5 +1,7 @@
 """`medwatch batch` on .xlsx workbooks: every cell read as Excel shows it, from the sheet the
 user looks at, however the workbook's XML was written. The real command, real files."""
+from datetime import datetime
+
 import pytest
 
 from medwatch_tool.cli import main
@@ -209,6 +211,14 @@ def test_a_formula_after_a_chart_sheet_is_checked_on_the_sheet_read(runner, tmp_
     ("suspect_product[1]/dose", 0.25, "0%", {"suspect_product[1]/dose": "25", "suspect_product[1]/dose_unit": "%"}),
     ("event/description", 0.125, "0.0%", {"event/description": "12.5%"}),
     ("patient/weight", 70.25, "0.0", {"patient/weight": "70.25"}),  # decimals shown only round: as held
+    ("suspect_product[1]/lot", 1.1, "0.00", {"suspect_product[1]/lot": "1.10"}),  # a text box: as shown
+    ("event/test[1]/result", 7.4, "0.00", {"event/test[1]/result": "7.40"}),
+    ("event/test[1]/result", 5, "0.0#", {"event/test[1]/result": "5.0"}),
+    ("event/test[1]/result", 1500.5, "#,##0.00", {"event/test[1]/result": "1500.50"}),  # no separator: a locale's
+    ("event/test[1]/result", 7.4, "_(* #,##0.00_)", {"event/test[1]/result": "7.40"}),  # accounting: spaces unseen
+    ("event/test[1]/result", 7.456, "0.00", {"event/test[1]/result": "7.456"}),  # shown rounded: as typed
+    ("event/test[1]/result", 7.4, '0.00 "mmol/L"', {"event/test[1]/result": "7.4"}),  # text around: as held
+    ("patient/weight", 70.5, "0.00", {"patient/weight": "70.5"}),  # a number box drops the zeros shown
 ])
 def test_a_number_is_read_as_its_format_shows_it(runner, tmp_path, path, value, number_format, stored):
     """A ZIP code 02134 is held as 2134 formatted "00000", and 0.9% as 0.009 formatted "0.0%":
@@ -226,6 +236,37 @@ def test_a_number_is_read_as_its_format_shows_it(runner, tmp_path, path, value, 
     assert result.exit_code == 0, (result.output, read_problems(tmp_path / "o"))
     values = draft_values(read_draft(tmp_path / "o" / "FORMATTED.xml"))
     assert {k: values.get(k) for k in stored} == stored
+
+
+@pytest.mark.parametrize("path, held, number_format, stored", [
+    ("event/event_date", datetime(2026, 9, 1), "mmm-yy", "2026-09"),  # Excel's own, shown Sep-26
+    ("suspect_product[1]/start_date", datetime(2023, 3, 1), "mmmm yyyy", "2023-03"),
+    ("suspect_product[1]/expiration_date", datetime(2027, 6, 1), "yyyy-mm", "2027-06"),
+    ("patient/date_of_birth", datetime(1987, 4, 1), "[$-409]mmm-yy;@", "1987-04"),  # as Excel saves a locale's
+    ("concomitant[1]/start_date", datetime(2020, 1, 1), "yyyy", "2020"),
+    ("concomitant[1]/start_date", datetime(2020, 5, 1), "yyyy", "2020-05"),  # a month was given: kept
+    ("event/event_date", datetime(2026, 9, 14), "mmm-yy", "2026-09-14"),  # a day was given: kept
+    ("event/event_date", datetime(2026, 9, 1), "d-mmm-yy", "2026-09-01"),  # the day is shown
+    ("event/event_date", datetime(2026, 9, 1, 14, 30), "mmm-yy h:mm", "2026-09-01T14:30:00"),  # a time: no month
+])
+def test_a_date_shown_without_its_day_is_read_as_the_partial_date_shown(runner, tmp_path, path, held,
+                                                                       number_format, stored):
+    """'Nov 2026' typed in Excel is held as 2026-11-01 formatted "mmm-yy": before, the draft got a
+    day the clinician never gave (2026-11-01), which went to FDA and into the date-order rules.
+    A day (or month) other than the 1st Excel fills in was given with the date, and is kept."""
+    row = dict(example_rows()[1], **{"admin/report_id": "PARTIAL", path: held})
+    book = openpyxl.Workbook()
+    header = _workbook(None, [row], book.active)
+    book.active.cell(row=2, column=header.index(path) + 1).number_format = number_format
+    src = tmp_path / "dates.xlsx"
+    book.save(src)
+    result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o"), "--jobs", "1", "--render", "text"])
+    values = draft_values(read_draft(tmp_path / "o" / "PARTIAL.xml"))
+    assert values[path] == stored.partition("T")[0], (result.output, read_problems(tmp_path / "o"))
+    if len(stored) == 7:  # the page shows the month, as the workbook did
+        month = datetime.strptime(stored, "%Y-%m").strftime("%b-%Y")
+        page = (tmp_path / "o" / "PARTIAL.txt").read_text(encoding="utf-8")
+        assert f": {month}\n" in page and f"01-{month}" not in page
 
 
 @pytest.mark.parametrize("path, box", [("patient/weight", "A4"), ("patient/age", "A2")])
