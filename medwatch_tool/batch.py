@@ -57,7 +57,8 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
               resume: bool = False, on_row: Optional[Callable[[Outcome], None]] = None) -> Summary:
     """Draft every row of `source` into `out_dir`; returns the counts for the summary line."""
     folder = Path(out_dir)
-    if (folder / JOURNAL).exists() and not resume:
+    out_folder.refuse_overwriting_input(folder, source.name, render_to)
+    if _journaled(folder) and not resume:
         raise InputError("already holds a batch run: add --resume to finish it, or choose another --out",
                          str(folder))
     rows = iter(source)
@@ -65,7 +66,7 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
         head = next(rows, None)  # reads the header: a wrong one stops the run before anything is written
     except (OSError, InputDamaged) as exc:
         raise InputError(f"cannot be read ({_reason(exc)})", source.name) from None
-    if not (folder / JOURNAL).exists():
+    if not (folder / JOURNAL).exists():  # (a run's folder, journaled or not: its problems.csv is its own)
         out_folder.refuse_others_files(folder, source.name)
     out_folder.make(folder)
     held = out_folder.Held(folder)
@@ -79,15 +80,15 @@ def _run(source: Source, folder: Path, head: Optional[Row], rows: Iterator[Row],
          jobs: int, on_row: Optional[Callable[[Outcome], None]]) -> Summary:
     """run_batch, once the folder is held by this run."""
     out_folder.remove_leftovers(folder)
-    resuming = (folder / JOURNAL).exists()
+    resuming = _journaled(folder)
     if not resuming:
         input_identity.forget(folder)  # a run killed before it journaled a row: nothing to resume
     try:
-        changed = input_identity.check_and_note(folder, source.name, render_to, source.format == "xlsx")
+        refused = input_identity.check_and_note(folder, source.name, render_to, source.format)
     except OSError as exc:
         raise OutputError(f"cannot write here ({exc.strerror or exc})", str(folder)) from None
-    if changed:
-        raise InputError(f"{changed}. To draft the changed file, choose another --out", source.name)
+    if refused:
+        raise InputError(refused, source.name)
     if resuming and input_identity.was_piped(folder):
         source.notes.append("standard input cannot be compared with what the run began on: the rows already "
                             "done are skipped by their numbers, so give it the same rows")
@@ -147,6 +148,15 @@ def _run(source: Source, folder: Path, head: Optional[Row], rows: Iterator[Row],
         summary.cannot_write = str(failure)
     summary.kept = journal.kept
     return summary
+
+
+def _journaled(folder: Path) -> bool:
+    """Whether a run in `folder` journaled rows: one that journaled none (a header-only
+    template, drafting nothing) holds the folder for no one, and a new run may start there."""
+    try:
+        return (folder / JOURNAL).stat().st_size > 0
+    except OSError:
+        return False
 
 
 def _read_until_failure(rows: Iterator[Row], name: str, summary: Summary) -> Iterator[Row]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import MedwatchError
+from .errors import InputError, MedwatchError
 
 
 class MedwatchGroup(click.Group):
@@ -272,6 +272,14 @@ def new(form, output, resume, render_to):
     sys.exit(1 if errors else 0)
 
 
+def _named_folder(ctx, param, value):
+    """--out "" (a script's unset variable) would mean the current folder: drafts of health
+    data scattered where the command happens to run."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("is empty: name the folder for the drafts")
+    return value
+
+
 # Each worker is a process of its own (about 30 MB); past the CPUs they only wait, and a
 # mistyped --jobs 100000 would fork until the machine stalls.
 MAX_JOBS = max(64, 4 * (os.cpu_count() or 1))
@@ -279,9 +287,9 @@ MAX_JOBS = max(64, 4 * (os.cpu_count() or 1))
 
 @main.command()
 @click.argument("input_file", metavar="INPUT")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), callback=_named_folder,
               help="Folder for the drafts and problems.csv (created if missing).")
-@click.option("--render", "render_to", type=click.Choice(["html", "text"]), default=None,
+@click.option("--render", "render_to", type=click.Choice(["html", "text"], case_sensitive=False), default=None,
               help="Also render each draft next to it.")
 @click.option("--jobs", type=click.IntRange(min=1, max=MAX_JOBS), default=None,
               help=f"Worker processes (default: the CPUs this process may use; at most {MAX_JOBS}).")
@@ -316,9 +324,19 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
     from .readers import open_source
     from .workers import usable_cpus
 
-    source = open_source(input_file, input_format)
+    if input_file == "-" and sys.stdin is None:
+        raise InputError("standard input is closed: give the rows on it, or name a file", "-")
+    try:  # (waiting on a named pipe, or on a terminal for typed rows: Ctrl-C is an interruption too)
+        if input_file == "-" and sys.stdin.isatty():
+            _say("reading rows from standard input: type or paste them, then Ctrl-D (Ctrl-Z, Enter on Windows)",
+                 err=True)
+        source = open_source(input_file, input_format)
+    except KeyboardInterrupt:
+        _say("\ninterrupted before any row was read", err=True)
+        sys.exit(130)
+    render_to = render_to.lower() if render_to else None
     jobs = jobs or usable_cpus()
-    show = sys.stderr.isatty()
+    show = sys.stderr is not None and sys.stderr.isatty()  # (closed, as a service may start it: no bar)
     try:
         if show:
             with click.progressbar(length=source.size or 0, label="Drafting", file=_UntilClosed(sys.stderr),
@@ -400,8 +418,11 @@ class _UntilClosed:
 
 
 def _say(text: str, err: bool = False):
-    """click.echo, except that a terminal closed under the run is not an error: what the run
-    did is kept all the same, and the exit status says how it ended (129 for SIGHUP)."""
+    """click.echo, except that a terminal closed under the run (or a stream closed before it)
+    is not an error: what the run did is kept all the same, and the exit status says how it
+    ended (129 for SIGHUP)."""
+    if (sys.stderr if err else sys.stdout) is None:
+        return
     try:
         click.echo(text, err=err)
     except OSError:

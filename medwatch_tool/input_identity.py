@@ -61,14 +61,20 @@ def _earlier(folder: Path) -> Optional[dict]:
         return None  # no run there yet
 
 
-def check_and_note(folder: Path, name: str, render_to: Optional[str], workbook: bool = False) -> Optional[str]:
-    """Why the run in `folder` cannot be resumed on the input `name` with --render
-    `render_to` (None when it can), and note the input as it now is for the next resume.
-    Without an earlier run's record, only the note is made."""
+def check_and_note(folder: Path, name: str, render_to: Optional[str], fmt: str = "csv") -> Optional[str]:
+    """Why the run in `folder` cannot be resumed on the input `name` read as `fmt` (csv,
+    tsv, jsonl, xlsx) with --render `render_to` (None when it can), and note the input as it
+    now is for the next resume. Without an earlier run's record, only the note is made."""
     then = _earlier(folder)
     piped = not _is_file(name)
+    workbook = fmt == "xlsx"
     now = None
     if then is not None:
+        if then.get("format", fmt) != fmt:  # its rows were read otherwise: the journal's rows are not these
+            was, now_read = (_FORMATS.get(f, f) for f in (then["format"], fmt))
+            return (f"cannot finish the batch run in {folder}: it read its input as {was}, and this run reads it "
+                    f"as {now_read} (by its name, or --input-format); the rows it recorded are not the rows read "
+                    "now. Start a new run in another --out")
         if then.get("render", render_to) != render_to:
             was = f"--render {then['render']}" if then.get("render") else "no --render"
             return (f"cannot finish the batch run in {folder}: it began with {was}; resume it with the same "
@@ -96,25 +102,29 @@ def check_and_note(folder: Path, name: str, render_to: Optional[str], workbook: 
                                             "saved again changes as a whole, so --resume takes it only unchanged")
                 return _changed(folder, "its content differs from the file the run began with; rows added at "
                                         "its end would be fine")
-    _note(folder, name, piped, now, render_to)
+    _note(folder, name, piped, now, render_to, fmt)
     return None
 
 
 def _changed(folder: Path, how: str) -> str:
     return (f"has changed since the batch run in {folder} began ({how}): --resume only finishes a run on "
-            "the same input, and would skip rows it never read")
+            "the same input, and would skip rows it never read. To draft the changed file, choose another --out")
 
 
-def _note(folder: Path, name: str, piped: bool, digest: Optional[Tuple[int, int]], render_to: Optional[str]):
+_FORMATS = {"csv": "CSV", "tsv": "tab-separated text", "jsonl": "JSON Lines", "xlsx": "an Excel workbook"}
+
+
+def _note(folder: Path, name: str, piped: bool, digest: Optional[Tuple[int, int]], render_to: Optional[str],
+          fmt: str):
     """Record the input (size and CRC-32 of a file; none for a pipe, which is not read here:
-    that would take its rows away from the run) and the run's --render."""
+    that would take its rows away from the run), how it is read and the run's --render."""
     if not piped and digest is None:
         try:
             digest = _digest(name)[1]
         except OSError:
             piped = True  # reading it fails again, with a message, when the run reads its rows
     size, crc32 = (None, None) if piped else digest
-    atomic_write(folder / IDENTITY, json.dumps({"size": size, "crc32": crc32, "render": render_to}))
+    atomic_write(folder / IDENTITY, json.dumps({"size": size, "crc32": crc32, "render": render_to, "format": fmt}))
 
 
 def forget(folder: Path):

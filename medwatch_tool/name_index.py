@@ -66,5 +66,7 @@ class NameIndex:
                 self.db.close()
         finally:
             for path in (self.path, Path(f"{self.path}-journal")):
-                if path.exists():
+                try:
                     path.unlink()
+                except OSError:  # gone, or the folder turned read-only: the next run replaces it
+                    pass

@@ -117,6 +117,27 @@ def refuse_others_files(folder: Path, input_name: str):
                          "replace: choose a new or empty --out folder", str(folder))
 
 
+def refuse_overwriting_input(folder: Path, input_name: str, render_to: Optional[str]):
+    """The input may lie in the --out folder, but not under a name the run writes: its
+    problems.csv, a draft (`ID.xml`) or a page would replace it, atomically, and the rows
+    with it (the only copy, often)."""
+    if input_name == "-":
+        return
+    name = Path(input_name).name.lower()
+    written = name == PROBLEMS or name.endswith(".xml") or (render_to and name.endswith("." + _PAGE[render_to]))
+    try:
+        inside = written and os.path.samefile(Path(input_name).parent, folder)
+    except OSError:  # the folder does not exist yet: the input is not in it
+        inside = False
+    if inside:
+        raise InputError(f"lies in the --out folder under a name this run writes ({PROBLEMS}, drafts as "
+                         f"ID.xml{', pages as ID.' + _PAGE[render_to] if render_to else ''}): it would be replaced; "
+                         "move it out of the folder, or choose another --out", input_name)
+
+
+_PAGE = {"html": "html", "text": "txt"}
+
+
 def _same_file(path: Path, input_name: str) -> bool:
     try:
         return input_name != "-" and os.path.samefile(path, input_name)
