@@ -59,6 +59,7 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
     folder = Path(out_dir)
     out_folder.refuse_overwriting_input(folder, source.name, render_to)
     if _journaled(folder) and not resume:
+        out_folder.Held(folder).release()  # a run writing there now is said as such (not "add --resume")
         raise InputError("already holds a batch run: add --resume to finish it, or choose another --out",
                          str(folder))
     rows = iter(source)

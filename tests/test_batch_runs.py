@@ -94,6 +94,9 @@ def test_one_run_at_a_time_and_sigterm_stops_cleanly(console_script, runner, tmp
     second = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
     assert second.exit_code == 1
     assert f"Error: {out}: another medwatch batch run is writing into this folder now" in second.output
+    fresh = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])  # not "add --resume"
+    assert fresh.exit_code == 1
+    assert f"Error: {out}: another medwatch batch run is writing into this folder now" in fresh.output
     proc.send_signal(signal.SIGTERM)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 143, stderr
