@@ -303,7 +303,9 @@ def _number_with_its_unit(path: str, field: Field, text: str, values: Mapping[st
                           out: Dict[str, Value], problems: List[Tuple[str, str]]) -> bool:
     """A number cell that holds its unit too: the number goes to its box and the unit to the
     unit's box, unless that box says another unit (then which is right is the user's call).
-    False when the cell is not a number with a unit."""
+    False when the cell is not a number with a unit. The unit box is found by its path
+    beside the number's: `values` must be keyed one spelling per box, as the readers key
+    them (header.field_name), or a unit box spelt otherwise would be missed."""
     split = number_and_unit(field, text)
     if split is None:
         return _unit_refused(path, field, text, problems)

@@ -28,7 +28,9 @@ def _report_id_check() -> Callable[[str], bool]:
 
 
 def draft_name(values: dict, row: int) -> str:
-    """`ID.xml`, `ID-followup-N.xml`, or `row-000042.xml` without a usable report id."""
+    """`ID.xml`, `ID-followup-N.xml`, or `row-000042.xml` without a usable report id.
+    `values` are keyed as the readers key them, one spelling per box (header.field_name), so
+    the id is found however the input spelt its key."""
     report_id = str(values.get("admin/report_id", "")).strip()
     if not (report_id and _report_id_check()(report_id)):
         return f"row-{row:06d}.xml"  # no id, or one the schema will reject anyway

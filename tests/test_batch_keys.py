@@ -1,0 +1,131 @@
+"""`medwatch batch`: one box spelt several ways (an unindexed path, `admin[1]/`, a stray
+space in a JSON key, an object wrapped in an array) is one box for every check."""
+import json
+
+import pytest
+
+from medwatch_tool.cli import main
+from medwatch_tool.draft import draft_values, read_draft
+
+from test_batch import read_problems
+
+# a row that passes FDA's four minimum criteria, less the suspect product's name
+MINIMUM = ["admin/report_id", "patient/identifier", "event/description", "reporter/last_name", "reporter/email",
+           "event/problem_type"]
+GIVEN = ["P-1", "Spasms", "Pereira", "dp@example.org", "adverse event"]
+RECORD = {"patient": {"identifier": "P-1"}, "event": {"description": "Spasms", "problem_type": "adverse event"},
+          "reporter": {"last_name": "Pereira", "email": "dp@example.org"}}
+
+
+def batch(runner, src, out):
+    return runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+
+
+def write_csv(path, header, *rows):
+    path.write_text("\n".join([",".join(header)] + [",".join(row) for row in rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def write_jsonl(path, *records):
+    path.write_text("\n".join(json.dumps(dict(RECORD, **r)) for r in records) + "\n", encoding="utf-8")
+    return path
+
+
+def problems_of(out):
+    return [(p["row"], p["path"], p["message"]) for p in read_problems(out)]
+
+
+# 1. a number with its unit, and the unit box under another spelling of its path
+
+CONFLICT = "'5 mg' gives the unit as MG, but D2 dose unit says UGM: leave the unit to one of them"
+WEIGHT_CONFLICT = "'70 kg' gives the unit as kg, but A4 weight unit says lb: leave the unit to one of them"
+
+
+def test_a_dose_and_a_unit_box_spelt_differently_in_a_csv_header_are_checked_together(runner, tmp_path):
+    """Before: `suspect_product/dose` beside `suspect_product[1]/dose_unit` drafted '5 mg' with
+    unit 'mcg' as 5 micrograms, "1 drafted, 0 with errors"."""
+    header = MINIMUM + ["suspect_product/name", "suspect_product/dose", "suspect_product[1]/dose_unit"]
+    src = write_csv(tmp_path / "in.csv", header, ["C1", *GIVEN, "Baclofen", "5 mg", "mcg"],
+                    ["C2", *GIVEN, "Baclofen", "5 mg", "mg"])
+    out = tmp_path / "o"
+    result = batch(runner, src, out)
+    assert "1 drafted, 1 with errors" in result.output
+    assert problems_of(out) == [("2", "suspect_product[1]/dose", CONFLICT)]
+    values = draft_values(read_draft(out / "C2.xml"))
+    assert (values["suspect_product[1]/dose"], values["suspect_product[1]/dose_unit"]) == ("5", "MG")
+
+
+def test_a_dose_and_a_unit_box_spelt_differently_in_a_workbook_header_are_checked_together(runner, tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    book.active.append(MINIMUM + ["Suspect_Product/Name", "suspect_product/dose ", "suspect_product[1]/dose_unit"])
+    book.active.append(["X1", *GIVEN, "Baclofen", "5 mg", "mcg"])
+    src = tmp_path / "in.xlsx"
+    book.save(src)
+    out = tmp_path / "o"
+    assert "0 drafted, 1 with errors" in batch(runner, src, out).output
+    assert problems_of(out) == [("2", "suspect_product[1]/dose", CONFLICT)]
+
+
+@pytest.mark.parametrize("record, path, message", [
+    # a trailing space in the unit's key (before: drafted as 70 lb)
+    ({"patient": {"identifier": "P-1", "weight": "70 kg", "weight_unit ": "lb"}}, "patient/weight", WEIGHT_CONFLICT),
+    # the section wrapped in a one-element array, the unit as a path (before: 70 lb)
+    ({"patient": [{"identifier": "P-1", "weight": "70 kg"}], "patient/weight_unit": "lb"}, "patient/weight",
+     WEIGHT_CONFLICT),
+    # an object for the one product, the unit as an indexed path (before: 5 micrograms)
+    ({"suspect_product": {"name": "Baclofen", "dose": "5 mg"}, "suspect_product[1]/dose_unit": "mcg"},
+     "suspect_product[1]/dose", CONFLICT),
+])
+def test_a_number_and_its_unit_box_under_json_keys_spelt_differently_are_checked_together(runner, tmp_path, record,
+                                                                                           path, message):
+    src = write_jsonl(tmp_path / "in.jsonl", dict({"admin": {"report_id": "J1"},
+                                                   "suspect_product": [{"name": "Baclofen"}]}, **record))
+    out = tmp_path / "o"
+    assert "0 drafted, 1 with errors" in batch(runner, src, out).output
+    assert problems_of(out) == [("1", path, message)]
+
+
+# 2. the report id and follow-up number, under any spelling of their keys
+
+def test_a_report_id_under_any_json_key_spelling_names_the_draft_and_is_checked_for_repeats(runner, tmp_path):
+    """Before: "4 drafted, 0 with errors": A1.xml, row-000002.xml and row-000003.xml (three
+    drafts of report A1), and the follow-up 1 of A2 saved as A2.xml."""
+    product = {"suspect_product": [{"name": "Baclofen"}]}
+    src = write_jsonl(tmp_path / "in.jsonl",
+                      dict(product, admin={"report_id": "A1", "form": "3500B"}),
+                      dict(product, admin=[{"report_id": "A1", "form": "3500B"}]),
+                      dict(product, admin={"report_id ": "A1", "form": "3500B"}),
+                      dict(product, admin={"report_id": "A2", "form": "3500B", "follow_up ": 1}))
+    out = tmp_path / "o"
+    result = batch(runner, src, out)
+    assert "2 drafted, 2 with errors" in result.output and result.exit_code == 1
+    assert sorted(p.name for p in out.glob("*.xml")) == ["A1.xml", "A2-followup-1.xml"]
+    problems = read_problems(out)
+    assert [(p["row"], p["report_id"], p["path"]) for p in problems] == [("2", "A1", "admin/report_id"),
+                                                                        ("3", "A1", "admin/report_id")]
+    assert all("draft name A1.xml is already used by line 1" in p["message"] for p in problems)
+
+
+def test_a_report_id_column_written_with_an_index_names_the_draft(runner, tmp_path):
+    """Before: two rows of report H1 drafted as row-000002.xml and row-000003.xml."""
+    src = write_csv(tmp_path / "in.csv", ["admin[1]/report_id", *MINIMUM[1:], "suspect_product[1]/name"],
+                    ["H1", *GIVEN, "Baclofen"], ["H1", *GIVEN, "Baclofen"])
+    out = tmp_path / "o"
+    assert "1 drafted, 1 with errors" in batch(runner, src, out).output
+    assert sorted(p.name for p in out.glob("*.xml")) == ["H1.xml"]
+    [problem] = read_problems(out)
+    assert (problem["row"], problem["report_id"]) == ("3", "H1")
+    assert "draft name H1.xml is already used by row 2" in problem["message"]
+
+
+# 3. an unindexed header and the validator's indexed path are one box
+
+def test_an_unindexed_column_gives_one_problem_under_one_path(runner, tmp_path):
+    """Before: the too-long test name at `event/test/name`, and "is required but missing" at
+    `event/test[1]/name`, for a box the user filled."""
+    header = MINIMUM + ["suspect_product/name", "event/test/name", "event/test/result"]
+    src = write_csv(tmp_path / "in.csv", header, ["N1", *GIVEN, "Baclofen", "x" * 251, "5"])
+    out = tmp_path / "o"
+    assert "0 drafted, 1 with errors" in batch(runner, src, out).output
+    assert problems_of(out) == [("2", "event/test[1]/name", "is 251 characters long; at most 250 fit in this box")]
