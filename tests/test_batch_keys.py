@@ -1,5 +1,6 @@
 """`medwatch batch`: one box spelt several ways (an unindexed path, `admin[1]/`, a stray
-space in a JSON key, an object wrapped in an array) is one box for every check."""
+space in a JSON key, an object wrapped in an array) is one box for every check; and
+problems name the entries of a repeated group as the input numbers them."""
 import json
 
 import pytest
@@ -129,3 +130,43 @@ def test_an_unindexed_column_gives_one_problem_under_one_path(runner, tmp_path):
     out = tmp_path / "o"
     assert "0 drafted, 1 with errors" in batch(runner, src, out).output
     assert problems_of(out) == [("2", "event/test[1]/name", "is 251 characters long; at most 250 fit in this box")]
+
+
+# 4. gaps in a repeated group: problems name the input's entries
+
+DATE_ORDER = "therapy stop date 2026-04-01 is before the start date 2026-05-01"
+
+
+def test_problems_of_a_group_with_a_gap_name_the_csv_columns_of_the_entry(runner, tmp_path):
+    """Before: row 3's date-order error was put at suspect_product[2]/stop_date (empty in the
+    input: the draft numbers products 1 and 3 as 1 and 2), and in row 2 it was not reported
+    at all, taken for the same mistake as the refused value at the input's [2]."""
+    header = MINIMUM + ["suspect_product[1]/name", "suspect_product[2]/stop_date", "suspect_product[3]/name",
+                        "suspect_product[3]/start_date", "suspect_product[3]/stop_date"]
+    src = write_csv(tmp_path / "in.csv", header,
+                    ["G1", *GIVEN, "Baclofen", "garbage", "Tizanidine", "2026-05-01", "2026-04-01"],
+                    ["G2", *GIVEN, "Baclofen", "", "Tizanidine", "2026-05-01", "2026-04-01"])
+    out = tmp_path / "o"
+    assert "0 drafted, 2 with errors" in batch(runner, src, out).output
+    problems = [(row, path, message.split(";")[0]) for row, path, message in problems_of(out)]
+    assert problems == [("2", "suspect_product[2]/stop_date", "'garbage' is not a date"),
+                        ("2", "suspect_product[3]/stop_date", DATE_ORDER),
+                        ("3", "suspect_product[3]/stop_date", DATE_ORDER)]
+
+
+def test_problems_of_a_json_array_with_an_empty_entry_name_the_entry_as_the_array_does(runner, tmp_path):
+    """Before: line 1's rule error named suspect_product[2] (the empty {}) while line 2's value
+    problem named [3]; and `event/test` given only as its second entry was "event/test[1]/name
+    is required but missing"."""
+    products = [{"name": "Baclofen"}, {}, {"name": "Tizanidine", "start_date": "2026-05-01",
+                                             "stop_date": "2026-04-01"}]
+    src = write_jsonl(tmp_path / "in.jsonl",
+                      {"admin": {"report_id": "E1"}, "suspect_product": products},
+                      {"admin": {"report_id": "E2"}, "suspect_product": [{"name": "A"}, {}, {"name": "C", "dose": "abc"}]},
+                      {"admin": {"report_id": "E3"}, "suspect_product": [{"name": "A"}],
+                       "event": dict(RECORD["event"], test=[{}, {"result": "5"}])})
+    out = tmp_path / "o"
+    assert "0 drafted, 3 with errors" in batch(runner, src, out).output
+    assert problems_of(out) == [("1", "suspect_product[3]/stop_date", DATE_ORDER),
+                                ("2", "suspect_product[3]/dose", "'abc' is not a number"),
+                                ("3", "event/test[2]/name", "is required but missing")]
