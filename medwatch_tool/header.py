@@ -94,6 +94,10 @@ def _header_below(rows: Iterable[List[str]], source: str, looked: int = 10) -> O
 
 
 def _not_a_field(catalog, column: int, name: str) -> str:
+    group = catalog.group(name) or catalog.group(name.lower())
+    if group is not None:  # 'suspect_product': its fields are the columns
+        return f"column {column} '{_shown(name)}' is a group of fields, not a field: its fields are columns " \
+               f"such as '{catalog.entry_example(group)}'"
     hint = catalog.suggest(name) if len(name) <= _NAME_SHOWN else None  # a page of text is no misspelt path
     return f"column {column} '{_shown(name)}' is not a field" + (f"; did you mean '{hint}'?" if hint else "")
 

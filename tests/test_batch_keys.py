@@ -170,3 +170,37 @@ def test_problems_of_a_json_array_with_an_empty_entry_name_the_entry_as_the_arra
     assert problems_of(out) == [("1", "suspect_product[3]/stop_date", DATE_ORDER),
                                 ("2", "suspect_product[3]/dose", "'abc' is not a number"),
                                 ("3", "event/test[2]/name", "is required but missing")]
+
+
+# 5. unknown keys and groups given as values
+
+def test_a_suggestion_for_a_misspelt_key_keeps_its_entry(runner, tmp_path):
+    """Before: "did you mean 'suspect_product/name'?", i.e. the first product's name."""
+    src = write_jsonl(tmp_path / "in.jsonl", {"admin": {"report_id": "K1"},
+                                              "suspect_product": [{"name": "Baclofen"}, {"nmae": "Tizanidine"}]})
+    out = tmp_path / "o"
+    batch(runner, src, out)
+    assert problems_of(out) == [("1", "suspect_product[2]/nmae",
+                                 "'suspect_product[2]/nmae' is not a field; did you mean 'suspect_product[2]/name'?")]
+
+
+@pytest.mark.parametrize("record, path, message", [
+    ({"suspect_product": "Baclofen"}, "suspect_product",
+     """'suspect_product' is a group of fields, not a value: give a list of entries, e.g. "suspect_product": """
+     """[{"name": "Baclofen"}]"""),
+    ({"suspect_product": ["Baclofen", "Tizanidine"]}, "suspect_product",
+     """'suspect_product' is a group of fields, not a value: give a list of entries, e.g. "suspect_product": """
+     """[{"name": "Baclofen"}]"""),
+    ({"suspect_product": [{"name": "Baclofen"}], "event/test": "CBC normal"}, "event/test",
+     """'event/test' is a group of fields, not a value: give a list of entries, e.g. "event/test": """
+     """[{"name": "CBC normal"}]"""),
+    ({"suspect_product": [{"name": "Baclofen"}], "patient": "P-1"}, "patient",
+     """'patient' is a group of fields, not a value: give an object of its fields, e.g. "patient": """
+     """{"identifier": "P-1"}"""),
+])
+def test_a_group_given_as_a_value_is_told_the_form_it_takes(runner, tmp_path, record, path, message):
+    """Before: "'suspect_product' is not a field; did you mean 'suspect_product/ndc'?"."""
+    src = write_jsonl(tmp_path / "in.jsonl", dict({"admin": {"report_id": "V1"}}, **record))
+    out = tmp_path / "o"
+    assert "0 drafted, 1 with errors" in batch(runner, src, out).output
+    assert (path, message) in [(p, m) for _, p, m in problems_of(out)]
