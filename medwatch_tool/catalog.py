@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Dict, List, Optional, Tuple
 
 
-from .paths import PathSyntaxError, template_of
+from .paths import PathSyntaxError, join_path, split_path, template_of
 from .resources import schema_path
 from .safe_io import parse_xml_bytes
 
@@ -142,18 +142,35 @@ class Catalog:
         return node if isinstance(node, Group) else None
 
     def suggest(self, path: str) -> Optional[str]:
-        """The known field path nearest to a misspelt one, for error messages."""
+        """The known field path nearest to a misspelt one, for error messages, with the
+        indexes the misspelt one gave: a typo in the second product's box suggests
+        `suspect_product[2]/name`, not the first product's."""
         key = path.strip()
         try:
+            given = split_path(key)
             key = template_of(key)
         except PathSyntaxError:
-            pass
+            given = ()
         candidates = [f.path for f in self.fields]
         best = difflib.get_close_matches(key, candidates, n=1, cutoff=0.5)
         if not best:
             tail = key.rsplit("/", 1)[-1]
             best = [p for p in candidates if p.endswith("/" + tail)][:1]
-        return best[0] if best else None
+        return self._indexed(best[0], given) if best else None
+
+    def _indexed(self, template: str, given) -> str:
+        """`template` in the column spelling, taking the index of the given path's step at
+        the same depth (1 where it gave none)."""
+        indexes = [index for _, index in given]
+        return join_path(((name, indexes[depth] if depth < len(indexes) else 1)
+                         for depth, name in enumerate(template.split("/"))), self.repeating)
+
+    def entry_example(self, group: Group) -> str:
+        """A field of `group` in the column spelling (its first required one, else its first),
+        to show what a group given as a value should have been."""
+        fields = group.fields
+        first = next((f for f in fields if f.required), fields[0] if fields else group)
+        return self._indexed(first.path, ())
 
     def describe(self, path: Optional[str], form: str = "3500") -> Tuple[str, str]:
         """(box, label) of the field or group a (possibly indexed) path points at, the box
@@ -165,8 +182,6 @@ class Catalog:
 
     def column_names(self) -> List[str]:
         """CSV header: every leaf path, with `[1]` on repeating groups."""
-        from .paths import join_path
-
         return [join_path([(s, 1) for s in f.path.split("/")], self.repeating) for f in self.fields]
 
 

@@ -5,6 +5,7 @@ Patients write "3 Nov 2026", "yes" or "United States"; clinicians' exports hold
 ISO dates, true/false, code values, ISO country codes). The wizard and the batch reader
 both convert through here, so the two never disagree.
 """
+import json
 import re
 from functools import lru_cache
 from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
@@ -209,6 +210,10 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
             problems.append((path, _formula_error(raw.strip())))
             continue
         if field is None:
+            group = load_catalog().group(path)
+            if group is not None:  # "suspect_product": "Baclofen"
+                problems.append((path, _group_given_a_value(path, group, raw)))
+                continue
             unknown += 1
             if unknown <= _UNKNOWN_SHOWN:
                 hint = load_catalog().suggest(path)
@@ -241,6 +246,20 @@ _FORMULA_ERROR = re.compile(r"#(?:N/A|NV|[A-Z][A-Z0-9_/]*[!?])|Err:\d{3}")
 def _formula_error(text: str) -> str:
     return (f"'{text}' is the error of a spreadsheet formula, not a value: correct the formula (or clear "
             "the cell) in the spreadsheet and export it again")
+
+
+def _group_given_a_value(path: str, group, raw) -> str:
+    """Why a group given a value ('"suspect_product": "Baclofen"', or a list of names) is
+    refused, showing the form it takes with the user's own value: a suggested field path
+    ("did you mean 'suspect_product/ndc'?") would put the value in a box it is not for."""
+    values = raw if isinstance(raw, (list, tuple)) else [raw]
+    shown = next((str(v).strip() for v in values if v is not None and str(v).strip()), "...")
+    shown = shown if len(shown) <= 40 else shown[:40] + "…"
+    name = load_catalog().entry_example(group).rsplit("/", 1)[-1]
+    key, entry = json.dumps(path, ensure_ascii=False), json.dumps({name: shown}, ensure_ascii=False)
+    if group.repeat and not path.endswith("]"):  # (an indexed one, 'suspect_product[2]', is one entry)
+        return f"'{path}' is a group of fields, not a value: give a list of entries, e.g. {key}: [{entry}]"
+    return f"'{path}' is a group of fields, not a value: give an object of its fields, e.g. {key}: {entry}"
 
 
 _UNKNOWN_SHOWN = 10  # a record from another system may hold thousands of keys that are not fields
@@ -314,7 +333,9 @@ def _number_with_its_unit(path: str, field: Field, text: str, values: Mapping[st
                           out: Dict[str, Value], problems: List[Tuple[str, str]]) -> bool:
     """A number cell that holds its unit too: the number goes to its box and the unit to the
     unit's box, unless that box says another unit (then which is right is the user's call).
-    False when the cell is not a number with a unit."""
+    False when the cell is not a number with a unit. The unit box is found by its path
+    beside the number's: `values` must be keyed one spelling per box, as the readers key
+    them (header.field_name), or a unit box spelt otherwise would be missed."""
     split = number_and_unit(field, text)
     if split is None:
         return _unit_refused(path, field, text, problems)

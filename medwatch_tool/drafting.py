@@ -13,6 +13,7 @@ from .catalog import NS, load_catalog
 from .coerce import coerce_value, coerce_values
 from .draft import NotStorable, draft_document
 from .errors import InputError, OutputError, ValueProblem
+from .numbering import as_input, input_numbering
 from .outcomes import Outcome
 from .readers import Row
 from .safe_io import FolderWriter
@@ -28,7 +29,9 @@ def _report_id_check() -> Callable[[str], bool]:
 
 
 def draft_name(values: dict, row: int) -> str:
-    """`ID.xml`, `ID-followup-N.xml`, or `row-000042.xml` without a usable report id."""
+    """`ID.xml`, `ID-followup-N.xml`, or `row-000042.xml` without a usable report id.
+    `values` are keyed as the readers key them, one spelling per box (header.field_name), so
+    the id is found however the input spelt its key."""
     report_id = str(values.get("admin/report_id", "")).strip()
     if not (report_id and _report_id_check()(report_id)):
         return f"row-{row:06d}.xml"  # no id, or one the schema will reject anyway
@@ -104,10 +107,12 @@ def draft_rows(items: List[tuple], out_dir: str, render_to: Optional[str] = None
     with FolderWriter(out_dir) as folder:  # not fsynced: --resume re-checks every draft
         for (outcome, (data, leaves)), (root, problems) in zip(drafted, checked):
             refused = {problem["path"] for problem in outcome.problems}  # a value its box could not take
+            numbering = input_numbering(leaves[0][2]) if problems else None  # the draft closes gaps in groups
             for p in problems:
-                if p.path in refused:  # the draft misses the value refused above: "required but missing",
+                path = as_input(p.path, numbering)  # as the input numbers the entry, like `refused`
+                if path in refused:  # the draft misses the value refused above: "required but missing",
                     continue  # "no event: describe the adverse event" (MW-MIN-4) would say the same mistake again
-                outcome.add_problem(p.severity, p.message, p.path, p.box, p.label, p.rule)
+                outcome.add_problem(p.severity, p.message, path, p.box, p.label, p.rule)
             if outcome.problems and any(p["severity"] == "error" for p in outcome.problems):
                 continue
             folder.write(outcome.name, data)

@@ -5,12 +5,13 @@ dropping a field from every report.
 """
 import csv
 import itertools
-from typing import Callable, Iterable, List, Optional, Tuple
+from functools import lru_cache
+from typing import Callable, Iterable, List, Optional
 
 from .catalog import load_catalog
 from .errors import InputDamaged, InputError
 from .input_streams import LineTooLong
-from .paths import PathSyntaxError, split_path
+from .paths import spelt, split_path
 
 _SHOWN = 10  # header problems spelt out; a sheet of thousands of wrong columns gets a count of the rest
 
@@ -29,8 +30,9 @@ def check_header(header: List[str], source: str) -> List[str]:
     problems: List[Callable[[], str]] = []  # spelt out (with the nearest path) only if shown
     seen, paths = {}, []
     for column, name in enumerate(header, 1):
-        name, canonical = field_name((name or "").strip())
-        paths.append(name)
+        name = (name or "").strip()  # as the user wrote it, for messages
+        canonical = field_name(name)
+        paths.append(canonical)
         if not name:
             problems.append(lambda column=column: f"column {column} has no name")
             continue
@@ -38,8 +40,7 @@ def check_header(header: List[str], source: str) -> List[str]:
             problems.append(lambda column=column, name=name, first=seen[canonical]:
                             f"column {column} '{_shown(name)}' repeats column {first}")
         seen[canonical] = column
-        node = catalog.node(name)
-        if node is None or not hasattr(node, "kind"):
+        if catalog.field(canonical) is None:
             problems.append(lambda column=column, name=name: _not_a_field(catalog, column, name))
     if problems:
         shown = "; ".join(problem() for problem in problems[:_SHOWN])
@@ -49,17 +50,21 @@ def check_header(header: List[str], source: str) -> List[str]:
     return paths
 
 
-def field_name(name: str) -> Tuple[str, str]:
-    """A column name or JSON key as a field path, and the form that tells two names of one
-    field apart ('suspect_product/name' is 'suspect_product[1]/name'). 'Patient/Age', as a
-    spreadsheet capitalises it, is 'patient/age': paths are lower case."""
+@lru_cache(maxsize=8192)
+def field_name(name: str) -> str:
+    """A column name or JSON key as the one spelling of its field path that rows are keyed
+    by: the catalog's path, lower case, indexed on repeating groups ('Suspect_Product/Dose ',
+    'suspect_product/dose' -> 'suspect_product[1]/dose'; 'patient[1]/age' -> 'patient/age').
+    Coercion, draft names, duplicate checks and problems then see one key per box, however
+    the input spelt it. A name that is no field is kept as written (stripped), to be quoted
+    back. Cached: a reader asks once per column, or per JSON key spelling."""
+    name = name.strip()
     catalog = load_catalog()
-    if catalog.node(name) is None and catalog.node(name.lower()) is not None:
+    if catalog.field(name) is None:
+        if catalog.field(name.lower()) is None:
+            return name
         name = name.lower()
-    try:
-        return name, "/".join(f"{s}[{i}]" for s, i in split_path(name))
-    except PathSyntaxError:
-        return name, name
+    return spelt(split_path(name), catalog.repeating)
 
 
 def header_paths(header: List[str], below: Iterable[List[str]], source: str) -> List[str]:
@@ -89,6 +94,10 @@ def _header_below(rows: Iterable[List[str]], source: str, looked: int = 10) -> O
 
 
 def _not_a_field(catalog, column: int, name: str) -> str:
+    group = catalog.group(name) or catalog.group(name.lower())
+    if group is not None:  # 'suspect_product': its fields are the columns
+        return f"column {column} '{_shown(name)}' is a group of fields, not a field: its fields are columns " \
+               f"such as '{catalog.entry_example(group)}'"
     hint = catalog.suggest(name) if len(name) <= _NAME_SHOWN else None  # a page of text is no misspelt path
     return f"column {column} '{_shown(name)}' is not a field" + (f"; did you mean '{hint}'?" if hint else "")
 

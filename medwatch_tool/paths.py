@@ -38,6 +38,17 @@ def join_path(steps, repeating=frozenset()) -> str:
     return "/".join(out)
 
 
+def spelt(steps, repeating=frozenset()) -> str:
+    """Steps as the one spelling a field path has: `[i]` on every step of a repeating group
+    (`suspect_product[1]/dose`), none on the others (`patient/age`), except an index other
+    than 1 on a group that does not repeat, kept so that it is refused where it is placed."""
+    out, prefix = [], []
+    for name, index in steps:
+        prefix.append(name)
+        out.append(f"{name}[{index}]" if index != 1 or "/".join(prefix) in repeating else name)
+    return "/".join(out)
+
+
 @lru_cache(maxsize=8192)
 def template_of(path: str) -> str:
     """The path with its indexes removed: the catalog key of the field."""

@@ -418,24 +418,25 @@ def _object(pairs: list) -> dict:
 
 
 def _json_fields(flat: dict, names: Dict[str, tuple]) -> dict:
-    """A JSON line's flat paths as fields, as a CSV header's column names are: in any letter
-    case ('Patient/age'), a group given as null or [] (EHR JSON for "none") left out, and a
-    field given twice ('suspect_product/name' beside 'suspect_product[1]/name', or in two
-    letter cases) refused. `names` remembers each path's reading: keys repeat on every line."""
+    """A JSON line's flat paths as fields, keyed as a CSV header's columns are (see
+    header.field_name: 'Patient/age', 'patient[1]/age' and 'patient/age ' are 'patient/age'),
+    a group given as null or [] (EHR JSON for "none") left out, and a field given twice
+    ('suspect_product/name' beside 'suspect_product[1]/name', or in two letter cases)
+    refused. `names` remembers each key's reading: keys repeat on every line."""
     out, given = {}, {}
     for path, value in flat.items():
         known = names.get(path)
         if known is None:
             if len(names) > 100_000:  # records of ever new keys: memory stays flat
                 names.clear()
-            name, same = field_name(path)
-            known = names[path] = (name, same, load_catalog().group(name) is not None)
-        name, same, group = known
+            name = field_name(path)
+            known = names[path] = (name, load_catalog().group(name) is not None)
+        name, group = known
         if group and (value == "" or value == []):
             continue
-        if same in given:
-            raise InputError(f"gives one field twice, as '{given[same]}' and '{path}': which value is meant?")
-        given[same] = path
+        if name in given:
+            raise InputError(f"gives one field twice, as '{given[name]}' and '{path}': which value is meant?")
+        given[name] = path
         out[name] = value
     return out
 

@@ -686,9 +686,13 @@ def test_column_names_in_capitals_are_the_same_fields(runner, tmp_path):
 
 
 @pytest.mark.parametrize("header, expected", [
-    ("patient/age,suspect_product[1]/dosage", "column 2 'suspect_product[1]/dosage' is not a field; did you mean 'suspect_product/dose'?"),
+    ("patient/age,suspect_product[1]/dosage", "column 2 'suspect_product[1]/dosage' is not a field; did you mean 'suspect_product[1]/dose'?"),
+    # the suggestion keeps the product's index (before: 'suspect_product/dose', i.e. product 1)
+    ("patient/age,suspect_product[2]/dosage", "column 2 'suspect_product[2]/dosage' is not a field; did you mean 'suspect_product[2]/dose'?"),
+    ("patient/age,suspect_product", "column 2 'suspect_product' is a group of fields, not a field: its fields are columns such as 'suspect_product[1]/name'"),
     ("patient/age,patient/age", "column 2 'patient/age' repeats column 1"),
     ("Patient/Age,patient/age", "column 2 'patient/age' repeats column 1"),
+    ("suspect_product/name,suspect_product[1]/name", "column 2 'suspect_product[1]/name' repeats column 1"),
     ("", "row 1 (header) names no columns: the first line must list the field paths"),
 ])
 def test_bad_header_stops_with_one_line(runner, tmp_path, header, expected):

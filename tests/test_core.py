@@ -29,7 +29,10 @@ def test_catalog_annotates_every_field():
     assert catalog.field("suspect_product[3]/route").box == "D2"
     assert catalog.field("device[2]/udi").box_3500b == "D7"
     assert {g.path for g in catalog.groups if g.repeat} == {"event/test", "suspect_product", "device", "concomitant"}
-    assert catalog.suggest("suspect_product/dosage") == "suspect_product/dose"
+    # suggestions are spelt as the CSV template spells columns, keeping the entry given
+    assert catalog.suggest("suspect_product/dosage") == "suspect_product[1]/dose"
+    assert catalog.suggest("suspect_product[2]/dosage") == "suspect_product[2]/dose"
+    assert catalog.suggest("patient[2]/agee") == "patient/age"
 
 
 @pytest.mark.parametrize("raw, stored", [
