@@ -211,7 +211,9 @@ class DecodedLines:
     A CR alone ends a line wherever it is (a file whose rows were appended by programs with
     different line ends): the CSV reader would otherwise stop at it mid-line ("new-line
     character seen in unquoted field"), or read three rows as one. Inside a quoted cell it
-    stays part of the cell's text, as the CSV reader joins a cell's lines as they are.
+    stays part of the cell's text, as the CSV reader joins a cell's lines as they are. With
+    `lone_cr_ends_line` False (JSON Lines, whose lines end at LF) a CR is part of its line,
+    so the line numbers after it still match `sed -n`.
 
     A line longer than MAX_FIELD is read past in pieces and raises LineTooLong; the next
     call goes on with the following line (a multi-GB file with no line breaks must not be
@@ -225,8 +227,9 @@ class DecodedLines:
     be told and named, and its lines `put_back` to be read again as rows.
     """
 
-    def __init__(self, handle: BinaryIO):
+    def __init__(self, handle: BinaryIO, lone_cr_ends_line: bool = True):
         self._handle, self._first = handle, True
+        self._lone_cr_ends_line = lone_cr_ends_line  # JSON Lines: only LF ends a line (a CR is in it)
         self._ahead: List[str] = []  # lines to give before reading on, the next one last
         self.quotes, self.line = 0, 0
         self.record: List[str] = []
@@ -277,7 +280,7 @@ class DecodedLines:
             if self._first:
                 raw = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
                 self._first = False
-            cr = raw.find(b"\r")
+            cr = raw.find(b"\r") if self._lone_cr_ends_line else -1
             if cr >= 0 and (cr < len(raw) - 2 or not raw.endswith(b"\r\n")):  # a CR alone ends a line
                 pieces = [_decoded(piece) for piece in _AFTER_LONE_CR.split(raw) if piece]
                 if not self._pieces_of_one_row(pieces):

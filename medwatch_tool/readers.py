@@ -11,7 +11,6 @@ import csv
 import functools
 import io
 import itertools
-import json
 import os
 import re
 import sys
@@ -21,10 +20,10 @@ from typing import BinaryIO, Dict, Iterator, List, Optional, Tuple
 
 from .catalog import NS, load_catalog
 from .coerce import coerce_values
-from .draft import flatten
 from .errors import InputDamaged, InputError
-from .header import field_name, header_paths
+from .header import header_paths
 from .input_streams import MAX_FIELD, MAX_MB, DecodedLines, LineTooLong, Prefixed, Recoded, seekable_copy, text_shape
+from .json_lines import JsonLines
 from .local_conventions import LOOKED_AT, day_first_sign, from_day_first, from_decimal_comma
 
 __all__ = ["FORMATS", "InputDamaged", "Row", "Source", "detect_format", "open_source"]
@@ -52,6 +51,11 @@ class Source:
     def __init__(self, name: str, handle: BinaryIO, fmt: str, size: Optional[int]):
         self.name, self.handle, self.format, self.size = name, handle, fmt, size
         self.notes: List[str] = []  # what the user should know about how it was read
+
+    @property
+    def unit(self) -> str:
+        """How the input names its rows in messages: a JSON Lines file has lines, not rows."""
+        return "line" if self.format == "jsonl" else "row"
 
     @property
     def position(self) -> int:
@@ -404,45 +408,10 @@ def _cell_too_long(number: int, lines: DecodedLines) -> Row:
     return Row(number, problems=[message])
 
 
-class _RepeatedKey(ValueError):
-    """A JSON object naming one key twice: json.loads would keep the last value unsaid."""
-
-
-def _object(pairs: list) -> dict:
-    """A JSON object as a dict, refusing a repeated key (as a CSV header's repeated column)."""
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        seen = set()
-        raise _RepeatedKey(next(k for k, _ in pairs if k in seen or seen.add(k)))
-    return obj
-
-
-def _json_fields(flat: dict, names: Dict[str, tuple]) -> dict:
-    """A JSON line's flat paths as fields, as a CSV header's column names are: in any letter
-    case ('Patient/age'), a group given as null or [] (EHR JSON for "none") left out, and a
-    field given twice ('suspect_product/name' beside 'suspect_product[1]/name', or in two
-    letter cases) refused. `names` remembers each path's reading: keys repeat on every line."""
-    out, given = {}, {}
-    for path, value in flat.items():
-        known = names.get(path)
-        if known is None:
-            if len(names) > 100_000:  # records of ever new keys: memory stays flat
-                names.clear()
-            name, same = field_name(path)
-            known = names[path] = (name, same, load_catalog().group(name) is not None)
-        name, same, group = known
-        if group and (value == "" or value == []):
-            continue
-        if same in given:
-            raise InputError(f"gives one field twice, as '{given[same]}' and '{path}': which value is meant?")
-        given[same] = path
-        out[name] = value
-    return out
-
-
 def _jsonl_rows(src: Source) -> Iterator[Row]:
-    """A row per line (its number is the line's: batch names it "line N", not "row N")."""
-    lines, number, names = DecodedLines(src.handle), 0, {}
+    """A row per line (its number is the line's: batch names it "line N", not "row N").
+    Only LF ends a line: a CR inside one is part of it, so line numbers match `sed -n`."""
+    lines, number, reading = DecodedLines(src.handle, lone_cr_ends_line=False), 0, JsonLines()
     while True:
         number += 1
         lines.new_record()  # one line, one record: its lines are not kept
@@ -455,20 +424,8 @@ def _jsonl_rows(src: Source) -> Iterator[Row]:
             continue
         if not raw.strip():
             continue
-        try:
-            values = _json_fields(flatten(json.loads(raw, object_pairs_hook=_object)), names)
-        except json.JSONDecodeError as exc:
-            problem = f"is not valid JSON ({exc.msg} at column {exc.colno})"
-        except _RepeatedKey as exc:
-            problem = f"names {exc.args[0]!r} twice in one object: which value is meant?"
-        except ValueError as exc:  # Python refuses to read an integer of over 4,300 digits
-            too_long = "integer string conversion" in str(exc)
-            problem = "has a number of over 4,300 digits" if too_long else f"is not valid JSON ({exc})"
-        except RecursionError:
-            problem = "is not a report: its JSON is nested hundreds of levels deep"
-        except InputError as exc:
-            problem = exc.reason
-        else:
-            yield Row(number, values)
-            continue
-        yield Row(number, problems=[problem])
+        values, problem = reading.values(number, raw)
+        if reading.nan_line == number:
+            src.notes.append(f"line {number} (and maybe others) holds NaN, which is not JSON (pandas and Python "
+                             "write it for a missing number): read as no value, as null is")
+        yield Row(number, values, [problem] if problem else [])
