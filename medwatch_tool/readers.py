@@ -124,7 +124,9 @@ def open_source(name: str, fmt: Optional[str] = None) -> Source:
             raise InputError(f"cannot be read ({exc.strerror or exc})", name) from None
     if fmt != "xlsx" and not data.startswith((b"PK\x03\x04", _OLE)):
         handle, data = _as_text(handle, data)
-    if not data.strip(b"\xef\xbb\xbf \t\r\n"):
+    if not data.strip(_BLANK) and size is not None and size > len(data):
+        data = _text_after_blank_lines(name) or data
+    if not data.strip(_BLANK):
         raise InputError("the file is empty", name)
     fmt = fmt or detect_format(name, data)
     if fmt not in FORMATS:
@@ -133,6 +135,27 @@ def open_source(name: str, fmt: Optional[str] = None) -> Source:
     if fmt == "xlsx" and size is None:  # from a pipe
         handle = seekable_copy(handle, name)
     return Source(name, handle, fmt, size)
+
+
+_BLANK = b"\xef\xbb\xbf \t\r\n"
+
+
+def _text_after_blank_lines(name: str) -> Optional[bytes]:
+    """A block from the first text of file `name` on, when its first block held only blank
+    lines (what tells the format is there; a file of 70,000 line breaks, then a report, is not
+    empty). None when there is none."""
+    handle = _scannable_copy(name)
+    if handle is None:
+        return None
+    try:
+        for block in iter(lambda: handle.read(65536), b""):
+            if block.strip(_BLANK):
+                return block.lstrip(_BLANK) + handle.read(65536)
+    except OSError:
+        pass
+    finally:
+        handle.close()
+    return None
 
 
 _WHAT = {"csv": "CSV text", "tsv": "tab-separated text", "jsonl": "JSON Lines text", "xlsx": "an .xlsx workbook"}
@@ -175,6 +198,9 @@ def _refuse_what_it_is_not(name: str, data: bytes, fmt: str):
                          if what.endswith("workbook") else "unzip it, or save it as CSV"), name)
     if b"\x00" in data[:4096]:
         raise InputError(f"this is binary data, not {_WHAT[fmt]}", name)
+    if fmt in ("csv", "tsv") and text.startswith(b"{"):  # no column name begins with "{"
+        raise InputError(f"is JSON Lines text, not {_WHAT[fmt]}: rename it to .jsonl, or give --input-format jsonl",
+                         name)
     if fmt == "jsonl" and text.startswith(b"["):
         raise InputError("is a JSON array, not JSON Lines (one object per line): write one report per line, "
                          "e.g. with `jq -c '.[]' in.json > out.jsonl`", name)

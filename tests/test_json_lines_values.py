@@ -187,3 +187,31 @@ def test_json_lines_summaries_say_lines(runner, tmp_path):
         handle.write(json.dumps(base("L3")) + "\n")
     result = batch(runner, src, out, "--resume")
     assert result.output.startswith("3 drafted, 0 with errors, 0 warnings (2 lines already done, skipped)\n")
+
+
+# C2: JSON Lines named .txt or .csv
+
+@pytest.mark.parametrize("name", ["export.txt", "export.csv"])
+def test_json_lines_named_txt_or_csv_says_what_it_is_and_how_to_read_it(runner, tmp_path, name):
+    """Before: read as CSV, its JSON fragments listed as column names ('{"admin":{"report_id":"T1"'
+    is not a field)."""
+    src = jsonl(tmp_path, base("T1"), name=name)
+    out = tmp_path / "o"
+    result = batch(runner, src, out)
+    assert result.exit_code == 1 and not out.exists()
+    assert result.output == (f"Error: {src}: is JSON Lines text, not CSV text: rename it to .jsonl, or give "
+                             "--input-format jsonl\n")
+    result = batch(runner, src, out, "--input-format", "jsonl")
+    assert result.exit_code == 0 and [p.name for p in out.glob("*.xml")] == ["T1.xml"]
+
+
+# C7: blank lines before the first record
+
+def test_a_file_beginning_with_over_64_kb_of_blank_lines_is_read(runner, tmp_path):
+    """Before: "the file is empty"."""
+    src = jsonl(tmp_path, *[""] * 70_000, base("E1"), base("E2", event={"event_date": "2026-02-30"}))
+    out = tmp_path / "o"
+    result = batch(runner, src, out)
+    assert result.output.startswith("1 drafted, 1 with errors"), result.output
+    [problem] = read_problems(out)
+    assert (problem["row"], problem["path"]) == ("70002", "event/event_date")
