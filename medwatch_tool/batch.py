@@ -96,7 +96,7 @@ def _run(source: Source, folder: Path, head: Optional[Row], rows: Iterator[Row],
     journal = Journal(folder)
     summary = journal.earlier
 
-    unit = "line" if source.format == "jsonl" else "row"  # how the input names its rows: in problems
+    unit = source.unit  # how the input names its rows: in problems
 
     def tasks():
         for row in _read_until_failure(itertools.chain([head] if head is not None else [], rows), source.name, summary):

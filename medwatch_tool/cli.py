@@ -360,16 +360,17 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
         sys.exit(130)
     finally:
         source.close()
-    _say(summary.line())
+    unit = source.unit  # "line" for JSON Lines, as its problems name them
+    _say(summary.line(unit))
     for note in source.notes:
         _say(f"note: {source.name}: {note}", err=True)
     if summary.failed:
-        _say(f"errors most often at: {summary.worst()}", err=True)
+        _say(f"errors most often at: {summary.worst(unit=unit)}", err=True)
         if summary.cannot_write:  # the rows after the failed write are not journaled: not in problems.csv either
-            _say(f"{os.path.join(out_dir, 'problems.csv')} lists the problems of the rows recorded; "
+            _say(f"{os.path.join(out_dir, 'problems.csv')} lists the problems of the {unit}s recorded; "
                        "--resume drafts the others again", err=True)
         else:
-            _say(f"see {os.path.join(out_dir, 'problems.csv')} for the row, field and box of each problem",
+            _say(f"see {os.path.join(out_dir, 'problems.csv')} for the {unit}, field and box of each problem",
                        err=True)
     elif summary.warnings:  # drafted, but a warning may matter (an identifier that looks like a name)
         _say(f"see {os.path.join(out_dir, 'problems.csv')} for the row, field and box of each warning", err=True)
@@ -379,10 +380,10 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
         if stopped:
             then = ("make room (or fix the folder), then finish with" if summary.cannot_write else
                     "once the input can be read again, finish with" if summary.cannot_read else "finish with")
-            _say(f"Error: {stopped}\nstopped: the {summary.kept} rows recorded so far are kept; "
+            _say(f"Error: {stopped}\nstopped: the {summary.kept} {unit}s recorded so far are kept; "
                        f"{then}: {finish}", err=True)
             sys.exit(1)
-        _say(f"interrupted: the {summary.kept} rows done so far are kept; to finish: {finish}", err=True)
+        _say(f"interrupted: the {summary.kept} {unit}s done so far are kept; to finish: {finish}", err=True)
         sys.exit(128 + summary.interrupted)  # as a shell reports a process a signal ended: 130 for Ctrl-C
     sys.exit(1 if summary.failed else 0)
 

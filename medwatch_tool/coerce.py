@@ -84,6 +84,9 @@ def coerce_value(field: Field, raw) -> Value:
         return [] if field.multiple else ""
     if isinstance(raw, bool):
         raw = "true" if raw else "false"
+        if field.kind == "text" and not field.multiple:
+            raise ValueProblem(f"is {raw}, a yes/no answer (JSON {raw}), but this box takes text: "
+                               f'write the text in quotes ("{raw}") if that is what it says')
     if field.multiple:
         items = raw if isinstance(raw, (list, tuple)) else str(raw).split(";")
         out = []

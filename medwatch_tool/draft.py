@@ -265,7 +265,8 @@ def _flatten_into(out: Dict[str, Value], nested: dict, prefix: str) -> Dict[str,
         elif path in out:
             raise InputError(f"gives '{path}' twice, nested and as a path: which value is meant?")
         elif isinstance(value, list):
-            out[path] = ["" if v is None else str(v) for v in value]
+            out[path] = ["" if v is None else "true" if v is True else "false" if v is False else str(v)
+                         for v in value]  # JSON's spelling, not Python's ('True')
         else:
             out[path] = "" if value is None else value
     return out

@@ -32,7 +32,7 @@ def draft_name(values: dict, row: int) -> str:
     """`ID.xml`, `ID-followup-N.xml`, or `row-000042.xml` without a usable report id.
     `values` are keyed as the readers key them, one spelling per box (header.field_name), so
     the id is found however the input spelt its key."""
-    report_id = str(values.get("admin/report_id", "")).strip()
+    report_id = _report_id(values)
     if not (report_id and _report_id_check()(report_id)):
         return f"row-{row:06d}.xml"  # no id, or one the schema will reject anyway
     follow_up = _follow_up(values.get("admin/follow_up"))
@@ -41,6 +41,13 @@ def draft_name(values: dict, row: int) -> str:
     if report_id[:4].lower() == "row-":
         report_id = "id-" + report_id  # never collides with the names given by row number
     return report_id + (f"-followup-{follow_up}" if follow_up not in ("", "0") else "") + ".xml"
+
+
+def _report_id(values: dict) -> str:
+    """The report id as its box reads it: text (a JSON number is its text too); JSON true,
+    or a value its reader refused, names no file (its box refuses it: not "True.xml")."""
+    report_id = values.get("admin/report_id", "")
+    return report_id.strip() if report_id.__class__ is str else ""
 
 
 def _follow_up(cell) -> Optional[str]:
@@ -64,7 +71,9 @@ def _prepare(number: int, values: dict, row_problems: List[str], name: Optional[
              duplicate_of: Optional[str]):
     """A row's outcome so far and its draft document (None when it cannot be drafted)."""
     name = name or draft_name(values, number)
-    outcome = Outcome(number, None, str(values.get("admin/report_id", "")).strip(), name=name)
+    report_id = values.get("admin/report_id", "")
+    shown = ("true" if report_id else "false") if isinstance(report_id, bool) else report_id  # as JSON spells it
+    outcome = Outcome(number, None, str(shown).strip(), name=name)
     for message in row_problems:
         outcome.add_problem("error", message)
     if duplicate_of is not None:

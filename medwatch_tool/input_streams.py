@@ -144,22 +144,60 @@ def _windows_1252_and_utf8(raw: bytes) -> str:
     Windows program), and read whole as Windows-1252 its UTF-8 is garbled ("José" as
     "JosÃ©"). But two Windows-1252 bytes can make a UTF-8 character too: a capital É and a
     no-break space read as "ɠ", É and a closing quote as "ɔ". So a character is taken as
-    UTF-8 only if it is a letter, sign or accent of a script (Latin U+00A0-U+024F, combining
-    accents, Greek, Cyrillic, Hebrew, Arabic... and beyond), not one of the phonetic and
-    modifier letters (U+0250-U+02FF) or controls that such pairs make."""
+    UTF-8 where it is a letter, sign or accent of a script (Latin U+00A0-U+024F, combining
+    accents, Greek, Cyrillic, Hebrew, Arabic... and beyond); a phonetic or modifier letter
+    (U+0250-U+02FF), which such pairs make, only where it sits in a word as a letter does
+    (`_a_letter_in_its_word`); never a C1 control."""
     out, at = [], 0
     for found in _UTF8_CHARACTER.finditer(raw):
         try:
             character = found.group().decode("utf-8")
         except UnicodeDecodeError:
             continue  # (an overlong or surrogate form: Windows-1252 bytes)
-        if "\u0250" <= character < "\u0300" or character < "\u00a0":
-            continue  # IPA, modifier letters, C1 controls: no name holds them
-        out.append(raw[at:found.start()].decode("cp1252", errors="replace"))
+        if character < "\u00a0":
+            continue  # C1 controls: no text holds them
+        before = raw[at:found.start()].decode("cp1252", errors="replace")
+        if "\u0250" <= character < "\u0300":
+            preceding = ("".join(out[-4:]) + before)[-2:]
+            if not _a_letter_in_its_word(preceding, character, _next_character(raw, found.end())):
+                continue
+        out.append(before)
         out.append(character)
         at = found.end()
     out.append(raw[at:].decode("cp1252", errors="replace"))
     return "".join(out)
+
+
+def _a_letter_in_its_word(preceding: str, character: str, following: str) -> bool:
+    """Whether a phonetic or modifier letter (U+0250-U+02FF: the ʻokina of Kāneʻohe, the ə of
+    Məmmədov, the ɛ and ɔ of Akan names) stands where a letter of a word does. Its two bytes
+    read as Windows-1252 are a capital É, Ê or Ë and a sign (CAFÉ” is "CAFɔ", JOSÉ’s is
+    "JOSɒs"), and such a capital ends a word of capitals or stands alone. So it is a letter after a small
+    letter (no word puts a capital after one), after the capital that begins a word and
+    before a small letter (Məmmədov), or at a word's start before a letter (ʻAiea).
+    `preceding` is the (up to) two characters before it, `following` the one after it."""
+    before = preceding[-1:]
+    if before.islower():
+        return True
+    if not before.isalpha():
+        return following.isalpha()
+    word_start = len(preceding) < 2 or not preceding[0].isalpha()
+    return before.isupper() and word_start and following.islower()
+
+
+def _next_character(raw: bytes, at: int) -> str:
+    """The character that starts at byte `at` of a mixed line, as the line will read it."""
+    if at >= len(raw):
+        return ""
+    if raw[at] < 0x80:
+        return chr(raw[at])
+    found = _UTF8_CHARACTER.match(raw, at)
+    if found is not None:
+        try:
+            return found.group().decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    return raw[at:at + 1].decode("cp1252", errors="replace")
 
 
 _AFTER_LONE_CR = re.compile(rb"(?<=\r)(?!\n)")  # where a CR not followed by LF ends a line
@@ -173,7 +211,9 @@ class DecodedLines:
     A CR alone ends a line wherever it is (a file whose rows were appended by programs with
     different line ends): the CSV reader would otherwise stop at it mid-line ("new-line
     character seen in unquoted field"), or read three rows as one. Inside a quoted cell it
-    stays part of the cell's text, as the CSV reader joins a cell's lines as they are.
+    stays part of the cell's text, as the CSV reader joins a cell's lines as they are. With
+    `lone_cr_ends_line` False (JSON Lines, whose lines end at LF) a CR is part of its line,
+    so the line numbers after it still match `sed -n`.
 
     A line longer than MAX_FIELD is read past in pieces and raises LineTooLong; the next
     call goes on with the following line (a multi-GB file with no line breaks must not be
@@ -187,8 +227,9 @@ class DecodedLines:
     be told and named, and its lines `put_back` to be read again as rows.
     """
 
-    def __init__(self, handle: BinaryIO):
+    def __init__(self, handle: BinaryIO, lone_cr_ends_line: bool = True):
         self._handle, self._first = handle, True
+        self._lone_cr_ends_line = lone_cr_ends_line  # JSON Lines: only LF ends a line (a CR is in it)
         self._ahead: List[str] = []  # lines to give before reading on, the next one last
         self.quotes, self.line = 0, 0
         self.record: List[str] = []
@@ -239,7 +280,7 @@ class DecodedLines:
             if self._first:
                 raw = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
                 self._first = False
-            cr = raw.find(b"\r")
+            cr = raw.find(b"\r") if self._lone_cr_ends_line else -1
             if cr >= 0 and (cr < len(raw) - 2 or not raw.endswith(b"\r\n")):  # a CR alone ends a line
                 pieces = [_decoded(piece) for piece in _AFTER_LONE_CR.split(raw) if piece]
                 if not self._pieces_of_one_row(pieces):
@@ -272,10 +313,18 @@ _NOT_A_NAME_S = re.compile("[\u0080-\u009f\u0250-\u02ff]")  # what Windows-1252 
 
 
 def _decoded(raw: bytes) -> str:
+    """A line as text: UTF-8, unless it does not decode, or its UTF-8 holds what only a
+    Windows-1252 pair makes ("CAFÉ”" in Windows-1252 is valid UTF-8 too: "CAFɔ"); the ʻ of
+    Kāneʻohe or the ə of Məmmədov, letters in their words, are kept."""
     try:
         text = raw.decode("utf-8")  # the fast path: nearly every line
     except UnicodeDecodeError:
         return _windows_1252_and_utf8(raw)
-    if text.isascii() or _NOT_A_NAME_S.search(text) is None:
+    if text.isascii():
         return text
-    return _windows_1252_and_utf8(raw)  # "CAFÉ”" in Windows-1252 is valid UTF-8 too: "CAFɔ"
+    for found in _NOT_A_NAME_S.finditer(text):
+        at = found.start()
+        character = found.group()
+        if character < "\u00a0" or not _a_letter_in_its_word(text[max(0, at - 2):at], character, text[at + 1:at + 2]):
+            return _windows_1252_and_utf8(raw)
+    return text

@@ -7,6 +7,7 @@ however often the run is restarted.
 import csv
 import json
 import os
+import re
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -140,7 +141,7 @@ class Journal:
             return
         pending, self.pending = self.pending, []
         try:
-            write_all(self.fd, "".join(line + "\n" for line in pending).encode("utf-8"))
+            write_all(self.fd, _utf8("".join(line + "\n" for line in pending)))
             os.fsync(self.fd)
             self.kept += len(pending)
         except OSError as exc:  # a line cut short by this is dropped by the next --resume
@@ -171,6 +172,19 @@ class Journal:
                     continue
                 for problem in entry["problems"]:
                     writer.writerow({column: _inert(cell) for column, cell in problem.items()})
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _utf8(text: str) -> bytes:
+    """Journal lines as UTF-8, whatever str a message quotes: a lone surrogate (a JSON value's
+    "\\ud800" escape), which UTF-8 cannot hold, is written as that escape's text. Raised here, it
+    stopped the run for good: --resume met the same row again."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # (only inside the entries' JSON strings, where "\\" + "ud800" reads back as text)
+        return _SURROGATE.sub(lambda m: f"\\\\u{ord(m.group()):04x}", text).encode("utf-8")
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -56,16 +56,17 @@ class Summary:
                 self.errors_at[box_and_label] += 1
         self.warnings += sum(1 for p in entry["problems"] if p["severity"] == "warning")
 
-    def line(self) -> str:
+    def line(self, unit: str = "row") -> str:
+        """The summary line; `unit` is how the input names its rows (a JSON Lines file: line)."""
         text = (f"{self.drafted} drafted, {self.failed} with errors, "
                 f"{self.warnings} warning{'s' * (self.warnings != 1)}")
-        return text + (f" ({self.skipped} rows already done, skipped)" if self.skipped else "")
+        return text + (f" ({self.skipped} {unit}s already done, skipped)" if self.skipped else "")
 
-    def worst(self, shown: int = 3) -> str:
+    def worst(self, shown: int = 3, unit: str = "row") -> str:
         """Where most failed rows fail ('D2 Dose unit (812 rows), B3 Date of event (40 rows)'):
         a column written wrongly throughout shows at once, before problems.csv is opened."""
         places = []
         for (box, label), rows in self.errors_at.most_common(shown):
-            where = " ".join(x for x in (box if box not in ("", "—") else "", label) if x) or "the row as a whole"
-            places.append(f"{where} ({rows:,} row{'s' * (rows != 1)})")
+            where = " ".join(x for x in (box if box not in ("", "—") else "", label) if x) or f"the {unit} as a whole"
+            places.append(f"{where} ({rows:,} {unit}{'s' * (rows != 1)})")
         return ", ".join(places)

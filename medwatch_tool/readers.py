@@ -11,7 +11,6 @@ import csv
 import functools
 import io
 import itertools
-import json
 import os
 import re
 import sys
@@ -21,10 +20,10 @@ from typing import BinaryIO, Dict, Iterator, List, Optional, Tuple
 
 from .catalog import NS, load_catalog
 from .coerce import coerce_values
-from .draft import flatten
 from .errors import InputDamaged, InputError
-from .header import field_name, header_paths
+from .header import header_paths
 from .input_streams import MAX_FIELD, MAX_MB, DecodedLines, LineTooLong, Prefixed, Recoded, seekable_copy, text_shape
+from .json_lines import JsonLines
 from .local_conventions import LOOKED_AT, day_first_sign, from_day_first, from_decimal_comma
 
 __all__ = ["FORMATS", "InputDamaged", "Row", "Source", "detect_format", "open_source"]
@@ -52,6 +51,11 @@ class Source:
     def __init__(self, name: str, handle: BinaryIO, fmt: str, size: Optional[int]):
         self.name, self.handle, self.format, self.size = name, handle, fmt, size
         self.notes: List[str] = []  # what the user should know about how it was read
+
+    @property
+    def unit(self) -> str:
+        """How the input names its rows in messages: a JSON Lines file has lines, not rows."""
+        return "line" if self.format == "jsonl" else "row"
 
     @property
     def position(self) -> int:
@@ -120,7 +124,9 @@ def open_source(name: str, fmt: Optional[str] = None) -> Source:
             raise InputError(f"cannot be read ({exc.strerror or exc})", name) from None
     if fmt != "xlsx" and not data.startswith((b"PK\x03\x04", _OLE)):
         handle, data = _as_text(handle, data)
-    if not data.strip(b"\xef\xbb\xbf \t\r\n"):
+    if not data.strip(_BLANK) and size is not None and size > len(data):
+        data = _text_after_blank_lines(name) or data
+    if not data.strip(_BLANK):
         raise InputError("the file is empty", name)
     fmt = fmt or detect_format(name, data)
     if fmt not in FORMATS:
@@ -129,6 +135,27 @@ def open_source(name: str, fmt: Optional[str] = None) -> Source:
     if fmt == "xlsx" and size is None:  # from a pipe
         handle = seekable_copy(handle, name)
     return Source(name, handle, fmt, size)
+
+
+_BLANK = b"\xef\xbb\xbf \t\r\n"
+
+
+def _text_after_blank_lines(name: str) -> Optional[bytes]:
+    """A block from the first text of file `name` on, when its first block held only blank
+    lines (what tells the format is there; a file of 70,000 line breaks, then a report, is not
+    empty). None when there is none."""
+    handle = _scannable_copy(name)
+    if handle is None:
+        return None
+    try:
+        for block in iter(lambda: handle.read(65536), b""):
+            if block.strip(_BLANK):
+                return block.lstrip(_BLANK) + handle.read(65536)
+    except OSError:
+        pass
+    finally:
+        handle.close()
+    return None
 
 
 _WHAT = {"csv": "CSV text", "tsv": "tab-separated text", "jsonl": "JSON Lines text", "xlsx": "an .xlsx workbook"}
@@ -171,6 +198,9 @@ def _refuse_what_it_is_not(name: str, data: bytes, fmt: str):
                          if what.endswith("workbook") else "unzip it, or save it as CSV"), name)
     if b"\x00" in data[:4096]:
         raise InputError(f"this is binary data, not {_WHAT[fmt]}", name)
+    if fmt in ("csv", "tsv") and text.startswith(b"{"):  # no column name begins with "{"
+        raise InputError(f"is JSON Lines text, not {_WHAT[fmt]}: rename it to .jsonl, or give --input-format jsonl",
+                         name)
     if fmt == "jsonl" and text.startswith(b"["):
         raise InputError("is a JSON array, not JSON Lines (one object per line): write one report per line, "
                          "e.g. with `jq -c '.[]' in.json > out.jsonl`", name)
@@ -404,46 +434,10 @@ def _cell_too_long(number: int, lines: DecodedLines) -> Row:
     return Row(number, problems=[message])
 
 
-class _RepeatedKey(ValueError):
-    """A JSON object naming one key twice: json.loads would keep the last value unsaid."""
-
-
-def _object(pairs: list) -> dict:
-    """A JSON object as a dict, refusing a repeated key (as a CSV header's repeated column)."""
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        seen = set()
-        raise _RepeatedKey(next(k for k, _ in pairs if k in seen or seen.add(k)))
-    return obj
-
-
-def _json_fields(flat: dict, names: Dict[str, tuple]) -> dict:
-    """A JSON line's flat paths as fields, keyed as a CSV header's columns are (see
-    header.field_name: 'Patient/age', 'patient[1]/age' and 'patient/age ' are 'patient/age'),
-    a group given as null or [] (EHR JSON for "none") left out, and a field given twice
-    ('suspect_product/name' beside 'suspect_product[1]/name', or in two letter cases)
-    refused. `names` remembers each key's reading: keys repeat on every line."""
-    out, given = {}, {}
-    for path, value in flat.items():
-        known = names.get(path)
-        if known is None:
-            if len(names) > 100_000:  # records of ever new keys: memory stays flat
-                names.clear()
-            name = field_name(path)
-            known = names[path] = (name, load_catalog().group(name) is not None)
-        name, group = known
-        if group and (value == "" or value == []):
-            continue
-        if name in given:
-            raise InputError(f"gives one field twice, as '{given[name]}' and '{path}': which value is meant?")
-        given[name] = path
-        out[name] = value
-    return out
-
-
 def _jsonl_rows(src: Source) -> Iterator[Row]:
-    """A row per line (its number is the line's: batch names it "line N", not "row N")."""
-    lines, number, names = DecodedLines(src.handle), 0, {}
+    """A row per line (its number is the line's: batch names it "line N", not "row N").
+    Only LF ends a line: a CR inside one is part of it, so line numbers match `sed -n`."""
+    lines, number, reading = DecodedLines(src.handle, lone_cr_ends_line=False), 0, JsonLines()
     while True:
         number += 1
         lines.new_record()  # one line, one record: its lines are not kept
@@ -456,20 +450,8 @@ def _jsonl_rows(src: Source) -> Iterator[Row]:
             continue
         if not raw.strip():
             continue
-        try:
-            values = _json_fields(flatten(json.loads(raw, object_pairs_hook=_object)), names)
-        except json.JSONDecodeError as exc:
-            problem = f"is not valid JSON ({exc.msg} at column {exc.colno})"
-        except _RepeatedKey as exc:
-            problem = f"names {exc.args[0]!r} twice in one object: which value is meant?"
-        except ValueError as exc:  # Python refuses to read an integer of over 4,300 digits
-            too_long = "integer string conversion" in str(exc)
-            problem = "has a number of over 4,300 digits" if too_long else f"is not valid JSON ({exc})"
-        except RecursionError:
-            problem = "is not a report: its JSON is nested hundreds of levels deep"
-        except InputError as exc:
-            problem = exc.reason
-        else:
-            yield Row(number, values)
-            continue
-        yield Row(number, problems=[problem])
+        values, problem = reading.values(number, raw)
+        if reading.nan_line == number:
+            src.notes.append(f"line {number} (and maybe others) holds NaN, which is not JSON (pandas and Python "
+                             "write it for a missing number): read as no value, as null is")
+        yield Row(number, values, [problem] if problem else [])

@@ -130,6 +130,7 @@ def test_a_line_mixing_utf8_and_windows_1252_keeps_both(runner, tmp_path):
 
 
 @pytest.mark.parametrize("text", ["Reported by JOSÉ\u00a0GARCÍA; señor", "Visit to CAFÉ” then rash",
+                                  "Refill at JOSÉ’s pharmacy",  # "JOSɒs": a capital word, not a letter in one
                                   "ŒDÈME° at the site", "Ωmega lot; été"])
 def test_windows_1252_pairs_that_look_like_utf8_stay_windows_1252(runner, tmp_path, text):
     """A capital É then a no-break space, or É then a closing quote, are also a UTF-8 character
@@ -145,6 +146,52 @@ def test_windows_1252_pairs_that_look_like_utf8_stay_windows_1252(runner, tmp_pa
     out = tmp_path / "o"
     assert batch(runner, src, out).exit_code == 0
     assert description(out, "C1") == text
+
+
+NAMES = {"reporter/city": "Kāneʻohe", "reporter/last_name": "Məmmədov", "reporter/first_name": "Kwabɛna",
+         "reporter/address": "ʻAiea Heights Dr, Hawaiʻi Kai"}
+
+
+def test_utf8_phonetic_and_modifier_letters_are_kept_in_json_lines(runner, tmp_path):
+    """Before: stored as "KāneÊ»ohe", "MÉ™mmÉ™dov", "KwabÉ›na", without a word."""
+    reporter = {path.split("/")[1]: text for path, text in NAMES.items()}
+    values = record("K1")
+    values["reporter"].update(reporter)
+    src = tmp_path / "names.jsonl"
+    src.write_text(json.dumps(values, ensure_ascii=False) + "\n", encoding="utf-8")  # as UTF-8, not \u02bb
+    out = tmp_path / "o"
+    assert batch(runner, src, out).exit_code == 0
+    drafted = draft_values(read_draft(out / "K1.xml"))
+    assert {path: drafted[path] for path in NAMES} == NAMES
+
+
+def test_utf8_phonetic_and_modifier_letters_are_kept_in_csv(runner, tmp_path):
+    """Before: "KaÊ»ahumanu", "KwabÉ›na", "HawaiÊ»i Kai" in a CSV saved as UTF-8."""
+    src = tmp_path / "names.csv"
+    columns = HEADER.split(",")
+    cells = line("K1").split(",")
+    for path, text in NAMES.items():
+        if path in columns:
+            cells[columns.index(path)] = text
+        else:
+            columns.append(path)
+            cells.append(f'"{text}"')
+    src.write_bytes((",".join(columns) + "\n" + ",".join(cells) + "\n").encode())
+    out = tmp_path / "o"
+    result = batch(runner, src, out)
+    assert result.exit_code == 0, result.output
+    drafted = draft_values(read_draft(out / "K1.xml"))
+    assert {path: drafted[path] for path in NAMES} == NAMES
+
+
+def test_a_letter_in_its_word_is_kept_on_a_line_that_mixes_utf8_and_windows_1252(runner, tmp_path):
+    """Before: "KāneÊ»ohe" beside a Windows-1252 "Muñoz" on one line."""
+    src = tmp_path / "mixed.csv"
+    data = (HEADER + ",reporter/city\n" + line("K1", "Muñoz") + ",Kāneʻohe\n").encode()
+    src.write_bytes(data.replace("Muñoz".encode(), "Muñoz".encode("cp1252")))
+    out = tmp_path / "o"
+    assert batch(runner, src, out).exit_code == 0
+    assert (description(out, "K1"), draft_values(read_draft(out / "K1.xml"))["reporter/city"]) == ("Muñoz", "Kāneʻohe")
 
 
 def test_utf8_with_accents_as_separate_marks_is_kept(runner, tmp_path):

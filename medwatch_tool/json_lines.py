@@ -1,0 +1,180 @@
+"""One line of a JSON Lines file as a row's field values, or why it cannot be one.
+
+Values keep the text the file writes: a number is its JSON text (a report id `1e3` names
+`1e3.xml`, not `1000.0.xml`; number boxes read the text), `true` is `true`. What Python's
+json module reads but JSON is not (NaN, Infinity) and what no text holds (a lone UTF-16
+surrogate) are told at the box or the line, in the file's own spelling, never in Python's.
+"""
+import json
+import re
+from typing import Dict, List, Optional, Tuple
+
+from .draft import flatten
+from .errors import InputError
+from .header import field_name
+from .catalog import load_catalog
+from .local_conventions import Refused
+
+_MAX_DIGITS = 4300  # as Python's own limit on reading an integer's digits
+
+
+class _RepeatedKey(ValueError):
+    """A JSON object naming one key twice: json.loads would keep the last value unsaid."""
+
+
+class _TooManyDigits(ValueError):
+    """A number of more digits than any box holds: quoted in a message it would be a page."""
+
+
+def _object(pairs: list) -> dict:
+    """A JSON object as a dict, refusing a repeated key (as a CSV header's repeated column)."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen = set()
+        raise _RepeatedKey(next(k for k, _ in pairs if k in seen or seen.add(k)))
+    return obj
+
+
+def _number(text: str) -> str:
+    """A JSON number as the file writes it: float() would make `1e3` '1000.0' and `1e22`
+    '1e+22' in a text box (a lot, a report id and its file name); number boxes read the text."""
+    if len(text) > _MAX_DIGITS:
+        raise _TooManyDigits(text)
+    return text
+
+
+_INFINITY = ("is not a number a box can hold (JSON has no {0}; a program writes it for a number too big "
+             "or divided by zero): write the number, or null for no value")
+
+
+class JsonLines:
+    """Reads lines of one JSON Lines input. `nan_line` is the first line that held NaN, which
+    is read as no value (see `_constant`), for the run's note; 0 while none did."""
+
+    def __init__(self):
+        self.nan_line = 0
+        self._line = 0
+        self._names: Dict[str, tuple] = {}  # each key's reading: keys repeat on every line
+        self._decoder = json.JSONDecoder(object_pairs_hook=_object, parse_int=_number, parse_float=_number,
+                                         parse_constant=self._constant)
+
+    def _constant(self, name: str):
+        """NaN is no value, as null is: pandas and Python's json write a missing number (an
+        empty cell) as NaN, so a clinician's blank cell must stay a blank box, not become the
+        word "nan" in a lot number, nor refuse a whole export. Infinity is a value gone wrong
+        (an overflow): refused at its box."""
+        if name == "NaN":
+            self.nan_line = self.nan_line or self._line
+            return None
+        return Refused(name, f"'{name}' " + _INFINITY.format(name.lstrip("-")))
+
+    def values(self, number: int, raw: str) -> Tuple[dict, Optional[str]]:
+        """Line `number`'s field values, or ({}, why it cannot be read)."""
+        self._line = number
+        try:
+            flat = flatten(self._decode(raw))
+            problem = _refuse_surrogates(flat) if "\\u" in raw and _ESCAPED_SURROGATE.search(raw) else None
+            return ({}, problem) if problem else (_json_fields(flat, self._names), None)
+        except json.JSONDecodeError:
+            return {}, self._syntax_problem(raw)
+        except _RepeatedKey as exc:
+            return {}, f"names '{_shown(exc.args[0])}' twice in one object: which value is meant?"
+        except _TooManyDigits:
+            return {}, f"has a number of over {_MAX_DIGITS:,} digits"
+        except RecursionError:
+            return {}, "is not a report: its JSON is nested hundreds of levels deep"
+        except InputError as exc:
+            return {}, _shown(exc.reason)
+
+    def _decode(self, text: str):
+        try:
+            return self._decoder.decode(text)
+        except json.JSONDecodeError:
+            if not text.startswith("\ufeff"):
+                raise
+        # a byte order mark at the start of a line (files joined with `cat`): no character of the record
+        return self._decoder.decode(text[1:])
+
+    def _syntax_problem(self, raw: str) -> str:
+        """What is wrong with a line that is not JSON, in words, with the column counted on
+        the line itself (with its line break, an unfinished record was "at column 1" of the next)."""
+        text = raw.rstrip("\r\n").lstrip("\ufeff")
+        try:
+            self._decoder.decode(text)
+        except json.JSONDecodeError as exc:
+            return _described(exc, text)
+        except (ValueError, RecursionError):  # (not reached: the JSON error comes first, as it did)
+            pass
+        return "is not valid JSON"
+
+
+def _described(exc: json.JSONDecodeError, text: str) -> str:
+    """A JSONDecodeError in words: Python's message ends in "at" (its position follows), and
+    its advice for a byte order mark or two objects on a line is not the user's to act on."""
+    column = exc.colno
+    if exc.msg == "Extra data":
+        if text[exc.pos:].lstrip().startswith("{"):
+            return (f"holds two JSON objects, the second from column {column}: put each report on a line of its "
+                    "own (neither was drafted)")
+        return f"is not valid JSON (more text after the object ends, at column {column})"
+    if exc.msg.startswith("Invalid control character"):
+        return (f"is not valid JSON (a control character, U+{ord(text[exc.pos]):04X}, inside a text at column "
+                f"{column}: write a tab as \\t and a line break as \\n)")
+    what = exc.msg[:-3] if exc.msg.endswith(" at") else exc.msg  # "Unterminated string starting at"
+    if exc.pos >= len(text.rstrip()):
+        return f"is not valid JSON ({what} at column {column}, the end of the line: is the record cut short?)"
+    return f"is not valid JSON ({what} at column {column})"
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")  # how JSON writes one (a line cannot hold one raw)
+
+
+def _shown(text: str) -> str:
+    """`text` with each lone surrogate written as its escape (\\ud800): it cannot be printed
+    nor saved as UTF-8, and quoted raw in a message it stopped the run."""
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) if _SURROGATE.search(text) else text
+
+
+def _refuse_surrogates(flat: dict) -> Optional[str]:
+    """A lone UTF-16 surrogate ("\\ud800": half of an emoji, as a JavaScript exporter that cut
+    a text writes it) is no character: a value holding one is refused at its box (Refused),
+    a key holding one refuses the line (returned). Lines without a \\uD8xx-\\uDFxx escape hold none."""
+    for path, value in flat.items():
+        if _SURROGATE.search(path):
+            half = _SURROGATE.search(path).group()
+            return f"has a key '{_shown(path)}' holding {_shown(half)}, {_UNPAIRED}: correct the key"
+        texts: List[str] = value if value.__class__ is list else [value] if isinstance(value, str) else []
+        bad = next((t for t in texts if _SURROGATE.search(t)), None)
+        if bad is not None:
+            half = _SURROGATE.search(bad).group()
+            flat[path] = Refused(_shown("; ".join(texts)), f"'{_shown(bad)}' contains {_shown(half)}, "
+                                 f"{_UNPAIRED}, which no box holds: correct the text")
+    return None
+
+
+_UNPAIRED = "an unpaired UTF-16 surrogate (half of a character, as a program that cut a text inside an emoji writes)"
+
+
+def _json_fields(flat: dict, names: Dict[str, tuple]) -> dict:
+    """A JSON line's flat paths as fields, keyed as a CSV header's columns are (see
+    header.field_name: 'Patient/age', 'patient[1]/age' and 'patient/age ' are 'patient/age'),
+    a group given as null or [] (EHR JSON for "none") left out, and a field given twice
+    ('suspect_product/name' beside 'suspect_product[1]/name', or in two letter cases)
+    refused. `names` remembers each key's reading: keys repeat on every line."""
+    out, given = {}, {}
+    for path, value in flat.items():
+        known = names.get(path)
+        if known is None:
+            if len(names) > 100_000:  # records of ever new keys: memory stays flat
+                names.clear()
+            name = field_name(path)
+            known = names[path] = (name, load_catalog().group(name) is not None)
+        name, group = known
+        if group and (value == "" or value == []):
+            continue
+        if name in given:
+            raise InputError(f"gives one field twice, as '{given[name]}' and '{path}': which value is meant?")
+        given[name] = path
+        out[name] = value
+    return out
