@@ -215,8 +215,9 @@ _SEP_LINE = re.compile(r"sep=([,;\t|])", re.IGNORECASE)
 def _delimiter(header_line: str, fmt: str) -> str:
     """Tab for TSV; for CSV a comma, or a semicolon (as Excel saves "CSV" wherever the
     decimal mark is a comma) or a tab (a tab-separated file named .csv) when the header is
-    separated by those. Field paths hold none of them, so the header line tells which."""
-    if fmt == "tsv":
+    separated by those. Field paths hold none of them, so the header line tells which (also
+    for a .tsv whose header holds no tab: a comma-separated file named so)."""
+    if fmt == "tsv" and "\t" in header_line:
         return "\t"
     return max((",", ";", "\t"), key=header_line.count)  # the first of equals: the comma
 

@@ -117,3 +117,12 @@ def test_a_folder_turned_read_only_at_the_end_is_no_internal_error(runner, tmp_p
     result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o"), "--jobs", "1"])
     assert result.exit_code == 0 and "3 drafted, 0 with errors" in result.output, result.output
     assert not read_problems(tmp_path / "o")
+
+
+def test_a_comma_separated_file_named_tsv_is_read(runner, tmp_path):
+    """It was refused as one column 'admin/report_id,admin/form,...' that is no field, though a
+    tab-separated file named .csv is read; the header line tells which it is."""
+    src = tmp_path / "events.tsv"
+    src.write_bytes(write_csv(tmp_path / "events.csv", example_rows()).read_bytes())
+    result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0 and "3 drafted, 0 with errors" in result.output, result.output
