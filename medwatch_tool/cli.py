@@ -373,7 +373,7 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
             _say(f"see {os.path.join(out_dir, 'problems.csv')} for the {unit}, field and box of each problem",
                        err=True)
     elif summary.warnings:  # drafted, but a warning may matter (an identifier that looks like a name)
-        _say(f"see {os.path.join(out_dir, 'problems.csv')} for the row, field and box of each warning", err=True)
+        _say(f"see {os.path.join(out_dir, 'problems.csv')} for the {unit}, field and box of each warning", err=True)
     stopped = summary.cannot_write or summary.cannot_read or summary.worker_lost
     if stopped or summary.interrupted:
         finish = _resume_command(input_file, out_dir, render_to, input_format)
