@@ -103,14 +103,15 @@ def coerce_value(field: Field, raw) -> Value:
 
 
 def _one_or_listed(field: Field, item: str) -> List[str]:
-    """One answer of a several-answer box, or, for a code list, answers listed with commas
-    ("death, hospitalization", as a spreadsheet cell lists them) when each part is a code.
-    The whole is tried first: a choice's own words may hold a comma."""
+    """One answer of a several-answer box, or, for a code list or a box of fixed form,
+    answers listed with commas ("death, hospitalization", "2889, 1234", as a spreadsheet
+    cell lists them) when each part is one. The whole is tried first: a choice's own words
+    may hold a comma."""
     try:
         return [coerce_one(field, item)]
     except ValueProblem:
-        if field.kind != "code" or "," not in item:
-            raise
+        if (field.kind != "code" and not field.pattern) or "," not in item:
+            raise  # (a pattern's box, such as E device problem codes, holds no comma in an answer)
         return [coerce_one(field, part) for part in item.split(",") if part.strip()]  # names the part refused
 
 
@@ -171,9 +172,18 @@ def _text_check(field: Field) -> Callable[[str], str]:
         if limit and len(text) > limit:
             raise ValueProblem(f"is {len(text)} characters long; at most {limit} fit in this box")
         if pattern is not None and pattern.fullmatch(text) is None:
-            raise ValueProblem(f"'{text}' does not look like a valid {field.label.lower()}")
+            raise ValueProblem(_not_of_its_form(field, text))
         return text
     return check
+
+
+def _not_of_its_form(field: Field, text: str) -> str:
+    """Why a text is refused by its box's pattern, with what the box takes (the first
+    sentence of its help: "letters, digits, '.', '_', '-'"), the box named as the form
+    names it (FDA/IMDRF, ID stay in capitals)."""
+    label = field.label if field.label[:2].isupper() else field.label[:1].lower() + field.label[1:]
+    takes = field.help.split(". ")[0].rstrip(".") if field.help else ""
+    return f"'{text}' does not look like a valid {label}" + (f": {takes[:1].lower() + takes[1:]}" if takes else "")
 
 
 def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[Tuple[str, str]]]:

@@ -385,3 +385,24 @@ def test_json_true_and_false_are_yes_and_no_in_those_lists(runner, tmp_path):
 def test_a_list_without_yes_and_no_does_not_take_them(runner, tmp_path):
     [problems] = run_batch(runner, tmp_path, [{"patient/sex": "true"}])
     assert [(path, box) for path, box, _ in problems] == [("patient/sex", "A3")]
+
+
+# ---- boxes of a fixed form --------------------------------------------------------------
+
+def test_a_report_id_refused_says_what_an_id_may_hold(runner, tmp_path):
+    src = write_csv(tmp_path / "e.csv", [dict(example_rows()[1], **{"admin/report_id": "R 1"})])
+    assert runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o")]).exit_code == 1
+    [problem] = read_problems(tmp_path / "o")
+    assert (problem["path"], problem["message"]) == (
+        "admin/report_id", "'R 1' does not look like a valid report ID: a stable identifier for this case, reused by "
+        "every follow-up report (letters, digits, '.', '_', '-')")
+
+
+def test_device_problem_codes_listed_with_commas_are_read(runner, tmp_path):
+    """'2889, 1234' was refused as one code, "not a valid device problem code (fda/imdrf)"."""
+    listed, wrong = run_batch(runner, tmp_path, [{"device[1]/brand_name": "Pump", "device[1]/problem_code": "2889, 1234"},
+                                                 {"device[1]/brand_name": "Pump", "device[1]/problem_code": "2889, 12"}])
+    assert listed["device[1]/problem_code"] == ["2889", "1234"]
+    [(path, box, message)] = wrong
+    assert path == "device[1]/problem_code"
+    assert message.startswith("'12' does not look like a valid device problem code (FDA/IMDRF): a 4-digit FDA CDRH code")
