@@ -13,8 +13,9 @@ and the date gains a day nobody gave. So these are read as Excel shows them:
   gets the text the user sees. A number with more digits than shown (70.25 in "0.0") is
   only rounded on screen: what was typed is the number held, and it is read whole. Thousands
   separators and the decimal mark are how the computer's language shows a number (1.500,00
-  in German): they are left out, the number written with a point. A format with text or a
-  sign around the number (a currency, a unit) keeps being read as the number held;
+  in German): they are left out, the number written with a point. A unit shown after the
+  number ('0.0 "mg"') is read with it, as with '0 "mg"' (it goes to its unit's box); text
+  or a sign before it (a currency) keeps the number read as held;
 - dates shown without a day ("mmm-yy", "mmmm yyyy", "yyyy-mm") or without a month ("yyyy"):
   as the partial date shown (2026-11, 2026), as the schema takes them. Excel fills the part
   not typed with 1 (Nov 2026 is held as 2026-11-01), so only a 1 is taken for a part not
@@ -73,9 +74,9 @@ def format_reading(code: str) -> Optional[Shown]:
         return lambda value: _padded(placed, value)
     decimals = _fixed_decimals(first)
     if decimals is not None:
-        at_least, at_most, whole_digits = decimals
+        at_least, at_most, whole_digits, after = decimals
         zero_shown_otherwise = len(sections) > 2  # "0.00;-0.00;\"-\"": zero has a section of its own
-        return lambda value: _decimals(value, at_least, at_most, whole_digits, zero_shown_otherwise)
+        return lambda value: _decimals(value, at_least, at_most, whole_digits, zero_shown_otherwise, after)
     return None
 
 
@@ -227,32 +228,37 @@ def _year_shown(value) -> Optional[str]:
 
 
 _UNSEEN = re.compile(r"\[[^\]]*\]|_.|\*.")  # [Red], [$-409]; _) a space as wide; * repeated to fill
-_FIXED = re.compile(r"([#0,]*)\.(0+)(#*)")
+_FIXED = re.compile(r'([#0,]*)\.(0+)(#*)((?:\s|"[^"]*"|\\.)*)')  # and the text after it: a unit ("mg")
+_QUOTED = re.compile(r'"([^"]*)"|\\(.)')
 
 
 def _fixed_decimals(section: str):
-    """(zeros after the point, digits after the point at most, zeros before it) of a
-    format that shows a plain number with fixed decimals ("0.00", "#,##0.000", "0.0#");
-    None for any other, a format with text or a sign around the number among them."""
+    """(zeros after the point, digits after the point at most, zeros before it, the text
+    shown after the number) of a format that shows a plain number with fixed decimals
+    ("0.00", "#,##0.000", "0.0#"), maybe followed by a unit ('0.0 "mg"', as the whole-number
+    '0 "mg"' is read with it); None for any other, text or a sign before the number (a
+    currency) among them."""
     plain = _FIXED.fullmatch(_UNSEEN.sub("", section).strip())
     if plain is None:
         return None
-    whole, zeros, more = plain.groups()
-    return len(zeros), len(zeros) + len(more), whole.count("0")
+    whole, zeros, more, after = plain.groups()
+    after = _QUOTED.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), after)
+    return len(zeros), len(zeros) + len(more), whole.count("0"), after
 
 
-def _decimals(value: Number, at_least: int, at_most: int, whole_digits: int, zero_shown_otherwise: bool
-              ) -> Optional[str]:
+def _decimals(value: Number, at_least: int, at_most: int, whole_digits: int, zero_shown_otherwise: bool,
+              after: str = "") -> Optional[str]:
     """A number as a fixed-decimals format shows it, when that shows all its digits: 1.1 in
-    "0.00" is 1.10; 1.234 is only rounded to 1.23 on screen, and read as held (None)."""
+    "0.00" is 1.10; 1.234 is only rounded to 1.23 on screen, and read as held (None), with
+    the unit the format shows after it (0.5 in '0.0 "mg"' is "0.5 mg": the unit goes to its box)."""
     if not _is_number(value) or (value == 0 and zero_shown_otherwise):
         return None
     # a float to Excel's 15 significant digits, as _cell_text reads it; a whole number as held
     held = Decimal(abs(value)) if value.__class__ is int else Decimal(format(abs(value), ".15g"))
     places = max(0, -held.as_tuple().exponent)
     if places > at_most:
-        return None
+        return format(value, ".15g") + after if after.strip() else None
     text = format(held, f".{max(places, at_least)}f")
     whole, point, fraction = text.partition(".")
     whole = whole.zfill(whole_digits) if whole != "0" or whole_digits else ""  # "#.00" shows 0.5 as .50
-    return ("-" if value < 0 else "") + whole + point + fraction
+    return ("-" if value < 0 else "") + whole + point + fraction + after

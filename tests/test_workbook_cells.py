@@ -217,7 +217,11 @@ def test_a_formula_after_a_chart_sheet_is_checked_on_the_sheet_read(runner, tmp_
     ("event/test[1]/result", 1500.5, "#,##0.00", {"event/test[1]/result": "1500.50"}),  # no separator: a locale's
     ("event/test[1]/result", 7.4, "_(* #,##0.00_)", {"event/test[1]/result": "7.40"}),  # accounting: spaces unseen
     ("event/test[1]/result", 7.456, "0.00", {"event/test[1]/result": "7.456"}),  # shown rounded: as typed
-    ("event/test[1]/result", 7.4, '0.00 "mmol/L"', {"event/test[1]/result": "7.4"}),  # text around: as held
+    ("event/test[1]/result", 7.4, '0.00 "mmol/L"', {"event/test[1]/result": "7.40 mmol/L"}),  # a unit: as shown
+    ("suspect_product[1]/dose", 0.5, '0.0 "mg"',  # the unit to its box, as with '0 "mg"'
+     {"suspect_product[1]/dose": "0.5", "suspect_product[1]/dose_unit": "MG"}),
+    ("patient/weight", 70.25, '0.0 "kg"', {"patient/weight": "70.25", "patient/weight_unit": "kg"}),
+    ("patient/weight", 70.25, '"$"0.0', {"patient/weight": "70.25"}),  # text before it (a currency): as held
     ("patient/weight", 70.5, "0.00", {"patient/weight": "70.5"}),  # a number box drops the zeros shown
 ])
 def test_a_number_is_read_as_its_format_shows_it(runner, tmp_path, path, value, number_format, stored):
