@@ -14,6 +14,7 @@ from .coerce import coerce_value, coerce_values
 from .draft import NotStorable, draft_document
 from .errors import InputError, OutputError, ValueProblem
 from .numbering import as_input, input_numbering
+from .out_folder import PAGE
 from .outcomes import Outcome
 from .readers import Row
 from .safe_io import FolderWriter
@@ -126,7 +127,7 @@ def draft_rows(items: List[tuple], out_dir: str, render_to: Optional[str] = None
                 continue
             folder.write(outcome.name, data)
             if render_to:
-                page = outcome.name[:-4] + (".html" if render_to == "html" else ".txt")
+                page = outcome.name[:-4] + PAGE[render_to]
                 folder.write(page, _renderer(render_to)(root, leaves))
             outcome.file = outcome.name
     for (_, values, *_), outcome in zip(items, outcomes):

@@ -11,7 +11,7 @@ from typing import Callable, Iterable, List, Optional
 from .catalog import load_catalog
 from .errors import InputDamaged, InputError
 from .input_streams import LineTooLong
-from .paths import spelt, split_path
+from .paths import join_path, split_path
 
 _SHOWN = 10  # header problems spelt out; a sheet of thousands of wrong columns gets a count of the rest
 
@@ -64,7 +64,7 @@ def field_name(name: str) -> str:
         if catalog.field(name.lower()) is None:
             return name
         name = name.lower()
-    return spelt(split_path(name), catalog.repeating)
+    return join_path(split_path(name), catalog.repeating, stray=True)
 
 
 def header_paths(header: List[str], below: Iterable[List[str]], source: str) -> List[str]:

@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Dict, Optional, Tuple
 
 from .catalog import load_catalog
-from .paths import PathSyntaxError, spelt, split_path
+from .paths import PathSyntaxError, join_path, split_path
 
 Numbering = Dict[str, Tuple[int, ...]]  # a repeated group, as the input spells its place -> its input indexes
 
@@ -53,10 +53,10 @@ def as_input(path: Optional[str], numbering: Optional[Numbering]) -> Optional[st
         if found is not None and index <= len(found):
             index = found[index - 1]
         renumbered.append((name, index))
-    return spelt(tuple(renumbered), repeating)
+    return join_path(tuple(renumbered), repeating, stray=True)
 
 
 def _place(above, name: str, repeating) -> str:
     """A repeated group's key in a Numbering: the entries above it, and its name without an
     index ('suspect_product', 'event/test')."""
-    return f"{spelt(above, repeating)}/{name}" if above else name
+    return f"{join_path(above, repeating, stray=True)}/{name}" if above else name

@@ -10,7 +10,8 @@ from .errors import InputError, OutputError
 from .journal import PROBLEMS
 
 LOCK = ".medwatch-batch.lock"
-_OURS = (".xml", ".html", ".txt")  # what a run writes besides its hidden files: drafts, pages, problems.csv
+PAGE = {"html": ".html", "text": ".txt"}  # --render's page beside each draft, by the form asked for
+_OURS = (".xml", *PAGE.values())  # what a run writes besides its hidden files: drafts, pages, problems.csv
 # `.NAME.PID.tmp`: a file being written when its process was killed (safe_io's temporary names)
 _LEFT_BY_A_KILL = re.compile(r"\..+\.(?:xml|html|txt|csv|json)\.(\d+)\.tmp")
 
@@ -124,18 +125,16 @@ def refuse_overwriting_input(folder: Path, input_name: str, render_to: Optional[
     if input_name == "-":
         return
     name = Path(input_name).name.lower()
-    written = name == PROBLEMS or name.endswith(".xml") or (render_to and name.endswith("." + _PAGE[render_to]))
+    written = name == PROBLEMS or name.endswith(".xml") or (render_to and name.endswith(PAGE[render_to]))
     try:
         inside = written and os.path.samefile(Path(input_name).parent, folder)
     except OSError:  # the folder does not exist yet: the input is not in it
         inside = False
     if inside:
         raise InputError(f"lies in the --out folder under a name this run writes ({PROBLEMS}, drafts as "
-                         f"ID.xml{', pages as ID.' + _PAGE[render_to] if render_to else ''}): it would be replaced; "
+                         f"ID.xml{', pages as ID' + PAGE[render_to] if render_to else ''}): it would be replaced; "
                          "move it out of the folder, or choose another --out", input_name)
 
-
-_PAGE = {"html": "html", "text": "txt"}
 
 
 def _same_file(path: Path, input_name: str) -> bool:

@@ -29,23 +29,15 @@ def split_path(path: str) -> Tuple[Tuple[str, int], ...]:
     return tuple(steps)
 
 
-def join_path(steps, repeating=frozenset()) -> str:
-    """Inverse of split_path; indexes are written for steps whose template is in `repeating`."""
+def join_path(steps, repeating=frozenset(), stray: bool = False) -> str:
+    """Inverse of split_path; indexes are written for steps whose template is in `repeating`
+    (`suspect_product[1]/dose`, `patient/age`). With `stray`, also an index other than 1 on
+    a step that does not repeat (`patient[2]/age`), kept so that it is refused where it is
+    placed: the one spelling rows are keyed by (header.field_name)."""
     out, prefix = [], []
     for name, index in steps:
         prefix.append(name)
-        out.append(f"{name}[{index}]" if "/".join(prefix) in repeating else name)
-    return "/".join(out)
-
-
-def spelt(steps, repeating=frozenset()) -> str:
-    """Steps as the one spelling a field path has: `[i]` on every step of a repeating group
-    (`suspect_product[1]/dose`), none on the others (`patient/age`), except an index other
-    than 1 on a group that does not repeat, kept so that it is refused where it is placed."""
-    out, prefix = [], []
-    for name, index in steps:
-        prefix.append(name)
-        out.append(f"{name}[{index}]" if index != 1 or "/".join(prefix) in repeating else name)
+        out.append(f"{name}[{index}]" if (stray and index != 1) or "/".join(prefix) in repeating else name)
     return "/".join(out)
 
 

@@ -30,3 +30,13 @@ def write(root, folder: Path, name: str = "draft.xml") -> Path:
     target = folder / name
     target.write_bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
     return target
+
+
+def choice_names(field, key) -> dict:
+    """Each name a code list's choices go by (value, label, plain words, the label's part
+    after " - ", `also`), as `key` reads it -> the values of the choices that name it."""
+    owner = {}
+    for c in field.choices:
+        for name in {key(n) for n in (c.value, c.label, c.plain, c.label.split(" - ")[-1], *c.also)}:
+            owner.setdefault(name, set()).add(c.value)
+    return owner

@@ -10,6 +10,7 @@ from medwatch_tool.cli import main
 from medwatch_tool.coerce import ValueProblem, coerce_value, parse_partial_date
 from medwatch_tool.draft import draft_values, read_draft
 
+from helpers import choice_names
 from test_batch import example_rows, read_problems, write_csv
 
 
@@ -151,11 +152,8 @@ def test_without_their_dots_no_two_choices_share_a_name():
 
     checked = 0
     for f in load_catalog().fields:
-        owner = {}
-        for c in f.choices:
-            for name in {_key(n) for n in (c.value, c.label, c.plain, c.label.split(" - ")[-1], *c.also)}:
-                owner.setdefault(name, set()).add(c.value)
-                checked += 1
+        owner = choice_names(f, _key)
+        checked += sum(len(values) for values in owner.values())
         shared = {name: values for name, values in owner.items() if len(values) > 1}
         assert not shared, (f.path, shared)
     assert checked > 300

@@ -14,7 +14,7 @@ from medwatch_tool import safe_io
 from medwatch_tool.safe_io import FolderWriter, atomic_write, parse_xml_bytes
 from medwatch_tool.validate import validate_tree
 
-from helpers import EXAMPLES
+from helpers import EXAMPLES, choice_names
 
 EXAMPLE = EXAMPLES / "baclofen-pump-catheter-kink.xml"
 
@@ -163,10 +163,7 @@ def test_each_other_spelling_in_the_schema_names_one_choice_only():
 
     checked = 0
     for f in load_catalog().fields:
-        owner = {}
-        for c in f.choices:
-            for name in {key(n) for n in (c.value, c.label, c.plain, c.label.split(" - ")[-1], *c.also)}:
-                owner.setdefault(name, set()).add(c.value)
+        owner = choice_names(f, key)
         for c in f.choices:
             for name in c.also:
                 assert owner[key(name)] == {c.value}, (f.path, name, owner[key(name)])
