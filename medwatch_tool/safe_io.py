@@ -3,9 +3,10 @@
 Every XML parse in the tool goes through `parse_xml_bytes`: no entity expansion, no DTD
 loading, no network, and a DOCTYPE is refused outright (drafts and E2B messages never need
 one, and entity tricks such as XXE or "billion laughs" hide there). Every write goes through
-`atomic_write` (or, for a batch's many drafts, `FolderWriter`): a temp file in the same
-folder, fsync, then rename, created owner-only, so a crash never leaves half a report and
-other users cannot read it.
+`atomic_write` (or, for a batch's many drafts, `FolderWriter`): the whole text goes into a
+temp file in the same folder, created owner-only, which is then given the report's name in
+one step (renamed; for a batch's drafts, linked where Linux offers a nameless temp file),
+so a crash never leaves half a report and other users cannot read it.
 """
 import os
 import re
@@ -93,13 +94,75 @@ def write_all(fd: int, data: bytes) -> None:
             view = view[os.write(fd, view):]
 
 
+# A nameless temp file (Linux 3.11+, on ext4, XFS, btrfs, tmpfs) is given its name by
+# linking it through /proc: one change to the folder instead of the three of a named temp
+# file (made, renamed away, the final name made), half the kernel time of a write on ext4.
+# Only into an open folder: with a folder's handle os.link calls linkat, which follows
+# the /proc link to the file; without, it calls link(), which would link the link itself.
+_NAMELESS = bool(getattr(os, "O_TMPFILE", 0)) and os.path.isdir("/proc/self/fd")
+_NAMELESS_FLAGS = os.O_WRONLY | getattr(os, "O_TMPFILE", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
 def _write_at(folder: str, name: str, data: Union[bytes, str], mode: int, durable: bool,
               folder_fd: Optional[int], suffix: str) -> None:
-    """The one way a file is written atomically: `.NAME.PID.tmp` beside it, created with
-    O_EXCL (never someone else's file) and `mode`, written (fsynced if `durable`), renamed.
-    With `folder_fd` both names are looked up in the open folder, not walked from the root."""
+    """The one way a file is written atomically: all of `data` into a temp file created
+    owner-only (`mode`), fsynced if `durable`, then given `name` in one step. With
+    `folder_fd` every name is looked up in the open folder, not walked from the root."""
     if isinstance(data, str):
         data = data.encode("utf-8")
+    if _NAMELESS and folder_fd is not None and _write_nameless(name, data, mode, durable, folder_fd,
+                                                                folder, suffix):
+        return
+    _write_named(folder, name, data, mode, durable, folder_fd, suffix)
+
+
+def _write_nameless(name: str, data: bytes, mode: int, durable: bool, folder_fd: int,
+                    folder: str, suffix: str) -> bool:
+    """Write through a nameless temp file, linked to `name` when complete: a killed process
+    leaves nothing behind, not even a temp file. False when the file system or the folder
+    cannot do it (nothing was written): the named temp file then does it, or says why not."""
+    try:
+        fd = os.open(".", _NAMELESS_FLAGS, mode, dir_fd=folder_fd)
+    except OSError:  # not offered by this file system (EOPNOTSUPP, EISDIR): the named way
+        return False
+    try:
+        try:
+            write_all(fd, data)
+            if durable:
+                os.fsync(fd)
+        except OSError as exc:
+            raise OutputError(f"cannot write ({exc.strerror or exc})", os.path.join(folder, name)) from None
+        try:
+            os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=folder_fd, follow_symlinks=True)
+        except FileExistsError:  # a link never replaces a file: link a temp name, rename it over
+            _rename_into_place(fd, name, folder_fd, folder, suffix)
+        except OSError:  # a link refused (no hard links here): the named way
+            return False
+    finally:
+        os.close(fd)
+    return True
+
+
+def _rename_into_place(fd: int, name: str, folder_fd: int, folder: str, suffix: str) -> None:
+    """Replace the file `name` by the complete nameless file `fd` atomically: linked to a
+    temp name, then renamed over it, as the named way does."""
+    tmp = f".{name}{suffix}"
+    try:
+        try:
+            os.link(f"/proc/self/fd/{fd}", tmp, dst_dir_fd=folder_fd, follow_symlinks=True)
+        except FileExistsError:  # left by a killed run of this same process id: replace it
+            os.unlink(tmp, dir_fd=folder_fd)
+            os.link(f"/proc/self/fd/{fd}", tmp, dst_dir_fd=folder_fd, follow_symlinks=True)
+        os.replace(tmp, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+    except OSError as exc:
+        _remove_quietly(tmp, folder_fd)
+        raise OutputError(f"cannot write ({exc.strerror or exc})", os.path.join(folder, name)) from None
+
+
+def _write_named(folder: str, name: str, data: bytes, mode: int, durable: bool,
+                 folder_fd: Optional[int], suffix: str) -> None:
+    """Write through `.NAME.PID.tmp` beside the file, created with O_EXCL (never someone
+    else's file), then renamed: where nameless temp files are not offered."""
     tmp, final = f".{name}{suffix}", name
     if folder_fd is None:
         tmp, final = os.path.join(folder, tmp), os.path.join(folder, name)
@@ -125,13 +188,19 @@ def _write_at(folder: str, name: str, data: Union[bytes, str], mode: int, durabl
             os.close(fd)
         os.replace(tmp, final, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
     except BaseException as exc:
-        try:
-            os.unlink(tmp, dir_fd=folder_fd)
-        except OSError:
-            pass
+        _remove_quietly(tmp, folder_fd)
         if isinstance(exc, OSError):
             raise OutputError(f"cannot write ({exc.strerror or exc})", os.path.join(folder, name)) from None
         raise
+
+
+def _remove_quietly(tmp: str, folder_fd: Optional[int]) -> None:
+    """Remove a temp file after a failed write (already gone, or not removable: the next
+    batch run into the folder removes it)."""
+    try:
+        os.unlink(tmp, dir_fd=folder_fd)
+    except OSError:
+        pass
 
 
 def atomic_write(path: Union[str, Path], data: Union[bytes, str], mode: int = OWNER_ONLY,
@@ -149,10 +218,11 @@ def atomic_write(path: Union[str, Path], data: Union[bytes, str], mode: int = OW
 class FolderWriter:
     """Atomic owner-only writes of many files into one folder: a batch's drafts.
 
-    The folder is held open and each file is created and renamed relative to it, so the
+    The folder is held open and each file is created and named relative to it, so the
     kernel does not walk the folder's path twice per file; with two files per report that
-    was about a sixth of the cost of writing them. Not fsynced: a batch's journal lets
-    --resume find and redo a draft that a power cut lost.
+    was about a sixth of the cost of writing them. On Linux each file is written nameless
+    and linked (`_write_nameless`). Not fsynced: a batch's journal lets --resume find and
+    redo a draft that a power cut lost.
     """
 
     def __init__(self, folder: str):

@@ -1,7 +1,10 @@
 """The core API behaves as the CLI and the other front ends rely on."""
 import os
 import re
+import signal
 import stat
+import subprocess
+import sys
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -291,10 +294,23 @@ def test_atomic_write_is_owner_only_whatever_the_umask(tmp_path):
         {"a.xml": 0o600, "b.xml": 0o600, "c.xml": 0o600}
 
 
-def test_folder_writer_replaces_whole_files_and_leaves_no_temp_file(tmp_path):
+# Both ways a batch's drafts are written: nameless and linked (Linux), and through a named
+# temp file (elsewhere, or where the file system has no nameless files)
+both_ways = pytest.mark.parametrize("nameless", [True, False], ids=["nameless", "named"])
+
+
+def _nameless(monkeypatch, nameless: bool) -> None:
+    if nameless:
+        assert safe_io._NAMELESS or not sys.platform.startswith("linux")
+    monkeypatch.setattr(safe_io, "_NAMELESS", nameless and safe_io._NAMELESS)
+
+
+@both_ways
+def test_folder_writer_replaces_whole_files_and_leaves_no_temp_file(tmp_path, monkeypatch, nameless):
+    _nameless(monkeypatch, nameless)
     assert safe_io._BY_FOLDER or os.name != "posix"  # files written through the open folder
     (tmp_path / "R1.xml").write_text("old, longer than the new text")
-    (tmp_path / f".R2.xml.{os.getpid()}.tmp").write_text("left by a killed run")
+    (tmp_path / f".R1.xml.{os.getpid()}.tmp").write_text("left by a killed run")
     os.chmod(tmp_path / "R1.xml", 0o644)
     with FolderWriter(str(tmp_path)) as folder:
         folder.write("R1.xml", "new")
@@ -303,6 +319,70 @@ def test_folder_writer_replaces_whole_files_and_leaves_no_temp_file(tmp_path):
     assert (tmp_path / "R2.xml").read_text(encoding="utf-8") == "é"
     assert stat.S_IMODE(os.stat(tmp_path / "R1.xml").st_mode) == 0o600
     assert sorted(p.name for p in tmp_path.iterdir()) == ["R1.xml", "R2.xml"]
+
+
+@both_ways
+def test_folder_writer_replaces_a_link_planted_at_a_draft_s_name_not_its_target(tmp_path, monkeypatch, nameless):
+    """A symbolic link where a draft goes must not make the draft land in (or leak to) the
+    file it points at."""
+    _nameless(monkeypatch, nameless)
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("someone's file")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "R1.xml").symlink_to(elsewhere)
+    with FolderWriter(str(out)) as folder:
+        folder.write("R1.xml", "<report/>")
+    assert elsewhere.read_text() == "someone's file"
+    assert not (out / "R1.xml").is_symlink() and (out / "R1.xml").read_text() == "<report/>"
+    assert stat.S_IMODE(os.stat(out / "R1.xml").st_mode) == 0o600
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="nameless temp files are a Linux offer")
+@pytest.mark.parametrize("refusal", ["no nameless files", "no hard links"])
+def test_folder_writer_writes_where_the_file_system_offers_no_nameless_file(tmp_path, monkeypatch, refusal):
+    """Old kernels answer O_TMPFILE with EISDIR, some file systems with EOPNOTSUPP or a
+    refused link: the named temp file writes the draft then."""
+    if refusal == "no nameless files":  # as a kernel before 3.11 does: O_TMPFILE holds O_DIRECTORY
+        monkeypatch.setattr(safe_io, "_NAMELESS_FLAGS", os.O_WRONLY | os.O_DIRECTORY)
+    else:
+        def refused(*args, **kwargs):
+            raise PermissionError(1, "Operation not permitted")
+        monkeypatch.setattr(safe_io.os, "link", refused)
+    with FolderWriter(str(tmp_path)) as folder:
+        folder.write("R1.xml", "<report/>")
+        folder.write("R1.xml", "<report>2</report>")
+    assert [(p.name, p.read_text()) for p in tmp_path.iterdir()] == [("R1.xml", "<report>2</report>")]
+    assert stat.S_IMODE(os.stat(tmp_path / "R1.xml").st_mode) == 0o600
+
+
+@both_ways
+def test_a_draft_killed_while_being_written_leaves_nothing_readable_behind(tmp_path, nameless):
+    """Killed in the middle of a draft: no half draft under its name, and no temp file of
+    health data either where the nameless way is offered (the named way leaves one for the
+    next batch run into the folder to remove)."""
+    if nameless and not sys.platform.startswith("linux"):
+        pytest.skip("nameless temp files are a Linux offer")
+    script = (
+        "import sys, time\n"
+        "from medwatch_tool import safe_io\n"
+        f"safe_io._NAMELESS = {nameless}\n"
+        "def half_then_stall(fd, data):\n"
+        "    safe_io.os.write(fd, data[:len(data) // 2])\n"
+        "    print('writing', flush=True)\n"
+        "    time.sleep(60)\n"
+        "safe_io.write_all = half_then_stall\n"
+        "with safe_io.FolderWriter(sys.argv[1]) as folder:\n"
+        "    folder.write('R1.xml', '<report>' + 'x' * 10000 + '</report>')\n")
+    child = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == "writing\n"
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait()
+    left = [p.name for p in tmp_path.iterdir()]
+    assert "R1.xml" not in left
+    assert left == ([] if nameless else [f".R1.xml.{child.pid}.tmp"])
 
 
 def test_folder_writer_says_which_file_it_cannot_write(tmp_path):
