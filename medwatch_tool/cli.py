@@ -132,7 +132,7 @@ def render(file, to, form, output):
         atomic_write(output, text)
         click.echo(f"wrote {output}", err=True)
     else:
-        click.echo(text, nl=False)
+        _print_result(text)
 
 
 @main.group()
@@ -191,7 +191,7 @@ def e2b_mapping():
     """Print the draft <-> E2B(R3) mapping table (Markdown), generated from its data file."""
     from .e2b import mapping_markdown
 
-    click.echo(mapping_markdown(), nl=False)
+    _print_result(mapping_markdown())
 
 
 def _schema_problem(output, entry):
@@ -463,9 +463,7 @@ def fields(fmt, form, csv_template):
 
     catalog = load_catalog()
     if csv_template:
-        import csv
-
-        csv.writer(sys.stdout, lineterminator="\n").writerow(catalog.column_names())
+        _print_result(_csv_text([catalog.column_names()]))
         return
     form = form.upper()
     header = ["path", "box", "label", "type", "allowed values"]
@@ -477,24 +475,43 @@ def fields(fmt, form, csv_template):
         allowed = " | ".join(c.value for c in f.choices)
         rows.append([path, f.box_for(form), f.label, kind, allowed])
     if fmt == "json":
-        click.echo(json.dumps([
+        _print_result(json.dumps([
             {"path": path, "box": f.box_for(form), "box_3500": f.box, "box_3500B": f.box_3500b,
              "label": f.label, "question": f.question, "help": f.help, "type": f.kind,
              "multiple": f.multiple, "required": f.required, "max_length": f.max_length,
              "choices": [{"value": c.value, "label": c.label, "plain": c.plain, "also": list(c.also)}
                          for c in f.choices]}
-            for path, f in zip(catalog.column_names(), catalog.fields)], indent=2))
+            for path, f in zip(catalog.column_names(), catalog.fields)], indent=2) + "\n")
     elif fmt == "csv":
-        import csv
-
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
+        _print_result(_csv_text([header] + rows))
     else:
         widths = [max(len(r[i]) for r in rows + [header]) for i in range(4)]
-        for r in [header] + rows:
-            line = "  ".join(r[i].ljust(widths[i]) for i in range(4))
-            click.echo((line + "  " + r[4]).rstrip())
+        _print_result("".join(("  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4]).rstrip() + "\n"
+                              for r in [header] + rows))
+
+
+def _csv_text(rows: list) -> str:
+    import csv
+    import io
+
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows(rows)
+    return text.getvalue()
+
+
+def _print_result(text: str) -> None:
+    """A command's result on standard output. A full disk or a closed output is said in one
+    line (exit 1), not met as a surprise; a reader that left (`| head`) is no error."""
+    from .errors import OutputError
+
+    if sys.stdout is None:  # started with it closed (`>&-`): the result would vanish unseen
+        raise OutputError("is closed, so the result cannot be shown: send it to a file (> FILE)", "standard output")
+    try:
+        click.echo(text, nl=False)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:  # the disk it goes to is full (ENOSPC), a device error (EIO)
+        raise OutputError(f"cannot be written ({exc.strerror or exc})", "standard output") from None
 
 
 if __name__ == "__main__":  # pragma: no cover

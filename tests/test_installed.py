@@ -3,6 +3,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 
 def test_console_script_from_another_folder(console_script, examples, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
@@ -32,3 +34,43 @@ def test_bad_input_has_no_traceback_in_a_real_process(console_script, tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert done.stderr.strip() == f"Error: {bad}: this is not an XML file (binary data)"
+
+
+PRINTING = [["fields"], ["fields", "--csv-template"], ["fields", "--format", "csv"], ["fields", "--format", "json"],
+            ["e2b", "mapping"], ["render", "{example}"]]
+
+
+def _printing(command, examples):
+    return [word.format(example=examples / "baclofen-overdose.xml") for word in command]
+
+
+def test_a_result_sent_to_a_full_disk_is_said_not_a_surprise(console_script, examples, tmp_path):
+    """`medwatch fields > /dev/full` said "unexpected OSError ... please report it"."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here (Linux and FreeBSD have one)")
+    for command in PRINTING:
+        with open("/dev/full", "w") as full:
+            done = subprocess.run([str(console_script), *_printing(command, examples)], cwd=tmp_path,
+                                  stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+        assert (done.returncode, done.stderr.splitlines()[-1:]) == \
+            (1, ["Error: standard output: cannot be written (No space left on device)"]), command
+
+
+def test_a_result_with_its_output_closed_is_refused_not_lost(console_script, examples, tmp_path):
+    """Started with standard output closed (`>&-`): `fields --csv-template` failed as an
+    internal error, `render` printed nothing and exited 0."""
+    for command in PRINTING:
+        done = subprocess.run([str(console_script), *_printing(command, examples)], cwd=tmp_path,
+                              stderr=subprocess.PIPE, text=True, timeout=60, preexec_fn=lambda: os.close(1))
+        assert (done.returncode, done.stderr.splitlines()[-1:]) == \
+            (1, ["Error: standard output: is closed, so the result cannot be shown: send it to a file (> FILE)"]), command
+
+
+def test_a_reader_that_leaves_early_is_no_error(console_script, examples, tmp_path):
+    for command in PRINTING:
+        shown = subprocess.Popen([str(console_script), *_printing(command, examples)], cwd=tmp_path,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        shown.stdout.read(1)
+        shown.stdout.close()  # as `| head -c 1` does
+        assert shown.wait(timeout=60) == 0, command
+        assert shown.stderr.read() == b"", command
