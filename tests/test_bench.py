@@ -74,3 +74,12 @@ def test_the_excel_style_workbook_of_the_reader_benchmark_holds_the_same_rows(tm
             source.close()
 
     assert rows(files["xlsx-sst"]) == rows(files["xlsx"]) == rows(files["csv"])
+
+
+def test_disk_benchmark_prints_each_way_of_writing_a_draft(tmp_path):
+    out = run("disk.py", "--files", "40", "--repeat", "1", tmp_path=tmp_path)
+    figures = {label: tuple(float(x) for x in values)
+               for label, *values in re.findall(r"^(.+?)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$", out, re.M)}
+    assert set(figures) == {"nameless + link (best)", "named temp + rename (best)", "nameless, just after deleting"}, out
+    for wall, user, system in figures.values():
+        assert wall > 0 and user + system > 0
