@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from medwatch_tool.cli import main
+from medwatch_tool.draft import draft_values, read_draft
 
 from test_batch import children, columns_of, example_rows, numbered_rows, read_problems, started_batch, write_csv
 
@@ -282,3 +283,27 @@ def test_a_closed_terminal_stops_the_run_cleanly(console_script, runner, tmp_pat
     done = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
     assert done.exit_code == 1 and "rows already done, skipped" in done.output
     assert sorted(json.loads(line)["row"] for line in journal.open()) == list(range(2, 2 + len(rows)))
+
+
+def test_a_corrected_copy_of_a_failed_row_added_at_the_end_is_drafted_by_resume(runner, tmp_path):
+    """--resume takes rows added at the input's end (a changed file is refused), so that is
+    where a corrected row goes; it was refused as a repeat of the failed row's report id,
+    which had no draft, and no run could ever draft that report into the folder."""
+    rows = [dict(r, **{"admin/report_id": f"R{i}"}) for i, r in enumerate(example_rows())]
+    failing = dict(rows[1], **{"event/event_date": "2026-13-01"})  # row 3: no month 13
+    src = write_csv(tmp_path / "e.csv", [rows[0], failing, rows[2]])
+    out = tmp_path / "o"
+    first = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    assert first.exit_code == 1 and "2 drafted, 1 with errors" in first.output
+    assert not (out / "R1.xml").exists()
+    write_csv(src, [rows[0], failing, rows[2], rows[1]])  # the corrected copy, as row 5
+    again = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
+    assert "3 drafted, 1 with errors" in again.output and "3 rows already done" in again.output
+    assert draft_values(read_draft(out / "R1.xml"))["event/event_date"] == rows[1]["event/event_date"]
+    assert [(p["row"], p["path"]) for p in read_problems(out)] == [("3", "event/event_date")]  # what row 3 was
+    # a repeat of a drafted report stays refused, after a resume too
+    write_csv(src, [rows[0], failing, rows[2], rows[1], rows[1]])
+    third = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
+    assert third.exit_code == 1 and "4 rows already done" in third.output
+    assert read_problems(out)[-1]["row"] == "6"
+    assert read_problems(out)[-1]["message"].startswith("row 5 has the same draft name R1.xml")
