@@ -10,7 +10,10 @@ Prints, for each N (default 10,000 and 100,000 synthetic rows, seeded):
 
 Each N is run --repeat times (default 3), each run in a fresh process so its peak RSS is
 its own; the median and the best run are printed (shared VMs vary by 30% from run to run).
-Drafts are written under --dir (default: the system's temporary folder), then removed.
+Drafts are written under --dir (default: the system's temporary folder) and removed when
+all runs are done, where the folder has room for them (else after each run): on an ext4
+without a journal, creating files costs several times more for minutes after many were
+deleted (see bench/disk.py), so each run's cleanup would slow the next run.
 
 Usage: python bench/batch.py [--sizes 10000 100000] [--jobs N] [--repeat K] [--dir DIR]
 """
@@ -20,6 +23,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -117,14 +121,20 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def measure(n: int, jobs: int, folder) -> dict:
-    """Runs inside a fresh process: one N, pipeline then bare lxml."""
+# what a report leaves on disk: its row, a 1.2 KB draft and a 17 KB page (in 4 KB blocks)
+DISK_PER_REPORT = 32 * 1024
+
+
+def measure(n: int, jobs: int, folder, keep: bool = False) -> dict:
+    """Runs inside a fresh process: one N, pipeline then bare lxml. Its files are left in
+    `folder` when `keep` (the caller removes them when all runs are done)."""
     from multiprocessing import get_context
 
     from medwatch_tool.batch import run_batch
     from medwatch_tool.readers import open_source
 
-    with tempfile.TemporaryDirectory(dir=folder, prefix="medwatch-bench-") as tmp:
+    tmp = tempfile.mkdtemp(dir=folder, prefix="medwatch-bench-")
+    try:
         src, out = Path(tmp) / "rows.csv", Path(tmp) / "drafts"
         write_input(src, n)
         source = open_source(str(src))
@@ -142,6 +152,9 @@ def measure(n: int, jobs: int, folder) -> dict:
         with get_context("fork").Pool(jobs) as pool:
             valid = sum(pool.map(_bare, chunks))
         bare, bare_cpu = time.perf_counter() - start, _cpu_seconds() - cpu
+    finally:
+        if not keep:
+            shutil.rmtree(tmp)
     return {"n": n, "drafted": summary.drafted, "failed": summary.failed, "valid": valid,
             "pipeline_s": pipeline, "bare_s": bare, "pipeline_cpu_s": pipeline_cpu, "bare_cpu_s": bare_cpu,
             "main_cpu_s": main_cpu,
@@ -157,7 +170,7 @@ def file_write_cost(folder) -> float:
     """
     from medwatch_tool.safe_io import FolderWriter
 
-    with tempfile.TemporaryDirectory(dir=folder, prefix="medwatch-bench-io-") as tmp, FolderWriter(tmp) as out:
+    with FolderWriter(tempfile.mkdtemp(dir=folder, prefix="medwatch-bench-io-")) as out:  # removed with `folder`
         data = b"x" * 18_000  # about one HTML page
         start = time.perf_counter()
         for i in range(500):
@@ -174,25 +187,33 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dir", default=None, help="where the drafts are written (default: system temp folder)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--keep", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(measure(args.one, args.jobs, args.dir)))
+        print(json.dumps(measure(args.one, args.jobs, args.dir, args.keep)))
         return
     where = args.dir or tempfile.gettempdir()
+    with tempfile.TemporaryDirectory(dir=where, prefix="medwatch-bench-runs-") as folder:
+        run_all(args, where, folder)
+
+
+def run_all(args, where: str, folder: str):
+    """Every N, --repeat runs each, in fresh processes writing under `folder`."""
     print(f"medwatch batch benchmark: {args.jobs} worker process(es), {os.cpu_count()} CPU(s), "
           f"drafts written under {where}, {args.repeat} run(s) per N")
-    print(f"file writes in that folder: {file_write_cost(args.dir):,.0f} us per draft-sized file "
+    print(f"file writes in that folder: {file_write_cost(folder):,.0f} us per draft-sized file "
           "(the pipeline writes 2 per report)")
     print(f"{'N':>8} {'pipeline rep/s':>21} {'bare lxml rep/s':>16} {'ratio':>6} {'peak RSS main':>14} "
           f"{'peak RSS worker':>16} {'CPU us/report':>22}")
     print(f"{'':>8} {'median (best)':>21} {'median':>16} {'':>6} {'':>14} {'':>16} {'pipeline / bare':>22}")
-    main_share = []
+    main_share, kept = [], []
     for n in args.sizes:
         runs = []
         for _ in range(args.repeat):
-            command = [sys.executable, __file__, "--one", str(n), "--jobs", str(args.jobs)]
-            done = subprocess.run(command + (["--dir", args.dir] if args.dir else []),
-                                  capture_output=True, text=True, check=True)
+            keep = shutil.disk_usage(folder).free > 4 * n * DISK_PER_REPORT  # room, and to spare
+            command = [sys.executable, __file__, "--one", str(n), "--jobs", str(args.jobs), "--dir", folder]
+            done = subprocess.run(command + (["--keep"] if keep else []), capture_output=True, text=True, check=True)
+            kept.append(keep)
             r = json.loads(done.stdout.strip().splitlines()[-1])
             assert r["drafted"] == n and r["valid"] == n, r
             runs.append(r)
@@ -211,6 +232,11 @@ def main():
     print("bare = lxml parse + XSD validation of the same drafts; ratio = bare / pipeline (medians).")
     print("CPU us/report = CPU time of all processes (user + system) per report, median of the runs;")
     print(f"the main process's part of it (reading rows, journal, feeding the workers): {', '.join(main_share)}.")
+    if all(kept):
+        print("every run's drafts were kept until all were done: no run began right after drafts were deleted")
+    else:
+        print(f"the drafts of {len(kept) - sum(kept)} of {len(kept)} runs were removed after their run for want of room "
+              "(on an ext4 without a journal that slows the run after it; see bench/disk.py)")
 
 
 if __name__ == "__main__":
