@@ -8,9 +8,10 @@ each, runs of the two ways alternated, best of --repeat), the wall time and the 
 (user + system) of:
   - the nameless way: an O_TMPFILE file linked to its name when complete (what Linux uses)
   - the named way: `.NAME.PID.tmp` created, written, renamed (elsewhere, or as a fallback)
-and then, for the nameless way, the same files written again right after deleting as many:
-on an ext4 without a journal Linux skips recently deleted inodes one by one when it
-allocates one, so a batch started minutes after many files were deleted there pays more.
+and last, for the nameless way, the same files written again right after deleting as many
+(the files of the other runs are kept until then): on an ext4 without a journal Linux
+skips recently deleted inodes one by one when it allocates one, so a batch started
+minutes after many files were deleted there pays more.
 
 Usage: python bench/disk.py [--files N] [--jobs J] [--repeat K] [--dir DIR]
 """
@@ -63,17 +64,20 @@ def main():
 
     print(f"{args.jobs} process(es) x {args.files:,} files (drafts of 1.2 KB and pages of 17 KB in turn) in {base}; "
           f"nameless temp files {'offered' if safe_io._NAMELESS else 'not offered'} here")
-    best = {}
-    for _ in range(args.repeat):
-        for way in ("nameless", "named"):
-            figures, folder = measure(base, args.files, args.jobs, way == "nameless")
-            shutil.rmtree(folder)
-            if way not in best or figures[0] < best[way][0]:
-                best[way] = figures
-    _, folder = measure(base, args.files, args.jobs, True)
-    shutil.rmtree(folder)  # as many files deleted as are written next
-    best["after deleting"], folder = measure(base, args.files, args.jobs, True)
-    shutil.rmtree(folder)
+    best, folders = {}, []
+    try:  # nothing is deleted until the last measure, which is of writing right after a deletion
+        for _ in range(args.repeat):
+            for way in ("nameless", "named"):
+                figures, folder = measure(base, args.files, args.jobs, way == "nameless")
+                folders.append(folder)
+                if way not in best or figures[0] < best[way][0]:
+                    best[way] = figures
+        shutil.rmtree(folders.pop())  # as many files deleted as are written next
+        best["after deleting"], folder = measure(base, args.files, args.jobs, True)
+        folders.append(folder)
+    finally:
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
     print(f"{'us per file':30} {'wall':>7} {'user':>7} {'system':>7}")
     for way, label in (("nameless", "nameless + link (best)"), ("named", "named temp + rename (best)"),
                        ("after deleting", "nameless, just after deleting")):
