@@ -11,9 +11,10 @@ Prints, for each N (default 10,000 and 100,000 synthetic rows, seeded):
 Each N is run --repeat times (default 3), each run in a fresh process so its peak RSS is
 its own; the median and the best run are printed (shared VMs vary by 30% from run to run).
 Drafts are written under --dir (default: the system's temporary folder) and removed when
-all runs are done, where the folder has room for them (else after each run): on an ext4
-without a journal, creating files costs several times more for minutes after many were
-deleted (see bench/disk.py), so each run's cleanup would slow the next run.
+all runs are done, where the folder has room for them besides the largest run (else after
+each run, and always on tmpfs): on an ext4 without a journal, creating files costs several
+times more for minutes after many were deleted (see bench/disk.py), so each run's cleanup
+would slow the next run.
 
 Usage: python bench/batch.py [--sizes 10000 100000] [--jobs N] [--repeat K] [--dir DIR]
 """
@@ -125,6 +126,27 @@ def _cpu_seconds() -> float:
 DISK_PER_REPORT = 32 * 1024
 
 
+def _in_memory(folder: str) -> bool:
+    """Whether `folder` is on a file system held in memory (tmpfs): kept drafts would take
+    memory there, and deleting them slows nothing. From /proc/mounts (Linux); else no."""
+    try:
+        with open("/proc/mounts", encoding="utf-8") as mounts:
+            points = [line.split()[1:3] for line in mounts]
+    except OSError:
+        return False
+    real = os.path.realpath(folder)
+    inside = [(point, kind) for point, kind in points if real == point or real.startswith(point.rstrip("/") + "/")]
+    return bool(inside) and max(inside, key=lambda m: len(m[0]))[1] in ("tmpfs", "ramfs")
+
+
+def _room_to_keep(folder: str, reports: int) -> bool:
+    """Whether `folder` has room for `reports` more reports' files, twice over (space and
+    inodes), besides what is kept already."""
+    stats = os.statvfs(folder)
+    room = stats.f_bavail * stats.f_frsize > 2 * reports * DISK_PER_REPORT
+    return room and (stats.f_files == 0 or stats.f_favail > 2 * 2 * reports)  # no inode limit: f_files 0
+
+
 def measure(n: int, jobs: int, folder, keep: bool = False) -> dict:
     """Runs inside a fresh process: one N, pipeline then bare lxml. Its files are left in
     `folder` when `keep` (the caller removes them when all runs are done)."""
@@ -207,15 +229,18 @@ def run_all(args, where: str, folder: str):
           f"{'peak RSS worker':>16} {'CPU us/report':>22}")
     print(f"{'':>8} {'median (best)':>21} {'median':>16} {'':>6} {'':>14} {'':>16} {'pipeline / bare':>22}")
     main_share, kept = [], []
+    largest = max(args.sizes)
     for n in args.sizes:
         runs = []
         for _ in range(args.repeat):
-            keep = shutil.disk_usage(folder).free > 4 * n * DISK_PER_REPORT  # room, and to spare
+            # kept if, with them, the largest run still fits (a full folder would fail the run)
+            keep = not _in_memory(folder) and _room_to_keep(folder, n + largest)
             command = [sys.executable, __file__, "--one", str(n), "--jobs", str(args.jobs), "--dir", folder]
             done = subprocess.run(command + (["--keep"] if keep else []), capture_output=True, text=True, check=True)
             kept.append(keep)
             r = json.loads(done.stdout.strip().splitlines()[-1])
-            assert r["drafted"] == n and r["valid"] == n, r
+            if r["drafted"] != n or r["valid"] != n:
+                sys.exit(f"a run of {n:,} rows drafted {r['drafted']:,} ({r['valid']:,} valid): is {where} full?")
             runs.append(r)
         pipe = sorted(n / r["pipeline_s"] for r in runs)
         bare = statistics.median(n / r["bare_s"] for r in runs)
@@ -234,6 +259,9 @@ def run_all(args, where: str, folder: str):
     print(f"the main process's part of it (reading rows, journal, feeding the workers): {', '.join(main_share)}.")
     if all(kept):
         print("every run's drafts were kept until all were done: no run began right after drafts were deleted")
+    elif _in_memory(folder):
+        print("each run's drafts were removed after it (a folder in memory: keeping them would take memory, "
+              "and deleting slows nothing there)")
     else:
         print(f"the drafts of {len(kept) - sum(kept)} of {len(kept)} runs were removed after their run for want of room "
               "(on an ext4 without a journal that slows the run after it; see bench/disk.py)")
