@@ -491,6 +491,7 @@ def fields(fmt, form, csv_template):
 
 
 def _csv_text(rows: list) -> str:
+    """Rows as CSV text, to be printed in one piece (one write that can fail, said once)."""
     import csv
     import io
 
