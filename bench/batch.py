@@ -122,6 +122,13 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def existing_folder(text: str) -> str:
+    """--dir of every bench script: a folder that exists (said as a usage error, not a traceback)."""
+    if not os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an existing folder")
+    return text
+
+
 # what a report leaves on disk: its row, a 1.2 KB draft and a 17 KB page (in 4 KB blocks)
 DISK_PER_REPORT = 32 * 1024
 
@@ -207,7 +214,8 @@ def main():
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--jobs", type=int, default=usable_cpus(), help="worker processes (default: as medwatch batch)")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--dir", default=None, help="where the drafts are written (default: system temp folder)")
+    parser.add_argument("--dir", default=None, type=existing_folder,
+                        help="where the drafts are written (default: system temp folder)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--keep", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

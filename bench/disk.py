@@ -19,8 +19,13 @@ import argparse
 import multiprocessing
 import resource
 import shutil
+import sys
 import tempfile
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from batch import existing_folder  # noqa: E402  (one check of --dir for every bench script)
 
 PAGE = b"<html>" + b"x" * 17_000 + b"</html>\n"  # about one HTML page; a draft is 1-2 KB
 DRAFT = b"<report>" + b"x" * 1_200 + b"</report>\n"
@@ -57,7 +62,8 @@ def main():
     parser.add_argument("--files", type=int, default=10_000, help="files per process (default 10,000)")
     parser.add_argument("--jobs", type=int, default=2, help="processes writing at once (default 2)")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--dir", default=None, help="where the files are written (default: system temp folder)")
+    parser.add_argument("--dir", default=None, type=existing_folder,
+                        help="where the files are written (default: system temp folder)")
     args = parser.parse_args()
     base = args.dir or tempfile.gettempdir()
     from medwatch_tool import safe_io

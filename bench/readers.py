@@ -22,7 +22,7 @@ import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from batch import synthetic_header, synthetic_rows  # noqa: E402  (the same realistic rows as bench/batch.py)
+from batch import existing_folder, synthetic_header, synthetic_rows  # noqa: E402  (the same realistic rows as bench/batch.py)
 
 
 def write_files(folder: Path, n: int) -> dict:
@@ -100,7 +100,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--dir", default=None, help="where the input files are written (default: system temp folder)")
+    parser.add_argument("--dir", default=None, type=existing_folder, help="where the input files are written (default: system temp folder)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.dir, prefix="medwatch-bench-readers-") as tmp:
         files = write_files(Path(tmp), args.rows)

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from batch import write_input  # noqa: E402  (the same rows as bench/batch.py)
+from batch import existing_folder, write_input  # noqa: E402  (the same rows as bench/batch.py)
 
 from medwatch_tool import drafting, skeleton, validate  # noqa: E402
 from medwatch_tool.readers import open_source  # noqa: E402
@@ -50,7 +50,7 @@ def timed(spent: collections.Counter, function, stage: str):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=5000)
-    parser.add_argument("--dir", default=None, help="where the drafts are written (default: system temp folder)")
+    parser.add_argument("--dir", default=None, type=existing_folder, help="where the drafts are written (default: system temp folder)")
     args = parser.parse_args()
     spent = collections.Counter()
     with tempfile.TemporaryDirectory(dir=args.dir, prefix="medwatch-stages-") as tmp:

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from batch import synthetic_header, synthetic_rows  # noqa: E402  (the same realistic rows as bench/batch.py)
+from batch import existing_folder, synthetic_header, synthetic_rows  # noqa: E402  (the same realistic rows as bench/batch.py)
 
 MB = 1024 * 1024
 SENTENCE = "Patient reports drowsiness and slow breathing after the pump refill; family called 911. "
@@ -118,7 +118,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gb", type=float, nargs="+", default=[0.25, 2.0])
     parser.add_argument("--jobs", type=int, default=usable_cpus(), help="worker processes (default: as medwatch batch)")
-    parser.add_argument("--dir", default=None, help="where the drafts are written (default: system temp folder)")
+    parser.add_argument("--dir", default=None, type=existing_folder, help="where the drafts are written (default: system temp folder)")
     args = parser.parse_args()
     print(f"medwatch batch on multi-GB standard input: {args.jobs} worker process(es), {os.cpu_count()} CPU(s)")
     print(f"{'input':>9} {'rows':>9} {'time':>7} {'MB/s':>6} {'peak RSS main':>14} {'peak RSS worker':>16}  summary line")

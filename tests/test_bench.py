@@ -90,3 +90,13 @@ def test_disk_benchmark_prints_each_way_of_writing_a_draft(tmp_path):
     assert set(figures) == {"nameless + link (best)", "named temp + rename (best)", "nameless, just after deleting"}, out
     for wall, user, system in figures.values():
         assert wall > 0 and user + system > 0
+
+
+def test_every_bench_script_refuses_a_folder_that_does_not_exist(tmp_path):
+    """A mistyped --dir ended each script in a FileNotFoundError traceback."""
+    for script in ("batch.py", "stages.py", "readers.py", "disk.py", "stream.py"):
+        done = subprocess.run([sys.executable, str(BENCH / script), "--dir", str(tmp_path / "nowhere")],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2, (script, done.stderr)
+        assert done.stderr.splitlines()[-1] == \
+            f"{script}: error: argument --dir: '{tmp_path / 'nowhere'}' is not an existing folder", script
