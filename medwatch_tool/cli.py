@@ -502,16 +502,35 @@ def _csv_text(rows: list) -> str:
 
 def _print_result(text: str) -> None:
     """A command's result on standard output. A full disk or a closed output is said in one
-    line (exit 1), not met as a surprise; a reader that left (`| head`) is no error."""
-    from .errors import OutputError
+    line (exit 1), not met as a surprise; a reader that left (`| head`) is no error.
 
-    if sys.stdout is None:  # started with it closed (`>&-`): the result would vanish unseen
+    Written to the file descriptor until all of it is written: Python's own stream took a
+    short write on a nearly full disk (8 KB of 13 written) as done, and the command
+    reported success with its result cut short."""
+    from .errors import OutputError
+    from .safe_io import write_all
+
+    out = sys.stdout
+    if out is None:  # started with it closed (`>&-`): the result would vanish unseen
         raise OutputError("is closed, so the result cannot be shown: send it to a file (> FILE)", "standard output")
     try:
-        click.echo(text, nl=False)
+        fd = out.fileno() if os.name == "posix" else None  # Windows consoles: click's own way
+    except (AttributeError, ValueError, OSError):  # not a file (a test's capture)
+        fd = None
+    try:
+        if fd is None:
+            click.echo(text, nl=False)
+            return
+        data = text.encode(out.encoding or "utf-8")
+        out.flush()
+        write_all(fd, data)
+    except UnicodeEncodeError as exc:
+        bad = text[exc.start]
+        raise OutputError(f"cannot be written: its encoding, {out.encoding}, has no {bad!r} (U+{ord(bad):04X}): "
+                          "set PYTHONIOENCODING=utf-8, or send it to a file (> FILE)", "standard output") from None
     except BrokenPipeError:
         raise
-    except OSError as exc:  # the disk it goes to is full (ENOSPC), a device error (EIO)
+    except OSError as exc:  # the disk it goes to is full (ENOSPC), a file size limit (EFBIG), EIO
         raise OutputError(f"cannot be written ({exc.strerror or exc})", "standard output") from None
 
 

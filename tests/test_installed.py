@@ -74,3 +74,21 @@ def test_a_reader_that_leaves_early_is_no_error(console_script, examples, tmp_pa
         shown.stdout.close()  # as `| head -c 1` does
         assert shown.wait(timeout=60) == 0, command
         assert shown.stderr.read() == b"", command
+
+
+def test_a_result_cut_short_by_a_file_size_limit_is_said_not_reported_done(console_script, tmp_path):
+    """A nearly full disk or a size limit writes part of a result: Python's stream took the
+    short write as done and `fields > events.csv` exited 0 with the file cut short."""
+    import resource
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))  # Python ignores SIGXFSZ: the write fails
+
+    target = tmp_path / "fields.txt"
+    for command in (["fields"], ["fields", "--format", "json"]):  # 13 KB and more: over the limit
+        with open(target, "w") as out:
+            done = subprocess.run([str(console_script), *command], cwd=tmp_path, stdout=out,
+                                  stderr=subprocess.PIPE, text=True, timeout=60, preexec_fn=limited)
+        assert (done.returncode, done.stderr.splitlines()[-1:]) == \
+            (1, ["Error: standard output: cannot be written (File too large)"]), command
+        assert target.stat().st_size == 4096
