@@ -59,8 +59,15 @@ def _read_input(file: str):
     from .draft import parse_draft, read_draft
 
     if file == "-":
-        return parse_draft(sys.stdin.buffer.read(), "<stdin>")
+        return parse_draft(_standard_input(), "<stdin>")
     return read_draft(file)
+
+
+def _standard_input() -> bytes:
+    """All of standard input, for FILE '-'; said in one line when it was closed (`<&-`)."""
+    if sys.stdin is None:
+        raise InputError("is closed: send the draft in (< FILE), or name a file", "standard input")
+    return sys.stdin.buffer.read()
 
 
 @main.command()
@@ -87,7 +94,7 @@ def validate(files, fmt, quiet):
 
     problems = []
     for file in files:
-        found = validate_bytes(sys.stdin.buffer.read(), "<stdin>") if file == "-" else validate_file(file)
+        found = validate_bytes(_standard_input(), "<stdin>") if file == "-" else validate_file(file)
         problems.extend(found)
         if fmt == "text" and not any(p.is_error for p in found) and not quiet:
             warnings = len(found)

@@ -42,7 +42,7 @@ class Wrapped(io.RawIOBase):
         return True
 
     def close(self):
-        if self._source is not sys.stdin.buffer:
+        if self._source is not getattr(sys.stdin, "buffer", None):  # (None: started with it closed)
             self._source.close()
         super().close()
 

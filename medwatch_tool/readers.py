@@ -72,7 +72,7 @@ class Source:
         return {"csv": _csv_rows, "tsv": _csv_rows, "jsonl": _jsonl_rows}[self.format](self)
 
     def close(self):
-        if self.handle is not sys.stdin.buffer:
+        if self.handle is not getattr(sys.stdin, "buffer", None):  # (None: started with it closed)
             self.handle.close()
 
 

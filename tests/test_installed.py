@@ -92,3 +92,20 @@ def test_a_result_cut_short_by_a_file_size_limit_is_said_not_reported_done(conso
         assert (done.returncode, done.stderr.splitlines()[-1:]) == \
             (1, ["Error: standard output: cannot be written (File too large)"]), command
         assert target.stat().st_size == 4096
+
+
+def test_a_closed_standard_input_is_no_matter_for_a_named_file_and_said_for_dash(console_script, examples, tmp_path):
+    """Started with standard input closed (a service, cron): a batch from a named file wrote
+    its drafts, then ended in "unexpected AttributeError ... please report it" (exit 1), and
+    `validate -` / `render -` failed the same way."""
+    closed = dict(cwd=tmp_path, capture_output=True, text=True, timeout=120, preexec_fn=lambda: os.close(0))
+    from test_batch import example_rows, write_csv
+
+    rows = write_csv(tmp_path / "rows.csv", example_rows())
+    done = subprocess.run([str(console_script), "batch", str(rows), "--out", str(tmp_path / "o")], **closed)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "3 drafted, 0 with errors, 0 warnings\n", "")
+    assert len(list((tmp_path / "o").glob("*.xml"))) == 3
+    for command in (["validate", "-"], ["render", "-"]):
+        done = subprocess.run([str(console_script), *command], **closed)
+        assert (done.returncode, done.stderr.strip()) == \
+            (1, "Error: standard input: is closed: send the draft in (< FILE), or name a file"), command
