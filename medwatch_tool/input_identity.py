@@ -53,6 +53,18 @@ def _digest(name: str, prefix: Optional[int] = None) -> Tuple[Tuple[int, int], T
     return head or (read, crc), (read, crc)
 
 
+def _added_on_a_line_of_its_own(name: str, size: int) -> bool:
+    """Whether what follows the file's first `size` bytes begins a row of its own: those
+    bytes end with a line break, or what was added begins with one."""
+    try:
+        with open(name, "rb") as handle:
+            handle.seek(size - 1)
+            around = handle.read(2)
+    except OSError:
+        return True  # reading it fails again, with a message, when the run reads its rows
+    return any(around[i:i + 1] in (b"\n", b"\r") for i in (0, 1))
+
+
 def _earlier(folder: Path) -> Optional[dict]:
     try:
         then = json.loads((folder / IDENTITY).read_text(encoding="utf-8"))
@@ -102,6 +114,11 @@ def check_and_note(folder: Path, name: str, render_to: Optional[str], fmt: str =
                                             "saved again changes as a whole, so --resume takes it only unchanged")
                 return _changed(folder, "its content differs from the file the run began with; rows added at "
                                         "its end would be fine")
+            if not workbook and now[0] > size > 0 and not _added_on_a_line_of_its_own(name, size):
+                return (f"cannot finish the batch run in {folder}: when it began, the input's last row had no line "
+                        "break at its end, so the first row added since was written onto that row, which was done "
+                        "already, and would be skipped unread. Put a line break between the two, and run --resume "
+                        "again")
     _note(folder, name, piped, now, render_to, fmt)
     return None
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from medwatch_tool.cli import main
-from medwatch_tool.draft import draft_values, read_draft
+from medwatch_tool.draft import draft_values, nest, read_draft
 
 from test_batch import children, columns_of, example_rows, numbered_rows, read_problems, started_batch, write_csv
 
@@ -307,3 +307,34 @@ def test_a_corrected_copy_of_a_failed_row_added_at_the_end_is_drafted_by_resume(
     assert third.exit_code == 1 and "4 rows already done" in third.output
     assert read_problems(out)[-1]["row"] == "6"
     assert read_problems(out)[-1]["message"].startswith("row 5 has the same draft name R1.xml")
+
+
+@pytest.mark.parametrize("kind", ["csv", "jsonl"])
+def test_a_row_added_to_an_input_without_a_final_line_break_is_not_skipped_unread(runner, tmp_path, kind):
+    """The input's last row had no line break: a corrected row added at its end joined it,
+    that joined row was done already, and --resume skipped the correction without a word."""
+    rows = [dict(r, **{"admin/report_id": f"R{i}"}) for i, r in enumerate(example_rows())]
+    failing = dict(rows[1], **{"event/event_date": "2026-13-01"})
+    src = tmp_path / f"e.{kind}"
+
+    group = [rows[0], rows[2], failing, rows[1]]  # the last one: the corrected copy, added later
+    if kind == "csv":  # one header for all four
+        lines = write_csv(tmp_path / "all.csv", group).read_text(encoding="utf-8").splitlines(keepends=True)
+    else:
+        lines = [json.dumps(nest(r)) + "\n" for r in group]
+    src.write_text("".join(lines[:-1]).rstrip("\r\n"), encoding="utf-8", newline="")  # no final line break
+    out = tmp_path / "o"
+    first = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    assert first.exit_code == 1 and "2 drafted, 1 with errors" in first.output
+    corrected = lines[-1]
+    with src.open("a", encoding="utf-8", newline="") as handle:
+        handle.write(corrected)
+    refused = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
+    assert refused.exit_code == 1
+    assert "the input's last row had no line break at its end" in refused.output
+    assert not (out / "R1.xml").exists()
+    data = src.read_bytes()  # the line break put where the message says
+    cut = data.rindex(corrected.encode("utf-8"))
+    src.write_bytes(data[:cut] + b"\n" + data[cut:])
+    done = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
+    assert "3 drafted, 1 with errors" in done.output and (out / "R1.xml").exists()
