@@ -69,8 +69,8 @@ class Journal:
             self._mark(entry["row"])
             self.earlier.count(entry)
             self.earlier.skipped += 1
-            if entry.get("name") and entry["file"]:  # a row that failed holds no name: its corrected
-                self.names.claim(entry["name"], entry["row"])  # copy added at the input's end is drafted
+            if entry.get("name"):  # a failed row's too: as in a run never interrupted, a later row with
+                self.names.claim(entry["name"], entry["row"])  # its report id is refused as its repeat
         try:
             self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0), 0o600)
         except OSError as exc:

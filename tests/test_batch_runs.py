@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from medwatch_tool.cli import main
-from medwatch_tool.draft import draft_values, nest, read_draft
+from medwatch_tool.draft import nest
 
 from test_batch import children, columns_of, example_rows, numbered_rows, read_problems, started_batch, write_csv
 
@@ -285,39 +285,39 @@ def test_a_closed_terminal_stops_the_run_cleanly(console_script, runner, tmp_pat
     assert sorted(json.loads(line)["row"] for line in journal.open()) == list(range(2, 2 + len(rows)))
 
 
-def test_a_corrected_copy_of_a_failed_row_added_at_the_end_is_drafted_by_resume(runner, tmp_path):
-    """--resume takes rows added at the input's end (a changed file is refused), so that is
-    where a corrected row goes; it was refused as a repeat of the failed row's report id,
-    which had no draft, and no run could ever draft that report into the folder."""
+def test_a_row_repeating_a_failed_row_s_id_is_refused_whether_or_not_the_run_was_interrupted(runner, tmp_path):
+    """The same input gives the same drafts: a row with the report id of an earlier row that
+    failed is refused as its repeat in one run, and so it is when the run was interrupted
+    between the two and resumed (a review found it drafted then: a second case keyed with
+    the wrong id would have been filed as that report, depending on a Ctrl-C)."""
     rows = [dict(r, **{"admin/report_id": f"R{i}"}) for i, r in enumerate(example_rows())]
     failing = dict(rows[1], **{"event/event_date": "2026-13-01"})  # row 3: no month 13
-    src = write_csv(tmp_path / "e.csv", [rows[0], failing, rows[2]])
-    out = tmp_path / "o"
-    first = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
-    assert first.exit_code == 1 and "2 drafted, 1 with errors" in first.output
-    assert not (out / "R1.xml").exists()
-    write_csv(src, [rows[0], failing, rows[2], rows[1]])  # the corrected copy, as row 5
-    again = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
-    assert "3 drafted, 1 with errors" in again.output and "3 rows already done" in again.output
-    assert draft_values(read_draft(out / "R1.xml"))["event/event_date"] == rows[1]["event/event_date"]
-    assert [(p["row"], p["path"]) for p in read_problems(out)] == [("3", "event/event_date")]  # what row 3 was
-    # a repeat of a drafted report stays refused, after a resume too
-    write_csv(src, [rows[0], failing, rows[2], rows[1], rows[1]])
-    third = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
-    assert third.exit_code == 1 and "4 rows already done" in third.output
-    assert read_problems(out)[-1]["row"] == "6"
-    assert read_problems(out)[-1]["message"].startswith("row 5 has the same draft name R1.xml")
+    whole = [rows[0], failing, rows[2], rows[1]]  # row 5: R1 again, valid
+    one_run = tmp_path / "one"
+    src = write_csv(tmp_path / "all.csv", whole)
+    result = runner.invoke(main, ["batch", str(src), "--out", str(one_run), "--jobs", "1"])
+    assert result.exit_code == 1 and "2 drafted, 2 with errors" in result.output
+    src = write_csv(tmp_path / "grown.csv", whole[:3])  # as if interrupted after row 4
+    resumed = tmp_path / "resumed"
+    assert runner.invoke(main, ["batch", str(src), "--out", str(resumed), "--jobs", "1"]).exit_code == 1
+    write_csv(src, whole)
+    again = runner.invoke(main, ["batch", str(src), "--out", str(resumed), "--jobs", "1", "--resume"])
+    assert again.exit_code == 1 and "2 drafted, 2 with errors" in again.output
+    for out in (one_run, resumed):
+        assert sorted(p.name for p in out.glob("*.xml")) == ["R0.xml", "R2.xml"]
+        assert [(p["row"], p["message"][:30]) for p in read_problems(out)] == \
+            [("3", read_problems(out)[0]["message"][:30]), ("5", "row 3 has the same draft name ")]
 
 
 @pytest.mark.parametrize("kind", ["csv", "jsonl"])
 def test_a_row_added_to_an_input_without_a_final_line_break_is_not_skipped_unread(runner, tmp_path, kind):
-    """The input's last row had no line break: a corrected row added at its end joined it,
-    that joined row was done already, and --resume skipped the correction without a word."""
+    """The input's last row had no line break: a row added at its end joined it, that joined
+    row was done already, and --resume skipped the new row without a word."""
     rows = [dict(r, **{"admin/report_id": f"R{i}"}) for i, r in enumerate(example_rows())]
     failing = dict(rows[1], **{"event/event_date": "2026-13-01"})
     src = tmp_path / f"e.{kind}"
 
-    group = [rows[0], rows[2], failing, rows[1]]  # the last one: the corrected copy, added later
+    group = [rows[0], rows[2], failing, dict(rows[1], **{"admin/report_id": "R9"})]  # the last one added later
     if kind == "csv":  # one header for all four
         lines = write_csv(tmp_path / "all.csv", group).read_text(encoding="utf-8").splitlines(keepends=True)
     else:
@@ -332,9 +332,9 @@ def test_a_row_added_to_an_input_without_a_final_line_break_is_not_skipped_unrea
     refused = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
     assert refused.exit_code == 1
     assert "the input's last row had no line break at its end" in refused.output
-    assert not (out / "R1.xml").exists()
+    assert not (out / "R9.xml").exists()
     data = src.read_bytes()  # the line break put where the message says
     cut = data.rindex(corrected.encode("utf-8"))
     src.write_bytes(data[:cut] + b"\n" + data[cut:])
     done = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
-    assert "3 drafted, 1 with errors" in done.output and (out / "R1.xml").exists()
+    assert "3 drafted, 1 with errors" in done.output and (out / "R9.xml").exists()
