@@ -59,8 +59,12 @@ class Journal:
             raise OutputError("is a symbolic link, which a batch journal never is: remove it", str(self.path))
         self.names = NameIndex(folder)  # names given by report id (row-NNNNNN names are unique anyway)
         self.redo = set()  # journaled rows whose draft did not survive: their old entry is void
+        self.redone = set()  # those of them this run drafted again
         self._drop_cut_line()
+        later = self._journaled_more_than_once()
         for entry in self.entries():
+            if _superseded(entry, later):
+                continue
             if entry["file"] and not _intact(folder / entry["file"]):
                 self.redo.add(entry["row"])
                 if entry.get("name"):  # still its row's name: a later row with the same id stays the duplicate
@@ -101,6 +105,28 @@ class Journal:
         except FileNotFoundError:
             pass
 
+    def _journaled_more_than_once(self) -> dict:
+        """{row: its entries} for the rows the journal holds more than once: a row whose draft
+        was lost and drafted again by a --resume. Only its last entry counts (counted twice, and
+        its problems listed twice, once the lost draft was back). A bit per row finds them."""
+        seen, again = bytearray(), {}
+        try:
+            with self.path.open("rb") as handle:
+                for line in handle:
+                    found = _ROW.match(line)
+                    if found is None:
+                        continue  # a line cut short by a kill
+                    row = int(found.group(1))
+                    byte, bit = row >> 3, 1 << (row & 7)
+                    if byte >= len(seen):
+                        seen.extend(bytes(byte + 1 - len(seen) + 4096))
+                    if seen[byte] & bit:
+                        again[row] = again.get(row, 1) + 1
+                    seen[byte] |= bit
+        except FileNotFoundError:
+            pass
+        return again
+
     def _mark(self, row: int):
         byte = row >> 3
         if byte >= len(self.done):
@@ -130,6 +156,8 @@ class Journal:
         journaled (`failure` says why): the rows not journaled are simply redone by --resume."""
         if self.failure:
             return
+        if outcome.row in self.redo:
+            self.redone.add(outcome.row)
         self.pending.append(journal_line(outcome))
         self._mark(outcome.row)
         if len(self.pending) >= self.GROUP:
@@ -164,14 +192,27 @@ class Journal:
         with atomic_text_writer(folder / PROBLEMS, encoding="utf-8-sig") as handle:
             writer = csv.DictWriter(handle, fieldnames=PROBLEM_COLUMNS, lineterminator="\n")
             writer.writeheader()
-            void = set(self.redo)
+            void = self.redo - self.redone  # drafts lost and not drafted again: their rows are not done
+            later = self._journaled_more_than_once()
             # input order (rows redone by --resume come last)
-            for entry in self.entries(with_problems_only=not void):
-                if entry["row"] in void:  # the entry of a draft that was lost; a later one replaces it
-                    void.discard(entry["row"])
+            for entry in self.entries(with_problems_only=not (void or later)):
+                if _superseded(entry, later) or entry["row"] in void:
                     continue
                 for problem in entry["problems"]:
                     writer.writerow({column: _inert(cell) for column, cell in problem.items()})
+
+
+_ROW = re.compile(rb'\{"row": (\d+),')  # how journal_line begins every entry
+
+
+def _superseded(entry: dict, later: dict) -> bool:
+    """Whether a later entry of the same row replaces `entry` (`later` counts down the
+    entries of each row journaled more than once, as they are read in order)."""
+    left = later.get(entry["row"])
+    if left is None:
+        return False
+    later[entry["row"]] = left - 1
+    return left > 1
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

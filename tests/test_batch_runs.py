@@ -13,7 +13,8 @@ import pytest
 from medwatch_tool.cli import main
 from medwatch_tool.draft import nest
 
-from test_batch import children, columns_of, example_rows, numbered_rows, read_problems, started_batch, write_csv
+from test_batch import (children, columns_of, example_rows, mixed_rows, numbered_rows, read_problems, started_batch,
+                        write_csv)
 
 
 def ended(pid: int) -> bool:
@@ -338,3 +339,24 @@ def test_a_row_added_to_an_input_without_a_final_line_break_is_not_skipped_unrea
     src.write_bytes(data[:cut] + b"\n" + data[cut:])
     done = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
     assert "3 drafted, 1 with errors" in done.output and (out / "R9.xml").exists()
+
+
+def test_a_draft_lost_and_drafted_again_is_counted_once_by_every_later_resume(runner, tmp_path):
+    """A draft lost (a power cut) was drafted again by --resume, and the journal then held its
+    row twice: each later --resume counted it twice ('3 drafted' for 2 rows) and listed its
+    problems twice in problems.csv."""
+    warn, human = (r for r in mixed_rows() if r["admin/report_id"] in ("WARN", "HUMAN"))
+    src = write_csv(tmp_path / "two.csv", [warn, human])
+    out = tmp_path / "o"
+    first = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    warnings = [(p["row"], p["path"], p["message"]) for p in read_problems(out)]
+    assert first.exit_code == 0 and warnings and {row for row, _, _ in warnings} == {"2"}
+    (out / "WARN.xml").unlink()
+    again = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
+    assert again.exit_code == 0 and (out / "WARN.xml").exists()
+    for _ in range(2):
+        later = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
+        assert later.exit_code == 0
+        assert later.output.startswith(f"2 drafted, 0 with errors, {len(warnings)} warning")
+        assert "(2 rows already done, skipped)" in later.output
+        assert [(p["row"], p["path"], p["message"]) for p in read_problems(out)] == warnings
