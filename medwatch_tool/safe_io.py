@@ -228,14 +228,16 @@ class FolderWriter:
     def __init__(self, folder: str):
         self.folder, self.fd = folder, None
         self.suffix = f".{os.getpid()}.tmp"
+        if not os.path.isdir(folder):
+            # never made here: a batch's folder is made owner-only before its run; made again
+            # here (at the umask's mode) after it was moved away mid-run, it took the rest of
+            # the drafts while the journal went with the moved folder, and the run said done
+            raise OutputError("cannot write here (the folder is gone: moved or removed while the run wrote "
+                              "into it)", folder)
         if _BY_FOLDER:
             flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
             try:
-                try:
-                    self.fd = os.open(folder, flags)
-                except FileNotFoundError:  # as atomic_write, the folder is made when missing
-                    os.makedirs(folder, exist_ok=True)
-                    self.fd = os.open(folder, flags)
+                self.fd = os.open(folder, flags)
             except OSError as exc:
                 raise OutputError(f"cannot write here ({exc.strerror or exc})", folder) from None
 

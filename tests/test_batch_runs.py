@@ -360,3 +360,17 @@ def test_a_draft_lost_and_drafted_again_is_counted_once_by_every_later_resume(ru
         assert later.output.startswith(f"2 drafted, 0 with errors, {len(warnings)} warning")
         assert "(2 rows already done, skipped)" in later.output
         assert [(p["row"], p["path"], p["message"]) for p in read_problems(out)] == warnings
+
+
+def test_an_output_folder_moved_away_mid_run_stops_the_run_and_is_not_made_again(console_script, tmp_path):
+    """Moved (or removed) while a run wrote into it, the folder was made again, at the
+    umask's mode and without journal or lock, and took the rest of the drafts; the run said
+    "6000 drafted" and exited 0 while its journal and problems.csv went with the moved one."""
+    src = write_csv(tmp_path / "big.csv", numbered_rows(6000))
+    out = tmp_path / "o"
+    proc = started_batch(console_script, src, out, journaled=2000)
+    out.rename(tmp_path / "o.moved")
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1
+    assert f"{out}: cannot write here (the folder is gone: moved or removed while the run wrote into it)" in err
+    assert not out.exists()

@@ -386,7 +386,8 @@ def test_a_draft_killed_while_being_written_leaves_nothing_readable_behind(tmp_p
 
 
 def test_folder_writer_says_which_file_it_cannot_write(tmp_path):
-    folder = FolderWriter(str(tmp_path / "drafts"))  # made when missing, as atomic_write does
+    (tmp_path / "drafts").mkdir()
+    folder = FolderWriter(str(tmp_path / "drafts"))
     (tmp_path / "drafts" / "R1.xml").mkdir()  # a folder where the file should go: rename fails
     with pytest.raises(OutputError, match=r"drafts/R1\.xml: cannot write \(Is a directory\)"):
         folder.write("R1.xml", "x")
