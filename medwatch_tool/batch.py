@@ -93,7 +93,7 @@ def _run(source: Source, folder: Path, head: Optional[Row], rows: Iterator[Row],
     if resuming and input_identity.was_piped(folder):
         source.notes.append("standard input cannot be compared with what the run began on: the rows already "
                             "done are skipped by their numbers, so give it the same rows")
-    journal = Journal(folder)
+    journal = Journal(folder, out_folder.PAGE[render_to] if render_to else None)
     summary = journal.earlier
 
     unit = source.unit  # how the input names its rows: in problems

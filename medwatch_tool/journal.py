@@ -51,7 +51,8 @@ class Journal:
 
     GROUP = 256
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, page: Optional[str] = None):
+        """`page`: the suffix of the page --render writes beside each draft (".html"), if any."""
         self.path = folder / JOURNAL
         self.done = bytearray()  # one bit per row number: 1.25 MB for ten million rows
         self.earlier = Summary()  # what the journal already holds, for the summary line
@@ -65,7 +66,7 @@ class Journal:
         for entry in self.entries():
             if _superseded(entry, later):
                 continue
-            if entry["file"] and not _intact(folder / entry["file"]):
+            if entry["file"] and not _intact(folder / entry["file"], page):
                 self.redo.add(entry["row"])
                 if entry.get("name"):  # still its row's name: a later row with the same id stays the duplicate
                     self.names.claim(entry["name"], entry["row"])
@@ -238,9 +239,13 @@ def _inert(cell):
     return "'" + cell if cell.__class__ is str and cell.startswith(_FORMULA_START) else cell
 
 
-def _intact(draft: Path) -> bool:
-    """A draft file that exists and ends with its closing tag (not lost or cut short)."""
+def _intact(draft: Path, page: Optional[str] = None) -> bool:
+    """A draft file that exists and ends with its closing tag (not lost or cut short), and
+    its page (`page`: the page's suffix, when the run renders one) not lost or empty either:
+    neither is fsynced, and after a power cut --resume drafts the row again."""
     try:
+        if page and os.stat(draft.with_name(draft.name[:-4] + page)).st_size == 0:
+            return False
         with draft.open("rb") as handle:
             handle.seek(0, os.SEEK_END)
             size = handle.tell()

@@ -60,7 +60,8 @@ class Summary:
         """The summary line; `unit` is how the input names its rows (a JSON Lines file: line)."""
         text = (f"{self.drafted} drafted, {self.failed} with errors, "
                 f"{self.warnings} warning{'s' * (self.warnings != 1)}")
-        return text + (f" ({self.skipped} {unit}s already done, skipped)" if self.skipped else "")
+        return text + (f" ({self.skipped} {unit}{'s' * (self.skipped != 1)} already done, skipped)"
+                       if self.skipped else "")
 
     def worst(self, shown: int = 3, unit: str = "row") -> str:
         """Where most failed rows fail ('D2 Dose unit (812 rows), B3 Date of event (40 rows)'):
