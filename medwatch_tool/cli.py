@@ -3,6 +3,7 @@
 Exit codes: 0 all good (warnings allowed), 1 problems found in the input, 2 usage error.
 Errors are printed as one line; set MEDWATCH_DEBUG=1 to see a traceback instead.
 """
+import errno
 import json
 import os
 import sys
@@ -14,8 +15,28 @@ from . import __version__
 from .errors import InputError, MedwatchError
 
 
+# what a full disk, a size limit or a failing device raise on writing: the machine's state,
+# not a bug to report (standard output on a full disk, the e2b export's warnings...)
+_NOT_A_BUG = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO, errno.EROFS}
+
+
+def _said_in_one_line(exc: OSError) -> str:
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"Error: {where}cannot write ({exc.strerror or exc})"
+
+
 class MedwatchGroup(click.Group):
     """Turns the tool's own exceptions (and any surprise) into one-line messages."""
+
+    def main(self, *args, **kwargs):
+        """--help and --version printed to a full disk ended in a traceback: click lets it out."""
+        try:
+            return super().main(*args, **kwargs)
+        except OSError as exc:
+            if exc.errno not in _NOT_A_BUG:
+                raise
+            _say_error(_said_in_one_line(exc))
+            sys.exit(1)
 
     def invoke(self, ctx):
         try:
@@ -30,11 +51,22 @@ class MedwatchGroup(click.Group):
             sys.stdout = open(os.devnull, "w")
             ctx.exit(0)
         except Exception as exc:  # never show a traceback to a reporter
+            if isinstance(exc, OSError) and exc.errno in _NOT_A_BUG:
+                _say_error(_said_in_one_line(exc))
+                ctx.exit(1)
             if os.environ.get("MEDWATCH_DEBUG"):
                 raise
             click.echo(f"Error: unexpected {type(exc).__name__}: {exc} "
                        "(set MEDWATCH_DEBUG=1 for details and please report it)", err=True)
             ctx.exit(1)
+
+
+def _say_error(text: str) -> None:
+    """A last message on standard error, if it can take one (it may be full or closed too)."""
+    try:
+        click.echo(text, err=True)
+    except (OSError, ValueError):
+        pass
 
 
 @click.group(cls=MedwatchGroup, context_settings={"help_option_names": ["-h", "--help"]})

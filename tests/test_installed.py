@@ -109,3 +109,16 @@ def test_a_closed_standard_input_is_no_matter_for_a_named_file_and_said_for_dash
         done = subprocess.run([str(console_script), *command], **closed)
         assert (done.returncode, done.stderr.strip()) == \
             (1, "Error: standard input: is closed: send the draft in (< FILE), or name a file"), command
+
+
+def test_help_version_and_other_output_on_a_full_disk_are_one_line(console_script, examples, tmp_path):
+    """`medwatch --help > /dev/full` ended in a traceback; `validate DRAFT > /dev/full` in
+    "unexpected OSError ... please report it": a full disk is no bug to report."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here (Linux and FreeBSD have one)")
+    for command in (["--help"], ["--version"], ["validate", "--help"],
+                    ["validate", str(examples / "baclofen-overdose.xml")]):
+        with open("/dev/full", "w") as full:
+            done = subprocess.run([str(console_script), *command], cwd=tmp_path, stdout=full,
+                                  stderr=subprocess.PIPE, text=True, timeout=60)
+        assert (done.returncode, done.stderr) == (1, "Error: cannot write (No space left on device)\n"), command
