@@ -216,12 +216,14 @@ def e2b_export(drafts, output, config, ich_xsd, **options):
         if not schema.validate(etree.fromstring(data)):
             for entry in schema.error_log:
                 problems.append(_schema_problem(output, entry))
+    failed = any(p.is_error for p in problems)
+    if not failed:  # written before the warnings are printed: a reader of them that leaves early
+        atomic_write(output, data)  # (`2>&1 | head`) or a full standard error must not cost the file
     for p in problems:
         click.echo(p.format(), err=True)
-    if any(p.is_error for p in problems):
+    if failed:
         click.echo("not written: fix the errors above first", err=True)
         sys.exit(1)
-    atomic_write(output, data)
     click.echo(f"wrote {output}: {len(drafts)} ICSR(s)" + (f", {len(problems)} warning(s)" if problems else ""))
 
 

@@ -122,3 +122,17 @@ def test_help_version_and_other_output_on_a_full_disk_are_one_line(console_scrip
             done = subprocess.run([str(console_script), *command], cwd=tmp_path, stdout=full,
                                   stderr=subprocess.PIPE, text=True, timeout=60)
         assert (done.returncode, done.stderr) == (1, "Error: cannot write (No space left on device)\n"), command
+
+
+def test_an_e2b_export_is_written_though_its_warnings_cannot_be_printed(console_script, examples, tmp_path):
+    """The warnings were printed before the file was written: on a full standard error (or
+    a reader leaving it early, `2>&1 | head`) the export ended and the file was never written."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here (Linux and FreeBSD have one)")
+    out = tmp_path / "icsr.xml"
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([str(console_script), "e2b", "export", str(examples / "baclofen-overdose.xml"),
+                               "-o", str(out), "--sender-organisation", "Clinic"], cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=full, text=True, timeout=120)
+    assert done.returncode == 1  # the warnings could not be said
+    assert out.read_bytes().startswith(b"<?xml") and b"MCCI_IN200100UV01" in out.read_bytes()
