@@ -104,16 +104,18 @@ _NAMELESS_FLAGS = os.O_WRONLY | getattr(os, "O_TMPFILE", 0) | getattr(os, "O_CLO
 
 
 def _write_at(folder: str, name: str, data: Union[bytes, str], mode: int, durable: bool,
-              folder_fd: Optional[int], suffix: str) -> None:
+              folder_fd: Optional[int], suffix: str, nameless: bool = False) -> bool:
     """The one way a file is written atomically: all of `data` into a temp file created
     owner-only (`mode`), fsynced if `durable`, then given `name` in one step. With
-    `folder_fd` every name is looked up in the open folder, not walked from the root."""
+    `folder_fd` every name is looked up in the open folder, not walked from the root, and
+    with `nameless` too the temp file has no name (see `_write_nameless`). Returns whether
+    the nameless way was taken (False: the folder's file system does not offer it)."""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    if _NAMELESS and folder_fd is not None and _write_nameless(name, data, mode, durable, folder_fd,
-                                                                folder, suffix):
-        return
+    if nameless and folder_fd is not None and _write_nameless(name, data, mode, durable, folder_fd, folder, suffix):
+        return True
     _write_named(folder, name, data, mode, durable, folder_fd, suffix)
+    return False
 
 
 def _write_nameless(name: str, data: bytes, mode: int, durable: bool, folder_fd: int,
@@ -228,6 +230,7 @@ class FolderWriter:
     def __init__(self, folder: str):
         self.folder, self.fd = folder, None
         self.suffix = f".{os.getpid()}.tmp"
+        self.nameless = _NAMELESS
         if not os.path.isdir(folder):
             # never made here: a batch's folder is made owner-only before its run; made again
             # here (at the umask's mode) after it was moved away mid-run, it took the rest of
@@ -243,7 +246,8 @@ class FolderWriter:
 
     def write(self, name: str, data: Union[bytes, str], mode: int = OWNER_ONLY) -> None:
         """Write the file `name` of the folder atomically (as `atomic_write`, without fsync)."""
-        _write_at(self.folder, name, data, mode, False, self.fd, self.suffix)
+        # once the folder refuses the nameless way, the named one only: no file written twice
+        self.nameless = _write_at(self.folder, name, data, mode, False, self.fd, self.suffix, self.nameless)
 
     def close(self):
         if self.fd is not None:

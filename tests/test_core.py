@@ -343,17 +343,23 @@ def test_folder_writer_replaces_a_link_planted_at_a_draft_s_name_not_its_target(
 def test_folder_writer_writes_where_the_file_system_offers_no_nameless_file(tmp_path, monkeypatch, refusal):
     """Old kernels answer O_TMPFILE with EISDIR, some file systems with EOPNOTSUPP or a
     refused link: the named temp file writes the draft then."""
+    links = []
     if refusal == "no nameless files":  # as a kernel before 3.11 does: O_TMPFILE holds O_DIRECTORY
         monkeypatch.setattr(safe_io, "_NAMELESS_FLAGS", os.O_WRONLY | os.O_DIRECTORY)
     else:
         def refused(*args, **kwargs):
+            links.append(args)
             raise PermissionError(1, "Operation not permitted")
         monkeypatch.setattr(safe_io.os, "link", refused)
     with FolderWriter(str(tmp_path)) as folder:
         folder.write("R1.xml", "<report/>")
         folder.write("R1.xml", "<report>2</report>")
-    assert [(p.name, p.read_text()) for p in tmp_path.iterdir()] == [("R1.xml", "<report>2</report>")]
+        folder.write("R2.xml", "<report>3</report>")
+    assert sorted((p.name, p.read_text()) for p in tmp_path.iterdir()) == \
+        [("R1.xml", "<report>2</report>"), ("R2.xml", "<report>3</report>")]
     assert stat.S_IMODE(os.stat(tmp_path / "R1.xml").st_mode) == 0o600
+    # refused once, the nameless way is not tried again in that folder: no file written twice
+    assert len(links) == (1 if refusal == "no hard links" else 0)
 
 
 @both_ways
