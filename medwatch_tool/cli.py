@@ -156,22 +156,24 @@ def render(file, to, form, output):
       medwatch render examples/baclofen-overdose.xml
       medwatch render examples/baclofen-pump-catheter-kink.xml --to html -o kink.html
 
-    The draft is validated first; problems are printed as warnings on stderr, so an
-    unfinished draft still renders (its empty boxes are shown as such).
+    The draft is validated too; its problems are printed as warnings on stderr after the
+    page, so an unfinished draft still renders (its empty boxes are shown as such).
     """
     from .render import render as render_draft
     from .safe_io import atomic_write
     from .validate import validate_tree
 
     root = _read_input(file)
-    for p in validate_tree(root, file):
-        click.echo(p.format(), err=True)
+    problems = validate_tree(root, file)
     text = render_draft(root, to=to, form=form.upper() if form else None)
-    if output and output != "-":
+    if output and output != "-":  # the page first: warnings that cannot be printed must not cost it
         atomic_write(output, text)
-        click.echo(f"wrote {output}", err=True)
     else:
         _print_result(text)
+    for p in problems:
+        click.echo(p.format(), err=True)
+    if output and output != "-":
+        click.echo(f"wrote {output}", err=True)
 
 
 @main.group()

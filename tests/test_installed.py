@@ -136,3 +136,22 @@ def test_an_e2b_export_is_written_though_its_warnings_cannot_be_printed(console_
                               stdout=subprocess.PIPE, stderr=full, text=True, timeout=120)
     assert done.returncode == 1  # the warnings could not be said
     assert out.read_bytes().startswith(b"<?xml") and b"MCCI_IN200100UV01" in out.read_bytes()
+
+
+def test_render_gives_its_page_though_the_draft_s_problems_cannot_be_printed(console_script, tmp_path):
+    """The problems were printed first: on a full standard error `render` exited with nothing
+    on standard output, the page lost because of a warning about the draft."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here (Linux and FreeBSD have one)")
+    from helpers import example_tree, set_text, write
+
+    root = example_tree()
+    set_text(root, "event/event_date", "2026-02-30")  # a problem to print
+    unfinished = write(root, tmp_path, "unfinished.xml")
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([str(console_script), "render", str(unfinished)], cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=full, text=True, timeout=60)
+    normal = subprocess.run([str(console_script), "render", str(unfinished)], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60)
+    assert "B3" in normal.stderr and "drafted with medwatch-tool" in normal.stdout
+    assert (done.returncode, done.stdout) == (1, normal.stdout)  # the page whole; the problem could not be said
