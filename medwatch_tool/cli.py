@@ -130,14 +130,27 @@ def validate(files, fmt, quiet):
         problems.extend(found)
         if fmt == "text" and not any(p.is_error for p in found) and not quiet:
             warnings = len(found)
-            click.echo(f"{file}: valid" + (f" ({warnings} warning{'s' * (warnings != 1)})" if warnings else ""))
+            _to_reader(f"{file}: valid" + (f" ({warnings} warning{'s' * (warnings != 1)})" if warnings else ""))
     shown = [p for p in problems if p.is_error or not quiet]
     if fmt == "json":
-        click.echo(json.dumps([p.as_dict() for p in shown], indent=2))
+        _to_reader(json.dumps([p.as_dict() for p in shown], indent=2))
     else:
         for p in shown:
-            click.echo(p.format(), err=p.is_error)
+            _to_reader(p.format(), err=p.is_error)
     sys.exit(1 if any(p.is_error for p in problems) else 0)
+
+
+def _to_reader(text: str, err: bool = False) -> None:
+    """A line of validate's; a reader that leaves early (`| head`) takes no more, and every
+    file is still checked for the exit status (it ended the run with 0 after a valid first
+    file, `validate good.xml bad.xml | head -1` telling a script all was valid)."""
+    try:
+        click.echo(text, err=err)
+    except BrokenPipeError:
+        if err:
+            sys.stderr = open(os.devnull, "w")
+        else:
+            sys.stdout = open(os.devnull, "w")
 
 
 @main.command()

@@ -155,3 +155,20 @@ def test_render_gives_its_page_though_the_draft_s_problems_cannot_be_printed(con
                             text=True, timeout=60)
     assert "B3" in normal.stderr and "drafted with medwatch-tool" in normal.stdout
     assert (done.returncode, done.stdout) == (1, normal.stdout)  # the page whole; the problem could not be said
+
+
+def test_validate_checks_every_file_for_its_exit_status_when_its_reader_leaves_early(console_script, tmp_path):
+    """`validate good.xml good.xml bad.xml | head -c 1` exited 0: the reader's leaving ended
+    the run before the invalid draft was checked, and a script (pipefail) took all as valid."""
+    from helpers import EXAMPLES, example_tree, set_text, write
+
+    root = example_tree()
+    set_text(root, "event/event_date", "2026-02-30")
+    bad = write(root, tmp_path, "bad.xml")
+    good = EXAMPLES / "baclofen-overdose.xml"
+    shown = subprocess.Popen([str(console_script), "validate", str(good), str(good), str(bad)], cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    shown.stdout.read(1)
+    shown.stdout.close()  # as `| head -c 1` does
+    assert shown.wait(timeout=60) == 1
+    assert b"B3 Date of event" in shown.stderr.read()  # its error is still said
