@@ -296,6 +296,12 @@ def new(form, output, resume, render_to):
 
     from .wizard import Interrupted, Interview
 
+    closed = [name for name, stream in (("input", sys.stdin), ("output", sys.stdout), ("error", sys.stderr))
+              if stream is None]
+    if closed:  # the questions, answers and help go there: Python's input() fails without them
+        raise MedwatchError(f"standard {' and '.join(closed)} {'is' if len(closed) == 1 else 'are'} closed: the "
+                            "wizard asks its questions there (run it in a terminal, or give it answers on "
+                            "standard input)")
     if resume:
         interview = Interview.resume(Path(resume))
         click.echo(f"Continuing {resume} (form {interview.form}). Already filled:")
@@ -311,7 +317,9 @@ def new(form, output, resume, render_to):
         click.echo("\n== Summary\n" + interview.summary())
         click.echo("\n== Checking the draft")
         problems = interview.review()
-    except (Interrupted, KeyboardInterrupt):  # at a prompt, or between two (while saving)
+    except (Interrupted, KeyboardInterrupt, BrokenPipeError) as exc:  # at a prompt, or between two (saving);
+        if isinstance(exc, BrokenPipeError):  # or the questions' reader left (`| head`): not done, exit 1
+            sys.stdout = open(os.devnull, "w")
         click.echo(f"\n\nStopped. Every answer so far is saved in {target}.", err=True)
         click.echo(f"To continue: medwatch new --resume {shlex.quote(str(target))}", err=True)
         sys.exit(1)

@@ -172,3 +172,23 @@ def test_validate_checks_every_file_for_its_exit_status_when_its_reader_leaves_e
     shown.stdout.close()  # as `| head -c 1` does
     assert shown.wait(timeout=60) == 1
     assert b"B3 Date of event" in shown.stderr.read()  # its error is still said
+
+
+def test_the_wizard_with_a_stream_closed_or_its_reader_gone_says_so_and_keeps_the_answers(console_script, tmp_path):
+    """With standard output or input closed the wizard ended in "unexpected RuntimeError:
+    input(): lost sys.stdout ... please report it"; with its questions' reader gone
+    (`| true`) it exited 0 as if done."""
+    for fd, which in ((1, "output"), (0, "input")):
+        done = subprocess.run([str(console_script), "new", "-o", str(tmp_path / f"closed{fd}.xml")], cwd=tmp_path,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True, timeout=60, preexec_fn=lambda fd=fd: os.close(fd))
+        assert done.returncode == 1
+        assert done.stderr.strip() == (f"Error: standard {which} is closed: the wizard asks its questions there (run "
+                                       "it in a terminal, or give it answers on standard input)")
+    left = subprocess.Popen([str(console_script), "new", "-o", str(tmp_path / "left.xml")], cwd=tmp_path,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    left.stdout.close()  # the reader of its questions is gone, as with `| true`
+    left.stdin.write(b"x\n\n\n")
+    left.stdin.close()
+    assert left.wait(timeout=60) == 1
+    assert b"Stopped. Every answer so far is saved in" in left.stderr.read()
