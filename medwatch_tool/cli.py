@@ -444,8 +444,12 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
         if stopped:
             then = ("make room (or fix the folder), then finish with" if summary.cannot_write else
                     "once the input can be read again, finish with" if summary.cannot_read else "finish with")
-            _say(f"Error: {stopped}\nstopped: the {summary.kept} {unit}s recorded so far are kept; "
-                       f"{then}: {finish}", err=True)
+            unrecorded = summary.drafted + summary.failed - summary.kept  # done, but the journal failed
+            also = (f" (the other {unrecorded:,} counted above could not be recorded: --resume does them again)"
+                    if unrecorded > 0 else "")
+            kept = (f"{summary.kept:,} {unit}s recorded so far are" if summary.kept != 1
+                    else f"1 {unit} recorded so far is")
+            _say(f"Error: {stopped}\nstopped: the {kept} kept{also}; {then}: {finish}", err=True)
             sys.exit(1)
         _say(f"interrupted: the {summary.kept} {unit}s done so far are kept; to finish: {finish}", err=True)
         sys.exit(128 + summary.interrupted)  # as a shell reports a process a signal ended: 130 for Ctrl-C

@@ -391,3 +391,28 @@ def test_a_page_lost_or_left_empty_is_rendered_again_by_resume(runner, tmp_path,
     again = runner.invoke(main, ["batch", str(src), "--out", str(out), "--render", render, "--resume"])
     assert again.exit_code == 0 and "3 drafted" in again.output and "(1 row already done" in again.output
     assert (out / f"R0{suffix}").stat().st_size > 0 and (out / f"R1{suffix}").read_bytes() == whole
+
+
+def test_rows_done_but_not_recorded_are_said_so_when_the_journal_cannot_be_written(console_script, tmp_path):
+    """The journal past a file-size limit: the summary said "183 drafted ..." and then
+    "stopped: the 0 rows recorded so far are kept", which read as a contradiction."""
+    import re
+    import resource
+
+    src = write_csv(tmp_path / "e.csv", numbered_rows(600))
+    out = tmp_path / "o"
+    command = [str(console_script), "batch", str(src), "--out", str(out), "--jobs", "1"]
+
+    def small_files():  # drafts (1-2 kB) fit; the journal (a group of 256 rows, ~50 kB) does not
+        resource.setrlimit(resource.RLIMIT_FSIZE, (40960, 40960))
+
+    stopped = subprocess.run(command, capture_output=True, text=True, timeout=120, preexec_fn=small_files)
+    assert stopped.returncode == 1
+    said = re.search(r"stopped: the (\d+) rows? recorded so far (?:is|are) kept \(the other (\d+) counted above "
+                     r"could not be recorded: --resume does them again\)", stopped.stderr)
+    assert said, stopped.stderr
+    counted = re.match(r"(\d+) drafted, (\d+) with errors", stopped.stdout)
+    assert int(said.group(1)) + int(said.group(2)) == int(counted.group(1)) + int(counted.group(2))
+    finished = subprocess.run(command + ["--resume"], capture_output=True, text=True, timeout=120)
+    done = re.match(r"(\d+) drafted, (\d+) with errors", finished.stdout)
+    assert int(done.group(1)) + int(done.group(2)) == 600, finished.stdout
