@@ -47,8 +47,8 @@ class MedwatchGroup(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
             raise
         except BrokenPipeError:  # `medwatch fields | head`: the reader left, nothing is wrong
-            sys.stderr = open(os.devnull, "w")
-            sys.stdout = open(os.devnull, "w")
+            _reader_left(err=True)
+            _reader_left()
             ctx.exit(0)
         except Exception as exc:  # never show a traceback to a reporter
             if isinstance(exc, OSError) and exc.errno in _NOT_A_BUG:
@@ -59,6 +59,15 @@ class MedwatchGroup(click.Group):
             click.echo(f"Error: unexpected {type(exc).__name__}: {exc} "
                        "(set MEDWATCH_DEBUG=1 for details and please report it)", err=True)
             ctx.exit(1)
+
+
+def _reader_left(err: bool = False) -> None:
+    """Standard output (or error) from now on to nowhere: its reader left (`| head`), and
+    Python would otherwise fail again flushing it at exit."""
+    if err:
+        sys.stderr = open(os.devnull, "w")
+    else:
+        sys.stdout = open(os.devnull, "w")
 
 
 def _say_error(text: str) -> None:
@@ -147,10 +156,7 @@ def _to_reader(text: str, err: bool = False) -> None:
     try:
         click.echo(text, err=err)
     except BrokenPipeError:
-        if err:
-            sys.stderr = open(os.devnull, "w")
-        else:
-            sys.stdout = open(os.devnull, "w")
+        _reader_left(err)
 
 
 @main.command()
@@ -319,7 +325,7 @@ def new(form, output, resume, render_to):
         problems = interview.review()
     except (Interrupted, KeyboardInterrupt, BrokenPipeError) as exc:  # at a prompt, or between two (saving);
         if isinstance(exc, BrokenPipeError):  # or the questions' reader left (`| head`): not done, exit 1
-            sys.stdout = open(os.devnull, "w")
+            _reader_left()
         click.echo(f"\n\nStopped. Every answer so far is saved in {target}.", err=True)
         click.echo(f"To continue: medwatch new --resume {shlex.quote(str(target))}", err=True)
         sys.exit(1)

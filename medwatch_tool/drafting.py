@@ -70,8 +70,15 @@ CHUNK_TEXT = 1 << 20  # characters of cell text after which a chunk is sent even
 
 def _prepare(number: int, values: dict, row_problems: List[str], name: Optional[str],
              duplicate_of: Optional[str]):
-    """A row's outcome so far and its draft document (None when it cannot be drafted)."""
+    """A row's outcome so far and its draft document (None when it cannot be drafted). Its
+    problems name their boxes as the row's form numbers them (validate_many does the same
+    for what it finds): a consumer filling in 3500B looks for E3 age, not Form 3500's A2."""
     name = name or draft_name(values, number)
+    catalog, raw = load_catalog(), values
+
+    def described(path: str):  # (the form is looked at only for a row with a problem)
+        return catalog.describe(path, _form(raw))
+
     report_id = values.get("admin/report_id", "")
     shown = ("true" if report_id else "false") if isinstance(report_id, bool) else report_id  # as JSON spells it
     outcome = Outcome(number, None, str(shown).strip(), name=name)
@@ -81,18 +88,16 @@ def _prepare(number: int, values: dict, row_problems: List[str], name: Optional[
         outcome.add_problem("error", f"{duplicate_of} has the same draft name {name} (their report ids and "
                             "follow-up numbers give one file name, in any letter case): one report, one row; "
                             "this row was not drafted",
-                            "admin/report_id", *load_catalog().describe("admin/report_id"))
+                            "admin/report_id", *described("admin/report_id"))
     if outcome.problems:
         return outcome, None
     values, value_problems = coerce_values(values)
-    catalog = load_catalog()
     for path, message in value_problems:
-        box, label = catalog.describe(path)
-        outcome.add_problem("error", message, path, box, label)
+        outcome.add_problem("error", message, path, *described(path))
     try:
         return outcome, draft_document(values)
     except NotStorable as exc:
-        outcome.add_problem("error", exc.reason, exc.path, *catalog.describe(exc.path))
+        outcome.add_problem("error", exc.reason, exc.path, *described(exc.path))
         return outcome, None
     except InputError as exc:
         outcome.add_problem("error", exc.reason)
@@ -130,9 +135,6 @@ def draft_rows(items: List[tuple], out_dir: str, render_to: Optional[str] = None
                 page = outcome.name[:-4] + PAGE[render_to]
                 folder.write(page, _renderer(render_to)(root, leaves))
             outcome.file = outcome.name
-    for (_, values, *_), outcome in zip(items, outcomes):
-        if outcome.problems and _form(values) == "3500B":
-            _in_boxes_of(outcome, "3500B")
     return outcomes
 
 
@@ -142,15 +144,6 @@ def _form(values: dict) -> str:
         return str(coerce_value(load_catalog().field("admin/form"), values.get("admin/form")) or "")
     except ValueProblem:
         return ""
-
-
-def _in_boxes_of(outcome: Outcome, form: str):
-    """A row's problems with their boxes numbered as on `form`: a consumer filling in 3500B
-    looks for E3 age, not Form 3500's A2."""
-    catalog = load_catalog()
-    for problem in outcome.problems:
-        if problem["path"]:
-            problem["box"] = catalog.describe(problem["path"], form)[0] or problem["box"]
 
 
 def as_task(row: Row, name: Optional[str] = None, duplicate_of: Optional[str] = None) -> tuple:

@@ -62,7 +62,8 @@ class Journal:
         self.redo = set()  # journaled rows whose draft did not survive: their old entry is void
         self.redone = set()  # those of them this run drafted again
         self._drop_cut_line()
-        later = self._journaled_more_than_once()
+        self.repeated = self._journaled_more_than_once()  # {row: entries}, as the journal began
+        later = dict(self.repeated)
         for entry in self.entries():
             if _superseded(entry, later):
                 continue
@@ -118,21 +119,14 @@ class Journal:
                     if found is None:
                         continue  # a line cut short by a kill
                     row = int(found.group(1))
-                    byte, bit = row >> 3, 1 << (row & 7)
-                    if byte >= len(seen):
-                        seen.extend(bytes(byte + 1 - len(seen) + 4096))
-                    if seen[byte] & bit:
+                    if _set_bit(seen, row):
                         again[row] = again.get(row, 1) + 1
-                    seen[byte] |= bit
         except FileNotFoundError:
             pass
         return again
 
     def _mark(self, row: int):
-        byte = row >> 3
-        if byte >= len(self.done):
-            self.done.extend(bytes(byte + 1 - len(self.done) + 4096))
-        self.done[byte] |= 1 << (row & 7)
+        _set_bit(self.done, row)
 
     def is_done(self, row: int) -> bool:
         byte = row >> 3
@@ -194,7 +188,9 @@ class Journal:
             writer = csv.DictWriter(handle, fieldnames=PROBLEM_COLUMNS, lineterminator="\n")
             writer.writeheader()
             void = self.redo - self.redone  # drafts lost and not drafted again: their rows are not done
-            later = self._journaled_more_than_once()
+            later = dict(self.repeated)  # and each row this run drafted again has one entry more
+            for row in self.redone:
+                later[row] = later.get(row, 1) + 1
             # input order (rows redone by --resume come last)
             for entry in self.entries(with_problems_only=not (void or later)):
                 if _superseded(entry, later) or entry["row"] in void:
@@ -204,6 +200,16 @@ class Journal:
 
 
 _ROW = re.compile(rb'\{"row": (\d+),')  # how journal_line begins every entry
+
+
+def _set_bit(bits: bytearray, row: int) -> bool:
+    """Set row's bit (the array grown as needed); whether it was set already."""
+    byte, bit = row >> 3, 1 << (row & 7)
+    if byte >= len(bits):
+        bits.extend(bytes(byte + 1 - len(bits) + 4096))
+    was = bool(bits[byte] & bit)
+    bits[byte] |= bit
+    return was
 
 
 def _superseded(entry: dict, later: dict) -> bool:

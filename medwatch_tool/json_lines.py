@@ -9,10 +9,10 @@ import json
 import re
 from typing import Dict, List, Optional, Tuple
 
+from .catalog import load_catalog
 from .draft import flatten
 from .errors import InputError
 from .header import field_name
-from .catalog import load_catalog
 from .local_conventions import Refused
 
 _MAX_DIGITS = 4300  # as Python's own limit on reading an integer's digits

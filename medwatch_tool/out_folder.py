@@ -136,7 +136,6 @@ def refuse_overwriting_input(folder: Path, input_name: str, render_to: Optional[
                          "move it out of the folder, or choose another --out", input_name)
 
 
-
 def _same_file(path: Path, input_name: str) -> bool:
     try:
         return input_name != "-" and os.path.samefile(path, input_name)

@@ -109,12 +109,14 @@ def test_a_consumer_forms_problems_name_the_boxes_of_form_3500b(runner, tmp_path
     professional's form: the consumer form they fill in numbers it E3."""
     consumer = next(r for r in example_rows() if r.get("admin/form") == "3500B")
     rows = [dict(consumer, **{"admin/report_id": "PATIENT", "patient/age": "abc"}),
-            dict(example_rows()[1], **{"admin/report_id": "CLINIC", "patient/age": "abc"})]
+            dict(example_rows()[1], **{"admin/report_id": "CLINIC", "patient/age": "abc"}),
+            dict(consumer, **{"admin/report_id": "ELDER", "patient/age": "300"})]  # found by the schema
     out = tmp_path / "o"
     result = runner.invoke(main, ["batch", str(write_csv(tmp_path / "e.csv", rows)), "--out", str(out)])
-    assert "0 drafted, 2 with errors" in result.output, result.output
+    assert "0 drafted, 3 with errors" in result.output, result.output
     boxes = {(p["report_id"], p["path"], p["box"]) for p in read_problems(out)}
     assert ("PATIENT", "patient/age", "E3") in boxes and ("CLINIC", "patient/age", "A2") in boxes
+    assert ("ELDER", "patient/age", "E3") in boxes
 
 
 def test_validate_names_the_boxes_of_the_drafts_form(runner, tmp_path):
