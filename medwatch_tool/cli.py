@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from . import __version__
 from .errors import InputError, MedwatchError
@@ -536,6 +537,10 @@ def fields(fmt, form, csv_template):
     from .catalog import load_catalog
 
     catalog = load_catalog()
+    if csv_template and click.get_current_context().get_parameter_source("fmt") != ParameterSource.DEFAULT:
+        # the template is a CSV header whatever --format says: a json asked for is not silently CSV
+        raise click.UsageError("--csv-template prints a CSV header row of field paths: leave out --format "
+                               "(JSON Lines input uses the nested form of the same paths)")
     if csv_template:
         _print_result(_csv_text([catalog.column_names()]))
         return

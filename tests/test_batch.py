@@ -838,6 +838,13 @@ def test_stdin_and_csv_template(runner, tmp_path):
     assert result.exit_code == 0 and "3 drafted, 0 with errors" in result.output
 
 
+def test_csv_template_refuses_another_format(runner):
+    """--csv-template always prints CSV: a --format json asked for alongside is refused, not ignored."""
+    result = runner.invoke(main, ["fields", "--csv-template", "--format", "json"])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "--csv-template prints a CSV header row" in result.output and "leave out --format" in result.output
+
+
 def test_rerun_without_resume_is_refused(runner, tmp_path):
     src = write_csv(tmp_path / "e.csv", example_rows())
     out = tmp_path / "o"
