@@ -18,12 +18,14 @@ from xml.etree.ElementTree import ParseError
 import openpyxl
 from lxml import etree
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._reader import WorkSheetParser
+from openpyxl.reader.excel import SHARED_STRINGS, ExcelReader
 
+from .catalog import load_catalog
 from .cell_formats import shown_values
 from .errors import InputDamaged, InputError
 from .header import header_paths
 from .readers import Row, Source
+from .sheet_rows import ENTITIES_REFUSED, DamagedCell, shared_strings, sheet_cells
 from .sheet_scan import Merge, scan_sheet
 
 
@@ -55,13 +57,11 @@ def xlsx_rows(src: Source) -> Iterator[Row]:
     try:
         yield from _sheet_rows(src)
     except _defused_errors():
-        raise InputDamaged(_ENTITIES_REFUSED) from None
+        raise InputDamaged(ENTITIES_REFUSED) from None
     except (zipfile.BadZipFile, zlib.error, EOFError, ParseError, etree.XMLSyntaxError) as exc:
         raise InputDamaged(f"the workbook is damaged: {exc}") from None
 
 
-_ENTITIES_REFUSED = ("its XML declares entities, which this tool refuses: spreadsheet programs do not "
-                     "write them, and they can expand a small file without bound or read other files")
 
 
 def _defused_errors():
@@ -88,7 +88,7 @@ def _workbook_trouble(exc: Exception) -> str:
     in a three-line ValueError; the cause is what says what is wrong."""
     cause = exc.__cause__
     if isinstance(cause, _defused_errors()):
-        return _ENTITIES_REFUSED
+        return ENTITIES_REFUSED
     first = str(exc).splitlines()[0] if str(exc) else ""
     if not isinstance(exc, (ValueError, OSError, zipfile.BadZipFile, KeyError)):
         first = f"{type(exc).__name__}: {first}"  # an odd part: what tripped the reader is the clue
@@ -98,7 +98,9 @@ def _workbook_trouble(exc: Exception) -> str:
 def _sheet_rows(src: Source) -> Iterator[Row]:
     _check_guarded(src.name)
     try:
-        book = openpyxl.load_workbook(src.handle, read_only=True, data_only=True)
+        book = _load_workbook(src.handle)
+    except InputDamaged as exc:  # its shared strings (sheet_rows.shared_strings)
+        raise InputError(f"not a readable Excel .xlsx workbook ({exc})", src.name) from None
     except Exception as exc:  # whatever openpyxl trips on in a workbook it cannot make sense of
         raise InputError(f"not a readable Excel .xlsx workbook ({_workbook_trouble(exc)})", src.name) from None
     try:
@@ -124,18 +126,51 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
             raise refused(wrong.reason) from None
         if scan.merges:
             raise refused(_merged(scan.merges, paths))
-        for number, texts in enumerate(rows, 2):
-            if not texts or not any(t.strip() for t in texts):
-                continue
-            row = Row(number)
-            if any(t.strip() for t in texts[len(paths):]):
-                row.problems.append(f"has values beyond the {len(paths)} named columns")
-            for path, text in zip(paths, texts):
-                if text.strip():
-                    row.values[path] = text
-            yield row
+        try:
+            for number, texts in enumerate(rows, 2):
+                if not texts or not any(t.strip() for t in texts):
+                    continue
+                row = Row(number)
+                if any(t.strip() for t in texts[len(paths):]):
+                    row.problems.append(f"has values beyond the {len(paths)} named columns")
+                for path, text in zip(paths, texts):
+                    if text.strip():
+                        row.values[path] = text
+                yield row
+        except DamagedCell as damage:
+            raise damage.in_field(_field(paths, damage.column)) from None
     finally:
         book.close()
+
+
+class _Reader(ExcelReader):
+    """openpyxl's reader of a workbook, but for its shared strings, read by lxml
+    (sheet_rows.py): openpyxl's own parser took about 20 us a text, an Excel-saved
+    workbook holds a few per row, and the table is read before the first row."""
+
+    def read_strings(self):
+        part = self.package.find(SHARED_STRINGS)
+        if part is not None:
+            with self.archive.open(part.PartName[1:]) as xml:
+                self.shared_strings = shared_strings(xml)
+
+
+def _load_workbook(handle):
+    """openpyxl.load_workbook(handle, read_only=True, data_only=True), with `_Reader`."""
+    reader = _Reader(handle, read_only=True, data_only=True)
+    reader.read()
+    return reader.wb
+
+
+def _field(paths: List[str], column: int) -> str:
+    """The field a column is for, as problems name it ('A2 Age [patient/age]'), "" beyond the
+    named columns."""
+    path = paths[column - 1] if 0 < column <= len(paths) else ""
+    if not path:
+        return ""
+    box, label = load_catalog().describe(path)
+    title = " ".join(x for x in (box if box not in ("—", "-") else "", label) if x)
+    return f"{title} [{path}]" if title else f"[{path}]"
 
 
 def _sheet_to_read(book, src: Source):
@@ -166,27 +201,25 @@ def _row_texts(book, sheet) -> Iterator[List[str]]:
     and year) is read as Excel shows it."""
     shown = shown_values(book)
     with sheet._get_source() as xml:
-        parser = WorkSheetParser(xml, sheet._shared_strings, data_only=True, epoch=book.epoch,
-                                 date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
         expected = 1
-        for number, cells in parser.parse():
+        for number, cells in sheet_cells(xml, sheet._shared_strings, book._date_formats, book._timedelta_formats,
+                                         book.epoch):
             if number < expected:  # never so from a spreadsheet program: its rows would be taken for others
                 raise InputDamaged(f"the workbook is damaged: its row {number} comes after row {expected - 1}")
             while expected < number:
                 yield []
                 expected += 1
             expected += 1
-            texts = [""] * cells[-1]["column"] if cells else []
-            for cell in cells:
-                value = cell["value"]
+            texts = [""] * cells[-1][0] if cells else []
+            for column, value, style in cells:
                 if value.__class__ is not str:
-                    text = shown[cell["style_id"]](value) if cell["style_id"] in shown else None
+                    text = shown[style](value) if style in shown else None
                     value = _cell_text(value) if text is None else text
                 try:
-                    texts[cell["column"] - 1] = value
+                    texts[column - 1] = value
                 except IndexError:  # a cell after its row's last one: never so from Excel
-                    texts.extend([""] * (cell["column"] - len(texts)))
-                    texts[cell["column"] - 1] = value
+                    texts.extend([""] * (column - len(texts)))
+                    texts[column - 1] = value
             yield texts
 
 

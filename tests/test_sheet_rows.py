@@ -1,0 +1,155 @@
+"""A workbook's sheet and shared strings read by lxml (sheet_rows.py) give the values openpyxl's
+own readers give, for every kind of cell a spreadsheet program writes; what is damaged is
+said at its cell. The real command on real workbooks, and the two readers side by side."""
+import io
+import re
+
+import pytest
+
+from medwatch_tool.cli import main
+from medwatch_tool.draft import draft_values, read_draft
+
+from test_batch import _rewrite_sheet, columns_of, example_rows
+
+openpyxl = pytest.importorskip("openpyxl")
+from openpyxl.reader.strings import read_string_table  # noqa: E402
+from openpyxl.utils.datetime import MAC_EPOCH, WINDOWS_EPOCH  # noqa: E402
+from openpyxl.worksheet._reader import WorkSheetParser  # noqa: E402
+
+from medwatch_tool.sheet_rows import shared_strings, sheet_cells  # noqa: E402
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+# every kind of cell: numbers (whole, decimal, exponent, in a date and a time-span format,
+# a date out of range), shared and inline text (formatting runs, a phonetic reading),
+# booleans, ISO dates, formulas with their saved values, errors, empty cells, cells and
+# rows without a reference, a comment between cells
+SHEET = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<worksheet xmlns="{MAIN}"><sheetData>
+<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="inlineStr"><is><t>plain</t></is></c></row>
+<row r="2" spans="1:9"><c r="A2"><v>42</v></c><c r="B2" s="0"><v>2.5</v></c><c r="C2"><v>1.5E3</v></c>
+  <c r="D2" s="1"><v>45000</v></c><c r="E2" s="1"><v>45000.75</v></c><c r="F2" s="2"><v>1.25</v></c>
+  <c r="G2" s="1"><v>99999999</v></c><c r="H2"><v></v></c><c r="I2"/></row>
+<row r="4"><c r="A4" t="b"><v>1</v></c><c r="B4" t="b"><v>0</v></c><c r="C4" t="d"><v>2026-03-04</v></c>
+  <c r="D4" t="d"><v>2026-03-04T10:30:00</v></c><c r="E4" t="str"><f>A1&amp;"x"</f><v>textx</v></c>
+  <c r="F4" t="e"><f>1/0</f><v>#DIV/0!</v></c><c r="G4"><f>1+1</f><v>2</v></c><c r="H4" t="str"><f>A1</f></c></row>
+<row><c t="inlineStr"><is><r><rPr><b/></rPr><t>bold </t></r><r><t>then plain</t></r><rPh sb="0" eb="1"><t>PHONETIC</t></rPh></is></c>
+  <!-- a comment --><c t="inlineStr"><is><t>lead </t><r><t>run</t></r></is></c><c t="inlineStr"/></row>
+<row r="7.0"><c r="AB7" t="s"><v>2</v></c><c r="ZZ7" t="s"><v>3</v></c><c r="b7" t="s"><v></v></c></row>
+</sheetData></worksheet>""".encode()
+
+STRINGS = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<sst xmlns="{MAIN}" count="4" uniqueCount="4"><si><t>report id</t></si>
+<si><r><rPr><i/></rPr><t xml:space="preserve">Itching, </t></r><r><t>fever</t></r></si>
+<si><t>line_x005F_x000D_break</t><rPh sb="0" eb="1"><t>READING</t></rPh></si><si><t/></si></sst>""".encode()
+
+
+def _openpyxl_rows(sheet: bytes, strings, epoch):
+    parser = WorkSheetParser(io.BytesIO(sheet), strings, data_only=True, epoch=epoch,
+                             date_formats={1, 2}, timedelta_formats={2})
+    return [(number, [(c["column"], c["value"], c["style_id"] or 0) for c in cells])
+            for number, cells in parser.parse()]
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # openpyxl's on G2, a date out of range
+@pytest.mark.parametrize("epoch", [WINDOWS_EPOCH, MAC_EPOCH], ids=["1900", "1904"])
+def test_every_kind_of_cell_reads_as_openpyxl_reads_it(epoch):
+    strings = read_string_table(io.BytesIO(STRINGS))
+    assert shared_strings(io.BytesIO(STRINGS)) == strings == ["report id", "Itching, fever", "line_x000D_break", ""]
+    ours = list(sheet_cells(io.BytesIO(SHEET), strings, {1, 2}, {2}, epoch))
+    assert ours == _openpyxl_rows(SHEET, strings, epoch)
+    assert [number for number, _ in ours] == [1, 2, 4, 5, 7]
+    assert ours[3][1] == [(1, "bold then plain", 0), (2, "lead run", 0), (3, None, 0)]
+    assert ours[4][1][:2] == [(28, "line_x000D_break", 0), (702, "", 0)]
+    assert ours[1][1][6] == (7, "#VALUE!", 1)  # refused at its box, as before
+
+
+def test_a_row_s_extension_list_is_no_cell():
+    """(openpyxl takes a row's <extLst> for one more empty cell; it holds none.)"""
+    sheet = f'<worksheet xmlns="{MAIN}"><sheetData><row r="1"><c t="inlineStr"><is><t>a</t></is></c>' \
+            '<extLst><ext uri="x"/></extLst></row></sheetData></worksheet>'
+    assert list(sheet_cells(io.BytesIO(sheet.encode()), [], set(), set(), WINDOWS_EPOCH)) == [(1, [(1, "a", 0)])]
+
+
+def _workbook(path, rows):
+    book = openpyxl.Workbook()
+    header = columns_of(rows)
+    book.active.append(header)
+    for row in rows:
+        book.active.append([row.get(h) for h in header])
+    book.save(path)
+    return header
+
+
+def test_formatted_text_in_the_shared_strings_reaches_the_draft_whole(runner, tmp_path):
+    """Excel keeps a cell's text in the shared string table, in runs when part of it is
+    formatted (a word in bold): the description is drafted whole, runs joined."""
+    rows = example_rows()[:1]
+    rows[0]["event/description"] = "PLACEHOLDER"
+    src = tmp_path / "excel.xlsx"
+    _workbook(src, rows)
+    _rewrite_sheet(src, rb't="inlineStr"><is><t>PLACEHOLDER</t></is>', b't="s"><v>0</v>')
+    table = (f'<sst xmlns="{MAIN}"><si><r><rPr><b/></rPr><t>Severe </t></r><r><t>drowsiness &amp; slow '
+             'breathing</t></r></si></sst>').encode()
+    _add_shared_strings(src, table)
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    [draft] = out.glob("*.xml")
+    assert draft_values(read_draft(draft))["event/description"] == "Severe drowsiness & slow breathing"
+
+
+def _add_shared_strings(src, table: bytes):
+    """Give a saved workbook a shared string table, as Excel saves one."""
+    _rewrite_sheet(src, rb"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.'
+                   b'openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>', "[Content_Types].xml")
+    _rewrite_sheet(src, rb"</Relationships>", b'<Relationship Id="rIdSst" Target="sharedStrings.xml" Type="http://'
+                   b'schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"/></Relationships>',
+                   "xl/_rels/workbook.xml.rels")
+    import zipfile
+
+    with zipfile.ZipFile(src, "a") as book:
+        book.writestr("xl/sharedStrings.xml", table)
+
+
+@pytest.mark.parametrize("cell, said", [
+    (b'<c r="C2" t="n"><v>about 40</v></c>', "cell C2 holds 'about 40' where a number is saved"),
+    (b'<c r="C2" t="s"><v>7</v></c>', "cell C2 holds '7' where the number of a shared text is saved"),
+    (b'<c r="C2" t="b"><v>yes</v></c>', "cell C2 holds 'yes' where 1 or 0 (true or false) is saved"),
+    (b'<c r="C2" t="d"><v>last week</v></c>', "cell C2 holds 'last week' where an ISO date is saved"),
+    (b'<c r="2C" t="inlineStr"><is><t>x</t></is></c>', "a cell is placed at '2C', which is no cell"),
+], ids=["number", "shared-text", "boolean", "date", "reference"])
+def test_a_damaged_cell_is_named_and_the_rows_before_it_stand(runner, tmp_path, cell, said):
+    """A cell no spreadsheet program would write (a hand-edited or broken export): the run
+    says which cell and what it holds, drafts the rows before it, and exits 1."""
+    rows = example_rows()
+    src = tmp_path / "damaged.xlsx"
+    header = _workbook(src, rows)
+    row3 = rows[1]
+    value = row3[header[2]]
+    _rewrite_sheet(src, re.escape(f'<c r="C3" t="inlineStr"><is><t>{value}</t></is></c>'.encode()),
+                   cell.replace(b"C2", b"C3").replace(b"2C", b"3C"))
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    assert result.exit_code == 1, result.output
+    expected = said.replace("C2", "C3 (Follow-up number [admin/follow_up])").replace("2C", "3C")
+    assert f"damaged.xlsx: cannot be read after row 2 (the workbook is damaged: {expected})" in result.output
+    assert "Traceback" not in result.output
+    assert len(list(out.glob("*.xml"))) == 1  # row 2 drafted; the damage is at row 3
+
+
+def test_a_shared_string_table_declaring_entities_is_refused(runner, tmp_path):
+    """The shared strings are read by this tool's own parser now: entities stay refused there."""
+    rows = example_rows()[:1]
+    rows[0]["event/description"] = "PLACEHOLDER"
+    src = tmp_path / "entities.xlsx"
+    _workbook(src, rows)
+    _rewrite_sheet(src, rb't="inlineStr"><is><t>PLACEHOLDER</t></is>', b't="s"><v>0</v>')
+    _add_shared_strings(src, f'<!DOCTYPE sst [<!ENTITY x SYSTEM "file:///etc/hostname">]><sst xmlns="{MAIN}">'
+                        f'<si><t>&x;</t></si></sst>'.encode())
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    assert result.exit_code == 1, result.output
+    assert re.search(r"entities\.xlsx: not a readable Excel \.xlsx workbook \(its XML declares entities, which this "
+                     r"tool refuses", result.output), result.output
+    assert not out.exists()
