@@ -21,8 +21,9 @@ from .errors import InputDamaged
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _ROW, _CELL, _VALUE, _INLINE = f"{_MAIN}row", f"{_MAIN}c", f"{_MAIN}v", f"{_MAIN}is"
 _TEXT, _RUN, _STRING = f"{_MAIN}t", f"{_MAIN}r", f"{_MAIN}si"
-_PARSER = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-               remove_comments=True, remove_pis=True)
+# how every part of a workbook is parsed here: no entity expanded, nothing fetched
+PARSER = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+              remove_comments=True, remove_pis=True)
 
 ENTITIES_REFUSED = ("its XML declares entities, which this tool refuses: spreadsheet programs do not "
                     "write them, and they can expand a small file without bound or read other files")
@@ -173,14 +174,19 @@ def _elements(xml, tag: str) -> Iterator[etree._Element]:
     """Each `tag` element of the part, dropped (with what came before it) once the caller
     is done with it. Entity declarations are refused before any element is given out."""
     checked = False
-    for _, element in etree.iterparse(xml, tag=tag, **_PARSER):
+    for _, element in etree.iterparse(xml, tag=tag, **PARSER):
         if not checked:
             _refuse_entities(element)
             checked = True
         yield element
-        element.clear()
-        while element.getprevious() is not None:
-            del element.getparent()[0]
+        drop(element)
+
+
+def drop(element: etree._Element):
+    """Free an element read by iterparse, and what came before it: memory stays flat."""
+    element.clear()
+    while element.getprevious() is not None:
+        del element.getparent()[0]
 
 
 def _refuse_entities(element: etree._Element):

@@ -13,6 +13,8 @@ from typing import List, Optional, Set, Tuple
 from lxml import etree
 from openpyxl.utils.cell import coordinate_to_tuple, range_boundaries
 
+from .sheet_rows import PARSER, drop
+
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 
 
@@ -55,14 +57,13 @@ def scan_sheet(handle, path: str) -> SheetScan:
         return scan
 
 
-_PARSER = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 _RELATIONSHIP = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 
 
 def _recomputed_on_opening(archive: zipfile.ZipFile) -> bool:
     """Whether the workbook part asks for its formulas to be computed when opened, as the
     programs that cannot compute them do (openpyxl's reading of it says yes when it is unsaid)."""
-    parser = etree.XMLParser(**_PARSER)
+    parser = etree.XMLParser(**PARSER)
     try:
         package = etree.fromstring(archive.read("_rels/.rels"), parser)
         book = next((r.get("Target") for r in package.iter(_RELATIONSHIP)
@@ -84,9 +85,9 @@ def _parse(archive: zipfile.ZipFile, path: str, recompute: bool) -> SheetScan:
     of more than one cell that reach below row 1."""
     merges = []
     with archive.open(path) as xml:
-        for _, element in etree.iterparse(xml, tag=(f"{_MAIN}f", f"{_MAIN}row", f"{_MAIN}mergeCell"), **_PARSER):
+        for _, element in etree.iterparse(xml, tag=(f"{_MAIN}f", f"{_MAIN}row", f"{_MAIN}mergeCell"), **PARSER):
             if element.tag == f"{_MAIN}row":  # done with: dropped, so memory stays flat
-                _drop(element)
+                drop(element)
             elif element.tag == f"{_MAIN}mergeCell":
                 merge = _merge(element.get("ref") or "")
                 if merge is not None and merge.last_row > max(1, merge.first_row):  # over rows, below row 1
@@ -117,10 +118,10 @@ def _holding_values(archive: zipfile.ZipFile, path: str, firsts: Set[Tuple[int, 
     """Which of the (row, column) cells `firsts` hold a value; the sheet is read to `last_row`."""
     found = set()
     with archive.open(path) as xml:
-        for _, element in etree.iterparse(xml, tag=(f"{_MAIN}c", f"{_MAIN}row"), **_PARSER):
+        for _, element in etree.iterparse(xml, tag=(f"{_MAIN}c", f"{_MAIN}row"), **PARSER):
             if element.tag == f"{_MAIN}row":
                 number = element.get("r")
-                _drop(element)
+                drop(element)
                 if number and number.isdigit() and int(number) >= last_row:
                     break
                 continue
@@ -131,12 +132,6 @@ def _holding_values(archive: zipfile.ZipFile, path: str, firsts: Set[Tuple[int, 
             if where in firsts and "".join(element.itertext()).strip():  # a <v>, or an inline <is><t>
                 found.add(where)
     return found
-
-
-def _drop(row):
-    row.clear()
-    while row.getprevious() is not None:
-        del row.getparent()[0]
 
 
 # <f>, <f t="shared" ...>, <x:f> (a text may say it too: the parse that follows decides)
