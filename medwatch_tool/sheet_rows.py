@@ -1,12 +1,12 @@
 """A worksheet's cell values and a workbook's shared strings, read from their XML by lxml.
 
 openpyxl reads a sheet through Python's expat and defusedxml's tree builder, written in
-Python: 360-720 us a row of 35 cells (bench/readers.py), slower than the workers draft
-a row, so a batch from a workbook went at the pace of its reader. libxml2 does the same
-parse in C. The values are what openpyxl's own row parser gives with data_only (the saved
-value of a formula, a date format's number as a date, a shared string's text), kept in step
-with it by tests/test_workbook_cells.py; openpyxl still reads the workbook around them
-(sheets, styles, date formats). Entity declarations are refused, nothing is fetched from
+Python: 440-740 us of CPU a row of about 30 cells (bench/readers.py), slower than the
+workers draft a row, so a batch from a workbook went at the pace of its reader; this reads
+it in 180-250. The values are what openpyxl's own row parser gives with data_only (the
+saved value of a formula, a date format's number as a date, a shared string's text), kept
+in step with it by tests/test_sheet_rows.py; openpyxl still reads the workbook around
+them (sheets, styles, date formats). Entity declarations are refused, nothing is fetched from
 the network, and each row is dropped once read: memory stays flat.
 """
 import re
@@ -84,16 +84,16 @@ def sheet_cells(xml, strings: Sequence[str], date_styles, timedelta_styles, epoc
 def _value(cell, kind: str, strings: Sequence[str], style: int, date_styles, timedelta_styles, epoch):
     """A cell's value as openpyxl's WorkSheetParser.parse_cell gives it (data_only). Its
     children are walked by hand: lxml's find() and iterchildren(tag) cost ten times more."""
-    value = inline = None
+    if kind == "inlineStr":  # (a <v> beside its <is> is not its value)
+        for child in cell:
+            if child.tag == _INLINE:
+                return _text(child)
+        return None
+    value = None
     for child in cell:
-        tag = child.tag
-        if tag == _VALUE:  # the saved value of a formula too
+        if child.tag == _VALUE:  # the saved value of a formula too
             value = child.text
             break
-        if tag == _INLINE and inline is None:
-            inline = child
-    if kind == "inlineStr":
-        return None if inline is None else _text(inline)
     if not value:
         return None
     if kind == "s":

@@ -34,7 +34,8 @@ SHEET = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
   <c r="D4" t="d"><v>2026-03-04T10:30:00</v></c><c r="E4" t="str"><f>A1&amp;"x"</f><v>textx</v></c>
   <c r="F4" t="e"><f>1/0</f><v>#DIV/0!</v></c><c r="G4"><f>1+1</f><v>2</v></c><c r="H4" t="str"><f>A1</f></c></row>
 <row><c t="inlineStr"><is><r><rPr><b/></rPr><t>bold </t></r><r><t>then plain</t></r><rPh sb="0" eb="1"><t>PHONETIC</t></rPh></is></c>
-  <!-- a comment --><c t="inlineStr"><is><t>lead </t><r><t>run</t></r></is></c><c t="inlineStr"/></row>
+  <!-- a comment --><c t="inlineStr"><is><t>lead </t><r><t>run</t></r></is></c><c t="inlineStr"/>
+  <c t="inlineStr"><v>not this</v><is><t>this</t></is></c></row>
 <row r="7.0"><c r="AB7" t="s"><v>2</v></c><c r="ZZ7" t="s"><v>3</v></c><c r="b7" t="s"><v></v></c></row>
 </sheetData></worksheet>""".encode()
 
@@ -59,7 +60,7 @@ def test_every_kind_of_cell_reads_as_openpyxl_reads_it(epoch):
     ours = list(sheet_cells(io.BytesIO(SHEET), strings, {1, 2}, {2}, epoch))
     assert ours == _openpyxl_rows(SHEET, strings, epoch)
     assert [number for number, _ in ours] == [1, 2, 4, 5, 7]
-    assert ours[3][1] == [(1, "bold then plain", 0), (2, "lead run", 0), (3, None, 0)]
+    assert ours[3][1] == [(1, "bold then plain", 0), (2, "lead run", 0), (3, None, 0), (4, "this", 0)]
     assert ours[4][1][:2] == [(28, "line_x000D_break", 0), (702, "", 0)]
     assert ours[1][1][6] == (7, "#VALUE!", 1)  # refused at its box, as before
 
