@@ -9,11 +9,14 @@ in step with it by tests/test_sheet_rows.py; openpyxl still reads the workbook a
 them (sheets, styles, date formats). Entity declarations are refused, nothing is fetched from
 the network, and each row is dropped once read: memory stays flat.
 """
+import codecs
+import math
 import re
-from typing import Iterator, List, Sequence, Tuple
+from functools import lru_cache
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 from lxml import etree
-from openpyxl.utils.cell import column_index_from_string
+from openpyxl.utils.cell import column_index_from_string, get_column_letter
 from openpyxl.utils.datetime import from_excel, from_ISO8601
 
 from .errors import InputDamaged
@@ -21,12 +24,18 @@ from .errors import InputDamaged
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _ROW, _CELL, _VALUE, _INLINE = f"{_MAIN}row", f"{_MAIN}c", f"{_MAIN}v", f"{_MAIN}is"
 _TEXT, _RUN, _STRING = f"{_MAIN}t", f"{_MAIN}r", f"{_MAIN}si"
+_SHEET, _TABLE = f"{_MAIN}worksheet", f"{_MAIN}sst"
 # how every part of a workbook is parsed here: no entity expanded, nothing fetched
 PARSER = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
               remove_comments=True, remove_pis=True)
 
 ENTITIES_REFUSED = ("its XML declares entities, which this tool refuses: spreadsheet programs do not "
                     "write them, and they can expand a small file without bound or read other files")
+# with a DOCTYPE naming an outside file, an entity declared nowhere is dropped by libxml2 with
+# a warning only, taking the rest of its text with it (1&x;65 kg read as 1): none is read
+DOCTYPE_REFUSED = ("its XML declares a document type (<!DOCTYPE>), which spreadsheet programs do not write "
+                   "and this tool refuses: it can bring in entities from other files")
+LAST_ROW = 1_048_576  # Excel's last row: a sheet numbering one beyond is damaged, not 10^14 rows long
 
 _REFERENCE = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]+)")  # a cell's r="B7" (openpyxl's pattern)
 
@@ -34,8 +43,8 @@ Cell = Tuple[int, object, int]  # column (1 = A), value, style id
 
 
 class DamagedCell(InputDamaged):
-    """A cell whose saved value its type cannot be (a hand-edited or broken export); the
-    reader of the sheet adds the field its column is for."""
+    """A cell whose saved value its type cannot be (a hand-edited or broken export, a
+    number beyond what Excel holds); the reader of the sheet adds the field its column is for."""
 
     def __init__(self, where: str, column: int, held: str, expected: str, field: str = ""):
         self.where, self.column, self.held, self.expected = where, column, held, expected
@@ -50,15 +59,18 @@ def shared_strings(xml) -> List[str]:
     """The shared string table's texts, formatting runs joined, as openpyxl reads them
     (read_string_table: without rich text, 'x005F_' dropped)."""
     strings = []
-    for item in _elements(xml, _STRING):
-        strings.append(_text(item).replace("x005F_", ""))
+    try:
+        for item in _elements(xml, _TABLE, _STRING):
+            strings.append(_text(item).replace("x005F_", ""))
+    except etree.XMLSyntaxError as exc:
+        raise InputDamaged(f"its shared texts (xl/sharedStrings.xml) cannot be read: {xml_trouble(exc)}") from None
     return strings
 
 
 def sheet_cells(xml, strings: Sequence[str], date_styles, timedelta_styles, epoch) -> Iterator[Tuple[int, List[Cell]]]:
     """(row number, its cells) for each <row> of the sheet, in the sheet's order."""
     number = 0
-    for row in _elements(xml, _ROW):
+    for row in _elements(xml, _SHEET, _ROW):
         number = _row_number(row.get("r"), number)
         column, cells = 0, []
         for cell in row:
@@ -71,12 +83,16 @@ def sheet_cells(xml, strings: Sequence[str], date_styles, timedelta_styles, epoc
                 column = column or _column(reference)
             else:
                 column += 1
-            style = int(style) if style and style.isdigit() else 0
             try:
-                value = _value(cell, kind or "n", strings, style, date_styles, timedelta_styles, epoch)
+                style = int(style) if style else 0  # (" 1" is 1, as openpyxl reads it)
+            except ValueError:
+                style = 0
+            kind = "n" if kind is None else kind
+            try:
+                value = _value(cell, kind, strings, style, date_styles, timedelta_styles, epoch)
             except (ValueError, IndexError, OverflowError):
-                raise DamagedCell(reference or f"{column} of row {number}", column, _raw(cell),
-                                  _HOLDS.get(kind or "n", kind)) from None
+                raise DamagedCell(reference or f"{get_column_letter(column)}{number}", column, _held(cell),
+                                  _HOLDS.get(kind, f"a value of type '{kind}'")) from None
             cells.append((column, value, style))
         yield number, cells
 
@@ -103,6 +119,8 @@ def _value(cell, kind: str, strings: Sequence[str], style: int, date_styles, tim
         return strings[index]
     if kind == "n":
         number = float(value) if ("." in value or "e" in value or "E" in value) else int(value)
+        if not math.isfinite(number):  # (a whole number past a double's range: OverflowError)
+            raise ValueError(value)  # 1e999: no number Excel holds
         if style in date_styles:
             try:
                 return from_excel(number, epoch, timedelta=style in timedelta_styles)
@@ -120,18 +138,21 @@ _HOLDS = {"n": "a number", "s": "the number of a shared text", "b": "1 or 0 (tru
 
 
 def _text(element) -> str:
-    """The text of an <si> or <is>: its <t>, then each formatting run's <t> (not the phonetic ones)."""
-    plain, runs = None, []
+    """The text of an <si> or <is>: its <t>, then each formatting run's <t> (not the phonetic
+    ones); of two <t> where one belongs, the last, as openpyxl reads them."""
+    plain, runs = "", []
     for child in element:
         tag = child.tag
         if tag == _TEXT:
-            if plain is None:
-                plain = child.text or ""
+            plain = child.text or ""
         elif tag == _RUN:
-            text = child.findtext(_TEXT)
+            text = ""
+            for part in child:
+                if part.tag == _TEXT:
+                    text = part.text or ""
             if text:
                 runs.append(text)
-    return (plain or "") + "".join(runs) if runs else (plain or "")
+    return plain + "".join(runs) if runs else plain
 
 
 _COLUMNS: dict = {}  # "B" -> 2, as met
@@ -140,7 +161,7 @@ _DIGITS = "0123456789"
 
 def _column(reference: str) -> int:
     """The column number of a cell reference (B7 -> 2); a reference that is none is damage."""
-    match = _REFERENCE.fullmatch(reference)
+    match = _REFERENCE.fullmatch(reference.strip())
     if match is None:
         raise InputDamaged(f"the workbook is damaged: a cell is placed at '{reference[:20]}', which is no cell")
     letters = match.group(1)
@@ -152,34 +173,47 @@ def _column(reference: str) -> int:
 def _row_number(text, previous: int) -> int:
     """A row's r="7" (a whole float too, as openpyxl takes it); without one, the next row."""
     if text is None:
-        return previous + 1
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        number = float(text)
-    except ValueError:
-        number = 0.5
-    if not number.is_integer():
-        raise InputDamaged(f"the workbook is damaged: a row is numbered '{text[:20]}'")
-    return int(number)
+        number = previous + 1
+    else:
+        try:
+            number = int(text)
+        except ValueError:
+            try:
+                number = float(text)
+            except ValueError:
+                number = 0.5
+            if not number.is_integer():
+                raise InputDamaged(f"the workbook is damaged: a row is numbered '{text[:20]}'") from None
+            number = int(number)
+    if number > LAST_ROW:
+        raise InputDamaged(f"the workbook is damaged: a row is numbered {number:,}, past Excel's last row "
+                           f"{LAST_ROW:,}")
+    return number
 
 
-def _raw(cell) -> str:
+def _held(cell) -> str:
+    """What a damaged cell holds, as saved (its <v>, not its formula)."""
+    for child in cell:
+        if child.tag == _VALUE:
+            return child.text or ""
     return "".join(cell.itertext())
 
 
-def _elements(xml, tag: str) -> Iterator[etree._Element]:
-    """Each `tag` element of the part, dropped (with what came before it) once the caller
-    is done with it. Entity declarations are refused before any element is given out."""
+def _elements(xml, root: str, tag: str) -> Iterator[etree._Element]:
+    """Each `tag` element of the part whose root is `root`, dropped (with what came before
+    it) once the caller is done with it. A DOCTYPE is refused when the root starts, before
+    any of its content is parsed (or, under another root, before the first element is given
+    out). A declared encoding libxml2 does not know by that name is given by one it knows."""
+    xml, encoding = _declared_encoding(xml)
     checked = False
-    for _, element in etree.iterparse(xml, tag=tag, **PARSER):
+    for event, element in etree.iterparse(xml, events=("start", "end"), tag=(root, tag), encoding=encoding,
+                                          **PARSER):
         if not checked:
-            _refuse_entities(element)
+            _refuse_doctype(element)
             checked = True
-        yield element
-        drop(element)
+        if event == "end" and element.tag == tag:
+            yield element
+            drop(element)
 
 
 def drop(element: etree._Element):
@@ -189,7 +223,75 @@ def drop(element: etree._Element):
         del element.getparent()[0]
 
 
-def _refuse_entities(element: etree._Element):
-    dtd = element.getroottree().docinfo.internalDTD
+def _refuse_doctype(element: etree._Element):
+    info = element.getroottree().docinfo
+    dtd = info.internalDTD
     if dtd is not None and any(True for _ in dtd.iterentities()):
         raise InputDamaged(ENTITIES_REFUSED)
+    if dtd is not None or info.doctype or info.system_url or info.public_id:
+        raise InputDamaged(DOCTYPE_REFUSED)
+
+
+_DECLARATION = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]{1,40})[\"']")
+
+
+def _declared_encoding(xml):
+    """The part's stream, whole, and the name of its declared encoding in a form libxml2 knows
+    (None: as declared). Python's own XML writers declare 'latin-1' or 'utf_8', which
+    openpyxl read and libxml2 refuses; their Python name tried in libxml2's spellings."""
+    head = xml.read(256)
+    match = _DECLARATION.match(head)
+    return _Rejoined(head, xml), (_libxml2_name(match.group(1).decode("ascii")) if match else None)
+
+
+@lru_cache(maxsize=32)
+def _libxml2_name(declared: str) -> Optional[str]:
+    if _libxml2_reads(declared):
+        return None
+    try:
+        name = codecs.lookup(declared).name  # latin-1 -> iso8859-1, utf_8 -> utf-8
+    except LookupError:
+        return None  # unknown to Python too: libxml2 says so
+    for spelling in (name, name.replace("_", "-"), name.replace("iso", "iso-", 1)):
+        if _libxml2_reads(spelling):
+            return spelling
+    return None
+
+
+def _libxml2_reads(encoding: str) -> bool:
+    try:
+        etree.fromstring(f'<?xml version="1.0" encoding="{encoding}"?><a/>'.encode("ascii"))
+        return True
+    except (etree.XMLSyntaxError, ValueError, LookupError):
+        return False
+
+
+class _Rejoined:
+    """A stream whose first bytes, read to look at its declaration, are given back first."""
+
+    def __init__(self, head: bytes, rest):
+        self.head, self.rest = head, rest
+
+    def read(self, size: int = -1) -> bytes:
+        if self.head:
+            head, self.head = self.head, b""
+            return head
+        return self.rest.read(size)
+
+
+def xml_trouble(exc: etree.XMLSyntaxError) -> str:
+    """What libxml2 found wrong with a part, in one line a user can act on. Its limits (a
+    text of ten million characters, nesting 256 deep) are said as such: no spreadsheet
+    program comes near them, and the XML_PARSE_HUGE option it names is not the user's."""
+    message, line, column = str(exc), getattr(exc, "lineno", None), getattr(exc, "offset", None)
+    last = getattr(exc.error_log, "last_error", None)
+    if last is not None and not line:  # "no element found (line 0)" hides an undefined entity
+        message, line, column = last.message, last.line, last.column
+    text = " ".join(message.replace("\n,", ",").split())
+    if "Text node too long" in text or "huge text node" in text.lower():
+        return ("a cell holds more than 10,000,000 characters, which no spreadsheet program writes (Excel keeps "
+                "at most 32,767 in a cell)")
+    if "Excessive depth" in text:
+        return "its XML is nested more than 256 elements deep, which no spreadsheet program writes"
+    text = re.sub(r",? line \d+, column \d+(?: \([^)]*\))?$", "", text)  # said once, below
+    return f"{text} (line {line}, column {column})" if line and column else (f"{text} (line {line})" if line else text)

@@ -27,7 +27,7 @@ from .cell_formats import shown_values
 from .errors import InputDamaged, InputError
 from .header import header_paths
 from .readers import Row, Source
-from .sheet_rows import ENTITIES_REFUSED, DamagedCell, shared_strings, sheet_cells
+from .sheet_rows import ENTITIES_REFUSED, DamagedCell, shared_strings, sheet_cells, xml_trouble
 from .sheet_scan import Merge, scan_sheet
 
 
@@ -60,7 +60,11 @@ def xlsx_rows(src: Source) -> Iterator[Row]:
         yield from _sheet_rows(src)
     except _defused_errors():
         raise InputDamaged(ENTITIES_REFUSED) from None
-    except (zipfile.BadZipFile, zlib.error, EOFError, ParseError, etree.XMLSyntaxError) as exc:
+    except etree.XMLSyntaxError as exc:
+        trouble = xml_trouble(exc)
+        raise InputDamaged(trouble if trouble.startswith("a cell holds") or trouble.startswith("its XML")
+                           else f"the workbook is damaged: {trouble}") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, ParseError) as exc:
         raise InputDamaged(f"the workbook is damaged: {exc}") from None
 
 

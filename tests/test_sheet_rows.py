@@ -16,7 +16,7 @@ from openpyxl.reader.strings import read_string_table  # noqa: E402
 from openpyxl.utils.datetime import MAC_EPOCH, WINDOWS_EPOCH  # noqa: E402
 from openpyxl.worksheet._reader import WorkSheetParser  # noqa: E402
 
-from medwatch_tool.sheet_rows import shared_strings, sheet_cells  # noqa: E402
+from medwatch_tool.sheet_rows import DamagedCell, shared_strings, sheet_cells  # noqa: E402
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
@@ -154,3 +154,98 @@ def test_a_shared_string_table_declaring_entities_is_refused(runner, tmp_path):
     assert re.search(r"entities\.xlsx: not a readable Excel \.xlsx workbook \(its XML declares entities, which this "
                      r"tool refuses", result.output), result.output
     assert not out.exists()
+
+
+def _weight_cell(text: str, kind: str = 'inlineStr'):
+    """An edit of the workbook: row 3's A4 weight cell holding `text` (raw XML) as `kind`."""
+    def edit(src, rows, header):
+        column = header.index("patient/weight")
+        letter = chr(ord("A") + column)
+        old = f'<c r="{letter}3" t="inlineStr"><is><t>{rows[1]["patient/weight"]}</t></is></c>'
+        new = (f'<c r="{letter}3" t="inlineStr"><is><t>{text}</t></is></c>' if kind == "inlineStr"
+               else f'<c r="{letter}3"{f" t={chr(34)}{kind}{chr(34)}" if kind else ""}><v>{text}</v></c>')
+        _rewrite_sheet(src, re.escape(old.encode()), new.encode())
+    return edit
+
+
+def _then(*edits):
+    def edit(src, rows, header):
+        for one in edits:
+            one(src, rows, header)
+    return edit
+
+
+def _prolog(text: str):
+    return lambda src, rows, header: _rewrite_sheet(src, rb"\A(<\?xml[^>]*\?>)?", text.encode())
+
+
+def _weight_shared(table: str):
+    """Row 3's weight as the first text of a shared string table `table` (whole XML)."""
+    return _then(_weight_cell("0", "s"), lambda src, rows, header: _add_shared_strings(src, table.encode()))
+
+
+@pytest.mark.parametrize("edit, drafted, said", [
+    # a DOCTYPE naming an outside file: libxml2 then drops an undefined entity and the rest of
+    # its text with a warning only (weight 1&nbsp;65 was drafted as 1): refused, nothing drafted
+    (_then(_prolog('<!DOCTYPE worksheet SYSTEM "sheet.dtd">'), _weight_cell("1&nbsp;65")), 0,
+     "cannot be read (its XML declares a document type (<!DOCTYPE>), which spreadsheet programs do not write"),
+    (_weight_cell("1&nbsp;65"), 1, "cannot be read after row 2 (the workbook is damaged: Entity 'nbsp' not defined "
+                                   "(line 1, column "),
+    (_weight_cell("1e999", ""), 1, "cannot be read after row 2 (the workbook is damaged: cell H3 (A4 Weight "
+                                   "[patient/weight]) holds '1e999' where a number is saved)"),
+    (lambda src, rows, header: _rewrite_sheet(src, rb'<row r="3"', b'<row r="2000000"'), 1,
+     "cannot be read after row 2 (the workbook is damaged: a row is numbered 2,000,000, past Excel's last row "
+     "1,048,576)"),
+    (_weight_cell("x" * 10_000_001), 1, "cannot be read after row 2 (a cell holds more than 10,000,000 characters, "
+                                        "which no spreadsheet program writes (Excel keeps at most 32,767 in a cell))"),
+    (lambda src, rows, header: _rewrite_sheet(src, rb"</sheetData>", b"</sheetData><extLst>" + b"<a>" * 300
+                                              + b"</a>" * 300 + b"</extLst>"), 3,
+     "cannot be read after row 4 (its XML is nested more than 256 elements deep, which no spreadsheet program "
+     "writes)"),
+], ids=["doctype", "undefined-entity", "infinite-number", "row-past-excel", "ten-million-characters",
+        "nested-256-deep"])
+def test_a_sheet_no_spreadsheet_program_writes_stops_the_run_at_its_row(runner, tmp_path, edit, drafted, said):
+    rows = example_rows()
+    src = tmp_path / "odd.xlsx"
+    header = _workbook(src, rows)
+    edit(src, rows, header)
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    assert result.exit_code == 1, result.output
+    assert f"odd.xlsx: {said}" in result.output
+    assert "Traceback" not in result.output and "unexpected" not in result.output
+    assert len(list(out.glob("*.xml"))) == drafted
+
+
+@pytest.mark.parametrize("edit, weight", [
+    (_prolog("<?xml version='1.0' encoding='latin-1'?>"), None),
+    (_weight_shared(f"<?xml version='1.0' encoding='latin-1'?><sst xmlns=\"{MAIN}\"><si><t>77</t></si></sst>"), "77"),
+    (_weight_shared(f"<?xml version='1.0' encoding='utf_8'?><sst xmlns=\"{MAIN}\"><si><t>77</t></si></sst>"), "77"),
+], ids=["sheet-latin-1", "shared-latin-1", "shared-utf_8"])
+def test_an_encoding_named_as_python_names_it_is_read(runner, tmp_path, edit, weight):
+    """Python's XML writers declare 'latin-1' or 'utf_8', names libxml2 does not know by
+    that spelling (openpyxl read them): read, not refused as damaged."""
+    rows = example_rows()
+    src = tmp_path / "python.xlsx"
+    header = _workbook(src, rows)
+    edit(src, rows, header)
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    assert len(list(out.glob("*.xml"))) == len(rows)
+    drafted = draft_values(read_draft(out / f"{rows[1]['admin/report_id']}.xml"))["patient/weight"]
+    assert drafted == (weight or rows[1]["patient/weight"])
+
+
+def test_odd_cells_read_as_openpyxl_reads_them_or_named_by_their_place():
+    """A style number that is no number, two texts where one belongs (the last counts, as in
+    openpyxl), and a damaged cell without a reference named by its place with what it
+    saved, not its formula."""
+    sheet = (f'<worksheet xmlns="{MAIN}"><sheetData><row r="3"><c s="²" t="inlineStr"><is><t>a</t><t>b</t></is></c>'
+             '<c t="inlineStr"><is><r><t>c</t><t>d</t></r></is></c><c><f>CONCAT("7","8 kg")</f><v>78 kg</v></c>'
+             '</row></sheetData></worksheet>').encode()
+    cells = sheet_cells(io.BytesIO(sheet), [], set(), set(), WINDOWS_EPOCH)
+    with pytest.raises(DamagedCell, match=r"cell C3 holds '78 kg' where a number is saved"):
+        next(cells)
+    first_two = sheet.replace(b'<c><f>CONCAT("7","8 kg")</f><v>78 kg</v></c>', b"")
+    assert list(sheet_cells(io.BytesIO(first_two), [], set(), set(), WINDOWS_EPOCH)) == [(3, [(1, "b", 0), (2, "d", 0)])]
