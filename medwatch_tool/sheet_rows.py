@@ -89,7 +89,14 @@ def sheet_cells(xml, strings: Sequence[str], date_styles, timedelta_styles, epoc
                 style = 0
             kind = "n" if kind is None else kind
             try:
-                value = _value(cell, kind, strings, style, date_styles, timedelta_styles, epoch)
+                # the cells nearly every sheet holds, taken straight (lxml's child by index is cheap)
+                only = cell[0] if len(cell) == 1 else None
+                if kind == "s" and only is not None and only.tag == _VALUE and only.text:
+                    value = strings[_index(only.text)]  # as Excel saves text
+                elif kind == "inlineStr" and only is not None and only.tag == _INLINE:
+                    value = _text(only)  # as openpyxl saves it
+                else:
+                    value = _value(cell, kind, strings, style, date_styles, timedelta_styles, epoch)
             except (ValueError, IndexError, OverflowError):
                 raise DamagedCell(reference or f"{get_column_letter(column)}{number}", column, _held(cell),
                                   _HOLDS.get(kind, f"a value of type '{kind}'")) from None
@@ -113,10 +120,7 @@ def _value(cell, kind: str, strings: Sequence[str], style: int, date_styles, tim
     if not value:
         return None
     if kind == "s":
-        index = int(value)
-        if index < 0:  # Python would count from the end
-            raise IndexError(index)
-        return strings[index]
+        return strings[_index(value)]
     if kind == "n":
         number = float(value) if ("." in value or "e" in value or "E" in value) else int(value)
         if not math.isfinite(number):  # (a whole number past a double's range: OverflowError)
@@ -134,12 +138,22 @@ def _value(cell, kind: str, strings: Sequence[str], style: int, date_styles, tim
     return value  # "str" (a formula's text), "e" (an error such as #N/A)
 
 
+def _index(text: str) -> int:
+    """A shared text's number in the table."""
+    index = int(text)
+    if index < 0:  # Python would count from the end
+        raise IndexError(index)
+    return index
+
+
 _HOLDS = {"n": "a number", "s": "the number of a shared text", "b": "1 or 0 (true or false)", "d": "an ISO date"}
 
 
 def _text(element) -> str:
     """The text of an <si> or <is>: its <t>, then each formatting run's <t> (not the phonetic
     ones); of two <t> where one belongs, the last, as openpyxl reads them."""
+    if len(element) == 1 and element[0].tag == _TEXT:  # (nearly every text: no formatting)
+        return element[0].text or ""
     plain, runs = "", []
     for child in element:
         tag = child.tag

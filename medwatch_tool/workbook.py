@@ -140,7 +140,7 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
                 if "".join(texts[len(paths):]).strip():
                     row.problems.append(f"has values beyond the {len(paths)} named columns")
                 for path, text in zip(paths, texts):
-                    if text.strip():
+                    if text and not text.isspace():  # (text.strip() without a copy)
                         row.values[path] = text
                 yield row
         except DamagedCell as damage:
