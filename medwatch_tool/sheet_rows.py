@@ -3,11 +3,11 @@
 openpyxl reads a sheet through Python's expat and defusedxml's tree builder, written in
 Python: 440-740 us of CPU a row of about 30 cells (bench/readers.py), slower than the
 workers draft a row, so a batch from a workbook went at the pace of its reader; this reads
-it in 180-250. The values are what openpyxl's own row parser gives with data_only (the
+it in 140-200. The values are what openpyxl's own row parser gives with data_only (the
 saved value of a formula, a date format's number as a date, a shared string's text), kept
 in step with it by tests/test_sheet_rows.py; openpyxl still reads the workbook around
-them (sheets, styles, date formats). Entity declarations are refused, nothing is fetched from
-the network, and each row is dropped once read: memory stays flat.
+them (sheets, styles, date formats). A DOCTYPE, and with it any entity, is refused, nothing
+is fetched from the network, and each row is dropped once read: memory stays flat.
 """
 import codecs
 import math
@@ -63,7 +63,7 @@ def shared_strings(xml) -> List[str]:
         for item in _elements(xml, _TABLE, _STRING):
             strings.append(_text(item).replace("x005F_", ""))
     except etree.XMLSyntaxError as exc:
-        raise InputDamaged(f"its shared texts (xl/sharedStrings.xml) cannot be read: {xml_trouble(exc)}") from None
+        raise InputDamaged(f"its shared texts (xl/sharedStrings.xml) cannot be read: {_trouble(exc)[0]}") from None
     return strings
 
 
@@ -288,24 +288,32 @@ class _Rejoined:
 
     def read(self, size: int = -1) -> bytes:
         if self.head:
-            head, self.head = self.head, b""
-            return head
+            cut = len(self.head) if size is None or size < 0 else size
+            given, self.head = self.head[:cut], self.head[cut:]
+            return given
         return self.rest.read(size)
 
 
-def xml_trouble(exc: etree.XMLSyntaxError) -> str:
-    """What libxml2 found wrong with a part, in one line a user can act on. Its limits (a
-    text of ten million characters, nesting 256 deep) are said as such: no spreadsheet
-    program comes near them, and the XML_PARSE_HUGE option it names is not the user's."""
+def damage_reason(exc: etree.XMLSyntaxError) -> str:
+    """Why a workbook's XML cannot be read further, in one line a user can act on."""
+    trouble, beyond_limits = _trouble(exc)
+    return trouble if beyond_limits else f"the workbook is damaged: {trouble}"
+
+
+def _trouble(exc: etree.XMLSyntaxError) -> Tuple[str, bool]:
+    """What libxml2 found wrong, and whether it is one of its limits (a text of ten million
+    characters, nesting 256 deep): no spreadsheet program comes near them, and the
+    XML_PARSE_HUGE option libxml2 names is not the user's to set."""
     message, line, column = str(exc), getattr(exc, "lineno", None), getattr(exc, "offset", None)
     last = getattr(exc.error_log, "last_error", None)
     if last is not None and not line:  # "no element found (line 0)" hides an undefined entity
         message, line, column = last.message, last.line, last.column
     text = " ".join(message.replace("\n,", ",").split())
     if "Text node too long" in text or "huge text node" in text.lower():
-        return ("a cell holds more than 10,000,000 characters, which no spreadsheet program writes (Excel keeps "
-                "at most 32,767 in a cell)")
+        return ("a cell holds more than 10,000,000 characters, which no spreadsheet program writes (Excel "
+                "keeps at most 32,767 in a cell)"), True
     if "Excessive depth" in text:
-        return "its XML is nested more than 256 elements deep, which no spreadsheet program writes"
+        return "its XML is nested more than 256 elements deep, which no spreadsheet program writes", True
     text = re.sub(r",? line \d+, column \d+(?: \([^)]*\))?$", "", text)  # said once, below
-    return f"{text} (line {line}, column {column})" if line and column else (f"{text} (line {line})" if line else text)
+    where = f" (line {line}, column {column})" if line and column else (f" (line {line})" if line else "")
+    return text + where, False

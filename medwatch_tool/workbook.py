@@ -3,12 +3,12 @@
 openpyxl reads the workbook (its sheets, styles, date formats); its cells and shared
 strings are read by sheet_rows.py, in C through lxml, at three times the speed. A workbook
 comes from another program, so it is read guarded: openpyxl's XML through defusedxml and
-ours with entities refused, and whatever trips the readers is told as one line naming the
-file (and the cell), never a traceback. Cells come out as the text a person sees in Excel: ISO dates, whole
-numbers without ".0", other numbers to Excel's 15 significant digits, a zero-padded ZIP
-code with its zeros, a percent as one, a lot number 1.10 with its zero and a month typed
-without a day as that month (cell_formats.py). What the cells' values do not
-say (formulas without a value, merged cells) is looked for first (sheet_scan.py).
+ours with a DOCTYPE refused, and whatever trips the readers is told as one line naming the
+file (and the cell), never a traceback. Cells come out as the text a person sees in Excel:
+ISO dates, whole numbers without ".0", other numbers to Excel's 15 significant digits, a
+zero-padded ZIP code with its zeros, a percent as one, a lot number 1.10 with its zero and
+a month typed without a day as that month (cell_formats.py). What the cells' values do
+not say (formulas without a value, merged cells) is looked for first (sheet_scan.py).
 """
 import warnings
 import zipfile
@@ -27,7 +27,7 @@ from .cell_formats import shown_values
 from .errors import InputDamaged, InputError
 from .header import header_paths
 from .readers import Row, Source
-from .sheet_rows import ENTITIES_REFUSED, DamagedCell, shared_strings, sheet_cells, xml_trouble
+from .sheet_rows import ENTITIES_REFUSED, DamagedCell, damage_reason, shared_strings, sheet_cells
 from .sheet_scan import Merge, scan_sheet
 
 
@@ -61,13 +61,9 @@ def xlsx_rows(src: Source) -> Iterator[Row]:
     except _defused_errors():
         raise InputDamaged(ENTITIES_REFUSED) from None
     except etree.XMLSyntaxError as exc:
-        trouble = xml_trouble(exc)
-        raise InputDamaged(trouble if trouble.startswith("a cell holds") or trouble.startswith("its XML")
-                           else f"the workbook is damaged: {trouble}") from None
+        raise InputDamaged(damage_reason(exc)) from None
     except (zipfile.BadZipFile, zlib.error, EOFError, ParseError) as exc:
         raise InputDamaged(f"the workbook is damaged: {exc}") from None
-
-
 
 
 def _defused_errors():

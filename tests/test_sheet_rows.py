@@ -249,3 +249,16 @@ def test_odd_cells_read_as_openpyxl_reads_them_or_named_by_their_place():
         next(cells)
     first_two = sheet.replace(b'<c><f>CONCAT("7","8 kg")</f><v>78 kg</v></c>', b"")
     assert list(sheet_cells(io.BytesIO(first_two), [], set(), set(), WINDOWS_EPOCH)) == [(3, [(1, "b", 0), (2, "d", 0)])]
+
+
+def test_a_damaged_shared_string_table_is_said_in_one_line(runner, tmp_path):
+    rows = example_rows()
+    src = tmp_path / "cut.xlsx"
+    header = _workbook(src, rows)
+    _weight_shared(f'<sst xmlns="{MAIN}"><si><t>77</t></si><si><t>cut sh')(src, rows, header)
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    assert result.exit_code == 1, result.output
+    assert re.search(r"cut\.xlsx: not a readable Excel \.xlsx workbook \(its shared texts \(xl/sharedStrings\.xml\) "
+                     r"cannot be read: Premature end of data in tag t line 1 \(line 1, column \d+\)\)", result.output)
+    assert "Traceback" not in result.output and not out.exists()
