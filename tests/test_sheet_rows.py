@@ -156,6 +156,17 @@ def test_a_shared_string_table_declaring_entities_is_refused(runner, tmp_path):
     assert not out.exists()
 
 
+def _batch_of_edited(runner, tmp_path, name: str, edit):
+    """The example rows as a workbook `name`, changed by `edit(src, rows, header)`, run
+    through `medwatch batch`: (result, output folder, rows)."""
+    rows = example_rows()
+    src = tmp_path / name
+    header = _workbook(src, rows)
+    edit(src, rows, header)
+    out = tmp_path / "o"
+    return runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"]), out, rows
+
+
 def _weight_cell(text: str, kind: str = 'inlineStr'):
     """An edit of the workbook: row 3's A4 weight cell holding `text` (raw XML) as `kind`."""
     def edit(src, rows, header):
@@ -205,12 +216,7 @@ def _weight_shared(table: str):
 ], ids=["doctype", "undefined-entity", "infinite-number", "row-past-excel", "ten-million-characters",
         "nested-256-deep"])
 def test_a_sheet_no_spreadsheet_program_writes_stops_the_run_at_its_row(runner, tmp_path, edit, drafted, said):
-    rows = example_rows()
-    src = tmp_path / "odd.xlsx"
-    header = _workbook(src, rows)
-    edit(src, rows, header)
-    out = tmp_path / "o"
-    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    result, out, _ = _batch_of_edited(runner, tmp_path, "odd.xlsx", edit)
     assert result.exit_code == 1, result.output
     assert f"odd.xlsx: {said}" in result.output
     assert "Traceback" not in result.output and "unexpected" not in result.output
@@ -225,12 +231,7 @@ def test_a_sheet_no_spreadsheet_program_writes_stops_the_run_at_its_row(runner, 
 def test_an_encoding_named_as_python_names_it_is_read(runner, tmp_path, edit, weight):
     """Python's XML writers declare 'latin-1' or 'utf_8', names libxml2 does not know by
     that spelling (openpyxl read them): read, not refused as damaged."""
-    rows = example_rows()
-    src = tmp_path / "python.xlsx"
-    header = _workbook(src, rows)
-    edit(src, rows, header)
-    out = tmp_path / "o"
-    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    result, out, rows = _batch_of_edited(runner, tmp_path, "python.xlsx", edit)
     assert result.exit_code == 0, result.output
     assert len(list(out.glob("*.xml"))) == len(rows)
     drafted = draft_values(read_draft(out / f"{rows[1]['admin/report_id']}.xml"))["patient/weight"]
@@ -252,12 +253,8 @@ def test_odd_cells_read_as_openpyxl_reads_them_or_named_by_their_place():
 
 
 def test_a_damaged_shared_string_table_is_said_in_one_line(runner, tmp_path):
-    rows = example_rows()
-    src = tmp_path / "cut.xlsx"
-    header = _workbook(src, rows)
-    _weight_shared(f'<sst xmlns="{MAIN}"><si><t>77</t></si><si><t>cut sh')(src, rows, header)
-    out = tmp_path / "o"
-    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    edit = _weight_shared(f'<sst xmlns="{MAIN}"><si><t>77</t></si><si><t>cut sh')
+    result, out, _ = _batch_of_edited(runner, tmp_path, "cut.xlsx", edit)
     assert result.exit_code == 1, result.output
     assert re.search(r"cut\.xlsx: not a readable Excel \.xlsx workbook \(its shared texts \(xl/sharedStrings\.xml\) "
                      r"cannot be read: Premature end of data in tag t line 1 \(line 1, column \d+\)\)", result.output)
