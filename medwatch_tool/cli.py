@@ -519,9 +519,12 @@ def _resume_command(input_file: str, out_dir: str, render_to, input_format) -> s
               help="table: aligned text; csv: one row per field; json: full catalog entries.")
 @click.option("--csv-template", is_flag=True,
               help="Print only an empty CSV header row of field paths, to start a batch file.")
+@click.option("--jsonl-template", is_flag=True,
+              help="Print one JSON Lines record with every field empty (the nested form of the same "
+                   "paths), to start a JSON Lines batch file.")
 @click.option("--form", type=click.Choice(["3500", "3500B"], case_sensitive=False), default="3500", show_default=True,
               help="Show this form's box numbers.")
-def fields(fmt, form, csv_template):
+def fields(fmt, form, csv_template, jsonl_template):
     """List every field of a draft: path, form box, label, type and allowed values.
 
     The paths are the CSV column names for `medwatch batch` (use [2], [3] ... for more
@@ -533,16 +536,26 @@ def fields(fmt, form, csv_template):
       medwatch fields --form 3500B
       medwatch fields --format csv > fields.csv
       medwatch fields --csv-template > events.csv
+      medwatch fields --jsonl-template > events.jsonl
     """
     from .catalog import load_catalog
 
     catalog = load_catalog()
-    if csv_template and click.get_current_context().get_parameter_source("fmt") != ParameterSource.DEFAULT:
-        # the template is a CSV header whatever --format says: a json asked for is not silently CSV
-        raise click.UsageError("--csv-template prints a CSV header row of field paths: leave out --format "
-                               "(JSON Lines input uses the nested form of the same paths)")
+    if csv_template and jsonl_template:
+        raise click.UsageError("--csv-template and --jsonl-template: give one of them")
+    template = ("--csv-template prints a CSV header row of field paths" if csv_template else
+                "--jsonl-template prints a JSON Lines record of the same fields" if jsonl_template else None)
+    if template and click.get_current_context().get_parameter_source("fmt") != ParameterSource.DEFAULT:
+        # a template's format is its own: a --format json asked for is not silently another
+        raise click.UsageError(f"{template}: leave out --format")
     if csv_template:
         _print_result(_csv_text([catalog.column_names()]))
+        return
+    if jsonl_template:  # lists where a field takes several values, as JSON Lines input gives them
+        from .draft import nest
+
+        empty = {path: [] if f.multiple else "" for path, f in zip(catalog.column_names(), catalog.fields)}
+        _print_result(json.dumps(nest(empty), ensure_ascii=False) + "\n")
         return
     form = form.upper()
     header = ["path", "box", "label", "type", "allowed values"]

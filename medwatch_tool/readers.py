@@ -439,13 +439,14 @@ def _jsonl_rows(src: Source) -> Iterator[Row]:
     """A row per line (its number is the line's: batch names it "line N", not "row N").
     Only LF ends a line: a CR inside one is part of it, so line numbers match `sed -n`."""
     lines, number, reading = DecodedLines(src.handle, lone_cr_ends_line=False), 0, JsonLines()
+    empty = []  # lines of records without a value: a blank row, as a CSV's is
     while True:
         number += 1
         lines.new_record()  # one line, one record: its lines are not kept
         try:
             raw = next(lines)
         except StopIteration:
-            return
+            break
         except LineTooLong as exc:
             yield Row(number, problems=[str(exc)])
             continue
@@ -455,4 +456,22 @@ def _jsonl_rows(src: Source) -> Iterator[Row]:
         if reading.nan_line == number:
             src.notes.append(f"line {number} (and maybe others) holds NaN, which is not JSON (pandas and Python "
                              "write it for a missing number): read as no value, as null is")
+        if not problem and not any(_given(value) for value in values.values()):
+            empty.append(number)  # ({} or `medwatch fields --jsonl-template`'s record)
+            continue
         yield Row(number, values, [problem] if problem else [])
+    if empty:
+        which = f"line {empty[0]}" if len(empty) == 1 else f"{len(empty):,} lines (the first: {empty[0]})"
+        src.notes.append(f"{which} gave no value in any field (as `medwatch fields --jsonl-template` writes "
+                         "its record): nothing to draft there")
+
+
+def _given(value) -> bool:
+    """Whether a JSON value gives something: not null, not blank text, not a list of those."""
+    if value is None:
+        return False
+    if isinstance(value, str):
+        return not (value == "" or value.isspace())
+    if isinstance(value, list):
+        return any(_given(item) for item in value)
+    return True

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from medwatch_tool.cli import main
-from medwatch_tool.draft import draft_values, nest, read_draft
+from medwatch_tool.draft import draft_values, flatten, nest, read_draft
 from medwatch_tool.validate import validate_file
 
 from helpers import EXAMPLES
@@ -838,11 +838,36 @@ def test_stdin_and_csv_template(runner, tmp_path):
     assert result.exit_code == 0 and "3 drafted, 0 with errors" in result.output
 
 
-def test_csv_template_refuses_another_format(runner):
-    """--csv-template always prints CSV: a --format json asked for alongside is refused, not ignored."""
-    result = runner.invoke(main, ["fields", "--csv-template", "--format", "json"])
+@pytest.mark.parametrize("args, said", [
+    (["--csv-template", "--format", "json"], "--csv-template prints a CSV header row of field paths: leave out --format"),
+    (["--jsonl-template", "--format", "csv"], "--jsonl-template prints a JSON Lines record of the same fields: leave "
+                                              "out --format"),
+    (["--csv-template", "--jsonl-template"], "--csv-template and --jsonl-template: give one of them"),
+])
+def test_a_template_refuses_another_format(runner, args, said):
+    """A template is printed in its own format: a --format asked for alongside is refused, not ignored."""
+    result = runner.invoke(main, ["fields", *args])
     assert result.exit_code == 2 and result.stdout == ""
-    assert "--csv-template prints a CSV header row" in result.output and "leave out --format" in result.output
+    assert f"Error: {said}" in result.output
+
+
+def test_jsonl_template_is_a_record_of_every_field_that_drafts_once_filled(runner, tmp_path):
+    """The JSON Lines template holds every field of the CSV template, nested as JSON Lines input
+    nests them; left in the file as it is, it is no row (said in a note), and a copy filled
+    in is drafted."""
+    template = json.loads(runner.invoke(main, ["fields", "--jsonl-template"]).stdout)
+    assert sorted(flatten(template)) == sorted(runner.invoke(main, ["fields", "--csv-template"]).stdout.strip()
+                                               .split(","))
+    row = example_rows()[0]
+    filled = flatten(template)
+    filled.update(row)
+    src = tmp_path / "events.jsonl"
+    src.write_text(json.dumps(template) + "\n" + json.dumps(nest(filled)) + "\n", encoding="utf-8")
+    result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o"), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    assert "1 drafted, 0 with errors" in result.output
+    assert "line 1 gave no value in any field (as `medwatch fields --jsonl-template` writes its record)" in result.output
+    assert [p.name for p in (tmp_path / "o").glob("*.xml")] == [f"{row['admin/report_id']}.xml"]
 
 
 def test_rerun_without_resume_is_refused(runner, tmp_path):

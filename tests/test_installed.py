@@ -36,8 +36,8 @@ def test_bad_input_has_no_traceback_in_a_real_process(console_script, tmp_path):
     assert done.stderr.strip() == f"Error: {bad}: this is not an XML file (binary data)"
 
 
-PRINTING = [["fields"], ["fields", "--csv-template"], ["fields", "--format", "csv"], ["fields", "--format", "json"],
-            ["e2b", "mapping"], ["render", "{example}"]]
+PRINTING = [["fields"], ["fields", "--csv-template"], ["fields", "--jsonl-template"], ["fields", "--format", "csv"],
+            ["fields", "--format", "json"], ["e2b", "mapping"], ["render", "{example}"]]
 
 
 def _printing(command, examples):
