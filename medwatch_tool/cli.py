@@ -373,7 +373,8 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
     """Draft one report per row of a CSV, JSON Lines or Excel (.xlsx) file.
 
     Column names are field paths as `medwatch fields` lists them (start from
-    `medwatch fields --csv-template`); JSON Lines use the nested form of the same paths.
+    `medwatch fields --csv-template`); JSON Lines use the nested form of the same paths
+    (`medwatch fields --jsonl-template`).
     Every good row becomes DIR/<report id>.xml (or row-NNNNNN.xml); every problem goes to
     DIR/problems.csv with its row number, field path and form box. Rows with only warnings
     are drafted. INPUT '-' reads standard input.

@@ -439,7 +439,7 @@ def _jsonl_rows(src: Source) -> Iterator[Row]:
     """A row per line (its number is the line's: batch names it "line N", not "row N").
     Only LF ends a line: a CR inside one is part of it, so line numbers match `sed -n`."""
     lines, number, reading = DecodedLines(src.handle, lone_cr_ends_line=False), 0, JsonLines()
-    empty = []  # lines of records without a value: a blank row, as a CSV's is
+    empty, first_empty = 0, 0  # records without a value: blank rows, as a CSV's are (counted, not kept)
     while True:
         number += 1
         lines.new_record()  # one line, one record: its lines are not kept
@@ -457,11 +457,11 @@ def _jsonl_rows(src: Source) -> Iterator[Row]:
             src.notes.append(f"line {number} (and maybe others) holds NaN, which is not JSON (pandas and Python "
                              "write it for a missing number): read as no value, as null is")
         if not problem and not any(_given(value) for value in values.values()):
-            empty.append(number)  # ({} or `medwatch fields --jsonl-template`'s record)
+            empty, first_empty = empty + 1, first_empty or number  # ({} or the --jsonl-template record)
             continue
         yield Row(number, values, [problem] if problem else [])
     if empty:
-        which = f"line {empty[0]}" if len(empty) == 1 else f"{len(empty):,} lines (the first: {empty[0]})"
+        which = f"line {first_empty}" if empty == 1 else f"{empty:,} lines (the first: {first_empty})"
         src.notes.append(f"{which} gave no value in any field (as `medwatch fields --jsonl-template` writes "
                          "its record): nothing to draft there")
 

@@ -21,10 +21,10 @@ from openpyxl.utils.datetime import from_excel, from_ISO8601
 
 from .errors import InputDamaged
 
-_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_ROW, _CELL, _VALUE, _INLINE = f"{_MAIN}row", f"{_MAIN}c", f"{_MAIN}v", f"{_MAIN}is"
-_TEXT, _RUN, _STRING = f"{_MAIN}t", f"{_MAIN}r", f"{_MAIN}si"
-_SHEET, _TABLE = f"{_MAIN}worksheet", f"{_MAIN}sst"
+MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_ROW, _CELL, _VALUE, _INLINE = f"{MAIN}row", f"{MAIN}c", f"{MAIN}v", f"{MAIN}is"
+_TEXT, _RUN, _STRING = f"{MAIN}t", f"{MAIN}r", f"{MAIN}si"
+_SHEET, _TABLE = f"{MAIN}worksheet", f"{MAIN}sst"
 # how every part of a workbook is parsed here: no entity expanded, nothing fetched
 PARSER = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
               remove_comments=True, remove_pis=True)
@@ -55,15 +55,15 @@ class DamagedCell(InputDamaged):
         return DamagedCell(self.where, self.column, self.held, self.expected, field)
 
 
-def shared_strings(xml) -> List[str]:
+def shared_strings(xml, part: str = "xl/sharedStrings.xml") -> List[str]:
     """The shared string table's texts, formatting runs joined, as openpyxl reads them
-    (read_string_table: without rich text, 'x005F_' dropped)."""
+    (read_string_table: without rich text, 'x005F_' dropped). `part` names it in messages."""
     strings = []
     try:
         for item in _elements(xml, _TABLE, _STRING):
             strings.append(_text(item).replace("x005F_", ""))
     except etree.XMLSyntaxError as exc:
-        raise InputDamaged(f"its shared texts (xl/sharedStrings.xml) cannot be read: {_trouble(exc)[0]}") from None
+        raise InputDamaged(f"its shared texts ({part}) cannot be read: {_trouble(exc)[0]}") from None
     return strings
 
 
@@ -98,7 +98,7 @@ def sheet_cells(xml, strings: Sequence[str], date_styles, timedelta_styles, epoc
                 else:
                     value = _value(cell, kind, strings, style, date_styles, timedelta_styles, epoch)
             except (ValueError, IndexError, OverflowError):
-                raise DamagedCell(reference or f"{get_column_letter(column)}{number}", column, _held(cell),
+                raise DamagedCell(reference or _place(column, number), column, _held(cell),
                                   _HOLDS.get(kind, f"a value of type '{kind}'")) from None
             cells.append((column, value, style))
         yield number, cells
@@ -205,6 +205,14 @@ def _row_number(text, previous: int) -> int:
     return number
 
 
+def _place(column: int, row: int) -> str:
+    """A cell's reference from its place (H3), or its column's number past Excel's last (XFD)."""
+    return f"{get_column_letter(column)}{row}" if column <= _LAST_COLUMN else f"{column:,} of row {row}"
+
+
+_LAST_COLUMN = 16_384  # XFD
+
+
 def _held(cell) -> str:
     """What a damaged cell holds, as saved (its <v>, not its formula)."""
     for child in cell:
@@ -215,10 +223,12 @@ def _held(cell) -> str:
 
 def _elements(xml, root: str, tag: str) -> Iterator[etree._Element]:
     """Each `tag` element of the part whose root is `root`, dropped (with what came before
-    it) once the caller is done with it. A DOCTYPE is refused when the root starts, before
-    any of its content is parsed (or, under another root, before the first element is given
-    out). A declared encoding libxml2 does not know by that name is given by one it knows."""
-    xml, encoding = _declared_encoding(xml)
+    it) once the caller is done with it. A DOCTYPE is refused when the root starts (or,
+    under another root, before the first element is given out): libxml2 has read the
+    prolog and the first block by then, and an entity that explodes there is stopped by its
+    own limit. A declared encoding libxml2 does not know by that name is given by one it knows."""
+    xml, encoding = declared_encoding(xml)
+    etree.clear_error_log()  # lxml's log is kept across parses: a failure names this one's errors only
     checked = False
     for event, element in etree.iterparse(xml, events=("start", "end"), tag=(root, tag), encoding=encoding,
                                           **PARSER):
@@ -246,14 +256,21 @@ def _refuse_doctype(element: etree._Element):
         raise InputDamaged(DOCTYPE_REFUSED)
 
 
-_DECLARATION = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]{1,40})[\"']")
+_DECLARATION = re.compile(rb"\A<\?xml\s[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]{1,40})[\"']")
+_HEAD = 1024  # bytes looked at for the declaration (which comes first, if at all)
 
 
-def _declared_encoding(xml):
+def declared_encoding(xml):
     """The part's stream, whole, and the name of its declared encoding in a form libxml2 knows
-    (None: as declared). Python's own XML writers declare 'latin-1' or 'utf_8', which
-    openpyxl read and libxml2 refuses; their Python name tried in libxml2's spellings."""
-    head = xml.read(256)
+    (None: as declared, or a byte order mark says). Python's own XML writers declare
+    'latin-1' or 'utf_8', which openpyxl read and libxml2 refuses; their Python name is
+    tried in libxml2's spellings."""
+    head = b""
+    while len(head) < _HEAD:
+        block = xml.read(_HEAD - len(head))
+        if not block:
+            break
+        head += block
     match = _DECLARATION.match(head)
     return _Rejoined(head, xml), (_libxml2_name(match.group(1).decode("ascii")) if match else None)
 
@@ -287,9 +304,11 @@ class _Rejoined:
         self.head, self.rest = head, rest
 
     def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            given, self.head = self.head + self.rest.read(), b""
+            return given
         if self.head:
-            cut = len(self.head) if size is None or size < 0 else size
-            given, self.head = self.head[:cut], self.head[cut:]
+            given, self.head = self.head[:size], self.head[size:]
             return given
         return self.rest.read(size)
 
@@ -304,16 +323,20 @@ def _trouble(exc: etree.XMLSyntaxError) -> Tuple[str, bool]:
     """What libxml2 found wrong, and whether it is one of its limits (a text of ten million
     characters, nesting 256 deep): no spreadsheet program comes near them, and the
     XML_PARSE_HUGE option libxml2 names is not the user's to set."""
-    message, line, column = str(exc), getattr(exc, "lineno", None), getattr(exc, "offset", None)
+    message, line, column = str(exc), None, None
+    told = re.search(r", line (\d+), column (\d+)", message)  # libxml2's own numbering (lxml's offset is 0-based)
+    if told:
+        line, column = int(told.group(1)), int(told.group(2))
     last = getattr(exc.error_log, "last_error", None)
-    if last is not None and not line:  # "no element found (line 0)" hides an undefined entity
-        message, line, column = last.message, last.line, last.column
+    if last is not None and not getattr(exc, "lineno", None):  # "no element found (line 0)" hides an
+        message, line, column = last.message, last.line, last.column  # undefined entity (the log is this parse's)
     text = " ".join(message.replace("\n,", ",").split())
+    text = re.sub(r" \(line 0\)$", "", text)  # (an empty part: nothing to point at)
     if "Text node too long" in text or "huge text node" in text.lower():
         return ("a cell holds more than 10,000,000 characters, which no spreadsheet program writes (Excel "
                 "keeps at most 32,767 in a cell)"), True
     if "Excessive depth" in text:
         return "its XML is nested more than 256 elements deep, which no spreadsheet program writes", True
     text = re.sub(r",? line \d+, column \d+(?: \([^)]*\))?$", "", text)  # said once, below
-    where = f" (line {line}, column {column})" if line and column else (f" (line {line})" if line else "")
+    where = f" (line {line}, column {column})" if line and column is not None else (f" (line {line})" if line else "")
     return text + where, False

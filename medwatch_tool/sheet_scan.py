@@ -13,9 +13,8 @@ from typing import List, Optional, Set, Tuple
 from lxml import etree
 from openpyxl.utils.cell import coordinate_to_tuple, range_boundaries
 
-from .sheet_rows import PARSER, drop
-
-_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+from .sheet_rows import MAIN as _MAIN
+from .sheet_rows import PARSER, declared_encoding, drop
 
 
 @dataclass
@@ -84,8 +83,10 @@ def _parse(archive: zipfile.ZipFile, path: str, recompute: bool) -> SheetScan:
     """The first uncomputed formula (then the rest is not looked at) and the merged ranges
     of more than one cell that reach below row 1."""
     merges = []
-    with archive.open(path) as xml:
-        for _, element in etree.iterparse(xml, tag=(f"{_MAIN}f", f"{_MAIN}row", f"{_MAIN}mergeCell"), **PARSER):
+    with archive.open(path) as part:
+        xml, encoding = declared_encoding(part)  # read as the rows are ('latin-1' too)
+        for _, element in etree.iterparse(xml, tag=(f"{_MAIN}f", f"{_MAIN}row", f"{_MAIN}mergeCell"),
+                                          encoding=encoding, **PARSER):
             if element.tag == f"{_MAIN}row":  # done with: dropped, so memory stays flat
                 drop(element)
             elif element.tag == f"{_MAIN}mergeCell":
@@ -117,8 +118,9 @@ def _holding_values(archive: zipfile.ZipFile, path: str, firsts: Set[Tuple[int, 
                     last_row: int) -> Set[Tuple[int, int]]:
     """Which of the (row, column) cells `firsts` hold a value; the sheet is read to `last_row`."""
     found = set()
-    with archive.open(path) as xml:
-        for _, element in etree.iterparse(xml, tag=(f"{_MAIN}c", f"{_MAIN}row"), **PARSER):
+    with archive.open(path) as part:
+        xml, encoding = declared_encoding(part)
+        for _, element in etree.iterparse(xml, tag=(f"{_MAIN}c", f"{_MAIN}row"), encoding=encoding, **PARSER):
             if element.tag == f"{_MAIN}row":
                 number = element.get("r")
                 drop(element)

@@ -77,9 +77,9 @@ def _defused_errors():
 
 
 def _check_guarded(name: str):
-    """openpyxl parses sheets with Python's own expat, which expands a sheet's entities,
-    unless defusedxml is installed (it is a dependency) and not switched off by
-    OPENPYXL_DEFUSEDXML=False: then the workbook is not read at all."""
+    """openpyxl still parses the start of each sheet (its extent) with Python's own expat,
+    which expands entities, unless defusedxml is installed (it is a dependency) and not
+    switched off by OPENPYXL_DEFUSEDXML=False: then the workbook is not read at all."""
     if not openpyxl.DEFUSEDXML:
         raise InputError("not read: workbooks are read only with defusedxml guarding their XML "
                          "(install defusedxml; do not set OPENPYXL_DEFUSEDXML=False)", name)
@@ -154,7 +154,7 @@ class _Reader(ExcelReader):
         part = self.package.find(SHARED_STRINGS)
         if part is not None:
             with self.archive.open(part.PartName[1:]) as xml:
-                self.shared_strings = shared_strings(xml)
+                self.shared_strings = shared_strings(xml, part.PartName[1:])
 
 
 def _load_workbook(handle):
@@ -193,7 +193,7 @@ def _row_texts(book, sheet) -> Iterator[List[str]]:
     """Every row of the sheet from row 1 on, as its cells' texts (an empty list for a row
     the sheet leaves out).
 
-    The sheet's XML is read through openpyxl's own parser, whatever its <dimension> says:
+    The sheet's XML is read to its end (sheet_rows.py), whatever its <dimension> says:
     some programs save a stale one (A1 on a full sheet), and openpyxl's iter_rows trusts it,
     dropping the rows and columns beyond it without a word. A number or date whose format
     changes what it reads as (a zero-padded ZIP code, a percent, decimals shown, a month

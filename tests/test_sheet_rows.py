@@ -16,6 +16,7 @@ from openpyxl.reader.strings import read_string_table  # noqa: E402
 from openpyxl.utils.datetime import MAC_EPOCH, WINDOWS_EPOCH  # noqa: E402
 from openpyxl.worksheet._reader import WorkSheetParser  # noqa: E402
 
+from medwatch_tool.errors import InputDamaged  # noqa: E402
 from medwatch_tool.sheet_rows import DamagedCell, shared_strings, sheet_cells  # noqa: E402
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -225,9 +226,13 @@ def test_a_sheet_no_spreadsheet_program_writes_stops_the_run_at_its_row(runner, 
 
 @pytest.mark.parametrize("edit, weight", [
     (_prolog("<?xml version='1.0' encoding='latin-1'?>"), None),
+    # a merge within row 1 has the sheet scanned before it is read: in the same encoding
+    (_then(_prolog("<?xml version='1.0' encoding='latin-1'?>"),
+           lambda src, rows, header: _rewrite_sheet(src, rb"</sheetData>", b'</sheetData><mergeCells count="1">'
+                                                    b'<mergeCell ref="A1:B1"/></mergeCells>')), None),
     (_weight_shared(f"<?xml version='1.0' encoding='latin-1'?><sst xmlns=\"{MAIN}\"><si><t>77</t></si></sst>"), "77"),
     (_weight_shared(f"<?xml version='1.0' encoding='utf_8'?><sst xmlns=\"{MAIN}\"><si><t>77</t></si></sst>"), "77"),
-], ids=["sheet-latin-1", "shared-latin-1", "shared-utf_8"])
+], ids=["sheet-latin-1", "sheet-latin-1-scanned", "shared-latin-1", "shared-utf_8"])
 def test_an_encoding_named_as_python_names_it_is_read(runner, tmp_path, edit, weight):
     """Python's XML writers declare 'latin-1' or 'utf_8', names libxml2 does not know by
     that spelling (openpyxl read them): read, not refused as damaged."""
@@ -259,3 +264,42 @@ def test_a_damaged_shared_string_table_is_said_in_one_line(runner, tmp_path):
     assert re.search(r"cut\.xlsx: not a readable Excel \.xlsx workbook \(its shared texts \(xl/sharedStrings\.xml\) "
                      r"cannot be read: Premature end of data in tag t line 1 \(line 1, column \d+\)\)", result.output)
     assert "Traceback" not in result.output and not out.exists()
+
+
+class _Trickle(io.BytesIO):
+    """A stream that gives a byte at a time, as a slow pipe may."""
+
+    def read(self, size=-1):
+        return super().read(1 if size and size > 0 else size)
+
+
+CAFE = f'<worksheet xmlns="{MAIN}"><sheetData><row r="1"><c t="inlineStr"><is><t>caf\xe9</t></is></c></row>' \
+       '</sheetData></worksheet>'
+
+
+@pytest.mark.parametrize("part", [
+    b"<?xml version='1.0' encoding='latin-1'?>" + CAFE.encode("latin-1"),
+    _Trickle(b"<?xml version='1.0' encoding='latin-1'?>" + CAFE.encode("latin-1")),
+    b"\xef\xbb\xbf<?xml version='1.0' encoding='latin-1'?>" + CAFE.encode("utf-8"),  # the byte order mark decides
+    b"<?xml-stylesheet type='text/xsl' encoding='latin-1' href='x'?>" + CAFE.encode("utf-8"),  # not a declaration
+], ids=["declared", "read-a-byte-at-a-time", "utf-8-byte-order-mark", "stylesheet-instruction"])
+def test_a_declared_encoding_is_read_as_openpyxl_read_it(part):
+    stream = part if isinstance(part, io.BytesIO) else io.BytesIO(part)
+    assert list(sheet_cells(stream, [], set(), set(), WINDOWS_EPOCH)) == [(1, [(1, "café", 0)])]
+
+
+def test_a_part_s_error_is_its_own_not_an_earlier_part_s():
+    """lxml keeps its error log across parses: an empty part after one in an unknown encoding
+    is said as empty, not as the other's encoding."""
+    with pytest.raises(InputDamaged, match="x-bogus"):
+        shared_strings(io.BytesIO(f"<?xml version='1.0' encoding='x-bogus'?><sst xmlns=\"{MAIN}\"/>".encode()))
+    with pytest.raises(InputDamaged) as empty:
+        shared_strings(io.BytesIO(b""), "xl/strings.xml")
+    assert str(empty.value) == "its shared texts (xl/strings.xml) cannot be read: no element found"
+
+
+def test_a_damaged_cell_past_excel_s_last_column_is_named_by_its_number():
+    cells = "<c/>" * 18_300 + "<c><v>oops</v></c>"
+    sheet = f'<worksheet xmlns="{MAIN}"><sheetData><row r="3">{cells}</row></sheetData></worksheet>'.encode()
+    with pytest.raises(DamagedCell, match=r"cell 18,301 of row 3 holds 'oops' where a number is saved"):
+        list(sheet_cells(io.BytesIO(sheet), [], set(), set(), WINDOWS_EPOCH))
