@@ -228,7 +228,6 @@ def _elements(xml, root: str, tag: str) -> Iterator[etree._Element]:
     prolog and the first block by then, and an entity that explodes there is stopped by its
     own limit. A declared encoding libxml2 does not know by that name is given by one it knows."""
     xml, encoding = declared_encoding(xml)
-    etree.clear_error_log()  # lxml's log is kept across parses: a failure names this one's errors only
     checked = False
     for event, element in etree.iterparse(xml, events=("start", "end"), tag=(root, tag), encoding=encoding,
                                           **PARSER):
@@ -262,9 +261,9 @@ _HEAD = 1024  # bytes looked at for the declaration (which comes first, if at al
 
 def declared_encoding(xml):
     """The part's stream, whole, and the name of its declared encoding in a form libxml2 knows
-    (None: as declared, or a byte order mark says). Python's own XML writers declare
-    'latin-1' or 'utf_8', which openpyxl read and libxml2 refuses; their Python name is
-    tried in libxml2's spellings."""
+    (None: as declared, or a byte order mark says), for a parse about to begin. Python's own
+    XML writers declare 'latin-1' or 'utf_8', which openpyxl read and libxml2 refuses; their
+    Python name is tried in libxml2's spellings."""
     head = b""
     while len(head) < _HEAD:
         block = xml.read(_HEAD - len(head))
@@ -272,7 +271,9 @@ def declared_encoding(xml):
             break
         head += block
     match = _DECLARATION.match(head)
-    return _Rejoined(head, xml), (_libxml2_name(match.group(1).decode("ascii")) if match else None)
+    encoding = _libxml2_name(match.group(1).decode("ascii")) if match else None
+    etree.clear_error_log()  # lxml's log is kept across parses: a failure of the parse to come names its own
+    return _Rejoined(head, xml), encoding
 
 
 @lru_cache(maxsize=32)
