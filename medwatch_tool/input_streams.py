@@ -230,7 +230,7 @@ class DecodedLines:
     def __init__(self, handle: BinaryIO, lone_cr_ends_line: bool = True):
         self._handle, self._first = handle, True
         self._lone_cr_ends_line = lone_cr_ends_line  # JSON Lines: only LF ends a line (a CR is in it)
-        self._ahead: List[str] = []  # lines to give before reading on, the next one last
+        self._ahead: list = []  # lines (or a LineTooLong) to give before reading on, the next one last
         self.quotes, self.line = 0, 0
         self.record: List[str] = []
 
@@ -256,14 +256,22 @@ class DecodedLines:
         cells = sum(len(next(csv.reader([piece.rstrip("\r\n")], delimiter=delimiter), [])) for piece in pieces)
         return len(pieces) > 1 and cells == columns + len(pieces) - 1
 
-    def put_back(self, lines: List[str]):
-        """Lines given again by the next calls, in order (a record's lines re-read as rows)."""
+    def put_back(self, lines: List[str], too_long: Optional[LineTooLong] = None):
+        """Lines given again by the next calls, in order (a record's lines re-read as rows),
+        and after them, when `too_long` is given, the line too long to read that followed them
+        (raised again in its place)."""
+        if too_long is not None:
+            self._ahead.append(too_long)
+            self.line -= 1
         self._ahead.extend(reversed(lines))
         self.line -= len(lines)
 
     def __next__(self) -> str:
         if self._ahead:
             text = self._ahead.pop()
+            if isinstance(text, LineTooLong):
+                self.line += 1
+                raise text
             self.quotes += text.count('"')
         else:
             raw = self._handle.readline(MAX_FIELD + 1)

@@ -95,6 +95,21 @@ class JsonLines:
         # a byte order mark at the start of a line (files joined with `cat`): no character of the record
         return self._decoder.decode(text[1:])
 
+    def object_state(self, text: str) -> str:
+        """"complete" when `text` (one line, or lines joined) is one JSON object, "unfinished"
+        when it begins one that the lines after it could finish (the decoder runs out of
+        text, not into a mistake), else ""."""
+        text = text.lstrip("\ufeff").rstrip()
+        if not text.startswith("{"):
+            return ""
+        try:
+            self._decoder.decode(text)
+        except json.JSONDecodeError as exc:
+            return "unfinished" if exc.pos >= len(text) else ""
+        except (ValueError, RecursionError):  # a repeated key, a number of thousands of digits...
+            return "complete"  # (an object: what is wrong in it is said when it is read)
+        return "complete"
+
     def _syntax_problem(self, raw: str) -> str:
         """What is wrong with a line that is not JSON, in words, with the column counted on
         the line itself (with its line break, an unfinished record was "at column 1" of the next)."""

@@ -453,17 +453,57 @@ def _jsonl_rows(src: Source) -> Iterator[Row]:
         if not raw.strip():
             continue
         values, problem = reading.values(number, raw)
-        if reading.nan_line == number:
-            src.notes.append(f"line {number} (and maybe others) holds NaN, which is not JSON (pandas and Python "
+        first = number
+        if problem and reading.object_state(raw) == "unfinished":
+            over = _object_over_lines(lines, raw, reading)
+            if over is not None:  # one problem with the report's id, not one per line
+                number += len(over) - 1
+                values = reading.values(first, "".join(over))[0]
+                problem = (f"opens a JSON object that ends on line {number} (one report written over {len(over)} "
+                           "lines; JSON Lines takes each report on one line): write it on one line, e.g. with "
+                           "`jq -c . in.json > out.jsonl`; it was not drafted")
+        if reading.nan_line == first:
+            src.notes.append(f"line {first} (and maybe others) holds NaN, which is not JSON (pandas and Python "
                              "write it for a missing number): read as no value, as null is")
         if not problem and not any(_given(value) for value in values.values()):
-            empty, first_empty = empty + 1, first_empty or number  # ({} or the --jsonl-template record)
+            empty, first_empty = empty + 1, first_empty or first  # ({} or the --jsonl-template record)
             continue
-        yield Row(number, values, [problem] if problem else [])
+        yield Row(first, values, [problem] if problem else [])
     if empty:
         which = f"line {first_empty}" if empty == 1 else f"{empty:,} lines (the first: {first_empty})"
         src.notes.append(f"{which} gave no value in any field (as `medwatch fields --jsonl-template` writes "
                          "its record): nothing to draft there")
+
+
+_OBJECT_LINES, _OBJECT_CHARS = 1000, 1 << 20  # far more than one report takes, pretty-printed
+
+
+def _object_over_lines(lines: DecodedLines, first: str, reading: JsonLines) -> Optional[List[str]]:
+    """The lines of one JSON object written over many (pretty-printed, as `jq .` and
+    `json.dumps(..., indent=2)` write it), from its unfinished first line `first` on; None
+    when the lines after it do not finish it within a report's size (a record cut short,
+    followed by records of their own): those lines are then put back, to be read as lines
+    of their own. Only a line ending in "}" can end the object, so only then is it decoded."""
+    taken, size, too_long = [first], len(first), None
+    while len(taken) < _OBJECT_LINES and size < _OBJECT_CHARS:
+        try:
+            line = next(lines)
+        except StopIteration:
+            break
+        except LineTooLong as exc:  # read again in its place, after the lines put back
+            too_long = exc
+            break
+        taken.append(line)
+        size += len(line)
+        if not line.rstrip().endswith("}"):
+            continue
+        state = reading.object_state("".join(taken))
+        if state == "complete":
+            return taken
+        if state != "unfinished":
+            break
+    lines.put_back(taken[1:], too_long)
+    return None
 
 
 def _given(value) -> bool:

@@ -352,6 +352,61 @@ def test_json_keys_in_capitals_are_read_as_a_csv_header_is(runner, tmp_path):
     assert draft_values(read_draft(out / "J3.xml"))["reporter/first_name"] == "Daniel"
 
 
+def test_a_report_pretty_printed_over_many_lines_is_one_problem_with_its_id(runner, tmp_path):
+    """A report written over many lines (`jq .`, `json.dumps(..., indent=2)`; files joined with
+    `cat`) is one problem at its first line, naming the report and where it ends. Before: one
+    problem per line of it ("line 3 is not valid JSON ..."), none naming the report."""
+    pretty = json.dumps(record("J2"), indent=2)
+    last = 2 + pretty.count("\n")
+    src = jsonl(tmp_path, pretty, record("J3"), {"patient": {"agee": 3}})
+    out = tmp_path / "o"
+    result = batch(runner, src, out)
+    assert result.exit_code == 1, result.output
+    assert "2 drafted, 2 with errors" in result.output
+    assert drafted(out) == ["J1", "J3"]
+    problems = [(p["row"], p["report_id"], p["path"], p["message"]) for p in read_problems(out)]
+    assert problems[0] == ("2", "J2", "", f"line 2 opens a JSON object that ends on line {last} (one report written "
+                                          f"over {last - 1} lines; JSON Lines takes each report on one line): write "
+                                          "it on one line, e.g. with `jq -c . in.json > out.jsonl`; it was not "
+                                          "drafted")
+    assert {p[0] for p in problems[1:]} == {str(last + 2)}  # the lines after it: as the file numbers them
+    assert problems[1][2] == "patient/agee"
+    again = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
+    assert again.exit_code == 1 and "(4 lines already done, skipped)" in again.output, again.output
+    assert [(p["row"], p["report_id"], p["path"]) for p in read_problems(out)] == [p[:3] for p in problems]
+
+
+def test_a_record_cut_short_does_not_take_the_records_after_it(runner, tmp_path):
+    """A line that opens a record and does not finish it is a problem of its own when the
+    lines after it do not finish it: records of their own, or the end of the file."""
+    cut = '{"admin": {"report_id": "J2"},'
+    src = jsonl(tmp_path, cut, record("J3"), record("J4"), cut, '  "patient": {"age": 3}')
+    out = tmp_path / "o"
+    result = batch(runner, src, out)
+    assert "3 drafted, 3 with errors" in result.output, result.output
+    assert drafted(out) == ["J1", "J3", "J4"]
+    cut_short = ("is not valid JSON (Expecting property name enclosed in double quotes at column 31, the end of "
+                 "the line: is the record cut short?)")
+    assert [(p["row"], p["message"]) for p in read_problems(out)] == [
+        ("2", f"line 2 {cut_short}"), ("5", f"line 5 {cut_short}"),
+        ("6", "line 6 is not valid JSON (more text after the object ends, at column 12)")]
+
+
+def test_a_line_too_long_after_a_record_cut_short_keeps_its_place(runner, tmp_path):
+    """The lines read to finish a record are read again as lines of their own when they do
+    not, and a line too long to read among them is still told at its own line."""
+    src = jsonl(tmp_path, '{"admin": {"report_id": "J2"},', '  "patient": {"age": 3},', "x" * (17 * 1024 * 1024),
+                record("J3"))
+    out = tmp_path / "o"
+    result = batch(runner, src, out)
+    assert "2 drafted, 3 with errors" in result.output, result.output
+    assert drafted(out) == ["J1", "J3"]
+    problems = {p["row"]: p["message"] for p in read_problems(out)}
+    assert sorted(problems) == ["2", "3", "4"]
+    assert problems["3"].startswith("line 3 is not valid JSON")
+    assert problems["4"] == "line 4 is longer than 16 MB on one line; it was not read"
+
+
 # 5. files that are not what their name says
 
 def refused(runner, src, *options):
