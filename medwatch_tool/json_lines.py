@@ -69,10 +69,14 @@ class JsonLines:
         return Refused(name, f"'{name}' " + _INFINITY.format(name.lstrip("-")))
 
     def values(self, number: int, raw: str) -> Tuple[dict, Optional[str]]:
-        """Line `number`'s field values, or ({}, why it cannot be read)."""
+        """Line `number`'s field values, or ({}, why it cannot be read): ({its report id},
+        why) when its JSON was read but its record is refused whole, so that problems.csv
+        says which report that line is."""
         self._line = number
+        decoded = None
         try:
-            flat = flatten(self._decode(raw))
+            decoded = self._decode(raw)
+            flat = flatten(decoded)
             problem = _refuse_surrogates(flat) if "\\u" in raw and _ESCAPED_SURROGATE.search(raw) else None
             return ({}, problem) if problem else (_json_fields(flat, self._names), None)
         except json.JSONDecodeError:
@@ -84,7 +88,7 @@ class JsonLines:
         except RecursionError:
             return {}, "is not a report: its JSON is nested hundreds of levels deep"
         except InputError as exc:
-            return {}, _shown(exc.reason)
+            return _report_id_of(decoded), _shown(exc.reason)
 
     def _decode(self, text: str):
         try:
@@ -121,6 +125,20 @@ class JsonLines:
         except (ValueError, RecursionError):  # (not reached: the JSON error comes first, as it did)
             pass
         return "is not valid JSON"
+
+
+_REPORT_ID = "admin/report_id"
+
+
+def _report_id_of(record) -> dict:
+    """{"admin/report_id": id} of a record refused whole, when it gives one as text (nested
+    or as a path, in any letter case), else {}."""
+    for key, value in record.items() if isinstance(record, dict) else ():
+        inner = value.items() if isinstance(value, dict) else ()
+        for path, given in [(key, value), *((f"{key}/{k}", v) for k, v in inner)]:
+            if given.__class__ is str and field_name(path) == _REPORT_ID:
+                return {_REPORT_ID: given}
+    return {}
 
 
 def _described(exc: json.JSONDecodeError, text: str) -> str:

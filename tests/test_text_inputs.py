@@ -308,6 +308,7 @@ def test_a_json_field_given_twice_nested_and_as_a_path_is_refused(runner, tmp_pa
         "4": "line 4 gives one field twice, as 'suspect_product[1]/name' and 'suspect_product/name': "
              "which value is meant?",
         "5": "line 5 gives one field twice, as 'patient/age' and 'Patient/age': which value is meant?"}
+    assert [p["report_id"] for p in read_problems(out)] == ["J2", "J3", "J4", "J5"]  # which report each line is
 
 
 def test_a_json_group_given_as_null_or_an_empty_list_is_none(runner, tmp_path):
