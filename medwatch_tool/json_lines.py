@@ -99,20 +99,24 @@ class JsonLines:
         # a byte order mark at the start of a line (files joined with `cat`): no character of the record
         return self._decoder.decode(text[1:])
 
-    def object_state(self, text: str) -> str:
-        """"complete" when `text` (one line, or lines joined) is one JSON object, "unfinished"
-        when it begins one that the lines after it could finish (the decoder runs out of
-        text, not into a mistake), else ""."""
-        text = text.lstrip("\ufeff").rstrip()
-        if not text.startswith("{"):
-            return ""
+    def object_end(self, text: str) -> Tuple[str, int]:
+        """How the JSON object that `text` (one line, or lines joined) begins with ends:
+        ("end", its index in `text`); ("unfinished", len(text)) when the text ends first, so
+        that lines after it could finish it (the decoder runs out of text, not into a
+        mistake); ("mistake", where) when the reading goes wrong before; ("", 0) when `text`
+        begins no object."""
+        start = len(text) - len(text.lstrip("\ufeff \t\r\n"))
+        if not text.startswith("{", start):
+            return "", 0
+        nan_line = self.nan_line  # (a NaN in the lines looked at is noted when its own line is read)
         try:
-            self._decoder.decode(text)
+            return "end", self._decoder.raw_decode(text, start)[1]
         except json.JSONDecodeError as exc:
-            return "unfinished" if exc.pos >= len(text) else ""
+            return ("unfinished", len(text)) if exc.pos >= len(text.rstrip()) else ("mistake", exc.pos)
         except (ValueError, RecursionError):  # a repeated key, a number of thousands of digits...
-            return "complete"  # (an object: what is wrong in it is said when it is read)
-        return "complete"
+            return "mistake", len(text)
+        finally:
+            self.nan_line = nan_line
 
     def _syntax_problem(self, raw: str) -> str:
         """What is wrong with a line that is not JSON, in words, with the column counted on

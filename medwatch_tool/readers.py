@@ -440,6 +440,7 @@ def _jsonl_rows(src: Source) -> Iterator[Row]:
     Only LF ends a line: a CR inside one is part of it, so line numbers match `sed -n`."""
     lines, number, reading = DecodedLines(src.handle, lone_cr_ends_line=False), 0, JsonLines()
     empty, first_empty = 0, 0  # records without a value: blank rows, as a CSV's are (counted, not kept)
+    plain = 0  # lines read again after a search for a report over many lines, not to be searched from
     while True:
         number += 1
         lines.new_record()  # one line, one record: its lines are not kept
@@ -450,12 +451,13 @@ def _jsonl_rows(src: Source) -> Iterator[Row]:
         except LineTooLong as exc:
             yield Row(number, problems=[str(exc)])
             continue
+        searched, plain = not plain, max(0, plain - 1)
         if not raw.strip():
             continue
         values, problem = reading.values(number, raw)
         first = number
-        if problem and reading.object_state(raw) == "unfinished":
-            over = _object_over_lines(lines, raw, reading)
+        if problem and searched and reading.object_end(raw)[0] == "unfinished":
+            over, plain = _object_over_lines(lines, raw, reading)
             if over is not None:  # one problem with the report's id, not one per line
                 number += len(over) - 1
                 values = reading.values(first, "".join(over))[0]
@@ -478,32 +480,46 @@ def _jsonl_rows(src: Source) -> Iterator[Row]:
 _OBJECT_LINES, _OBJECT_CHARS = 1000, 1 << 20  # far more than one report takes, pretty-printed
 
 
-def _object_over_lines(lines: DecodedLines, first: str, reading: JsonLines) -> Optional[List[str]]:
-    """The lines of one JSON object written over many (pretty-printed, as `jq .` and
-    `json.dumps(..., indent=2)` write it), from its unfinished first line `first` on; None
-    when the lines after it do not finish it within a report's size (a record cut short,
-    followed by records of their own): those lines are then put back, to be read as lines
-    of their own. Only a line ending in "}" can end the object, so only then is it decoded."""
-    taken, size, too_long = [first], len(first), None
-    while len(taken) < _OBJECT_LINES and size < _OBJECT_CHARS:
-        try:
-            line = next(lines)
-        except StopIteration:
-            break
-        except LineTooLong as exc:  # read again in its place, after the lines put back
-            too_long = exc
-            break
-        taken.append(line)
-        size += len(line)
-        if not line.rstrip().endswith("}"):
+def _object_over_lines(lines: DecodedLines, first: str, reading: JsonLines) -> Tuple[Optional[List[str]], int]:
+    """(the lines of one JSON object written over many, pretty-printed as `jq .` and
+    `json.dumps(..., indent=2)` write it, from its unfinished first line `first` on; the
+    number of lines put back that are not to be searched from again).
+
+    The lines read past the object are put back, to be read as lines of their own; so are
+    all of them when they do not finish it within a report's size (a record cut short,
+    followed by records of their own or the end of the file): None. Those before the line
+    where the reading went wrong are not searched from again (each would read the same
+    lines). The text is decoded each time its lines double: about twice the object's text
+    in all, and a mistake is found within twice the lines it took."""
+    taken, size, too_long, check = [first], len(first), None, 2
+    while True:
+        more = len(taken) < _OBJECT_LINES and size < _OBJECT_CHARS
+        if more:
+            try:
+                line = next(lines)
+            except StopIteration:
+                more = False
+            except LineTooLong as exc:  # read again in its place, after the lines put back
+                too_long, more = exc, False
+        if more:
+            taken.append(line)
+            size += len(line)
+            if len(taken) < check:
+                continue
+            check *= 2
+        text = "".join(taken)
+        state, at = reading.object_end(text)
+        if state == "unfinished" and more:
             continue
-        state = reading.object_state("".join(taken))
-        if state == "complete":
-            return taken
-        if state != "unfinished":
-            break
-    lines.put_back(taken[1:], too_long)
-    return None
+        if state == "end":
+            line_end = text.find("\n", at)
+            if not text[at:line_end if line_end >= 0 else len(text)].strip():  # (not a second object on its line)
+                ends_on = text.count("\n", 0, at)  # the index of the object's last line in `taken`
+                lines.put_back(taken[ends_on + 1:], too_long)
+                return taken[:ends_on + 1], 0
+        lines.put_back(taken[1:], too_long)
+        went_wrong_on = min(text.count("\n", 0, at), len(taken) - 1)
+        return None, max(0, went_wrong_on - 1)
 
 
 def _given(value) -> bool:

@@ -393,6 +393,21 @@ def test_a_record_cut_short_does_not_take_the_records_after_it(runner, tmp_path)
         ("6", "line 6 is not valid JSON (more text after the object ends, at column 12)")]
 
 
+def test_a_record_cut_short_before_a_pretty_printed_report_leaves_that_report_one_problem(runner, tmp_path):
+    """The search from the record cut short goes wrong where the next report begins; from
+    there that report is one problem of its own (with its id), and the line after it a row."""
+    pretty = json.dumps(record("J3"), indent=2)
+    last = 3 + pretty.count("\n")
+    src = jsonl(tmp_path, '{"admin": {"report_id": "J2"},', pretty, record("J4"))
+    out = tmp_path / "o"
+    result = batch(runner, src, out)
+    assert "2 drafted, 2 with errors" in result.output, result.output
+    assert drafted(out) == ["J1", "J4"]
+    problems = read_problems(out)
+    assert [(p["row"], p["report_id"]) for p in problems] == [("2", ""), ("3", "J3")]
+    assert problems[0]["message"].startswith("line 2 is not valid JSON (Expecting property name")
+    assert problems[1]["message"].startswith(f"line 3 opens a JSON object that ends on line {last} (one report")
+
 def test_a_line_too_long_after_a_record_cut_short_keeps_its_place(runner, tmp_path):
     """The lines read to finish a record are read again as lines of their own when they do
     not, and a line too long to read among them is still told at its own line."""
