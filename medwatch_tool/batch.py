@@ -95,13 +95,17 @@ def _run(source: Source, folder: Path, head: Optional[Row], rows: Iterator[Row],
                             "done are skipped by their numbers, so give it the same rows")
     journal = Journal(folder, out_folder.PAGE[render_to] if render_to else None)
     summary = journal.earlier
+    source.done = journal.is_done
+    spans = {}  # row -> its last line, for the JSON Lines records written over many lines (few)
 
     unit = source.unit  # how the input names its rows: in problems
 
     def tasks():
         for row in _read_until_failure(itertools.chain([head] if head is not None else [], rows), source.name, summary):
             if journal.is_done(row.number):
-                continue
+                row = _rest_of_a_record(row, journal)
+                if row is None:
+                    continue
             name = draft_name(row.values, row.number)
             try:
                 first = journal.names.claim(name, row.number) if not name.startswith("row-") else None
@@ -109,6 +113,8 @@ def _run(source: Source, folder: Path, head: Optional[Row], rows: Iterator[Row],
                 failures.append(exc)
                 stopping.set()
                 return
+            if row.last:
+                spans[row.number] = row.last
             if row.problems:  # what kept the reader from reading it, said as the input names its rows
                 row.problems = [f"{unit} {row.number} {problem}" for problem in row.problems]
             yield as_task(row, name, None if first is None else f"{unit} {first}")
@@ -124,7 +130,7 @@ def _run(source: Source, folder: Path, head: Optional[Row], rows: Iterator[Row],
 
             try:
                 for outcome in _outcomes(tasks(), jobs, str(folder), render_to, stop):
-                    journal.record(outcome)
+                    journal.record(outcome, spans.pop(outcome.row, 0))
                     summary.count({"file": outcome.file, "problems": outcome.problems})
                     if on_row:
                         on_row(outcome)
@@ -149,6 +155,20 @@ def _run(source: Source, folder: Path, head: Optional[Row], rows: Iterator[Row],
         summary.cannot_write = str(failure)
     summary.kept = journal.kept
     return summary
+
+
+def _rest_of_a_record(row: Row, journal: Journal) -> Optional[Row]:
+    """None for a row done, unless it is a JSON Lines record over many lines whose first
+    line a run before this one took as a row of its own (the file then ended inside the
+    record, and its other lines were added since): its lines not done are one problem, not
+    lost. (Only the first row can be so: the reader reads it before the journal; later rows
+    are not read as records over many lines from a line the journal holds.)"""
+    rest = next((n for n in range(row.number + 1, row.last + 1) if not journal.is_done(n)), None)
+    if rest is None:
+        return None
+    return Row(rest, {}, [f"continues the JSON object that line {row.number} opens, which a run before this one "
+                          "read as lines of their own (the lines after them were added since): write the report "
+                          "on one line, and draft it into a new folder"], row.last)
 
 
 def _journaled(folder: Path) -> bool:

@@ -24,16 +24,19 @@ _NO_PROBLEMS = json.dumps({"problems": []})[1:-1]  # as journal_line writes an e
 _json_string = json.encoder.encode_basestring  # a str as json.dumps(..., ensure_ascii=False) writes it
 
 
-def journal_line(outcome: Outcome) -> str:
+def journal_line(outcome: Outcome, last: int = 0) -> str:
     """A row's journal entry, exactly as json.dumps(entry, ensure_ascii=False) writes it.
     Rows without problems (nearly all) are formatted directly: json.dumps of the dict took
-    three times as long, in the main process that every row passes through."""
+    three times as long, in the main process that every row passes through. `last`: the
+    last line of a JSON Lines record written over many lines (one with problems)."""
     named = bool(outcome.name) and not outcome.name.startswith("row-")
-    if outcome.problems:
+    if outcome.problems or last:
         entry = {"row": outcome.row, "file": outcome.file, "report_id": outcome.report_id,
                  "problems": outcome.problems}
         if named:
             entry["name"] = outcome.name
+        if last:
+            entry["last"] = last
         return json.dumps(entry, ensure_ascii=False)
     file = "null" if outcome.file is None else _json_string(outcome.file)
     name = f', "name": {_json_string(outcome.name)}' if named else ""
@@ -72,7 +75,7 @@ class Journal:
                 if entry.get("name"):  # still its row's name: a later row with the same id stays the duplicate
                     self.names.claim(entry["name"], entry["row"])
                 continue
-            self._mark(entry["row"])
+            self._mark(entry["row"], entry.get("last", 0))
             self.earlier.count(entry)
             self.earlier.skipped += 1
             if entry.get("name"):  # a failed row's too: as in a run never interrupted, a later row with
@@ -125,8 +128,11 @@ class Journal:
             pass
         return again
 
-    def _mark(self, row: int):
+    def _mark(self, row: int, last: int = 0):
+        """Row `row` is done, and the lines up to `last` that its record took (JSON Lines)."""
         _set_bit(self.done, row)
+        for number in range(row + 1, last + 1):
+            _set_bit(self.done, number)
 
     def is_done(self, row: int) -> bool:
         byte = row >> 3
@@ -146,15 +152,16 @@ class Journal:
                 except json.JSONDecodeError:
                     continue  # a line cut short by a kill: that row is simply redone
 
-    def record(self, outcome: Outcome):
-        """Journal a finished row (in groups). Once a write has failed nothing more is
-        journaled (`failure` says why): the rows not journaled are simply redone by --resume."""
+    def record(self, outcome: Outcome, last: int = 0):
+        """Journal a finished row (in groups); `last` as journal_line takes it. Once a write
+        has failed nothing more is journaled (`failure` says why): the rows not journaled are
+        simply redone by --resume."""
         if self.failure:
             return
         if outcome.row in self.redo:
             self.redone.add(outcome.row)
-        self.pending.append(journal_line(outcome))
-        self._mark(outcome.row)
+        self.pending.append(journal_line(outcome, last))
+        self._mark(outcome.row, last)
         if len(self.pending) >= self.GROUP:
             self.commit()
 

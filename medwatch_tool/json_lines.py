@@ -57,6 +57,8 @@ class JsonLines:
         self._names: Dict[str, tuple] = {}  # each key's reading: keys repeat on every line
         self._decoder = json.JSONDecoder(object_pairs_hook=_object, parse_int=_number, parse_float=_number,
                                          parse_constant=self._constant)
+        # finds where an object ends and what it names, whatever is wrong inside (a repeated key...)
+        self._locator = json.JSONDecoder(parse_int=str, parse_float=str, parse_constant=str)
 
     def _constant(self, name: str):
         """NaN is no value, as null is: pandas and Python's json write a missing number (an
@@ -82,9 +84,9 @@ class JsonLines:
         except json.JSONDecodeError:
             return {}, self._syntax_problem(raw)
         except _RepeatedKey as exc:
-            return {}, f"names '{_shown(exc.args[0])}' twice in one object: which value is meant?"
+            return self._report_id_in(raw), f"names '{_shown(exc.args[0])}' twice in one object: which value is meant?"
         except _TooManyDigits:
-            return {}, f"has a number of over {_MAX_DIGITS:,} digits"
+            return self._report_id_in(raw), f"has a number of over {_MAX_DIGITS:,} digits"
         except RecursionError:
             return {}, "is not a report: its JSON is nested hundreds of levels deep"
         except InputError as exc:
@@ -99,24 +101,53 @@ class JsonLines:
         # a byte order mark at the start of a line (files joined with `cat`): no character of the record
         return self._decoder.decode(text[1:])
 
+    def _report_id_in(self, text: str) -> dict:
+        """The report id of a record refused for a repeated key or a long number, as
+        _report_id_of gives it; {} when the record gives two (the key repeated is its id,
+        or a section holding it): which is meant is the question the refusal asks."""
+        text = text.lstrip("\ufeff")
+        try:
+            last_wins = _report_id_of(self._locator.decode(text))
+            first_wins = _report_id_of(_FIRST_WINS.decode(text))
+        except (ValueError, RecursionError):
+            return {}
+        return last_wins if last_wins == first_wins else {}
+
     def object_end(self, text: str) -> Tuple[str, int]:
         """How the JSON object that `text` (one line, or lines joined) begins with ends:
         ("end", its index in `text`); ("unfinished", len(text)) when the text ends first, so
         that lines after it could finish it (the decoder runs out of text, not into a
         mistake); ("mistake", where) when the reading goes wrong before; ("", 0) when `text`
-        begins no object."""
+        begins no object. What is wrong inside an object that ends (a repeated key) is said
+        when it is read."""
         start = len(text) - len(text.lstrip("\ufeff \t\r\n"))
         if not text.startswith("{", start):
             return "", 0
-        nan_line = self.nan_line  # (a NaN in the lines looked at is noted when its own line is read)
         try:
-            return "end", self._decoder.raw_decode(text, start)[1]
+            return "end", self._locator.raw_decode(text, start)[1]
         except json.JSONDecodeError as exc:
             return ("unfinished", len(text)) if exc.pos >= len(text.rstrip()) else ("mistake", exc.pos)
-        except (ValueError, RecursionError):  # a repeated key, a number of thousands of digits...
+        except RecursionError:
             return "mistake", len(text)
-        finally:
-            self.nan_line = nan_line
+
+    def mistake(self, text: str) -> Tuple[int, str]:
+        """(the line of `text`, from 0, where its JSON goes wrong; what is wrong there, "...
+        at column N" of that line); (-1, "") when nothing is."""
+        text = text.lstrip("\ufeff")
+        try:
+            self._locator.decode(text)
+        except json.JSONDecodeError as exc:
+            at = min(exc.pos, len(text.rstrip()))
+            line = text.count("\n", 0, at)
+            column = at - (text.rfind("\n", 0, at) + 1) + 1
+            if exc.pos >= len(text.rstrip()):
+                return line, f"the object is not closed by the end of that line, column {column}"
+            what = "more text after the object ends" if exc.msg == "Extra data" else \
+                exc.msg[:-3] if exc.msg.endswith(" at") else exc.msg
+            return line, f"{what} at column {column}"
+        except RecursionError:
+            return 0, "nested hundreds of levels deep"
+        return -1, ""
 
     def _syntax_problem(self, raw: str) -> str:
         """What is wrong with a line that is not JSON, in words, with the column counted on
@@ -132,6 +163,8 @@ class JsonLines:
 
 
 _REPORT_ID = "admin/report_id"
+_FIRST_WINS = json.JSONDecoder(object_pairs_hook=lambda pairs: dict(reversed(pairs)), parse_int=str,
+                               parse_float=str, parse_constant=str)
 
 
 def _report_id_of(record) -> dict:

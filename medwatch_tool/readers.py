@@ -16,7 +16,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Dict, Iterator, List, Optional, Tuple
+from typing import BinaryIO, Callable, Dict, Iterator, List, Optional, Tuple
 
 from .catalog import NS, load_catalog
 from .coerce import coerce_values
@@ -38,6 +38,7 @@ class Row:
     number: int
     values: Dict[str, object] = field(default_factory=dict)
     problems: List[str] = field(default_factory=list)  # what made the row unreadable
+    last: int = 0  # the last line of a JSON Lines record written over many lines (0: one line)
 
     def __reduce__(self):
         """Pickled as its three fields: batch sends every row to a worker, and the default
@@ -51,6 +52,9 @@ class Source:
     def __init__(self, name: str, handle: BinaryIO, fmt: str, size: Optional[int]):
         self.name, self.handle, self.format, self.size = name, handle, fmt, size
         self.notes: List[str] = []  # what the user should know about how it was read
+        # whether a row is done (batch --resume): a line journaled as a row of its own is not
+        # read again as the first line of a record over many lines, which would take the rest
+        self.done: Callable[[int], bool] = lambda number: False
 
     @property
     def unit(self) -> str:
@@ -440,7 +444,7 @@ def _jsonl_rows(src: Source) -> Iterator[Row]:
     Only LF ends a line: a CR inside one is part of it, so line numbers match `sed -n`."""
     lines, number, reading = DecodedLines(src.handle, lone_cr_ends_line=False), 0, JsonLines()
     empty, first_empty = 0, 0  # records without a value: blank rows, as a CSV's are (counted, not kept)
-    plain = 0  # lines read again after a search for a report over many lines, not to be searched from
+    budget = _SEARCH_BUDGET  # lines the searches for reports over many lines may still read
     while True:
         number += 1
         lines.new_record()  # one line, one record: its lines are not kept
@@ -451,26 +455,32 @@ def _jsonl_rows(src: Source) -> Iterator[Row]:
         except LineTooLong as exc:
             yield Row(number, problems=[str(exc)])
             continue
-        searched, plain = not plain, max(0, plain - 1)
+        budget += _SEARCH_PER_LINE
         if not raw.strip():
             continue
         values, problem = reading.values(number, raw)
-        first = number
-        if problem and searched and reading.object_end(raw)[0] == "unfinished":
-            over, plain = _object_over_lines(lines, raw, reading)
+        first, last = number, 0
+        if problem and budget > 0 and _opens_a_record(raw) and not src.done(number) \
+                and reading.object_end(raw)[0] == "unfinished":
+            over, read = _record_over_lines(lines, raw, reading)
+            budget -= read
             if over is not None:  # one problem with the report's id, not one per line
-                number += len(over) - 1
-                values = reading.values(first, "".join(over))[0]
+                last = number = number + len(over) - 1
+                text = "".join(over)
+                values, inner = reading.values(first, text)
+                wrong_on, wrong = reading.mistake(text)
                 problem = (f"opens a JSON object that ends on line {number} (one report written over {len(over)} "
-                           "lines; JSON Lines takes each report on one line): write it on one line, e.g. with "
-                           "`jq -c . in.json > out.jsonl`; it was not drafted")
+                           "lines; JSON Lines takes each report on one line)"
+                           + (f", and line {first + wrong_on} is not valid JSON ({wrong})" if wrong else "")
+                           + ": write it on one line, e.g. with `jq -c . in.json > out.jsonl`; it was not drafted"
+                           + (f"; it also {inner}" if inner and not wrong else ""))
         if reading.nan_line == first:
             src.notes.append(f"line {first} (and maybe others) holds NaN, which is not JSON (pandas and Python "
                              "write it for a missing number): read as no value, as null is")
         if not problem and not any(_given(value) for value in values.values()):
             empty, first_empty = empty + 1, first_empty or first  # ({} or the --jsonl-template record)
             continue
-        yield Row(first, values, [problem] if problem else [])
+        yield Row(first, values, [problem] if problem else [], last)
     if empty:
         which = f"line {first_empty}" if empty == 1 else f"{empty:,} lines (the first: {first_empty})"
         src.notes.append(f"{which} gave no value in any field (as `medwatch fields --jsonl-template` writes "
@@ -478,35 +488,41 @@ def _jsonl_rows(src: Source) -> Iterator[Row]:
 
 
 _OBJECT_LINES, _OBJECT_CHARS = 1000, 1 << 20  # far more than one report takes, pretty-printed
+# a search may read 4 lines for each line of the file (and 10,000 more): however the lines
+# are made, reading a file takes time in proportion to its lines
+_SEARCH_BUDGET, _SEARCH_PER_LINE = 10_000, 4
 
 
-def _object_over_lines(lines: DecodedLines, first: str, reading: JsonLines) -> Tuple[Optional[List[str]], int]:
-    """(the lines of one JSON object written over many, pretty-printed as `jq .` and
-    `json.dumps(..., indent=2)` write it, from its unfinished first line `first` on; the
-    number of lines put back that are not to be searched from again).
+def _opens_a_record(line: str) -> bool:
+    """Whether a line may begin a report written over many lines: an object opened at the
+    margin (a pretty-printer indents the objects inside one)."""
+    return line.startswith("{") or line.startswith("\ufeff{")
 
-    The lines read past the object are put back, to be read as lines of their own; so are
-    all of them when they do not finish it within a report's size (a record cut short,
-    followed by records of their own or the end of the file): None. Those before the line
-    where the reading went wrong are not searched from again (each would read the same
-    lines). The text is decoded each time its lines double: about twice the object's text
-    in all, and a mistake is found within twice the lines it took."""
+
+def _record_over_lines(lines: DecodedLines, first: str, reading: JsonLines) -> Tuple[Optional[List[str]], int]:
+    """(the lines of one report written over many, from its unfinished first line `first` on,
+    or None; how many lines were read).
+
+    A JSON object (pretty-printed, as `jq .` and `json.dumps(..., indent=2)` write it), or
+    one begun by a line `{` alone that goes wrong before a line `}` closes it at the margin
+    (a slip in a pretty-printed report: one problem, not one per line). The lines read past
+    it are put back, to be read as lines of their own; so are all of them when no report is
+    found within a report's size (a record cut short, followed by records of their own).
+    The text is decoded each time its lines double: about twice its text in all."""
     taken, size, too_long, check = [first], len(first), None, 2
     while True:
-        more = len(taken) < _OBJECT_LINES and size < _OBJECT_CHARS
+        more = len(taken) < _OBJECT_LINES and size < _OBJECT_CHARS and too_long is None
         if more:
             try:
-                line = next(lines)
+                taken.append(next(lines))
+                size += len(taken[-1])
             except StopIteration:
                 more = False
             except LineTooLong as exc:  # read again in its place, after the lines put back
                 too_long, more = exc, False
-        if more:
-            taken.append(line)
-            size += len(line)
-            if len(taken) < check:
-                continue
-            check *= 2
+        if more and len(taken) < check:
+            continue
+        check *= 2
         text = "".join(taken)
         state, at = reading.object_end(text)
         if state == "unfinished" and more:
@@ -514,12 +530,30 @@ def _object_over_lines(lines: DecodedLines, first: str, reading: JsonLines) -> T
         if state == "end":
             line_end = text.find("\n", at)
             if not text[at:line_end if line_end >= 0 else len(text)].strip():  # (not a second object on its line)
-                ends_on = text.count("\n", 0, at)  # the index of the object's last line in `taken`
-                lines.put_back(taken[ends_on + 1:], too_long)
-                return taken[:ends_on + 1], 0
-        lines.put_back(taken[1:], too_long)
-        went_wrong_on = min(text.count("\n", 0, at), len(taken) - 1)
-        return None, max(0, went_wrong_on - 1)
+                return _taken(lines, taken, text.count("\n", 0, at), too_long)
+        break
+    if first.lstrip("\ufeff").rstrip() == "{":  # a pretty-printed report that goes wrong: up to its `}`
+        closing = next((i for i, line in enumerate(taken[1:], 1) if line.startswith("}")), None)
+        while closing is None and too_long is None and len(taken) < _OBJECT_LINES and size < _OBJECT_CHARS:
+            try:
+                taken.append(next(lines))
+            except StopIteration:
+                break
+            except LineTooLong as exc:
+                too_long = exc
+                break
+            size += len(taken[-1])
+            closing = len(taken) - 1 if taken[-1].startswith("}") else None
+        if closing is not None:
+            return _taken(lines, taken, closing, too_long)
+    lines.put_back(taken[1:], too_long)
+    return None, len(taken)
+
+
+def _taken(lines: DecodedLines, taken: List[str], last: int, too_long: Optional[LineTooLong]):
+    """The lines up to `last` (an index of `taken`) as one record; the rest put back."""
+    lines.put_back(taken[last + 1:], too_long)
+    return taken[:last + 1], len(taken)
 
 
 def _given(value) -> bool:

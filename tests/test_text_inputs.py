@@ -423,6 +423,68 @@ def test_a_line_too_long_after_a_record_cut_short_keeps_its_place(runner, tmp_pa
     assert problems["4"] == "line 4 is longer than 16 MB on one line; it was not read"
 
 
+def test_a_slip_in_a_pretty_printed_report_is_one_problem_saying_where(runner, tmp_path):
+    """A pretty-printed report with a comma missing is one problem from its `{` to its `}`
+    at the margin, naming the line where the JSON goes wrong; an object inside it is never
+    taken for a report. The report after it is read (with its own repeated key said)."""
+    broken = json.dumps(record("J2"), indent=2).replace('"3500B"\n  },', '"3500B"\n  }', 1)  # no comma
+    last = 1 + broken.count("\n") + 1
+    twice = json.dumps(record("J3"), indent=2)[:-2] + ',\n  "admin": {"form": "3500"}\n}'
+    src = jsonl(tmp_path, broken, twice, record("J4"))
+    out = tmp_path / "o"
+    result = batch(runner, src, out)
+    assert "2 drafted, 2 with errors" in result.output, result.output
+    problems = read_problems(out)
+    assert [p["row"] for p in problems] == ["2", str(last + 1)]
+    assert problems[0]["message"].startswith(f"line 2 opens a JSON object that ends on line {last} (one report "
+                                             f"written over {last - 1} lines; JSON Lines takes each report on one "
+                                             "line), and line 7 is not valid JSON (Expecting ',' delimiter at "
+                                             "column 3): write it on one line")
+    assert problems[1]["message"].endswith("it was not drafted; it also names 'admin' twice in one object: which "
+                                           "value is meant?")
+
+
+def test_a_repeated_key_in_a_record_still_names_its_report(runner, tmp_path):
+    """Unless the key repeated is the report id (or its section): then which id is meant is
+    the question, and the record names none (it claims no draft name either)."""
+    src = jsonl(tmp_path, '{"admin": {"report_id": "J2"}, "patient": {"age": "44", "age": "45"}}',
+                '{"admin": {"report_id": "J1", "report_id": "J3"}}')
+    out = tmp_path / "o"
+    batch(runner, src, out)
+    assert [(p["row"], p["report_id"], p["message"]) for p in read_problems(out)] == [
+        ("2", "J2", "line 2 names 'age' twice in one object: which value is meant?"),
+        ("3", "", "line 3 names 'report_id' twice in one object: which value is meant?")]
+
+
+def test_resume_after_the_rest_of_a_record_was_added_loses_no_line(runner, tmp_path):
+    """A file that ended inside a record (a first run read its lines one by one), then got
+    the rest of it and more: --resume reads the lines added as a fresh run reads lines after
+    the ones done, never drafting or reporting a line twice, nor leaving one out."""
+    pretty = json.dumps(record("J2"), indent=2).split("\n")
+    src = jsonl(tmp_path, "\n".join(pretty[:6]))
+    out = tmp_path / "o"
+    batch(runner, src, out)
+    with src.open("a") as handle:
+        handle.write("\n".join(pretty[6:]) + "\n" + json.dumps(record("J3")) + "\n")
+    total = 1 + len(pretty) + 1
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
+    assert "2 drafted" in result.output and "(7 lines already done, skipped)" in result.output, result.output
+    assert drafted(out) == ["J1", "J3"]
+    assert [int(p["row"]) for p in read_problems(out)] == list(range(2, total))  # each line of J2's record once
+    # a record opened on the first line, its first lines done and the rest added since: one problem
+    first = tmp_path / "first.jsonl"
+    first.write_text('{"admin": {"report_id": "J5"},\n  "patient": {"age": 5}\n')
+    out = tmp_path / "o2"
+    batch(runner, first, out)
+    with first.open("a") as handle:
+        handle.write("}\n")
+    result = runner.invoke(main, ["batch", str(first), "--out", str(out), "--jobs", "1", "--resume"])
+    assert [(p["row"], p["message"][:60]) for p in read_problems(out)] == [
+        ("1", "line 1 is not valid JSON (Expecting property name enclosed i"),
+        ("2", "line 2 is not valid JSON (more text after the object ends, a"),
+        ("3", "line 3 continues the JSON object that line 1 opens, which a ")]
+
+
 # 5. files that are not what their name says
 
 def refused(runner, src, *options):
