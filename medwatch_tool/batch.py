@@ -166,9 +166,9 @@ def _rest_of_a_record(row: Row, journal: Journal) -> Optional[Row]:
     rest = next((n for n in range(row.number + 1, row.last + 1) if not journal.is_done(n)), None)
     if rest is None:
         return None
-    return Row(rest, {}, [f"continues the JSON object that line {row.number} opens, which a run before this one "
-                          "read as lines of their own (the lines after them were added since): write the report "
-                          "on one line, and draft it into a new folder"], row.last)
+    return Row(rest, {}, [f"continues the JSON object that line {row.number} opens, whose first lines a run before "
+                          "this one read one by one (the file ended inside it; the rest was added since): write "
+                          "the report on one line, and draft it into a new folder"], row.last)
 
 
 def _journaled(folder: Path) -> bool:

@@ -141,7 +141,7 @@ class JsonLines:
             line = text.count("\n", 0, at)
             column = at - (text.rfind("\n", 0, at) + 1) + 1
             if exc.pos >= len(text.rstrip()):
-                return line, f"the object is not closed by the end of that line, column {column}"
+                return line, f"it ends with an object still open, at column {column}"
             what = "more text after the object ends" if exc.msg == "Extra data" else \
                 exc.msg[:-3] if exc.msg.endswith(" at") else exc.msg
             return line, f"{what} at column {column}"

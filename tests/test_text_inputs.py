@@ -482,7 +482,7 @@ def test_resume_after_the_rest_of_a_record_was_added_loses_no_line(runner, tmp_p
     assert [(p["row"], p["message"][:60]) for p in read_problems(out)] == [
         ("1", "line 1 is not valid JSON (Expecting property name enclosed i"),
         ("2", "line 2 is not valid JSON (more text after the object ends, a"),
-        ("3", "line 3 continues the JSON object that line 1 opens, which a ")]
+        ("3", "line 3 continues the JSON object that line 1 opens, whose fi")]
 
 
 # 5. files that are not what their name says
