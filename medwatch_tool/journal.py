@@ -131,8 +131,9 @@ class Journal:
     def _mark(self, row: int, last: int = 0):
         """Row `row` is done, and the lines up to `last` that its record took (JSON Lines)."""
         _set_bit(self.done, row)
-        for number in range(row + 1, last + 1):
-            _set_bit(self.done, number)
+        if last > row:  # (rare: no range made for every row)
+            for number in range(row + 1, last + 1):
+                _set_bit(self.done, number)
 
     def is_done(self, row: int) -> bool:
         byte = row >> 3

@@ -57,8 +57,6 @@ class JsonLines:
         self._names: Dict[str, tuple] = {}  # each key's reading: keys repeat on every line
         self._decoder = json.JSONDecoder(object_pairs_hook=_object, parse_int=_number, parse_float=_number,
                                          parse_constant=self._constant)
-        # finds where an object ends and what it names, whatever is wrong inside (a repeated key...)
-        self._locator = json.JSONDecoder(parse_int=str, parse_float=str, parse_constant=str)
 
     def _constant(self, name: str):
         """NaN is no value, as null is: pandas and Python's json write a missing number (an
@@ -107,7 +105,7 @@ class JsonLines:
         or a section holding it): which is meant is the question the refusal asks."""
         text = text.lstrip("\ufeff")
         try:
-            last_wins = _report_id_of(self._locator.decode(text))
+            last_wins = _report_id_of(_LAST_WINS.decode(text))
             first_wins = _report_id_of(_FIRST_WINS.decode(text))
         except (ValueError, RecursionError):
             return {}
@@ -124,29 +122,24 @@ class JsonLines:
         if not text.startswith("{", start):
             return "", 0
         try:
-            return "end", self._locator.raw_decode(text, start)[1]
+            return "end", _LAST_WINS.raw_decode(text, start)[1]
         except json.JSONDecodeError as exc:
             return ("unfinished", len(text)) if exc.pos >= len(text.rstrip()) else ("mistake", exc.pos)
         except RecursionError:
             return "mistake", len(text)
 
-    def mistake(self, text: str) -> Tuple[int, str]:
-        """(the line of `text`, from 0, where its JSON goes wrong; what is wrong there, "...
-        at column N" of that line); (-1, "") when nothing is."""
+    @staticmethod
+    def mistake(text: str) -> Tuple[int, str]:
+        """(the line of `text` (lines joined), from 0, where its JSON goes wrong; what is
+        wrong there, as a line's problem is said, its column counted on that line); (-1, "")
+        when nothing is."""
         text = text.lstrip("\ufeff")
         try:
-            self._locator.decode(text)
+            _LAST_WINS.decode(text)
         except json.JSONDecodeError as exc:
-            at = min(exc.pos, len(text.rstrip()))
-            line = text.count("\n", 0, at)
-            column = at - (text.rfind("\n", 0, at) + 1) + 1
-            if exc.pos >= len(text.rstrip()):
-                return line, f"it ends with an object still open, at column {column}"
-            what = "more text after the object ends" if exc.msg == "Extra data" else \
-                exc.msg[:-3] if exc.msg.endswith(" at") else exc.msg
-            return line, f"{what} at column {column}"
+            return exc.lineno - 1, _described(exc, text, one_line=False)  # (colno counts from its line's start)
         except RecursionError:
-            return 0, "nested hundreds of levels deep"
+            return 0, "is not a report: its JSON is nested hundreds of levels deep"
         return -1, ""
 
     def _syntax_problem(self, raw: str) -> str:
@@ -163,8 +156,11 @@ class JsonLines:
 
 
 _REPORT_ID = "admin/report_id"
-_FIRST_WINS = json.JSONDecoder(object_pairs_hook=lambda pairs: dict(reversed(pairs)), parse_int=str,
-                               parse_float=str, parse_constant=str)
+# where an object ends and what it names, whatever is wrong inside (a repeated key, a long
+# number: said when the record is read), a repeated key's last or first value kept
+_LENIENT = dict(parse_int=str, parse_float=str, parse_constant=str)
+_LAST_WINS = json.JSONDecoder(**_LENIENT)
+_FIRST_WINS = json.JSONDecoder(object_pairs_hook=lambda pairs: dict(reversed(pairs)), **_LENIENT)
 
 
 def _report_id_of(record) -> dict:
@@ -178,12 +174,13 @@ def _report_id_of(record) -> dict:
     return {}
 
 
-def _described(exc: json.JSONDecodeError, text: str) -> str:
+def _described(exc: json.JSONDecodeError, text: str, one_line: bool = True) -> str:
     """A JSONDecodeError in words: Python's message ends in "at" (its position follows), and
-    its advice for a byte order mark or two objects on a line is not the user's to act on."""
+    its advice for a byte order mark or two objects on a line is not the user's to act on.
+    `one_line` False: `text` is a record over many lines, whose problem gives the advice."""
     column = exc.colno
     if exc.msg == "Extra data":
-        if text[exc.pos:].lstrip().startswith("{"):
+        if one_line and text[exc.pos:].lstrip().startswith("{"):
             return (f"holds two JSON objects, the second from column {column}: put each report on a line of its "
                     "own (neither was drafted)")
         return f"is not valid JSON (more text after the object ends, at column {column})"

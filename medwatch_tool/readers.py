@@ -471,7 +471,7 @@ def _jsonl_rows(src: Source) -> Iterator[Row]:
                 wrong_on, wrong = reading.mistake(text)
                 problem = (f"opens a JSON object that ends on line {number} (one report written over {len(over)} "
                            "lines; JSON Lines takes each report on one line)"
-                           + (f", and line {first + wrong_on} is not valid JSON ({wrong})" if wrong else "")
+                           + (f", and line {first + wrong_on} {wrong}" if wrong else "")
                            + ": write it on one line, e.g. with `jq -c . in.json > out.jsonl`; it was not drafted"
                            + (f"; it also {inner}" if inner and not wrong else ""))
         if reading.nan_line == first:
@@ -510,16 +510,25 @@ def _record_over_lines(lines: DecodedLines, first: str, reading: JsonLines) -> T
     found within a report's size (a record cut short, followed by records of their own).
     The text is decoded each time its lines double: about twice its text in all."""
     taken, size, too_long, check = [first], len(first), None, 2
+
+    def read_one() -> bool:
+        """The next line onto `taken`, within a report's size; False at the end of the file
+        or at a line too long to read (raised again in its place, after the lines put back)."""
+        nonlocal size, too_long
+        if too_long is not None or len(taken) >= _OBJECT_LINES or size >= _OBJECT_CHARS:
+            return False
+        try:
+            taken.append(next(lines))
+        except StopIteration:
+            return False
+        except LineTooLong as exc:
+            too_long = exc
+            return False
+        size += len(taken[-1])
+        return True
+
     while True:
-        more = len(taken) < _OBJECT_LINES and size < _OBJECT_CHARS and too_long is None
-        if more:
-            try:
-                taken.append(next(lines))
-                size += len(taken[-1])
-            except StopIteration:
-                more = False
-            except LineTooLong as exc:  # read again in its place, after the lines put back
-                too_long, more = exc, False
+        more = read_one()
         if more and len(taken) < check:
             continue
         check *= 2
@@ -534,15 +543,7 @@ def _record_over_lines(lines: DecodedLines, first: str, reading: JsonLines) -> T
         break
     if first.lstrip("\ufeff").rstrip() == "{":  # a pretty-printed report that goes wrong: up to its `}`
         closing = next((i for i, line in enumerate(taken[1:], 1) if line.startswith("}")), None)
-        while closing is None and too_long is None and len(taken) < _OBJECT_LINES and size < _OBJECT_CHARS:
-            try:
-                taken.append(next(lines))
-            except StopIteration:
-                break
-            except LineTooLong as exc:
-                too_long = exc
-                break
-            size += len(taken[-1])
+        while closing is None and read_one():
             closing = len(taken) - 1 if taken[-1].startswith("}") else None
         if closing is not None:
             return _taken(lines, taken, closing, too_long)

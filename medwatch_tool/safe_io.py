@@ -3,11 +3,12 @@
 Every XML parse of a draft or an E2B message goes through `parse_xml_bytes`: no entity
 expansion, no DTD loading, no network, and a DOCTYPE is refused outright (they never need
 one, and entity tricks such as XXE or "billion laughs" hide there). A workbook's parts are
-streamed with the same settings (`sheet_rows.PARSER`; its rows' parts refuse a DOCTYPE too). Every write goes through
-`atomic_write` (or, for a batch's many drafts, `FolderWriter`): the whole text goes into a
-temp file in the same folder, created owner-only, which is then given the report's name in
-one step (renamed; for a batch's drafts, linked where Linux offers a nameless temp file),
-so a crash never leaves half a report and other users cannot read it.
+streamed with the same settings (`sheet_rows.PARSER`; its rows' parts refuse a DOCTYPE too).
+Every write goes through `atomic_write` (or, for a batch's many drafts, `FolderWriter`):
+the whole text goes into a temp file in the same folder, created owner-only, which is then
+given the report's name in one step (renamed; for a batch's drafts, linked where Linux
+offers a nameless temp file), so a crash never leaves half a report and other users cannot
+read it.
 """
 import os
 import re
