@@ -15,6 +15,7 @@ from .code_lists import CodeProblem, code_value
 from .countries import CountryProblem, country_code
 from .dates import parse_partial_date
 from .decimals import NUMBER_THEN_WORDS, decimal_text
+from .draft import unstorable
 from .errors import ValueProblem
 from .local_conventions import Refused
 
@@ -177,12 +178,17 @@ def _text_check(field: Field) -> Callable[[str], str]:
     return check
 
 
+# a help text's first sentence: up to a full stop ending the text or followed by a capital
+# ("... ( ) and . are allowed." holds a dot that is no full stop)
+_FIRST_SENTENCE = re.compile(r"(.*?)\.?(?:$|\.\s+(?=[A-Z]))", re.S)
+
+
 def _not_of_its_form(field: Field, text: str) -> str:
     """Why a text is refused by its box's pattern, with what the box takes (the first
     sentence of its help: "letters, digits, '.', '_', '-'"), the box named as the form
     names it (FDA/IMDRF, ID stay in capitals)."""
     label = field.label if field.label[:2].isupper() else field.label[:1].lower() + field.label[1:]
-    takes = field.help.split(". ")[0].rstrip(".") if field.help else ""
+    takes = _FIRST_SENTENCE.match(field.help).group(1) if field.help else ""
     return f"'{text}' does not look like a valid {label}" + (f": {takes[:1].lower() + takes[1:]}" if takes else "")
 
 
@@ -209,9 +215,11 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
             try:
                 out[path] = convert(text)
             except ValueProblem as exc:
-                if text.casefold() in _NOT_GIVEN:
+                if text.casefold() in NOT_GIVEN:
                     continue  # "N/A" in a date, number or code box: an empty cell, not a wrong one
-                if not _number_with_its_unit(path, field, text, values, out, problems):
+                if unstorable(text):  # (not "'1 500' is not a number": the invisible character is the mistake)
+                    problems.append((path, unstorable(text)))
+                elif not _number_with_its_unit(path, field, text, values, out, problems):
                     problems.append((path, str(exc)))
             continue
         if isinstance(raw, Refused) and field is not None:
@@ -235,8 +243,8 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
         try:
             value = coerce_value(field, raw)
         except ValueProblem as exc:
-            if not (isinstance(raw, str) and raw.strip().casefold() in _NOT_GIVEN):
-                problems.append((path, str(exc)))
+            if not (isinstance(raw, str) and raw.strip().casefold() in NOT_GIVEN):
+                problems.append((path, (isinstance(raw, str) and unstorable(raw)) or str(exc)))
             continue
         if value not in ("", []):
             out[path] = value
@@ -247,7 +255,7 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
 
 # what spreadsheets hold for "no value" (a code list with its own "unknown" choice takes that
 # first; text boxes keep what was written)
-_NOT_GIVEN = frozenset({"n/a", "n.a.", "n.a", "na", "not applicable", "-", "--", "\u2013", "\u2014", "none",
+NOT_GIVEN = frozenset({"n/a", "n.a.", "n.a", "na", "not applicable", "-", "--", "\u2013", "\u2014", "none",
                         "nil", "unknown", "unk", "not known", "?", "not available", "."})  # (SAS writes ".")
 
 # what a spreadsheet shows, and exports, for a formula that failed: #N/A (a lookup that found
@@ -363,7 +371,7 @@ def _number_with_its_unit(path: str, field: Field, text: str, values: Mapping[st
     try:  # (the unit list's own "unknown" is an answer, as that box stores it: a conflict too)
         stated = coerce_one(unit, given) if given else None
     except ValueProblem:
-        if given.casefold() not in _NOT_GIVEN:
+        if given.casefold() not in NOT_GIVEN:
             return True  # the unit box's own answer is refused at that box
         stated = None
     if stated is None:

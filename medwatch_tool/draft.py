@@ -78,11 +78,19 @@ def _as_stored(path: str, text: str) -> str:
     the draft on disk renders."""
     if "\x0b" in text:
         text = text.replace("\x0b", "\n")
-    bad = _NOT_XML.search(text)
-    if bad:
-        raise NotStorable(path, f"contains the control character U+{ord(bad.group()):04X} (invisible, not text), "
-                                "which a report cannot hold: remove it")
+    why = unstorable(text)
+    if why:
+        raise NotStorable(path, why)
     return text
+
+
+def unstorable(text: str) -> str:
+    """Why no report can hold `text` (a control character other than a line break or tab),
+    or "" when one can."""
+    bad = _NOT_XML.search(text)
+    if bad is None:
+        return ""
+    return f"contains the control character U+{ord(bad.group()):04X} (invisible, not text), which a report cannot hold: remove it"
 
 
 def _markup(text: str) -> str:

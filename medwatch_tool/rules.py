@@ -91,16 +91,27 @@ def _rules_on(day: str, schema_valid: bool) -> etree.XSLT:
     """The rules' XSLT with `today` fixed to `day` (YYYYMMDD), compiled once per day.
 
     The schema's own `today` asks the XSLT engine's clock (EXSLT date:date()), which costs
-    more than all the rules together. No file or network access from the XSLT. For drafts
-    known to be schema-valid, the walk does not go into fields (`_fields_not_walked`).
+    more than all the rules together; its `placeholders` are coerce's. No file or network
+    access from the XSLT. For drafts known to be schema-valid, the walk does not go into
+    fields (`_fields_not_walked`).
     """
     xslt = deepcopy(compiled_rules()[0])
     for param in xslt.getroot().iterfind(f"{XSL}param"):
         if param.get("name") == "today":
             param.set("select", day)
+        elif param.get("name") == "placeholders":
+            param.set("select", _placeholders())
     if schema_valid:
         _fields_not_walked(xslt.getroot())
     return etree.XSLT(xslt, access_control=etree.XSLTAccessControl.DENY_ALL)
+
+
+def _placeholders() -> str:
+    """The words that say "no value" (coerce's list) as the rules' `$placeholders` literal."""
+    from .coerce import NOT_GIVEN
+
+    assert not any("'" in word or "|" in word for word in NOT_GIVEN)
+    return "'|" + "|".join(sorted(NOT_GIVEN)) + "|'"
 
 
 def _fields_not_walked(stylesheet: etree._Element):

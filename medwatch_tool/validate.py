@@ -144,9 +144,14 @@ def _explain_xsd(message: str, value_el) -> (str, Optional[str]):
                 "Weight": "number", "Amount": "number", "FollowUpNumber": "whole number (0 or more)",
                 "nonNegativeInteger": "whole number (0 or more)"}.get(m.group(2), m.group(2))
         return f"'{m.group(1)}' is not a valid {kind}", None
-    m = re.search(r"The value '(.*)' is (less|greater) than", body)
+    m = re.search(r"The value '(.*)' (is less|is greater|must be greater|must be less) than (?:the \w+ value "
+                  r"allowed \()?'(.*?)'", body, re.S)
     if m:  # (quoted: problems.csv would put an apostrophe before a message starting with '-')
-        return f"'{m.group(1)}' is out of range ({'too small' if m.group(2) == 'less' else 'too large'})", None
+        value, how, limit = m.groups()
+        size, takes = {"is less": ("small", f"{limit} or more"), "is greater": ("large", f"at most {limit}"),
+                       "must be greater": ("small", f"only numbers above {limit}"),
+                       "must be less": ("large", f"only numbers below {limit}")}[how]
+        return f"'{value}' is too {size}: this box takes {takes}", None
     m = re.search(r"The value '(.*)' has more fractional digits than are allowed \('(\d+)'\)", body)
     if m:
         places = m.group(2)

@@ -65,6 +65,22 @@ def test_units_in_their_own_letter_case_are_read(written, stored):
     assert coerce_value(field("suspect_product/dose_unit"), written) == stored
 
 
+@pytest.mark.parametrize("written, stored", [("mg/m2", "MG/SQ M"), ("mg/m\u00b2", "MG/SQ M"), ("mcg/m2", "UGM/SQ M"),
+                                             ("\u00b5g/m\u00b2", "UGM/SQ M"), ("units/kg", "IU/KG")])
+def test_doses_per_body_surface_and_per_kilogram_are_read(runner, tmp_path, written, stored):
+    """'mg/m2' was refused with "did you mean MG/ML or MG/MG?", and 'units/kg' offered IU
+    (per kilogram dropped): a dose misread by a factor of the patient's size."""
+    [values] = run_batch(runner, tmp_path, [{"suspect_product[1]/dose_unit": written}])
+    assert values["suspect_product[1]/dose_unit"] == stored
+
+
+def test_outcomes_in_the_current_forms_own_words_are_read(runner, tmp_path):
+    """B2 as FDA 3500 prints it; these three were refused."""
+    [values] = run_batch(runner, tmp_path, [{"event/outcome": "Hospitalization (initial or prolonged); Congenital "
+                                             "anomaly/birth defect(s); Other serious or important medical events"}])
+    assert values["event/outcome"] == ["hospitalization", "congenital_anomaly", "other_serious"]
+
+
 def test_every_mega_unit_of_the_list_refuses_its_milli_spelling():
     """MBq/mBq as MIU/mIU: each code whose label or plain words say mega- or million-."""
     unit = field("suspect_product/dose_unit")
@@ -394,6 +410,27 @@ def test_a_report_id_refused_says_what_an_id_may_hold(runner, tmp_path):
     assert (problem["path"], problem["message"]) == (
         "admin/report_id", "'R 1' does not look like a valid report ID: a stable identifier for this case, reused by "
         "every follow-up report (letters, digits, '.', '_', '-')")
+
+
+def test_a_refused_phone_number_says_in_full_what_the_box_takes(runner, tmp_path):
+    """The help "Digits, spaces, +, -, ( ) and . are allowed." was cut at its ". " (a dot
+    allowed, not a full stop): "... digits, spaces, +, -, ( ) and"."""
+    src = write_csv(tmp_path / "e.csv", [dict(example_rows()[1], **{"reporter/phone": "555-123-4567 ext. 12"})])
+    runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o")])
+    [message] = [p["message"] for p in read_problems(tmp_path / "o") if p["path"] == "reporter/phone"]
+    assert message == "'555-123-4567 ext. 12' does not look like a valid phone #: digits, spaces, +, -, ( ) and . are allowed"
+
+
+def test_a_control_character_in_a_number_is_named_not_read_as_a_unit(runner, tmp_path):
+    """A NUL inside a dose ("1<NUL>500") was refused as the number 1 with the unit ' 500'.
+    (Past the file's first 4 KB: a NUL there makes it binary data, refused whole.)"""
+    good = [dict(example_rows()[1], **{"admin/report_id": f"G{n}"}) for n in range(40)]
+    src = write_csv(tmp_path / "e.csv", good + [dict(example_rows()[1], **{"suspect_product[1]/dose": "1\x00500"})])
+    assert src.read_bytes().index(b"\x00") > 4096
+    assert runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o")]).exit_code == 1
+    [problem] = [p for p in read_problems(tmp_path / "o") if p["path"] == "suspect_product[1]/dose"]
+    assert problem["message"] == ("contains the control character U+0000 (invisible, not text), which a report "
+                                  "cannot hold: remove it")
 
 
 def test_device_problem_codes_listed_with_commas_are_read(runner, tmp_path):

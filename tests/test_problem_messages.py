@@ -54,15 +54,17 @@ def test_schema_limits_are_said_in_words_and_problems_csv_shows_the_value_as_wri
     message starting with '-1' got an apostrophe in problems.csv (kept from being a formula)."""
     row = dict(example_rows()[0], **{"patient/weight": "70.308", "patient/weight_unit": "kg",
                                      "suspect_product[1]/dose": "123456789012345", "patient/age": "-1",
-                                     "patient/age_unit": "year"})
+                                     "patient/age_unit": "year", "suspect_product[1]/duration": "0",
+                                     "suspect_product[1]/duration_unit": "day"})
     result, out = run(runner, tmp_path, [row])
     assert result.exit_code == 1
     messages = {p["path"]: p["message"] for p in read_problems(out)}
     assert messages["patient/weight"] == ("'70.308' has more decimal places than fit in this box (at most 2): "
                                           "round it to 2 places")
     assert messages["suspect_product[1]/dose"] == "'123456789012345' has more digits than fit in this box (at most 12 in all)"
-    assert messages["patient/age"] == "'-1' is out of range (too small)"
-    assert "facet" not in result.output
+    assert messages["patient/age"] == "'-1' is too small: this box takes 0 or more"
+    assert messages["suspect_product[1]/duration"] == "'0' is too small: this box takes only numbers above 0"
+    assert "facet" not in result.output and "facet" not in (out / "problems.csv").read_text(encoding="utf-8-sig")
 
 
 def test_a_refused_value_is_not_reported_again_by_the_rule_that_misses_it(runner, tmp_path):
@@ -150,3 +152,73 @@ def test_a_unicode_text_export_written_day_first_is_told_too(runner, tmp_path):
     assert result.exit_code == 1, result.output
     assert [(p["row"], p["path"]) for p in read_problems(out)] == [("2", "event/event_date")]
     assert "this file writes 16/10/2025 in B3 date of event on row 3, the day first" in read_problems(out)[0]["message"]
+
+
+def problems_of(out):
+    return {(p["path"], p["rule"]): (p["box"], p["severity"], p["message"]) for p in read_problems(out)}
+
+
+def test_a_weight_without_its_unit_is_told_as_such_not_as_out_of_range(runner, tmp_path):
+    """"weight 70 is outside the human range (at most 650 kg / 1430 lb), or its unit is
+    missing" blamed the weight; an age without its unit was already told at its unit box."""
+    row = dict(example_rows()[1], **{"patient/weight_unit": ""})
+    result, out = run(runner, tmp_path, [row])
+    assert result.exit_code == 1
+    assert problems_of(out) == {("patient/weight_unit", "MW-WT-2"): ("A4", "error", "a weight needs its unit (kg or lb)")}
+
+
+def test_a_number_without_its_unit_and_other_without_saying_what_are_warnings(runner, tmp_path):
+    row = dict(example_rows()[1], **{"suspect_product[1]/dose_unit": "", "suspect_product[1]/strength_unit": "",
+                                     "suspect_product[1]/duration": "5", "suspect_product[1]/route": "other",
+                                     "suspect_product[1]/frequency_other": "",
+                                     "suspect_product[1]/stop_date": "2026-10-09"})  # ongoing, yet stopped
+    result, out = run(runner, tmp_path, [row])
+    assert result.exit_code == 0, result.output  # drafted: warnings only
+    assert problems_of(out) == {
+        ("suspect_product[1]/strength_unit", "MW-UNIT-2"): (
+            "D1", "warning", "a strength of 2 without its unit cannot be read: give the strength unit"),
+        ("suspect_product[1]/dose_unit", "MW-UNIT-1"): (
+            "D2", "warning", "a dose of 450 without its unit cannot be read: give the dose unit (mg, mL, ...)"),
+        ("suspect_product[1]/duration_unit", "MW-UNIT-3"): (
+            "D3", "warning", "a duration of 5 without its unit cannot be read: give the duration unit (days, weeks, ...)"),
+        ("suspect_product[1]/route_other", "MW-OTH-1"): (
+            "D2", "warning", 'the route is "other": say which route in the other route box'),
+        ("suspect_product[1]/frequency_other", "MW-OTH-2"): (
+            "D2", "warning", 'the frequency is "other": say how often in the other frequency box'),
+        ("suspect_product[1]/ongoing", "MW-DATE-8"): (
+            "D3", "warning", "the therapy is marked as ongoing but has a stop date (2026-10-09): one of the two is wrong"),
+    }
+
+
+def test_a_product_marked_returned_without_its_date_is_a_warning(runner, tmp_path):
+    row = dict(example_rows()[2], **{"availability/returned_date": ""})
+    result, out = run(runner, tmp_path, [row])
+    assert result.exit_code == 0, result.output
+    assert problems_of(out) == {("availability/returned_date", "MW-AVL-2"): (
+        "C1", "warning", "the product is marked as returned to the manufacturer: give the date it was returned")}
+
+
+def test_placeholders_in_the_boxes_of_the_minimum_criteria_are_warned_about(runner, tmp_path):
+    """'N/A' as the patient, '-' as the event, 'Unknown' as the product: the report looked
+    valid (FDA's minimum criteria met) and was drafted without a word."""
+    row = dict(example_rows()[1], **{"patient/identifier": "N/A", "event/description": "-",
+                                     "suspect_product[1]/name": "Unknown", "reporter/first_name": "?",
+                                     "concomitant[1]/name": "None"})  # (no concomitant product: not a criterion)
+    result, out = run(runner, tmp_path, [row])
+    assert result.exit_code == 0, result.output
+    told = {path: (box, severity, message) for (path, rule), (box, severity, message) in problems_of(out).items()
+            if rule == "MW-MIN-6"}
+    assert set(told) == {"patient/identifier", "event/description", "suspect_product[1]/name", "reporter/first_name"}
+    assert told["patient/identifier"] == (
+        "A1", "warning", "'N/A' is a placeholder, not a value: give the real one or leave the box empty (FDA's "
+        "minimum criteria for a valid report rest on this box)")
+    assert told["suspect_product[1]/name"][2].startswith("'Unknown' is a placeholder")
+
+
+def test_an_event_date_after_the_report_date_is_told_once(runner, tmp_path):
+    """MW-DATE-3 (event date after the report date) and MW-DATE-7 (a date after the report
+    date) both told it."""
+    row = dict(example_rows()[1], **{"event/event_date": "2026-10-22"})
+    result, out = run(runner, tmp_path, [row])
+    assert result.exit_code == 1
+    assert list(problems_of(out)) == [("event/event_date", "MW-DATE-3")]

@@ -173,7 +173,7 @@ def test_dates_keep_their_precision(runner, tmp_path):
 def test_schema_facets_are_checked_at_once(runner, tmp_path):
     # 3500 order: A1 identifier, A2 age (its unit only if given), A2 birth date, A3 sex, A4 weight
     draft, result = start(runner, tmp_path, ["", "", "", "", "-3", "70", "1"], form="3500")
-    assert "A4 Weight [Enter to skip, ? for help] -3\n  Sorry, the value '-3' must be greater than '0'." \
+    assert "A4 Weight [Enter to skip, ? for help] -3\n  Sorry, '-3' is too small: this box takes only numbers above 0." \
         in result.output
     values = draft_values(read_draft(draft))
     assert values["patient/weight"] == "70" and values["patient/weight_unit"] == "kg"
