@@ -222,3 +222,13 @@ def test_an_event_date_after_the_report_date_is_told_once(runner, tmp_path):
     result, out = run(runner, tmp_path, [row])
     assert result.exit_code == 1
     assert list(problems_of(out)) == [("event/event_date", "MW-DATE-3")]
+
+
+def test_a_social_security_number_as_patient_identifier_is_warned_about(runner, tmp_path):
+    """The form: initials or a record code, never a name or SSN; only the name was caught."""
+    row = dict(example_rows()[1], **{"patient/identifier": "123-45-6789"})
+    result, out = run(runner, tmp_path, [row])
+    assert result.exit_code == 0, result.output
+    assert problems_of(out) == {("patient/identifier", "MW-PAT-2"): (
+        "A1", "warning", "the patient identifier looks like a social security number: use initials or a record "
+        "code, never the SSN")}
