@@ -1,4 +1,18 @@
-"""`python -m medwatch_tool` runs the same CLI as the `medwatch` console script."""
-from .cli import main
+"""The `medwatch` console script, and `python -m medwatch_tool`: the CLI, with a Ctrl-C
+pressed while it loads (a tenth of a second) said as an interruption, not a traceback."""
+import signal
+import sys
 
-main(prog_name="medwatch")
+
+def run():
+    try:
+        from .cli import main
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        sys.stderr.write("\ninterrupted\n")
+        sys.exit(130)
+    main(prog_name="medwatch")
+
+
+if __name__ == "__main__":
+    run()

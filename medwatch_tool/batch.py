@@ -26,7 +26,10 @@ class _StopOnSignal:
     """Ctrl-C, a closed terminal (SIGHUP) or a polite kill (SIGTERM, as `timeout` and
     service managers send) asks the run to stop after the rows under way instead of killing
     it mid-write: they are journaled, problems.csv is written, and --resume takes over
-    cleanly. A second signal acts at once (the previous handlers are back)."""
+    cleanly. A second signal acts at once (the previous handlers are back); after a second
+    Ctrl-C (KeyboardInterrupt) more of them are ignored while the run closes its journal and
+    its workers, which takes a moment: a third one, pressed in a hurry, broke into that
+    and into Python's own exit with a traceback."""
 
     SIGNALS = [s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s]
 
@@ -42,6 +45,13 @@ class _StopOnSignal:
     def _request(self, signum, frame):
         self.requested = signum
         self._restore()
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, self._at_once)
+
+    @staticmethod
+    def _at_once(signum, frame):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # until the process ends: it is ending
+        raise KeyboardInterrupt
 
     def _restore(self):
         for number, handler in self.previous.items():
@@ -51,12 +61,15 @@ class _StopOnSignal:
     def __exit__(self, *exc):
         if self.installed:
             self._restore()
+            if signal.getsignal(signal.SIGINT) is self._at_once:  # (one signal only: as it was before)
+                signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: int = 1,
               resume: bool = False, on_row: Optional[Callable[[Outcome], None]] = None) -> Summary:
     """Draft every row of `source` into `out_dir`; returns the counts for the summary line."""
     folder = Path(out_dir)
+    _can_look_into(folder)
     out_folder.refuse_overwriting_input(folder, source.name, render_to)
     if _journaled(folder) and not resume:
         out_folder.Held(folder).release()  # a run writing there now is said as such (not "add --resume")
@@ -68,7 +81,7 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
     except (OSError, InputDamaged) as exc:
         raise InputError(f"cannot be read ({_reason(exc)})", source.name) from None
     if not (folder / JOURNAL).exists():  # (a run's folder, journaled or not: its problems.csv is its own)
-        out_folder.refuse_others_files(folder, source.name)
+        out_folder.refuse_others_files(folder, source.name, render_to)
     out_folder.make(folder)
     held = out_folder.Held(folder)
     try:
@@ -91,7 +104,8 @@ def _run(source: Source, folder: Path, head: Optional[Row], rows: Iterator[Row],
     if refused:
         raise InputError(refused, source.name)
     if resuming and input_identity.was_piped(folder):
-        source.notes.append("standard input cannot be compared with what the run began on: the rows already "
+        what = "standard input" if source.name == "-" else "a pipe"
+        source.notes.append(f"{what} cannot be compared with what the run began on: the rows already "
                             "done are skipped by their numbers, so give it the same rows")
     journal = Journal(folder, out_folder.PAGE[render_to] if render_to else None)
     summary = journal.earlier
@@ -169,6 +183,17 @@ def _rest_of_a_record(row: Row, journal: Journal) -> Optional[Row]:
     return Row(rest, {}, [f"continues the JSON object that line {row.number} opens, whose first lines a run before "
                           "this one read one by one (the file ended inside it; the rest was added since): write "
                           "the report on one line, and draft it into a new folder"], row.last)
+
+
+def _can_look_into(folder: Path) -> None:
+    """OutputError when the folder (or one above it) may not be searched: said as such, not
+    as an unexpected PermissionError from the first look for its journal."""
+    try:
+        (folder / JOURNAL).stat()
+    except (FileNotFoundError, NotADirectoryError):
+        pass  # a new folder (made later), or a file where the folder should be (said later)
+    except OSError as exc:
+        raise OutputError(f"cannot write here ({exc.strerror or exc})", str(folder)) from None
 
 
 def _journaled(folder: Path) -> bool:

@@ -4,10 +4,14 @@ Exit codes: 0 all good (warnings allowed), 1 problems found in the input, 2 usag
 Errors are printed as one line; set MEDWATCH_DEBUG=1 to see a traceback instead.
 """
 import errno
+import itertools
 import json
 import os
+import signal
+import stat
 import sys
 from pathlib import Path
+from typing import Optional
 
 import click
 from click.core import ParameterSource
@@ -45,8 +49,12 @@ class MedwatchGroup(click.Group):
         except MedwatchError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(exc.exit_code)
-        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except KeyboardInterrupt:  # Ctrl-C where a command does not take it itself: click said
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # "Aborted!" and exit 1, which means bad input
+            _say_error("\ninterrupted")
+            ctx.exit(130)
         except BrokenPipeError:  # `medwatch fields | head`: the reader left, nothing is wrong
             _reader_left(err=True)
             _reader_left()
@@ -54,6 +62,9 @@ class MedwatchGroup(click.Group):
         except Exception as exc:  # never show a traceback to a reporter
             if isinstance(exc, OSError) and exc.errno in _NOT_A_BUG:
                 _say_error(_said_in_one_line(exc))
+                ctx.exit(1)
+            if isinstance(exc, PermissionError) and not os.environ.get("MEDWATCH_DEBUG"):  # the system's answer, no bug
+                _say_error(f"Error: {exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}")
                 ctx.exit(1)
             if os.environ.get("MEDWATCH_DEBUG"):
                 raise
@@ -411,8 +422,9 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
     show = sys.stderr is not None and sys.stderr.isatty()  # (closed, as a service may start it: no bar)
     try:
         if show:
-            with click.progressbar(length=source.size or 0, label="Drafting", file=_UntilClosed(sys.stderr),
-                                   show_pos=not source.size) as bar:
+            # by bytes read when the size is known; else (standard input) a count of rows
+            with click.progressbar(itertools.repeat(None), length=source.size or None, label="Drafting",
+                                   file=_UntilClosed(sys.stderr), show_pos=not source.size) as bar:
                 state = {"pos": 0}
 
                 def tick(outcome):
@@ -424,6 +436,8 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
                         bar.update(1)
 
                 summary = run_batch(source, out_dir, render_to, jobs, resume, on_row=tick)
+                if source.size and not (summary.interrupted or summary.stopped):  # read to its end: a
+                    bar.update(source.size - state["pos"])  # workbook's last bytes are not its rows'
         else:
             summary = run_batch(source, out_dir, render_to, jobs, resume)
     except KeyboardInterrupt:  # a second Ctrl-C: stopped at once, the journal still holds what is done
@@ -446,7 +460,7 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
                        err=True)
     elif summary.warnings:  # drafted, but a warning may matter (an identifier that looks like a name)
         _say(f"see {os.path.join(out_dir, 'problems.csv')} for the {unit}, field and box of each warning", err=True)
-    stopped = summary.cannot_write or summary.cannot_read or summary.worker_lost
+    stopped = summary.stopped
     if stopped or summary.interrupted:
         finish = _resume_command(input_file, out_dir, render_to, input_format)
         if stopped:
@@ -507,12 +521,35 @@ def _say(text: str, err: bool = False):
 
 
 def _resume_command(input_file: str, out_dir: str, render_to, input_format) -> str:
-    """The command that finishes an interrupted batch run (the same input and options)."""
+    """The command that finishes an interrupted batch run (the same input and options), as
+    it can be pasted: a name beginning with '-' is no option, the file standard input was
+    read from is named, and a pipe of this run only (`<(gunzip -c ...)`) is said to be one."""
     import shlex
 
-    words = ["medwatch", "batch", input_file, "--out", out_dir]
-    words += (["--render", render_to] if render_to else []) + (["--input-format", input_format] if input_format else [])
-    return " ".join(shlex.quote(w) for w in words) + " --resume"
+    piped = input_file.startswith(("/dev/fd/", "/proc/self/fd/"))
+    shown = input_file
+    if input_file.startswith("-") and input_file != "-":
+        shown = os.path.join(".", input_file)
+    options = (["--render", render_to] if render_to else []) + (["--input-format", input_format] if input_format else [])
+    rest = " ".join(shlex.quote(w) for w in ["--out", out_dir, *options]) + " --resume"
+    if piped:
+        return f"medwatch batch <(...) {rest} (the same rows again: {input_file} was this run's pipe)"
+    command = f"medwatch batch {shlex.quote(shown)} {rest}"
+    if input_file == "-":
+        stdin = _stdin_file()
+        return f"{command} < {shlex.quote(stdin)}" if stdin else f"{command} (the same rows on standard input)"
+    return command
+
+
+def _stdin_file() -> Optional[str]:
+    """The file standard input is read from (`< rows.csv`), when the system tells it; None
+    for a pipe or a terminal."""
+    try:
+        if not stat.S_ISREG(os.fstat(0).st_mode):
+            return None
+        return os.readlink("/proc/self/fd/0")
+    except OSError:
+        return None
 
 
 @main.command()

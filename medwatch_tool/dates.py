@@ -4,6 +4,7 @@ A partial date ('2026-11', '2026') is how the form holds a day or month not know
 forms write month first; other systems' unambiguous forms are read too, and what could be
 read two ways (a two-digit year, a day written first) is refused with how to write it.
 """
+import calendar
 import re
 from datetime import date
 from functools import lru_cache
@@ -26,7 +27,13 @@ def _full(y: int, m: int, d: int, raw: str) -> str:
     try:
         return date(y, m, d).isoformat()
     except ValueError:
-        raise ValueProblem(f"{raw} is not a date") from None
+        if not 1 <= m <= 12:
+            why = f"there is no month {m}"
+        elif 1 <= y <= 9999 and d > 0:
+            why = f"{calendar.month_name[m]} {y} has {calendar.monthrange(y, m)[1]} days"
+        else:
+            why = "there is no such day"
+        raise ValueProblem(f"{raw} is not a date: {why}") from None
 
 
 # a time of day after a full date, as exports and Excel's date-time cells write it:
@@ -115,9 +122,14 @@ def _known_date(s: str, text: str) -> str:
                 raise ValueProblem(f"{text} is not a date (month {mo})")
             return f"{y}-{int(mo):02d}"
         return y
-    m = re.fullmatch(r"(\d{1,2})([/-])(\d{1,2})\2(\d{4})", s)  # 11/03/2026 as US forms write it; 11-03-2026
+    m = re.fullmatch(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})", s)  # 11/03/2026 as US forms write it; 11-03-2026
     if m:
         first, mark, second, year = int(m.group(1)), m.group(2), int(m.group(3)), int(m.group(4))
+        if mark == ".":  # 04.03.2026: day first, as wherever dates are written with dots (not on US forms)
+            if first != second and first <= 12 and second <= 12:
+                raise ValueProblem(f"'{text}' has dots, as dates written day first do: if it is {first} "
+                                   f"{calendar.month_name[second]} {year}, write {year}-{second:02d}-{first:02d}")
+            return _full(year, first, second, text) if second > 12 else _full(year, second, first, text)
         if mark == "-":  # month first in the US, day first in India, the Netherlands...: no convention to go by
             if first != second and first <= 12 and second <= 12:
                 raise ValueProblem(f"'{text}' could be {first} {MONTH_NAMES[second - 1]} or {second} "

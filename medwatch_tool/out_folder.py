@@ -11,7 +11,6 @@ from .journal import PROBLEMS
 
 LOCK = ".medwatch-batch.lock"
 PAGE = {"html": ".html", "text": ".txt"}  # --render's page beside each draft, by the form asked for
-_OURS = (".xml", *PAGE.values())  # what a run writes besides its hidden files: drafts, pages, problems.csv
 # `.NAME.PID.tmp`: a file being written when its process was killed (safe_io's temporary names)
 _LEFT_BY_A_KILL = re.compile(r"\..+\.(?:xml|html|txt|csv|json)\.(\d+)\.tmp")
 
@@ -99,14 +98,16 @@ def _running(pid: int) -> bool:
     return True
 
 
-def refuse_others_files(folder: Path, input_name: str):
-    """A new run writes drafts by report id and problems.csv, replacing files of the same
-    names: in a folder that already holds such files (hand-made drafts, another tool's
-    output) it could overwrite them without a word, so it starts only where there are none
-    (the input itself may lie there)."""
+def refuse_others_files(folder: Path, input_name: str, render_to: Optional[str]):
+    """A new run writes drafts by report id, their pages if asked (--render) and problems.csv,
+    replacing files of the same names: in a folder that already holds such files (hand-made
+    drafts, another tool's output) it could overwrite them without a word, so it starts only
+    where there are none (the input itself may lie there; notes.txt is no page of a run
+    without --render text)."""
+    ours = (".xml", PAGE[render_to]) if render_to else (".xml",)
     try:
         with os.scandir(folder) as entries:
-            found = [e.name for e in entries if e.name == PROBLEMS or e.name.lower().endswith(_OURS)]
+            found = [e.name for e in entries if e.name == PROBLEMS or e.name.lower().endswith(ours)]
     except (FileNotFoundError, NotADirectoryError):
         return
     except OSError as exc:

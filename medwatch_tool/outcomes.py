@@ -46,6 +46,11 @@ class Summary:
     # rows with an error, per form box: a few hundred boxes at most, however long the input
     errors_at: Counter = field(default_factory=Counter)
 
+    @property
+    def stopped(self) -> str:
+        """Why the run stopped before the input's end ("" when it did not)."""
+        return self.cannot_write or self.cannot_read or self.worker_lost
+
     def count(self, entry: dict):
         """Count a finished row (an outcome's journal entry: its file and problems)."""
         if entry["file"]:
@@ -60,7 +65,7 @@ class Summary:
         """The summary line; `unit` is how the input names its rows (a JSON Lines file: line)."""
         text = (f"{self.drafted} drafted, {self.failed} with errors, "
                 f"{self.warnings} warning{'s' * (self.warnings != 1)}")
-        return text + (f" ({self.skipped} {unit}{'s' * (self.skipped != 1)} already done, skipped)"
+        return text + (f" ({self.skipped} {unit}{'s' * (self.skipped != 1)} done by an earlier run, counted in)"
                        if self.skipped else "")
 
     def worst(self, shown: int = 3, unit: str = "row") -> str:

@@ -107,13 +107,15 @@ def open_source(name: str, fmt: Optional[str] = None) -> Source:
     """Open INPUT ('-' = stdin) for reading rows; InputError for what cannot be read."""
     if name == "-":
         raw = sys.stdin.buffer
-        data = raw.read(65536)
-        handle = io.BufferedReader(Prefixed(data, raw), 1 << 20)
+        if raw.isatty():  # rows typed or pasted: read whole at once, as a terminal's end of input
+            data = raw.read()  # (Ctrl-D) ends one read only, and a second read would wait for another
+            handle = io.BytesIO(data)
+        else:
+            data = raw.read(65536)
+            handle = io.BufferedReader(Prefixed(data, raw), 1 << 20)
         size = None
     else:
         path = Path(name)
-        if path.is_dir():
-            raise InputError("is a directory, not a file", name)
         try:
             handle = path.open("rb")
             data = handle.read(65536)
@@ -124,7 +126,9 @@ def open_source(name: str, fmt: Optional[str] = None) -> Source:
                 handle, size = io.BufferedReader(Prefixed(data, handle), 1 << 20), None
         except FileNotFoundError:
             raise InputError("no such file", name) from None
-        except OSError as exc:
+        except IsADirectoryError:
+            raise InputError("is a directory, not a file", name) from None
+        except OSError as exc:  # (also a folder on its path that may not be searched: Permission denied)
             raise InputError(f"cannot be read ({exc.strerror or exc})", name) from None
     if fmt != "xlsx" and not data.startswith((b"PK\x03\x04", _OLE)):
         handle, data = _as_text(handle, data)

@@ -877,7 +877,7 @@ def test_rerun_without_resume_is_refused(runner, tmp_path):
     again = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
     assert again.exit_code == 1 and "add --resume" in again.output
     resumed = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
-    assert resumed.exit_code == 0 and "3 drafted, 0 with errors" in resumed.output and "3 rows already done" in resumed.output
+    assert resumed.exit_code == 0 and "3 drafted, 0 with errors" in resumed.output and "3 rows done by an earlier run" in resumed.output
 
 
 def test_resume_refuses_an_input_that_changed_since_the_run_began(runner, tmp_path):
@@ -903,7 +903,7 @@ def test_resume_refuses_an_input_that_changed_since_the_run_began(runner, tmp_pa
     assert fresh.exit_code == 0 and "3 drafted, 0 with errors" in fresh.output
     # the same file, unchanged, resumes; piped in, it cannot be compared with the file: refused
     same = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "fresh"), "--jobs", "1", "--resume"])
-    assert same.exit_code == 0 and "3 rows already done" in same.output
+    assert same.exit_code == 0 and "3 rows done by an earlier run" in same.output
     piped = runner.invoke(main, ["batch", "-", "--out", str(out), "--jobs", "1", "--resume"], input=src.read_bytes())
     assert piped.exit_code == 1 and "it began on a file, and standard input cannot be compared with it" in piped.output
     assert {p.name: p.read_bytes() for p in out.iterdir()} == drafts
@@ -1043,7 +1043,57 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(console_script, tmp_path):
     assert {int(p["row"]) for p in read_problems(out)} <= set(range(2, 2 + done))
     result = subprocess.run([str(console_script), "batch", str(src), "--out", str(out), "--jobs", "2", "--resume"],
                             capture_output=True, text=True, timeout=300)
-    assert result.returncode == 1 and f"({done} rows already done, skipped)" in result.stdout
+    assert result.returncode == 1 and f"({done} rows done by an earlier run, counted in)" in result.stdout
+    assert sorted(json.loads(line)["row"] for line in journal.open()) == list(range(2, 2 + len(rows)))
+
+
+def test_ctrl_c_pressed_again_and_again_ends_quietly_and_resume_finishes(console_script, tmp_path):
+    """A second Ctrl-C stops at once; more of them, pressed in a hurry, broke into the
+    closing of the journal and the workers: tracebacks (multiprocessing's exit, workers.py)."""
+    rows = numbered_rows(6000)
+    src = write_csv(tmp_path / "big.csv", rows)
+    out = tmp_path / "o"
+    proc = started_batch(console_script, src, out, start_new_session=True)
+    for _ in range(8):
+        try:
+            os.killpg(proc.pid, signal.SIGINT)
+        except ProcessLookupError:
+            break
+        time.sleep(0.003)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "Aborted" not in stderr and "Exception ignored" not in stderr
+    assert re.search(r"interrupted.*to finish: medwatch batch \S+big.csv --out \S+ --resume", stderr), stderr
+    result = subprocess.run([str(console_script), "batch", str(src), "--out", str(out), "--resume"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stderr
+    assert sorted(json.loads(line)["row"] for line in (out / ".medwatch-batch.jsonl").open()) == \
+        list(range(2, 2 + len(rows)))
+
+
+@pytest.mark.parametrize("how", ["a name beginning with -", "standard input from a file"])
+def test_the_command_printed_to_finish_an_interrupted_run_works_as_pasted(console_script, tmp_path, how):
+    """`medwatch batch -x.csv ...` was taken for an option; `medwatch batch - ...` waited for
+    rows typed at the terminal."""
+    rows = numbered_rows(6000)
+    src = write_csv(tmp_path / "-x.csv", rows)
+    command = [str(console_script), "batch", "--out", "o", "--jobs", "2"]
+    command, stdin = (command + ["--", src.name], None) if how.startswith("a name") else (command + ["-"], src.open("rb"))
+    shell = dict(os.environ, PATH=f"{console_script.parent}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.Popen(command, cwd=tmp_path, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    journal = tmp_path / "o" / ".medwatch-batch.jsonl"
+    deadline = time.time() + 60
+    while time.time() < deadline and (not journal.exists() or journal.stat().st_size == 0):
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGINT)
+    stderr = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 130, stderr
+    hint = re.search(r"to finish: (.+)", stderr).group(1)
+    assert hint.startswith("medwatch batch ./-x.csv --out o" if how.startswith("a name") else "medwatch batch - --out o")
+    finished = subprocess.run(["/bin/sh", "-c", hint], cwd=tmp_path, env=shell, capture_output=True, text=True,
+                              timeout=300, stdin=subprocess.DEVNULL)
+    assert finished.returncode == 1 and "rows done by an earlier run, counted in" in finished.stdout, finished.stderr
     assert sorted(json.loads(line)["row"] for line in journal.open()) == list(range(2, 2 + len(rows)))
 
 
@@ -1074,7 +1124,7 @@ def test_a_killed_worker_stops_the_run_and_resume_finishes(console_script, tmp_p
     assert sum(1 for _ in journal.open()) == done
     result = subprocess.run([str(console_script), "batch", str(src), "--out", str(out), "--jobs", "2", "--resume"],
                             capture_output=True, text=True, timeout=300)
-    assert result.returncode == 1 and f"({done} rows already done, skipped)" in result.stdout
+    assert result.returncode == 1 and f"({done} rows done by an earlier run, counted in)" in result.stdout
     assert sorted(json.loads(line)["row"] for line in journal.open()) == list(range(2, 2 + len(rows)))
     expected_errors = sum(1 for i in range(len(rows)) if i % 7 in (3, 4))
     assert len(list(out.glob("R*.xml"))) == len(rows) - expected_errors
@@ -1136,7 +1186,7 @@ def test_an_input_that_fails_mid_run_stops_the_run_and_resume_finishes(runner, t
                      r"stopped: the 119 rows recorded so far are kept; once the input can be read again, "
                      r"finish with: medwatch batch \S+e\.csv --out \S+ --resume", stopped.output)
     finished = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", jobs, "--resume"])
-    assert "(119 rows already done, skipped)" in finished.output
+    assert "(119 rows done by an earlier run, counted in)" in finished.output
     entries = [json.loads(line) for line in (out / ".medwatch-batch.jsonl").open()]
     assert sorted(e["row"] for e in entries) == list(range(2, 302))  # every row once
 
@@ -1184,6 +1234,31 @@ def test_progress_bar_only_on_a_terminal(console_script, tmp_path):
     assert "Drafting" not in piped.stdout + piped.stderr
 
 
+def test_progress_bar_reaches_its_end_and_counts_rows_of_unknown_length(console_script, tmp_path):
+    """A workbook's bar ended at 74% (its last bytes are no rows); standard input's showed
+    '1/0', '2/0' with the bar full from the first row."""
+    pexpect = pytest.importorskip("pexpect")
+    openpyxl = pytest.importorskip("openpyxl")
+    rows = example_rows()
+    header = columns_of(rows)
+    book = openpyxl.Workbook()
+    book.active.append(header)
+    for row in rows:
+        book.active.append([row.get(h) for h in header])
+    book.save(tmp_path / "e.xlsx")
+    child = pexpect.spawn(str(console_script), ["batch", str(tmp_path / "e.xlsx"), "--out", str(tmp_path / "x")],
+                          encoding="utf-8", timeout=60)
+    child.expect(pexpect.EOF)
+    assert re.findall(r"Drafting.*?(\d+)%", child.before)[-1] == "100", child.before
+    src = write_csv(tmp_path / "e.csv", rows)
+    child = pexpect.spawn("/bin/sh", ["-c", f"'{console_script}' batch - --out '{tmp_path / 'i'}' < '{src}'"],
+                          encoding="utf-8", timeout=60)
+    child.expect(pexpect.EOF)
+    assert "3 drafted, 0 with errors" in child.before
+    shown = re.findall(r"Drafting +\[[-#]*\] +([\d/]+)", child.before)
+    assert shown and shown[-1] == "3" and not any("/" in count for count in shown), child.before
+
+
 def test_resume_redrafts_a_row_whose_draft_was_lost(runner, tmp_path):
     """A power cut can keep a journal line but lose the draft file: --resume drafts it again."""
     rows = mixed_rows()
@@ -1196,7 +1271,7 @@ def test_resume_redrafts_a_row_whose_draft_was_lost(runner, tmp_path):
     (out / "HUMAN.xml").unlink()
     again = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
     assert "5 drafted, 2 with errors, 1 warning" in again.output
-    assert "(5 rows already done, skipped)" in again.output
+    assert "(5 rows done by an earlier run, counted in)" in again.output
     assert not [p for p in validate_file(out / "WARN.xml") if p.is_error]
     assert (out / "HUMAN.xml").exists()
     assert (out / "problems.csv").read_text() == before  # the redone row's warning is listed once
@@ -1217,12 +1292,12 @@ def test_resume_after_a_kill_mid_journal_line(runner, tmp_path):
     journal.write_bytes(data[:-40])  # killed while writing the last line
     again = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
     assert again.exit_code == 1
-    assert "5 drafted, 2 with errors, 1 warning (6 rows already done, skipped)" in again.output
+    assert "5 drafted, 2 with errors, 1 warning (6 rows done by an earlier run, counted in)" in again.output
     entries = [json.loads(line) for line in journal.read_text().splitlines()]
     assert sorted(e["row"] for e in entries) == list(range(2, 2 + len(rows)))
     assert (out / "problems.csv").read_text() == before
     again = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
-    assert "(7 rows already done, skipped)" in again.output
+    assert "(7 rows done by an earlier run, counted in)" in again.output
 
 
 def test_batch_html_is_exactly_what_render_gives(runner, tmp_path):
@@ -1304,7 +1379,7 @@ def test_a_repeated_report_id_is_refused_also_after_resume(runner, tmp_path):
     write_csv(src, good + [again, follow_up, other_case])
     result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "2", "--resume"])
     assert result.exit_code == 1
-    assert "4 drafted, 2 with errors" in result.output and "3 rows already done" in result.output
+    assert "4 drafted, 2 with errors" in result.output and "3 rows done by an earlier run" in result.output
     problems = read_problems(out)
     assert [(p["row"], p["box"]) for p in problems] == [("5", "—"), ("7", "—")]
     assert all(p["message"].startswith("row 2 has the same draft name") for p in problems)
@@ -1437,4 +1512,18 @@ def test_a_new_run_does_not_start_where_it_could_replace_files_from_elsewhere(ru
     result = runner.invoke(main, ["batch", str(inside), "--out", str(out), "--jobs", "1"])
     assert result.exit_code == 0 and "3 drafted" in result.output, result.output
     again = runner.invoke(main, ["batch", str(inside), "--out", str(out), "--jobs", "1", "--resume"])
-    assert again.exit_code == 0 and "3 rows already done" in again.output  # its own drafts are no bar
+    assert again.exit_code == 0 and "3 rows done by an earlier run" in again.output  # its own drafts are no bar
+
+
+@pytest.mark.parametrize("render, refused", [(None, False), ("html", False), ("text", True)])
+def test_a_page_of_another_kind_than_the_run_writes_is_no_bar(runner, tmp_path, render, refused):
+    """notes.txt and index.html in the --out folder stopped a run that writes no pages (or
+    pages of the other kind): only a file the run could replace does."""
+    out = tmp_path / "reports"
+    out.mkdir()
+    (out / "notes.txt").write_text("to do", encoding="utf-8")
+    src = write_csv(tmp_path / "e.csv", example_rows())
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"] + (["--render", render] if render else []))
+    assert (result.exit_code == 1 and "already holds drafts or pages not from a batch run (notes.txt)" in result.output) \
+        if refused else (result.exit_code == 0 and "3 drafted" in result.output), result.output
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "to do"

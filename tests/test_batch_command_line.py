@@ -2,9 +2,12 @@
 folder, resumes read another way, closed streams, empty names, Ctrl-C before any row."""
 import os
 import pathlib
+import shutil
 import signal
 import subprocess
 import time
+
+import pytest
 
 from medwatch_tool.cli import main
 
@@ -126,3 +129,49 @@ def test_a_comma_separated_file_named_tsv_is_read(runner, tmp_path):
     src.write_bytes(write_csv(tmp_path / "events.csv", example_rows()).read_bytes())
     result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o")])
     assert result.exit_code == 0 and "3 drafted, 0 with errors" in result.output, result.output
+
+
+def as_a_user(command):
+    """`command` run without the power to pass a folder's permissions (root has it: it is
+    then dropped with setpriv, where the system has it)."""
+    if os.geteuid() != 0:
+        return command
+    if not shutil.which("setpriv"):
+        pytest.skip("running as root, and no setpriv to drop the power to pass permissions")
+    caps = "-dac_override,-dac_read_search"
+    return ["setpriv", "--bounding-set", caps, "--inh-caps", caps] + command
+
+
+def test_a_folder_that_may_not_be_searched_is_said_as_such(console_script, tmp_path):
+    """The input in it, or --out in it: "unexpected PermissionError ... please report it"."""
+    closed = tmp_path / "closed"
+    closed.mkdir()
+    write_csv(closed / "events.csv", example_rows())
+    src = write_csv(tmp_path / "events.csv", example_rows())
+    closed.chmod(0o600)  # readable, not searchable: nothing in it can be reached
+    try:
+        for args, said in ((["batch", str(closed / "events.csv"), "--out", str(tmp_path / "o")],
+                            f"Error: {closed / 'events.csv'}: cannot be read (Permission denied)"),
+                           (["batch", str(src), "--out", str(closed / "o")],
+                            f"Error: {closed / 'o'}: cannot write here (Permission denied)")):
+            done = subprocess.run(as_a_user([str(console_script), *args]), capture_output=True, text=True, timeout=60)
+            assert (done.returncode, done.stderr.strip()) == (1, said)
+    finally:
+        closed.chmod(0o700)
+    assert not (tmp_path / "o").exists()
+
+
+def test_rows_typed_at_a_terminal_end_with_one_ctrl_d(console_script, tmp_path):
+    """The prompt says "then Ctrl-D"; one did nothing ('Drafting 0/0'), a second drafted."""
+    pexpect = pytest.importorskip("pexpect")
+    src = write_csv(tmp_path / "events.csv", example_rows())
+    child = pexpect.spawn(str(console_script), ["batch", "-", "--out", str(tmp_path / "o"), "--jobs", "1"],
+                          encoding="utf-8", timeout=30)
+    child.expect("then Ctrl-D")
+    for line in src.read_text(encoding="utf-8").splitlines():
+        child.sendline(line)
+    child.sendeof()
+    assert child.expect(["3 drafted, 0 with errors", pexpect.TIMEOUT], timeout=20) == 0, child.before
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0

@@ -141,7 +141,7 @@ def test_resume_keeps_the_run_s_render_and_input_kind(runner, tmp_path):
     none = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
     assert none.exit_code == 1 and "it began with --render html" in none.output
     same = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--render", "html", "--resume"])
-    assert same.exit_code == 0 and "3 rows already done" in same.output
+    assert same.exit_code == 0 and "3 rows done by an earlier run" in same.output
     assert not list(out.glob("*.txt"))
 
     piped_out = tmp_path / "p"
@@ -172,7 +172,7 @@ def test_rows_added_by_a_resume_are_checked_by_the_next(runner, tmp_path):
     assert runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"]).exit_code == 0
     write(3)  # a row added at the end
     added = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
-    assert added.exit_code == 0 and "(2 rows already done, skipped)" in added.output
+    assert added.exit_code == 0 and "(2 rows done by an earlier run, counted in)" in added.output
     rows[2]["event/description"] = "Corrected after the resume."
     write(3)
     edited = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
@@ -282,7 +282,7 @@ def test_a_closed_terminal_stops_the_run_cleanly(console_script, runner, tmp_pat
     assert proc.wait(timeout=60) == 129
     assert (out / "problems.csv").exists()
     done = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
-    assert done.exit_code == 1 and "rows already done, skipped" in done.output
+    assert done.exit_code == 1 and "rows done by an earlier run, counted in" in done.output
     assert sorted(json.loads(line)["row"] for line in journal.open()) == list(range(2, 2 + len(rows)))
 
 
@@ -358,7 +358,7 @@ def test_a_draft_lost_and_drafted_again_is_counted_once_by_every_later_resume(ru
         later = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
         assert later.exit_code == 0
         assert later.output.startswith(f"2 drafted, 0 with errors, {len(warnings)} warning")
-        assert "(2 rows already done, skipped)" in later.output
+        assert "(2 rows done by an earlier run, counted in)" in later.output
         assert [(p["row"], p["path"], p["message"]) for p in read_problems(out)] == warnings
 
 
@@ -389,7 +389,7 @@ def test_a_page_lost_or_left_empty_is_rendered_again_by_resume(runner, tmp_path,
     (out / f"R0{suffix}").unlink()
     (out / f"R1{suffix}").write_bytes(b"")
     again = runner.invoke(main, ["batch", str(src), "--out", str(out), "--render", render, "--resume"])
-    assert again.exit_code == 0 and "3 drafted" in again.output and "(1 row already done" in again.output
+    assert again.exit_code == 0 and "3 drafted" in again.output and "(1 row done by an earlier run" in again.output
     assert (out / f"R0{suffix}").stat().st_size > 0 and (out / f"R1{suffix}").read_bytes() == whole
 
 

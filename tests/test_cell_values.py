@@ -287,6 +287,7 @@ def test_countries_as_people_write_them_in_a_batch(runner, tmp_path, written, co
     ("20261103T1430", "2026-11-03"), ("20261103T143000Z", "2026-11-03"), ("202611031430", "2026-11-03"),
     ("2026-11-03 14:30 EST", "2026-11-03"), ("11/03/2026 2:30 PM PDT", "2026-11-03"),
     ("10-16-2026", "2026-10-16"), ("16-10-2026", "2026-10-16"),  # dashes: either order, when only one reads
+    ("16.10.2026", "2026-10-16"), ("03.03.2026", "2026-03-03"),  # dots (day first): when only one reading
 ])
 def test_dates_that_read_one_way_are_read(runner, tmp_path, written, stored):
     [values] = run_batch(runner, tmp_path, [{"event/event_date": written, "event/report_date": "2026-11-20"}])
@@ -317,6 +318,19 @@ def test_a_dashed_date_in_a_semicolon_file_that_reads_two_ways_is_refused(runner
     assert first == [("event/event_date", "B3", "'11-03-2026' could be 11 Mar or 3 Nov 2026 (this file, separated "
                       "by semicolons, may write the day first): write 2026-03-11 or 2026-11-03")]
     assert second["event/event_date"] == "2026-10-16"
+
+
+@pytest.mark.parametrize("written, message", [
+    ("04.03.2026", "'04.03.2026' has dots, as dates written day first do: if it is 4 March 2026, write 2026-03-04"),
+    ("2026-02-30", "2026-02-30 is not a date: February 2026 has 28 days"),
+    ("2/30/2024", "2/30/2024 is not a date: February 2024 has 29 days"),
+    ("2026-13-01", "2026-13-01 is not a date: there is no month 13"),
+])
+def test_a_date_refused_says_why(runner, tmp_path, written, message):
+    """'04.03.2026' got "is not a date; write e.g. 2026-11-03, ..." (it is one, written day
+    first), '2026-02-30' a bare "is not a date"."""
+    [problems] = run_batch(runner, tmp_path, [{"event/event_date": written}])
+    assert problems == [("event/event_date", "B3", message)]
 
 
 @pytest.mark.parametrize("written", ["2026.11", "2026.5"])

@@ -67,7 +67,7 @@ def test_a_lone_surrogate_is_refused_at_its_box_and_the_run_finishes(runner, tmp
         ("4", "", "", "", f"line 4 has a key 'patient/s\\udc00ex' holding \\udc00, {unpaired}: correct the key")]
     again = batch(runner, src, out, "--resume")
     assert again.exit_code == 1 and again.output.startswith(
-        "2 drafted, 3 with errors, 0 warnings (5 lines already done, skipped)\n"), again.output
+        "2 drafted, 3 with errors, 0 warnings (5 lines done by an earlier run, counted in)\n"), again.output
     assert len(read_problems(out)) == 3
 
 
@@ -169,7 +169,7 @@ def test_lines_that_are_not_json_are_told_in_words_at_their_own_line(runner, tmp
               "as \\t and a line break as \\n)"),
         ("3", f"line 3 is not valid JSON (a control character, U+000D, inside a text at column {at}: write a tab "
               "as \\t and a line break as \\n)"),
-        ("4", "2026-02-30 is not a date"),
+        ("4", "2026-02-30 is not a date: February 2026 has 28 days"),
         ("5", f"line 5 is not valid JSON (Expecting ',' delimiter at column {len(cut) + 1}, the end of the line: "
               "is the record cut short?)"),
         ("6", f"line 6 holds two JSON objects, the second from column {len(two) // 2 + 1}: put each report on a "
@@ -179,14 +179,14 @@ def test_lines_that_are_not_json_are_told_in_words_at_their_own_line(runner, tmp
 
 
 def test_json_lines_summaries_say_lines(runner, tmp_path):
-    """Before: "(2 rows already done, skipped)" for a file whose problems say "line 2"."""
+    """Before: "(2 rows done by an earlier run, counted in)" for a file whose problems say "line 2"."""
     src = jsonl(tmp_path, base("L1"), base("L2"))
     out = tmp_path / "o"
     assert batch(runner, src, out).exit_code == 0
     with src.open("a") as handle:
         handle.write(json.dumps(base("L3")) + "\n")
     result = batch(runner, src, out, "--resume")
-    assert result.output.startswith("3 drafted, 0 with errors, 0 warnings (2 lines already done, skipped)\n")
+    assert result.output.startswith("3 drafted, 0 with errors, 0 warnings (2 lines done by an earlier run, counted in)\n")
 
 
 # C2: JSON Lines named .txt or .csv

@@ -373,7 +373,7 @@ def test_a_report_pretty_printed_over_many_lines_is_one_problem_with_its_id(runn
     assert {p[0] for p in problems[1:]} == {str(last + 2)}  # the lines after it: as the file numbers them
     assert problems[1][2] == "patient/agee"
     again = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
-    assert again.exit_code == 1 and "(4 lines already done, skipped)" in again.output, again.output
+    assert again.exit_code == 1 and "(4 lines done by an earlier run, counted in)" in again.output, again.output
     assert [(p["row"], p["report_id"], p["path"]) for p in read_problems(out)] == [p[:3] for p in problems]
 
 
@@ -468,7 +468,7 @@ def test_resume_after_the_rest_of_a_record_was_added_loses_no_line(runner, tmp_p
         handle.write("\n".join(pretty[6:]) + "\n" + json.dumps(record("J3")) + "\n")
     total = 1 + len(pretty) + 1
     result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
-    assert "2 drafted" in result.output and "(7 lines already done, skipped)" in result.output, result.output
+    assert "2 drafted" in result.output and "(7 lines done by an earlier run, counted in)" in result.output, result.output
     assert drafted(out) == ["J1", "J3"]
     assert [int(p["row"]) for p in read_problems(out)] == list(range(2, total))  # each line of J2's record once
     # a record opened on the first line, its first lines done and the rest added since: one problem

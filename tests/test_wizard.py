@@ -155,7 +155,7 @@ def test_bad_date_is_asked_again_and_help_and_skip(runner, tmp_path):
     # 3500B order: A1 problem type, A2 outcomes, A3 date of event
     draft, result = start(runner, tmp_path, ["1", "", "?", "2026-02-30", "3 Nov 2025"])
     assert "Help: The date the problem started or was first noticed" in result.output
-    assert "Sorry, 2026-02-30 is not a date. Please try again" in result.output
+    assert "Sorry, 2026-02-30 is not a date: February 2026 has 28 days. Please try again" in result.output
     assert result.output.count("When did the problem happen or start?") == 3
     values = draft_values(read_draft(draft))
     assert values["event/problem_type"] == ["adverse_event"]
