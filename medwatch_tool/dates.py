@@ -6,7 +6,7 @@ read two ways (a two-digit year, a day written first) is refused with how to wri
 """
 import calendar
 import re
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 
 from .errors import ValueProblem
@@ -165,5 +165,14 @@ def _known_date(s: str, text: str) -> str:
     if m:  # 11/3/26: 2026, or a birth in 1926? Not guessed
         yy = m.group(2) or m.group(3)
         raise ValueProblem(f"'{text}' has a two-digit year: write the year in full (20{yy} or 19{yy}?)")
+    if s.isdigit() and len(s) == 5 and _SERIAL_FROM <= int(s) <= _SERIAL_TO:
+        day = (date(1899, 12, 30) + timedelta(days=int(s))).isoformat()
+        raise ValueProblem(f"'{text}' is not a date but looks like a spreadsheet's number for one ({day}), its date "
+                           f"format lost: format the column as dates, or write {day} if that is the date")
     raise ValueProblem(
         f"'{text}' is not a date; write e.g. 2026-11-03, 11/03/2026, 3 Nov 2026, Nov 2026 or 2026")
+
+
+# a date as Excel and LibreOffice count them (days since 30 December 1899), 1950 to 2099:
+# what a date cell shows once its date format is lost (a CSV export of a General column)
+_SERIAL_FROM, _SERIAL_TO = 18264, 73050

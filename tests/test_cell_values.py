@@ -325,6 +325,8 @@ def test_a_dashed_date_in_a_semicolon_file_that_reads_two_ways_is_refused(runner
     ("2026-02-30", "2026-02-30 is not a date: February 2026 has 28 days"),
     ("2/30/2024", "2/30/2024 is not a date: February 2024 has 29 days"),
     ("2026-13-01", "2026-13-01 is not a date: there is no month 13"),
+    ("46085", "'46085' is not a date but looks like a spreadsheet's number for one (2026-03-04), its date format "
+              "lost: format the column as dates, or write 2026-03-04 if that is the date"),
 ])
 def test_a_date_refused_says_why(runner, tmp_path, written, message):
     """'04.03.2026' got "is not a date; write e.g. 2026-11-03, ..." (it is one, written day
