@@ -428,6 +428,12 @@ def test_a_report_id_refused_says_what_an_id_may_hold(runner, tmp_path):
         "every follow-up report (letters, digits, '.', '_', '-')")
 
 
+def test_a_number_with_a_huge_exponent_is_not_read_as_a_number_and_a_unit(runner, tmp_path):
+    """'1e400' in A2 age: "the unit is not one that A2 age unit takes: 'e400' ..."."""
+    [problems] = run_batch(runner, tmp_path, [{"patient/age": "1e400", "patient/age_unit": ""}])
+    assert problems == [("patient/age", "A2", "'1e400' is far outside any value this box can hold")]
+
+
 def test_a_refused_phone_number_says_in_full_what_the_box_takes(runner, tmp_path):
     """The help "Digits, spaces, +, -, ( ) and . are allowed." was cut at its ". " (a dot
     allowed, not a full stop): "... digits, spaces, +, -, ( ) and"."""
