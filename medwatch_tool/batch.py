@@ -73,8 +73,8 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
     out_folder.refuse_overwriting_input(folder, source.name, render_to)
     if _journaled(folder) and not resume:
         out_folder.Held(folder).release()  # a run writing there now is said as such (not "add --resume")
-        raise InputError("already holds a batch run: add --resume to finish it, or choose another --out",
-                         str(folder))
+        raise InputError("already holds a batch run: add --resume to finish it (a run that is done drafts "
+                         "nothing more, and --resume says so), or choose another --out", str(folder))
     rows = iter(source)
     try:
         head = next(rows, None)  # reads the header: a wrong one stops the run before anything is written

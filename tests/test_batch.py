@@ -875,7 +875,9 @@ def test_rerun_without_resume_is_refused(runner, tmp_path):
     out = tmp_path / "o"
     assert runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"]).exit_code == 0
     again = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
-    assert again.exit_code == 1 and "add --resume" in again.output
+    assert again.exit_code == 1 and again.output == (
+        f"Error: {out}: already holds a batch run: add --resume to finish it (a run that is done drafts nothing more, "
+        "and --resume says so), or choose another --out\n")
     resumed = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
     assert resumed.exit_code == 0 and "3 drafted, 0 with errors" in resumed.output and "3 rows done by an earlier run" in resumed.output
 
