@@ -37,6 +37,7 @@ class _StopOnSignal:
         self.requested = 0  # the signal that asked, or 0
         self.installed = threading.current_thread() is threading.main_thread()  # only there can it be
         self.previous = {}
+        self.stage_two = False  # a second Ctrl-C is handled here (SIGINT's own handler was Python's)
         if self.installed:
             for number in self.SIGNALS:
                 self.previous[number] = signal.signal(number, self._request) or signal.SIG_DFL
@@ -46,11 +47,12 @@ class _StopOnSignal:
         self.requested = signum
         self._restore()
         if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self.stage_two = True
             signal.signal(signal.SIGINT, self._at_once)
 
     @staticmethod
     def _at_once(signum, frame):
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # until the process ends: it is ending
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # while the run closes (the command line keeps it so)
         raise KeyboardInterrupt
 
     def _restore(self):
@@ -61,7 +63,7 @@ class _StopOnSignal:
     def __exit__(self, *exc):
         if self.installed:
             self._restore()
-            if signal.getsignal(signal.SIGINT) is self._at_once:  # (one signal only: as it was before)
+            if self.stage_two:  # Python's handler back, for a caller of run_batch that goes on
                 signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
@@ -137,11 +139,11 @@ def _run(source: Source, folder: Path, head: Optional[Row], rows: Iterator[Row],
     read_all = threading.Event()  # every row was read (and sent): a signal after that stopped nothing
     stopping = threading.Event()
     failures: List[OutputError] = []  # the output folder cannot be written: the run stops
-    try:
-        with _StopOnSignal() as asked:
-            def stop() -> bool:  # a signal stops the sending of rows at once, not at the next result
-                return bool(asked.requested) or stopping.is_set()
+    with _StopOnSignal() as asked:  # (around the closing too: a second Ctrl-C leaves it alone)
+        def stop() -> bool:  # a signal stops the sending of rows at once, not at the next result
+            return bool(asked.requested) or stopping.is_set()
 
+        try:
             try:
                 for outcome in _outcomes(tasks(), jobs, str(folder), render_to, stop):
                     journal.record(outcome, spans.pop(outcome.row, 0))
@@ -158,12 +160,12 @@ def _run(source: Source, folder: Path, head: Optional[Row], rows: Iterator[Row],
                 summary.worker_lost = str(exc)
             if asked.requested and not read_all.is_set():  # (also when it came after the last result in hand)
                 summary.interrupted = asked.requested
-    finally:
-        journal.close()
-        try:
-            journal.write_problems(folder)
-        except OutputError as exc:
-            failures.append(exc)
+        finally:
+            journal.close()
+            try:
+                journal.write_problems(folder)
+            except OutputError as exc:
+                failures.append(exc)
     failure = journal.failure or (failures[0] if failures else None)
     if failure:
         summary.cannot_write = str(failure)

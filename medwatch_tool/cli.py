@@ -52,8 +52,7 @@ class MedwatchGroup(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:  # Ctrl-C where a command does not take it itself: click said
-            signal.signal(signal.SIGINT, signal.SIG_IGN)  # "Aborted!" and exit 1, which means bad input
-            _say_error("\ninterrupted")
+            _say_error("\ninterrupted")  # "Aborted!" and exit 1, which means bad input
             ctx.exit(130)
         except BrokenPipeError:  # `medwatch fields | head`: the reader left, nothing is wrong
             _reader_left(err=True)
@@ -441,6 +440,7 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
         else:
             summary = run_batch(source, out_dir, render_to, jobs, resume)
     except KeyboardInterrupt:  # a second Ctrl-C: stopped at once, the journal still holds what is done
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the process ends: more of them would break into its end
         finish = _resume_command(input_file, out_dir, render_to, input_format)
         _say(f"\ninterrupted; to finish: {finish}", err=True)
         sys.exit(130)
@@ -526,6 +526,8 @@ def _resume_command(input_file: str, out_dir: str, render_to, input_format) -> s
     read from is named, and a pipe of this run only (`<(gunzip -c ...)`) is said to be one."""
     import shlex
 
+    if input_file in ("/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"):
+        input_file = "-"  # (read as standard input is)
     piped = input_file.startswith(("/dev/fd/", "/proc/self/fd/"))
     shown = input_file
     if input_file.startswith("-") and input_file != "-":
@@ -533,11 +535,11 @@ def _resume_command(input_file: str, out_dir: str, render_to, input_format) -> s
     options = (["--render", render_to] if render_to else []) + (["--input-format", input_format] if input_format else [])
     rest = " ".join(shlex.quote(w) for w in ["--out", out_dir, *options]) + " --resume"
     if piped:
-        return f"medwatch batch <(...) {rest} (the same rows again: {input_file} was this run's pipe)"
+        return f"medwatch batch <(...) {rest}, giving it the same rows again ({input_file} was this run's pipe)"
     command = f"medwatch batch {shlex.quote(shown)} {rest}"
     if input_file == "-":
         stdin = _stdin_file()
-        return f"{command} < {shlex.quote(stdin)}" if stdin else f"{command} (the same rows on standard input)"
+        return f"{command} < {shlex.quote(stdin)}" if stdin else f"{command}, giving it the same rows on standard input"
     return command
 
 
@@ -547,9 +549,10 @@ def _stdin_file() -> Optional[str]:
     try:
         if not stat.S_ISREG(os.fstat(0).st_mode):
             return None
-        return os.readlink("/proc/self/fd/0")
+        name = os.readlink("/proc/self/fd/0")
     except OSError:
         return None
+    return name if os.path.isfile(name) else None  # not one deleted since ("... (deleted)")
 
 
 @main.command()

@@ -180,7 +180,7 @@ def _text_check(field: Field) -> Callable[[str], str]:
 
 # a help text's first sentence: up to a full stop ending the text or followed by a capital
 # ("... ( ) and . are allowed." holds a dot that is no full stop)
-_FIRST_SENTENCE = re.compile(r"(.*?)\.?(?:$|\.\s+(?=[A-Z]))", re.S)
+_FIRST_SENTENCE = re.compile(r"(.*?)\.?(?:$|(?<!\be\.g)(?<!\bi\.e)\.\s+(?=[A-Z]))", re.S)
 
 
 def _not_of_its_form(field: Field, text: str) -> str:

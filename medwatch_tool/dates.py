@@ -27,12 +27,14 @@ def _full(y: int, m: int, d: int, raw: str) -> str:
     try:
         return date(y, m, d).isoformat()
     except ValueError:
+        if not 1 <= y:
+            raise _year_out_of_range(raw, f"{y:04d}") from None
         if not 1 <= m <= 12:
             why = f"there is no month {m}"
-        elif 1 <= y <= 9999 and d > 0:
+        elif d > 0:
             why = f"{calendar.month_name[m]} {y} has {calendar.monthrange(y, m)[1]} days"
         else:
-            why = "there is no such day"
+            why = "there is no day 0"
         raise ValueProblem(f"{raw} is not a date: {why}") from None
 
 
@@ -68,10 +70,14 @@ def parse_partial_date(raw: str) -> str:
     """
     day = _parse(raw)
     if int(day[:4]) < earliest_year():
-        short = "; write the year in full" if int(day[:4]) < 1000 else ""
-        raise ValueProblem(f"{raw.strip()} is not a date: the year {day[:4]} is out of range (the form's dates "
-                           f"begin in {earliest_year()}{short})")
+        raise _year_out_of_range(raw, day[:4])
     return day
+
+
+def _year_out_of_range(raw: str, year: str) -> ValueProblem:
+    short = "; write the year in full" if int(year) < 1000 else ""
+    return ValueProblem(f"{raw.strip()} is not a date: the year {year} is out of range (the form's dates "
+                        f"begin in {earliest_year()}{short})")
 
 
 @lru_cache(maxsize=1)
@@ -126,7 +132,7 @@ def _known_date(s: str, text: str) -> str:
     if m:
         first, mark, second, year = int(m.group(1)), m.group(2), int(m.group(3)), int(m.group(4))
         if mark == ".":  # 04.03.2026: day first, as wherever dates are written with dots (not on US forms)
-            if first != second and first <= 12 and second <= 12:
+            if first != second and 1 <= first <= 12 and 1 <= second <= 12:
                 raise ValueProblem(f"'{text}' has dots, as dates written day first do: if it is {first} "
                                    f"{calendar.month_name[second]} {year}, write {year}-{second:02d}-{first:02d}")
             return _full(year, first, second, text) if second > 12 else _full(year, second, first, text)

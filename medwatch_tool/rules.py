@@ -108,11 +108,13 @@ def _rules_on(day: str, schema_valid: bool) -> etree.XSLT:
 
 def _placeholders() -> str:
     """The words that say "no value" (coerce's list) as the rules' `$placeholders` literal
-    (rules.sch tries only texts shorter than 20 characters)."""
+    (rules.sch tries only texts shorter than 20 characters), but for those that are also
+    initials or names (NA, N.A., Nil, Unk: the boxes it looks at hold initials and names)."""
     from .coerce import NOT_GIVEN
 
-    assert not any("'" in word or "|" in word or len(word) >= 20 for word in NOT_GIVEN)
-    return "'|" + "|".join(sorted(NOT_GIVEN)) + "|'"
+    words = [w for w in NOT_GIVEN if not (w.replace(".", "").isalpha() and len(w.replace(".", "")) <= 3)]
+    assert not any("'" in word or "|" in word or len(word) >= 20 for word in words)
+    return "'|" + "|".join(sorted(words)) + "|'"
 
 
 def _fields_not_walked(stylesheet: etree._Element):

@@ -1099,6 +1099,26 @@ def test_the_command_printed_to_finish_an_interrupted_run_works_as_pasted(consol
     assert sorted(json.loads(line)["row"] for line in journal.open()) == list(range(2, 2 + len(rows)))
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/fd"), reason="names standard input's file by /proc/self/fd")
+def test_the_command_to_finish_names_no_file_deleted_since_it_was_read(console_script, tmp_path):
+    """Standard input from a file deleted meanwhile (a shell's here-document): the command
+    said `< '.../rows.csv (deleted)'`."""
+    src = write_csv(tmp_path / "rows.csv", numbered_rows(6000))
+    with src.open("rb") as rows:
+        src.unlink()
+        proc = subprocess.Popen([str(console_script), "batch", "-", "--out", str(tmp_path / "o")], stdin=rows,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    journal = tmp_path / "o" / ".medwatch-batch.jsonl"
+    deadline = time.time() + 60
+    while time.time() < deadline and (not journal.exists() or journal.stat().st_size == 0):
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGINT)
+    stderr = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 130, stderr
+    assert stderr.rstrip().endswith(f"to finish: medwatch batch - --out {tmp_path / 'o'} --resume, giving it the "
+                                    "same rows on standard input"), stderr
+
+
 def children(pid):
     with open(f"/proc/{pid}/task/{pid}/children") as handle:
         return [int(p) for p in handle.read().split()]

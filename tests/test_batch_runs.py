@@ -263,6 +263,28 @@ def test_a_signal_between_two_chunks_is_an_interruption_not_a_finished_run(runne
     assert f"interrupted: the {CHUNK} rows done so far are kept" in result.output
 
 
+def test_a_caller_of_run_batch_gets_ctrl_c_back_after_a_second_one_stopped_it(tmp_path):
+    """A second Ctrl-C stops a run at once (KeyboardInterrupt) and more are ignored while it
+    closes; afterwards Ctrl-C was still ignored in the program that called run_batch."""
+    from medwatch_tool.batch import run_batch
+    from medwatch_tool.readers import open_source
+
+    rows = [dict(r, **{"admin/report_id": f"R{i}"}) for i, r in enumerate(example_rows() * 20)]
+    source = open_source(str(write_csv(tmp_path / "e.csv", rows)))
+    seen = []
+
+    def pressed_twice(outcome):
+        seen.append(outcome)
+        if len(seen) in (2, 3):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(source, tmp_path / "o", on_row=pressed_twice)
+    source.close()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert (tmp_path / "o" / "problems.csv").exists()  # closed as after one Ctrl-C: problems.csv written
+
+
 def test_a_closed_terminal_stops_the_run_cleanly(console_script, runner, tmp_path):
     """A run on a terminal whose window is closed (SIGHUP, then EIO on every write) failed
     on its progress bar: exit 1, and rows drafted but never journaled. It stops as for

@@ -66,10 +66,10 @@ def test_units_in_their_own_letter_case_are_read(written, stored):
 
 
 @pytest.mark.parametrize("written, stored", [("mg/m2", "MG/SQ M"), ("mg/m\u00b2", "MG/SQ M"), ("mcg/m2", "UGM/SQ M"),
-                                             ("\u00b5g/m\u00b2", "UGM/SQ M"), ("units/kg", "IU/KG")])
-def test_doses_per_body_surface_and_per_kilogram_are_read(runner, tmp_path, written, stored):
-    """'mg/m2' was refused with "did you mean MG/ML or MG/MG?", and 'units/kg' offered IU
-    (per kilogram dropped): a dose misread by a factor of the patient's size."""
+                                             ("\u00b5g/m\u00b2", "UGM/SQ M")])
+def test_doses_per_body_surface_are_read(runner, tmp_path, written, stored):
+    """'mg/m2' was refused with "did you mean MG/ML or MG/MG?": a dose misread by a factor
+    of the patient's size."""
     [values] = run_batch(runner, tmp_path, [{"suspect_product[1]/dose_unit": written}])
     assert values["suspect_product[1]/dose_unit"] == stored
 
@@ -325,6 +325,10 @@ def test_a_dashed_date_in_a_semicolon_file_that_reads_two_ways_is_refused(runner
     ("2026-02-30", "2026-02-30 is not a date: February 2026 has 28 days"),
     ("2/30/2024", "2/30/2024 is not a date: February 2024 has 29 days"),
     ("2026-13-01", "2026-13-01 is not a date: there is no month 13"),
+    ("00.05.2026", "00.05.2026 is not a date: there is no day 0"),  # (not "if it is 0 May 2026, write 2026-05-00")
+    ("05.00.2026", "05.00.2026 is not a date: there is no month 0"),
+    ("0000-01-01", "0000-01-01 is not a date: the year 0000 is out of range (the form's dates begin in 1850; write "
+                   "the year in full)"),
     ("46085", "'46085' is not a date but looks like a spreadsheet's number for one (2026-03-04), its date format "
               "lost: format the column as dates, or write 2026-03-04 if that is the date"),
 ])
@@ -463,3 +467,4 @@ def test_device_problem_codes_listed_with_commas_are_read(runner, tmp_path):
     [(path, box, message)] = wrong
     assert path == "device[1]/problem_code"
     assert message.startswith("'12' does not look like a valid device problem code (FDA/IMDRF): a 4-digit FDA CDRH code")
+    assert message.endswith("or an IMDRF code (e.g. A040601)")  # (not cut at "e.g. A")

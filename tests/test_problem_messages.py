@@ -215,6 +215,16 @@ def test_placeholders_in_the_boxes_of_the_minimum_criteria_are_warned_about(runn
     assert told["suspect_product[1]/name"][2].startswith("'Unknown' is a placeholder")
 
 
+def test_initials_and_names_that_spell_a_placeholder_are_not_taken_for_one(runner, tmp_path):
+    """NA, N.A. (initials, what A1 asks for), Na (a surname), Nil (a given name) are in the
+    list of what a coded cell may hold for "no value", not in the rule's."""
+    rows = [dict(example_rows()[1], **{"admin/report_id": f"P{n}", "patient/identifier": initials,
+                                       "reporter/last_name": "Na", "reporter/first_name": "Nil"})
+            for n, initials in enumerate(["NA", "N.A."])]
+    result, out = run(runner, tmp_path, rows)
+    assert result.exit_code == 0 and "2 drafted, 0 with errors, 0 warnings" in result.output, result.output
+
+
 def test_an_event_date_after_the_report_date_is_told_once(runner, tmp_path):
     """MW-DATE-3 (event date after the report date) and MW-DATE-7 (a date after the report
     date) both told it."""

@@ -2,7 +2,9 @@
 import json
 
 import pytest
+from lxml import etree
 
+from medwatch_tool.catalog import NS
 from medwatch_tool.cli import main
 
 from helpers import example_tree, remove, set_text, write
@@ -256,3 +258,28 @@ def test_only_predicates_on_the_name_alone_are_decided_when_narrowing():
     for depends_on_more in ["normalize-space(.)", "*", "mw:x", "$lo", "@id", "name() = 'date'",
                             "local-name(..) = 'event'", "count(preceding-sibling::*) = 0", "date"]:
         assert not about_the_name_only(depends_on_more), depends_on_more
+
+
+def test_codes_written_with_spaces_around_them_are_read_by_the_rules(runner, tmp_path):
+    """The schema takes ' kg ' (a token); the rules compared 'kg' and found the weight
+    'outside the human range', and missed ' true ' as an ongoing therapy."""
+    root = example_tree()
+    set_text(root, "patient/weight_unit", " kg ")
+    set_text(root, "suspect_product/ongoing", " true ")
+    start = root.find(f"{{{NS}}}suspect_product/{{{NS}}}start_date")
+    start.addnext(etree.Element(f"{{{NS}}}stop_date"))
+    set_text(root, "suspect_product/stop_date", "2026-10-09")
+    result = run(runner, write(root, tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "MW-WT" not in result.output
+    assert "D3 Therapy ongoing? [suspect_product[1]/ongoing]: the therapy is marked as ongoing but has a stop date " \
+           "(2026-10-09): one of the two is wrong (MW-DATE-8)" in result.output
+
+
+def test_a_weight_without_its_unit_is_told_at_the_unit(runner, tmp_path):
+    root = example_tree()
+    remove(root, "patient/weight_unit")
+    result = run(runner, write(root, tmp_path))
+    assert result.exit_code == 1
+    assert "A4 Weight unit [patient/weight_unit]: a weight needs its unit (kg or lb) (MW-WT-2)" in result.output
+    assert "MW-WT-1" not in result.output
