@@ -532,8 +532,9 @@ def _resume_command(input_file: str, out_dir: str, render_to, input_format) -> s
     shown = input_file
     if input_file.startswith("-") and input_file != "-":
         shown = os.path.join(".", input_file)
-    options = (["--render", render_to] if render_to else []) + (["--input-format", input_format] if input_format else [])
-    rest = " ".join(shlex.quote(w) for w in ["--out", out_dir, *options]) + " --resume"
+    options = ["--out", out_dir] + (["--render", render_to] if render_to else [])
+    options += ["--input-format", input_format] if input_format else []
+    rest = " ".join(shlex.quote(w) for w in options) + " --resume"
     if piped:
         return f"medwatch batch <(...) {rest}, giving it the same rows again ({input_file} was this run's pipe)"
     command = f"medwatch batch {shlex.quote(shown)} {rest}"

@@ -9,8 +9,8 @@ from decimal import Decimal, InvalidOperation
 from .catalog import Field
 from .errors import ValueProblem
 
-# a number followed by words: '70 kg', '1.500mg', '52 years old'
-NUMBER_THEN_WORDS = re.compile(r"([-+]?[\d.,]+(?:[eE][-+]?\d+)?) ?(?![eE][-+]?\d+$)([^\d\s.,].*)")  # (1e400: no unit e400)
+# a number followed by words: '70 kg', '1.500mg', '52 years old' (not 1e400: no unit e400)
+NUMBER_THEN_WORDS = re.compile(r"([-+]?[\d.,]+(?:[eE][-+]?\d+)?) ?(?![eE][-+]?\d+$)([^\d\s.,].*)")
 
 
 # (a group never begins with 0: 0,125.5 is no number)

@@ -85,12 +85,13 @@ def _as_stored(path: str, text: str) -> str:
 
 
 def unstorable(text: str) -> str:
-    """Why no report can hold `text` (a control character other than a line break or tab),
-    or "" when one can."""
+    """Why no report can hold `text` (a character no XML can hold: a control character other
+    than a line break or tab, a lone surrogate), or "" when one can."""
     bad = _NOT_XML.search(text)
     if bad is None:
         return ""
-    return f"contains the control character U+{ord(bad.group()):04X} (invisible, not text), which a report cannot hold: remove it"
+    return (f"contains the control character U+{ord(bad.group()):04X} (invisible, not text), which a report "
+            "cannot hold: remove it")
 
 
 def _markup(text: str) -> str:

@@ -993,11 +993,16 @@ def started_batch(console_script, src, out, jobs="2", journaled=1, **popen):
     options = dict(stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     options.update(popen)
     proc = subprocess.Popen([str(console_script), "batch", str(src), "--out", str(out), "--jobs", jobs], **options)
+    wait_for_journal(out, journaled)
+    return proc
+
+
+def wait_for_journal(out, size=1):
+    """Until the run into `out` has journaled `size` bytes (rows are being drafted), a minute at most."""
     journal = out / ".medwatch-batch.jsonl"
     deadline = time.time() + 60
-    while time.time() < deadline and (not journal.exists() or journal.stat().st_size < journaled):
+    while time.time() < deadline and (not journal.exists() or journal.stat().st_size < size):
         time.sleep(0.01)
-    return proc
 
 
 def test_killed_run_resumes_without_duplicates(console_script, tmp_path):
@@ -1084,10 +1089,7 @@ def test_the_command_printed_to_finish_an_interrupted_run_works_as_pasted(consol
     shell = dict(os.environ, PATH=f"{console_script.parent}{os.pathsep}{os.environ['PATH']}")
     proc = subprocess.Popen(command, cwd=tmp_path, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
-    journal = tmp_path / "o" / ".medwatch-batch.jsonl"
-    deadline = time.time() + 60
-    while time.time() < deadline and (not journal.exists() or journal.stat().st_size == 0):
-        time.sleep(0.01)
+    wait_for_journal(tmp_path / "o")
     os.killpg(proc.pid, signal.SIGINT)
     stderr = proc.communicate(timeout=60)[1]
     assert proc.returncode == 130, stderr
@@ -1096,6 +1098,7 @@ def test_the_command_printed_to_finish_an_interrupted_run_works_as_pasted(consol
     finished = subprocess.run(["/bin/sh", "-c", hint], cwd=tmp_path, env=shell, capture_output=True, text=True,
                               timeout=300, stdin=subprocess.DEVNULL)
     assert finished.returncode == 1 and "rows done by an earlier run, counted in" in finished.stdout, finished.stderr
+    journal = tmp_path / "o" / ".medwatch-batch.jsonl"
     assert sorted(json.loads(line)["row"] for line in journal.open()) == list(range(2, 2 + len(rows)))
 
 
@@ -1108,10 +1111,7 @@ def test_the_command_to_finish_names_no_file_deleted_since_it_was_read(console_s
         src.unlink()
         proc = subprocess.Popen([str(console_script), "batch", "-", "--out", str(tmp_path / "o")], stdin=rows,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    journal = tmp_path / "o" / ".medwatch-batch.jsonl"
-    deadline = time.time() + 60
-    while time.time() < deadline and (not journal.exists() or journal.stat().st_size == 0):
-        time.sleep(0.01)
+    wait_for_journal(tmp_path / "o")
     os.killpg(proc.pid, signal.SIGINT)
     stderr = proc.communicate(timeout=60)[1]
     assert proc.returncode == 130, stderr
