@@ -257,7 +257,10 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
 # first; text boxes keep what was written, and the rules warn of it in the boxes of FDA's
 # minimum criteria: rules.py passes them this list, less what may be initials or a name)
 NOT_GIVEN = frozenset({"n/a", "n.a.", "n.a", "na", "not applicable", "-", "--", "\u2013", "\u2014", "none",
-                       "nil", "unknown", "unk", "not known", "?", "not available", "."})  # (SAS writes ".")
+                       "nil", "unknown", "unk", "not known", "?", "not available", ".",  # (SAS writes ".")
+                       # what health records write where a patient would not answer (race, ethnicity)
+                       "declined", "declined to answer", "declined to state", "prefer not to say", "refused",
+                       "not reported", "not stated", "not recorded", "unavailable"})
 
 # what a spreadsheet shows, and exports, for a formula that failed: #N/A (a lookup that found
 # nothing), #REF!, #DIV/0!, #VALUE!... in Excel (#NV, #WERT!, #BEZUG! in German, #VALEUR! in

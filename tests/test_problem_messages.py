@@ -242,3 +242,14 @@ def test_a_social_security_number_as_patient_identifier_is_warned_about(runner, 
     assert problems_of(out) == {("patient/identifier", "MW-PAT-2"): (
         "A1", "warning", "the patient identifier looks like a social security number: use initials or a record "
         "code, never the SSN")}
+
+
+@pytest.mark.parametrize("answer", ["Declined", "Prefer not to say", "Not reported"])
+def test_a_question_the_patient_would_not_answer_leaves_its_box_empty(runner, tmp_path, answer):
+    """Race 'Declined' (as health records write it) failed the whole report over a box the
+    form does not require."""
+    row = dict(example_rows()[1], **{"patient/race": answer, "patient/ethnicity": answer})
+    result, out = run(runner, tmp_path, [row])
+    assert result.exit_code == 0 and "1 drafted, 0 with errors" in result.output, result.output
+    values = draft_values(read_draft(next(out.glob("*.xml"))))
+    assert "patient/race" not in values and "patient/ethnicity" not in values
