@@ -210,8 +210,8 @@ def test_placeholders_in_the_boxes_of_the_minimum_criteria_are_warned_about(runn
             if rule == "MW-MIN-6"}
     assert set(told) == {"patient/identifier", "event/description", "suspect_product[1]/name", "reporter/first_name"}
     assert told["patient/identifier"] == (
-        "A1", "warning", "'N/A' is a placeholder, not a value: give the real one or leave the box empty (FDA's "
-        "minimum criteria for a valid report rest on this box)")
+        "A1", "warning", "'N/A' is a placeholder, not an answer: give the real one or leave the box empty (FDA "
+        "needs this box, or one like it, to accept a report)")
     assert told["suspect_product[1]/name"][2].startswith("'Unknown' is a placeholder")
 
 
