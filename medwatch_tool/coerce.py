@@ -217,8 +217,9 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
             except ValueProblem as exc:
                 if text.casefold() in NOT_GIVEN:
                     continue  # "N/A" in a date, number or code box: an empty cell, not a wrong one
-                if unstorable(text):  # (not "'1 500' is not a number": the invisible character is the mistake)
-                    problems.append((path, unstorable(text)))
+                invisible = unstorable(text)  # (not "'1 500': the unit ... ' 500'": that character is the mistake)
+                if invisible:
+                    problems.append((path, invisible))
                 elif not _number_with_its_unit(path, field, text, values, out, problems):
                     problems.append((path, str(exc)))
             continue
