@@ -38,6 +38,13 @@ def _full(y: int, m: int, d: int, raw: str) -> str:
         raise ValueProblem(f"{raw} is not a date: {why}") from None
 
 
+def _no_such_day(y: int, m: int, d: int) -> str:
+    """Why day `d` of month `m` is not a date, in words."""
+    if d > 31:
+        return f"there is no day {d}"
+    return f"{calendar.month_name[m]} {y} has {calendar.monthrange(y, m)[1]} days"
+
+
 # a time of day after a full date, as exports and Excel's date-time cells write it:
 # T14:30, 14:30:05.250, 2:30 PM, SAS's 03NOV2026:14:30:00, with a time zone or not (UTC,
 # +01:00, or a US zone as US systems write it: EST, PDT, ET, AKST)
@@ -144,6 +151,11 @@ def _known_date(s: str, text: str) -> str:
                                    f"or {year}-{first:02d}-{second:02d}")
             return _full(year, second, first, text) if first > 12 else _full(year, first, second, text)
         if first > 12 >= second >= 1:  # 16/10/2026: written day first, where every date of the file is in doubt
+            if year < 1:
+                return _full(year, second, first, text)  # (out of range, said as such)
+            if first > calendar.monthrange(year, second)[1]:  # 31/02/2026: not a date either way
+                raise ValueProblem(f"{text} is not a date either way: there is no month {first}, and "
+                                   f"{_no_such_day(year, second, first)}")
             raise ValueProblem(f"{text} is not a date read month first, as on American forms: if the day comes "
                                f"first here, write dates as {year}-{second:02d}-{first:02d} (08{mark}10 would be "
                                f"read as 10 August)")

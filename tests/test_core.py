@@ -85,6 +85,17 @@ def test_a_date_written_day_first_is_refused_saying_how_to_write_it():
         parse_partial_date("16/10/2026")
 
 
+@pytest.mark.parametrize("raw, why", [("31/02/2026", "there is no month 31, and February 2026 has 28 days"),
+                                      ("31/04/2026", "there is no month 31, and April 2026 has 30 days"),
+                                      ("45/02/2026", "there is no month 45, and there is no day 45")])
+def test_a_slashed_date_that_is_no_date_either_way_says_so_and_suggests_none(raw, why):
+    """31/02/2026 was refused as written day first, with 'write dates as 2026-02-31': a date
+    that does not exist either."""
+    with pytest.raises(ValueProblem) as refused:
+        parse_partial_date(raw)
+    assert str(refused.value) == f"{raw} is not a date either way: {why}"
+
+
 @pytest.mark.parametrize("raw", ["11/3/26", "11-03-26", "3 Nov 26", "03NOV26"])
 def test_a_two_digit_year_is_refused_asking_for_the_century(raw):
     """An export's short date: 2026, or a date of birth in 1926? Not guessed."""
