@@ -10,7 +10,9 @@ from .catalog import Field
 from .errors import ValueProblem
 
 # a number followed by words: '70 kg', '1.500mg', '52 years old' (not 1e400: no unit e400)
-NUMBER_THEN_WORDS = re.compile(r"([-+]?[\d.,]+(?:[eE][-+]?\d+)?) ?(?![eE][-+]?\d+$)([^\d\s.,].*)")
+# (nor 36:00, a time span: no unit ':00')
+NUMBER_THEN_WORDS = re.compile(r"([-+]?[\d.,]+(?:[eE][-+]?\d+)?) ?(?![eE][-+]?\d+$)([^\d\s.,:].*)")
+_TIME_SPAN = re.compile(r"(\d+):([0-5]\d)(?::([0-5]\d))?")  # 36:00, 1:30:00: as Excel's [h]:mm shows a span
 
 
 # (a group never begins with 0: 0,125.5 is no number)
@@ -61,6 +63,12 @@ def decimal_text(field: Field, raw: str) -> str:
             raise ValueProblem(f"'{raw.strip()}' is not a number: write it without '{rough.group().strip()}' "
                                f"({text[rough.end():]}); the box has no place for it (say in the description that "
                                "it is an estimate, if that matters)") from None
+        span = _TIME_SPAN.fullmatch(text)
+        if span:
+            hours = Decimal(span.group(1)) + Decimal(span.group(2)) / 60 + Decimal(span.group(3) or 0) / 3600
+            raise ValueProblem(f"'{raw.strip()}' is a time span (hours:minutes), not a number: write the number of "
+                               f"hours ({format(round(hours, 2).normalize(), 'f')}), or of days, with its unit in "
+                               "the unit's box") from None
         raise ValueProblem(f"'{raw.strip()}' is not a number") from None
     if not number.is_finite():
         raise ValueProblem(f"'{raw.strip()}' is not a number")

@@ -262,6 +262,12 @@ def _day_first_dates(src: Source, paths: List[str], delimiter: str) -> List[tupl
         sign = None  # the rows' own reading says what is wrong with them
     finally:
         handle.close()
+    return day_first_readings(src, sign, columns)
+
+
+def day_first_readings(src: Source, sign: Optional[tuple], columns: List[str]) -> List[tuple]:
+    """(column, reading) for the date `columns` of a file whose first rows showed `sign`
+    (local_conventions.day_first_sign; none when None), and the note that says so."""
     if sign is None:
         return []
     box, label = load_catalog().describe(sign[2])

@@ -57,11 +57,12 @@ class DamagedCell(InputDamaged):
 
 def shared_strings(xml, part: str = "xl/sharedStrings.xml") -> List[str]:
     """The shared string table's texts, formatting runs joined, as openpyxl reads them
-    (read_string_table: without rich text, 'x005F_' dropped). `part` names it in messages."""
+    (read_string_table: without rich text), Excel's escapes decoded (`unescaped`). `part`
+    names it in messages."""
     strings = []
     try:
         for item in _elements(xml, _TABLE, _STRING):
-            strings.append(_text(item).replace("x005F_", ""))
+            strings.append(_text(item))
     except etree.XMLSyntaxError as exc:
         raise InputDamaged(f"its shared texts ({part}) cannot be read: {_trouble(exc)[0]}") from None
     return strings
@@ -135,7 +136,9 @@ def _value(cell, kind: str, strings: Sequence[str], style: int, date_styles, tim
         return bool(int(value))
     if kind == "d":
         return from_ISO8601(value)
-    return value  # "str" (a formula's text), "e" (an error such as #N/A)
+    if kind == "str":  # a formula's text
+        return unescaped(value)
+    return value  # "e" (an error such as #N/A)
 
 
 def _index(text: str) -> int:
@@ -149,11 +152,27 @@ def _index(text: str) -> int:
 _HOLDS = {"n": "a number", "s": "the number of a shared text", "b": "1 or 0 (true or false)", "d": "an ISO date"}
 
 
+_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def unescaped(text: str) -> str:
+    """A text with Excel's escapes decoded: _x000D_ is a carriage return (Excel writes each
+    line break of a text pasted from Windows so), _x0007_ a control character (refused at its
+    box, as in a CSV file), _x005F_ the '_' that keeps a '_x000D_' typed as such from being
+    read as one. Read as they stand, they went into a report's narrative as '_x000D_'."""
+    return _ESCAPE.sub(_character, text) if "_x" in text else text
+
+
+def _character(escape: re.Match) -> str:
+    return chr(int(escape.group(1), 16))
+
+
 def _text(element) -> str:
     """The text of an <si> or <is>: its <t>, then each formatting run's <t> (not the phonetic
-    ones); of two <t> where one belongs, the last, as openpyxl reads them."""
+    ones); of two <t> where one belongs, the last, as openpyxl reads them; Excel's escapes
+    decoded."""
     if len(element) == 1 and element[0].tag == _TEXT:  # (nearly every text: no formatting)
-        return element[0].text or ""
+        return unescaped(element[0].text or "")
     plain, runs = "", []
     for child in element:
         tag = child.tag
@@ -166,7 +185,7 @@ def _text(element) -> str:
                     text = part.text or ""
             if text:
                 runs.append(text)
-    return plain + "".join(runs) if runs else plain
+    return unescaped(plain + "".join(runs) if runs else plain)
 
 
 _COLUMNS: dict = {}  # "B" -> 2, as met

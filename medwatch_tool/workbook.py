@@ -10,11 +10,12 @@ zero-padded ZIP code with its zeros, a percent as one, a lot number 1.10 with it
 a month typed without a day as that month (cell_formats.py). What the cells' values do
 not say (formulas without a value, merged cells) is looked for first (sheet_scan.py).
 """
+import itertools
 import warnings
 import zipfile
 import zlib
-from datetime import date, datetime
-from typing import Iterator, List
+from datetime import date, datetime, timedelta
+from typing import Iterator, List, Optional
 from xml.etree.ElementTree import ParseError
 
 import openpyxl
@@ -26,13 +27,15 @@ from .catalog import load_catalog
 from .cell_formats import shown_values
 from .errors import InputDamaged, InputError
 from .header import header_paths
-from .readers import Row, Source
+from .local_conventions import LOOKED_AT, Refused, day_first_sign
+from .readers import Row, Source, day_first_readings
 from .sheet_rows import ENTITIES_REFUSED, DamagedCell, damage_reason, shared_strings, sheet_cells
 from .sheet_scan import Merge, scan_sheet
 
 
 def _cell_text(value) -> str:
-    """A cell as text: a date as ISO, a whole number without '.0' (the form the schema takes)."""
+    """A cell as text: a date as ISO, a whole number without '.0' (the form the schema takes),
+    a time span as Excel's [h]:mm shows it (36:00, not Python's '1 day, 12:00:00')."""
     if value.__class__ is str:  # most cells: nothing to convert
         return value
     if value is None:
@@ -41,6 +44,11 @@ def _cell_text(value) -> str:
         return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, timedelta):
+        seconds = round(value.total_seconds())
+        sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
+        shown = f"{sign}{seconds // 3600}:{seconds // 60 % 60:02d}"
+        return shown + (f":{seconds % 60:02d}" if seconds % 60 else "")
     if isinstance(value, float):  # a whole number as held (52.0 is 52, a long ID keeps its digits);
         # others to the 15 significant digits Excel works with (0.1*3 is 0.3, not 0.30000000000000004)
         return str(int(value)) if value.is_integer() else format(value, ".15g")
@@ -104,8 +112,13 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
     except InputDamaged as exc:  # its shared strings (sheet_rows.shared_strings)
         raise InputError(f"not a readable Excel .xlsx workbook ({exc})", src.name) from None
     except Exception as exc:  # whatever openpyxl trips on in a workbook it cannot make sense of
-        raise InputError(f"not a readable Excel .xlsx workbook ({_workbook_trouble(exc)})", src.name) from None
+        raise InputError(_another_kind(src.handle) or f"not a readable Excel .xlsx workbook "
+                         f"({_workbook_trouble(exc)})", src.name) from None
     try:
+        if not book.worksheets:
+            other = _another_kind(src.handle)
+            if other:
+                raise InputError(other, src.name)
         sheet = _sheet_to_read(book, src)
         called = "the first sheet" if book.sheetnames[0] == sheet.title else f"the sheet '{sheet.title}'"
 
@@ -121,15 +134,24 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
         rows = _row_texts(book, sheet)
         header = next(rows, None)
         if header is None:
-            raise InputError(f"{called} is empty", src.name)
+            others = [f"'{other.title}'" for other in book.worksheets if other is not sheet]
+            if not others:
+                raise InputError(f"{called} is empty", src.name)
+            raise InputError(f"{called}, '{sheet.title}', is empty, and only it is read, not the workbook's other "
+                             f"sheet{'s' * (len(others) > 1)} {', '.join(others)}: put the sheet that holds the rows "
+                             "first (or delete the empty one), and run again", src.name)
         try:
             paths = header_paths(header, rows, src.name)
         except InputError as wrong:
             raise refused(wrong.reason) from None
         if scan.merges:
             raise refused(_merged(scan.merges, paths))
+        kinds = {path: getattr(load_catalog().field(path), "kind", None) for path in paths}
+        text_boxes = {path for path in paths if kinds[path] == "text"}
+        numbered = enumerate(rows, 2)
+        day_first, numbered = _day_first_dates(src, paths, kinds, numbered)
         try:
-            for number, texts in enumerate(rows, 2):
+            for number, texts in numbered:
                 if not "".join(texts).strip():  # (one pass in C: a cell of only spaces is empty too)
                     continue
                 row = Row(number)
@@ -137,12 +159,41 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
                     row.problems.append(f"has values beyond the {len(paths)} named columns")
                 for path, text in zip(paths, texts):
                     if text and not text.isspace():  # (text.strip() without a copy)
+                        if text.__class__ is DateCell:
+                            text = _in_a_text_box(text) if path in text_boxes else str(text)
                         row.values[path] = text
+                for path, reading in day_first:
+                    if path in row.values:
+                        row.values[path] = reading(row.values[path])
                 yield row
         except DamagedCell as damage:
             raise damage.in_field(_field(paths, damage.column)) from None
     finally:
         book.close()
+
+
+def _day_first_dates(src: Source, paths: List[str], kinds: dict, numbered: Iterator[tuple]):
+    """(column, reading) for the date boxes of a sheet whose first rows hold a date typed
+    as text day first (16/10/2026), as for a CSV file (readers._day_first_dates): its text
+    dates that read both ways are then refused with both readings, not read US-style; and
+    the rows, the first ones looked at put back."""
+    at = [(column, path) for column, path in enumerate(paths) if kinds[path] == "date"]
+    if not at:
+        return [], numbered
+    head: list = []
+    rest = numbered
+    try:
+        head.extend(itertools.islice(numbered, LOOKED_AT))
+    except Exception as exc:  # a damaged row: the rows before it are drafted first, as without the look
+        rest = _raising(exc)
+    sign = day_first_sign((number, {path: texts[column] for column, path in at if column < len(texts)})
+                          for number, texts in head)
+    return day_first_readings(src, sign, [path for _, path in at]), itertools.chain(head, rest)
+
+
+def _raising(exc: Exception) -> Iterator[tuple]:
+    raise exc
+    yield  # (a generator: raises where the rows reach it)
 
 
 class _Reader(ExcelReader):
@@ -162,6 +213,28 @@ def _load_workbook(handle):
     reader = _Reader(handle, read_only=True, data_only=True)
     reader.read()
     return reader.wb
+
+
+_STRICT = b"http://purl.oclc.org/ooxml/spreadsheetml/main"
+
+
+def _another_kind(handle) -> Optional[str]:
+    """What a zip that openpyxl finds no sheet of rows in is, when it is a workbook of a kind
+    Excel also saves but openpyxl does not read (a Binary or a Strict Open XML workbook),
+    and what to do; None when it is not one of them."""
+    try:
+        handle.seek(0)
+        with zipfile.ZipFile(handle) as package:
+            names = set(package.namelist())
+            if "xl/workbook.bin" in names:
+                what = "an Excel Binary Workbook (.xlsb)"
+            elif "xl/workbook.xml" in names and _STRICT in package.open("xl/workbook.xml").read(4096):
+                what = "saved as a Strict Open XML Spreadsheet"
+            else:
+                return None
+    except (OSError, zipfile.BadZipFile, zlib.error, EOFError, KeyError):
+        return None
+    return f"is {what}, which this tool cannot read: save it in Excel as an Excel Workbook (.xlsx), or as CSV"
 
 
 def _field(paths: List[str], column: int) -> str:
@@ -212,14 +285,46 @@ def _row_texts(book, sheet) -> Iterator[List[str]]:
             texts = [""] * cells[-1][0] if cells else []
             for column, value, style in cells:
                 if value.__class__ is not str:
-                    text = shown[style](value) if style in shown else None
-                    value = _cell_text(value) if text is None else text
+                    if value.__class__ is float and abs(value) >= 1e15 and value.is_integer() and _digits_lost(value):
+                        value = Refused(_held(value), _DIGITS_LOST.format(shown=_held(value), digits=len(f"{abs(value):.0f}")))
+                    else:
+                        text = shown[style](value) if style in shown else None
+                        text = _cell_text(value) if text is None else text
+                        value = DateCell(text) if isinstance(value, date) else text
                 try:
                     texts[column - 1] = value
                 except IndexError:  # a cell after its row's last one: never so from Excel
                     texts.extend([""] * (column - len(texts)))
                     texts[column - 1] = value
             yield texts
+
+
+class DateCell(str):
+    """A cell Excel holds as a date, as text: in a box that takes text it is refused
+    (`_in_a_text_box`), as Excel's reading of a lot number 3-5 as 5 March."""
+
+
+def _in_a_text_box(text: DateCell) -> Refused:
+    return Refused(text, f"'{text}' is a date, and this box takes text: Excel turns what is typed as 3-5 or 1/2 "
+                         "into a date. If it is not meant as one, format the column as Text, type the value again, "
+                         "and run again")
+
+
+def _digits_lost(number: float) -> bool:
+    """Whether a whole number of 16 digits or more may not be the number typed: Excel keeps
+    15 significant digits and turns the rest to zeros, and beyond 2**53 not even a double
+    holds every whole number (1.23456789012345E+19 read whole gave 12345678901234499584)."""
+    return abs(number) >= 2 ** 53 or f"{abs(number):.0f}"[15:].strip("0") == ""
+
+
+_DIGITS_LOST = ("'{shown}' is a number of {digits} digits, more than the 15 Excel keeps (it turns the rest to zeros), "
+                "so the number typed is lost: a serial number, UDI or other code this long must be kept as text. "
+                "Format the column as Text, type it again, and run again")
+
+
+def _held(number: float) -> str:
+    """A number as a workbook holds it (Excel's 15 significant digits): 1.23456789012345E+19."""
+    return format(number, ".15G")
 
 
 def _merged(merges: List[Merge], paths: List[str]) -> str:

@@ -101,6 +101,29 @@ def test_formatted_text_in_the_shared_strings_reaches_the_draft_whole(runner, tm
     assert draft_values(read_draft(draft))["event/description"] == "Severe drowsiness & slow breathing"
 
 
+def test_excel_s_escapes_in_a_text_are_read_as_the_characters_they_stand_for(runner, tmp_path):
+    """Excel saves a carriage return in a text as _x000D_ (a narrative pasted from Windows:
+    every line break) and a control character as _x0007_; they went into the draft as
+    '_x000D_'. Now the line breaks are the text's own, a bell is refused at its box as in a
+    CSV file, and an '_x000D_' typed as such (saved _x005F_x000D_) stays as typed."""
+    rows = example_rows()[:2]
+    rows[0]["event/description"] = "PLACEHOLDER"
+    rows[1]["event/history"] = "HISTORY"
+    src = tmp_path / "excel.xlsx"
+    _workbook(src, rows)
+    _rewrite_sheet(src, rb't="inlineStr"><is><t>PLACEHOLDER</t></is>', b't="s"><v>0</v>')
+    _rewrite_sheet(src, rb't="inlineStr"><is><t>HISTORY</t></is>', b't="s"><v>1</v>')
+    _add_shared_strings(src, (f'<sst xmlns="{MAIN}"><si><t xml:space="preserve">Drowsy at 08:00._x000D_\nGCS 10 '
+                              'in ED; field _x005F_x000D_ kept</t></si><si><t>bell_x0007_ rang</t></si></sst>').encode())
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    assert result.exit_code == 1, result.output
+    [draft] = out.glob("*.xml")
+    assert draft_values(read_draft(draft))["event/description"] == "Drowsy at 08:00.\r\nGCS 10 in ED; field _x000D_ kept"
+    problems = (out / "problems.csv").read_text(encoding="utf-8-sig")
+    assert "event/history,B7" in problems and "U+0007" in problems and "_x0007_" not in problems
+
+
 def _add_shared_strings(src, table: bytes):
     """Give a saved workbook a shared string table, as Excel saves one."""
     _rewrite_sheet(src, rb"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.'

@@ -325,3 +325,145 @@ def test_a_workbook_of_only_a_header_says_so(runner, tmp_path):
     result = _run(runner, src, tmp_path / "o")
     assert result.exit_code == 0 and result.output.startswith("0 drafted, 0 with errors, 0 warnings\n")
     assert f"note: {src}: the file holds no rows below its header (row 1): nothing was drafted" in result.output
+
+
+def test_dates_typed_as_text_day_first_are_refused_when_they_read_both_ways(runner, tmp_path):
+    """A workbook whose dates are typed as text day first (16/10/2026) had its 08/10/2026
+    drafted as 10 August, silently, where the same rows in a CSV file were refused with both
+    readings: the workbook's first rows are now looked at as a CSV file's are."""
+    rows = _rows(2)
+    rows[0].update({"event/event_date": "16/10/2026", "event/report_date": "21/10/2026"})
+    rows[1].update({"event/event_date": "08/10/2026", "event/report_date": "2026-11-01"})
+    src = tmp_path / "typed.xlsx"
+    _workbook(src, rows)
+    result = _run(runner, src, tmp_path / "o")
+    assert result.exit_code == 1 and "1 drafted, 1 with errors" in result.output, result.output
+    assert (f"note: {src}: this file writes 16/10/2026 in B3 date of event on row 2, the day first: its dates "
+            "that read both ways (03/11/2025) are refused with both readings") in result.output
+    first = draft_values(read_draft(tmp_path / "o" / f"{rows[0]['admin/report_id']}.xml"))
+    assert (first["event/event_date"], first["event/report_date"]) == ("2026-10-16", "2026-10-21")
+    [problem] = read_problems(tmp_path / "o")
+    assert (problem["row"], problem["box"]) == ("3", "B3")
+    assert problem["message"].startswith("'08/10/2026' could be 8 Oct or 10 Aug 2026")
+
+
+@pytest.mark.parametrize("held, digits", [("1.23456789012345E+19", 20), ("1.23456789012345E+17", 18),
+                                          ("1.23456789012345E+15", 16)])
+def test_a_code_kept_as_a_number_of_more_digits_than_excel_keeps_is_refused(runner, tmp_path, held, digits):
+    """A 20-digit serial number typed into Excel is held as 1.23456789012345E+19: it was
+    drafted as 12345678901234499584, digits no one typed nor saw."""
+    row = dict(example_rows()[2], **{"admin/report_id": "LONG", "device[1]/serial": "SERIAL"})
+    src = tmp_path / "long.xlsx"
+    _workbook(src, [row])
+    _rewrite_sheet(src, rb't="inlineStr"><is><t>SERIAL</t></is>', b'><v>' + held.encode() + b'</v>')
+    result = _run(runner, src, tmp_path / "o")
+    assert result.exit_code == 1 and "0 drafted, 1 with errors" in result.output, result.output
+    [problem] = read_problems(tmp_path / "o")
+    assert (problem["path"], problem["box"]) == ("device[1]/serial", "E4")
+    assert problem["message"].startswith(f"'{held}' is a number of {digits} digits, more than the 15 Excel keeps")
+
+
+def test_a_number_of_sixteen_digits_that_excel_did_not_cut_is_read_whole(runner, tmp_path):
+    row = dict(example_rows()[2], **{"admin/report_id": "EXACT", "device[1]/serial": "SERIAL"})
+    src = tmp_path / "exact.xlsx"
+    _workbook(src, [row])
+    _rewrite_sheet(src, rb't="inlineStr"><is><t>SERIAL</t></is>', b'><v>1.234567890123456E+15</v>')
+    result = _run(runner, src, tmp_path / "o")
+    assert result.exit_code == 0, result.output
+    assert draft_values(read_draft(tmp_path / "o" / "EXACT.xml"))["device[1]/serial"] == "1234567890123456"
+
+
+def test_a_date_in_a_box_that_takes_text_is_refused_as_excel_s_reading(runner, tmp_path):
+    """A lot number typed 3-5 is made the date 5 March by Excel: it was drafted as the lot
+    2026-03-05. In a date box a date cell is read as before."""
+    row = dict(example_rows()[1], **{"admin/report_id": "LOT", "suspect_product[1]/lot": datetime(2026, 3, 5),
+                                     "event/event_date": datetime(2026, 3, 1)})
+    src = tmp_path / "lot.xlsx"
+    _workbook(src, [row])
+    result = _run(runner, src, tmp_path / "o")
+    assert result.exit_code == 1, result.output
+    [problem] = read_problems(tmp_path / "o")
+    assert (problem["path"], problem["box"]) == ("suspect_product[1]/lot", "D1")
+    assert problem["message"].startswith("'2026-03-05' is a date, and this box takes text: Excel turns what is "
+                                         "typed as 3-5 or 1/2 into a date")
+
+
+def test_a_time_span_in_a_number_box_is_told_in_hours(runner, tmp_path):
+    """36:00 in a [h]:mm cell was quoted back as '1 day, 12:00:00', with 'day, 12:00:00' taken
+    for a unit."""
+    row = dict(example_rows()[1], **{"admin/report_id": "SPAN", "suspect_product[1]/duration": 1.5})
+    row.pop("suspect_product[1]/duration_unit", None)
+    book = openpyxl.Workbook()
+    header = _workbook(None, [row], book.active)
+    book.active.cell(row=2, column=header.index("suspect_product[1]/duration") + 1).number_format = "[h]:mm"
+    src = tmp_path / "span.xlsx"
+    book.save(src)
+    result = _run(runner, src, tmp_path / "o")
+    assert result.exit_code == 1, result.output
+    [problem] = read_problems(tmp_path / "o")
+    assert problem["box"] == "D3"
+    assert problem["message"] == ("'36:00' is a time span (hours:minutes), not a number: write the number of hours "
+                                  "(36), or of days, with its unit in the unit's box")
+
+
+def _repackaged(src, change):
+    """The saved workbook `src` with each member's bytes passed through `change(name, data)`
+    (None leaves a member out), as another program would have packaged it."""
+    import io
+    import zipfile
+
+    saved = src.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(saved)) as original, zipfile.ZipFile(src, "w") as copy:
+        for info in original.infolist():
+            data = change(info.filename, original.read(info.filename))
+            if data is not None:
+                copy.writestr(info, data)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # openpyxl's, on the namespaces it does not know
+def test_a_strict_open_xml_workbook_is_named_as_such(runner, tmp_path):
+    """Excel's "Strict Open XML Spreadsheet" is saved with other namespaces, which openpyxl
+    does not read: the run said the workbook held "no worksheet (only charts)"."""
+    src = tmp_path / "strict.xlsx"
+    _workbook(src, _rows(1))
+
+    def strict(name, data):
+        return (data.replace(b"http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+                             b"http://purl.oclc.org/ooxml/spreadsheetml/main")
+                .replace(b"http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+                         b"http://purl.oclc.org/ooxml/officeDocument/relationships"))
+    _repackaged(src, strict)
+    result = _run(runner, src, tmp_path / "o")
+    assert result.exit_code == 1 and not (tmp_path / "o").exists()
+    assert result.output == (f"Error: {src}: is saved as a Strict Open XML Spreadsheet, which this tool cannot "
+                             "read: save it in Excel as an Excel Workbook (.xlsx), or as CSV\n")
+
+
+def test_an_excel_binary_workbook_is_named_as_such(runner, tmp_path):
+    """An .xlsb (its parts binary; here a workbook's XML parts renamed so) was "not a readable
+    Excel .xlsx workbook (File contains no valid workbook part)"."""
+    src = tmp_path / "big.xlsx"
+    _workbook(src, _rows(1))
+    _repackaged(src, lambda name, data: data if name != "xl/workbook.xml" else None)
+    import zipfile
+
+    with zipfile.ZipFile(src, "a") as book:
+        book.writestr("xl/workbook.bin", b"\x83\x01\x00\x80\x01")
+    result = _run(runner, src, tmp_path / "o")
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {src}: is an Excel Binary Workbook (.xlsb), which this tool cannot read: "
+                             "save it in Excel as an Excel Workbook (.xlsx), or as CSV\n")
+
+
+def test_an_empty_first_sheet_names_the_sheets_not_read(runner, tmp_path):
+    """Rows on the second sheet behind an empty first one: "the first sheet is empty" said
+    neither which sheet nor that the rows' sheet was not read."""
+    book = openpyxl.Workbook()
+    _workbook(None, _rows(2), book.create_sheet("Reports"))
+    src = tmp_path / "two.xlsx"
+    book.save(src)
+    result = _run(runner, src, tmp_path / "o")
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {src}: the first sheet, 'Sheet', is empty, and only it is read, not the "
+                             "workbook's other sheet 'Reports': put the sheet that holds the rows first (or delete "
+                             "the empty one), and run again\n")
