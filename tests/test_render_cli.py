@@ -104,3 +104,18 @@ def test_text_never_cuts_an_identifier_or_a_web_address_across_lines(runner, tmp
     for whole in (udi, serial, address):
         assert "      " + whole in lines, whole
     assert max(len(line) for line in lines if "word" in line) <= 78  # ordinary text is wrapped as before
+
+
+def test_a_line_break_inside_a_value_or_a_test_cell_is_indented_under_it(runner, tmp_path):
+    """A lot number 'LOT<CR>42' was written on one line with its CR: a terminal showed
+    '42    Lot #: LOT', the lot as LOT and 42 where box numbers go. A test's cell broken over
+    two lines went on at column 0, and a test line was never wrapped (200 characters)."""
+    root = example_tree("baclofen-pump-catheter-kink.xml")
+    set_text(root, "suspect_product/lot", "LOT\r42")
+    set_text(root, "event/test/name", "Serum creatinine\n(repeat, fasting)")
+    result = runner.invoke(main, ["render", str(write(root, tmp_path))])
+    assert result.exit_code == 0, result.output
+    page = result.output
+    assert "\r" not in page and max(len(line) for line in page.splitlines()[1:]) <= 78  # (but the title)
+    assert "D1    Lot #:\n      LOT\n      42\n" in page
+    assert "      1. Test name: Serum creatinine\n         (repeat, fasting); Test date:" in page
