@@ -92,12 +92,22 @@ def coerce_value(field: Field, raw) -> Value:
         items = raw if isinstance(raw, (list, tuple)) else str(raw).split(";")
         out = []
         for item in items:
-            if str(item).strip():
-                for value in _one_or_listed(field, str(item)):
-                    if value not in out:
-                        out.append(value)
+            text = "" if item is None else str(item).strip()
+            if not text:
+                continue
+            try:
+                values = _one_or_listed(field, text)
+            except ValueProblem:
+                if text.casefold() in NOT_GIVEN:
+                    continue  # ["Declined"], as JSON lists a race not given: as "Declined" alone
+                raise
+            for value in values:
+                if value not in out:
+                    out.append(value)
         return out
     if isinstance(raw, (list, tuple)):
+        if not any(item is not None and str(item).strip() for item in raw):
+            return ""  # [] or [null]: as null, no value
         raise ValueProblem("takes one value, not a list")
     text = str(raw).strip()
     return coerce_one(field, text) if text else ""
@@ -187,9 +197,14 @@ def _not_of_its_form(field: Field, text: str) -> str:
     """Why a text is refused by its box's pattern, with what the box takes (the first
     sentence of its help: "letters, digits, '.', '_', '-'"), the box named as the form
     names it (FDA/IMDRF, ID stay in capitals)."""
-    label = field.label if field.label[:2].isupper() else field.label[:1].lower() + field.label[1:]
-    takes = _FIRST_SENTENCE.match(field.help).group(1) if field.help else ""
-    return f"'{text}' does not look like a valid {label}" + (f": {takes[:1].lower() + takes[1:]}" if takes else "")
+    label, takes = _lowered(field.label), _FIRST_SENTENCE.match(field.help).group(1) if field.help else ""
+    return f"'{text}' does not look like a valid {label}" + (f": {_lowered(takes)}" if takes else "")
+
+
+def _lowered(text: str) -> str:
+    """A label or help text's first letter in lower case, inside a sentence; not an
+    abbreviation's (FDA's, UDI, ID)."""
+    return text if text[:2].isalpha() and text[:2].isupper() else text[:1].lower() + text[1:]
 
 
 def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[Tuple[str, str]]]:

@@ -10,8 +10,8 @@ from .catalog import Field
 from .errors import ValueProblem
 
 # a number followed by words: '70 kg', '1.500mg', '52 years old' (not 1e400: no unit e400)
-# (nor 36:00, a time span: no unit ':00')
-NUMBER_THEN_WORDS = re.compile(r"([-+]?[\d.,]+(?:[eE][-+]?\d+)?) ?(?![eE][-+]?\d+$)([^\d\s.,:].*)")
+# (nor 36:00, a time span: no unit ":00"; nor 1_0: no unit "_0")
+NUMBER_THEN_WORDS = re.compile(r"([-+]?[\d.,]+(?:[eE][-+]?\d+)?) ?(?![eE][-+]?\d+$)([^\d\s.,:_].*)")
 _TIME_SPAN = re.compile(r"(\d+):([0-5]\d)(?::([0-5]\d))?")  # 36:00, 1:30:00: as Excel's [h]:mm shows a span
 
 
@@ -56,6 +56,8 @@ def decimal_text(field: Field, raw: str) -> str:
     if "," in text:
         text = _without_commas(text)
     try:
+        if "_" in text:  # Python's digit grouping (1_000), no clinical system's: a typo, or two values run together
+            raise InvalidOperation
         number = Decimal(text)
     except InvalidOperation:
         rough = _ROUGHLY.match(text)

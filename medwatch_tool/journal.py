@@ -249,8 +249,17 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def _inert(cell):
     """A problems.csv cell that a spreadsheet shows and never runs. Excel and LibreOffice
     take a cell beginning with = + - @ as a formula (CSV injection), and the report id and
-    path columns hold what the input said; a leading apostrophe keeps such a cell text."""
-    return "'" + cell if cell.__class__ is str and cell.startswith(_FORMULA_START) else cell
+    path columns hold what the input said; a leading apostrophe keeps such a cell text. A
+    control character there (a JSON key's \u0000, a terminal's escape) is written as its
+    escape: raw, it broke CSV readers and coloured a terminal that showed the file."""
+    if cell.__class__ is not str:
+        return cell
+    if _CONTROL.search(cell):
+        cell = _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", cell)
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _intact(draft: Path, page: Optional[str] = None) -> bool:

@@ -212,9 +212,20 @@ def _refuse_what_it_is_not(name: str, data: bytes, fmt: str):
     if fmt == "jsonl" and text.startswith(b"["):
         raise InputError("is a JSON array, not JSON Lines (one object per line): write one report per line, "
                          "e.g. with `jq -c '.[]' in.json > out.jsonl`", name)
+    if fmt == "jsonl" and not text.startswith(b"{") and _a_header_of_fields(text.split(b"\n", 1)[0]):
+        real = "tsv" if b"\t" in text.split(b"\n", 1)[0] else "csv"
+        raise InputError(f"is {_WHAT[real]} (its first line names fields, as a header does), not {_WHAT[fmt]}: "
+                         f"rename it to .{real}, or give --input-format {real}", name)
     if fmt == "jsonl" and text.split(b"\n", 1)[0].strip() == b"{":
         raise InputError("is one JSON object written over many lines, not JSON Lines (one object per line): "
                          "write one report per line, e.g. with `jq -c . in.json > out.jsonl`", name)
+
+
+def _a_header_of_fields(line: bytes) -> bool:
+    """Whether a first line is a spreadsheet's header: cells, most of them field paths."""
+    cells = [c.strip().strip('"') for c in re.split(r"[,;\t]", line.decode("utf-8", "replace").strip())]
+    known = sum(load_catalog().node(c) is not None for c in cells if c)
+    return len(cells) > 1 and known * 2 > len(cells)
 
 
 _SEP_LINE = re.compile(r"sep=([,;\t|])", re.IGNORECASE)

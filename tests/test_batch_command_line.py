@@ -1,5 +1,6 @@
 """`medwatch batch` as scripts, services and hurried users call it: inputs in the output
 folder, resumes read another way, closed streams, empty names, Ctrl-C before any row."""
+import csv
 import os
 import pathlib
 import shutil
@@ -11,7 +12,7 @@ import pytest
 
 from medwatch_tool.cli import main
 
-from test_batch import example_rows, read_problems, write_csv
+from test_batch import columns_of, example_rows, read_problems, write_csv
 
 
 def test_an_input_in_the_out_folder_under_an_output_name_is_refused_untouched(runner, tmp_path):
@@ -34,19 +35,26 @@ def test_an_input_in_the_out_folder_under_an_output_name_is_refused_untouched(ru
 
 def test_a_resume_reading_the_input_another_way_is_refused(runner, tmp_path):
     """A CSV named .json failed every line as JSON; renamed .csv, --resume took its rows for
-    done (the same bytes) and drafted none of them."""
+    done (the same bytes) and drafted none of them. Such a file is now refused before a row
+    is read; a run that read its input one way is still not resumed reading it another (a
+    tab-separated file named .csv, then .tsv)."""
     wrong = write_csv(tmp_path / "events.json", example_rows())
+    first = runner.invoke(main, ["batch", str(wrong), "--out", str(tmp_path / "json")])
+    assert first.exit_code == 1 and "is CSV text" in first.output and not (tmp_path / "json").exists()
+    tabbed = tmp_path / "events.csv"
+    with open(tabbed, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, delimiter="\t").writerows([columns_of(example_rows())] + [
+            [row.get(column, "") for column in columns_of(example_rows())] for row in example_rows()])
     out = tmp_path / "o"
-    first = runner.invoke(main, ["batch", str(wrong), "--out", str(out)])
-    assert first.exit_code == 1 and "0 drafted" in first.output
-    right = tmp_path / "events.csv"
-    right.write_bytes(wrong.read_bytes())
-    again = runner.invoke(main, ["batch", str(right), "--out", str(out), "--resume"])
+    begun = runner.invoke(main, ["batch", str(tabbed), "--out", str(out)])
+    assert begun.exit_code == 0 and "3 drafted" in begun.output, begun.output
+    renamed = tmp_path / "events.tsv"
+    renamed.write_bytes(tabbed.read_bytes())
+    again = runner.invoke(main, ["batch", str(renamed), "--out", str(out), "--resume"])
     assert again.exit_code == 1
-    assert ("it read its input as JSON Lines, and this run reads it as CSV (by its name, or --input-format)"
-            in again.output)
+    assert ("it read its input as CSV, and this run reads it as tab-separated text (by its name, or "
+            "--input-format)" in again.output)
     assert "To draft the changed file" not in again.output  # nothing changed in it
-    assert runner.invoke(main, ["batch", str(right), "--out", str(tmp_path / "new")]).exit_code == 0
 
 
 def test_a_run_that_journaled_no_row_does_not_hold_its_folder(runner, tmp_path):

@@ -215,3 +215,62 @@ def test_a_file_beginning_with_over_64_kb_of_blank_lines_is_read(runner, tmp_pat
     assert result.output.startswith("1 drafted, 1 with errors"), result.output
     [problem] = read_problems(out)
     assert (problem["row"], problem["path"]) == ("70002", "event/event_date")
+
+
+# review 4 (JSON Lines): lists with "no answer", empty lists, 1_0, control characters in keys,
+# a CSV file named .jsonl
+
+def test_no_answer_in_a_list_leaves_the_box_empty_as_it_does_alone(runner, tmp_path):
+    """The template writes race and outcome as lists: ["Declined"] refused the report where
+    "Declined" left the box empty; [] in a one-value box was "takes one value, not a list"."""
+    src = jsonl(tmp_path, base("L1", patient={"race": ["Declined"], "ethnicity": []}),
+                base("L2", event={"outcome": ["N/A", "hospitalization"]}, patient={"weight_unit": [None]}),
+                base("L3", patient={"race": ["Refused", "Martian"]}))
+    result = batch(runner, src, tmp_path / "o")
+    assert result.exit_code == 1 and "2 drafted, 1 with errors" in result.output, result.output
+    assert "patient/race" not in values(tmp_path / "o", "L1")
+    assert values(tmp_path / "o", "L2")["event/outcome"] == ["hospitalization"]
+    [problem] = read_problems(tmp_path / "o")
+    assert (problem["report_id"], problem["path"]) == ("L3", "patient/race")
+    assert problem["message"].startswith("'Martian' is not one of the allowed values")
+
+
+@pytest.mark.parametrize("written", ["1_0", "1_000", "70_kg"])
+def test_an_underscore_in_a_number_is_no_digit_grouping(runner, tmp_path, written):
+    """Python reads 1_0 as 10: the dose was drafted as 10 mg, silently."""
+    src = jsonl(tmp_path, base("U1", suspect_product=[{"name": "Baclofen", "dose": written, "dose_unit": "MG"}]))
+    result = batch(runner, src, tmp_path / "o")
+    assert result.exit_code == 1, result.output
+    [problem] = read_problems(tmp_path / "o")
+    assert (problem["path"], problem["message"]) == ("suspect_product[1]/dose", f"'{written}' is not a number")
+
+
+def test_a_control_character_in_a_key_is_written_as_its_escape_in_problems_csv(runner, tmp_path):
+    src = jsonl(tmp_path, base("K1", patient={"ident\u0000ifier": "JD", "\u001b[31mage": 3}))
+    result = batch(runner, src, tmp_path / "o")
+    assert result.exit_code == 1, result.output
+    data = (tmp_path / "o" / "problems.csv").read_text(encoding="utf-8-sig")
+    assert "\x00" not in data and "\x1b" not in data
+    paths = {p["path"] for p in read_problems(tmp_path / "o")}
+    assert {"patient/ident\\u0000ifier", "patient/\\u001b[31mage"} <= paths
+
+
+def test_a_pattern_s_help_keeps_an_abbreviation_in_capitals(runner, tmp_path):
+    src = jsonl(tmp_path, base("P1", device=[{"brand_name": "Pump", "procode": "L1"}]))
+    batch(runner, src, tmp_path / "o")
+    [problem] = read_problems(tmp_path / "o")
+    assert problem["message"].startswith("'L1' does not look like a valid procode: FDA's three-letter")
+
+
+@pytest.mark.parametrize("name, separator, real", [("rows.jsonl", ",", "csv"), ("rows.json", ";", "csv"),
+                                                   ("rows.ndjson", "\t", "tsv")])
+def test_a_spreadsheet_named_as_json_lines_says_what_it_is(runner, tmp_path, name, separator, real):
+    """Every line was "not valid JSON (Expecting value at column 1)": 50,000 problems for an export."""
+    src = tmp_path / name
+    src.write_text(separator.join(["admin/report_id", "patient/age", "event/description"]) + "\nA1,44,Spasms\n",
+                   encoding="utf-8")
+    result = batch(runner, src, tmp_path / "o")
+    assert result.exit_code == 1 and not (tmp_path / "o").exists()
+    assert result.output == (f"Error: {src}: is {'CSV' if real == 'csv' else 'tab-separated'} text (its first line "
+                             "names fields, as a header does), not JSON Lines text: rename it to "
+                             f".{real}, or give --input-format {real}\n")
