@@ -17,6 +17,7 @@ from .numbering import as_input, input_numbering
 from .out_folder import PAGE
 from .outcomes import Outcome
 from .readers import Row
+from .rules import rule_reads
 from .safe_io import FolderWriter
 from .validate import validate_many  # the worker's own imports, once per process (not per row)
 
@@ -94,6 +95,9 @@ def _prepare(number: int, values: dict, row_problems: List[str], name: Optional[
     values, value_problems = coerce_values(values)
     for path, message in value_problems:
         outcome.add_problem("error", message, path, *described(path))
+    if values.get("admin/form") == "3500B":
+        for path, implied in _consumer_defaults():
+            values.setdefault(path, implied)
     try:
         return outcome, draft_document(values)
     except NotStorable as exc:
@@ -127,6 +131,8 @@ def draft_rows(items: List[tuple], out_dir: str, render_to: Optional[str] = None
                 path = as_input(p.path, numbering)  # as the input numbers the entry, like `refused`
                 if path in refused:  # the draft misses the value refused above: "required but missing",
                     continue  # "no event: describe the adverse event" (MW-MIN-4) would say the same mistake again
+                if refused and p.rule and _reads_refused(p.rule, path, refused):
+                    continue  # "no identifiable patient: give ... A3 sex" after the sex given was refused
                 outcome.add_problem(p.severity, p.message, path, p.box, p.label, p.rule)
             if outcome.problems and any(p["severity"] == "error" for p in outcome.problems):
                 continue
@@ -136,6 +142,39 @@ def draft_rows(items: List[tuple], out_dir: str, render_to: Optional[str] = None
                 folder.write(page, _renderer(render_to)(root, leaves))
             outcome.file = outcome.name
     return outcomes
+
+
+def _reads_refused(rule: str, path: str, refused: set) -> bool:
+    """Whether the rule `rule`, found failing at `path`, reads a box of the row whose value
+    was refused: the draft it judged lacks that value, and the refusal says so already. A
+    rule about a field reads the boxes of that field's entry (suspect_product[3], not [2]);
+    one about a whole group (FDA's minimum criteria: `patient`) the boxes of the groups it names."""
+    names = rule_reads().get(rule)
+    if not names:
+        return False
+    entry = path.rpartition("/")[0]
+    for box in refused:
+        where, _, leaf = box.rpartition("/")
+        if leaf not in names:
+            continue
+        if (where == entry) if entry else (_INDEX.sub("", where.split("/")[0]) in names):
+            return True
+    return False
+
+
+_INDEX = re.compile(r"\[\d+\]")
+
+
+@lru_cache(maxsize=1)
+def _consumer_defaults() -> tuple:
+    """(path, value) of the boxes the consumer form (3500B) does not have, with the value its
+    reports imply (a 3500B reporter is no health professional), as the schema gives them:
+    a consumer's draft from a batch holds them as one from `medwatch new` does (E2B export
+    needs the reporter's qualification)."""
+    catalog = load_catalog()
+    once = [f for f in catalog.fields if f.default_3500b and not any(  # (a repeated group's box has no one path)
+        getattr(catalog.group(step), "repeat", False) for step in f.path.split("/")[:-1])]
+    return tuple((f.path, f.default_3500b) for f in once)
 
 
 def _form(values: dict) -> str:

@@ -3,6 +3,7 @@
 Shared by the workers (which fill in outcomes), the journal (which stores them and counts
 what an earlier run already did) and the run itself (which prints the summary line).
 """
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import List, Optional
@@ -32,6 +33,9 @@ class Outcome:
                               "message": message, "rule": rule})
 
 
+_INDEX = re.compile(r"\[\d+\]")  # suspect_product[2]/dose -> suspect_product/dose: one column's problem
+
+
 @dataclass
 class Summary:
     drafted: int = 0
@@ -43,8 +47,10 @@ class Summary:
     worker_lost: str = ""      # stopped because a worker process was killed (out of memory...)
     cannot_read: str = ""      # stopped because the input could not be read further (I/O error...)
     kept: int = 0              # rows the journal holds at the end: what --resume will not redo
-    # rows with an error, per form box: a few hundred boxes at most, however long the input
+    # rows with an error, per field (its path without indexes, and its label): a few hundred
+    # at most, however long the input; and the form boxes each was seen at (3500, 3500B)
     errors_at: Counter = field(default_factory=Counter)
+    boxes_of: dict = field(default_factory=dict)
 
     @property
     def stopped(self) -> str:
@@ -57,8 +63,16 @@ class Summary:
             self.drafted += 1
         else:
             self.failed += 1
-            for box_and_label in {(p["box"], p["label"]) for p in entry["problems"] if p["severity"] == "error"}:
-                self.errors_at[box_and_label] += 1
+            fields = {}  # (in the problems' order: ties are told in the order first met, run after run)
+            for p in entry["problems"]:
+                if p["severity"] == "error":
+                    key = (_INDEX.sub("", p["path"] or ""), p["label"])
+                    fields.setdefault(key, p["box"])
+            for key, box in fields.items():
+                self.errors_at[key] += 1
+                boxes = self.boxes_of.setdefault(key, [])
+                if box not in boxes:
+                    boxes.append(box)
         self.warnings += sum(1 for p in entry["problems"] if p["severity"] == "warning")
 
     def line(self, unit: str = "row") -> str:
@@ -72,7 +86,8 @@ class Summary:
         """Where most failed rows fail ('D2 Dose unit (812 rows), B3 Date of event (40 rows)'):
         a column written wrongly throughout shows at once, before problems.csv is opened."""
         places = []
-        for (box, label), rows in self.errors_at.most_common(shown):
-            where = " ".join(x for x in (box if box not in ("", "—") else "", label) if x) or f"the {unit} as a whole"
-            places.append(f"{where} ({rows:,} {unit}{'s' * (rows != 1)})")
+        for key, rows in self.errors_at.most_common(shown):
+            box = "/".join(b for b in self.boxes_of.get(key, []) if b not in ("", "—"))  # A2/E3: both forms' rows
+            where = " ".join(x for x in (box, key[1]) if x) or f"the {unit} as a whole"
+            places.append(f"{where} ({rows} {unit}{'s' * (rows != 1)})")
         return ", ".join(places)

@@ -4,6 +4,7 @@ Compiled once per process (and the day's date fixed once per day). The compiled 
 tuned without changing what it finds: see `_rules`.
 """
 import itertools
+import re
 from copy import deepcopy
 from datetime import date
 from functools import lru_cache
@@ -50,6 +51,16 @@ def compiled_rules():
     for template in xslt.getroot().iterfind(f"{XSL}template"):
         _guard_asserts(template)
     return xslt, fields
+
+
+@lru_cache(maxsize=1)
+def rule_reads() -> dict:
+    """Per assert id, the names of the elements its test reads (MW-MIN-1: patient,
+    identifier, age, date_of_birth, sex): a rule that read a box whose value was refused
+    judged a draft without it, and says the refused value's mistake again."""
+    doc = parse_xml_bytes(schema_path("rules.sch").read_bytes(), "rules.sch")
+    return {a.get("id"): frozenset(re.findall(r"mw:(\w+)", a.get("test", "")))
+            for a in doc.iter("{http://purl.oclc.org/dsdl/schematron}assert")}
 
 
 def _choose_to_if(choose: etree._Element):
