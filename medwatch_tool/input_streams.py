@@ -75,9 +75,10 @@ def text_shape(head: bytes) -> Tuple[Optional[str], bool]:
     Mac's 'CSV (Macintosh)'). Returns (the encoding to recode from, whether CR ends lines)."""
     encoding = "utf-16" if head.startswith((b"\xff\xfe", b"\xfe\xff")) else _utf16_without_bom(head)
     text = Recoded.head(head, encoding, False)
-    ends = [at for at in (text.find(b"\r"), text.find(b"\n")) if at >= 0]
-    first = min(ends, default=-1)  # how the header line ends (a cell may hold a line break of its own)
-    return encoding, first >= 0 and text[first:first + 1] == b"\r" and text[first + 1:first + 2] != b"\n"
+    # CR alone ends lines when it is more common than LF: a cell may hold a line break of
+    # its own (Excel for Mac writes one as LF), and a JSON text a raw CR (which, taken for
+    # the way lines end, doubled every later line's number in a CRLF file)
+    return encoding, text.count(b"\r") - text.count(b"\r\n") > text.count(b"\n")
 
 
 def _utf16_without_bom(head: bytes) -> Optional[str]:

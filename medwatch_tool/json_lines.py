@@ -80,7 +80,7 @@ class JsonLines:
             problem = _refuse_surrogates(flat) if "\\u" in raw and _ESCAPED_SURROGATE.search(raw) else None
             return ({}, problem) if problem else (_json_fields(flat, self._names), None)
         except json.JSONDecodeError:
-            return {}, self._syntax_problem(raw)
+            return self._report_id_despite_controls(raw), self._syntax_problem(raw)
         except _RepeatedKey as exc:
             return self._report_id_in(raw), f"names '{_shown(exc.args[0])}' twice in one object: which value is meant?"
         except _TooManyDigits:
@@ -99,6 +99,16 @@ class JsonLines:
         # a byte order mark at the start of a line (files joined with `cat`): no character of the record
         return self._decoder.decode(text[1:])
 
+    @staticmethod
+    def _report_id_despite_controls(text: str) -> dict:
+        """The report id of a record that is JSON but for a control character written raw in
+        a text (its problem names the character), so that problems.csv says which report it
+        is; {} for other broken JSON."""
+        try:
+            return _report_id_of(_RAW_CONTROLS.decode(text.lstrip("\ufeff")))
+        except (ValueError, RecursionError):
+            return {}
+
     def _report_id_in(self, text: str) -> dict:
         """The report id of a record refused for a repeated key or a long number, as
         _report_id_of gives it; {} when the record gives two (the key repeated is its id,
@@ -111,7 +121,7 @@ class JsonLines:
             return {}
         return last_wins if last_wins == first_wins else {}
 
-    def object_end(self, text: str) -> Tuple[str, int]:
+    def object_end(self, text: str, raw_controls: bool = False) -> Tuple[str, int]:
         """How the JSON object that `text` (one line, or lines joined) begins with ends:
         ("end", its index in `text`); ("unfinished", len(text)) when the text ends first, so
         that lines after it could finish it (the decoder runs out of text, not into a
@@ -122,7 +132,7 @@ class JsonLines:
         if not text.startswith("{", start):
             return "", 0
         try:
-            return "end", _LAST_WINS.raw_decode(text, start)[1]
+            return "end", (_RAW_CONTROLS if raw_controls else _LAST_WINS).raw_decode(text, start)[1]
         except json.JSONDecodeError as exc:
             return ("unfinished", len(text)) if exc.pos >= len(text.rstrip()) else ("mistake", exc.pos)
         except RecursionError:
@@ -161,6 +171,9 @@ _REPORT_ID = "admin/report_id"
 _LENIENT = dict(parse_int=str, parse_float=str, parse_constant=str)
 _LAST_WINS = json.JSONDecoder(**_LENIENT)
 _FIRST_WINS = json.JSONDecoder(object_pairs_hook=lambda pairs: dict(reversed(pairs)), **_LENIENT)
+# and a control character written raw in a text (a line break, a CR, a tab: JSON writes them
+# \n, \r, \t), as an exporter that builds its JSON by joining strings writes them
+_RAW_CONTROLS = json.JSONDecoder(strict=False, **_LENIENT)
 
 
 def _report_id_of(record) -> dict:

@@ -490,11 +490,17 @@ def _jsonl_rows(src: Source) -> Iterator[Row]:
                 text = "".join(over)
                 values, inner = reading.values(first, text)
                 wrong_on, wrong = reading.mistake(text)
-                problem = (f"opens a JSON object that ends on line {number} (one report written over {len(over)} "
-                           "lines; JSON Lines takes each report on one line)"
-                           + (f", and line {first + wrong_on} {wrong}" if wrong else "")
-                           + ": write it on one line, e.g. with `jq -c . in.json > out.jsonl`; it was not drafted"
-                           + (f"; it also {inner}" if inner and not wrong else ""))
+                if reading.object_end(text)[0] != "end" and reading.object_end(text, raw_controls=True)[0] == "end":
+                    # JSON but for the line breaks written raw in its texts
+                    problem = (f"has a line break written raw inside a text (JSON writes it as \\n), so the report "
+                               f"goes on to line {number}: write its line breaks as \\n, each report on one line; "
+                               "it was not drafted")
+                else:
+                    problem = (f"opens a JSON object that ends on line {number} (one report written over {len(over)} "
+                               "lines; JSON Lines takes each report on one line)"
+                               + (f", and line {first + wrong_on} {wrong}" if wrong else "")
+                               + ": write it on one line, e.g. with `jq -c . in.json > out.jsonl`; it was not drafted"
+                               + (f"; it also {inner}" if inner and not wrong else ""))
         if reading.nan_line == first:
             src.notes.append(f"line {first} (and maybe others) holds NaN, which is not JSON (pandas and Python "
                              "write it for a missing number): read as no value, as null is")
@@ -562,6 +568,9 @@ def _record_over_lines(lines: DecodedLines, first: str, reading: JsonLines) -> T
             if not text[at:line_end if line_end >= 0 else len(text)].strip():  # (not a second object on its line)
                 return _taken(lines, taken, text.count("\n", 0, at), too_long)
         break
+    state, at = reading.object_end(text, raw_controls=True)  # a line break written raw inside a text
+    if state == "end" and not text[at:].split("\n", 1)[0].strip():
+        return _taken(lines, taken, text.count("\n", 0, at), too_long)
     if first.lstrip("\ufeff").rstrip() == "{":  # a pretty-printed report that goes wrong: up to its `}`
         closing = next((i for i, line in enumerate(taken[1:], 1) if line.startswith("}")), None)
         while closing is None and read_one():

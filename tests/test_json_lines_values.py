@@ -274,3 +274,29 @@ def test_a_spreadsheet_named_as_json_lines_says_what_it_is(runner, tmp_path, nam
     assert result.output == (f"Error: {src}: is {'CSV' if real == 'csv' else 'tab-separated'} text (its first line "
                              "names fields, as a header does), not JSON Lines text: rename it to "
                              f".{real}, or give --input-format {real}\n")
+
+
+def test_a_raw_cr_in_the_first_record_does_not_renumber_the_lines_after_it(runner, tmp_path):
+    """A CR written raw in line 1's text was taken for how the file ends its lines: in a CRLF
+    file every later line's number doubled (line 3 told as line 6), and line 1 was two problems."""
+    first = json.dumps(base("C1", event={"description": "Rash@@Fever"})).replace("@@", "\r")
+    src = jsonl(tmp_path, first, base("C2"), base("C3", patient={"age": "abc"}), newline="\r\n")
+    result = batch(runner, src, tmp_path / "o")
+    assert "1 drafted, 2 with errors" in result.output, result.output
+    told = [(p["row"], p["report_id"], p["path"]) for p in read_problems(tmp_path / "o")]
+    assert told == [("1", "C1", ""), ("3", "C3", "patient/age")]
+    assert "U+000D" in read_problems(tmp_path / "o")[0]["message"]
+
+
+def test_a_line_break_written_raw_in_a_text_is_one_problem_naming_the_report(runner, tmp_path):
+    """An exporter joining strings wrote a description's line break raw: the report's two
+    lines were two unexplained "not valid JSON" problems with no report id."""
+    broken = json.dumps(base("N1", event={"description": "first@@second"})).replace("@@", "\n")
+    src = jsonl(tmp_path, broken, base("N2"))
+    result = batch(runner, src, tmp_path / "o")
+    assert "1 drafted, 1 with errors" in result.output, result.output
+    [problem] = read_problems(tmp_path / "o")
+    assert (problem["row"], problem["report_id"]) == ("1", "N1")
+    assert problem["message"] == ("line 1 has a line break written raw inside a text (JSON writes it as \\n), so the "
+                                  "report goes on to line 2: write its line breaks as \\n, each report on one line; "
+                                  "it was not drafted")
