@@ -135,8 +135,11 @@ class LineTooLong(Exception):
         self.in_open_cell = in_open_cell
 
 
-# a UTF-8 character of two, three or four bytes (validity is checked by decoding it)
-_UTF8_CHARACTER = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+# a UTF-8 character of two, three or four bytes (validity is checked by decoding it); first,
+# one beyond U+FFFF written as its two UTF-16 halves (CESU-8: Oracle's "UTF8", Java's
+# modified UTF-8 write an emoji so)
+_UTF8_CHARACTER = re.compile(rb"\xed[\xa0-\xaf][\x80-\xbf]\xed[\xb0-\xbf][\x80-\xbf]|"
+                             rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
 
 def _windows_1252_and_utf8(raw: bytes) -> str:
@@ -154,7 +157,10 @@ def _windows_1252_and_utf8(raw: bytes) -> str:
         try:
             character = found.group().decode("utf-8")
         except UnicodeDecodeError:
-            continue  # (an overlong or surrogate form: Windows-1252 bytes)
+            if len(found.group()) != 6:
+                continue  # (an overlong form, or half a character: Windows-1252 bytes)
+            halves = found.group().decode("utf-8", "surrogatepass")  # CESU-8: the two halves, joined
+            character = halves.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
         if character < "\u00a0":
             continue  # C1 controls: no text holds them
         before = raw[at:found.start()].decode("cp1252", errors="replace")

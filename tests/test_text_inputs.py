@@ -129,6 +129,24 @@ def test_a_line_mixing_utf8_and_windows_1252_keeps_both(runner, tmp_path):
     assert description(out, "E2") == "Crème"
 
 
+@pytest.mark.parametrize("suffix", ["csv", "jsonl"])
+def test_a_character_written_as_two_utf16_halves_cesu8_is_read_as_that_character(runner, tmp_path, suffix):
+    """Oracle's "UTF8" and Java's modified UTF-8 write an emoji as its two UTF-16 halves, three
+    bytes each: the draft held "pain í ½í¸€ 8/10", without a word."""
+    halves = "\ud83d\ude00".encode("utf-8", "surrogatepass")  # 😀 (U+1F600) in CESU-8
+    assert halves == b"\xed\xa0\xbd\xed\xb8\x80"
+    src = tmp_path / f"oracle.{suffix}"
+    if suffix == "csv":
+        data = "\n".join([HEADER, line("E1", "pain @@ 8/10")]) + "\n"
+    else:
+        record = {k: v for k, v in zip(HEADER.split(","), line("E1", "pain @@ 8/10").split(","))}
+        data = json.dumps(nest(record)) + "\n"
+    src.write_bytes(data.encode().replace(b"@@", halves))
+    out = tmp_path / "o"
+    assert batch(runner, src, out).exit_code == 0
+    assert description(out, "E1") == "pain 😀 8/10"
+
+
 @pytest.mark.parametrize("text", ["Reported by JOSÉ\u00a0GARCÍA; señor", "Visit to CAFÉ” then rash",
                                   "Refill at JOSÉ’s pharmacy",  # "JOSɒs": a capital word, not a letter in one
                                   "ŒDÈME° at the site", "Ωmega lot; été"])
