@@ -258,12 +258,23 @@ def flatten(nested: dict, prefix: str = "") -> Dict[str, Value]:
     return _flatten_into({}, nested, prefix)
 
 
+def _numbered_entries(value: dict) -> bool:
+    """Whether an object holds a group's entries by their numbers ({"1": {...}, "2": {...}}),
+    as PHP's json_encode writes a list numbered from 1: entry 2 is the group's [2]."""
+    return all(key.isascii() and key.isdigit() and key[0] != "0" and isinstance(item, dict)
+               for key, item in value.items()) \
+        and bool(value)
+
+
 def _flatten_into(out: Dict[str, Value], nested: dict, prefix: str) -> Dict[str, Value]:
     if not isinstance(nested, dict):
         raise InputError("expected a JSON object of sections and fields")
     for key, value in nested.items():
         path = f"{prefix}{key}"
-        if isinstance(value, dict):
+        if isinstance(value, dict) and _numbered_entries(value):  # {"1": {...}, "2": {...}}: PHP's list
+            for number, item in value.items():
+                _flatten_into(out, item, f"{path}[{int(number)}]/")
+        elif isinstance(value, dict):
             _flatten_into(out, value, path + "/")
         elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             for i, item in enumerate(value, 1):

@@ -300,3 +300,16 @@ def test_a_line_break_written_raw_in_a_text_is_one_problem_naming_the_report(run
     assert problem["message"] == ("line 1 has a line break written raw inside a text (JSON writes it as \\n), so the "
                                   "report goes on to line 2: write its line breaks as \\n, each report on one line; "
                                   "it was not drafted")
+
+
+def test_a_group_written_as_an_object_numbering_its_entries_is_read_as_they_number_them(runner, tmp_path):
+    """PHP's json_encode writes a list numbered from 1 as {"1": {...}, "2": {...}}: each entry
+    was "not a field", entry 2's hint pointing at [1] (Morphine would have gone to product 1)."""
+    record = base("P1", event={"test": {"1": {"name": "Creatinine", "result": "1.8"}}})
+    record["suspect_product"] = {"1": {"name": "Baclofen"}, "3": {"name": "Morphine"}}
+    src = jsonl(tmp_path, record)
+    result = batch(runner, src, tmp_path / "o")
+    assert result.exit_code == 0, (result.output, read_problems(tmp_path / "o"))
+    drafted = values(tmp_path / "o", "P1")
+    assert (drafted["suspect_product[1]/name"], drafted["suspect_product[2]/name"]) == ("Baclofen", "Morphine")
+    assert drafted["event/test[1]/name"] == "Creatinine"
