@@ -31,7 +31,8 @@ def _report_id_check() -> Callable[[str], bool]:
 
 
 def draft_name(values: dict, row: int) -> str:
-    """`ID.xml`, `ID-followup-N.xml`, or `row-000042.xml` without a usable report id.
+    """`ID.xml`, `ID-followup-N.xml`, or `row-000042.xml` without a usable report id (`_ID.xml`
+    for an id that would take such a name, or one Windows keeps for a device).
     `values` are keyed as the readers key them, one spelling per box (header.field_name), so
     the id is found however the input spelt its key."""
     report_id = _report_id(values)
@@ -40,9 +41,14 @@ def draft_name(values: dict, row: int) -> str:
     follow_up = _follow_up(values.get("admin/follow_up"))
     if follow_up is None:
         return f"row-{row:06d}.xml"  # a follow-up number its box refuses: the row is refused there
-    if report_id[:4].lower() == "row-":
-        report_id = "id-" + report_id  # never collides with the names given by row number
+    if report_id[:4].lower() == "row-" or report_id.split(".")[0].upper() in _WINDOWS_DEVICES:
+        report_id = "_" + report_id  # no report id begins with '_': no other row's name
     return report_id + (f"-followup-{follow_up}" if follow_up not in ("", "0") else "") + ".xml"
+
+
+# names Windows keeps for devices, whatever follows a dot (CON.xml is the console): a report
+# ROW-7 (the names given by row number) or CON is drafted as _ROW-7.xml, _CON.xml
+_WINDOWS_DEVICES = frozenset(["CON", "PRN", "AUX", "NUL"] + [f"{port}{n}" for port in ("COM", "LPT") for n in range(1, 10)])
 
 
 def _report_id(values: dict) -> str:

@@ -108,6 +108,20 @@ def test_a_report_id_under_any_json_key_spelling_names_the_draft_and_is_checked_
     assert all(p["message"].startswith("line 1 has the same draft name A1.xml") for p in problems)
 
 
+def test_ids_that_would_take_a_row_s_name_or_a_windows_device_s_are_drafted_under_an_underscore(runner, tmp_path):
+    """ROW-7 was drafted as id-ROW-7.xml, and a report id-row-7 then refused as its repeat;
+    CON.xml, LPT1.2.xml cannot be files on Windows (the run would have stopped there)."""
+    header = MINIMUM + ["suspect_product[1]/name"]
+    ids = ["ROW-7", "id-row-7", "CON", "lpt1.2", "CONSULT", "NUL-followup"]
+    src = write_csv(tmp_path / "in.csv", header, *[[i, *GIVEN, "Baclofen"] for i in ids])
+    out = tmp_path / "o"
+    result = batch(runner, src, out)
+    assert result.exit_code == 0 and "6 drafted, 0 with errors" in result.output, result.output
+    assert sorted(p.name for p in out.glob("*.xml")) == sorted(
+        ["_ROW-7.xml", "id-row-7.xml", "_CON.xml", "_lpt1.2.xml", "CONSULT.xml", "NUL-followup.xml"])
+    assert draft_values(read_draft(out / "_CON.xml"))["admin/report_id"] == "CON"
+
+
 def test_a_report_id_column_written_with_an_index_names_the_draft(runner, tmp_path):
     """Before: two rows of report H1 drafted as row-000002.xml and row-000003.xml."""
     src = write_csv(tmp_path / "in.csv", ["admin[1]/report_id", *MINIMUM[1:], "suspect_product[1]/name"],
