@@ -16,10 +16,11 @@ from .paths import join_path, split_path
 _SHOWN = 10  # header problems spelt out; a sheet of thousands of wrong columns gets a count of the rest
 
 
-def check_header(header: List[str], source: str) -> List[str]:
+def check_header(header: List[str], source: str, lettered: bool = False) -> List[str]:
     """Column names must be field paths, each once: a wrong one stops the run. Nameless
     columns after the last named one are left out (a spreadsheet's formatted blank columns,
-    saved by Excel as ",,," on every line); a value under one is its row's problem."""
+    saved by Excel as ",,," on every line); a value under one is its row's problem.
+    `lettered`: columns are named as a workbook's are (column C), else by number."""
     header = list(header)
     while header and not (header[-1] or "").strip():
         header.pop()
@@ -27,6 +28,7 @@ def check_header(header: List[str], source: str) -> List[str]:
         raise InputError("row 1 (header) names no columns: the first line must list the field paths "
                          "(`medwatch fields --csv-template` writes a correct header)", source)
     catalog = load_catalog()
+    called = column_letters if lettered else str
     problems: List[Callable[[], str]] = []  # spelt out (with the nearest path) only if shown
     seen, paths = {}, []
     for column, name in enumerate(header, 1):
@@ -34,20 +36,30 @@ def check_header(header: List[str], source: str) -> List[str]:
         canonical = field_name(name)
         paths.append(canonical)
         if not name:
-            problems.append(lambda column=column: f"column {column} has no name")
+            problems.append(lambda column=column: f"column {called(column)} has no name")
             continue
         if canonical in seen:
             problems.append(lambda column=column, name=name, first=seen[canonical]:
-                            f"column {column} '{_shown(name)}' repeats column {first}")
+                            f"column {called(column)} '{_shown(name)}' repeats column {called(first)}")
         seen[canonical] = column
         if catalog.field(canonical) is None:
-            problems.append(lambda column=column, name=name: _not_a_field(catalog, column, name))
+            problems.append(lambda column=column, name=name: _not_a_field(catalog, called(column), name))
     if problems:
         shown = "; ".join(problem() for problem in problems[:_SHOWN])
         more = len(problems) - _SHOWN
         raise InputError(f"row 1 (header): {shown}" + (f"; and {more:,} more" if more > 0 else "")
                          + " (`medwatch fields --csv-template` writes a correct header)", source)
     return paths
+
+
+def column_letters(column: int) -> str:
+    """A column's name as a spreadsheet shows it: 1 -> A, 28 -> AB (openpyxl is not loaded
+    for a CSV file's header)."""
+    letters = ""
+    while column > 0:
+        column, rest = divmod(column - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
 
 
 @lru_cache(maxsize=8192)
@@ -67,11 +79,11 @@ def field_name(name: str) -> str:
     return join_path(split_path(name), catalog.repeating, stray=True)
 
 
-def header_paths(header: List[str], below: Iterable[List[str]], source: str) -> List[str]:
+def header_paths(header: List[str], below: Iterable[List[str]], source: str, lettered: bool = False) -> List[str]:
     """`check_header`, and when row 1 is not a header, whether a row `below` it is (a report
     title above the column names, as EHR exports write one): then the error says so."""
     try:
-        return check_header(header, source)
+        return check_header(header, source, lettered)
     except InputError as wrong:
         try:
             title = _header_below(below, source)
@@ -93,7 +105,7 @@ def _header_below(rows: Iterable[List[str]], source: str, looked: int = 10) -> O
     return None
 
 
-def _not_a_field(catalog, column: int, name: str) -> str:
+def _not_a_field(catalog, column: str, name: str) -> str:
     group = catalog.group(name) or catalog.group(name.lower())
     if group is not None:  # 'suspect_product': its fields are the columns
         return f"column {column} '{_shown(name)}' is a group of fields, not a field: its fields are columns " \

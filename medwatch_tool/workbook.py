@@ -26,7 +26,7 @@ from openpyxl.reader.excel import SHARED_STRINGS, ExcelReader
 from .catalog import load_catalog
 from .cell_formats import shown_values
 from .errors import InputDamaged, InputError
-from .header import header_paths
+from .header import column_letters, header_paths
 from .local_conventions import LOOKED_AT, Refused, day_first_sign
 from .readers import Row, Source, day_first_readings
 from .sheet_rows import ENTITIES_REFUSED, DamagedCell, damage_reason, shared_strings, sheet_cells
@@ -141,7 +141,7 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
                              f"sheet{'s' * (len(others) > 1)} {', '.join(others)}: put the sheet that holds the rows "
                              "first (or delete the empty one), and run again", src.name)
         try:
-            paths = header_paths(header, rows, src.name)
+            paths = header_paths(header, rows, src.name, lettered=True)
         except InputError as wrong:
             raise refused(wrong.reason) from None
         if scan.merges:
@@ -156,7 +156,9 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
                     continue
                 row = Row(number)
                 if "".join(texts[len(paths):]).strip():
-                    row.problems.append(f"has values beyond the {len(paths)} named columns")
+                    beyond = next(c for c, text in enumerate(texts[len(paths):], len(paths) + 1) if text.strip())
+                    row.problems.append(f"has a value in column {column_letters(beyond)}, beyond the {len(paths)} "
+                                        f"named columns (A to {column_letters(len(paths))})")
                 for path, text in zip(paths, texts):
                     if text and not text.isspace():  # (text.strip() without a copy)
                         if text.__class__ is DateCell:
