@@ -127,6 +127,16 @@ class Catalog:
     def sections(self) -> List[Group]:
         return self.root.subgroups
 
+    def sections_of(self, form: str = "3500") -> List[Group]:
+        """The sections as the form orders them: 3500B by its own section letters (A about the
+        problem, B the product, ... E about the person, F the reporter); the report's own
+        identification (admin) first on either."""
+        if form != "3500B":
+            return list(self.sections)
+        admin = [g for g in self.sections if g.name == "admin"]
+        lettered = [g for g in self.sections if g.name != "admin"]
+        return admin + sorted(lettered, key=lambda g: (g.box_3500b[:1], len(g.box_3500b), g.box_3500b))
+
     def node(self, path: str) -> Optional[Node]:
         try:
             return self._by_path.get(template_of(path))

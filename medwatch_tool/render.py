@@ -148,7 +148,7 @@ def view(root: etree._Element, form: str = "3500") -> List[Section]:
     """The draft as the form shows it: every section and box, filled or empty."""
     sections = []
     top = _by_name(root)
-    for group in load_catalog().sections:
+    for group in load_catalog().sections_of(form):  # (3500B: its own order, A about the problem first)
         title = group.section_title(form)
         instances = top.get(group.name, [])
         if group.repeat:

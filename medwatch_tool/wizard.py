@@ -32,10 +32,7 @@ def progress_path(draft: Path) -> Path:
 
 def section_order(form: str) -> List[Group]:
     """Sections as the chosen form orders them (3500B: by its own section letters)."""
-    sections = [g for g in load_catalog().sections if g.name != "admin"]
-    if form == "3500B":
-        return sorted(sections, key=lambda g: (g.box_3500b[:1], len(g.box_3500b), g.box_3500b))
-    return sections
+    return [g for g in load_catalog().sections_of(form) if g.name != "admin"]
 
 
 def shown_choices(field: Field, form: str) -> List[Choice]:

@@ -35,6 +35,16 @@ def test_consumer_form_uses_its_own_boxes(runner, examples):
     assert "A3    Date of event: 02-Nov-2026" in out
 
 
+def test_consumer_form_pages_follow_its_own_section_order(runner, examples):
+    """A 3500B page went in Form 3500's order: E (the person), A, B, C, D, then F."""
+    for kind in ("text", "html"):
+        out = runner.invoke(main, ["render", str(examples / "baclofen-missed-refill-consumer.xml"), "--to", kind]).output
+        titles = ["ABOUT THE PROBLEM", "ABOUT THE PRODUCT", "ABOUT THE PERSON WHO HAD THE PROBLEM",
+                  "ABOUT THE PERSON FILLING OUT THIS FORM"]
+        found = [out.upper().index(title) for title in titles]
+        assert found == sorted(found), kind
+
+
 def test_consumer_form_names_units_in_plain_words(runner, examples):
     draft = str(examples / "baclofen-overdose.xml")
     consumer = runner.invoke(main, ["render", draft, "--form", "3500B"]).output
