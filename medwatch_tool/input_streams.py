@@ -75,10 +75,14 @@ def text_shape(head: bytes) -> Tuple[Optional[str], bool]:
     Mac's 'CSV (Macintosh)'). Returns (the encoding to recode from, whether CR ends lines)."""
     encoding = "utf-16" if head.startswith((b"\xff\xfe", b"\xfe\xff")) else _utf16_without_bom(head)
     text = Recoded.head(head, encoding, False)
-    # CR alone ends lines when it is more common than LF: a cell may hold a line break of
-    # its own (Excel for Mac writes one as LF), and a JSON text a raw CR (which, taken for
-    # the way lines end, doubled every later line's number in a CRLF file)
-    return encoding, text.count(b"\r") - text.count(b"\r\n") > text.count(b"\n")
+    ends = [at for at in (text.find(b"\r"), text.find(b"\n")) if at >= 0]
+    first = min(ends, default=-1)  # how the header line ends (a cell may hold a line break of its own)
+    lone_cr = first >= 0 and text[first:first + 1] == b"\r" and text[first + 1:first + 2] != b"\n"
+    if lone_cr and text.lstrip(b"\xef\xbb\xbf \t").startswith(b"{"):
+        # JSON Lines: that CR may be written raw inside the first record's text; taken for how
+        # lines end, it doubled every later line's number in a CRLF file
+        lone_cr = b"\n" not in text
+    return encoding, lone_cr
 
 
 def _utf16_without_bom(head: bytes) -> Optional[str]:
