@@ -226,6 +226,18 @@ def test_utf8_with_accents_as_separate_marks_is_kept(runner, tmp_path):
 
 # 3. a CR alone inside a file of CRLF lines
 
+def test_a_mac_csv_whose_cells_hold_more_line_breaks_than_it_has_rows_is_read_by_its_crs(runner, tmp_path):
+    """Excel for Mac ends rows with CR and writes a line break in a cell as LF: how lines end
+    is told by the header's line, not by which of the two is more common."""
+    cell = chr(34) + "Spasms\nitching\nfever\nrash" + chr(34)
+    src = tmp_path / "mac.csv"
+    src.write_bytes("\r".join([HEADER, line("K1", cell), line("K2", cell)]).encode() + b"\r")
+    out = tmp_path / "o"
+    result = batch(runner, src, out)
+    assert result.exit_code == 0 and "2 drafted, 0 with errors" in result.output, result.output
+    assert description(out, "K2") == "Spasms\nitching\nfever\nrash"
+
+
 def test_a_lone_cr_ends_a_line_wherever_it_is(runner, tmp_path):
     """Before: "row 3 cannot be read as CSV: new-line character seen in unquoted field - do you
     need to open the file in universal-newline mode?", three rows read as one, and the row
