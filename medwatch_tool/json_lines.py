@@ -76,6 +76,9 @@ class JsonLines:
         decoded = None
         try:
             decoded = self._decode(raw)
+            wrapper = _wrapper_of_reports(decoded)
+            if wrapper:
+                return {}, wrapper
             flat = flatten(decoded)
             problem = _refuse_surrogates(flat) if "\\u" in raw and _ESCAPED_SURROGATE.search(raw) else None
             return ({}, problem) if problem else (_json_fields(flat, self._names), None)
@@ -163,6 +166,22 @@ class JsonLines:
         except (ValueError, RecursionError):  # (not reached: the JSON error comes first, as it did)
             pass
         return "is not valid JSON"
+
+
+def _wrapper_of_reports(decoded) -> str:
+    """Why a line is refused that holds a list of reports under one key (an API's export:
+    {"reports": [{...}, {...}]}), or "" when it does not: each report's boxes were told as
+    "not a field" one by one."""
+    if not isinstance(decoded, dict) or len(decoded) != 1:
+        return ""
+    (key, value), = decoded.items()
+    sections = {group.name for group in load_catalog().sections}
+    if load_catalog().group(key) is not None or not isinstance(value, list) or not value or not all(
+            isinstance(item, dict) and sections & set(item) for item in value):
+        return ""
+    path = f".{key}" if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key) else f".[{json.dumps(key, ensure_ascii=False)}]"
+    return (f"holds {len(value)} report{'s' * (len(value) != 1)} in a list under '{_shown(key)}', not one report: "
+            f"write one report per line, e.g. with `jq -c '{_shown(path)}[]' in.json > out.jsonl`")
 
 
 _REPORT_ID = "admin/report_id"

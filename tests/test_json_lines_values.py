@@ -313,3 +313,14 @@ def test_a_group_written_as_an_object_numbering_its_entries_is_read_as_they_numb
     drafted = values(tmp_path / "o", "P1")
     assert (drafted["suspect_product[1]/name"], drafted["suspect_product[2]/name"]) == ("Baclofen", "Morphine")
     assert drafted["event/test[1]/name"] == "Creatinine"
+
+
+def test_a_line_holding_a_list_of_reports_under_one_key_says_so(runner, tmp_path):
+    """An API's export {"reports": [{...}, {...}]} was ten "not a field" problems and "33 more
+    keys", each report's boxes taken for fields of one."""
+    src = jsonl(tmp_path, {"reports": [base("W1"), base("W2")]}, base("W3"))
+    result = batch(runner, src, tmp_path / "o")
+    assert "1 drafted, 1 with errors" in result.output, result.output
+    [problem] = read_problems(tmp_path / "o")
+    assert problem["message"] == ("line 1 holds 2 reports in a list under 'reports', not one report: write one report "
+                                  "per line, e.g. with `jq -c '.reports[]' in.json > out.jsonl`")
