@@ -123,7 +123,8 @@ def _one_or_listed(field: Field, item: str) -> List[str]:
     except ValueProblem:
         if (field.kind != "code" and not field.pattern) or "," not in item:
             raise  # (a pattern's box, such as E device problem codes, holds no comma in an answer)
-        return [coerce_one(field, part) for part in item.split(",") if part.strip()]  # names the part refused
+        return [coerce_one(field, part) for part in item.split(",")  # names the part refused
+                if part.strip() and part.strip().casefold() not in NOT_GIVEN]  # ("white, declined": white)
 
 
 _COLUMNS: Dict[str, Tuple[Optional[Field], Optional[Callable[[str], str]]]] = {}

@@ -50,6 +50,15 @@ def _without_commas(text: str) -> str:
 _ROUGHLY = re.compile(r"(?:about|approx(?:\.|imately)?|around|roughly|circa|ca\.|~|\+/-)\s*", re.IGNORECASE)
 
 
+def _counts_hours(field: Field) -> bool:
+    """Whether a number box's unit box takes hours (D3 duration): where a time span (36:00)
+    can be written as a number of hours."""
+    from .coerce import _units  # (coerce converts with this module: imported when first asked)
+
+    unit = _units().get(field.path)
+    return unit is not None and any(choice.value == "hour" for choice in unit.choices)
+
+
 def decimal_text(field: Field, raw: str) -> str:
     """`raw` as the number box `field` stores it (a ValueProblem when it is not one)."""
     text = raw.strip()
@@ -66,7 +75,7 @@ def decimal_text(field: Field, raw: str) -> str:
                                f"({text[rough.end():]}); the box has no place for it (say in the description that "
                                "it is an estimate, if that matters)") from None
         span = _TIME_SPAN.fullmatch(text)
-        if span:
+        if span and _counts_hours(field):
             hours = Decimal(span.group(1)) + Decimal(span.group(2)) / 60 + Decimal(span.group(3) or 0) / 3600
             raise ValueProblem(f"'{raw.strip()}' is a time span (hours:minutes), not a number: write the number of "
                                f"hours ({format(round(hours, 2).normalize(), 'f')}), or of days, with its unit in "

@@ -7,7 +7,7 @@ goes through safe_io's hardened parser, writing through its atomic owner-only wr
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Mapping, Tuple, Union
+from typing import Dict, List, Mapping, Optional, Tuple, Union
 
 from lxml import etree
 
@@ -258,12 +258,14 @@ def flatten(nested: dict, prefix: str = "") -> Dict[str, Value]:
     return _flatten_into({}, nested, prefix)
 
 
-def _numbered_entries(value: dict) -> bool:
+def _numbered_entries(value: dict) -> Optional[int]:
     """Whether an object holds a group's entries by their numbers ({"1": {...}, "2": {...}}),
-    as PHP's json_encode writes a list numbered from 1: entry 2 is the group's [2]."""
-    return all(key.isascii() and key.isdigit() and key[0] != "0" and isinstance(item, dict)
-               for key, item in value.items()) \
-        and bool(value)
+    as PHP's json_encode writes an array that is not a list (numbered from 1, or from 0 with
+    gaps): what to add to a key to make it the entry's number (0, or 1 from 0), else None."""
+    if not value or not all(key.isascii() and key.isdigit() and len(key) <= 6 and (key == "0" or key[0] != "0")
+                            and isinstance(item, dict) for key, item in value.items()):
+        return None
+    return 1 if "0" in value else 0
 
 
 def _flatten_into(out: Dict[str, Value], nested: dict, prefix: str) -> Dict[str, Value]:
@@ -271,9 +273,10 @@ def _flatten_into(out: Dict[str, Value], nested: dict, prefix: str) -> Dict[str,
         raise InputError("expected a JSON object of sections and fields")
     for key, value in nested.items():
         path = f"{prefix}{key}"
-        if isinstance(value, dict) and _numbered_entries(value):  # {"1": {...}, "2": {...}}: PHP's list
+        shift = _numbered_entries(value) if isinstance(value, dict) else None
+        if shift is not None:  # {"1": {...}, "2": {...}}: PHP's array
             for number, item in value.items():
-                _flatten_into(out, item, f"{path}[{int(number)}]/")
+                _flatten_into(out, item, f"{path}[{int(number) + shift}]/")
         elif isinstance(value, dict):
             _flatten_into(out, value, path + "/")
         elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):

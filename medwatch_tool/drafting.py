@@ -48,7 +48,7 @@ def draft_name(values: dict, row: int) -> str:
 
 # names Windows keeps for devices, whatever follows a dot (CON.xml is the console): a report
 # ROW-7 (the names given by row number) or CON is drafted as _ROW-7.xml, _CON.xml
-_WINDOWS_DEVICES = frozenset(["CON", "PRN", "AUX", "NUL"] + [f"{port}{n}" for port in ("COM", "LPT") for n in range(1, 10)])
+_WINDOWS_DEVICES = frozenset(["CON", "PRN", "AUX", "NUL"] + [f"{port}{n}" for port in ("COM", "LPT") for n in range(10)])
 
 
 def _report_id(values: dict) -> str:
@@ -102,8 +102,9 @@ def _prepare(number: int, values: dict, row_problems: List[str], name: Optional[
     for path, message in value_problems:
         outcome.add_problem("error", message, path, *described(path))
     if values.get("admin/form") == "3500B":
-        for path, implied in _consumer_defaults():
-            values.setdefault(path, implied)
+        for path, implied, asked_after in _consumer_defaults():
+            if path not in values and not any(box in values for box in asked_after):
+                values[path] = implied
     try:
         return outcome, draft_document(values)
     except NotStorable as exc:
@@ -173,14 +174,17 @@ _INDEX = re.compile(r"\[\d+\]")
 
 @lru_cache(maxsize=1)
 def _consumer_defaults() -> tuple:
-    """(path, value) of the boxes the consumer form (3500B) does not have, with the value its
-    reports imply (a 3500B reporter is no health professional), as the schema gives them:
-    a consumer's draft from a batch holds them as one from `medwatch new` does (E2B export
-    needs the reporter's qualification)."""
+    """(path, value, boxes asked only after it) of the boxes the consumer form (3500B) does
+    not have, with the value its reports imply (a 3500B reporter is no health professional),
+    as the schema gives them: a consumer's draft from a batch holds them as one from `medwatch
+    new` does (E2B export needs the reporter's qualification). Not where the row gives a box
+    asked only after that one (an occupation, asked of health professionals): the row says
+    otherwise, and a value nobody typed would contradict it."""
     catalog = load_catalog()
     once = [f for f in catalog.fields if f.default_3500b and not any(  # (a repeated group's box has no one path)
         getattr(catalog.group(step), "repeat", False) for step in f.path.split("/")[:-1])]
-    return tuple((f.path, f.default_3500b) for f in once)
+    return tuple((f.path, f.default_3500b, tuple(other.path for other in catalog.fields
+                                                 if other.when.split("=")[0] == f.path)) for f in once)
 
 
 def _form(values: dict) -> str:

@@ -137,7 +137,9 @@ class JsonLines:
         try:
             return "end", (_RAW_CONTROLS if raw_controls else _LAST_WINS).raw_decode(text, start)[1]
         except json.JSONDecodeError as exc:
-            return ("unfinished", len(text)) if exc.pos >= len(text.rstrip()) else ("mistake", exc.pos)
+            if exc.pos >= len(text.rstrip()) or (raw_controls and exc.msg.startswith("Unterminated string")):
+                return "unfinished", len(text)  # (a text whose line breaks are raw goes on past the end)
+            return "mistake", exc.pos
         except RecursionError:
             return "mistake", len(text)
 

@@ -66,7 +66,7 @@ class Summary:
             fields = {}  # (in the problems' order: ties are told in the order first met, run after run)
             for p in entry["problems"]:
                 if p["severity"] == "error":
-                    key = (_INDEX.sub("", p["path"] or ""), p["label"])
+                    key = (_INDEX.sub("", p["path"] or ""), p["label"]) if p["label"] else ("", "")  # (a key no field)
                     fields.setdefault(key, p["box"])
             for key, box in fields.items():
                 self.errors_at[key] += 1
@@ -89,5 +89,5 @@ class Summary:
         for key, rows in self.errors_at.most_common(shown):
             box = "/".join(b for b in self.boxes_of.get(key, []) if b not in ("", "—"))  # A2/E3: both forms' rows
             where = " ".join(x for x in (box, key[1]) if x) or f"the {unit} as a whole"
-            places.append(f"{where} ({rows} {unit}{'s' * (rows != 1)})")
+            places.append(f"{where} ({rows:,} {unit}{'s' * (rows != 1)})")
         return ", ".join(places)

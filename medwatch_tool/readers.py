@@ -568,7 +568,15 @@ def _record_over_lines(lines: DecodedLines, first: str, reading: JsonLines) -> T
             if not text[at:line_end if line_end >= 0 else len(text)].strip():  # (not a second object on its line)
                 return _taken(lines, taken, text.count("\n", 0, at), too_long)
         break
-    state, at = reading.object_end(text, raw_controls=True)  # a line break written raw inside a text
+    state, at = reading.object_end(text, raw_controls=True)  # line breaks written raw inside its texts
+    while state == "unfinished":  # (more lines read as they are above: their number doubled each time)
+        wanted, more = 2 * len(taken), True
+        while more and len(taken) < wanted:
+            more = read_one()
+        text = "".join(taken)
+        state, at = reading.object_end(text, raw_controls=True)
+        if not more:
+            break
     if state == "end" and not text[at:].split("\n", 1)[0].strip():
         return _taken(lines, taken, text.count("\n", 0, at), too_long)
     if first.lstrip("\ufeff").rstrip() == "{":  # a pretty-printed report that goes wrong: up to its `}`

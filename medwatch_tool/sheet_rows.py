@@ -160,7 +160,15 @@ def unescaped(text: str) -> str:
     line break of a text pasted from Windows so), _x0007_ a control character (refused at its
     box, as in a CSV file), _x005F_ the '_' that keeps a '_x000D_' typed as such from being
     read as one. Read as they stand, they went into a report's narrative as '_x000D_'."""
-    return _ESCAPE.sub(_character, text) if "_x" in text else text
+    if "_x" not in text:
+        return text
+    text = _ESCAPE.sub(_character, text)
+    if _HALF.search(text):  # an emoji escaped as its two UTF-16 halves (_xD83D__xDE00_): joined
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+    return text
+
+
+_HALF = re.compile("[\ud800-\udfff]")
 
 
 def _character(escape: re.Match) -> str:

@@ -134,12 +134,7 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
         rows = _row_texts(book, sheet)
         header = next(rows, None)
         if header is None:
-            others = [f"'{other.title}'" for other in book.worksheets if other is not sheet]
-            if not others:
-                raise InputError(f"{called} is empty", src.name)
-            raise InputError(f"{called}, '{sheet.title}', is empty, and only it is read, not the workbook's other "
-                             f"sheet{'s' * (len(others) > 1)} {', '.join(others)}: put the sheet that holds the rows "
-                             "first (or delete the empty one), and run again", src.name)
+            raise InputError(_empty(book, sheet, called), src.name)
         try:
             paths = header_paths(header, rows, src.name, lettered=True)
         except InputError as wrong:
@@ -172,6 +167,25 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
             raise damage.in_field(_field(paths, damage.column)) from None
     finally:
         book.close()
+
+
+def _empty(book, sheet, called: str) -> str:
+    """Why a workbook whose sheet to read is empty is refused, naming the visible sheets that
+    do hold rows, if any (behind the empty one, they are not read)."""
+    full = [f"'{other.title}'" for other in book.worksheets
+            if other is not sheet and other.sheet_state == "visible" and _holds_rows(book, other)]
+    if not full:
+        return f"{called} is empty"
+    subject = f"the first sheet, '{sheet.title}'," if called == "the first sheet" else called
+    return (f"{subject} is empty, and only it is read, not the sheet{'s' * (len(full) > 1)} {', '.join(full)} that "
+            f"hold{'s' * (len(full) == 1)} rows: put that sheet first (or delete the empty one), and run again")
+
+
+def _holds_rows(book, sheet) -> bool:
+    try:
+        return any("".join(texts).strip() for texts in itertools.islice(_row_texts(book, sheet), 100))
+    except Exception:  # a damaged sheet: not one to point to
+        return False
 
 
 def _day_first_dates(src: Source, paths: List[str], kinds: dict, numbered: Iterator[tuple]):
@@ -336,7 +350,7 @@ def _merged(merges: List[Merge], paths: List[str]) -> str:
     sheet was laid out (the same reporter over several rows), so it recurs, and the fix is
     the same for every range; drafting the rest would leave a run half done to redo."""
     def named(merge: Merge) -> str:
-        columns = [paths[c - 1] if c <= len(paths) and paths[c - 1] else f"column {c}"
+        columns = [paths[c - 1] if c <= len(paths) and paths[c - 1] else f"column {column_letters(c)}"
                    for c in range(merge.first_column, merge.last_column + 1)]
         return f"{merge.ref} ({', '.join(columns[:3])}{', ...' if len(columns) > 3 else ''})"
 

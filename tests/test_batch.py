@@ -1586,12 +1586,18 @@ def test_a_consumer_row_is_drafted_with_what_the_consumer_form_implies(runner, t
     assert draft_values(read_draft(out / "CONSUMER.xml"))["reporter/health_professional"] == "false"
     exported = runner.invoke(main, ["e2b", "export", str(out / "CONSUMER.xml"), "-o", str(tmp_path / "e2b.xml")])
     assert exported.exit_code == 0 and (tmp_path / "e2b.xml").exists(), exported.output
+    nurse = dict(row, **{"admin/report_id": "NURSE", "reporter/occupation": "nurse"})  # the row says otherwise
+    result = runner.invoke(main, ["batch", str(write_csv(tmp_path / "n.csv", [nurse])), "--out", str(tmp_path / "n")])
+    assert result.exit_code == 0, result.output
+    values = draft_values(read_draft(tmp_path / "n" / "NURSE.xml"))
+    assert "reporter/health_professional" not in values and values["reporter/occupation"] == "nurse"
 
 
 def test_a_refused_value_is_not_told_again_by_a_rule_that_counts_its_box(runner, tmp_path):
     """A sex refused also gave "no identifiable patient: give ... A3 sex", telling the user to
-    give what they gave; a phone refused gave "no identifiable reporter". A rule that does
-    not read the refused box still speaks (a refused weight leaves the patient unidentified)."""
+    give what they gave. A rule that does not read the refused box still speaks (a refused
+    weight leaves the patient unidentified), and so does one asking for this and that, which
+    may fail for the other part (MW-MIN-2: the reporter's name and a way to reach them)."""
     base = {k: v for k, v in example_rows()[1].items()
             if not k.startswith("patient/") and not k.startswith("reporter/")}
     base.update({"reporter/last_name": "Okafor", "reporter/phone": "555-0100"})
@@ -1602,5 +1608,5 @@ def test_a_refused_value_is_not_told_again_by_a_rule_that_counts_its_box(runner,
     result = runner.invoke(main, ["batch", str(write_csv(tmp_path / "e.csv", rows)), "--out", str(out)])
     assert "0 drafted, 3 with errors" in result.output, result.output
     told = {(p["report_id"], p["path"], p["rule"]) for p in read_problems(out)}
-    assert told == {("SEX", "patient/sex", ""), ("PHONE", "reporter/phone", ""),
+    assert told == {("SEX", "patient/sex", ""), ("PHONE", "reporter/phone", ""), ("PHONE", "reporter", "MW-MIN-2"),
                     ("WEIGHT", "patient/weight", ""), ("WEIGHT", "patient", "MW-MIN-1")}

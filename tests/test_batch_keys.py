@@ -112,13 +112,13 @@ def test_ids_that_would_take_a_row_s_name_or_a_windows_device_s_are_drafted_unde
     """ROW-7 was drafted as id-ROW-7.xml, and a report id-row-7 then refused as its repeat;
     CON.xml, LPT1.2.xml cannot be files on Windows (the run would have stopped there)."""
     header = MINIMUM + ["suspect_product[1]/name"]
-    ids = ["ROW-7", "id-row-7", "CON", "lpt1.2", "CONSULT", "NUL-followup"]
+    ids = ["ROW-7", "id-row-7", "CON", "lpt1.2", "CONSULT", "NUL-followup", "com0"]
     src = write_csv(tmp_path / "in.csv", header, *[[i, *GIVEN, "Baclofen"] for i in ids])
     out = tmp_path / "o"
     result = batch(runner, src, out)
-    assert result.exit_code == 0 and "6 drafted, 0 with errors" in result.output, result.output
+    assert result.exit_code == 0 and "7 drafted, 0 with errors" in result.output, result.output
     assert sorted(p.name for p in out.glob("*.xml")) == sorted(
-        ["_ROW-7.xml", "id-row-7.xml", "_CON.xml", "_lpt1.2.xml", "CONSULT.xml", "NUL-followup.xml"])
+        ["_ROW-7.xml", "id-row-7.xml", "_CON.xml", "_lpt1.2.xml", "CONSULT.xml", "NUL-followup.xml", "_com0.xml"])
     assert draft_values(read_draft(out / "_CON.xml"))["admin/report_id"] == "CON"
 
 

@@ -223,12 +223,13 @@ def test_a_file_beginning_with_over_64_kb_of_blank_lines_is_read(runner, tmp_pat
 def test_no_answer_in_a_list_leaves_the_box_empty_as_it_does_alone(runner, tmp_path):
     """The template writes race and outcome as lists: ["Declined"] refused the report where
     "Declined" left the box empty; [] in a one-value box was "takes one value, not a list"."""
-    src = jsonl(tmp_path, base("L1", patient={"race": ["Declined"], "ethnicity": []}),
+    src = jsonl(tmp_path, base("L1", patient={"race": ["Declined", "white, declined"], "ethnicity": []}),
                 base("L2", event={"outcome": ["N/A", "hospitalization"]}, patient={"weight_unit": [None]}),
                 base("L3", patient={"race": ["Refused", "Martian"]}))
     result = batch(runner, src, tmp_path / "o")
     assert result.exit_code == 1 and "2 drafted, 1 with errors" in result.output, result.output
-    assert "patient/race" not in values(tmp_path / "o", "L1")
+    assert values(tmp_path / "o", "L1")["patient/race"] == ["white"] and "patient/ethnicity" not in values(
+        tmp_path / "o", "L1")
     assert values(tmp_path / "o", "L2")["event/outcome"] == ["hospitalization"]
     [problem] = read_problems(tmp_path / "o")
     assert (problem["report_id"], problem["path"]) == ("L3", "patient/race")
@@ -292,14 +293,14 @@ def test_a_line_break_written_raw_in_a_text_is_one_problem_naming_the_report(run
     """An exporter joining strings wrote a description's line break raw: the report's two
     lines were two unexplained "not valid JSON" problems with no report id."""
     broken = json.dumps(base("N1", event={"description": "first@@second"})).replace("@@", "\n")
-    src = jsonl(tmp_path, broken, base("N2"))
+    paragraphs = json.dumps(base("N3", event={"description": "one@@two@@three@@four@@five"})).replace("@@", "\n")
+    src = jsonl(tmp_path, broken, base("N2"), paragraphs, base("N4"))
     result = batch(runner, src, tmp_path / "o")
-    assert "1 drafted, 1 with errors" in result.output, result.output
-    [problem] = read_problems(tmp_path / "o")
-    assert (problem["row"], problem["report_id"]) == ("1", "N1")
-    assert problem["message"] == ("line 1 has a line break written raw inside a text (JSON writes it as \\n), so the "
-                                  "report goes on to line 2: write its line breaks as \\n, each report on one line; "
-                                  "it was not drafted")
+    assert "2 drafted, 2 with errors" in result.output, result.output
+    told = [(p["row"], p["report_id"], p["message"]) for p in read_problems(tmp_path / "o")]
+    assert told == [(row, report, f"line {row} has a line break written raw inside a text (JSON writes it as \\n), so "
+                                  f"the report goes on to line {end}: write its line breaks as \\n, each report on one "
+                                  "line; it was not drafted") for row, report, end in [("1", "N1", 2), ("4", "N3", 8)]]
 
 
 def test_a_group_written_as_an_object_numbering_its_entries_is_read_as_they_number_them(runner, tmp_path):
@@ -324,3 +325,25 @@ def test_a_line_holding_a_list_of_reports_under_one_key_says_so(runner, tmp_path
     [problem] = read_problems(tmp_path / "o")
     assert problem["message"] == ("line 1 holds 2 reports in a list under 'reports', not one report: write one report "
                                   "per line, e.g. with `jq -c '.reports[]' in.json > out.jsonl`")
+
+
+def test_keys_that_are_no_fields_are_counted_together_where_most_lines_fail(runner, tmp_path):
+    """Each unknown key was counted apart: "the line as a whole (1 line), the line as a whole
+    (1 line), ..."."""
+    src = jsonl(tmp_path, *[base(f"K{i}", patient={key: 1}) for i, key in enumerate(["colour", "mood", "shoe"])])
+    result = batch(runner, src, tmp_path / "o")
+    assert "errors most often at: the line as a whole (3 lines)\n" in result.output, result.output
+
+
+def test_a_group_numbered_from_0_with_gaps_or_by_absurd_numbers(runner, tmp_path):
+    """PHP writes a filtered array numbered from 0 as {"0": ..., "2": ...}; a key of thousands
+    of digits stopped the whole run with "unexpected ValueError"."""
+    zero = base("Z1")
+    zero["suspect_product"] = {"0": {"name": "Baclofen"}, "2": {"name": "Morphine"}}
+    absurd = base("Z2")
+    absurd["suspect_product"] = {"1" * 5000: {"name": "Baclofen"}}
+    result = batch(runner, jsonl(tmp_path, zero, absurd, base("Z3")), tmp_path / "o")
+    assert "2 drafted, 1 with errors" in result.output, result.output
+    drafted = values(tmp_path / "o", "Z1")
+    assert (drafted["suspect_product[1]/name"], drafted["suspect_product[2]/name"]) == ("Baclofen", "Morphine")
+    assert {p["report_id"] for p in read_problems(tmp_path / "o")} == {"Z2"}

@@ -114,12 +114,14 @@ def test_excel_s_escapes_in_a_text_are_read_as_the_characters_they_stand_for(run
     _rewrite_sheet(src, rb't="inlineStr"><is><t>PLACEHOLDER</t></is>', b't="s"><v>0</v>')
     _rewrite_sheet(src, rb't="inlineStr"><is><t>HISTORY</t></is>', b't="s"><v>1</v>')
     _add_shared_strings(src, (f'<sst xmlns="{MAIN}"><si><t xml:space="preserve">Drowsy at 08:00._x000D_\nGCS 10 '
-                              'in ED; field _x005F_x000D_ kept</t></si><si><t>bell_x0007_ rang</t></si></sst>').encode())
+                              'in ED; field _x005F_x000D_ kept _xD83D__xDE00_</t></si><si><t>bell_x0007_ rang</t></si>'
+                              '</sst>').encode())
     out = tmp_path / "o"
     result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
     assert result.exit_code == 1, result.output
     [draft] = out.glob("*.xml")
-    assert draft_values(read_draft(draft))["event/description"] == "Drowsy at 08:00.\r\nGCS 10 in ED; field _x000D_ kept"
+    assert draft_values(read_draft(draft))["event/description"] == ("Drowsy at 08:00.\r\nGCS 10 in ED; field _x000D_ "
+                                                                   "kept \U0001F600")  # (an emoji: its halves joined)
     problems = (out / "problems.csv").read_text(encoding="utf-8-sig")
     assert "event/history,B7" in problems and "U+0007" in problems and "_x0007_" not in problems
 

@@ -406,6 +406,8 @@ def test_a_time_span_in_a_number_box_is_told_in_hours(runner, tmp_path):
     assert problem["box"] == "D3"
     assert problem["message"] == ("'36:00' is a time span (hours:minutes), not a number: write the number of hours "
                                   "(36), or of days, with its unit in the unit's box")
+    from medwatch_tool.coerce import coerce_values  # (a box whose unit takes no hours: not a number, no more)
+    assert coerce_values({"patient/weight": "1:30"})[1] == [("patient/weight", "'1:30' is not a number")]
 
 
 def _repackaged(src, change):
@@ -466,6 +468,11 @@ def test_an_empty_first_sheet_names_the_sheets_not_read(runner, tmp_path):
     book.save(src)
     result = _run(runner, src, tmp_path / "o")
     assert result.exit_code == 1
-    assert result.output == (f"Error: {src}: the first sheet, 'Sheet', is empty, and only it is read, not the "
-                             "workbook's other sheet 'Reports': put the sheet that holds the rows first (or delete "
-                             "the empty one), and run again\n")
+    assert result.output == (f"Error: {src}: the first sheet, 'Sheet', is empty, and only it is read, not the sheet "
+                             "'Reports' that holds rows: put that sheet first (or delete the empty one), and run "
+                             "again\n")
+    book = openpyxl.Workbook()  # Excel's three sheets of old, all empty: no sheet to point to
+    book.create_sheet("Sheet2")
+    book.create_sheet("Sheet3")
+    book.save(src)
+    assert _run(runner, src, tmp_path / "o").output == f"Error: {src}: the first sheet is empty\n"
