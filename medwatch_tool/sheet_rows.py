@@ -68,11 +68,15 @@ def shared_strings(xml, part: str = "xl/sharedStrings.xml") -> List[str]:
     return strings
 
 
-def sheet_cells(xml, strings: Sequence[str], date_styles, timedelta_styles, epoch) -> Iterator[Tuple[int, List[Cell]]]:
-    """(row number, its cells) for each <row> of the sheet, in the sheet's order."""
+def sheet_cells(xml, strings: Sequence[str], date_styles, timedelta_styles, epoch,
+                hidden=None) -> Iterator[Tuple[int, List[Cell]]]:
+    """(row number, its cells) for each <row> of the sheet, in the sheet's order; the numbers
+    of the rows hidden in Excel are added to `hidden` when given."""
     number = 0
     for row in _elements(xml, _SHEET, _ROW):
         number = _row_number(row.get("r"), number)
+        if hidden is not None and row.get("hidden") in ("1", "true") and len(row):
+            hidden.append(number)
         column, cells = 0, []
         for cell in row:
             if cell.tag != _CELL:

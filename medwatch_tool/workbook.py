@@ -12,6 +12,7 @@ not say (formulas without a value, merged cells) is looked for first (sheet_scan
 """
 import itertools
 import warnings
+from collections import deque
 import zipfile
 import zlib
 from datetime import date, datetime, timedelta
@@ -131,7 +132,9 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
                              "not hold (it was saved by a program that does not compute formulas), so it would "
                              "read as empty or as a stale value: open the workbook in Excel or LibreOffice, save "
                              "it, and run again", src.name)
-        rows = _row_texts(book, sheet)
+        hidden: deque = deque()  # rows hidden in Excel, as read: drafted like the others, and said so
+        drafted_hidden: List[int] = [0]  # how many were drafted, then the first five's numbers
+        rows = _row_texts(book, sheet, hidden)
         header = next(rows, None)
         if header is None:
             raise InputError(_empty(book, sheet, called), src.name)
@@ -147,6 +150,11 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
         day_first, numbered = _day_first_dates(src, paths, kinds, numbered)
         try:
             for number, texts in numbered:
+                hidden_row = False
+                if hidden:  # (noted as the sheet's reader reads them, up to LOOKED_AT rows ahead)
+                    while hidden and hidden[0] < number:
+                        hidden.popleft()
+                    hidden_row = bool(hidden) and hidden[0] == number
                 if not "".join(texts).strip():  # (one pass in C: a cell of only spaces is empty too)
                     continue
                 row = Row(number)
@@ -162,11 +170,25 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
                 for path, reading in day_first:
                     if path in row.values:
                         row.values[path] = reading(row.values[path])
+                if hidden_row:
+                    drafted_hidden[0] += 1
+                    drafted_hidden[1:] = (drafted_hidden[1:] + [number])[:5]
                 yield row
+            _note_hidden(src, drafted_hidden[0], drafted_hidden[1:])
         except DamagedCell as damage:
             raise damage.in_field(_field(paths, damage.column)) from None
     finally:
         book.close()
+
+
+def _note_hidden(src: Source, count: int, first: List[int]):
+    """A note naming the rows the sheet hides (Excel's Hide, or a filter) that were read:
+    a user may have hidden them to leave them out, and they were drafted like the rest (as
+    Excel's own CSV export keeps them). `count` of them, `first` the first few's numbers."""
+    if count:
+        shown = ", ".join(map(str, first)) + (f" and {count - len(first):,} more" if count > len(first) else "")
+        src.notes.append(f"row{'s' * (count > 1)} {shown} {'are' if count > 1 else 'is'} hidden in the sheet "
+                         "(hidden, or filtered out) and read like the others: to leave a row out, delete it")
 
 
 def _empty(book, sheet, called: str) -> str:
@@ -278,7 +300,7 @@ def _sheet_to_read(book, src: Source):
     return sheet
 
 
-def _row_texts(book, sheet) -> Iterator[List[str]]:
+def _row_texts(book, sheet, hidden: Optional[deque] = None) -> Iterator[List[str]]:
     """Every row of the sheet from row 1 on, as its cells' texts (an empty list for a row
     the sheet leaves out).
 
@@ -291,7 +313,7 @@ def _row_texts(book, sheet) -> Iterator[List[str]]:
     with sheet._get_source() as xml:
         expected = 1
         for number, cells in sheet_cells(xml, sheet._shared_strings, book._date_formats, book._timedelta_formats,
-                                         book.epoch):
+                                         book.epoch, hidden):
             if number < expected:  # never so from a spreadsheet program: its rows would be taken for others
                 raise InputDamaged(f"the workbook is damaged: its row {number} comes after row {expected - 1}")
             while expected < number:

@@ -476,3 +476,18 @@ def test_an_empty_first_sheet_names_the_sheets_not_read(runner, tmp_path):
     book.create_sheet("Sheet3")
     book.save(src)
     assert _run(runner, src, tmp_path / "o").output == f"Error: {src}: the first sheet is empty\n"
+
+
+def test_rows_hidden_in_the_sheet_are_drafted_and_named_in_a_note(runner, tmp_path):
+    """A user may hide rows (or filter them out) to leave them out: they were drafted without
+    a word. They still are, as Excel's own CSV export keeps them, and a note names them."""
+    book = openpyxl.Workbook()
+    _workbook(None, _rows(10), book.active)
+    for number in (3, 5, 6, 7, 8, 9, 10):
+        book.active.row_dimensions[number].hidden = True
+    src = tmp_path / "hidden.xlsx"
+    book.save(src)
+    result = _run(runner, src, tmp_path / "o")
+    assert result.exit_code == 0 and "10 drafted, 0 with errors" in result.output, result.output
+    assert (f"note: {src}: rows 3, 5, 6, 7, 8 and 2 more are hidden in the sheet (hidden, or filtered out) and read "
+            "like the others: to leave a row out, delete it") in result.output
