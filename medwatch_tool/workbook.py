@@ -133,7 +133,7 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
                              "read as empty or as a stale value: open the workbook in Excel or LibreOffice, save "
                              "it, and run again", src.name)
         hidden: deque = deque()  # rows hidden in Excel, as read: drafted like the others, and said so
-        drafted_hidden: List[int] = [0]  # how many were drafted, then the first five's numbers
+        hidden_read, hidden_first = 0, []  # how many hidden rows were read, and the first five's numbers
         rows = _row_texts(book, sheet, hidden)
         header = next(rows, None)
         if header is None:
@@ -171,10 +171,10 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
                     if path in row.values:
                         row.values[path] = reading(row.values[path])
                 if hidden_row:
-                    drafted_hidden[0] += 1
-                    drafted_hidden[1:] = (drafted_hidden[1:] + [number])[:5]
+                    hidden_read += 1
+                    hidden_first = (hidden_first + [number])[:5]
                 yield row
-            _note_hidden(src, drafted_hidden[0], drafted_hidden[1:])
+            _note_hidden(src, hidden_read, hidden_first)
         except DamagedCell as damage:
             raise damage.in_field(_field(paths, damage.column)) from None
     finally:
