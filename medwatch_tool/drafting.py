@@ -18,8 +18,8 @@ from .out_folder import PAGE
 from .outcomes import Outcome
 from .readers import Row
 from .rules import rule_reads
-from .safe_io import FolderWriter
-from .validate import validate_many  # the worker's own imports, once per process (not per row)
+from .safe_io import FolderWriter, parse_xml_bytes
+from .validate import rules_failing, validate_many  # the worker's own imports, once per process (not per row)
 
 
 @lru_cache(maxsize=1)
@@ -48,7 +48,8 @@ def draft_name(values: dict, row: int) -> str:
 
 # names Windows keeps for devices, whatever follows a dot (CON.xml is the console): a report
 # ROW-7 (the names given by row number) or CON is drafted as _ROW-7.xml, _CON.xml
-_WINDOWS_DEVICES = frozenset(["CON", "PRN", "AUX", "NUL"] + [f"{port}{n}" for port in ("COM", "LPT") for n in range(10)])
+_WINDOWS_DEVICES = frozenset(["CON", "PRN", "AUX", "NUL"]
+                             + [f"{port}{n}" for port in ("COM", "LPT") for n in range(10)])
 
 
 def _report_id(values: dict) -> str:
@@ -123,23 +124,30 @@ def draft_rows(items: List[tuple], out_dir: str, render_to: Optional[str] = None
     Runs in a worker; the chunk's drafts are validated together, exactly as they will be on
     disk.
     """
-    outcomes, drafted = [], []
+    outcomes, drafted, given = [], [], []
     for item in items:
         outcome, document = _prepare(*item)
         outcomes.append(outcome)
         if document is not None:
             drafted.append((outcome, document))
+            given.append(item[1])  # the row's values as read
     checked = validate_many([data for _, (data, _) in drafted], [o.name for o, _ in drafted])
     with FolderWriter(out_dir) as folder:  # not fsynced: --resume re-checks every draft
-        for (outcome, (data, leaves)), (root, problems) in zip(drafted, checked):
+        for (outcome, (data, leaves)), (root, problems), raw in zip(drafted, checked, given):
             refused = {problem["path"] for problem in outcome.problems}  # a value its box could not take
             numbering = input_numbering(leaves[0][2]) if problems else None  # the draft closes gaps in groups
+            failing = None  # the rules failing with the refused values put back as written, once asked
             for p in problems:
                 path = as_input(p.path, numbering)  # as the input numbers the entry, like `refused`
                 if path in refused:  # the draft misses the value refused above: "required but missing",
                     continue  # "no event: describe the adverse event" (MW-MIN-4) would say the same mistake again
                 if refused and p.rule and _reads_refused(p.rule, path, refused):
-                    continue  # "no identifiable patient: give ... A3 sex" after the sex given was refused
+                    if "/" in path:  # a rule on a field and a refused box of its entry: "age 300 outside
+                        continue  # the human range" after the unit 'moons' was refused
+                    if failing is None:
+                        failing = _failing_as_written(raw, refused)
+                    if p.rule not in failing:  # a value the row gave would have passed it: "no identifiable
+                        continue  # patient: give ... A3 sex" after the sex given was refused
                 outcome.add_problem(p.severity, p.message, path, p.box, p.label, p.rule)
             if outcome.problems and any(p["severity"] == "error" for p in outcome.problems):
                 continue
@@ -170,6 +178,24 @@ def _reads_refused(rule: str, path: str, refused: set) -> bool:
 
 
 _INDEX = re.compile(r"\[\d+\]")
+
+
+def _failing_as_written(raw: dict, refused: set) -> set:
+    """The rules failing on a what-if draft of the row: its refused values put back as
+    written, as text (the XSD would refuse them; a rule reads whether a box holds something).
+    A rule about a whole group that fails only without them (FDA's minimum criteria) failed
+    for want of a value the row gave; one that still fails (a reporter with a phone refused
+    and no name) fails for another reason, and speaks. Every rule when no such draft can be made."""
+    values, _ = coerce_values({path: value for path, value in raw.items() if path not in refused})
+    for path in refused:
+        written = raw.get(path)
+        if written.__class__ is str and written.strip():
+            values[path] = written.strip()
+    try:
+        root = parse_xml_bytes(draft_document(values)[0], "<what-if>")
+    except InputError:  # (a character no XML holds, in a refused value)
+        return set(rule_reads())
+    return rules_failing(root)
 
 
 @lru_cache(maxsize=1)

@@ -7,7 +7,7 @@ import re
 from functools import lru_cache
 from typing import Tuple
 
-_STEP = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?$")
+_STEP = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d{1,6})\])?$")  # (no list has a million entries)
 
 
 class PathSyntaxError(ValueError):

@@ -55,16 +55,12 @@ def compiled_rules():
 
 @lru_cache(maxsize=1)
 def rule_reads() -> dict:
-    """Per assert id whose test asks for any one of several boxes (no `and` in it: MW-MIN-1,
-    an identifier, age, date of birth or sex), the names of the elements it reads: failing
-    where a box it reads was given a value that was refused, it judged a draft without that
-    value, which would have passed it, and says the refusal's mistake again. A test that
-    asks for this and that (MW-MIN-2: a name and a way to reach the reporter) may fail for
-    the other part: it is not listed."""
+    """Per assert id, the names of the elements its test reads (MW-MIN-1: patient,
+    identifier, age, date_of_birth, sex): failing where a box it reads was given a value
+    that was refused, it may have judged a draft without that value (see drafting.py)."""
     doc = parse_xml_bytes(schema_path("rules.sch").read_bytes(), "rules.sch")
     return {a.get("id"): frozenset(re.findall(r"mw:(\w+)", a.get("test", "")))
-            for a in doc.iter("{http://purl.oclc.org/dsdl/schematron}assert")
-            if " and " not in a.get("test", "")}
+            for a in doc.iter("{http://purl.oclc.org/dsdl/schematron}assert")}
 
 
 def _choose_to_if(choose: etree._Element):

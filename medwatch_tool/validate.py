@@ -199,6 +199,12 @@ def _xsd_problems(root: etree._Element, source: Optional[str]) -> List[Problem]:
     return problems
 
 
+def rules_failing(root: etree._Element) -> set:
+    """The ids of the business rules a draft fails (the XSD not asked: a draft built for a
+    what-if, such as drafting.py's with a refused value put back as written)."""
+    return {problem.rule for problem in _rule_problems(root, None)}
+
+
 def _rule_problems(root: etree._Element, source: Optional[str]) -> List[Problem]:
     return [problem for _, problem in _rule_findings(root.getroottree(), rule_report(root), source)]
 

@@ -324,7 +324,8 @@ def _row_texts(book, sheet, hidden: Optional[deque] = None) -> Iterator[List[str
             for column, value, style in cells:
                 if value.__class__ is not str:
                     if value.__class__ is float and abs(value) >= 1e15 and value.is_integer() and _digits_lost(value):
-                        value = Refused(_held(value), _DIGITS_LOST.format(shown=_held(value), digits=len(f"{abs(value):.0f}")))
+                        held = _held(value)
+                        value = Refused(held, _DIGITS_LOST.format(shown=held, digits=len(f"{abs(value):.0f}")))
                     else:
                         text = shown[style](value) if style in shown else None
                         text = _cell_text(value) if text is None else text

@@ -1595,18 +1595,23 @@ def test_a_consumer_row_is_drafted_with_what_the_consumer_form_implies(runner, t
 
 def test_a_refused_value_is_not_told_again_by_a_rule_that_counts_its_box(runner, tmp_path):
     """A sex refused also gave "no identifiable patient: give ... A3 sex", telling the user to
-    give what they gave. A rule that does not read the refused box still speaks (a refused
-    weight leaves the patient unidentified), and so does one asking for this and that, which
-    may fail for the other part (MW-MIN-2: the reporter's name and a way to reach them)."""
+    give what they gave; a unit 'moons' refused, "age 300(s) is outside the human range". A
+    rule still speaks where it fails for another reason: a refused weight leaves the patient
+    unidentified, a refused phone a reporter without a name (the rule asks for both)."""
     base = {k: v for k, v in example_rows()[1].items()
             if not k.startswith("patient/") and not k.startswith("reporter/")}
     base.update({"reporter/last_name": "Okafor", "reporter/phone": "555-0100"})
     rows = [dict(base, **{"admin/report_id": "SEX", "patient/sex": "X"}),
             dict(base, **{"admin/report_id": "PHONE", "patient/sex": "female", "reporter/phone": "call me"}),
+            dict(base, **{"admin/report_id": "NONAME", "patient/sex": "female", "reporter/phone": "call me",
+                          "reporter/last_name": ""}),
+            dict(base, **{"admin/report_id": "MOONS", "patient/age": "300", "patient/age_unit": "moons"}),
             dict(base, **{"admin/report_id": "WEIGHT", "patient/weight": "heavy"})]
     out = tmp_path / "o"
     result = runner.invoke(main, ["batch", str(write_csv(tmp_path / "e.csv", rows)), "--out", str(out)])
-    assert "0 drafted, 3 with errors" in result.output, result.output
+    assert "0 drafted, 5 with errors" in result.output, result.output
     told = {(p["report_id"], p["path"], p["rule"]) for p in read_problems(out)}
-    assert told == {("SEX", "patient/sex", ""), ("PHONE", "reporter/phone", ""), ("PHONE", "reporter", "MW-MIN-2"),
+    assert told == {("SEX", "patient/sex", ""), ("PHONE", "reporter/phone", ""),
+                    ("NONAME", "reporter/phone", ""), ("NONAME", "reporter", "MW-MIN-2"),
+                    ("MOONS", "patient/age_unit", ""),
                     ("WEIGHT", "patient/weight", ""), ("WEIGHT", "patient", "MW-MIN-1")}

@@ -218,3 +218,17 @@ def test_a_group_given_as_a_value_is_told_the_form_it_takes(runner, tmp_path, re
     out = tmp_path / "o"
     assert "0 drafted, 1 with errors" in batch(runner, src, out).output
     assert (path, message) in [(p, m) for _, p, m in problems_of(out)]
+
+
+def test_an_index_of_thousands_of_digits_is_no_field_and_stops_nothing(runner, tmp_path):
+    """`suspect_product[1111...]/name` (5,000 digits) as a column or a JSON key stopped the run
+    with "unexpected ValueError" (Python's limit on converting digits to a number)."""
+    column = "suspect_product[" + "1" * 5000 + "]/name"
+    src = write_csv(tmp_path / "in.csv", MINIMUM + [column], ["C1", *GIVEN, "Baclofen"])
+    result = batch(runner, src, tmp_path / "o")
+    assert result.exit_code == 1 and "row 1 (header): column 7 'suspect_product[1111" in result.output
+    assert "unexpected" not in result.output
+    src = write_jsonl(tmp_path / "in.jsonl", dict(RECORD, admin={"report_id": "J1"}, **{column: "Baclofen"}),
+                      dict(RECORD, admin={"report_id": "J2"}, suspect_product=[{"name": "Baclofen"}]))
+    result = batch(runner, src, tmp_path / "o2")
+    assert "1 drafted, 1 with errors" in result.output, result.output
