@@ -6,6 +6,7 @@ import re
 from datetime import date
 from typing import Dict, Iterable, Optional, Tuple
 
+from .catalog import load_catalog
 from .dates import MONTH_NAMES
 from .decimals import NUMBER_THEN_WORDS
 
@@ -98,3 +99,22 @@ def day_first_sign(rows: Iterable[Tuple[int, Dict[str, str]]]) -> Optional[Tuple
             if found:
                 return found.group(1), number, path
     return None
+
+
+# a moment in UTC, as JavaScript's toISOString and many APIs write a date: 2026-02-28T23:00:00.000Z
+_UTC_MOMENT = re.compile(r"\s*(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?Z\s*", re.IGNORECASE)
+
+
+def utc_moment_note(unit: str, number: int, path: str, cell) -> Optional[str]:
+    """A note when a date box holds a moment in UTC at another time than midnight: the date
+    drafted is its date in UTC (the time is left out), which need not be the date where it
+    happened (a date picked at midnight in Europe is written as the evening before in UTC);
+    None for any other cell. Midnight UTC is how date-only values are written so: its date is
+    the one meant."""
+    found = _UTC_MOMENT.fullmatch(cell) if cell.__class__ is str and "T" in cell else None
+    if found is None or (found.group(2), found.group(3), found.group(4) or "00") == ("00", "00", "00"):
+        return None
+    box, label = load_catalog().describe(path)
+    return (f"{unit} {number} writes {box} {label.lower()} as a moment in UTC ({cell.strip()}): its date in UTC, "
+            f"{found.group(1)}, is drafted, which need not be the date where it happened (a date picked at "
+            "midnight in Europe is written as the evening before in UTC): check such dates")

@@ -24,7 +24,7 @@ from .errors import InputDamaged, InputError
 from .header import header_paths
 from .input_streams import MAX_FIELD, MAX_MB, DecodedLines, LineTooLong, Prefixed, Recoded, seekable_copy, text_shape
 from .json_lines import JsonLines
-from .local_conventions import LOOKED_AT, day_first_sign, from_day_first, from_decimal_comma
+from .local_conventions import LOOKED_AT, day_first_sign, from_day_first, from_decimal_comma, utc_moment_note
 
 __all__ = ["FORMATS", "InputDamaged", "Row", "Source", "detect_format", "open_source"]
 
@@ -288,6 +288,23 @@ def day_first_readings(src: Source, sign: Optional[tuple], columns: List[str]) -
     return [(path, functools.partial(from_day_first, why=why)) for path in columns]
 
 
+def _date_columns(paths) -> List[str]:
+    """The paths (of a header, or a record's keys) that name a date box."""
+    catalog = load_catalog()
+    return [path for path in paths if getattr(catalog.field(path), "kind", None) == "date"]
+
+
+def _note_utc_moments(src: Source, number: int, values: dict, dates: List[str]) -> bool:
+    """Note the first of the row's date boxes `dates` that holds a moment in UTC
+    (utc_moment_note); whether one did (a file is noted once)."""
+    for path in dates:
+        note = utc_moment_note(src.unit, number, path, values.get(path))
+        if note:
+            src.notes.append(note)
+            return True
+    return False
+
+
 def _scannable_copy(name: str) -> Optional[BinaryIO]:
     """The file `name` opened again, recoded as its rows are (UTF-16, lone CRs), to look
     ahead at its rows without taking them from the reader. None for a pipe."""
@@ -345,6 +362,7 @@ def _csv_records(src: Source) -> Iterator[Row]:
     reader = csv.reader(lines, delimiter=delimiter)
     lines.shape = (delimiter, len(header))
     local = _local_conventions(paths) if delimiter == ";" else _day_first_dates(src, paths, delimiter)
+    dates = _date_columns(paths)  # looked at in the first rows for a moment in UTC (utc_moment_note)
     number = 1  # spreadsheet row numbers: the header is row 1
     while True:
         lines.new_record()
@@ -384,6 +402,8 @@ def _csv_records(src: Source) -> Iterator[Row]:
         for path, reading in local:
             if path in values:
                 values[path] = reading(values[path])
+        if dates and number <= LOOKED_AT and _note_utc_moments(src, number, values, dates):
+            dates = []
         yield Row(number, values, problems)
 
 
@@ -466,6 +486,7 @@ def _jsonl_rows(src: Source) -> Iterator[Row]:
     lines, number, reading = DecodedLines(src.handle, lone_cr_ends_line=False), 0, JsonLines()
     empty, first_empty = 0, 0  # records without a value: blank rows, as a CSV's are (counted, not kept)
     budget = _SEARCH_BUDGET  # lines the searches for reports over many lines may still read
+    utc_unseen = True  # no date box has held a moment in UTC yet (utc_moment_note)
     while True:
         number += 1
         lines.new_record()  # one line, one record: its lines are not kept
@@ -507,6 +528,8 @@ def _jsonl_rows(src: Source) -> Iterator[Row]:
         if not problem and not any(_given(value) for value in values.values()):
             empty, first_empty = empty + 1, first_empty or first  # ({} or the --jsonl-template record)
             continue
+        if utc_unseen and first <= LOOKED_AT and _note_utc_moments(src, first, values, _date_columns(values)):
+            utc_unseen = False
         yield Row(first, values, [problem] if problem else [], last)
     if empty:
         which = f"line {first_empty}" if empty == 1 else f"{empty:,} lines (the first: {first_empty})"

@@ -347,3 +347,32 @@ def test_a_group_numbered_from_0_with_gaps_or_by_absurd_numbers(runner, tmp_path
     drafted = values(tmp_path / "o", "Z1")
     assert (drafted["suspect_product[1]/name"], drafted["suspect_product[2]/name"]) == ("Baclofen", "Morphine")
     assert {p["report_id"] for p in read_problems(tmp_path / "o")} == {"Z2"}
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "csv"])
+def test_a_date_written_as_a_moment_in_utc_is_drafted_with_a_note(runner, tmp_path, suffix):
+    """JavaScript's toISOString writes 1 March picked at midnight in Europe as
+    2026-02-28T23:00:00.000Z: its date in UTC was drafted without a word. It still is (the
+    time is not the form's), with a note once per file; midnight UTC, how date-only values
+    are written so, is no moment to note."""
+    records = [base("T1", event={"event_date": "2026-03-01T00:00:00.000Z"}),
+               base("T2", event={"event_date": "2026-02-28T23:00:00.000Z"}),
+               base("T3", event={"event_date": "2026-02-27T22:00Z"})]
+    if suffix == "jsonl":
+        src = jsonl(tmp_path, *records)
+    else:
+        from medwatch_tool.draft import flatten
+
+        flat = [flatten(record) for record in records]
+        header = list(dict.fromkeys(key for row in flat for key in row))
+        src = tmp_path / "moments.csv"
+        src.write_text("\n".join([",".join(header)] + [",".join(str(row.get(k, "")) for k in header) for row in flat])
+                       + "\n", encoding="utf-8")
+    result = batch(runner, src, tmp_path / "o")
+    assert result.exit_code == 0 and "3 drafted" in result.output, result.output
+    assert values(tmp_path / "o", "T2")["event/event_date"] == "2026-02-28"
+    unit = "line" if suffix == "jsonl" else "row"
+    number = 2 if suffix == "jsonl" else 3
+    assert result.output.count("as a moment in UTC") == 1
+    assert (f"{unit} {number} writes B3 date of event as a moment in UTC (2026-02-28T23:00:00.000Z): its date in UTC, "
+            "2026-02-28, is drafted, which need not be the date where it happened") in result.output
