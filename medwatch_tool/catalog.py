@@ -50,6 +50,7 @@ class Node:
     box: str = ""
     box_3500b: str = ""
     label: str = ""
+    label_3500b: str = ""
     question: str = ""
     help: str = ""
     when: str = ""
@@ -58,6 +59,16 @@ class Node:
 
     def box_for(self, form: str = "3500") -> str:
         return self.box_3500b if form.upper() == "3500B" and self.box_3500b else self.box
+
+    def label_for(self, form: str = "3500") -> str:
+        """How the form's page names the box: the consumer form (3500B) in its own plain
+        words ("Person's initials", not "Patient identifier")."""
+        return self.label_3500b if form.upper() == "3500B" and self.label_3500b else self.label
+
+    def on_form(self, form: str = "3500") -> bool:
+        """Whether the form has this box (3500B has no health-professional nor device
+        reprocessing boxes: their box there is "—")."""
+        return not (form.upper() == "3500B" and self.box_3500b == "—" and self.box not in ("—", ""))
 
     def title(self, form: str = "3500") -> str:
         """'B3 Date of event': how messages and the 3500 form name this field."""
@@ -257,7 +268,8 @@ class _SchemaReader:
         info = _appinfo(el)
         common = dict(
             path=path, name=name, box=info.get("box", ""), box_3500b=info.get("box-3500B", ""),
-            label=info.get("label", name.replace("_", " ")), question=info.get("question", ""),
+            label=info.get("label", name.replace("_", " ")), label_3500b=info.get("label-3500B", ""),
+            question=info.get("question", ""),
             help=info.get("help", ""), when=info.get("when", ""),
             required=int(el.get("minOccurs", "1")) > 0, parent=parent,
         )

@@ -607,11 +607,12 @@ def fields(fmt, form, csv_template, jsonl_template):
         if f.max_length and f.kind == "text":
             kind += f" <= {f.max_length}"
         allowed = " | ".join(c.value for c in f.choices)
-        rows.append([path, f.box_for(form), f.label, kind, allowed])
+        rows.append([path, f.box_for(form), f.label_for(form), kind, allowed])
     if fmt == "json":
         _print_result(json.dumps([
             {"path": path, "box": f.box_for(form), "box_3500": f.box, "box_3500B": f.box_3500b,
-             "label": f.label, "question": f.question, "help": f.help, "type": f.kind,
+             "label": f.label_for(form), "label_3500": f.label, "label_3500B": f.label_3500b or f.label,
+             "question": f.question, "help": f.help, "type": f.kind,
              "multiple": f.multiple, "required": f.required, "max_length": f.max_length,
              "choices": [{"value": c.value, "label": c.label, "plain": c.plain, "also": list(c.also)}
                          for c in f.choices]}

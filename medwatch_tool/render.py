@@ -121,7 +121,7 @@ def _row_head(f: Field, form: str):
 
         box = f.box_for(form)
         _HEADS[key] = Markup('<th class="box">{}</th><th class="label" title="{}">{}</th>').format(
-            "" if box == "—" else box, f.help, f.label)
+            "" if box == "—" else box, f.help, f.label_for(form))
     return _HEADS[key]
 
 
@@ -130,17 +130,19 @@ def _block(group: Group, el, heading: str, form: str, prefix: str) -> Block:
     kids = _by_name(el)
     for child in group.children:
         if isinstance(child, Field):
-            values = [(c.text or "").strip() for c in kids.get(child.name, ())]
-            block.items.append(Row(child.box_for(form), child.label, prefix + child.name,
-                                   display(child, [v for v in values if v], form), child.help,
-                                   _row_head(child, form)))
+            values = [v for v in ((c.text or "").strip() for c in kids.get(child.name, ())) if v]
+            if not values and not child.on_form(form):
+                continue  # an empty box the consumer form does not have (one that holds a value is shown)
+            block.items.append(Row(child.box_for(form), child.label_for(form), prefix + child.name,
+                                   display(child, values, form), child.help, _row_head(child, form)))
         else:
             lines = []
             for inst in kids.get(child.name, ()):
                 cells = _by_name(inst)
                 lines.append([display(f, [(c.text or "").strip() for c in cells.get(f.name, ())], form)
                               for f in child.fields])
-            block.items.append(Table(child.box_for(form), child.label, [f.label for f in child.fields], lines))
+            block.items.append(Table(child.box_for(form), child.label_for(form),
+                                     [f.label_for(form) for f in child.fields], lines))
     return block
 
 
@@ -152,10 +154,10 @@ def view(root: etree._Element, form: str = "3500") -> List[Section]:
         title = group.section_title(form)
         instances = top.get(group.name, [])
         if group.repeat:
-            blocks = [_block(group, el, f"{group.label} #{i}", form, f"{group.name}[{i}]/")
-                      for i, el in enumerate(instances, 1)]
+            name = group.label_for(form)
+            blocks = [_block(group, el, f"{name} #{i}", form, f"{group.name}[{i}]/") for i, el in enumerate(instances, 1)]
             if not blocks:
-                blocks = [_block(group, None, f"{group.label} (none given)", form, f"{group.name}[1]/")]
+                blocks = [_block(group, None, f"{name} (none given)", form, f"{group.name}[1]/")]
         else:
             blocks = [_block(group, instances[0] if instances else None, title, form, f"{group.name}/")]
         sections.append(Section(group.box_for(form), title, blocks))

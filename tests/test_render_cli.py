@@ -2,6 +2,8 @@
 import os
 import stat
 
+import pytest
+
 from medwatch_tool.catalog import load_catalog
 from medwatch_tool.cli import main
 
@@ -32,7 +34,25 @@ def test_consumer_form_uses_its_own_boxes(runner, examples):
     out = runner.invoke(main, ["render", str(examples / "baclofen-missed-refill-consumer.xml")]).output
     assert "FDA 3500B (consumer)" in out
     assert "SECTION E. ABOUT THE PERSON WHO HAD THE PROBLEM" in out
-    assert "A3    Date of event: 02-Nov-2026" in out
+    assert "A3    Date the problem happened: 02-Nov-2026" in out
+
+
+@pytest.mark.parametrize("kind", ["text", "html"])
+def test_consumer_form_pages_name_boxes_in_its_own_words_and_leave_out_those_it_lacks(runner, tmp_path, kind):
+    """A 3500B page said "Patient identifier", "Outcome attributed to adverse event" and
+    showed boxes that form does not have (Occupation, Procode) empty; one holding an answer
+    (the consumer form implies: no health professional) is still shown."""
+    root = example_tree("baclofen-missed-refill-consumer.xml")
+    out = runner.invoke(main, ["render", str(write(root, tmp_path)), "--to", kind]).output
+    for field in load_catalog().fields:
+        if field.on_form("3500B") and field.label_3500b and field.path.count("/") == 1:  # (no test given: no table)
+            assert field.label_3500b.replace("'", "&#39;" if kind == "html" else "'") in out, field.path
+    for gone in ("Patient identifier", "Outcome attributed to adverse event", "Occupation", "Procode",
+                 "Single-use device reprocessed"):
+        assert gone not in out, gone
+    assert "Health professional?" in out
+    professional = runner.invoke(main, ["render", str(write(root, tmp_path)), "--to", kind, "--form", "3500"]).output
+    assert "Patient identifier" in professional and "Occupation" in professional
 
 
 def test_consumer_form_pages_follow_its_own_section_order(runner, examples):
@@ -48,8 +68,8 @@ def test_consumer_form_pages_follow_its_own_section_order(runner, examples):
 def test_consumer_form_names_units_in_plain_words(runner, examples):
     draft = str(examples / "baclofen-overdose.xml")
     consumer = runner.invoke(main, ["render", draft, "--form", "3500B"]).output
-    assert "C9    Dose unit: micrograms (mcg)" in consumer
-    assert "Strength unit: milligrams per millilitre (mg/mL)" in consumer
+    assert "C9    Amount in: micrograms (mcg)" in consumer
+    assert "Strength in: milligrams per millilitre (mg/mL)" in consumer
     professional = runner.invoke(main, ["render", draft]).output
     assert "D2    Dose unit: MICROGRAM(S) - UGM" in professional
 
@@ -94,7 +114,7 @@ def test_fields_lists_catalog(runner):
     assert any(l.startswith("suspect_product[1]/route") and "intrathecal" in l for l in lines)
     assert any(l.startswith("device[1]/udi") and " E4 " in l for l in lines)
     csv_out = runner.invoke(main, ["fields", "--format", "csv", "--form", "3500B"]).output
-    assert "event/event_date,A3,Date of event,date," in csv_out
+    assert "event/event_date,A3,Date the problem happened,date," in csv_out  # (its own words)
 
 
 def test_text_never_cuts_an_identifier_or_a_web_address_across_lines(runner, tmp_path):
