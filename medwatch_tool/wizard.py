@@ -274,7 +274,7 @@ class Interview:
                 if self.form == "3500B" and field.box_3500b in ("", "—"):
                     continue  # implied by the consumer form (not a health professional)
                 shown = display(field, value if isinstance(value, list) else [value], self.form)
-                rows.append(f"  {self._text(field) if self.form == '3500' else field.label}: {shown}")
+                rows.append(f"  {self._text(field) if self.form == '3500' else field.label_for(self.form)}: {shown}")
             if rows:
                 lines.append(f"{section.section_title(self.form)}:")
                 lines.extend(rows)

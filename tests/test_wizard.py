@@ -234,7 +234,7 @@ def test_eof_keeps_answers_and_resume_finishes(runner, tmp_path):
     assert saved["event/event_date"] == "2026-11-02"
     second = runner.invoke(main, ["new", "--resume", str(draft)], input=lines(answers[7:]))
     assert second.exit_code == 0, second.output[-1500:]
-    assert "Already filled:" in second.output and "Date of event: 02-Nov-2026" in second.output
+    assert "Already filled:" in second.output and "Date the problem happened: 02-Nov-2026" in second.output
     assert "What kind of problem was it?" not in second.output  # answered before: not asked again
     assert {k: v for k, v in draft_values(read_draft(draft)).items() if not k.startswith("admin/")} == values
 
