@@ -611,7 +611,7 @@ def fields(fmt, form, csv_template, jsonl_template):
     if fmt == "json":
         _print_result(json.dumps([
             {"path": path, "box": f.box_for(form), "box_3500": f.box, "box_3500B": f.box_3500b,
-             "label": f.label_for(form), "label_3500": f.label, "label_3500B": f.label_3500b or f.label,
+             "label": f.label_for(form), "label_3500": f.label, "label_3500B": f.label_3500b or (f.label if f.on_form("3500B") else ""),
              "question": f.question, "help": f.help, "type": f.kind,
              "multiple": f.multiple, "required": f.required, "max_length": f.max_length,
              "choices": [{"value": c.value, "label": c.label, "plain": c.plain, "also": list(c.also)}

@@ -114,7 +114,11 @@ def utc_moment_note(unit: str, number: int, path: str, cell) -> Optional[str]:
     found = _UTC_MOMENT.fullmatch(cell) if cell.__class__ is str and "T" in cell else None
     if found is None or (found.group(2), found.group(3), found.group(4) or "00") == ("00", "00", "00"):
         return None
+    try:
+        date.fromisoformat(found.group(1))
+    except ValueError:
+        return None  # no date: its box refuses it, and says why
     box, label = load_catalog().describe(path)
-    return (f"{unit} {number} writes {box} {label.lower()} as a moment in UTC ({cell.strip()}): its date in UTC, "
-            f"{found.group(1)}, is drafted, which need not be the date where it happened (a date picked at "
+    return (f"{unit} {number} writes {box} {label.lower()} as a moment in UTC ({cell.strip()}): it is read as its "
+            f"date in UTC, {found.group(1)}, which need not be the date where it happened (a date picked at "
             "midnight in Europe is written as the evening before in UTC): check such dates")

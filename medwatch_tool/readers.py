@@ -402,7 +402,7 @@ def _csv_records(src: Source) -> Iterator[Row]:
         for path, reading in local:
             if path in values:
                 values[path] = reading(values[path])
-        if dates and number <= LOOKED_AT and _note_utc_moments(src, number, values, dates):
+        if dates and number <= LOOKED_AT + 1 and _note_utc_moments(src, number, values, dates):  # (row 1: header)
             dates = []
         yield Row(number, values, problems)
 

@@ -374,5 +374,23 @@ def test_a_date_written_as_a_moment_in_utc_is_drafted_with_a_note(runner, tmp_pa
     unit = "line" if suffix == "jsonl" else "row"
     number = 2 if suffix == "jsonl" else 3
     assert result.output.count("as a moment in UTC") == 1
-    assert (f"{unit} {number} writes B3 date of event as a moment in UTC (2026-02-28T23:00:00.000Z): its date in UTC, "
-            "2026-02-28, is drafted, which need not be the date where it happened") in result.output
+    assert (f"{unit} {number} writes B3 date of event as a moment in UTC (2026-02-28T23:00:00.000Z): it is read as "
+            "its date in UTC, 2026-02-28, which need not be the date where it happened") in result.output
+
+
+def test_a_moment_in_utc_is_looked_for_in_the_first_1000_rows_and_not_in_a_date_that_is_none(runner, tmp_path):
+    """Data row 1,000 of a CSV file (spreadsheet row 1,001) was not looked at; a note named
+    2026-02-30 "drafted" while its box refused it."""
+    from medwatch_tool.draft import flatten
+
+    records = [base(f"R{i}") for i in range(1, 1001)]
+    records[0]["event"]["event_date"] = "2026-02-30T23:00:00.000Z"  # refused at its box: no note
+    records[-1]["event"]["event_date"] = "2026-02-28T23:00:00.000Z"
+    flat = [flatten(record) for record in records]
+    header = list(dict.fromkeys(key for row in flat for key in row))
+    src = tmp_path / "long.csv"
+    src.write_text("\n".join([",".join(header)] + [",".join(str(row.get(k, "")) for k in header) for row in flat])
+                   + "\n", encoding="utf-8")
+    result = batch(runner, src, tmp_path / "o")
+    assert "999 drafted, 1 with errors" in result.output, result.output
+    assert result.output.count("as a moment in UTC") == 1 and "row 1001 writes B3 date of event" in result.output

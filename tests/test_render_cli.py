@@ -149,3 +149,13 @@ def test_a_line_break_inside_a_value_or_a_test_cell_is_indented_under_it(runner,
     assert "\r" not in page and max(len(line) for line in page.splitlines()[1:]) <= 78  # (but the title)
     assert "D1    Lot #:\n      LOT\n      42\n" in page
     assert "      1. Test name: Serum creatinine\n         (repeat, fasting); Test date:" in page
+
+
+def test_fields_as_json_give_each_form_s_label_and_none_for_a_box_the_consumer_form_lacks(runner):
+    import json
+
+    listed = {f["path"]: f for f in json.loads(runner.invoke(main, ["fields", "--format", "json", "--form", "3500B"])
+                                              .output)}
+    assert (listed["patient/identifier"]["label"], listed["patient/identifier"]["label_3500"]) == (
+        "Person's initials", "Patient identifier")
+    assert (listed["reporter/occupation"]["box_3500B"], listed["reporter/occupation"]["label_3500B"]) == ("—", "")
