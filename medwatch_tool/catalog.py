@@ -133,10 +133,21 @@ class Catalog:
         self.groups = groups
         self._by_path: Dict[str, Node] = {n.path: n for n in [*groups, *fields]}
         self.repeating = frozenset(g.path for g in groups if g.repeat)
+        self._units: Optional[Dict[str, Field]] = None  # (unit_of: worked out when first asked)
 
     @property
     def sections(self) -> List[Group]:
         return self.root.subgroups
+
+    def unit_of(self, path: str) -> Optional[Field]:
+        """The code box holding the unit of the number box at a field's `path` (A2 age -> age
+        unit, D2 dose -> dose unit): the one asked `when` that number is given; None for a box
+        without one."""
+        if self._units is None:
+            numbers = {f.when: f for f in self.fields if f.kind == "code" and f.when and "=" not in f.when}
+            self._units = {path: unit for path, unit in numbers.items()
+                           if getattr(self.field(path), "kind", None) in ("decimal", "integer")}
+        return self._units.get(path)
 
     def sections_of(self, form: str = "3500") -> List[Group]:
         """The sections as the form orders them: 3500B by its own section letters (A about the

@@ -307,19 +307,6 @@ def _group_given_a_value(path: str, group, raw) -> str:
 _UNKNOWN_SHOWN = 10  # a record from another system may hold thousands of keys that are not fields
 
 
-@lru_cache(maxsize=1)
-def _units() -> Dict[str, Field]:
-    """Number box -> the code box holding its unit, from the schema: the unit box is the one
-    asked `when` that number is given (A2 age -> age unit, D2 dose -> dose unit)."""
-    catalog = load_catalog()
-    units = {}
-    for f in catalog.fields:
-        number = catalog.field(f.when) if f.kind == "code" and f.when and "=" not in f.when else None
-        if number is not None and number.kind in ("decimal", "integer"):
-            units[number.path] = f
-    return units
-
-
 class NumberWithUnit(NamedTuple):
     """'70 kg' in A4 weight: number '70', unit the A4 weight unit box, code 'kg'."""
 
@@ -335,7 +322,7 @@ class NumberWithUnit(NamedTuple):
 def number_and_unit(field: Field, text: str) -> Optional[NumberWithUnit]:
     """A number written with its unit ('70 kg' in A4 weight, '450 mcg' in D2 dose), or None
     when `text` is not that."""
-    unit = _units().get(field.path)
+    unit = load_catalog().unit_of(field.path)
     m = NUMBER_THEN_WORDS.fullmatch(" ".join(text.split())) if unit is not None else None
     if m is None:
         return None
@@ -349,7 +336,7 @@ def unit_refusal(field: Field, text: str) -> Optional[str]:
     """Why '5 mIU' in D2 dose cannot be read, when the number is fine and the unit box refuses
     the unit (milli-units, which the list does not have; MIU there is million units): more
     use than "'5 mIU' is not a number". None when `text` is not a number and a unit."""
-    unit = _units().get(field.path)
+    unit = load_catalog().unit_of(field.path)
     m = NUMBER_THEN_WORDS.fullmatch(" ".join(text.split())) if unit is not None else None
     if m is None:
         return None

@@ -6,7 +6,7 @@ the wrong way changes a dose or weight a thousandfold, so only what reads one wa
 import re
 from decimal import Decimal, InvalidOperation
 
-from .catalog import Field
+from .catalog import Field, load_catalog
 from .errors import ValueProblem
 
 # a number followed by words: '70 kg', '1.500mg', '52 years old' (not 1e400: no unit e400)
@@ -53,9 +53,7 @@ _ROUGHLY = re.compile(r"(?:about|approx(?:\.|imately)?|around|roughly|circa|ca\.
 def _counts_hours(field: Field) -> bool:
     """Whether a number box's unit box takes hours (D3 duration): where a time span (36:00)
     can be written as a number of hours."""
-    from .coerce import _units  # (coerce converts with this module: imported when first asked)
-
-    unit = _units().get(field.path)
+    unit = load_catalog().unit_of(field.path)
     return unit is not None and any(choice.value == "hour" for choice in unit.choices)
 
 

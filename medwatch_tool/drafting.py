@@ -16,6 +16,7 @@ from .errors import InputError, OutputError, ValueProblem
 from .numbering import as_input, input_numbering
 from .out_folder import PAGE
 from .outcomes import Outcome
+from .paths import without_indexes
 from .readers import Row
 from .rules import rule_reads
 from .safe_io import FolderWriter, parse_xml_bytes
@@ -172,12 +173,9 @@ def _reads_refused(rule: str, path: str, refused: set) -> bool:
         where, _, leaf = box.rpartition("/")
         if leaf not in names:
             continue
-        if (where == entry) if entry else (_INDEX.sub("", where.split("/")[0]) in names):
+        if (where == entry) if entry else (without_indexes(where.split("/")[0]) in names):
             return True
     return False
-
-
-_INDEX = re.compile(r"\[\d+\]")
 
 
 def _failing_as_written(raw: dict, refused: set) -> set:

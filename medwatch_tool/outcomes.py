@@ -3,10 +3,11 @@
 Shared by the workers (which fill in outcomes), the journal (which stores them and counts
 what an earlier run already did) and the run itself (which prints the summary line).
 """
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import List, Optional
+
+from .paths import without_indexes
 
 
 @dataclass
@@ -31,9 +32,6 @@ class Outcome:
         self.problems.append({"row": self.row, "report_id": self.report_id, "path": path or "",
                               "box": box, "label": label, "severity": severity,
                               "message": message, "rule": rule})
-
-
-_INDEX = re.compile(r"\[\d+\]")  # suspect_product[2]/dose -> suspect_product/dose: one column's problem
 
 
 @dataclass
@@ -66,7 +64,8 @@ class Summary:
             fields = {}  # (in the problems' order: ties are told in the order first met, run after run)
             for p in entry["problems"]:
                 if p["severity"] == "error":
-                    key = (_INDEX.sub("", p["path"] or ""), p["label"]) if p["label"] else ("", "")  # (a key no field)
+                    # one column's problem, whichever entry (suspect_product[2]/dose: suspect_product/dose)
+                    key = (without_indexes(p["path"] or ""), p["label"]) if p["label"] else ("", "")
                     fields.setdefault(key, p["box"])
             for key, box in fields.items():
                 self.errors_at[key] += 1

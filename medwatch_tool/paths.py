@@ -41,6 +41,15 @@ def join_path(steps, repeating=frozenset(), stray: bool = False) -> str:
     return "/".join(out)
 
 
+_INDEX = re.compile(r"\[\d+\]")
+
+
+def without_indexes(text: str) -> str:
+    """`suspect_product[2]/dose` -> `suspect_product/dose`: `template_of` for any text (a key
+    that is no path too, as problems may name one), never refusing it."""
+    return _INDEX.sub("", text) if "[" in text else text
+
+
 @lru_cache(maxsize=8192)
 def template_of(path: str) -> str:
     """The path with its indexes removed: the catalog key of the field."""

@@ -24,7 +24,8 @@ NARROW = "{%s}narrow-to-kind" % NS
 
 @lru_cache(maxsize=1)
 def compiled_rules():
-    """rules.sch compiled once to its validating XSLT, and per assert id the field it is about.
+    """rules.sch compiled once to its validating XSLT, and per assert id the field it is about
+    and the names of the elements its test reads.
 
     The report lists only failed asserts (no svrl:fired-rule, no visit of attributes: no
     rule is about one). The skeleton's extra walk of the whole draft in the default mode
@@ -35,7 +36,9 @@ def compiled_rules():
     from lxml import isoschematron
 
     doc = parse_xml_bytes(schema_path("rules.sch").read_bytes(), "rules.sch")
-    fields = {a.get("id"): a.get(MWFIELD, "") for a in doc.iter("{http://purl.oclc.org/dsdl/schematron}assert")}
+    asserts = list(doc.iter("{http://purl.oclc.org/dsdl/schematron}assert"))
+    fields = {a.get("id"): a.get(MWFIELD, "") for a in asserts}
+    reads = {a.get("id"): frozenset(re.findall(r"mw:(\w+)", a.get("test", ""))) for a in asserts}
     for rule in doc.iter("{http://purl.oclc.org/dsdl/schematron}rule"):
         if rule.get(NARROW) and rule.get("context", "").startswith("mw:*"):
             rule.set("context", narrowed_context(rule.get("context"), rule.get(NARROW)))
@@ -50,17 +53,14 @@ def compiled_rules():
         _choose_to_if(choose)
     for template in xslt.getroot().iterfind(f"{XSL}template"):
         _guard_asserts(template)
-    return xslt, fields
+    return xslt, fields, reads
 
 
-@lru_cache(maxsize=1)
 def rule_reads() -> dict:
     """Per assert id, the names of the elements its test reads (MW-MIN-1: patient,
     identifier, age, date_of_birth, sex): failing where a box it reads was given a value
     that was refused, it may have judged a draft without that value (see drafting.py)."""
-    doc = parse_xml_bytes(schema_path("rules.sch").read_bytes(), "rules.sch")
-    return {a.get("id"): frozenset(re.findall(r"mw:(\w+)", a.get("test", "")))
-            for a in doc.iter("{http://purl.oclc.org/dsdl/schematron}assert")}
+    return compiled_rules()[2]
 
 
 def _choose_to_if(choose: etree._Element):

@@ -21,7 +21,6 @@ from xml.etree.ElementTree import ParseError
 
 import openpyxl
 from lxml import etree
-from openpyxl.utils import get_column_letter
 from openpyxl.reader.excel import SHARED_STRINGS, ExcelReader
 
 from .catalog import load_catalog
@@ -266,13 +265,19 @@ def _another_kind(handle) -> Optional[str]:
             names = set(package.namelist())
             if "xl/workbook.bin" in names:
                 what = "an Excel Binary Workbook (.xlsb)"
-            elif "xl/workbook.xml" in names and _STRICT in package.open("xl/workbook.xml").read(4096):
+            elif "xl/workbook.xml" in names and _STRICT in _head(package, "xl/workbook.xml"):
                 what = "saved as a Strict Open XML Spreadsheet"
             else:
                 return None
     except (OSError, zipfile.BadZipFile, zlib.error, EOFError, KeyError):
         return None
     return f"is {what}, which this tool cannot read: save it in Excel as an Excel Workbook (.xlsx), or as CSV"
+
+
+def _head(package: zipfile.ZipFile, part: str) -> bytes:
+    """The first 4 KB of a workbook's part (its namespaces), not the whole part."""
+    with package.open(part) as member:
+        return member.read(4096)
 
 
 def _field(paths: List[str], column: int) -> str:
@@ -378,7 +383,7 @@ def _merged(merges: List[Merge], paths: List[str]) -> str:
         return f"{merge.ref} ({', '.join(columns[:3])}{', ...' if len(columns) > 3 else ''})"
 
     listed = ", ".join(named(m) for m in merges[:3]) + (f" and {len(merges) - 3:,} more" if len(merges) > 3 else "")
-    first = f"{get_column_letter(merges[0].first_column)}{merges[0].first_row}"
+    first = f"{column_letters(merges[0].first_column)}{merges[0].first_row}"
     return (f"merged cells {listed}: Excel shows the value of a range's first cell across the range, but the "
             f"workbook holds it only in that cell ({first}), so the range's other cells would be read as empty: "
             "unmerge the cells, fill in each row's value, save the workbook, and run again")

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from medwatch_tool.cli import main
-from medwatch_tool.draft import draft_values, read_draft
+from medwatch_tool.draft import draft_values, flatten, read_draft
 
 from test_batch import read_problems
 
@@ -30,6 +30,15 @@ def jsonl(tmp_path, *lines, name="reports.jsonl", newline="\n"):
     text = newline.join(x if isinstance(x, str) else json.dumps(x, ensure_ascii=False) for x in lines) + newline
     src.write_bytes(text.encode("utf-8", "surrogatepass"))
     return src
+
+
+def as_csv(path, records):
+    """The same records as a CSV file: their flat paths as the header (cells hold no comma)."""
+    flat = [flatten(record) for record in records]
+    header = list(dict.fromkeys(key for row in flat for key in row))
+    path.write_text("\n".join([",".join(header)] + [",".join(str(row.get(k, "")) for k in header) for row in flat])
+                    + "\n", encoding="utf-8")
+    return path
 
 
 def batch(runner, src, out, *options):
@@ -358,16 +367,7 @@ def test_a_date_written_as_a_moment_in_utc_is_drafted_with_a_note(runner, tmp_pa
     records = [base("T1", event={"event_date": "2026-03-01T00:00:00.000Z"}),
                base("T2", event={"event_date": "2026-02-28T23:00:00.000Z"}),
                base("T3", event={"event_date": "2026-02-27T22:00Z"})]
-    if suffix == "jsonl":
-        src = jsonl(tmp_path, *records)
-    else:
-        from medwatch_tool.draft import flatten
-
-        flat = [flatten(record) for record in records]
-        header = list(dict.fromkeys(key for row in flat for key in row))
-        src = tmp_path / "moments.csv"
-        src.write_text("\n".join([",".join(header)] + [",".join(str(row.get(k, "")) for k in header) for row in flat])
-                       + "\n", encoding="utf-8")
+    src = jsonl(tmp_path, *records) if suffix == "jsonl" else as_csv(tmp_path / "moments.csv", records)
     result = batch(runner, src, tmp_path / "o")
     assert result.exit_code == 0 and "3 drafted" in result.output, result.output
     assert values(tmp_path / "o", "T2")["event/event_date"] == "2026-02-28"
@@ -381,16 +381,10 @@ def test_a_date_written_as_a_moment_in_utc_is_drafted_with_a_note(runner, tmp_pa
 def test_a_moment_in_utc_is_looked_for_in_the_first_1000_rows_and_not_in_a_date_that_is_none(runner, tmp_path):
     """Data row 1,000 of a CSV file (spreadsheet row 1,001) was not looked at; a note named
     2026-02-30 "drafted" while its box refused it."""
-    from medwatch_tool.draft import flatten
-
     records = [base(f"R{i}") for i in range(1, 1001)]
     records[0]["event"]["event_date"] = "2026-02-30T23:00:00.000Z"  # refused at its box: no note
     records[-1]["event"]["event_date"] = "2026-02-28T23:00:00.000Z"
-    flat = [flatten(record) for record in records]
-    header = list(dict.fromkeys(key for row in flat for key in row))
-    src = tmp_path / "long.csv"
-    src.write_text("\n".join([",".join(header)] + [",".join(str(row.get(k, "")) for k in header) for row in flat])
-                   + "\n", encoding="utf-8")
+    src = as_csv(tmp_path / "long.csv", records)
     result = batch(runner, src, tmp_path / "o")
     assert "999 drafted, 1 with errors" in result.output, result.output
     assert result.output.count("as a moment in UTC") == 1 and "row 1001 writes B3 date of event" in result.output
