@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from typing import Callable, Iterator, List, Optional
 
-from . import input_identity, out_folder
+from . import input_identity, out_folder, update_run
 from .drafting import CHUNK, CHUNK_TEXT, as_task, draft_name, load_shared, warm_up, worker
 from .errors import InputDamaged, InputError, OutputError
 from .journal import JOURNAL, Journal
@@ -68,25 +68,32 @@ class _StopOnSignal:
 
 
 def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: int = 1,
-              resume: bool = False, on_row: Optional[Callable[[Outcome], None]] = None) -> Summary:
-    """Draft every row of `source` into `out_dir`; returns the counts for the summary line."""
+              resume: bool = False, on_row: Optional[Callable[[Outcome], None]] = None,
+              update: bool = False) -> Summary:
+    """Draft every row of `source` into `out_dir`; returns the counts for the summary line.
+    `update`: the folder may hold an earlier run, which this one replaces (update_run.py)."""
+    if resume and update:
+        raise ValueError("resume finishes a run; update begins one")
     folder = Path(out_dir)
     _can_look_into(folder)
     out_folder.refuse_overwriting_input(folder, source.name, render_to)
-    if _journaled(folder) and not resume:
+    if _journaled(folder) and not (resume or update):
         out_folder.Held(folder).release()  # a run writing there now is said as such (not "add --resume")
         raise InputError("already holds a batch run: add --resume to finish it (a run that is done drafts "
-                         "nothing more, and --resume says so), or choose another --out", str(folder))
+                         "nothing more, and --resume says so), --update to draft a corrected input into it "
+                         "again, or choose another --out", str(folder))
     rows = iter(source)
     try:
         head = next(rows, None)  # reads the header: a wrong one stops the run before anything is written
     except (OSError, InputDamaged) as exc:
         raise InputError(f"cannot be read ({_reason(exc)})", source.name) from None
-    if not (folder / JOURNAL).exists():  # (a run's folder, journaled or not: its problems.csv is its own)
-        out_folder.refuse_others_files(folder, source.name, render_to)
+    if not ((folder / JOURNAL).exists() or update_run.pending(folder)):  # (a run's folder, journaled
+        out_folder.refuse_others_files(folder, source.name, render_to)  # or not: its problems.csv is its own)
     out_folder.make(folder)
     held = out_folder.Held(folder)
     try:
+        if update and _journaled(folder):
+            update_run.begin(folder, render_to)
         return _run(source, folder, head, rows, render_to, jobs, on_row)
     finally:
         held.release()
@@ -167,6 +174,11 @@ def _run(source: Source, folder: Path, head: Optional[Row], rows: Iterator[Row],
             except OutputError as exc:
                 failures.append(exc)
     failure = journal.failure or (failures[0] if failures else None)
+    if not (failure or summary.stopped or summary.interrupted):  # the whole input is drafted
+        try:
+            summary.superseded, summary.superseded_first = update_run.finish(folder, render_to)
+        except OutputError as exc:
+            failure = exc
     if failure:
         summary.cannot_write = str(failure)
     summary.kept = journal.kept

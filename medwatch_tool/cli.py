@@ -377,9 +377,13 @@ MAX_JOBS = max(64, 4 * (os.cpu_count() or 1))
 @click.option("--resume", is_flag=True,
               help="Finish an interrupted run in the same --out folder, on the same input file "
                    "(rows added at its end are drafted too; a file changed otherwise is refused).")
+@click.option("--update", is_flag=True,
+              help="Draft a corrected input again into the --out folder of an earlier run: every draft "
+                   "is written anew, problems.csv lists this input's problems, and drafts it no longer "
+                   "gives (a row that now fails, or was removed) are moved into DIR/superseded/.")
 @click.option("--input-format", type=click.Choice(["csv", "tsv", "jsonl", "xlsx"]), default=None,
               help="Override detection from the file name (useful with '-').")
-def batch(input_file, out_dir, render_to, jobs, resume, input_format):
+def batch(input_file, out_dir, render_to, jobs, resume, update, input_format):
     """Draft one report per row of a CSV, JSON Lines or Excel (.xlsx) file.
 
     Column names are field paths as `medwatch fields` lists them (start from
@@ -395,6 +399,7 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
       medwatch batch events.csv --out drafts/
       medwatch batch events.xlsx --out drafts/ --render html
       medwatch batch events.csv --out drafts/ --resume   # after an interruption
+      medwatch batch events.csv --out drafts/ --update   # rows corrected since
 
     Exit status: 0 all rows drafted, 1 some rows had errors (the others are drafted)
     or the run stopped (the output folder could not be written, the input could not be
@@ -405,6 +410,10 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
     from .batch import run_batch
     from .readers import open_source
     from .workers import usable_cpus
+
+    if resume and update:
+        raise click.UsageError("--resume finishes a run on the same input, --update drafts a changed input "
+                               "again: give one of them")
 
     if input_file == "-" and sys.stdin is None:
         raise InputError("standard input is closed: give the rows on it, or name a file", "-")
@@ -434,11 +443,11 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
                     else:
                         bar.update(1)
 
-                summary = run_batch(source, out_dir, render_to, jobs, resume, on_row=tick)
+                summary = run_batch(source, out_dir, render_to, jobs, resume, on_row=tick, update=update)
                 if source.size and not (summary.interrupted or summary.stopped):  # read to its end: a
                     bar.update(source.size - state["pos"])  # workbook's last bytes are not its rows'
         else:
-            summary = run_batch(source, out_dir, render_to, jobs, resume)
+            summary = run_batch(source, out_dir, render_to, jobs, resume, update=update)
     except KeyboardInterrupt:  # a second Ctrl-C: stopped at once, the journal still holds what is done
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the process ends: more of them would break into its end
         finish = _resume_command(input_file, out_dir, render_to, input_format)
@@ -450,6 +459,8 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
     _say(summary.line(unit))
     for note in source.notes:
         _say(f"note: {source.name}: {note}", err=True)
+    if summary.superseded:
+        _say(f"note: {_superseded(summary, out_dir)}", err=True)
     if summary.failed:
         _say(f"errors most often at: {summary.worst(unit=unit)}", err=True)
         if summary.cannot_write:  # the rows after the failed write are not journaled: not in problems.csv either
@@ -476,6 +487,17 @@ def batch(input_file, out_dir, render_to, jobs, resume, input_format):
         _say(f"interrupted: the {summary.kept} {unit}s done so far are kept; to finish: {finish}", err=True)
         sys.exit(128 + summary.interrupted)  # as a shell reports a process a signal ended: 130 for Ctrl-C
     sys.exit(1 if summary.failed else 0)
+
+
+def _superseded(summary, out_dir: str) -> str:
+    """What --update moved aside, said where a reviewer of the folder looks for it."""
+    from .update_run import SUPERSEDED
+
+    count, first = summary.superseded, summary.superseded_first
+    names = ", ".join(first) + (f" and {count - len(first):,} more" if count > len(first) else "")
+    drafts = "draft" if count == 1 else "drafts"
+    return (f"{count:,} {drafts} of the earlier run that this input no longer gives (a row that now fails, "
+            f"or was removed or renamed) moved into {os.path.join(out_dir, SUPERSEDED)}: {names}")
 
 
 class _UntilClosed:

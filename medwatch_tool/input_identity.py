@@ -125,7 +125,9 @@ def check_and_note(folder: Path, name: str, render_to: Optional[str], fmt: str =
 
 def _changed(folder: Path, how: str) -> str:
     return (f"has changed since the batch run in {folder} began ({how}): --resume only finishes a run on "
-            "the same input, and would skip rows it never read. To draft the changed file, choose another --out")
+            "the same input, and would skip rows it never read. To draft the changed file into this folder, "
+            "run it with --update instead (every draft is written again, problems.csv lists the file's "
+            "problems as it now is), or choose another --out")
 
 
 _FORMATS = {"csv": "CSV", "tsv": "tab-separated text", "jsonl": "JSON Lines", "xlsx": "an Excel workbook"}
@@ -150,6 +152,12 @@ def forget(folder: Path):
         os.unlink(folder / IDENTITY)
     except FileNotFoundError:
         pass
+
+
+def rendered(folder: Path) -> Tuple[bool, Optional[str]]:
+    """Whether the run in `folder` noted its --render, and which (None: no pages)."""
+    then = _earlier(folder)
+    return (then is not None and "render" in then), (then or {}).get("render")
 
 
 def was_piped(folder: Path) -> bool:

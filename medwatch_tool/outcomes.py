@@ -45,6 +45,8 @@ class Summary:
     worker_lost: str = ""      # stopped because a worker process was killed (out of memory...)
     cannot_read: str = ""      # stopped because the input could not be read further (I/O error...)
     kept: int = 0              # rows the journal holds at the end: what --resume will not redo
+    superseded: int = 0        # --update: earlier drafts the input no longer gives, moved aside
+    superseded_first: list = field(default_factory=list)  # the first few of their names
     # rows with an error, per field (its path without indexes, and its label): a few hundred
     # at most, however long the input; and the form boxes each was seen at (3500, 3500B)
     errors_at: Counter = field(default_factory=Counter)

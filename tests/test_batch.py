@@ -898,7 +898,7 @@ def test_rerun_without_resume_is_refused(runner, tmp_path):
     again = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
     assert again.exit_code == 1 and again.output == (
         f"Error: {out}: already holds a batch run: add --resume to finish it (a run that is done drafts nothing more, "
-        "and --resume says so), or choose another --out\n")
+        "and --resume says so), --update to draft a corrected input into it again, or choose another --out\n")
     resumed = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
     assert resumed.exit_code == 0 and "3 drafted, 0 with errors" in resumed.output and "3 rows done by an earlier run" in resumed.output
 
@@ -920,7 +920,7 @@ def test_resume_refuses_an_input_that_changed_since_the_run_began(runner, tmp_pa
     assert resumed.output.startswith(f"Error: {src}: has changed since the batch run in {out} began (its content "
                                      "differs from the file the run began with; rows added at its end would be fine)")
     assert "--resume only finishes a run on the same input, and would skip rows it never read. To draft " \
-           "the changed file, choose another --out" in resumed.output
+           "the changed file into this folder, run it with --update instead" in resumed.output
     assert {p.name: p.read_bytes() for p in out.iterdir()} == drafts  # nothing touched
     fresh = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "fresh"), "--jobs", "1"])
     assert fresh.exit_code == 0 and "3 drafted, 0 with errors" in fresh.output

@@ -1,0 +1,190 @@
+"""`medwatch batch --update`: the rows problems.csv named, corrected, drafted into the same folder.
+
+Before it, a corrected file was refused in the run's folder (--resume takes only the same
+input) and had to go into another --out, leaving a clinic's drafts in two folders."""
+import os
+import signal
+import stat
+import subprocess
+
+from lxml import etree
+
+from medwatch_tool.cli import main
+
+from test_batch import example_rows, read_problems, write_csv
+
+
+def named_rows(count: int = 6):
+    rows = [dict(r) for r in (example_rows() * 3)[:count]]
+    for i, row in enumerate(rows):
+        row["admin/report_id"] = f"R{i}"
+    return rows
+
+
+def batch(runner, src, out, *options):
+    return runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", *options])
+
+
+def drafts(folder):
+    return sorted(p.name for p in folder.glob("*.xml"))
+
+
+def test_the_rows_corrected_after_a_run_are_drafted_into_its_folder(runner, tmp_path):
+    rows = named_rows()
+    rows[1]["event/event_date"] = "2026-02-30"
+    rows[4]["patient/sex"] = "moon"
+    src = write_csv(tmp_path / "events.csv", rows)
+    out = tmp_path / "drafts"
+    first = batch(runner, src, out)
+    assert first.exit_code == 1, first.output
+    assert {p["report_id"] for p in read_problems(out)} == {"R1", "R4"}
+    assert drafts(out) == ["R0.xml", "R2.xml", "R3.xml", "R5.xml"]
+
+    rows[1]["event/event_date"] = "2026-02-03"  # as the clinician corrects the file problems.csv named
+    rows[4]["patient/sex"] = "female"
+    write_csv(src, rows)
+    refused = batch(runner, src, out, "--resume")
+    assert refused.exit_code != 0
+    assert "run it with --update instead" in refused.output
+
+    updated = batch(runner, src, out, "--update")
+    assert updated.exit_code == 0, updated.output
+    assert "6 drafted, 0 with errors" in updated.output
+    assert drafts(out) == [f"R{i}.xml" for i in range(6)]
+    assert read_problems(out) == []  # the earlier run's problems are not this file's
+    ns = {"mw": "urn:x-medwatch-tool:report:1"}
+    assert etree.parse(str(out / "R1.xml")).findtext("mw:event/mw:event_date", namespaces=ns) == "2026-02-03"
+    assert etree.parse(str(out / "R4.xml")).findtext("mw:patient/mw:sex", namespaces=ns) == "female"
+    assert not (out / "superseded").exists()  # nothing the file gave before is gone from it
+    assert os.listdir(out) == [n for n in os.listdir(out) if not n.endswith(".tmp")]
+
+    again = batch(runner, src, out, "--resume")  # the update is a run like any other: done is done
+    assert again.exit_code == 0, again.output
+    assert "6 rows done by an earlier run" in again.output
+
+
+def test_drafts_the_corrected_input_no_longer_gives_are_moved_aside_with_their_pages(runner, tmp_path):
+    rows = named_rows()
+    src = write_csv(tmp_path / "events.csv", rows)
+    out = tmp_path / "drafts"
+    assert batch(runner, src, out, "--render", "html").exit_code == 0
+    kept_before = (out / "R0.xml").read_bytes()
+
+    rows[2]["patient/sex"] = "moon"  # now fails: its old draft must not pass for this file's
+    rows[3]["admin/report_id"] = "R3-renamed"
+    del rows[5]
+    write_csv(src, rows)
+    result = batch(runner, src, out, "--render", "html", "--update")
+    assert result.exit_code == 1, result.output
+    assert "4 drafted, 1 with errors" in result.output
+    assert (f"3 drafts of the earlier run that this input no longer gives (a row that now fails, or was removed "
+            f"or renamed) moved into {out / 'superseded'}: R2.xml, R3.xml, R5.xml") in result.output
+    assert drafts(out) == ["R0.xml", "R1.xml", "R3-renamed.xml", "R4.xml"]
+    assert sorted(p.name for p in out.glob("*.html")) == ["R0.html", "R1.html", "R3-renamed.html", "R4.html"]
+    aside = out / "superseded"
+    assert sorted(os.listdir(aside)) == ["R2.html", "R2.xml", "R3.html", "R3.xml", "R5.html", "R5.xml"]
+    assert stat.S_IMODE(aside.stat().st_mode) == 0o700
+    assert (out / "R0.xml").read_bytes() == kept_before  # the same row gives the same draft
+    assert [(p["report_id"], p["path"]) for p in read_problems(out)] == [("R2", "patient/sex")]
+    assert not (out / ".medwatch-batch-earlier.jsonl").exists()
+
+
+def test_an_update_stopped_midway_is_finished_by_resume_and_then_moves_what_is_gone(runner, tmp_path, monkeypatch):
+    from medwatch_tool import batch as batch_module
+    from medwatch_tool.drafting import CHUNK
+
+    rows = [dict(r, **{"admin/report_id": f"R{i}"}) for i, r in enumerate(example_rows() * CHUNK)]
+    src = write_csv(tmp_path / "events.csv", rows)
+    out = tmp_path / "drafts"
+    assert batch(runner, src, out).exit_code == 0
+    del rows[-1]  # the last row's draft is to be moved aside, but only once the update has ended
+    write_csv(src, rows)
+
+    real = batch_module._chunked
+
+    def stopped_at_the_second(*args):
+        for number, chunk in enumerate(real(*args)):
+            if number == 1:
+                os.kill(os.getpid(), signal.SIGTERM)
+            yield chunk
+
+    monkeypatch.setattr(batch_module, "_chunked", stopped_at_the_second)
+    last = f"R{len(rows)}.xml"
+    stopped = batch(runner, src, out, "--update")
+    assert stopped.exit_code == 143, stopped.output
+    assert "--resume" in stopped.output and "--update" not in stopped.output.split("to finish:")[-1]
+    assert (out / last).exists() and not (out / "superseded").exists()  # rows not drafted yet may give it
+
+    monkeypatch.setattr(batch_module, "_chunked", real)
+    finished = batch(runner, src, out, "--resume")
+    assert finished.exit_code == 0, finished.output
+    assert f"moved into {out / 'superseded'}: {last}" in finished.output
+    assert os.listdir(out / "superseded") == [last]
+    assert len(drafts(out)) == len(rows)
+
+
+def test_an_update_that_stopped_before_its_first_row_is_still_finished(runner, tmp_path):
+    """Killed between dropping the earlier journal and journaling a row of its own: the folder's
+    drafts are still the earlier run's (not refused as someone else's), and the next run moves
+    those it does not give."""
+    from medwatch_tool import update_run
+
+    rows = named_rows(3)
+    src = write_csv(tmp_path / "events.csv", rows)
+    out = tmp_path / "drafts"
+    assert batch(runner, src, out).exit_code == 0
+    update_run.begin(out, None)  # what an update does first, before a kill
+    write_csv(src, rows[:2])
+    result = batch(runner, src, out, "--update")
+    assert result.exit_code == 0, result.output
+    assert os.listdir(out / "superseded") == ["R2.xml"]
+
+
+def test_an_update_keeps_the_earlier_run_s_pages_form(runner, tmp_path):
+    src = write_csv(tmp_path / "events.csv", named_rows(2))
+    out = tmp_path / "drafts"
+    assert batch(runner, src, out, "--render", "text").exit_code == 0
+    result = batch(runner, src, out, "--render", "html", "--update")
+    assert result.exit_code != 0
+    assert "its drafts were made with --render text, and this update asks for --render html" in result.output
+    assert sorted(p.name for p in out.glob("*.txt")) == ["R0.txt", "R1.txt"]  # left as they were
+    assert not list(out.glob("*.html"))
+    assert (out / ".medwatch-batch.jsonl").exists()  # the earlier run is still there to --resume
+
+
+def test_update_and_resume_together_is_a_usage_error(runner, tmp_path):
+    src = write_csv(tmp_path / "events.csv", named_rows(1))
+    result = batch(runner, src, tmp_path / "drafts", "--update", "--resume")
+    assert result.exit_code == 2
+    assert "give one of them" in result.output
+    assert not (tmp_path / "drafts").exists()
+
+
+def test_an_update_into_a_folder_of_no_run_is_a_first_run_and_keeps_others_files(runner, tmp_path):
+    src = write_csv(tmp_path / "events.csv", named_rows(2))
+    fresh = batch(runner, src, tmp_path / "new", "--update")
+    assert fresh.exit_code == 0, fresh.output
+    assert drafts(tmp_path / "new") == ["R0.xml", "R1.xml"]
+    others = tmp_path / "others"
+    others.mkdir()
+    (others / "R0.xml").write_text("<hand-made/>")
+    refused = batch(runner, src, others, "--update")
+    assert refused.exit_code != 0
+    assert "already holds drafts or pages not from a batch run (R0.xml)" in refused.output
+    assert (others / "R0.xml").read_text() == "<hand-made/>"
+
+
+def test_the_installed_command_updates_a_folder(console_script, tmp_path):
+    rows = named_rows(3)
+    rows[0]["patient/sex"] = "moon"
+    src = write_csv(tmp_path / "events.csv", rows)
+    out = tmp_path / "drafts"
+    first = subprocess.run([console_script, "batch", str(src), "--out", str(out)], capture_output=True, text=True)
+    assert first.returncode == 1, first.stderr
+    rows[0]["patient/sex"] = "male"
+    write_csv(src, rows)
+    updated = subprocess.run([console_script, "batch", str(src), "--out", str(out), "--update"],
+                             capture_output=True, text=True)
+    assert updated.returncode == 0, updated.stderr
+    assert "3 drafted, 0 with errors" in updated.stdout
+    assert drafts(out) == ["R0.xml", "R1.xml", "R2.xml"]
