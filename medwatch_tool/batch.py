@@ -87,13 +87,19 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
         head = next(rows, None)  # reads the header: a wrong one stops the run before anything is written
     except (OSError, InputDamaged) as exc:
         raise InputError(f"cannot be read ({_reason(exc)})", source.name) from None
+    if head is None and ((update and update_run.holds_a_run(folder)) or update_run.pending(folder)):
+        raise InputError("gives no rows: updating the drafts with it would move every draft of the earlier run "
+                         "aside (an export that failed? another sheet?); check it, or choose another --out",
+                         source.name)
     if not ((folder / JOURNAL).exists() or update_run.pending(folder)):  # (a run's folder, journaled
         out_folder.refuse_others_files(folder, source.name, render_to)  # or not: its problems.csv is its own)
     out_folder.make(folder)
     held = out_folder.Held(folder)
     try:
-        if update and _journaled(folder):
+        if update and update_run.holds_a_run(folder):
             update_run.begin(folder, render_to)
+        elif update_run.pending(folder):  # finishing an update stopped before it journaled a row
+            update_run.check_render(folder, render_to)
         return _run(source, folder, head, rows, render_to, jobs, on_row)
     finally:
         held.release()
@@ -173,12 +179,13 @@ def _run(source: Source, folder: Path, head: Optional[Row], rows: Iterator[Row],
                 journal.write_problems(folder)
             except OutputError as exc:
                 failures.append(exc)
-    failure = journal.failure or (failures[0] if failures else None)
-    if not (failure or summary.stopped or summary.interrupted):  # the whole input is drafted
-        try:
-            summary.superseded, summary.superseded_first = update_run.finish(folder, render_to)
-        except OutputError as exc:
-            failure = exc
+        failure = journal.failure or (failures[0] if failures else None)
+        if not (failure or summary.stopped or summary.interrupted):  # the whole input is drafted: an
+            try:  # update's end (a signal meanwhile waits for it, as after the last row)
+                summary.superseded, summary.superseded_first, summary.superseded_to = update_run.finish(
+                    folder, render_to, update_run.journaled_drafts(folder / JOURNAL))
+            except OutputError as exc:
+                failure = exc
     if failure:
         summary.cannot_write = str(failure)
     summary.kept = journal.kept

@@ -460,7 +460,7 @@ def batch(input_file, out_dir, render_to, jobs, resume, update, input_format):
     for note in source.notes:
         _say(f"note: {source.name}: {note}", err=True)
     if summary.superseded:
-        _say(f"note: {_superseded(summary, out_dir)}", err=True)
+        _say(f"note: {_superseded(summary)}", err=True)
     if summary.failed:
         _say(f"errors most often at: {summary.worst(unit=unit)}", err=True)
         if summary.cannot_write:  # the rows after the failed write are not journaled: not in problems.csv either
@@ -489,15 +489,13 @@ def batch(input_file, out_dir, render_to, jobs, resume, update, input_format):
     sys.exit(1 if summary.failed else 0)
 
 
-def _superseded(summary, out_dir: str) -> str:
+def _superseded(summary) -> str:
     """What --update moved aside, said where a reviewer of the folder looks for it."""
-    from .update_run import SUPERSEDED
-
     count, first = summary.superseded, summary.superseded_first
     names = ", ".join(first) + (f" and {count - len(first):,} more" if count > len(first) else "")
     drafts = "draft" if count == 1 else "drafts"
     return (f"{count:,} {drafts} of the earlier run that this input no longer gives (a row that now fails, "
-            f"or was removed or renamed) moved into {os.path.join(out_dir, SUPERSEDED)}: {names}")
+            f"or was removed or renamed) moved into {summary.superseded_to}: {names}")
 
 
 class _UntilClosed:

@@ -17,26 +17,48 @@ from .errors import OutputError
 INDEX = ".medwatch-batch-names.sqlite"
 
 
+def scratch_database(path: Path, *tables: str) -> sqlite3.Connection:
+    """A new SQLite file at `path` beside the drafts (one a killed run left is replaced),
+    owner-only, with `tables` created and a transaction begun: an index that is rebuilt when
+    needed, so without rollback journal or fsync. OutputError when it cannot be made."""
+    db = None
+    try:
+        for stale in (path, Path(f"{path}-journal")):
+            if stale.exists():
+                stale.unlink()  # left by a killed run
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # owner only, like the drafts
+        os.close(fd)
+        db = sqlite3.connect(str(path), isolation_level=None)
+        db.execute("PRAGMA journal_mode = OFF")
+        db.execute("PRAGMA synchronous = OFF")
+        for table in tables:
+            db.execute(table)
+        db.execute("BEGIN")
+        return db
+    except (OSError, sqlite3.Error) as exc:
+        drop(db, path)
+        raise OutputError(f"cannot write here ({getattr(exc, 'strerror', None) or exc})", str(path)) from None
+
+
+def drop(db: Optional[sqlite3.Connection], path: Path) -> None:
+    """Close a scratch database and remove its file."""
+    try:
+        if db is not None:
+            db.close()
+    finally:
+        for part in (path, Path(f"{path}-journal")):
+            try:
+                part.unlink()
+            except OSError:  # gone, or the folder turned read-only: the next run replaces it
+                pass
+
+
 class NameIndex:
     """name -> first row that claimed it."""
 
     def __init__(self, folder: Path):
         self.path = Path(folder) / INDEX
-        self.db = None
-        try:
-            for stale in (self.path, Path(f"{self.path}-journal")):
-                if stale.exists():
-                    stale.unlink()  # left by a killed run: the journal is what counts
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # owner only, like the drafts
-            os.close(fd)
-            self.db = sqlite3.connect(str(self.path), isolation_level=None)
-            self.db.execute("PRAGMA journal_mode = OFF")  # an index rebuilt on resume needs no rollback
-            self.db.execute("PRAGMA synchronous = OFF")
-            self.db.execute("CREATE TABLE names (name TEXT PRIMARY KEY, row INTEGER) WITHOUT ROWID")
-            self.db.execute("BEGIN")
-        except (OSError, sqlite3.Error) as exc:
-            self.close()
-            raise OutputError(f"cannot write here ({getattr(exc, 'strerror', None) or exc})", str(self.path)) from None
+        self.db = scratch_database(self.path, "CREATE TABLE names (name TEXT PRIMARY KEY, row INTEGER) WITHOUT ROWID")
         self.pending = 0
 
     def claim(self, name: str, row: int) -> Optional[int]:
@@ -61,12 +83,5 @@ class NameIndex:
 
     def close(self):
         """Drop the index: a later --resume rebuilds it from the journal."""
-        try:
-            if self.db is not None:
-                self.db.close()
-        finally:
-            for path in (self.path, Path(f"{self.path}-journal")):
-                try:
-                    path.unlink()
-                except OSError:  # gone, or the folder turned read-only: the next run replaces it
-                    pass
+        drop(self.db, self.path)
+        self.db = None

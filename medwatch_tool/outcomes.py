@@ -47,6 +47,7 @@ class Summary:
     kept: int = 0              # rows the journal holds at the end: what --resume will not redo
     superseded: int = 0        # --update: earlier drafts the input no longer gives, moved aside
     superseded_first: list = field(default_factory=list)  # the first few of their names
+    superseded_to: str = ""    # the folder they went to
     # rows with an error, per field (its path without indexes, and its label): a few hundred
     # at most, however long the input; and the form boxes each was seen at (3500, 3500B)
     errors_at: Counter = field(default_factory=Counter)

@@ -1,63 +1,74 @@
 """`medwatch batch --update`: a corrected input drafted again into the folder of an earlier run.
 
 A clinician fixes the rows that problems.csv named and runs the file again; the folder is
-to hold what the corrected file gives, not two runs' outputs side by side. The update run
-is a new run there (its own journal and problems.csv) that writes every draft anew. What
-the earlier run drafted and the new input no longer gives (a row that now fails, a row
-removed or given another report id) would stay in the folder as if still current: it is
-moved into `superseded/` when the update run ends, never deleted.
+to hold what the corrected file gives, not two runs' outputs side by side. The update is a
+new run there (its own journal and problems.csv) that writes every draft anew. A draft that
+the new input no longer gives (its row now fails, or was removed or given another report
+id) would stay in the folder as if still current: when the update has drafted its whole
+input, every draft in the folder that its journal does not list is moved, with its page,
+into `superseded/<when the update began>/`, never deleted nor replaced.
 
-Which drafts those are is told by the file system, not by a list held in memory (memory
-stays flat however many rows): each earlier draft's inode is noted when the update begins,
-and every draft written is a new inode (safe_io writes a temp file and links or renames it
-over the old name, which is still there when the new inode is made), so an earlier draft
-still on the same inode at the end is one this run did not write. On a file system that
-ignores letter case, `ABC.xml` written over `abc.xml` is the same directory entry: it then
-has the new inode, and is rightly kept.
+The folder itself is looked at, not a list of the earlier run's drafts: a run killed before
+journaling its last rows left drafts no journal names, and those too are the earlier
+input's. Which names this run drafted goes into a small SQLite table beside the drafts, not
+into memory (memory stays flat however many rows). Until the update has ended, a marker
+file says one is under way, with the earlier drafts' --render and the folder they go to.
 """
 import json
 import os
+import sqlite3
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator, List, Optional, Tuple
 
 from . import input_identity, out_folder
 from .errors import InputError, OutputError
 from .journal import JOURNAL
-from .safe_io import atomic_text_writer
+from .name_index import drop, scratch_database
+from .safe_io import atomic_write
 
-EARLIER = ".medwatch-batch-earlier.jsonl"  # [device, inode, name] of each earlier draft, a line each
+MARKER = ".medwatch-batch-update.json"  # {"render": ..., "aside": "superseded/..."}
 SUPERSEDED = "superseded"
+_KEPT = ".medwatch-batch-kept.sqlite"
 
 
 def pending(folder: Path) -> bool:
-    """Whether an update began in `folder` and has not ended (its earlier drafts are listed):
-    the folder's drafts are an earlier run's, and the run that ends it moves those it did not
-    write."""
-    return (folder / EARLIER).exists()
+    """Whether an update began in `folder` and has not ended: the folder's drafts are an
+    earlier run's, and the run that ends the update moves aside those it did not write."""
+    return (folder / MARKER).exists()
 
 
-def begin(folder: Path, render_to: Optional[str]) -> None:
-    """Make the run journaled in `folder` an earlier one: its drafts noted with their inodes,
-    its journal and input record dropped, so that this run starts afresh there. An update
-    begun before and stopped keeps its list of earlier drafts (the drafts it wrote are noted
-    too: this run may not give them again)."""
-    known, was = input_identity.rendered(folder)
+def holds_a_run(folder: Path) -> bool:
+    """Whether `folder` holds a batch run (finished or not, journaled rows or not): what an
+    update replaces."""
+    return any((folder / name).exists() for name in (JOURNAL, input_identity.IDENTITY, MARKER))
+
+
+def check_render(folder: Path, render_to: Optional[str]) -> None:
+    """InputError when the folder's drafts have pages of another form than this run writes
+    (or none): they would keep old pages of rows since corrected beside them."""
+    marker = _marker(folder)
+    known, was = (True, marker.get("render")) if marker is not None else input_identity.rendered(folder)
     if known and was != render_to:
         said = f"--render {was}" if was else "no --render"
         asked = f"--render {render_to}" if render_to else "no --render"
-        raise InputError(f"its drafts were made with {said}, and this update asks for {asked}: update them the "
-                         "same way (the drafts would have pages of another form beside them, or old pages "
-                         "of rows since corrected), or choose another --out", str(folder))
-    listing = folder / EARLIER
-    with atomic_text_writer(listing) as out:
-        for device, inode, name in _listed(listing):
-            out.write(json.dumps([device, inode, name]) + "\n")
-        for name in _journaled_drafts(folder / JOURNAL):
-            try:
-                found = os.stat(folder / name, follow_symlinks=False)
-            except OSError:
-                continue  # lost meanwhile: nothing to move aside later
-            out.write(json.dumps([found.st_dev, found.st_ino, name]) + "\n")
+        raise InputError(f"its drafts were made with {said}, and this run asks for {asked}: run it the same "
+                         "way (the drafts would have pages of another form beside them, or old pages of rows "
+                         "since corrected), or choose another --out", str(folder))
+
+
+def begin(folder: Path, render_to: Optional[str]) -> None:
+    """Make the run in `folder` an earlier one: the update is marked as under way (durably,
+    first), then the earlier journal and input record are dropped, so that this run starts
+    afresh there. An update begun before and stopped keeps its marker."""
+    check_render(folder, render_to)
+    if not pending(folder):
+        started = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H%M%SZ")
+        aside, n = started, 1
+        while (folder / SUPERSEDED / aside).exists():  # (two updates in one second)
+            n += 1
+            aside = f"{started}-{n}"
+        atomic_write(folder / MARKER, json.dumps({"render": render_to, "aside": f"{SUPERSEDED}/{aside}"}))
     try:
         os.unlink(folder / JOURNAL)
     except FileNotFoundError:
@@ -67,77 +78,139 @@ def begin(folder: Path, render_to: Optional[str]) -> None:
     input_identity.forget(folder)
 
 
-def finish(folder: Path, render_to: Optional[str]) -> Tuple[int, List[str]]:
-    """Move the earlier drafts this run did not write (and their pages) into `superseded/`;
-    returns how many, and the first few names. Called once the update run has read and
-    drafted its whole input; again by the --resume that completes a stopped one."""
-    listing = folder / EARLIER
-    if not listing.exists():
-        return 0, []
-    aside = folder / SUPERSEDED
+def finish(folder: Path, render_to: Optional[str], drafted: Iterator[str]) -> Tuple[int, List[str], str]:
+    """When an update has drafted its whole input (`drafted`: the drafts its journal lists),
+    move every other draft in the folder, and its page, aside. Returns how many, the first
+    few names and where they went (0 when no update is under way). Again by the --resume that
+    completes a stopped update."""
+    marker = _marker(folder)
+    if marker is None:
+        return 0, [], ""
+    aside = folder / marker.get("aside", SUPERSEDED)
+    page = out_folder.PAGE[render_to] if render_to else None
+    names = _Names(folder / _KEPT)
     count, first = 0, []
-    for device, inode, name in _listed(listing):
-        try:
-            now = os.stat(folder / name, follow_symlinks=False)
-        except OSError:
-            continue  # moved already (by a stop before the list was dropped), or removed by hand
-        if (now.st_dev, now.st_ino) != (device, inode):
-            continue  # this run wrote it
-        if count == 0:
-            out_folder.make(aside)
-        page = [name[:-4] + out_folder.PAGE[render_to]] if render_to else []
-        for part in [name] + page:
-            try:
-                os.replace(folder / part, aside / part)
-            except FileNotFoundError:
-                pass
-            except OSError as exc:
-                raise OutputError(f"cannot move a draft the input no longer gives into {aside} "
-                                  f"({exc.strerror or exc})", str(folder / part)) from None
-        count += 1
-        if len(first) < 3:
-            first.append(name)
     try:
-        os.unlink(listing)
+        names.add_drafted(drafted)
+        for name in _drafts_in(folder):
+            if not names.drafted(folder, name):
+                names.add_gone(name)
+        for name in names.gone():  # (listed first: the folder is not changed while it is read)
+            if count == 0:
+                _make_aside(aside)
+            for part in [name] + ([name[:-4] + page] if page else []):
+                try:
+                    os.replace(folder / part, aside / part)
+                except FileNotFoundError:
+                    pass  # moved by a run stopped meanwhile, or a draft without its page
+                except OSError as exc:
+                    raise OutputError(f"cannot move a draft the input no longer gives into {aside} "
+                                      f"({exc.strerror or exc})", str(folder / part)) from None
+            count += 1
+            if len(first) < 3:
+                first.append(name)
+    finally:
+        names.close()
+    try:
+        os.unlink(folder / MARKER)
     except OSError as exc:
-        raise OutputError(f"cannot write here ({exc.strerror or exc})", str(listing)) from None
-    return count, first
+        raise OutputError(f"cannot write here ({exc.strerror or exc})", str(folder / MARKER)) from None
+    return count, first, str(aside)
 
 
-def _listed(listing: Path) -> Iterator[Tuple[int, int, str]]:
-    """The earlier drafts noted by `begin` (none when it is not there)."""
-    for noted in _records(listing):
-        if isinstance(noted, list) and len(noted) == 3:
-            device, inode, name = noted
-            if _a_draft_name(name) and isinstance(device, int) and isinstance(inode, int):
-                yield device, inode, name
+def _marker(folder: Path) -> Optional[dict]:
+    try:
+        marker = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(marker, dict) or not _inside(marker.get("aside", SUPERSEDED)):
+        return {"render": marker.get("render") if isinstance(marker, dict) else None, "aside": SUPERSEDED}
+    return marker
 
 
-def _journaled_drafts(journal: Path) -> Iterator[str]:
-    """The file of every row the journal holds as drafted."""
-    for entry in _records(journal):
-        name = entry.get("file") if isinstance(entry, dict) else None
-        if _a_draft_name(name):
+def _inside(aside) -> bool:
+    """A marker's folder for superseded drafts is one below superseded/ (nothing else is
+    ever moved into)."""
+    parts = aside.split("/") if isinstance(aside, str) else []
+    return len(parts) == 2 and parts[0] == SUPERSEDED and parts[1] not in ("", ".", "..") and os.sep not in parts[1]
+
+
+def _make_aside(aside: Path) -> None:
+    """superseded/ and the update's folder in it, owner-only; never through a link (drafts
+    of health data would go wherever it points)."""
+    for path in (aside.parent, aside):
+        if path.is_symlink():
+            raise OutputError("is a symbolic link: drafts the input no longer gives are moved only into a "
+                              "folder of the output folder's own; remove the link", str(path))
+    out_folder.make(aside)
+
+
+def _drafts_in(folder: Path) -> Iterator[str]:
+    """The names of the drafts in `folder`: files named *.xml (not hidden, not links)."""
+    try:
+        with os.scandir(folder) as entries:
+            for e in entries:
+                if e.name.endswith(".xml") and not e.name.startswith(".") and e.is_file(follow_symlinks=False):
+                    yield e.name
+    except OSError as exc:
+        raise OutputError(f"cannot be read ({exc.strerror or exc})", str(folder)) from None
+
+
+class _Names:
+    """The names of the drafts a run wrote (as a file system may compare them), and of those
+    to move aside: kept on disk (ten million rows' names would take a gigabyte of memory)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.db = scratch_database(path, "CREATE TABLE names (folded TEXT PRIMARY KEY, name TEXT) WITHOUT ROWID",
+                                   "CREATE TABLE gone (name TEXT PRIMARY KEY) WITHOUT ROWID")
+
+    def add_drafted(self, names: Iterator[str]) -> None:
+        self._add("INSERT OR REPLACE INTO names VALUES (?, ?)", ((n.casefold(), n) for n in names))
+
+    def add_gone(self, name: str) -> None:
+        self._add("INSERT OR IGNORE INTO gone VALUES (?)", [(name,)])
+
+    def _add(self, sql: str, rows) -> None:
+        try:
+            self.db.executemany(sql, rows)
+        except sqlite3.Error as exc:  # "database or disk is full"
+            raise OutputError(f"cannot write ({exc})", str(self.path)) from None
+
+    def gone(self) -> Iterator[str]:
+        for (name,) in self.db.execute("SELECT name FROM gone"):
             yield name
 
+    def drafted(self, folder: Path, name: str) -> bool:
+        """Whether the draft `name` is one the run wrote: by its name, or under another
+        letter case that this file system takes for the same file (R1.xml written over r1.xml
+        where case is ignored)."""
+        found = self.db.execute("SELECT name FROM names WHERE folded = ?", (name.casefold(),)).fetchone()
+        if found is None:
+            return False
+        if found[0] == name:
+            return True
+        try:
+            return os.path.samefile(folder / name, folder / found[0])
+        except OSError:
+            return False
 
-def _records(path: Path) -> Iterator:
-    """Each line of a JSON Lines file of ours, decoded (none when the file is not there; a
-    line a kill cut short is left out: the journal's row was not done, and the list of
-    earlier drafts is written whole)."""
+    def close(self):
+        drop(self.db, self.path)
+
+
+def journaled_drafts(journal: Path) -> Iterator[str]:
+    """The file of every row a journal holds as drafted."""
     try:
-        handle = path.open(encoding="utf-8")
+        handle = journal.open(encoding="utf-8")
     except FileNotFoundError:
         return
     with handle:
         for line in handle:
             try:
-                yield json.loads(line)
+                entry = json.loads(line)
             except ValueError:
-                continue
-
-
-def _a_draft_name(name) -> bool:
-    """A name a run gives a draft, in the folder itself: nothing else is ever moved."""
-    return (isinstance(name, str) and name.endswith(".xml") and not name.startswith(".")
-            and "/" not in name and os.sep not in name and "\0" not in name)
+                continue  # a line a kill cut short: its row was not done
+            name = entry.get("file") if isinstance(entry, dict) else None
+            if isinstance(name, str):
+                yield name

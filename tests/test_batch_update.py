@@ -2,6 +2,7 @@
 
 Before it, a corrected file was refused in the run's folder (--resume takes only the same
 input) and had to go into another --out, leaving a clinic's drafts in two folders."""
+import contextlib
 import os
 import signal
 import stat
@@ -27,6 +28,26 @@ def batch(runner, src, out, *options):
 
 def drafts(folder):
     return sorted(p.name for p in folder.glob("*.xml"))
+
+
+@contextlib.contextmanager
+def stopped_at_the_second_chunk(monkeypatch):
+    """Runs in this block get SIGTERM as their second chunk of rows is sent (as if Ctrl-C)."""
+    from medwatch_tool import batch as batch_module
+
+    real = batch_module._chunked
+
+    def stopped(*args):
+        for number, chunk in enumerate(real(*args)):
+            if number == 1:
+                os.kill(os.getpid(), signal.SIGTERM)
+            yield chunk
+
+    monkeypatch.setattr(batch_module, "_chunked", stopped)
+    try:
+        yield
+    finally:
+        monkeypatch.setattr(batch_module, "_chunked", real)
 
 
 def test_the_rows_corrected_after_a_run_are_drafted_into_its_folder(runner, tmp_path):
@@ -77,20 +98,27 @@ def test_drafts_the_corrected_input_no_longer_gives_are_moved_aside_with_their_p
     result = batch(runner, src, out, "--render", "html", "--update")
     assert result.exit_code == 1, result.output
     assert "4 drafted, 1 with errors" in result.output
+    aside = aside_of(out)
     assert (f"3 drafts of the earlier run that this input no longer gives (a row that now fails, or was removed "
-            f"or renamed) moved into {out / 'superseded'}: R2.xml, R3.xml, R5.xml") in result.output
+            f"or renamed) moved into {aside}: R2.xml, R3.xml, R5.xml") in result.output
     assert drafts(out) == ["R0.xml", "R1.xml", "R3-renamed.xml", "R4.xml"]
     assert sorted(p.name for p in out.glob("*.html")) == ["R0.html", "R1.html", "R3-renamed.html", "R4.html"]
-    aside = out / "superseded"
     assert sorted(os.listdir(aside)) == ["R2.html", "R2.xml", "R3.html", "R3.xml", "R5.html", "R5.xml"]
-    assert stat.S_IMODE(aside.stat().st_mode) == 0o700
+    assert stat.S_IMODE(aside.stat().st_mode) == stat.S_IMODE(aside.parent.stat().st_mode) == 0o700
     assert (out / "R0.xml").read_bytes() == kept_before  # the same row gives the same draft
     assert [(p["report_id"], p["path"]) for p in read_problems(out)] == [("R2", "patient/sex")]
-    assert not (out / ".medwatch-batch-earlier.jsonl").exists()
+    assert sorted(n for n in os.listdir(out) if n.startswith(".")) == [
+        ".medwatch-batch-input.json", ".medwatch-batch.jsonl", ".medwatch-batch.lock"]  # the update has ended
+
+
+def aside_of(out):
+    """The one folder of superseded drafts an update made (superseded/<when it began>)."""
+    made = list((out / "superseded").iterdir())
+    assert len(made) == 1, made
+    return made[0]
 
 
 def test_an_update_stopped_midway_is_finished_by_resume_and_then_moves_what_is_gone(runner, tmp_path, monkeypatch):
-    from medwatch_tool import batch as batch_module
     from medwatch_tool.drafting import CHUNK
 
     rows = [dict(r, **{"admin/report_id": f"R{i}"}) for i, r in enumerate(example_rows() * CHUNK)]
@@ -100,27 +128,103 @@ def test_an_update_stopped_midway_is_finished_by_resume_and_then_moves_what_is_g
     del rows[-1]  # the last row's draft is to be moved aside, but only once the update has ended
     write_csv(src, rows)
 
-    real = batch_module._chunked
-
-    def stopped_at_the_second(*args):
-        for number, chunk in enumerate(real(*args)):
-            if number == 1:
-                os.kill(os.getpid(), signal.SIGTERM)
-            yield chunk
-
-    monkeypatch.setattr(batch_module, "_chunked", stopped_at_the_second)
     last = f"R{len(rows)}.xml"
-    stopped = batch(runner, src, out, "--update")
+    with stopped_at_the_second_chunk(monkeypatch):
+        stopped = batch(runner, src, out, "--update")
     assert stopped.exit_code == 143, stopped.output
     assert "--resume" in stopped.output and "--update" not in stopped.output.split("to finish:")[-1]
     assert (out / last).exists() and not (out / "superseded").exists()  # rows not drafted yet may give it
 
-    monkeypatch.setattr(batch_module, "_chunked", real)
     finished = batch(runner, src, out, "--resume")
     assert finished.exit_code == 0, finished.output
-    assert f"moved into {out / 'superseded'}: {last}" in finished.output
-    assert os.listdir(out / "superseded") == [last]
+    assert f"moved into {aside_of(out)}: {last}" in finished.output
+    assert os.listdir(aside_of(out)) == [last]
     assert len(drafts(out)) == len(rows)
+
+
+def test_an_update_stopped_and_begun_again_moves_only_what_the_input_no_longer_gives(runner, tmp_path, monkeypatch):
+    """The first design noted each earlier draft's inode and moved the drafts still on it: a
+    stopped update, then --update again, found inode numbers the file system had handed out
+    again to drafts the input still gave, and moved those current drafts aside."""
+    from medwatch_tool.drafting import CHUNK
+
+    rows = [dict(r, **{"admin/report_id": f"R{i}"}) for i, r in enumerate(example_rows() * CHUNK)]
+    src = write_csv(tmp_path / "events.csv", rows)
+    out = tmp_path / "drafts"
+    assert batch(runner, src, out).exit_code == 0
+    rows[5]["patient/sex"] = "moon"
+    del rows[-3:]
+    write_csv(src, rows)
+    with stopped_at_the_second_chunk(monkeypatch):
+        assert batch(runner, src, out, "--update").exit_code == 143
+    again = batch(runner, src, out, "--update")
+    assert again.exit_code == 1, again.output
+    gone = ["R5.xml"] + [f"R{i}.xml" for i in range(len(rows), len(rows) + 3)]
+    assert sorted(os.listdir(aside_of(out))) == sorted(gone)
+    assert drafts(out) == sorted(f"R{i}.xml" for i in range(len(rows)) if i != 5)
+
+
+def test_drafts_no_journal_lists_are_moved_aside_too(runner, tmp_path):
+    """A run killed before journaling its last rows (the journal is written 256 rows at a
+    time) left drafts no journal names: an update whose input no longer gives them left them
+    in the folder as if current."""
+    rows = named_rows(3)
+    src = write_csv(tmp_path / "events.csv", rows)
+    out = tmp_path / "drafts"
+    assert batch(runner, src, out).exit_code == 0
+    (out / "R7.xml").write_bytes((out / "R0.xml").read_bytes())  # as a killed run left it: drafted, not journaled
+    result = batch(runner, src, out, "--update")
+    assert result.exit_code == 0, result.output
+    assert os.listdir(aside_of(out)) == ["R7.xml"]
+    assert drafts(out) == ["R0.xml", "R1.xml", "R2.xml"]
+
+
+def test_superseded_drafts_of_two_updates_are_both_kept(runner, tmp_path):
+    rows = named_rows(2)
+    src = write_csv(tmp_path / "events.csv", rows)
+    out = tmp_path / "drafts"
+    assert batch(runner, src, out).exit_code == 0
+    for description in ("first version", "second version"):
+        rows[1]["event/description"] = description
+        write_csv(src, rows)
+        assert batch(runner, src, out, "--update").exit_code == 0  # R1 drafted anew with this description
+        write_csv(src, rows[:1])
+        assert batch(runner, src, out, "--update").exit_code == 0  # and moved aside
+    kept = sorted((out / "superseded").glob("*/R1.xml"))
+    assert len(kept) == 2
+    assert ["first version" in p.read_text() for p in kept] == [True, False]
+    assert "second version" in kept[1].read_text()
+
+
+def test_an_update_from_a_file_without_rows_is_refused(runner, tmp_path):
+    src = write_csv(tmp_path / "events.csv", named_rows(2))
+    out = tmp_path / "drafts"
+    assert batch(runner, src, out).exit_code == 0
+    header_only = tmp_path / "header.csv"
+    header_only.write_text(src.read_text().splitlines()[0] + "\n")
+    result = batch(runner, header_only, out, "--update")
+    assert result.exit_code != 0
+    assert "gives no rows: updating the drafts with it would move every draft of the earlier run aside" in result.output
+    assert drafts(out) == ["R0.xml", "R1.xml"] and not (out / "superseded").exists()
+    assert batch(runner, src, out, "--resume").exit_code == 0  # the earlier run is as it was
+
+
+def test_drafts_are_never_moved_through_a_link(runner, tmp_path):
+    src = write_csv(tmp_path / "events.csv", named_rows(2))
+    out = tmp_path / "drafts"
+    assert batch(runner, src, out).exit_code == 0
+    elsewhere = tmp_path / "shared"
+    elsewhere.mkdir()
+    (out / "superseded").symlink_to(elsewhere)
+    write_csv(src, named_rows(1))
+    result = batch(runner, src, out, "--update")
+    assert result.exit_code == 1
+    assert f"{out / 'superseded'}: is a symbolic link" in result.output
+    assert list(elsewhere.iterdir()) == [] and drafts(out) == ["R0.xml", "R1.xml"]
+    (out / "superseded").unlink()
+    finished = batch(runner, src, out, "--resume")
+    assert finished.exit_code == 0, finished.output
+    assert os.listdir(aside_of(out)) == ["R1.xml"]
 
 
 def test_an_update_that_stopped_before_its_first_row_is_still_finished(runner, tmp_path):
@@ -137,7 +241,25 @@ def test_an_update_that_stopped_before_its_first_row_is_still_finished(runner, t
     write_csv(src, rows[:2])
     result = batch(runner, src, out, "--update")
     assert result.exit_code == 0, result.output
-    assert os.listdir(out / "superseded") == ["R2.xml"]
+    assert os.listdir(aside_of(out)) == ["R2.xml"]
+
+
+def test_an_update_stopped_before_its_first_row_keeps_the_earlier_pages_form(runner, tmp_path):
+    """The earlier run's --render was checked only while its journal held rows: an update
+    stopped before its first row, then run with another --render, left the earlier pages
+    (of rows since corrected) beside the new drafts and pages."""
+    from medwatch_tool import update_run
+
+    src = write_csv(tmp_path / "events.csv", named_rows(2))
+    out = tmp_path / "drafts"
+    assert batch(runner, src, out, "--render", "html").exit_code == 0
+    update_run.begin(out, "html")
+    for options in (["--update"], []):
+        result = batch(runner, src, out, "--render", "text", *options)
+        assert result.exit_code != 0
+        assert "its drafts were made with --render html, and this run asks for --render text" in result.output
+    assert not list(out.glob("*.txt"))
+    assert batch(runner, src, out, "--render", "html", "--update").exit_code == 0
 
 
 def test_an_update_keeps_the_earlier_run_s_pages_form(runner, tmp_path):
@@ -146,7 +268,7 @@ def test_an_update_keeps_the_earlier_run_s_pages_form(runner, tmp_path):
     assert batch(runner, src, out, "--render", "text").exit_code == 0
     result = batch(runner, src, out, "--render", "html", "--update")
     assert result.exit_code != 0
-    assert "its drafts were made with --render text, and this update asks for --render html" in result.output
+    assert "its drafts were made with --render text, and this run asks for --render html" in result.output
     assert sorted(p.name for p in out.glob("*.txt")) == ["R0.txt", "R1.txt"]  # left as they were
     assert not list(out.glob("*.html"))
     assert (out / ".medwatch-batch.jsonl").exists()  # the earlier run is still there to --resume
