@@ -96,7 +96,7 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
     out_folder.make(folder)
     held = out_folder.Held(folder)
     try:
-        if update and update_run.holds_a_run(folder):
+        if update:
             update_run.begin(folder, render_to)
         elif update_run.pending(folder):  # finishing an update stopped before it journaled a row
             update_run.check_render(folder, render_to)
@@ -182,10 +182,10 @@ def _run(source: Source, folder: Path, head: Optional[Row], rows: Iterator[Row],
         failure = journal.failure or (failures[0] if failures else None)
         if not (failure or summary.stopped or summary.interrupted):  # the whole input is drafted: an
             try:  # update's end (a signal meanwhile waits for it, as after the last row)
-                summary.superseded, summary.superseded_first, summary.superseded_to = update_run.finish(
-                    folder, render_to, update_run.journaled_drafts(folder / JOURNAL))
+                summary.superseded = update_run.finish(folder, render_to, update_run.journaled_drafts(folder / JOURNAL),
+                                                       drafted_any=summary.drafted > 0)
             except OutputError as exc:
-                failure = exc
+                summary.cannot_move = str(exc)
     if failure:
         summary.cannot_write = str(failure)
     summary.kept = journal.kept

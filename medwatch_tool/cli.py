@@ -380,7 +380,8 @@ MAX_JOBS = max(64, 4 * (os.cpu_count() or 1))
 @click.option("--update", is_flag=True,
               help="Draft a corrected input again into the --out folder of an earlier run: every draft "
                    "is written anew, problems.csv lists this input's problems, and drafts it no longer "
-                   "gives (a row that now fails, or was removed) are moved into DIR/superseded/.")
+                   "gives (a row that now fails, or was removed) are moved into a folder of "
+                   "DIR/superseded/ named for when the update began.")
 @click.option("--input-format", type=click.Choice(["csv", "tsv", "jsonl", "xlsx"]), default=None,
               help="Override detection from the file name (useful with '-').")
 def batch(input_file, out_dir, render_to, jobs, resume, update, input_format):
@@ -450,7 +451,7 @@ def batch(input_file, out_dir, render_to, jobs, resume, update, input_format):
             summary = run_batch(source, out_dir, render_to, jobs, resume, update=update)
     except KeyboardInterrupt:  # a second Ctrl-C: stopped at once, the journal still holds what is done
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the process ends: more of them would break into its end
-        finish = _resume_command(input_file, out_dir, render_to, input_format)
+        finish = _resume_command(input_file, out_dir, render_to, input_format, _begun_again(update, out_dir))
         _say(f"\ninterrupted; to finish: {finish}", err=True)
         sys.exit(130)
     finally:
@@ -459,8 +460,8 @@ def batch(input_file, out_dir, render_to, jobs, resume, update, input_format):
     _say(summary.line(unit))
     for note in source.notes:
         _say(f"note: {source.name}: {note}", err=True)
-    if summary.superseded:
-        _say(f"note: {_superseded(summary)}", err=True)
+    if summary.superseded and (summary.superseded.count or summary.superseded.held):
+        _say(f"note: {_superseded(summary.superseded, source.name)}", err=True)
     if summary.failed:
         _say(f"errors most often at: {summary.worst(unit=unit)}", err=True)
         if summary.cannot_write:  # the rows after the failed write are not journaled: not in problems.csv either
@@ -473,7 +474,11 @@ def batch(input_file, out_dir, render_to, jobs, resume, update, input_format):
         _say(f"see {os.path.join(out_dir, 'problems.csv')} for the {unit}, field and box of each warning", err=True)
     stopped = summary.stopped
     if stopped or summary.interrupted:
-        finish = _resume_command(input_file, out_dir, render_to, input_format)
+        finish = _resume_command(input_file, out_dir, render_to, input_format, _begun_again(update, out_dir))
+        if summary.cannot_move:
+            _say(f"Error: {stopped}\nstopped: every {unit} is drafted and recorded; the drafts the input no longer "
+                 f"gives are still to be moved aside: fix that, then finish with: {finish}", err=True)
+            sys.exit(1)
         if stopped:
             then = ("make room (or fix the folder), then finish with" if summary.cannot_write else
                     "once the input can be read again, finish with" if summary.cannot_read else "finish with")
@@ -489,13 +494,24 @@ def batch(input_file, out_dir, render_to, jobs, resume, update, input_format):
     sys.exit(1 if summary.failed else 0)
 
 
-def _superseded(summary) -> str:
-    """What --update moved aside, said where a reviewer of the folder looks for it."""
-    count, first = summary.superseded, summary.superseded_first
-    names = ", ".join(first) + (f" and {count - len(first):,} more" if count > len(first) else "")
-    drafts = "draft" if count == 1 else "drafts"
-    return (f"{count:,} {drafts} of the earlier run that this input no longer gives (a row that now fails, "
-            f"or was removed or renamed) moved into {summary.superseded_to}: {names}")
+def _superseded(moved, input_name: str) -> str:
+    """What the end of --update moved aside, said where a reviewer of the folder looks for it."""
+    if moved.held:
+        return (f"no row of {input_name} was drafted: the earlier run's drafts are left where they were, none "
+                "moved aside for it; correct the rows (or the file given) and run --update again")
+    names = ", ".join(moved.first) + (f" and {moved.count - len(moved.first):,} more" if moved.count > len(moved.first)
+                                      else "")
+    drafts = "draft" if moved.count == 1 else "drafts"
+    return (f"{moved.count:,} {drafts} of the earlier run that this input no longer gives (a row that now fails, "
+            f"or was removed or renamed) moved into {moved.to}: {names}")
+
+
+def _begun_again(update: bool, out_dir: str) -> bool:
+    """Whether a stopped --update is to be run again as such (not resumed): it stopped before
+    it began replacing the earlier run, which --resume would finish instead."""
+    from .update_run import pending
+
+    return update and not pending(Path(out_dir))
 
 
 class _UntilClosed:
@@ -540,7 +556,7 @@ def _say(text: str, err: bool = False):
         pass
 
 
-def _resume_command(input_file: str, out_dir: str, render_to, input_format) -> str:
+def _resume_command(input_file: str, out_dir: str, render_to, input_format, update: bool = False) -> str:
     """The command that finishes an interrupted batch run (the same input and options), as
     it can be pasted: a name beginning with '-' is no option, the file standard input was
     read from is named, and a pipe of this run only (`<(gunzip -c ...)`) is said to be one."""
@@ -554,7 +570,7 @@ def _resume_command(input_file: str, out_dir: str, render_to, input_format) -> s
         shown = os.path.join(".", input_file)
     options = ["--out", out_dir] + (["--render", render_to] if render_to else [])
     options += ["--input-format", input_format] if input_format else []
-    rest = " ".join(shlex.quote(w) for w in options) + " --resume"
+    rest = " ".join(shlex.quote(w) for w in options) + (" --update" if update else " --resume")
     if piped:
         return f"medwatch batch <(...) {rest}, giving it the same rows again ({input_file} was this run's pipe)"
     command = f"medwatch batch {shlex.quote(shown)} {rest}"

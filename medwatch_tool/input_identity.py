@@ -86,7 +86,7 @@ def check_and_note(folder: Path, name: str, render_to: Optional[str], fmt: str =
             was, now_read = (_FORMATS.get(f, f) for f in (then["format"], fmt))
             return (f"cannot finish the batch run in {folder}: it read its input as {was}, and this run reads it "
                     f"as {now_read} (by its name, or --input-format); the rows it recorded are not the rows read "
-                    "now. Start a new run in another --out")
+                    "now. Draft it anew into this folder with --update, or start a new run in another --out")
         if then.get("render", render_to) != render_to:
             was = f"--render {then['render']}" if then.get("render") else "no --render"
             return (f"cannot finish the batch run in {folder}: it began with {was}; resume it with the same "
@@ -94,10 +94,11 @@ def check_and_note(folder: Path, name: str, render_to: Optional[str], fmt: str =
         if then.get("size") is None and not piped:
             return (f"cannot finish the batch run in {folder}: it began on standard input, which cannot be "
                     "compared with this file, and --resume would skip rows it never read. Resume it from the same "
-                    "standard input")
+                    "standard input, or draft this file anew into the folder with --update")
         if then.get("size") is not None and piped:
             return (f"cannot finish the batch run in {folder}: it began on a file, and standard input cannot be "
-                    "compared with it; --resume would skip rows it never read. Resume it on that file")
+                    "compared with it; --resume would skip rows it never read. Resume it on that file, "
+                    "or draft these rows anew into the folder with --update")
         if not piped:
             try:
                 size, crc32 = int(then["size"]), int(then["crc32"])

@@ -45,9 +45,8 @@ class Summary:
     worker_lost: str = ""      # stopped because a worker process was killed (out of memory...)
     cannot_read: str = ""      # stopped because the input could not be read further (I/O error...)
     kept: int = 0              # rows the journal holds at the end: what --resume will not redo
-    superseded: int = 0        # --update: earlier drafts the input no longer gives, moved aside
-    superseded_first: list = field(default_factory=list)  # the first few of their names
-    superseded_to: str = ""    # the folder they went to
+    superseded: object = None  # --update's end: what it moved aside (update_run.Moved)
+    cannot_move: str = ""      # stopped because those drafts could not be moved aside
     # rows with an error, per field (its path without indexes, and its label): a few hundred
     # at most, however long the input; and the form boxes each was seen at (3500, 3500B)
     errors_at: Counter = field(default_factory=Counter)
@@ -56,7 +55,7 @@ class Summary:
     @property
     def stopped(self) -> str:
         """Why the run stopped before the input's end ("" when it did not)."""
-        return self.cannot_write or self.cannot_read or self.worker_lost
+        return self.cannot_write or self.cannot_read or self.worker_lost or self.cannot_move
 
     def count(self, entry: dict):
         """Count a finished row (an outcome's journal entry: its file and problems)."""

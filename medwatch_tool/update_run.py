@@ -14,16 +14,18 @@ input's. Which names this run drafted goes into a small SQLite table beside the 
 into memory (memory stays flat however many rows). Until the update has ended, a marker
 file says one is under way, with the earlier drafts' --render and the folder they go to.
 """
+import heapq
 import json
 import os
 import sqlite3
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator, List, Optional, Tuple
+from typing import Iterator, List, Optional
 
 from . import input_identity, out_folder
 from .errors import InputError, OutputError
-from .journal import JOURNAL
+from .journal import JOURNAL, PROBLEMS
 from .name_index import drop, scratch_database
 from .safe_io import atomic_write
 
@@ -48,7 +50,7 @@ def check_render(folder: Path, render_to: Optional[str]) -> None:
     """InputError when the folder's drafts have pages of another form than this run writes
     (or none): they would keep old pages of rows since corrected beside them."""
     marker = _marker(folder)
-    known, was = (True, marker.get("render")) if marker is not None else input_identity.rendered(folder)
+    known, was = (True, marker["render"]) if marker and "render" in marker else input_identity.rendered(folder)
     if known and was != render_to:
         said = f"--render {was}" if was else "no --render"
         asked = f"--render {render_to}" if render_to else "no --render"
@@ -59,72 +61,119 @@ def check_render(folder: Path, render_to: Optional[str]) -> None:
 
 def begin(folder: Path, render_to: Optional[str]) -> None:
     """Make the run in `folder` an earlier one: the update is marked as under way (durably,
-    first), then the earlier journal and input record are dropped, so that this run starts
-    afresh there. An update begun before and stopped keeps its marker."""
+    first), then the earlier journal, input record and problems.csv (the earlier input's
+    rows) are dropped, so that this run starts afresh there. Each update begun moves drafts
+    into a folder of its own: one stopped and begun again never replaces what it moved."""
     check_render(folder, render_to)
-    if not pending(folder):
-        started = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H%M%SZ")
-        aside, n = started, 1
-        while (folder / SUPERSEDED / aside).exists():  # (two updates in one second)
-            n += 1
-            aside = f"{started}-{n}"
-        atomic_write(folder / MARKER, json.dumps({"render": render_to, "aside": f"{SUPERSEDED}/{aside}"}))
-    try:
-        os.unlink(folder / JOURNAL)
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        raise OutputError(f"cannot write here ({exc.strerror or exc})", str(folder / JOURNAL)) from None
+    atomic_write(folder / MARKER, json.dumps({"render": render_to, "aside": _new_aside(folder)}))
+    for dropped in (JOURNAL, PROBLEMS):
+        try:
+            os.unlink(folder / dropped)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise OutputError(f"cannot write here ({exc.strerror or exc})", str(folder / dropped)) from None
     input_identity.forget(folder)
 
 
-def finish(folder: Path, render_to: Optional[str], drafted: Iterator[str]) -> Tuple[int, List[str], str]:
+@dataclass
+class Moved:
+    """What the end of an update moved aside: how many drafts, the first few names, where."""
+    count: int = 0
+    first: List[str] = field(default_factory=list)
+    to: str = ""
+    held: bool = False  # no row drafted: nothing was moved, and the update is still under way
+
+
+def finish(folder: Path, render_to: Optional[str], drafted: Iterator[str], drafted_any: bool) -> Moved:
     """When an update has drafted its whole input (`drafted`: the drafts its journal lists),
-    move every other draft in the folder, and its page, aside. Returns how many, the first
-    few names and where they went (0 when no update is under way). Again by the --resume that
-    completes a stopped update."""
+    move every other draft in the folder, and its page, aside; again by the --resume that
+    completes a stopped update. An update in which no row drafted moves nothing (all its rows
+    failed: a wrong file, most likely) and stays under way for an --update of the file
+    corrected. A new folder's update is a first run: nothing to move."""
     marker = _marker(folder)
     if marker is None:
-        return 0, [], ""
-    aside = folder / marker.get("aside", SUPERSEDED)
+        return Moved()
+    aside = folder / marker["aside"]
     page = out_folder.PAGE[render_to] if render_to else None
     names = _Names(folder / _KEPT)
-    count, first = 0, []
     try:
         names.add_drafted(drafted)
         for name in _drafts_in(folder):
             if not names.drafted(folder, name):
                 names.add_gone(name)
-        for name in names.gone():  # (listed first: the folder is not changed while it is read)
+        if not drafted_any and names.any_gone():
+            return Moved(held=True)
+        for count, name in enumerate(names.gone()):  # (listed first: the folder is not changed while it is read)
             if count == 0:
                 _make_aside(aside)
-            for part in [name] + ([name[:-4] + page] if page else []):
+            # the page first: stopped in between, the draft left is found and moved by the next run
+            for part in ([name[:-4] + page] if page else []) + [name]:
                 try:
-                    os.replace(folder / part, aside / part)
+                    _move(folder / part, aside / part)
                 except FileNotFoundError:
                     pass  # moved by a run stopped meanwhile, or a draft without its page
                 except OSError as exc:
                     raise OutputError(f"cannot move a draft the input no longer gives into {aside} "
                                       f"({exc.strerror or exc})", str(folder / part)) from None
-            count += 1
-            if len(first) < 3:
-                first.append(name)
     finally:
         names.close()
+    moved = _moved_into(aside)  # (those a stopped run of this update moved too)
     try:
         os.unlink(folder / MARKER)
     except OSError as exc:
         raise OutputError(f"cannot write here ({exc.strerror or exc})", str(folder / MARKER)) from None
-    return count, first, str(aside)
+    return moved
+
+
+def _move(source: Path, target: Path) -> None:
+    os.replace(source, target)  # (in the same folder tree: a rename, all or nothing)
+
+
+def _moved_into(aside: Path) -> Moved:
+    if not aside.is_dir():
+        return Moved()
+    count = 0
+
+    def counted():
+        nonlocal count
+        for name in _drafts_in(aside):
+            count += 1
+            yield name
+
+    first = heapq.nsmallest(3, counted())
+    return Moved(count, first, str(aside))
+
+
+def _new_aside(folder: Path) -> str:
+    """superseded/<now, UTC>, or with -2, -3 ... after it where that is taken."""
+    started = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H%M%SZ")
+    aside, n = started, 1
+    while (folder / SUPERSEDED / aside).exists():
+        n += 1
+        aside = f"{started}-{n}"
+    return f"{SUPERSEDED}/{aside}"
 
 
 def _marker(folder: Path) -> Optional[dict]:
+    """The marker of an update under way (None: none is), with a folder for superseded drafts
+    of its own if the marker's is damaged, and "render" only where it tells one."""
     try:
-        marker = json.loads((folder / MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        text = (folder / MARKER).read_text(encoding="utf-8")
+    except FileNotFoundError:
         return None
-    if not isinstance(marker, dict) or not _inside(marker.get("aside", SUPERSEDED)):
-        return {"render": marker.get("render") if isinstance(marker, dict) else None, "aside": SUPERSEDED}
+    except (OSError, ValueError):
+        text = ""
+    try:
+        marker = json.loads(text)
+    except ValueError:
+        marker = None
+    if not isinstance(marker, dict):
+        marker = {}
+    if not _inside(marker.get("aside")):
+        marker["aside"] = _new_aside(folder)
+    if marker.get("render", "") not in (None, *out_folder.PAGE):
+        marker.pop("render", None)
     return marker
 
 
@@ -176,6 +225,9 @@ class _Names:
             self.db.executemany(sql, rows)
         except sqlite3.Error as exc:  # "database or disk is full"
             raise OutputError(f"cannot write ({exc})", str(self.path)) from None
+
+    def any_gone(self) -> bool:
+        return self.db.execute("SELECT 1 FROM gone LIMIT 1").fetchone() is not None
 
     def gone(self) -> Iterator[str]:
         for (name,) in self.db.execute("SELECT name FROM gone"):

@@ -310,3 +310,94 @@ def test_the_installed_command_updates_a_folder(console_script, tmp_path):
     assert updated.returncode == 0, updated.stderr
     assert "3 drafted, 0 with errors" in updated.stdout
     assert drafts(out) == ["R0.xml", "R1.xml", "R2.xml"]
+
+
+def test_a_move_that_failed_midway_is_finished_by_resume_with_no_page_left_behind(runner, tmp_path, monkeypatch):
+    """The draft was moved before its page: stopped in between, the page of a report the input
+    no longer gives stayed among the current ones for good (the next run looks for drafts).
+    A failed move also said 'problems.csv lists the problems of the rows recorded; make room'."""
+    from medwatch_tool import update_run
+
+    rows = named_rows(4)
+    src = write_csv(tmp_path / "events.csv", rows)
+    out = tmp_path / "drafts"
+    assert batch(runner, src, out, "--render", "html").exit_code == 0
+    write_csv(src, rows[:2])
+    real, calls = os.replace, []
+
+    def failing_at_the_second(source, target):
+        calls.append(source)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        real(source, target)
+
+    monkeypatch.setattr(update_run, "_move", failing_at_the_second)
+    stopped = batch(runner, src, out, "--render", "html", "--update")
+    monkeypatch.setattr(update_run, "_move", real)
+    assert stopped.exit_code == 1, stopped.output
+    assert ("stopped: every row is drafted and recorded; the drafts the input no longer gives are still to be "
+            "moved aside: fix that, then finish with: medwatch batch") in stopped.output
+    assert "--resume" in stopped.output.splitlines()[-1]
+    assert "make room" not in stopped.output and "lists the problems of the rows recorded" not in stopped.output
+    finished = batch(runner, src, out, "--render", "html", "--resume")
+    assert finished.exit_code == 0, finished.output
+    assert "2 drafts of the earlier run that this input no longer gives" in finished.output  # all this update moved
+    assert sorted(p.name for p in out.iterdir() if p.suffix in (".xml", ".html")) == [
+        "R0.html", "R0.xml", "R1.html", "R1.xml"]
+    assert sorted(os.listdir(aside_of(out))) == ["R2.html", "R2.xml", "R3.html", "R3.xml"]
+
+
+def test_an_update_in_which_no_row_drafts_moves_nothing(runner, tmp_path):
+    """A JSON Lines file of `null` lines gives rows that all fail: the update moved all 5,000
+    drafts of a clinic's earlier run aside, leaving none."""
+    src = write_csv(tmp_path / "events.csv", named_rows(3))
+    out = tmp_path / "drafts"
+    assert batch(runner, src, out).exit_code == 0
+    wrong = tmp_path / "wrong.jsonl"
+    wrong.write_text("null\nnull\n")
+    result = batch(runner, wrong, out, "--update")
+    assert result.exit_code == 1
+    assert "0 drafted, 2 with errors" in result.output
+    assert (f"no row of {wrong} was drafted: the earlier run's drafts are left where they were, none moved aside "
+            "for it; correct the rows (or the file given) and run --update again") in result.output
+    assert drafts(out) == ["R0.xml", "R1.xml", "R2.xml"] and not (out / "superseded").exists()
+    write_csv(src, named_rows(2))
+    assert batch(runner, src, out, "--update").exit_code == 0
+    assert os.listdir(aside_of(out)) == ["R2.xml"]
+
+
+def test_ctrl_c_before_an_update_began_says_to_run_the_update_again(runner, tmp_path, monkeypatch):
+    """Stopped while a big workbook's header was read (before the update began), the run said
+    to finish with --resume, which the earlier run's folder then refused for a changed file."""
+    from medwatch_tool import update_run
+
+    rows = named_rows(2)
+    src = write_csv(tmp_path / "events.csv", rows)
+    out = tmp_path / "drafts"
+    assert batch(runner, src, out).exit_code == 0
+    rows[1]["event/description"] = "corrected"
+    write_csv(src, rows)
+
+    def pressed(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(update_run, "begin", pressed)
+    result = batch(runner, src, out, "--update")
+    assert result.exit_code == 130
+    assert result.output.strip().endswith(f"to finish: medwatch batch {src} --out {out} --update")
+
+
+def test_a_damaged_marker_still_ends_the_update(runner, tmp_path):
+    from medwatch_tool import update_run
+
+    rows = named_rows(3)
+    src = write_csv(tmp_path / "events.csv", rows)
+    out = tmp_path / "drafts"
+    assert batch(runner, src, out).exit_code == 0
+    update_run.begin(out, None)
+    assert not (out / "problems.csv").exists()  # the earlier input's problems are not this update's
+    (out / update_run.MARKER).write_text('{"aside": "../../elsewhere"')
+    write_csv(src, rows[:2])
+    result = batch(runner, src, out)  # a plain run finishes an update that journaled nothing yet
+    assert result.exit_code == 0, result.output
+    assert os.listdir(aside_of(out)) == ["R2.xml"] and not (out / update_run.MARKER).exists()
