@@ -1,4 +1,5 @@
 """Shared fixtures: the real CLI, the example drafts and the shared reference folder."""
+import signal
 import sys
 from pathlib import Path
 
@@ -13,6 +14,16 @@ REFERENCE = REPO.parent / "shared" / "reference"
 @pytest.fixture
 def runner():
     return CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def ctrl_c_as_it_was():
+    """A batch command stopped by Ctrl-C ignores more of them as its process ends; run in this
+    process, it left Ctrl-C ignored in every process a later test started (a terminal test's
+    Ctrl-C then went unseen)."""
+    handler = signal.getsignal(signal.SIGINT)
+    yield
+    signal.signal(signal.SIGINT, handler)
 
 
 @pytest.fixture

@@ -382,7 +382,7 @@ def test_ctrl_c_before_an_update_began_says_to_run_the_update_again(runner, tmp_
         raise KeyboardInterrupt
 
     monkeypatch.setattr(update_run, "begin", pressed)
-    result = batch(runner, src, out, "--update")
+    result = batch(runner, src, out, "--update")  # (Ctrl-C ignored as it ends: conftest restores it)
     assert result.exit_code == 130
     assert result.output.strip().endswith(f"to finish: medwatch batch {src} --out {out} --update")
 
