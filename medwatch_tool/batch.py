@@ -69,9 +69,10 @@ class _StopOnSignal:
 
 def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: int = 1,
               resume: bool = False, on_row: Optional[Callable[[Outcome], None]] = None,
-              update: bool = False) -> Summary:
+              update: bool = False, began: Optional[Callable[[], None]] = None) -> Summary:
     """Draft every row of `source` into `out_dir`; returns the counts for the summary line.
-    `update`: the folder may hold an earlier run, which this one replaces (update_run.py)."""
+    `update`: the folder may hold an earlier run, which this one replaces (update_run.py);
+    `began` is called once it has begun to (a stop before that leaves the earlier run whole)."""
     if resume and update:
         raise ValueError("resume finishes a run; update begins one")
     folder = Path(out_dir)
@@ -98,8 +99,11 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
     try:
         if update:
             update_run.begin(folder, render_to)
+            if began:
+                began()
         elif update_run.pending(folder):  # finishing an update stopped before it journaled a row
             update_run.check_render(folder, render_to)
+            update_run.complete_begin(folder)
         return _run(source, folder, head, rows, render_to, jobs, on_row)
     finally:
         held.release()
@@ -109,6 +113,7 @@ def _run(source: Source, folder: Path, head: Optional[Row], rows: Iterator[Row],
          jobs: int, on_row: Optional[Callable[[Outcome], None]]) -> Summary:
     """run_batch, once the folder is held by this run."""
     out_folder.remove_leftovers(folder)
+    update_run.remove_scratch(folder)
     resuming = _journaled(folder)
     if not resuming:
         input_identity.forget(folder)  # a run killed before it journaled a row: nothing to resume

@@ -429,6 +429,7 @@ def batch(input_file, out_dir, render_to, jobs, resume, update, input_format):
     render_to = render_to.lower() if render_to else None
     jobs = jobs or usable_cpus()
     show = sys.stderr is not None and sys.stderr.isatty()  # (closed, as a service may start it: no bar)
+    begun = []  # an --update that began replacing the earlier run is finished by --resume
     try:
         if show:
             # by bytes read when the size is known; else (standard input) a count of rows
@@ -444,14 +445,16 @@ def batch(input_file, out_dir, render_to, jobs, resume, update, input_format):
                     else:
                         bar.update(1)
 
-                summary = run_batch(source, out_dir, render_to, jobs, resume, on_row=tick, update=update)
+                summary = run_batch(source, out_dir, render_to, jobs, resume, on_row=tick, update=update,
+                                    began=lambda: begun.append(True))
                 if source.size and not (summary.interrupted or summary.stopped):  # read to its end: a
                     bar.update(source.size - state["pos"])  # workbook's last bytes are not its rows'
         else:
-            summary = run_batch(source, out_dir, render_to, jobs, resume, update=update)
+            summary = run_batch(source, out_dir, render_to, jobs, resume, update=update,
+                                began=lambda: begun.append(True))
     except KeyboardInterrupt:  # a second Ctrl-C: stopped at once, the journal still holds what is done
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the process ends: more of them would break into its end
-        finish = _resume_command(input_file, out_dir, render_to, input_format, _begun_again(update, out_dir))
+        finish = _resume_command(input_file, out_dir, render_to, input_format, update and not begun)
         _say(f"\ninterrupted; to finish: {finish}", err=True)
         sys.exit(130)
     finally:
@@ -474,10 +477,10 @@ def batch(input_file, out_dir, render_to, jobs, resume, update, input_format):
         _say(f"see {os.path.join(out_dir, 'problems.csv')} for the {unit}, field and box of each warning", err=True)
     stopped = summary.stopped
     if stopped or summary.interrupted:
-        finish = _resume_command(input_file, out_dir, render_to, input_format, _begun_again(update, out_dir))
+        finish = _resume_command(input_file, out_dir, render_to, input_format, update and not begun)
         if summary.cannot_move:
-            _say(f"Error: {stopped}\nstopped: every {unit} is drafted and recorded; the drafts the input no longer "
-                 f"gives are still to be moved aside: fix that, then finish with: {finish}", err=True)
+            _say(f"Error: {stopped}\nstopped: every {unit} is done and recorded; the end of the update (the drafts "
+                 f"the input no longer gives moved aside) is left: fix that, then finish with: {finish}", err=True)
             sys.exit(1)
         if stopped:
             then = ("make room (or fix the folder), then finish with" if summary.cannot_write else
@@ -504,14 +507,6 @@ def _superseded(moved, input_name: str) -> str:
     drafts = "draft" if moved.count == 1 else "drafts"
     return (f"{moved.count:,} {drafts} of the earlier run that this input no longer gives (a row that now fails, "
             f"or was removed or renamed) moved into {moved.to}: {names}")
-
-
-def _begun_again(update: bool, out_dir: str) -> bool:
-    """Whether a stopped --update is to be run again as such (not resumed): it stopped before
-    it began replacing the earlier run, which --resume would finish instead."""
-    from .update_run import pending
-
-    return update and not pending(Path(out_dir))
 
 
 class _UntilClosed:

@@ -29,7 +29,7 @@ from .journal import JOURNAL, PROBLEMS
 from .name_index import drop, scratch_database
 from .safe_io import atomic_write
 
-MARKER = ".medwatch-batch-update.json"  # {"render": ..., "aside": "superseded/..."}
+MARKER = ".medwatch-batch-update.json"  # {"render": ..., "aside": "superseded/...", "dropped": bool}
 SUPERSEDED = "superseded"
 _KEPT = ".medwatch-batch-kept.sqlite"
 
@@ -62,10 +62,25 @@ def check_render(folder: Path, render_to: Optional[str]) -> None:
 def begin(folder: Path, render_to: Optional[str]) -> None:
     """Make the run in `folder` an earlier one: the update is marked as under way (durably,
     first), then the earlier journal, input record and problems.csv (the earlier input's
-    rows) are dropped, so that this run starts afresh there. Each update begun moves drafts
-    into a folder of its own: one stopped and begun again never replaces what it moved."""
+    rows) are dropped, so that this run starts afresh there, and the marker says so. An
+    update begun again after one stopped keeps its folder for superseded drafts (a draft and
+    its page moved apart by a stop are put together again; nothing there is replaced)."""
     check_render(folder, render_to)
-    atomic_write(folder / MARKER, json.dumps({"render": render_to, "aside": _new_aside(folder)}))
+    earlier = _marker(folder)
+    aside = earlier["aside"] if earlier is not None else _new_aside(folder)
+    _drop_earlier(folder, {"render": render_to, "aside": aside})
+
+
+def complete_begin(folder: Path) -> None:
+    """Drop what `begin` was to drop when a kill stopped it in between: a --resume would
+    otherwise finish the update on the earlier run's journal (rows it never read, skipped)."""
+    marker = _marker(folder)
+    if marker is not None and marker.get("dropped") is False:
+        _drop_earlier(folder, marker)
+
+
+def _drop_earlier(folder: Path, marker: dict) -> None:
+    atomic_write(folder / MARKER, json.dumps(dict(marker, dropped=False)))
     for dropped in (JOURNAL, PROBLEMS):
         try:
             os.unlink(folder / dropped)
@@ -74,6 +89,12 @@ def begin(folder: Path, render_to: Optional[str]) -> None:
         except OSError as exc:
             raise OutputError(f"cannot write here ({exc.strerror or exc})", str(folder / dropped)) from None
     input_identity.forget(folder)
+    atomic_write(folder / MARKER, json.dumps(dict(marker, dropped=True)))
+
+
+def remove_scratch(folder: Path) -> None:
+    """The names table a killed update's end left (draft names: not to lie about)."""
+    drop(None, folder / _KEPT)
 
 
 @dataclass
@@ -107,23 +128,41 @@ def finish(folder: Path, render_to: Optional[str], drafted: Iterator[str], draft
         for count, name in enumerate(names.gone()):  # (listed first: the folder is not changed while it is read)
             if count == 0:
                 _make_aside(aside)
-            # the page first: stopped in between, the draft left is found and moved by the next run
-            for part in ([name[:-4] + page] if page else []) + [name]:
-                try:
-                    _move(folder / part, aside / part)
-                except FileNotFoundError:
-                    pass  # moved by a run stopped meanwhile, or a draft without its page
-                except OSError as exc:
-                    raise OutputError(f"cannot move a draft the input no longer gives into {aside} "
-                                      f"({exc.strerror or exc})", str(folder / part)) from None
+            _move_aside(folder, name, page, aside)
     finally:
         names.close()
     moved = _moved_into(aside)  # (those a stopped run of this update moved too)
     try:
         os.unlink(folder / MARKER)
     except OSError as exc:
-        raise OutputError(f"cannot write here ({exc.strerror or exc})", str(folder / MARKER)) from None
+        raise OutputError(f"cannot remove the mark of the update under way ({exc.strerror or exc})",
+                          str(folder / MARKER)) from None
     return moved
+
+
+def _move_aside(folder: Path, name: str, page: Optional[str], aside: Path) -> None:
+    """Move the draft `name` and its page into `aside`, the page first: stopped in between,
+    the draft left is found by the next run and put beside its page. A name taken there (a
+    draft of that name moved by this update before it was stopped and begun again) is never
+    replaced: the pair goes under `NAME~2.xml`, `NAME~3.xml` ..."""
+    stem = name[:-4]
+    page_here = bool(page) and os.path.lexists(folder / (stem + page))
+    k = 1
+    while True:
+        target = stem if k == 1 else f"{stem}~{k}"
+        if not os.path.lexists(aside / (target + ".xml")):
+            page_there = bool(page) and os.path.lexists(aside / (target + page))
+            if not page_there or not page_here:  # free, or its page went there before a stop
+                break
+        k += 1
+    for part, moved_to in ([(stem + page, target + page)] if page_here else []) + [(name, target + ".xml")]:
+        try:
+            _move(folder / part, aside / moved_to)
+        except FileNotFoundError:
+            pass  # moved by a run stopped meanwhile
+        except OSError as exc:
+            raise OutputError(f"cannot move a draft the input no longer gives into {aside} "
+                              f"({exc.strerror or exc})", str(folder / part)) from None
 
 
 def _move(source: Path, target: Path) -> None:
@@ -174,6 +213,8 @@ def _marker(folder: Path) -> Optional[dict]:
         marker["aside"] = _new_aside(folder)
     if marker.get("render", "") not in (None, *out_folder.PAGE):
         marker.pop("render", None)
+    if not isinstance(marker.get("dropped"), bool):
+        marker.pop("dropped", None)  # (damaged: the journal there may be the update's own, kept)
     return marker
 
 

@@ -335,8 +335,8 @@ def test_a_move_that_failed_midway_is_finished_by_resume_with_no_page_left_behin
     stopped = batch(runner, src, out, "--render", "html", "--update")
     monkeypatch.setattr(update_run, "_move", real)
     assert stopped.exit_code == 1, stopped.output
-    assert ("stopped: every row is drafted and recorded; the drafts the input no longer gives are still to be "
-            "moved aside: fix that, then finish with: medwatch batch") in stopped.output
+    assert ("stopped: every row is done and recorded; the end of the update (the drafts the input no longer gives "
+            "moved aside) is left: fix that, then finish with: medwatch batch") in stopped.output
     assert "--resume" in stopped.output.splitlines()[-1]
     assert "make room" not in stopped.output and "lists the problems of the rows recorded" not in stopped.output
     finished = batch(runner, src, out, "--render", "html", "--resume")
@@ -375,6 +375,9 @@ def test_ctrl_c_before_an_update_began_says_to_run_the_update_again(runner, tmp_
     src = write_csv(tmp_path / "events.csv", rows)
     out = tmp_path / "drafts"
     assert batch(runner, src, out).exit_code == 0
+    wrong = tmp_path / "wrong.jsonl"
+    wrong.write_text("null\n")
+    assert "no row of" in batch(runner, wrong, out, "--update").output  # an update left under way
     rows[1]["event/description"] = "corrected"
     write_csv(src, rows)
 
@@ -401,3 +404,76 @@ def test_a_damaged_marker_still_ends_the_update(runner, tmp_path):
     result = batch(runner, src, out)  # a plain run finishes an update that journaled nothing yet
     assert result.exit_code == 0, result.output
     assert os.listdir(aside_of(out)) == ["R2.xml"] and not (out / update_run.MARKER).exists()
+
+
+def test_an_update_killed_as_it_began_is_begun_afresh_by_resume(runner, tmp_path):
+    """Killed after marking the update and before dropping the earlier journal, a --resume on
+    standard input (which cannot be compared with what the run began on) finished the update
+    on the earlier run's journal: every row skipped as done, the earlier drafts kept."""
+    from medwatch_tool import update_run
+
+    rows = named_rows(3)
+    out = tmp_path / "drafts"
+    first = runner.invoke(main, ["batch", "-", "--out", str(out), "--jobs", "1"],
+                          input=write_csv(tmp_path / "a.csv", rows).read_bytes())
+    assert first.exit_code == 0, first.output
+    (out / update_run.MARKER).write_text('{"render": null, "aside": "superseded/T", "dropped": false}')
+    rows[0]["patient/sex"] = "moon"
+    result = runner.invoke(main, ["batch", "-", "--out", str(out), "--jobs", "1", "--resume"],
+                           input=write_csv(tmp_path / "b.csv", rows).read_bytes())
+    assert result.exit_code == 1, result.output
+    assert "2 drafted, 1 with errors" in result.output and "done by an earlier run" not in result.output
+    assert drafts(out) == ["R1.xml", "R2.xml"] and os.listdir(out / "superseded" / "T") == ["R0.xml"]
+
+
+def test_an_update_begun_again_after_a_stop_keeps_a_draft_with_its_page_and_replaces_nothing(
+        runner, tmp_path, monkeypatch):
+    """Begun again (not resumed) after a stop between moving a page and its draft, the update
+    moved them into two folders and counted only the second; and reusing one folder must not
+    replace a draft moved there before the stop."""
+    from medwatch_tool import update_run
+
+    rows = named_rows(4)
+    src = write_csv(tmp_path / "events.csv", rows)
+    out = tmp_path / "drafts"
+    assert batch(runner, src, out, "--render", "html").exit_code == 0
+    real, calls = update_run._move, []
+
+    def failing_at(n):
+        def move(source, target):
+            calls.append(source)
+            if len(calls) == n:
+                raise OSError(5, "Input/output error")
+            real(source, target)
+        calls.clear()
+        return move
+
+    write_csv(src, rows[:2])
+    monkeypatch.setattr(update_run, "_move", failing_at(2))  # R2's page moved, R2's draft not
+    assert batch(runner, src, out, "--render", "html", "--update").exit_code == 1
+    monkeypatch.setattr(update_run, "_move", real)
+    again = batch(runner, src, out, "--render", "html", "--update")
+    assert again.exit_code == 0, again.output
+    assert "2 drafts of the earlier run" in again.output
+    assert sorted(os.listdir(aside_of(out))) == ["R2.html", "R2.xml", "R3.html", "R3.xml"]
+
+    # a draft of a name moved aside before a stop, drafted again, then moved again: both kept
+    aside = aside_of(out)
+    write_csv(src, rows[:3])  # R2 back: the update ends with nothing to move
+    assert batch(runner, src, out, "--render", "html", "--update").exit_code == 0
+    write_csv(src, rows[:1])
+    monkeypatch.setattr(update_run, "_move", failing_at(3))  # R1 moved whole, then stopped at R2's page
+    assert batch(runner, src, out, "--render", "html", "--update").exit_code == 1
+    rows[1]["event/description"] = "R1 drafted again"
+    write_csv(src, rows[:2])
+    monkeypatch.setattr(update_run, "_move", failing_at(1))  # R1 drafted again; stopped at R2's page again
+    assert batch(runner, src, out, "--render", "html", "--update").exit_code == 1
+    monkeypatch.setattr(update_run, "_move", real)
+    write_csv(src, rows[:1])
+    assert batch(runner, src, out, "--render", "html", "--update").exit_code == 0
+    second = [p for p in (out / "superseded").iterdir() if p != aside]
+    assert len(second) == 1  # one folder for the update begun three times
+    assert sorted(os.listdir(second[0])) == ["R1.html", "R1.xml", "R1~2.html", "R1~2.xml", "R2.html", "R2.xml"]
+    assert "R1 drafted again" in (second[0] / "R1~2.xml").read_text()
+    assert "R1 drafted again" in (second[0] / "R1~2.html").read_text()
+    assert "R1 drafted again" not in (second[0] / "R1.xml").read_text()
