@@ -100,3 +100,11 @@ def test_every_bench_script_refuses_a_folder_that_does_not_exist(tmp_path):
         assert done.returncode == 2, (script, done.stderr)
         assert done.stderr.splitlines()[-1] == \
             f"{script}: error: argument --dir: '{tmp_path / 'nowhere'}' is not an existing folder", script
+
+
+def test_update_benchmark_prints_both_runs_and_what_the_update_moved(tmp_path):
+    out = run("update.py", "--sizes", "400", "--jobs", "2", tmp_path=tmp_path)
+    m = re.search(r"^\s*400\s+([\d.]+) s\s+([\d,]+)/s\s+([\d.]+) s\s+([\d,]+)/s\s+(\d+)\s+(\d+) / (\d+) MB$", out, re.M)
+    assert m, out
+    assert int(m.group(5)) == 4  # rows 100 and 150 and 300 and 350 of 400: gone or failing now
+    assert all(float(m.group(i).replace(",", "")) > 0 for i in (1, 2, 3, 4, 6, 7))
