@@ -127,7 +127,7 @@ def _run(source: Source, folder: Path, head: Optional[Row], rows: Iterator[Row],
         what = "standard input" if source.name == "-" else "a pipe"
         source.notes.append(f"{what} cannot be compared with what the run began on: the rows already "
                             "done are skipped by their numbers, so give it the same rows")
-    journal = Journal(folder, out_folder.PAGE[render_to] if render_to else None)
+    journal = Journal(folder, out_folder.PAGE[render_to] if render_to else None, update_run.begun_at(folder))
     summary = journal.earlier
     source.done = journal.is_done
     spans = {}  # row -> its last line, for the JSON Lines records written over many lines (few)

@@ -463,7 +463,7 @@ def batch(input_file, out_dir, render_to, jobs, resume, update, input_format):
     _say(summary.line(unit))
     for note in source.notes:
         _say(f"note: {source.name}: {note}", err=True)
-    if summary.superseded and (summary.superseded.count or summary.superseded.held):
+    if summary.superseded and (summary.superseded.count or summary.superseded.held or summary.superseded.before):
         _say(f"note: {_superseded(summary.superseded, source.name)}", err=True)
     if summary.failed:
         _say(f"errors most often at: {summary.worst(unit=unit)}", err=True)
@@ -499,14 +499,20 @@ def batch(input_file, out_dir, render_to, jobs, resume, update, input_format):
 
 def _superseded(moved, input_name: str) -> str:
     """What the end of --update moved aside, said where a reviewer of the folder looks for it."""
+    earlier = (f"{moved.before:,} draft{'s' * (moved.before != 1)} moved into {moved.to} before the update was "
+               "stopped stay there")
     if moved.held:
-        return (f"no row of {input_name} was drafted: the earlier run's drafts are left where they were, none "
-                "moved aside for it; correct the rows (or the file given) and run --update again")
+        return (f"no row of {input_name} was drafted: the earlier run's drafts are left where they were, none moved "
+                f"aside for it{'; ' + earlier if moved.before else ''}; correct the rows (or the file given) and run "
+                "--update again")
+    if not moved.count:
+        return earlier
     names = ", ".join(moved.first) + (f" and {moved.count - len(moved.first):,} more" if moved.count > len(moved.first)
                                       else "")
     drafts = "draft" if moved.count == 1 else "drafts"
     return (f"{moved.count:,} {drafts} of the earlier run that this input no longer gives (a row that now fails, "
-            f"or was removed or renamed) moved into {moved.to}: {names}")
+            f"or was removed or renamed) moved into {moved.to}: {names}"
+            f"{f'; {moved.before:,} moved there before the update was stopped' if moved.before else ''}")
 
 
 class _UntilClosed:

@@ -54,8 +54,10 @@ class Journal:
 
     GROUP = 256
 
-    def __init__(self, folder: Path, page: Optional[str] = None):
-        """`page`: the suffix of the page --render writes beside each draft (".html"), if any."""
+    def __init__(self, folder: Path, page: Optional[str] = None, not_before: Optional[int] = None):
+        """`page`: the suffix of the page --render writes beside each draft (".html"), if any;
+        `not_before`: when the run began to write drafts over earlier ones (--update, in the
+        file system's time, ns): a draft or page older than that is no draft of this run."""
         self.path = folder / JOURNAL
         self.done = bytearray()  # one bit per row number: 1.25 MB for ten million rows
         self.earlier = Summary()  # what the journal already holds, for the summary line
@@ -70,7 +72,7 @@ class Journal:
         for entry in self.entries():
             if _superseded(entry, later):
                 continue
-            if entry["file"] and not _intact(folder / entry["file"], page):
+            if entry["file"] and not _intact(folder / entry["file"], page, not_before):
                 self.redo.add(entry["row"])
                 if entry.get("name"):  # still its row's name: a later row with the same id stays the duplicate
                     self.names.claim(entry["name"], entry["row"])
@@ -262,12 +264,18 @@ def _inert(cell):
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def _intact(draft: Path, page: Optional[str] = None) -> bool:
+def _intact(draft: Path, page: Optional[str] = None, not_before: Optional[int] = None) -> bool:
     """A draft file that exists and ends with its closing tag (not lost or cut short), and
     its page (`page`: the page's suffix, when the run renders one) not lost or empty either:
-    neither is fsynced, and after a power cut --resume drafts the row again."""
+    neither is fsynced, and after a power cut --resume drafts the row again. With
+    `not_before`, both written since then: a rewrite that a power cut lost leaves the
+    earlier run's whole file, which an update must not keep."""
     try:
-        if page and os.stat(draft.with_name(draft.name[:-4] + page)).st_size == 0:
+        if page:
+            found = os.stat(draft.with_name(draft.name[:-4] + page))
+            if found.st_size == 0 or (not_before is not None and found.st_mtime_ns < not_before):
+                return False
+        if not_before is not None and os.stat(draft).st_mtime_ns < not_before:
             return False
         with draft.open("rb") as handle:
             handle.seek(0, os.SEEK_END)

@@ -14,7 +14,6 @@ input's. Which names this run drafted goes into a small SQLite table beside the 
 into memory (memory stays flat however many rows). Until the update has ended, a marker
 file says one is under way, with the earlier drafts' --render and the folder they go to.
 """
-import heapq
 import json
 import os
 import sqlite3
@@ -104,6 +103,7 @@ class Moved:
     first: List[str] = field(default_factory=list)
     to: str = ""
     held: bool = False  # no row drafted: nothing was moved, and the update is still under way
+    before: int = 0  # drafts moved there before the update was stopped (and begun again, or resumed)
 
 
 def finish(folder: Path, render_to: Optional[str], drafted: Iterator[str], drafted_any: bool) -> Moved:
@@ -118,20 +118,30 @@ def finish(folder: Path, render_to: Optional[str], drafted: Iterator[str], draft
     aside = folder / marker["aside"]
     page = out_folder.PAGE[render_to] if render_to else None
     names = _Names(folder / _KEPT)
+    moved = Moved(to=str(aside))
     try:
         names.add_drafted(drafted)
         for name in _drafts_in(folder):
             if not names.drafted(folder, name):
                 names.add_gone(name)
         if not drafted_any and names.any_gone():
-            return Moved(held=True)
-        for count, name in enumerate(names.gone()):  # (listed first: the folder is not changed while it is read)
-            if count == 0:
+            return Moved(held=True, before=_drafts_counted(aside))
+        moved.before = _drafts_counted(aside)
+        for name in names.gone():  # (listed first: the folder is not changed while it is read)
+            if moved.count == 0:
                 _make_aside(aside)
             _move_aside(folder, name, page, aside)
+            moved.count += 1
+            if len(moved.first) < 3:
+                moved.first.append(name)
+        if page:  # a page whose draft a stop moved before it (drafts are moved first)
+            for name in _pages_alone(folder, page):
+                names.add_page_alone(name)
+            for name in names.pages_alone():
+                _make_aside(aside)
+                _move(folder / name, aside / _slot_of_page(aside, name[:-len(page)], page))
     finally:
         names.close()
-    moved = _moved_into(aside)  # (those a stopped run of this update moved too)
     try:
         os.unlink(folder / MARKER)
     except OSError as exc:
@@ -140,48 +150,76 @@ def finish(folder: Path, render_to: Optional[str], drafted: Iterator[str], draft
     return moved
 
 
+def begun_at(folder: Path) -> Optional[int]:
+    """When the update under way in `folder` began (its marker's time, in the file system's
+    clock, ns), once it has dropped the earlier run: a draft of its journal that is older
+    is the earlier run's (its rewrite lost to a power cut) and is drafted again."""
+    marker = _marker(folder)
+    if marker is None or marker.get("dropped") is not True:
+        return None
+    try:
+        return os.stat(folder / MARKER).st_mtime_ns
+    except OSError:
+        return None
+
+
 def _move_aside(folder: Path, name: str, page: Optional[str], aside: Path) -> None:
-    """Move the draft `name` and its page into `aside`, the page first: stopped in between,
-    the draft left is found by the next run and put beside its page. A name taken there (a
-    draft of that name moved by this update before it was stopped and begun again) is never
-    replaced: the pair goes under `NAME~2.xml`, `NAME~3.xml` ..."""
+    """Move the draft `name` and then its page into `aside`, under the first name free there
+    for both (`NAME~2.xml`, `NAME~3.xml` ... once a draft of that name was moved there
+    before the update was stopped and begun again: nothing is replaced). Stopped between
+    the two, the page left alone is put beside its draft by the next run."""
     stem = name[:-4]
-    page_here = bool(page) and os.path.lexists(folder / (stem + page))
     k = 1
     while True:
         target = stem if k == 1 else f"{stem}~{k}"
-        if not os.path.lexists(aside / (target + ".xml")):
-            page_there = bool(page) and os.path.lexists(aside / (target + page))
-            if not page_there or not page_here:  # free, or its page went there before a stop
-                break
+        if not any(os.path.lexists(aside / (target + suffix)) for suffix in (".xml", page) if suffix):
+            break
         k += 1
-    for part, moved_to in ([(stem + page, target + page)] if page_here else []) + [(name, target + ".xml")]:
+    for part, moved_to in [(name, target + ".xml")] + ([(stem + page, target + page)] if page else []):
         try:
             _move(folder / part, aside / moved_to)
         except FileNotFoundError:
-            pass  # moved by a run stopped meanwhile
+            pass  # a draft without its page (the page of a row killed in between)
         except OSError as exc:
             raise OutputError(f"cannot move a draft the input no longer gives into {aside} "
                               f"({exc.strerror or exc})", str(folder / part)) from None
+
+
+def _slot_of_page(aside: Path, stem: str, page: str) -> str:
+    """Where a page whose draft was moved before it goes: beside the last draft of that name
+    moved without its page (a draft written later under that name would have written the
+    page again), else under the first name free."""
+    k, last_alone, free = 1, None, None
+    while True:
+        target = stem if k == 1 else f"{stem}~{k}"
+        draft, its_page = (os.path.lexists(aside / (target + suffix)) for suffix in (".xml", page))
+        if draft and not its_page:
+            last_alone = target
+        if not draft and not its_page:
+            free = target
+            break
+        k += 1
+    return (last_alone or free) + page
+
+
+def _pages_alone(folder: Path, page: str) -> Iterator[str]:
+    """Pages in `folder` without their draft beside them."""
+    try:
+        with os.scandir(folder) as entries:
+            for e in entries:
+                if (e.name.endswith(page) and not e.name.startswith(".") and e.is_file(follow_symlinks=False)
+                        and not os.path.lexists(folder / (e.name[:-len(page)] + ".xml"))):
+                    yield e.name
+    except OSError as exc:
+        raise OutputError(f"cannot be read ({exc.strerror or exc})", str(folder)) from None
 
 
 def _move(source: Path, target: Path) -> None:
     os.replace(source, target)  # (in the same folder tree: a rename, all or nothing)
 
 
-def _moved_into(aside: Path) -> Moved:
-    if not aside.is_dir():
-        return Moved()
-    count = 0
-
-    def counted():
-        nonlocal count
-        for name in _drafts_in(aside):
-            count += 1
-            yield name
-
-    first = heapq.nsmallest(3, counted())
-    return Moved(count, first, str(aside))
+def _drafts_counted(aside: Path) -> int:
+    return sum(1 for _ in _drafts_in(aside)) if aside.is_dir() else 0
 
 
 def _new_aside(folder: Path) -> str:
@@ -253,7 +291,8 @@ class _Names:
     def __init__(self, path: Path):
         self.path = path
         self.db = scratch_database(path, "CREATE TABLE names (folded TEXT PRIMARY KEY, name TEXT) WITHOUT ROWID",
-                                   "CREATE TABLE gone (name TEXT PRIMARY KEY) WITHOUT ROWID")
+                                   "CREATE TABLE gone (name TEXT PRIMARY KEY) WITHOUT ROWID",
+                                   "CREATE TABLE pages_alone (name TEXT PRIMARY KEY) WITHOUT ROWID")
 
     def add_drafted(self, names: Iterator[str]) -> None:
         self._add("INSERT OR REPLACE INTO names VALUES (?, ?)", ((n.casefold(), n) for n in names))
@@ -266,6 +305,13 @@ class _Names:
             self.db.executemany(sql, rows)
         except sqlite3.Error as exc:  # "database or disk is full"
             raise OutputError(f"cannot write ({exc})", str(self.path)) from None
+
+    def add_page_alone(self, name: str) -> None:
+        self._add("INSERT OR IGNORE INTO pages_alone VALUES (?)", [(name,)])
+
+    def pages_alone(self) -> Iterator[str]:
+        for (name,) in self.db.execute("SELECT name FROM pages_alone"):
+            yield name
 
     def any_gone(self) -> bool:
         return self.db.execute("SELECT 1 FROM gone LIMIT 1").fetchone() is not None

@@ -3,10 +3,12 @@
 Before it, a corrected file was refused in the run's folder (--resume takes only the same
 input) and had to go into another --out, leaving a clinic's drafts in two folders."""
 import contextlib
+import json
 import os
 import signal
 import stat
 import subprocess
+import time
 
 from lxml import etree
 
@@ -48,6 +50,29 @@ def stopped_at_the_second_chunk(monkeypatch):
         yield
     finally:
         monkeypatch.setattr(batch_module, "_chunked", real)
+
+
+class FailingMoves:
+    """The moves of drafts aside at an update's end, the nth of them failing (a full disk)."""
+
+    def __init__(self, monkeypatch):
+        from medwatch_tool import update_run
+
+        self.monkeypatch, self.module, self.real = monkeypatch, update_run, update_run._move
+
+    def at(self, n: int):
+        calls = []
+
+        def move(source, target):
+            calls.append(source)
+            if len(calls) == n:
+                raise OSError(28, "No space left on device")
+            self.real(source, target)
+
+        self.monkeypatch.setattr(self.module, "_move", move)
+
+    def none(self):
+        self.monkeypatch.setattr(self.module, "_move", self.real)
 
 
 def test_the_rows_corrected_after_a_run_are_drafted_into_its_folder(runner, tmp_path):
@@ -313,27 +338,18 @@ def test_the_installed_command_updates_a_folder(console_script, tmp_path):
 
 
 def test_a_move_that_failed_midway_is_finished_by_resume_with_no_page_left_behind(runner, tmp_path, monkeypatch):
-    """The draft was moved before its page: stopped in between, the page of a report the input
-    no longer gives stayed among the current ones for good (the next run looks for drafts).
-    A failed move also said 'problems.csv lists the problems of the rows recorded; make room'."""
-    from medwatch_tool import update_run
-
+    """Stopped between moving a draft and its page, the page of a report the input no longer
+    gives stayed among the current ones for good (the next run looked for drafts only). A
+    failed move also said 'problems.csv lists the problems of the rows recorded; make room'."""
     rows = named_rows(4)
     src = write_csv(tmp_path / "events.csv", rows)
     out = tmp_path / "drafts"
     assert batch(runner, src, out, "--render", "html").exit_code == 0
     write_csv(src, rows[:2])
-    real, calls = os.replace, []
-
-    def failing_at_the_second(source, target):
-        calls.append(source)
-        if len(calls) == 2:
-            raise OSError(28, "No space left on device")
-        real(source, target)
-
-    monkeypatch.setattr(update_run, "_move", failing_at_the_second)
+    moves = FailingMoves(monkeypatch)
+    moves.at(2)
     stopped = batch(runner, src, out, "--render", "html", "--update")
-    monkeypatch.setattr(update_run, "_move", real)
+    moves.none()
     assert stopped.exit_code == 1, stopped.output
     assert ("stopped: every row is done and recorded; the end of the update (the drafts the input no longer gives "
             "moved aside) is left: fix that, then finish with: medwatch batch") in stopped.output
@@ -341,7 +357,9 @@ def test_a_move_that_failed_midway_is_finished_by_resume_with_no_page_left_behin
     assert "make room" not in stopped.output and "lists the problems of the rows recorded" not in stopped.output
     finished = batch(runner, src, out, "--render", "html", "--resume")
     assert finished.exit_code == 0, finished.output
-    assert "2 drafts of the earlier run that this input no longer gives" in finished.output  # all this update moved
+    assert ("1 draft of the earlier run that this input no longer gives (a row that now fails, or was removed or "
+            f"renamed) moved into {aside_of(out)}: R3.xml; 1 moved there before the update was stopped"
+            in finished.output)
     assert sorted(p.name for p in out.iterdir() if p.suffix in (".xml", ".html")) == [
         "R0.html", "R0.xml", "R1.html", "R1.xml"]
     assert sorted(os.listdir(aside_of(out))) == ["R2.html", "R2.xml", "R3.html", "R3.xml"]
@@ -431,30 +449,19 @@ def test_an_update_begun_again_after_a_stop_keeps_a_draft_with_its_page_and_repl
     """Begun again (not resumed) after a stop between moving a page and its draft, the update
     moved them into two folders and counted only the second; and reusing one folder must not
     replace a draft moved there before the stop."""
-    from medwatch_tool import update_run
 
     rows = named_rows(4)
     src = write_csv(tmp_path / "events.csv", rows)
     out = tmp_path / "drafts"
     assert batch(runner, src, out, "--render", "html").exit_code == 0
-    real, calls = update_run._move, []
-
-    def failing_at(n):
-        def move(source, target):
-            calls.append(source)
-            if len(calls) == n:
-                raise OSError(5, "Input/output error")
-            real(source, target)
-        calls.clear()
-        return move
-
+    moves = FailingMoves(monkeypatch)
     write_csv(src, rows[:2])
-    monkeypatch.setattr(update_run, "_move", failing_at(2))  # R2's page moved, R2's draft not
+    moves.at(2)  # R2's draft moved, R2's page not
     assert batch(runner, src, out, "--render", "html", "--update").exit_code == 1
-    monkeypatch.setattr(update_run, "_move", real)
+    moves.none()
     again = batch(runner, src, out, "--render", "html", "--update")
     assert again.exit_code == 0, again.output
-    assert "2 drafts of the earlier run" in again.output
+    assert "1 draft of the earlier run" in again.output and "R3.xml; 1 moved there before" in again.output
     assert sorted(os.listdir(aside_of(out))) == ["R2.html", "R2.xml", "R3.html", "R3.xml"]
 
     # a draft of a name moved aside before a stop, drafted again, then moved again: both kept
@@ -462,13 +469,13 @@ def test_an_update_begun_again_after_a_stop_keeps_a_draft_with_its_page_and_repl
     write_csv(src, rows[:3])  # R2 back: the update ends with nothing to move
     assert batch(runner, src, out, "--render", "html", "--update").exit_code == 0
     write_csv(src, rows[:1])
-    monkeypatch.setattr(update_run, "_move", failing_at(3))  # R1 moved whole, then stopped at R2's page
+    moves.at(3)  # R1 moved whole, then stopped at R2's draft
     assert batch(runner, src, out, "--render", "html", "--update").exit_code == 1
     rows[1]["event/description"] = "R1 drafted again"
     write_csv(src, rows[:2])
-    monkeypatch.setattr(update_run, "_move", failing_at(1))  # R1 drafted again; stopped at R2's page again
+    moves.at(1)  # R1 drafted again; stopped at R2's draft again
     assert batch(runner, src, out, "--render", "html", "--update").exit_code == 1
-    monkeypatch.setattr(update_run, "_move", real)
+    moves.none()
     write_csv(src, rows[:1])
     assert batch(runner, src, out, "--render", "html", "--update").exit_code == 0
     second = [p for p in (out / "superseded").iterdir() if p != aside]
@@ -477,3 +484,55 @@ def test_an_update_begun_again_after_a_stop_keeps_a_draft_with_its_page_and_repl
     assert "R1 drafted again" in (second[0] / "R1~2.xml").read_text()
     assert "R1 drafted again" in (second[0] / "R1~2.html").read_text()
     assert "R1 drafted again" not in (second[0] / "R1.xml").read_text()
+
+
+def test_a_page_left_by_a_stop_goes_beside_its_own_draft_not_an_older_one(runner, tmp_path, monkeypatch):
+    """A draft moved aside, its page not (stopped), the row then drafted again and moved aside
+    again: the page must go with the draft it shows, never with the older draft of that name."""
+
+    rows = named_rows(4)
+    src = write_csv(tmp_path / "events.csv", rows)
+    out = tmp_path / "drafts"
+    assert batch(runner, src, out, "--render", "html").exit_code == 0
+    moves = FailingMoves(monkeypatch)
+    write_csv(src, rows[:2] + rows[3:])  # R2 gone: its draft is moved, the stop comes at its page
+    moves.at(2)
+    assert batch(runner, src, out, "--render", "html", "--update").exit_code == 1
+    rows[2]["event/description"] = "the second version"
+    write_csv(src, rows[:3])  # R2 back, drafted again (draft and page); R3 gone: stopped at it
+    moves.at(1)
+    assert batch(runner, src, out, "--render", "html", "--update").exit_code == 1
+    moves.none()
+    write_csv(src, rows[:2])
+    assert batch(runner, src, out, "--render", "html", "--update").exit_code == 0
+    aside = aside_of(out)
+    assert sorted(os.listdir(aside)) == ["R2.xml", "R2~2.html", "R2~2.xml", "R3.html", "R3.xml"]
+    assert all("the second version" in (aside / name).read_text() for name in ("R2~2.xml", "R2~2.html"))
+    assert "the second version" not in (aside / "R2.xml").read_text()  # its page was the row's, written over
+    assert sorted(p.name for p in out.iterdir() if p.suffix in (".xml", ".html")) == [
+        "R0.html", "R0.xml", "R1.html", "R1.xml"]
+
+
+def test_a_draft_an_update_lost_to_a_power_cut_is_drafted_again_by_resume(runner, tmp_path):
+    """Drafts are not fsynced: a power cut can lose an update's rewrite of a draft the journal
+    already lists, leaving the earlier run's whole draft, which --resume kept as current."""
+    from medwatch_tool import update_run
+
+    rows = named_rows(2)
+    src = write_csv(tmp_path / "events.csv", rows)
+    out = tmp_path / "drafts"
+    assert batch(runner, src, out, "--render", "html").exit_code == 0
+    before = {name: (out / name).read_bytes() for name in ("R1.xml", "R1.html")}
+    rows[1]["event/description"] = "corrected"
+    write_csv(src, rows)
+    assert batch(runner, src, out, "--render", "html", "--update").exit_code == 0
+    update_run.begin(out, "html")  # as if the update were still under way: its journal back as it was
+    assert batch(runner, src, out, "--render", "html", "--resume").exit_code == 0  # (a run of it, journaled)
+    old = time.time() - 3600
+    for name, data in before.items():  # the rename the power cut lost: the earlier run's files are back
+        (out / name).write_bytes(data)
+        os.utime(out / name, (old, old))
+    (out / update_run.MARKER).write_text(json.dumps({"render": "html", "aside": "superseded/T", "dropped": True}))
+    resumed = batch(runner, src, out, "--render", "html", "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    assert "corrected" in (out / "R1.xml").read_text() and "corrected" in (out / "R1.html").read_text()
