@@ -57,8 +57,8 @@ class Held:
         except BlockingIOError:
             self.release()
             raise InputError("another medwatch batch run is writing into this folder now: wait until it ends "
-                             "(or stop it), then run this command again (a run that was stopped is finished with --resume)",
-                             str(folder)) from None
+                             "(or stop it), then run this command again (a run that was stopped is finished "
+                             "with --resume)", str(folder)) from None
         except OSError:  # a file system without locks (some network shares): one run at a time is the user's care
             self.release()
 

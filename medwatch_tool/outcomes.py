@@ -54,7 +54,8 @@ class Summary:
 
     @property
     def stopped(self) -> str:
-        """Why the run stopped before the input's end ("" when it did not)."""
+        """Why the run stopped before its end ("" when it did not): before the input's end, or
+        (an update) before moving aside the drafts the input no longer gives."""
         return self.cannot_write or self.cannot_read or self.worker_lost or self.cannot_move
 
     def count(self, entry: dict):

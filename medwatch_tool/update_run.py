@@ -17,6 +17,7 @@ file says one is under way, with the earlier drafts' --render and the folder the
 import json
 import os
 import sqlite3
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -67,6 +68,12 @@ def begin(folder: Path, render_to: Optional[str]) -> None:
     check_render(folder, render_to)
     earlier = _marker(folder)
     aside = earlier["aside"] if earlier is not None else _new_aside(folder)
+    if earlier is not None and render_to:  # before this run writes pages over them
+        names = _Names(folder / _KEPT)
+        try:
+            _reunite_pages(folder, folder / aside, out_folder.PAGE[render_to], names)
+        finally:
+            names.close()
     _drop_earlier(folder, {"render": render_to, "aside": aside})
 
 
@@ -125,7 +132,7 @@ def finish(folder: Path, render_to: Optional[str], drafted: Iterator[str], draft
             if not names.drafted(folder, name):
                 names.add_gone(name)
         if not drafted_any and names.any_gone():
-            return Moved(held=True, before=_drafts_counted(aside))
+            return Moved(held=True, before=_drafts_counted(aside), to=str(aside))
         moved.before = _drafts_counted(aside)
         for name in names.gone():  # (listed first: the folder is not changed while it is read)
             if moved.count == 0:
@@ -134,12 +141,8 @@ def finish(folder: Path, render_to: Optional[str], drafted: Iterator[str], draft
             moved.count += 1
             if len(moved.first) < 3:
                 moved.first.append(name)
-        if page:  # a page whose draft a stop moved before it (drafts are moved first)
-            for name in _pages_alone(folder, page):
-                names.add_page_alone(name)
-            for name in names.pages_alone():
-                _make_aside(aside)
-                _move(folder / name, aside / _slot_of_page(aside, name[:-len(page)], page))
+        if page:
+            _reunite_pages(folder, aside, page, names)
     finally:
         names.close()
     try:
@@ -158,9 +161,12 @@ def begun_at(folder: Path) -> Optional[int]:
     if marker is None or marker.get("dropped") is not True:
         return None
     try:
-        return os.stat(folder / MARKER).st_mtime_ns
+        began = os.stat(folder / MARKER).st_mtime_ns
     except OSError:
         return None
+    # a marker stamped ahead of this clock (the clock set back since, a disk from another
+    # machine) would make every draft look older: each --resume would redraft every row
+    return began if began <= time.time_ns() else None
 
 
 def _move_aside(folder: Path, name: str, page: Optional[str], aside: Path) -> None:
@@ -169,37 +175,66 @@ def _move_aside(folder: Path, name: str, page: Optional[str], aside: Path) -> No
     before the update was stopped and begun again: nothing is replaced). Stopped between
     the two, the page left alone is put beside its draft by the next run."""
     stem = name[:-4]
+    if page and not _page_of(folder / name, folder / (stem + page)):  # (an earlier draft's, if any)
+        _move_one(folder / (stem + page), aside / (_free(aside, stem, page) + page))
+    target = _free(aside, stem, page)
+    for part, moved_to in [(name, target + ".xml")] + ([(stem + page, target + page)] if page else []):
+        _move_one(folder / part, aside / moved_to)
+
+
+def _free(aside: Path, stem: str, page: Optional[str]) -> str:
+    """The first of NAME, NAME~2, NAME~3 ... with neither draft nor page in `aside`."""
     k = 1
     while True:
         target = stem if k == 1 else f"{stem}~{k}"
         if not any(os.path.lexists(aside / (target + suffix)) for suffix in (".xml", page) if suffix):
-            break
+            return target
         k += 1
-    for part, moved_to in [(name, target + ".xml")] + ([(stem + page, target + page)] if page else []):
-        try:
-            _move(folder / part, aside / moved_to)
-        except FileNotFoundError:
-            pass  # a draft without its page (the page of a row killed in between)
-        except OSError as exc:
-            raise OutputError(f"cannot move a draft the input no longer gives into {aside} "
-                              f"({exc.strerror or exc})", str(folder / part)) from None
 
 
-def _slot_of_page(aside: Path, stem: str, page: str) -> str:
-    """Where a page whose draft was moved before it goes: beside the last draft of that name
-    moved without its page (a draft written later under that name would have written the
-    page again), else under the first name free."""
-    k, last_alone, free = 1, None, None
+def _page_of(draft: Path, page: Path) -> bool:
+    """Whether `page` shows `draft`: a row's page is written after its draft. One older than
+    the draft beside it is an earlier draft's (a kill came between a row's two writes)."""
+    try:
+        return os.stat(page).st_mtime_ns >= os.stat(draft).st_mtime_ns
+    except OSError:
+        return True  # no page there: nothing to tell apart
+
+
+def _move_one(source: Path, target: Path) -> None:
+    try:
+        _move(source, target)
+    except FileNotFoundError:
+        pass  # a draft without its page (a kill between a row's two writes), or moved meanwhile
+    except OSError as exc:
+        raise OutputError(f"cannot move a draft the input no longer gives into {target.parent} "
+                          f"({exc.strerror or exc})", str(source)) from None
+
+
+def _reunite_pages(folder: Path, aside: Path, page: str, names: "_Names") -> None:
+    """Move each page a stop left without its draft beside that draft in `aside` (drafts are
+    moved first); other pages without a draft (a file of the user's, `index.html`) stay."""
+    for name in _pages_alone(folder, page):
+        names.add_page_alone(name)
+    for name in names.pages_alone():
+        slot = _slot_of_page(aside, name[:-len(page)], page)
+        if slot:
+            _move_one(folder / name, aside / slot)
+
+
+def _slot_of_page(aside: Path, stem: str, page: str) -> Optional[str]:
+    """Where a page whose draft a stop moved before it goes: beside the last draft of that
+    name moved without its page (a draft written later under that name would have written
+    the page again). None when there is none: not a page of a draft moved aside."""
+    k, last_alone = 1, None
     while True:
         target = stem if k == 1 else f"{stem}~{k}"
         draft, its_page = (os.path.lexists(aside / (target + suffix)) for suffix in (".xml", page))
+        if not draft and not its_page:
+            return last_alone + page if last_alone else None
         if draft and not its_page:
             last_alone = target
-        if not draft and not its_page:
-            free = target
-            break
         k += 1
-    return (last_alone or free) + page
 
 
 def _pages_alone(folder: Path, page: str) -> Iterator[str]:

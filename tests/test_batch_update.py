@@ -28,6 +28,15 @@ def batch(runner, src, out, *options):
     return runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", *options])
 
 
+def drafted_with_pages(runner, tmp_path, count: int):
+    """`count` named rows drafted with HTML pages into tmp_path/drafts: (rows, input, folder)."""
+    rows = named_rows(count)
+    src = write_csv(tmp_path / "events.csv", rows)
+    out = tmp_path / "drafts"
+    assert batch(runner, src, out, "--render", "html").exit_code == 0
+    return rows, src, out
+
+
 def drafts(folder):
     return sorted(p.name for p in folder.glob("*.xml"))
 
@@ -341,10 +350,7 @@ def test_a_move_that_failed_midway_is_finished_by_resume_with_no_page_left_behin
     """Stopped between moving a draft and its page, the page of a report the input no longer
     gives stayed among the current ones for good (the next run looked for drafts only). A
     failed move also said 'problems.csv lists the problems of the rows recorded; make room'."""
-    rows = named_rows(4)
-    src = write_csv(tmp_path / "events.csv", rows)
-    out = tmp_path / "drafts"
-    assert batch(runner, src, out, "--render", "html").exit_code == 0
+    rows, src, out = drafted_with_pages(runner, tmp_path, 4)
     write_csv(src, rows[:2])
     moves = FailingMoves(monkeypatch)
     moves.at(2)
@@ -450,10 +456,7 @@ def test_an_update_begun_again_after_a_stop_keeps_a_draft_with_its_page_and_repl
     moved them into two folders and counted only the second; and reusing one folder must not
     replace a draft moved there before the stop."""
 
-    rows = named_rows(4)
-    src = write_csv(tmp_path / "events.csv", rows)
-    out = tmp_path / "drafts"
-    assert batch(runner, src, out, "--render", "html").exit_code == 0
+    rows, src, out = drafted_with_pages(runner, tmp_path, 4)
     moves = FailingMoves(monkeypatch)
     write_csv(src, rows[:2])
     moves.at(2)  # R2's draft moved, R2's page not
@@ -490,25 +493,24 @@ def test_a_page_left_by_a_stop_goes_beside_its_own_draft_not_an_older_one(runner
     """A draft moved aside, its page not (stopped), the row then drafted again and moved aside
     again: the page must go with the draft it shows, never with the older draft of that name."""
 
-    rows = named_rows(4)
-    src = write_csv(tmp_path / "events.csv", rows)
-    out = tmp_path / "drafts"
-    assert batch(runner, src, out, "--render", "html").exit_code == 0
+    rows, src, out = drafted_with_pages(runner, tmp_path, 4)
     moves = FailingMoves(monkeypatch)
     write_csv(src, rows[:2] + rows[3:])  # R2 gone: its draft is moved, the stop comes at its page
     moves.at(2)
     assert batch(runner, src, out, "--render", "html", "--update").exit_code == 1
     rows[2]["event/description"] = "the second version"
     write_csv(src, rows[:3])  # R2 back, drafted again (draft and page); R3 gone: stopped at it
-    moves.at(1)
+    moves.at(2)  # (the first move: R2's first page, joining its draft as the update begins again)
     assert batch(runner, src, out, "--render", "html", "--update").exit_code == 1
     moves.none()
     write_csv(src, rows[:2])
     assert batch(runner, src, out, "--render", "html", "--update").exit_code == 0
     aside = aside_of(out)
-    assert sorted(os.listdir(aside)) == ["R2.xml", "R2~2.html", "R2~2.xml", "R3.html", "R3.xml"]
+    assert sorted(os.listdir(aside)) == ["R2.html", "R2.xml", "R2~2.html", "R2~2.xml", "R3.html", "R3.xml"]
     assert all("the second version" in (aside / name).read_text() for name in ("R2~2.xml", "R2~2.html"))
-    assert "the second version" not in (aside / "R2.xml").read_text()  # its page was the row's, written over
+    # the first version's page joined its draft when the update began again, before the row
+    # was drafted again over it
+    assert not any("the second version" in (aside / name).read_text() for name in ("R2.xml", "R2.html"))
     assert sorted(p.name for p in out.iterdir() if p.suffix in (".xml", ".html")) == [
         "R0.html", "R0.xml", "R1.html", "R1.xml"]
 
@@ -518,10 +520,7 @@ def test_a_draft_an_update_lost_to_a_power_cut_is_drafted_again_by_resume(runner
     already lists, leaving the earlier run's whole draft, which --resume kept as current."""
     from medwatch_tool import update_run
 
-    rows = named_rows(2)
-    src = write_csv(tmp_path / "events.csv", rows)
-    out = tmp_path / "drafts"
-    assert batch(runner, src, out, "--render", "html").exit_code == 0
+    rows, src, out = drafted_with_pages(runner, tmp_path, 2)
     before = {name: (out / name).read_bytes() for name in ("R1.xml", "R1.html")}
     rows[1]["event/description"] = "corrected"
     write_csv(src, rows)
@@ -536,3 +535,96 @@ def test_a_draft_an_update_lost_to_a_power_cut_is_drafted_again_by_resume(runner
     resumed = batch(runner, src, out, "--render", "html", "--resume")
     assert resumed.exit_code == 0, resumed.output
     assert "corrected" in (out / "R1.xml").read_text() and "corrected" in (out / "R1.html").read_text()
+
+
+def test_an_update_leaves_the_user_s_own_pages_and_pages_of_drafts_removed_by_hand(runner, tmp_path):
+    """Pages without a draft beside them were all moved aside at the end of every update
+    (index.html, notes.txt kept in the folder), without a word."""
+    rows = named_rows(3)
+    src = write_csv(tmp_path / "events.csv", rows)
+    out = tmp_path / "drafts"
+    assert batch(runner, src, out, "--render", "text").exit_code == 0
+    (out / "notes.txt").write_text("call the pharmacy back")
+    (out / "R1.xml").unlink()  # removed by hand; its page stays as the user left it
+    write_csv(src, rows[:1] + rows[2:])
+    result = batch(runner, src, out, "--render", "text", "--update")
+    assert result.exit_code == 0, result.output
+    assert (out / "notes.txt").read_text() == "call the pharmacy back" and (out / "R1.txt").exists()
+    assert not (out / "superseded").exists() and "note:" not in result.output
+
+
+def test_a_draft_is_never_set_aside_with_an_earlier_draft_s_page(runner, tmp_path):
+    """Killed between a row's draft and its page, a run left the new draft beside the old
+    page; an update begun again then moved the two aside as one pair."""
+    rows, src, out = drafted_with_pages(runner, tmp_path, 3)
+    newer = (out / "R2.xml").read_text().replace(rows[2]["event/description"], "the newer draft")
+    old = time.time() - 60
+    os.utime(out / "R2.html", (old, old))
+    (out / "R2.xml").write_text(newer)  # written after the page beside it, which shows the earlier draft
+    write_csv(src, rows[:2])
+    assert batch(runner, src, out, "--render", "html", "--update").exit_code == 0
+    aside = aside_of(out)
+    assert sorted(os.listdir(aside)) == ["R2.html", "R2~2.xml"]
+    assert "the newer draft" in (aside / "R2~2.xml").read_text()
+    assert "the newer draft" not in (aside / "R2.html").read_text()
+
+
+def test_a_page_split_by_a_stop_joins_its_draft_before_the_row_is_drafted_again(runner, tmp_path, monkeypatch):
+    """Stopped between a draft's move and its page's, then begun again with the row given
+    again: the row's new page was written over the page of the draft set aside."""
+    rows, src, out = drafted_with_pages(runner, tmp_path, 3)
+    first_page = (out / "R2.html").read_bytes()
+    write_csv(src, rows[:2])
+    moves = FailingMoves(monkeypatch)
+    moves.at(2)  # R2's draft moved, its page not
+    assert batch(runner, src, out, "--render", "html", "--update").exit_code == 1
+    moves.none()
+    rows[2]["event/description"] = "given again"
+    write_csv(src, rows)
+    assert batch(runner, src, out, "--render", "html", "--update").exit_code == 0
+    aside = aside_of(out)
+    assert sorted(os.listdir(aside)) == ["R2.html", "R2.xml"] and (aside / "R2.html").read_bytes() == first_page
+    assert "given again" in (out / "R2.xml").read_text() and "given again" in (out / "R2.html").read_text()
+
+
+def test_a_failed_move_of_a_page_alone_and_the_held_note_name_the_folder(runner, tmp_path, monkeypatch):
+    rows, src, out = drafted_with_pages(runner, tmp_path, 4)
+    write_csv(src, rows[:3])
+    moves = FailingMoves(monkeypatch)
+    moves.at(2)  # R3's draft moved, its page not
+    assert batch(runner, src, out, "--render", "html", "--update").exit_code == 1
+    moves.at(1)  # then the page's move fails at the end of the --resume
+    failed = batch(runner, src, out, "--render", "html", "--resume")
+    moves.none()
+    assert failed.exit_code == 1, failed.output
+    assert "the end of the update (the drafts the input no longer gives moved aside) is left" in failed.output
+    assert "unexpected" not in failed.output
+    wrong = tmp_path / "wrong.jsonl"
+    wrong.write_text("null\n")
+    held = batch(runner, wrong, out, "--render", "html", "--update")
+    assert f"1 draft moved into {aside_of(out)} before the update was stopped stay there" in held.output
+    assert (aside_of(out) / "R3.html").exists()  # put beside its draft when the update began again
+    assert batch(runner, src, out, "--render", "html", "--update").exit_code == 0
+    assert sorted(os.listdir(aside_of(out))) == ["R3.html", "R3.xml"]
+
+
+def test_a_marker_stamped_ahead_of_the_clock_does_not_redraft_every_row(runner, tmp_path, monkeypatch):
+    """Every draft looked older than a marker stamped in the future (the clock set back since,
+    a disk from another machine): each --resume redrafted every row, and a long update stopped
+    more than once never got further."""
+    from medwatch_tool import update_run
+    from medwatch_tool.drafting import CHUNK
+
+    rows = [dict(r, **{"admin/report_id": f"R{i}"}) for i, r in enumerate(example_rows() * CHUNK)]
+    src = write_csv(tmp_path / "events.csv", rows)
+    out = tmp_path / "drafts"
+    assert batch(runner, src, out).exit_code == 0
+    rows[0]["event/description"] = "corrected"
+    write_csv(src, rows)
+    with stopped_at_the_second_chunk(monkeypatch):
+        assert batch(runner, src, out, "--update").exit_code == 143
+    ahead = time.time() + 3600
+    os.utime(out / update_run.MARKER, (ahead, ahead))
+    resumed = batch(runner, src, out, "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    assert f"({CHUNK} rows done by an earlier run, counted in)" in resumed.output
