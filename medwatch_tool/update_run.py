@@ -29,7 +29,7 @@ from .journal import JOURNAL, PROBLEMS
 from .name_index import drop, scratch_database
 from .safe_io import atomic_write
 
-MARKER = ".medwatch-batch-update.json"  # {"render": ..., "aside": "superseded/...", "dropped": bool}
+MARKER = ".medwatch-batch-update.json"  # {"render", "aside": "superseded/...", "since": ns, "dropped": bool}
 SUPERSEDED = "superseded"
 _KEPT = ".medwatch-batch-kept.sqlite"
 
@@ -74,7 +74,8 @@ def begin(folder: Path, render_to: Optional[str]) -> None:
             _reunite_pages(folder, folder / aside, out_folder.PAGE[render_to], names)
         finally:
             names.close()
-    _drop_earlier(folder, {"render": render_to, "aside": aside})
+    since = earlier["since"] if earlier is not None and "since" in earlier else time.time_ns()
+    _drop_earlier(folder, {"render": render_to, "aside": aside, "since": since})
 
 
 def complete_begin(folder: Path) -> None:
@@ -137,7 +138,7 @@ def finish(folder: Path, render_to: Optional[str], drafted: Iterator[str], draft
         for name in names.gone():  # (listed first: the folder is not changed while it is read)
             if moved.count == 0:
                 _make_aside(aside)
-            _move_aside(folder, name, page, aside)
+            _move_aside(folder, name, page, aside, marker.get("since"))
             moved.count += 1
             if len(moved.first) < 3:
                 moved.first.append(name)
@@ -169,13 +170,13 @@ def begun_at(folder: Path) -> Optional[int]:
     return began if began <= time.time_ns() else None
 
 
-def _move_aside(folder: Path, name: str, page: Optional[str], aside: Path) -> None:
+def _move_aside(folder: Path, name: str, page: Optional[str], aside: Path, since: Optional[int] = None) -> None:
     """Move the draft `name` and then its page into `aside`, under the first name free there
     for both (`NAME~2.xml`, `NAME~3.xml` ... once a draft of that name was moved there
     before the update was stopped and begun again: nothing is replaced). Stopped between
     the two, the page left alone is put beside its draft by the next run."""
     stem = name[:-4]
-    if page and not _page_of(folder / name, folder / (stem + page)):  # (an earlier draft's, if any)
+    if page and not _page_of(folder / name, folder / (stem + page), since):  # (an earlier draft's, if any)
         _move_one(folder / (stem + page), aside / (_free(aside, stem, page) + page))
     target = _free(aside, stem, page)
     for part, moved_to in [(name, target + ".xml")] + ([(stem + page, target + page)] if page else []):
@@ -192,13 +193,18 @@ def _free(aside: Path, stem: str, page: Optional[str]) -> str:
         k += 1
 
 
-def _page_of(draft: Path, page: Path) -> bool:
-    """Whether `page` shows `draft`: a row's page is written after its draft. One older than
-    the draft beside it is an earlier draft's (a kill came between a row's two writes)."""
+def _page_of(draft: Path, page: Path, since: Optional[int]) -> bool:
+    """Whether `page` shows `draft`. A row's page is written after its draft: a draft this
+    update wrote (since it began) beside a page from before it is a kill between the row's
+    two writes, and the page an earlier draft's. (Both from before the update, a page older
+    than its draft is a folder copied without its times: still a pair.)"""
+    if since is None:
+        return True
     try:
-        return os.stat(page).st_mtime_ns >= os.stat(draft).st_mtime_ns
+        page_time, draft_time = os.stat(page).st_mtime_ns, os.stat(draft).st_mtime_ns
     except OSError:
         return True  # no page there: nothing to tell apart
+    return not (page_time < since <= draft_time)
 
 
 def _move_one(source: Path, target: Path) -> None:
@@ -286,6 +292,8 @@ def _marker(folder: Path) -> Optional[dict]:
         marker["aside"] = _new_aside(folder)
     if marker.get("render", "") not in (None, *out_folder.PAGE):
         marker.pop("render", None)
+    if not isinstance(marker.get("since"), int):
+        marker.pop("since", None)
     if not isinstance(marker.get("dropped"), bool):
         marker.pop("dropped", None)  # (damaged: the journal there may be the update's own, kept)
     return marker

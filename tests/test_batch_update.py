@@ -556,15 +556,19 @@ def test_an_update_leaves_the_user_s_own_pages_and_pages_of_drafts_removed_by_ha
 def test_a_draft_is_never_set_aside_with_an_earlier_draft_s_page(runner, tmp_path):
     """Killed between a row's draft and its page, a run left the new draft beside the old
     page; an update begun again then moved the two aside as one pair."""
-    rows, src, out = drafted_with_pages(runner, tmp_path, 3)
-    newer = (out / "R2.xml").read_text().replace(rows[2]["event/description"], "the newer draft")
+    from medwatch_tool import update_run
+
+    rows, src, out = drafted_with_pages(runner, tmp_path, 4)
     old = time.time() - 60
-    os.utime(out / "R2.html", (old, old))
-    (out / "R2.xml").write_text(newer)  # written after the page beside it, which shows the earlier draft
+    for name in ("R2.html", "R3.html"):  # R3: as a folder copied without its files' times leaves it
+        os.utime(out / name, (old, old))
+    update_run.begin(out, "html")  # an update began ...
+    newer = (out / "R2.xml").read_text().replace(rows[2]["event/description"], "the newer draft")
+    (out / "R2.xml").write_text(newer)  # ... wrote R2's draft, and was killed before its page
     write_csv(src, rows[:2])
     assert batch(runner, src, out, "--render", "html", "--update").exit_code == 0
     aside = aside_of(out)
-    assert sorted(os.listdir(aside)) == ["R2.html", "R2~2.xml"]
+    assert sorted(os.listdir(aside)) == ["R2.html", "R2~2.xml", "R3.html", "R3.xml"]
     assert "the newer draft" in (aside / "R2~2.xml").read_text()
     assert "the newer draft" not in (aside / "R2.html").read_text()
 
