@@ -12,7 +12,8 @@ The folder itself is looked at, not a list of the earlier run's drafts: a run ki
 journaling its last rows left drafts no journal names, and those too are the earlier
 input's. Which names this run drafted goes into a small SQLite table beside the drafts, not
 into memory (memory stays flat however many rows). Until the update has ended, a marker
-file says one is under way, with the earlier drafts' --render and the folder they go to.
+file says one is under way: the earlier drafts' --render, the folder they go to, when the
+update first began and whether the earlier journal is dropped yet.
 """
 import json
 import os
@@ -100,7 +101,7 @@ def _drop_earlier(folder: Path, marker: dict) -> None:
 
 
 def remove_scratch(folder: Path) -> None:
-    """The names table a killed update's end left (draft names: not to lie about)."""
+    """Remove the names table a killed update's end left (draft names, not to be left about)."""
     drop(None, folder / _KEPT)
 
 
