@@ -73,6 +73,9 @@ def begin(folder: Path, render_to: Optional[str]) -> None:
         names = _Names(folder / _KEPT)
         try:
             _reunite_pages(folder, folder / aside, out_folder.PAGE[render_to], names)
+        except OutputError as exc:
+            raise OutputError(f"{exc.reason}; the update has not begun again: fix that, then run this command "
+                              "again", exc.source) from None
         finally:
             names.close()
     since = earlier["since"] if earlier is not None and "since" in earlier else time.time_ns()
@@ -214,7 +217,8 @@ def _move_one(source: Path, target: Path) -> None:
     except FileNotFoundError:
         pass  # a draft without its page (a kill between a row's two writes), or moved meanwhile
     except OSError as exc:
-        raise OutputError(f"cannot move a draft the input no longer gives into {target.parent} "
+        what = "a draft" if source.name.endswith(".xml") else "the page of a draft"
+        raise OutputError(f"cannot move {what} the input no longer gives into {target.parent} "
                           f"({exc.strerror or exc})", str(source)) from None
 
 
@@ -226,6 +230,7 @@ def _reunite_pages(folder: Path, aside: Path, page: str, names: "_Names") -> Non
     for name in names.pages_alone():
         slot = _slot_of_page(aside, name[:-len(page)], page)
         if slot:
+            _make_aside(aside)  # (never through a link)
             _move_one(folder / name, aside / slot)
 
 

@@ -37,6 +37,18 @@ def drafted_with_pages(runner, tmp_path, count: int):
     return rows, src, out
 
 
+def split_by_a_stop(runner, tmp_path, monkeypatch, count: int):
+    """`count` rows drafted with pages, then an update without the last row stopped by a
+    failed move between that row's draft (moved aside) and its page (left behind)."""
+    rows, src, out = drafted_with_pages(runner, tmp_path, count)
+    write_csv(src, rows[:-1])
+    moves = FailingMoves(monkeypatch)
+    moves.at(2)
+    assert batch(runner, src, out, "--render", "html", "--update").exit_code == 1
+    moves.none()
+    return rows, src, out, moves
+
+
 def drafts(folder):
     return sorted(p.name for p in folder.glob("*.xml"))
 
@@ -576,13 +588,8 @@ def test_a_draft_is_never_set_aside_with_an_earlier_draft_s_page(runner, tmp_pat
 def test_a_page_split_by_a_stop_joins_its_draft_before_the_row_is_drafted_again(runner, tmp_path, monkeypatch):
     """Stopped between a draft's move and its page's, then begun again with the row given
     again: the row's new page was written over the page of the draft set aside."""
-    rows, src, out = drafted_with_pages(runner, tmp_path, 3)
+    rows, src, out, _ = split_by_a_stop(runner, tmp_path, monkeypatch, 3)  # R2's draft moved, its page not
     first_page = (out / "R2.html").read_bytes()
-    write_csv(src, rows[:2])
-    moves = FailingMoves(monkeypatch)
-    moves.at(2)  # R2's draft moved, its page not
-    assert batch(runner, src, out, "--render", "html", "--update").exit_code == 1
-    moves.none()
     rows[2]["event/description"] = "given again"
     write_csv(src, rows)
     assert batch(runner, src, out, "--render", "html", "--update").exit_code == 0
@@ -592,11 +599,7 @@ def test_a_page_split_by_a_stop_joins_its_draft_before_the_row_is_drafted_again(
 
 
 def test_a_failed_move_of_a_page_alone_and_the_held_note_name_the_folder(runner, tmp_path, monkeypatch):
-    rows, src, out = drafted_with_pages(runner, tmp_path, 4)
-    write_csv(src, rows[:3])
-    moves = FailingMoves(monkeypatch)
-    moves.at(2)  # R3's draft moved, its page not
-    assert batch(runner, src, out, "--render", "html", "--update").exit_code == 1
+    rows, src, out, moves = split_by_a_stop(runner, tmp_path, monkeypatch, 4)  # R3's draft moved, its page not
     moves.at(1)  # then the page's move fails at the end of the --resume
     failed = batch(runner, src, out, "--render", "html", "--resume")
     moves.none()
@@ -632,3 +635,27 @@ def test_a_marker_stamped_ahead_of_the_clock_does_not_redraft_every_row(runner, 
     resumed = batch(runner, src, out, "--resume")
     assert resumed.exit_code == 0, resumed.output
     assert f"({CHUNK} rows done by an earlier run, counted in)" in resumed.output
+
+
+def test_a_draft_edited_by_hand_before_the_update_keeps_its_page(runner, tmp_path):
+    rows, src, out = drafted_with_pages(runner, tmp_path, 3)
+    with open(out / "R2.xml", "a") as handle:
+        handle.write("<!-- checked by JD -->\n")
+    earlier = time.time() - 60
+    os.utime(out / "R2.html", (earlier, earlier))  # the draft newer than its page, as an editor's save leaves it
+    write_csv(src, rows[:2])
+    assert batch(runner, src, out, "--render", "html", "--update").exit_code == 0
+    assert sorted(os.listdir(aside_of(out))) == ["R2.html", "R2.xml"]
+
+
+def test_a_page_joins_its_draft_never_through_a_link(runner, tmp_path, monkeypatch):
+    rows, src, out, _ = split_by_a_stop(runner, tmp_path, monkeypatch, 3)  # R2's draft moved, its page not
+    aside = aside_of(out)
+    elsewhere = tmp_path / "elsewhere"
+    aside.rename(elsewhere)
+    aside.symlink_to(elsewhere)
+    result = batch(runner, src, out, "--render", "html", "--update")
+    assert result.exit_code == 1
+    assert f"{aside}: is a symbolic link" in result.output
+    assert "the update has not begun again: fix that, then run this command again" in result.output
+    assert os.listdir(elsewhere) == ["R2.xml"] and (out / "R2.html").exists()
