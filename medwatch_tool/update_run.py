@@ -78,7 +78,9 @@ def begin(folder: Path, render_to: Optional[str]) -> None:
                               "again", exc.source) from None
         finally:
             names.close()
-    since = earlier["since"] if earlier is not None and "since" in earlier else time.time_ns()
+    since = None
+    if earlier is not None:  # begun again: since the first begin (a marker without it: its own time)
+        since = earlier["since"] if "since" in earlier else _mtime(folder / MARKER)
     _drop_earlier(folder, {"render": render_to, "aside": aside, "since": since})
 
 
@@ -92,6 +94,8 @@ def complete_begin(folder: Path) -> None:
 
 def _drop_earlier(folder: Path, marker: dict) -> None:
     atomic_write(folder / MARKER, json.dumps(dict(marker, dropped=False)))
+    if marker.get("since") is None:  # when the update began, in the file system's clock (as the drafts')
+        marker = dict(marker, since=_mtime(folder / MARKER))
     for dropped in (JOURNAL, PROBLEMS):
         try:
             os.unlink(folder / dropped)
@@ -101,6 +105,13 @@ def _drop_earlier(folder: Path, marker: dict) -> None:
             raise OutputError(f"cannot write here ({exc.strerror or exc})", str(folder / dropped)) from None
     input_identity.forget(folder)
     atomic_write(folder / MARKER, json.dumps(dict(marker, dropped=True)))
+
+
+def _mtime(path: Path) -> Optional[int]:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None
 
 
 def remove_scratch(folder: Path) -> None:
