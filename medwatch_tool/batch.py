@@ -187,8 +187,8 @@ def _run(source: Source, folder: Path, head: Optional[Row], rows: Iterator[Row],
         failure = journal.failure or (failures[0] if failures else None)
         if not (failure or summary.stopped or summary.interrupted):  # the whole input is drafted: an
             try:  # update's end (a signal meanwhile waits for it, as after the last row)
-                summary.superseded = update_run.finish(folder, render_to, update_run.journaled_drafts(folder / JOURNAL),
-                                                       drafted_any=summary.drafted > 0)
+                drafted = (entry["file"] for entry in journal.entries() if entry["file"])
+                summary.superseded = update_run.finish(folder, render_to, drafted, drafted_any=summary.drafted > 0)
             except OutputError as exc:
                 summary.cannot_move = str(exc)
     if failure:

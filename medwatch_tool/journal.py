@@ -275,9 +275,9 @@ def _intact(draft: Path, page: Optional[str] = None, not_before: Optional[int] =
             found = os.stat(draft.with_name(draft.name[:-4] + page))
             if found.st_size == 0 or (not_before is not None and found.st_mtime_ns < not_before):
                 return False
-        if not_before is not None and os.stat(draft).st_mtime_ns < not_before:
-            return False
         with draft.open("rb") as handle:
+            if not_before is not None and os.fstat(handle.fileno()).st_mtime_ns < not_before:
+                return False
             handle.seek(0, os.SEEK_END)
             size = handle.tell()
             handle.seek(max(0, size - 4096))  # (a comment added after it by hand is no loss)

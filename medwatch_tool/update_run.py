@@ -262,14 +262,7 @@ def _slot_of_page(aside: Path, stem: str, page: str) -> Optional[str]:
 
 def _pages_alone(folder: Path, page: str) -> Iterator[str]:
     """Pages in `folder` without their draft beside them."""
-    try:
-        with os.scandir(folder) as entries:
-            for e in entries:
-                if (e.name.endswith(page) and not e.name.startswith(".") and e.is_file(follow_symlinks=False)
-                        and not os.path.lexists(folder / (e.name[:-len(page)] + ".xml"))):
-                    yield e.name
-    except OSError as exc:
-        raise OutputError(f"cannot be read ({exc.strerror or exc})", str(folder)) from None
+    return (name for name in _files_in(folder, page) if not os.path.lexists(folder / (name[:-len(page)] + ".xml")))
 
 
 def _move(source: Path, target: Path) -> None:
@@ -334,11 +327,16 @@ def _make_aside(aside: Path) -> None:
 
 
 def _drafts_in(folder: Path) -> Iterator[str]:
-    """The names of the drafts in `folder`: files named *.xml (not hidden, not links)."""
+    """The names of the drafts in `folder`."""
+    return _files_in(folder, ".xml")
+
+
+def _files_in(folder: Path, suffix: str) -> Iterator[str]:
+    """The names of the files in `folder` ending in `suffix` (not hidden, not links)."""
     try:
         with os.scandir(folder) as entries:
             for e in entries:
-                if e.name.endswith(".xml") and not e.name.startswith(".") and e.is_file(follow_symlinks=False):
+                if e.name.endswith(suffix) and not e.name.startswith(".") and e.is_file(follow_symlinks=False):
                     yield e.name
     except OSError as exc:
         raise OutputError(f"cannot be read ({exc.strerror or exc})", str(folder)) from None
@@ -396,20 +394,3 @@ class _Names:
 
     def close(self):
         drop(self.db, self.path)
-
-
-def journaled_drafts(journal: Path) -> Iterator[str]:
-    """The file of every row a journal holds as drafted."""
-    try:
-        handle = journal.open(encoding="utf-8")
-    except FileNotFoundError:
-        return
-    with handle:
-        for line in handle:
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue  # a line a kill cut short: its row was not done
-            name = entry.get("file") if isinstance(entry, dict) else None
-            if isinstance(name, str):
-                yield name
