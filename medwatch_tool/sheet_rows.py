@@ -7,7 +7,8 @@ it in 140-200. The values are what openpyxl's own row parser gives with data_onl
 saved value of a formula, a date format's number as a date, a shared string's text), kept
 in step with it by tests/test_sheet_rows.py; openpyxl still reads the workbook around
 them (sheets, styles, date formats). A DOCTYPE, and with it any entity, is refused, nothing
-is fetched from the network, and each row is dropped once read: memory stays flat.
+is fetched from the network, and each row is dropped once read: memory stays flat (a
+long shared string table, too: text_table.py).
 """
 import codecs
 import math
@@ -20,6 +21,7 @@ from openpyxl.utils.cell import column_index_from_string, get_column_letter
 from openpyxl.utils.datetime import from_excel, from_ISO8601
 
 from .errors import InputDamaged
+from .text_table import TextTable
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _ROW, _CELL, _VALUE, _INLINE = f"{MAIN}row", f"{MAIN}c", f"{MAIN}v", f"{MAIN}is"
@@ -55,17 +57,21 @@ class DamagedCell(InputDamaged):
         return DamagedCell(self.where, self.column, self.held, self.expected, field)
 
 
-def shared_strings(xml, part: str = "xl/sharedStrings.xml") -> List[str]:
+def shared_strings(xml, part: str = "xl/sharedStrings.xml") -> Sequence[str]:
     """The shared string table's texts, formatting runs joined, as openpyxl reads them
-    (read_string_table: without rich text), Excel's escapes decoded (`unescaped`). `part`
-    names it in messages."""
-    strings = []
+    (read_string_table: without rich text), Excel's escapes decoded (`unescaped`); a long
+    table mostly in a temporary file (text_table.py). `part` names it in messages."""
+    table = TextTable()
     try:
         for item in _elements(xml, _TABLE, _STRING):
-            strings.append(_text(item))
+            table.add(_text(item))
     except etree.XMLSyntaxError as exc:
+        table.close()
         raise InputDamaged(f"its shared texts ({part}) cannot be read: {_trouble(exc)[0]}") from None
-    return strings
+    except BaseException:
+        table.close()
+        raise
+    return table.done()
 
 
 def sheet_cells(xml, strings: Sequence[str], date_styles, timedelta_styles, epoch,

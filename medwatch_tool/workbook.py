@@ -25,12 +25,13 @@ from openpyxl.reader.excel import SHARED_STRINGS, ExcelReader
 
 from .catalog import load_catalog
 from .cell_formats import shown_values
-from .errors import InputDamaged, InputError
+from .errors import InputDamaged, InputError, OutputError
 from .header import column_letters, header_paths
 from .local_conventions import LOOKED_AT, Refused, day_first_sign
 from .readers import Row, Source, day_first_readings
 from .sheet_rows import ENTITIES_REFUSED, DamagedCell, damage_reason, shared_strings, sheet_cells
 from .sheet_scan import Merge, scan_sheet
+from .text_table import TextTable
 
 
 def _cell_text(value) -> str:
@@ -111,6 +112,8 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
         book = _load_workbook(src.handle)
     except InputDamaged as exc:  # its shared strings (sheet_rows.shared_strings)
         raise InputError(f"not a readable Excel .xlsx workbook ({exc})", src.name) from None
+    except OutputError as exc:  # no room in the temporary folder for a long table of texts (text_table.py)
+        raise OutputError(exc.reason, src.name) from None
     except Exception as exc:  # whatever openpyxl trips on in a workbook it cannot make sense of
         raise InputError(_another_kind(src.handle) or f"not a readable Excel .xlsx workbook "
                          f"({_workbook_trouble(exc)})", src.name) from None
@@ -178,6 +181,8 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
             raise damage.in_field(_field(paths, damage.column)) from None
     finally:
         book.close()
+        if isinstance(book.texts, TextTable):
+            book.texts.close()
 
 
 def _note_hidden(src: Source, count: int, first: List[int]):
@@ -249,6 +254,7 @@ def _load_workbook(handle):
     """openpyxl.load_workbook(handle, read_only=True, data_only=True), with `_Reader`."""
     reader = _Reader(handle, read_only=True, data_only=True)
     reader.read()
+    reader.wb.texts = reader.shared_strings  # (its sheets read them; closed with the workbook)
     return reader.wb
 
 

@@ -49,13 +49,14 @@ def test_stage_benchmark_accounts_for_the_whole_time(tmp_path):
 
 def test_reader_benchmark_reads_every_row_of_each_format(tmp_path):
     out = run("readers.py", "--rows", "150", "--repeat", "1", tmp_path=tmp_path)
-    figures = {fmt: (float(us.replace(",", "")), float(rate.replace(",", "")))
-               for fmt, us, rate in re.findall(r"^\s*(csv|jsonl|xlsx|xlsx-sst)\s+[\d.]+ MB\s+([\d,]+)\s+([\d,]+)$",
-                                               out, re.M)}
-    assert set(figures) == {"csv", "jsonl", "xlsx", "xlsx-sst"}, out
-    for us, rate in figures.values():
+    figures = {fmt: (float(us.replace(",", "")), float(rate.replace(",", "")), int(rss))
+               for fmt, us, rate, rss in re.findall(r"^\s*(csv|jsonl|xlsx|xlsx-sst|xlsx-sst-shuffled)\s+[\d.]+ MB"
+                                                    r"\s+([\d,]+)\s+([\d,]+)\s+(\d+) MB$", out, re.M)}
+    assert set(figures) == {"csv", "jsonl", "xlsx", "xlsx-sst", "xlsx-sst-shuffled"}, out
+    for us, rate, rss in figures.values():
         assert us >= 1 and rate > 0
         assert abs(1e6 / rate - us) <= 0.5 + 0.01 * us  # us per row (rounded) and rows/s agree
+        assert rss > 0  # each format's peak RSS
 
 
 def test_the_excel_style_workbook_of_the_reader_benchmark_holds_the_same_rows(tmp_path):
@@ -80,7 +81,7 @@ def test_the_excel_style_workbook_of_the_reader_benchmark_holds_the_same_rows(tm
         finally:
             source.close()
 
-    assert rows(files["xlsx-sst"]) == rows(files["xlsx"]) == rows(files["csv"])
+    assert rows(files["xlsx-sst"]) == rows(files["xlsx-sst-shuffled"]) == rows(files["xlsx"]) == rows(files["csv"])
 
 
 def test_disk_benchmark_prints_each_way_of_writing_a_draft(tmp_path):
