@@ -125,7 +125,8 @@ def _peak_rss_mb() -> float:
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # (not Linux: no fork of a big parent there)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # (not Linux: no fork of a big parent there)
+    return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)  # (macOS counts bytes, others KB)
 
 
 def main():

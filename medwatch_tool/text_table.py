@@ -4,7 +4,8 @@ Excel keeps every text of a workbook in one table, read before the first row, an
 names its text by number: the table grows with the sheet (held whole, reading 200,000
 rows of a clinic's export took 97 MB, 45 MB for 20,000; now 44 MB, bench/readers.py). The
 first texts are held in a list; past them, texts wait in an unnamed temporary file, in
-blocks read back when a cell asks for one, the last 1,024 blocks kept. Excel numbers the
+blocks read back when a cell asks for one, the last 1,024 blocks kept (fewer, for long
+texts: memory is bounded in characters too). Excel numbers the
 texts in the order it first meets them, row by row, so a sheet read in order asks for
 texts near one another, and the texts a sheet repeats (units, yes/no, routes) come first
 and stay in memory. A table in another order is read as correctly, a block read for
@@ -24,9 +25,12 @@ from typing import List, Sequence
 
 from .errors import OutputError
 
-IN_MEMORY = 50_000  # texts held in a list (about 5 MB): a sheet of under some 8,000 rows never spills
-BLOCK = 16          # texts per block of the file (marshal: this process's own data, read back by itself)
-KEPT = 1024         # blocks kept in memory (16,384 texts)
+# held in a list: the first texts, up to either limit (a sheet of under some 8,000 rows of
+# short texts never spills; long narratives spill sooner: a text may hold 32,767 characters)
+IN_MEMORY = 50_000
+IN_MEMORY_CHARACTERS = 2_000_000
+BLOCK = 16  # texts per block of the file (marshal: this process's own data, read back by itself)
+KEPT, KEPT_CHARACTERS = 1024, 2_000_000  # blocks read back and kept, up to either limit
 
 
 class TextTable(Sequence):
@@ -34,15 +38,19 @@ class TextTable(Sequence):
 
     def __init__(self):
         self._head: List[str] = []
+        self._head_characters = 0
         self._pending: List[str] = []
         self._file = None
         self._starts = array("q")  # where each block begins in the file, and where the last ends
         self._spilled = 0
         self._kept: "OrderedDict[int, List[str]]" = OrderedDict()
+        self._kept_characters = 0
 
     def add(self, text: str) -> None:
-        if self._file is None and len(self._head) < IN_MEMORY:
+        spilling = self._pending or self._file is not None  # (once a text waits for the file, all after it do)
+        if not spilling and len(self._head) < IN_MEMORY and self._head_characters < IN_MEMORY_CHARACTERS:
             self._head.append(text)
+            self._head_characters += len(text)
             return
         self._pending.append(text)
         if len(self._pending) == BLOCK:
@@ -51,12 +59,12 @@ class TextTable(Sequence):
     def done(self) -> Sequence[str]:
         """The table: the list itself when every text stayed in memory (nearly every
         workbook), else this object."""
-        if self._file is None:
+        if not self._pending and self._file is None:
             return self._head
         if self._pending:
             self._write_block()
         try:
-            self._file.flush()  # blocks are read back with pread, below the file object's buffer
+            self._file.flush()  # blocks are read back below the file object's buffer
         except OSError as exc:
             self._failed(exc)
         return self
@@ -94,20 +102,34 @@ class TextTable(Sequence):
         """No room (or no right) to write in the temporary folder: the reader of the workbook
         says so with the workbook's name."""
         self.close()
-        raise OutputError(f"its texts could not be set aside in a temporary file in {tempfile.gettempdir()} "
+        try:
+            where = f" in {tempfile.gettempdir()}"
+        except OSError:  # no usable temporary folder at all (exc says which were tried)
+            where = ""
+        raise OutputError(f"its texts could not be set aside in a temporary file{where} "
                           f"({exc.strerror or exc}): set TMPDIR to a folder with room") from None
 
     def _read_block(self, number: int) -> List[str]:
         """A block from the file (an OSError, as of reading the input: the run stops there)."""
         start, end = self._starts[number], self._starts[number + 1]
-        block = marshal.loads(os.pread(self._file.fileno(), end - start, start))
+        if hasattr(os, "pread"):
+            data = os.pread(self._file.fileno(), end - start, start)
+        else:  # (Windows: one thread reads)
+            self._file.seek(start)
+            data = self._file.read(end - start)
+        block = marshal.loads(data)
         self._kept[number] = block
-        if len(self._kept) > KEPT:
-            self._kept.popitem(last=False)
+        self._kept_characters += sum(map(len, block))
+        while len(self._kept) > KEPT or (self._kept_characters > KEPT_CHARACTERS and len(self._kept) > 1):
+            self._kept_characters -= sum(map(len, self._kept.popitem(last=False)[1]))
         return block
 
     def close(self) -> None:
-        """Free the temporary file (closing it is deleting it)."""
+        """Free the temporary file (closing it is deleting it; what its buffer held is not
+        written: a close after a failed write does not fail again)."""
         if self._file is not None:
-            self._file.close()
-            self._file = None
+            file, self._file = self._file, None
+            try:
+                file.close()
+            except OSError:
+                pass

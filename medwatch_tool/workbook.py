@@ -253,7 +253,12 @@ class _Reader(ExcelReader):
 def _load_workbook(handle):
     """openpyxl.load_workbook(handle, read_only=True, data_only=True), with `_Reader`."""
     reader = _Reader(handle, read_only=True, data_only=True)
-    reader.read()
+    try:
+        reader.read()
+    except BaseException:  # a part after the texts is damaged: their file is not left to the collector
+        if isinstance(reader.shared_strings, TextTable):
+            reader.shared_strings.close()
+        raise
     reader.wb.texts = reader.shared_strings  # (its sheets read them; closed with the workbook)
     return reader.wb
 

@@ -4,6 +4,7 @@ The real command on real workbooks: the drafts are the same as from the same row
 their text in the cells, whatever order the table is in; nothing is left in the temporary
 folder; no room there is said, not a traceback."""
 import errno
+import io
 import os
 import random
 import re
@@ -37,14 +38,16 @@ def _rows(count=24):
     return rows
 
 
-def _with_long_table(inline, excel, seed):
+def _with_long_table(inline, excel, seed, unused=UNUSED):
     """A copy of an openpyxl-saved workbook with its text in a shared string table, as Excel
-    keeps it, the table holding UNUSED other texts too, all in a random order."""
+    keeps it, the table holding `unused` other texts too: all in a random order, or with
+    seed None the unused ones first and the rows' own last, in the order the rows use them."""
     with zipfile.ZipFile(inline) as book:
         sheet = book.read("xl/worksheets/sheet1.xml")
     used = list(dict.fromkeys(match.group(2) for match in _INLINE.finditer(sheet)))
-    table = used + [f"unused text {n}".encode() for n in range(UNUSED)]
-    random.Random(seed).shuffle(table)
+    table = [f"unused text {n}".encode() for n in range(unused)] + used
+    if seed is not None:
+        random.Random(seed).shuffle(table)
     number = {text: place for place, text in enumerate(table)}
     shared = _INLINE.sub(lambda m: m.group(1) + b't="s"><v>' + str(number[m.group(2)]).encode() + b"</v></c>", sheet)
     with zipfile.ZipFile(inline) as book, zipfile.ZipFile(excel, "w", zipfile.ZIP_DEFLATED) as copy:
@@ -52,7 +55,6 @@ def _with_long_table(inline, excel, seed):
             copy.writestr(info, shared if info.filename == "xl/worksheets/sheet1.xml" else book.read(info.filename))
     _add_shared_strings(excel, b'<sst xmlns="' + MAIN.encode() + b'">'
                         + b"".join(b'<si><t xml:space="preserve">' + text + b"</t></si>" for text in table) + b"</sst>")
-    assert len(table) > text_table.IN_MEMORY + text_table.BLOCK * text_table.KEPT  # read back from the file, not all kept
     return excel
 
 
@@ -64,11 +66,11 @@ def _drafts(folder):
 def workbooks(tmp_path):
     inline = tmp_path / "inline.xlsx"
     _workbook(inline, _rows())
-    return inline, _with_long_table(inline, tmp_path / "excel.xlsx", seed=1)
+    excel = _with_long_table(inline, tmp_path / "excel.xlsx", seed=1)
+    return inline, excel
 
 
-def test_a_long_table_of_texts_gives_the_drafts_the_cells_give(runner, tmp_path, workbooks, monkeypatch):
-    inline, excel = workbooks
+def _same_drafts(runner, tmp_path, inline, excel, monkeypatch, rows=24):
     spare = tmp_path / "temporary"
     spare.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(spare))
@@ -77,10 +79,44 @@ def test_a_long_table_of_texts_gives_the_drafts_the_cells_give(runner, tmp_path,
         out = tmp_path / f"out-{book.stem}"
         result = runner.invoke(main, ["batch", str(book), "--out", str(out), "--render", "html", "--jobs", "2"])
         assert result.exit_code == 0, result.output
-        assert "24 drafted, 0 with errors" in result.output
+        assert f"{rows} drafted, 0 with errors" in result.output
         results[book] = _drafts(out)
-    assert len(results[inline]) == 48 and results[excel] == results[inline]
+    assert len(results[inline]) == 2 * rows and results[excel] == results[inline]
     assert list(spare.iterdir()) == []  # the texts' file never had a name there
+
+
+def test_a_long_table_of_texts_gives_the_drafts_the_cells_give(runner, tmp_path, workbooks, monkeypatch):
+    # (its texts are read back from the file in a random order, past the blocks kept in memory)
+    assert UNUSED > text_table.IN_MEMORY + text_table.BLOCK * text_table.KEPT
+    _same_drafts(runner, tmp_path, *workbooks, monkeypatch)
+
+
+@pytest.mark.parametrize("beyond", [1, text_table.BLOCK - 1, text_table.BLOCK])
+def test_the_last_texts_of_a_table_just_over_the_limit_are_read(runner, tmp_path, monkeypatch, beyond):
+    """In Excel's order the last rows' texts come last: a table a text or a few past what
+    is held in memory lost them (fewer than a block waiting for the file), and the last rows
+    were refused as damaged."""
+    inline = tmp_path / "inline.xlsx"
+    _workbook(inline, _rows())
+    with zipfile.ZipFile(inline) as book:
+        used = len(set(match.group(2) for match in _INLINE.finditer(book.read("xl/worksheets/sheet1.xml"))))
+    excel = _with_long_table(inline, tmp_path / "excel.xlsx", seed=None, unused=text_table.IN_MEMORY + beyond - used)
+    _same_drafts(runner, tmp_path, inline, excel, monkeypatch)
+
+
+def test_long_narratives_are_held_by_their_length_too(runner, tmp_path, monkeypatch):
+    """Memory is bounded in characters as well as texts: a sheet of long event descriptions
+    (4,000 characters each, 4.8 million in all, in a random order) spills well before 50,000
+    texts and keeps fewer blocks read back, and reads the same."""
+    rows = _rows(1200)
+    for row in rows:
+        row["event/description"] = ((row["event/description"] + " ") * 200)[:4000].strip()
+    assert (sum(len(row["event/description"]) for row in rows)
+            > text_table.IN_MEMORY_CHARACTERS + text_table.KEPT_CHARACTERS)
+    inline = tmp_path / "inline.xlsx"
+    _workbook(inline, rows)
+    excel = _with_long_table(inline, tmp_path / "excel.xlsx", seed=3, unused=0)
+    _same_drafts(runner, tmp_path, inline, excel, monkeypatch, rows=1200)
 
 
 def test_the_installed_command_leaves_nothing_in_the_temporary_folder(console_script, tmp_path, workbooks):
@@ -115,10 +151,25 @@ def test_two_orders_of_the_same_table_read_alike(tmp_path, workbooks):
     assert rows(excel) == rows(other) == rows(inline)
 
 
-def test_no_room_for_the_texts_is_said_with_what_to_do(runner, tmp_path, workbooks, monkeypatch):
+class _FullDisk(io.RawIOBase):
+    """A file on a full disk: it opens, and its writes fail (as the file object's buffer
+    is flushed: when the table is done, and again when the file is closed)."""
+
+    def writable(self):
+        return True
+
+    def write(self, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+@pytest.mark.parametrize("where", ["opening", "writing"])
+def test_no_room_for_the_texts_is_said_with_what_to_do(runner, tmp_path, workbooks, monkeypatch, where):
     """A full temporary folder (simulated: no test can fill a disk) stops the run before it
-    begins, with a message naming the workbook, the folder and TMPDIR, not a traceback."""
+    begins, with a message naming the workbook, the folder and TMPDIR, not a traceback, and
+    not "not a readable workbook"."""
     def full(*args, **kwargs):
+        if where == "writing":
+            return io.BufferedWriter(_FullDisk())
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(tempfile, "TemporaryFile", full)
