@@ -4,12 +4,14 @@ The real command on real workbooks: the drafts are the same as from the same row
 their text in the cells, whatever order the table is in; nothing is left in the temporary
 folder; no room there is said, not a traceback."""
 import errno
+import gc
 import io
 import os
 import random
 import re
 import subprocess
 import tempfile
+import warnings
 import zipfile
 
 import pytest
@@ -180,3 +182,41 @@ def test_no_room_for_the_texts_is_said_with_what_to_do(runner, tmp_path, workboo
                                      f"{tempfile.gettempdir()} (No space left on device): set TMPDIR to a folder "
                                      "with room")
     assert not out.exists()  # nothing begun: the same command runs once there is room
+
+
+def test_no_usable_temporary_folder_at_all_is_said_too(runner, tmp_path, workbooks, monkeypatch):
+    """Python finds no temporary folder it can write (TMPDIR, /tmp, /var/tmp and the current
+    folder all refused; simulated): the message says which it tried, not that the workbook
+    is unreadable."""
+    def nowhere(*args, **kwargs):
+        raise FileNotFoundError(errno.ENOENT, "No usable temporary directory found in ['/nowhere', '/tmp']")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", nowhere)
+    monkeypatch.setattr(tempfile, "gettempdir", nowhere)
+    result = runner.invoke(main, ["batch", str(workbooks[1]), "--out", str(tmp_path / "o"), "--jobs", "1"])
+    assert result.exit_code == 1, result.output
+    assert result.output.strip() == (f"Error: {workbooks[1]}: its texts could not be set aside in a temporary file "
+                                     "(No usable temporary directory found in ['/nowhere', '/tmp']): set TMPDIR to "
+                                     "a folder with room")
+
+
+def test_a_system_without_pread_reads_the_texts_back_alike(runner, tmp_path, workbooks, monkeypatch):
+    """Windows has no os.pread: the file is read with seek and read there."""
+    monkeypatch.delattr(os, "pread")
+    _same_drafts(runner, tmp_path, *workbooks, monkeypatch)
+
+
+def test_a_workbook_damaged_after_its_texts_closes_their_file(runner, tmp_path, workbooks, monkeypatch):
+    """A part read after the table (here the styles) is damaged: the workbook is refused as
+    before, and the table's file is closed by the reader, not left for Python to collect
+    (which warns of an unclosed file, and may come late)."""
+    from test_batch import _rewrite_sheet
+
+    excel = workbooks[1]
+    _rewrite_sheet(excel, rb"<styleSheet", b"<styleSheet><broken", "xl/styles.xml")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        result = runner.invoke(main, ["batch", str(excel), "--out", str(tmp_path / "o"), "--jobs", "1"])
+        gc.collect()
+    assert result.exit_code == 1 and "not a readable Excel .xlsx workbook" in result.output, result.output
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
