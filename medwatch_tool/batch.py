@@ -118,7 +118,7 @@ def _run(source: Source, folder: Path, head: Optional[Row], rows: Iterator[Row],
     if not resuming:
         input_identity.forget(folder)  # a run killed before it journaled a row: nothing to resume
     try:
-        refused = input_identity.check_and_note(folder, source.name, render_to, source.format)
+        refused = input_identity.check_and_note(folder, source.name, render_to, source.format, source.sheet)
     except OSError as exc:
         raise OutputError(f"cannot write here ({exc.strerror or exc})", str(folder)) from None
     if refused:

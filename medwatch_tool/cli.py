@@ -384,7 +384,10 @@ MAX_JOBS = max(64, 4 * (os.cpu_count() or 1))
                    "DIR/superseded/ named for when the update began.")
 @click.option("--input-format", type=click.Choice(["csv", "tsv", "jsonl", "xlsx"]), default=None,
               help="Override detection from the file name (useful with '-').")
-def batch(input_file, out_dir, render_to, jobs, resume, update, input_format):
+@click.option("--sheet", metavar="NAME", default=None,
+              help="For an Excel workbook: the sheet to read, by the name on its tab (default: the first "
+                   "visible sheet).")
+def batch(input_file, out_dir, render_to, jobs, resume, update, input_format, sheet):
     """Draft one report per row of a CSV, JSON Lines or Excel (.xlsx) file.
 
     Column names are field paths as `medwatch fields` lists them (start from
@@ -399,6 +402,7 @@ def batch(input_file, out_dir, render_to, jobs, resume, update, input_format):
       medwatch fields --csv-template > events.csv
       medwatch batch events.csv --out drafts/
       medwatch batch events.xlsx --out drafts/ --render html
+      medwatch batch clinic.xlsx --sheet "Adverse events" --out drafts/
       medwatch batch events.csv --out drafts/ --resume   # after an interruption
       medwatch batch events.csv --out drafts/ --update   # rows corrected since
 
@@ -409,7 +413,7 @@ def batch(input_file, out_dir, render_to, jobs, resume, update, input_format):
     the run. One run at a time writes into a folder.
     """
     from .batch import run_batch
-    from .readers import open_source
+    from .readers import FORMAT_NAMES, open_source
     from .workers import usable_cpus
 
     if resume and update:
@@ -422,10 +426,14 @@ def batch(input_file, out_dir, render_to, jobs, resume, update, input_format):
         if input_file == "-" and sys.stdin.isatty():
             _say("reading rows from standard input: type or paste them, then Ctrl-D (Ctrl-Z, Enter on Windows)",
                  err=True)
-        source = open_source(input_file, input_format)
+        source = open_source(input_file, input_format, sheet)
     except KeyboardInterrupt:
         _say("\ninterrupted before any row was read", err=True)
         sys.exit(130)
+    if sheet is not None and source.format != "xlsx":
+        source.close()
+        raise click.UsageError(f"--sheet chooses a sheet of an Excel workbook; {input_file} is read as "
+                               f"{FORMAT_NAMES[source.format]}")
     render_to = render_to.lower() if render_to else None
     jobs = jobs or usable_cpus()
     show = sys.stderr is not None and sys.stderr.isatty()  # (closed, as a service may start it: no bar)
@@ -454,7 +462,7 @@ def batch(input_file, out_dir, render_to, jobs, resume, update, input_format):
                                 began=lambda: begun.append(True))
     except KeyboardInterrupt:  # a second Ctrl-C: stopped at once, the journal still holds what is done
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the process ends: more of them would break into its end
-        finish = _resume_command(input_file, out_dir, render_to, input_format, update and not begun)
+        finish = _resume_command(input_file, out_dir, render_to, input_format, update and not begun, sheet)
         _say(f"\ninterrupted; to finish: {finish}", err=True)
         sys.exit(130)
     finally:
@@ -477,7 +485,7 @@ def batch(input_file, out_dir, render_to, jobs, resume, update, input_format):
         _say(f"see {os.path.join(out_dir, 'problems.csv')} for the {unit}, field and box of each warning", err=True)
     stopped = summary.stopped
     if stopped or summary.interrupted:
-        finish = _resume_command(input_file, out_dir, render_to, input_format, update and not begun)
+        finish = _resume_command(input_file, out_dir, render_to, input_format, update and not begun, sheet)
         if summary.cannot_move:
             _say(f"Error: {stopped}\nstopped: every {unit} is done and recorded; the end of the update (the drafts "
                  f"the input no longer gives moved aside) is left: fix that, then finish with: {finish}", err=True)
@@ -557,7 +565,8 @@ def _say(text: str, err: bool = False):
         pass
 
 
-def _resume_command(input_file: str, out_dir: str, render_to, input_format, update: bool = False) -> str:
+def _resume_command(input_file: str, out_dir: str, render_to, input_format, update: bool = False,
+                    sheet: Optional[str] = None) -> str:
     """The command that finishes an interrupted batch run (the same input and options), as
     it can be pasted: a name beginning with '-' is no option, the file standard input was
     read from is named, and a pipe of this run only (`<(gunzip -c ...)`) is said to be one."""
@@ -571,6 +580,7 @@ def _resume_command(input_file: str, out_dir: str, render_to, input_format, upda
         shown = os.path.join(".", input_file)
     options = ["--out", out_dir] + (["--render", render_to] if render_to else [])
     options += ["--input-format", input_format] if input_format else []
+    options += ["--sheet", sheet] if sheet is not None else []
     rest = " ".join(shlex.quote(w) for w in options) + (" --update" if update else " --resume")
     if piped:
         return f"medwatch batch <(...) {rest}, giving it the same rows again ({input_file} was this run's pipe)"

@@ -10,7 +10,8 @@ cannot be read twice to compare: a run begun on one is resumed only from one (an
 is told it was not compared), a run begun on a file only from a file.
 
 The run's --render is recorded too: resumed with another, a run would leave pages of one
-run in two forms, or some drafts without theirs.
+run in two forms, or some drafts without theirs; and a workbook's --sheet: another sheet's
+rows are not the rows the journal holds.
 
 CRC-32, not SHA-256: it tells an edited file (the case here, not a forged one) at all but
 a 1 in 4 billion chance, and hashlib would load OpenSSL into every run (3.6 MB more
@@ -18,11 +19,13 @@ resident memory, measured); zlib is loaded already.
 """
 import json
 import os
+import shlex
 import zlib
 from pathlib import Path
 from stat import S_ISREG
 from typing import Optional, Tuple
 
+from .readers import FORMAT_NAMES
 from .safe_io import atomic_write
 
 IDENTITY = ".medwatch-batch-input.json"
@@ -73,17 +76,19 @@ def _earlier(folder: Path) -> Optional[dict]:
         return None  # no run there yet
 
 
-def check_and_note(folder: Path, name: str, render_to: Optional[str], fmt: str = "csv") -> Optional[str]:
+def check_and_note(folder: Path, name: str, render_to: Optional[str], fmt: str = "csv",
+                   sheet: Optional[str] = None) -> Optional[str]:
     """Why the run in `folder` cannot be resumed on the input `name` read as `fmt` (csv,
-    tsv, jsonl, xlsx) with --render `render_to` (None when it can), and note the input as it
-    now is for the next resume. Without an earlier run's record, only the note is made."""
+    tsv, jsonl, xlsx) with --render `render_to` and --sheet `sheet` (None when it can), and
+    note the input as it now is for the next resume. Without an earlier run's record, only
+    the note is made."""
     then = _earlier(folder)
     piped = not _is_file(name)
     workbook = fmt == "xlsx"
     now = None
     if then is not None:
         if then.get("format", fmt) != fmt:  # its rows were read otherwise: the journal's rows are not these
-            was, now_read = (_FORMATS.get(f, f) for f in (then["format"], fmt))
+            was, now_read = (FORMAT_NAMES.get(f, f) for f in (then["format"], fmt))
             return (f"cannot finish the batch run in {folder}: it read its input as {was}, and this run reads it "
                     f"as {now_read} (by its name, or --input-format); the rows it recorded are not the rows read "
                     "now. Draft it anew into this folder with --update, or start a new run in another --out")
@@ -91,6 +96,11 @@ def check_and_note(folder: Path, name: str, render_to: Optional[str], fmt: str =
             was = f"--render {then['render']}" if then.get("render") else "no --render"
             return (f"cannot finish the batch run in {folder}: it began with {was}; resume it with the same "
                     "(with another, some drafts would have their pages in one form, some in the other, or none)")
+        if then.get("sheet") != sheet:
+            again = f"--sheet {shlex.quote(then['sheet'])}" if then.get("sheet") is not None else "no --sheet"
+            return (f"cannot finish the batch run in {folder}: it read {_sheet_read(then.get('sheet'))} of the "
+                    f"workbook, and this run reads {_sheet_read(sheet)}; the rows it recorded are another sheet's. "
+                    f"Resume it with {again}, or draft this sheet into the folder with --update")
         if then.get("size") is None and not piped:
             return (f"cannot finish the batch run in {folder}: it began on standard input, which cannot be "
                     "compared with this file, and --resume would skip rows it never read. Resume it from the same "
@@ -120,8 +130,12 @@ def check_and_note(folder: Path, name: str, render_to: Optional[str], fmt: str =
                         "break at its end, so the first row added since was written onto that row, which was done "
                         "already, and would be skipped unread. Put a line break between the two, and run --resume "
                         "again")
-    _note(folder, name, piped, now, render_to, fmt)
+    _note(folder, name, piped, now, render_to, fmt, sheet)
     return None
+
+
+def _sheet_read(sheet: Optional[str]) -> str:
+    return f"the sheet '{sheet}' (--sheet)" if sheet is not None else "the first visible sheet (no --sheet)"
 
 
 def _changed(folder: Path, how: str) -> str:
@@ -131,20 +145,21 @@ def _changed(folder: Path, how: str) -> str:
             "problems as it now is), or choose another --out")
 
 
-_FORMATS = {"csv": "CSV", "tsv": "tab-separated text", "jsonl": "JSON Lines", "xlsx": "an Excel workbook"}
-
-
 def _note(folder: Path, name: str, piped: bool, digest: Optional[Tuple[int, int]], render_to: Optional[str],
-          fmt: str):
+          fmt: str, sheet: Optional[str]):
     """Record the input (size and CRC-32 of a file; none for a pipe, which is not read here:
-    that would take its rows away from the run), how it is read and the run's --render."""
+    that would take its rows away from the run), how it is read (a workbook's sheet too) and
+    the run's --render."""
     if not piped and digest is None:
         try:
             digest = _digest(name)[1]
         except OSError:
             piped = True  # reading it fails again, with a message, when the run reads its rows
     size, crc32 = (None, None) if piped else digest
-    atomic_write(folder / IDENTITY, json.dumps({"size": size, "crc32": crc32, "render": render_to, "format": fmt}))
+    record = {"size": size, "crc32": crc32, "render": render_to, "format": fmt}
+    if sheet is not None:
+        record["sheet"] = sheet
+    atomic_write(folder / IDENTITY, json.dumps(record))
 
 
 def forget(folder: Path):

@@ -29,6 +29,7 @@ from .local_conventions import LOOKED_AT, day_first_sign, from_day_first, from_d
 __all__ = ["FORMATS", "InputDamaged", "Row", "Source", "detect_format", "open_source"]
 
 FORMATS = ("csv", "tsv", "jsonl", "xlsx")
+FORMAT_NAMES = {"csv": "CSV", "tsv": "tab-separated text", "jsonl": "JSON Lines", "xlsx": "an Excel workbook"}
 
 
 @dataclass
@@ -49,8 +50,9 @@ class Row:
 class Source:
     """An opened input: iterate for Rows; `size` and `position` drive a progress bar."""
 
-    def __init__(self, name: str, handle: BinaryIO, fmt: str, size: Optional[int]):
+    def __init__(self, name: str, handle: BinaryIO, fmt: str, size: Optional[int], sheet: Optional[str] = None):
         self.name, self.handle, self.format, self.size = name, handle, fmt, size
+        self.sheet = sheet  # a workbook's sheet to read, by its name (None: the first visible one)
         self.notes: List[str] = []  # what the user should know about how it was read
         # whether a row is done (batch --resume): a line journaled as a row of its own is not
         # read again as the first line of a record over many lines, which would take the rest
@@ -103,8 +105,9 @@ _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # how .xls files, and .xlsx files wi
 _ODF = b"application/vnd.oasis.opendocument"  # an OpenDocument zip's first entry: its media type, stored
 
 
-def open_source(name: str, fmt: Optional[str] = None) -> Source:
-    """Open INPUT ('-' = stdin) for reading rows; InputError for what cannot be read."""
+def open_source(name: str, fmt: Optional[str] = None, sheet: Optional[str] = None) -> Source:
+    """Open INPUT ('-' = stdin) for reading rows (of the workbook's sheet named `sheet`);
+    InputError for what cannot be read."""
     if name == "-":
         raw = sys.stdin.buffer
         if raw.isatty():  # rows typed or pasted: read whole at once, as a terminal's end of input
@@ -142,7 +145,7 @@ def open_source(name: str, fmt: Optional[str] = None) -> Source:
     _refuse_what_it_is_not(name, data, fmt)
     if fmt == "xlsx" and size is None:  # from a pipe
         handle = seekable_copy(handle, name)
-    return Source(name, handle, fmt, size)
+    return Source(name, handle, fmt, size, sheet)
 
 
 _BLANK = b"\xef\xbb\xbf \t\r\n"

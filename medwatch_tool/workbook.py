@@ -143,7 +143,7 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
         try:
             paths = header_paths(header, rows, src.name, lettered=True)
         except InputError as wrong:
-            raise refused(wrong.reason) from None
+            raise refused(wrong.reason + _other_sheets(book, sheet, src)) from None
         if scan.merges:
             raise refused(_merged(scan.merges, paths))
         kinds = {path: getattr(load_catalog().field(path), "kind", None) for path in paths}
@@ -204,7 +204,18 @@ def _empty(book, sheet, called: str) -> str:
         return f"{called} is empty"
     subject = f"the first sheet, '{sheet.title}'," if called == "the first sheet" else called
     return (f"{subject} is empty, and only it is read, not the sheet{'s' * (len(full) > 1)} {', '.join(full)} that "
-            f"hold{'s' * (len(full) == 1)} rows: put that sheet first (or delete the empty one), and run again")
+            f"hold{'s' * (len(full) == 1)} rows: name the sheet to read with --sheet NAME (or put it first), and run "
+            "again")
+
+
+def _other_sheets(book, sheet, src: Source) -> str:
+    """For a header that is not one of field paths, read from the sheet chosen by default:
+    the workbook's other sheets, one of which may be the rows' (the first is instructions)."""
+    others = [f"'{other.title}'" for other in book.worksheets if other is not sheet and other.sheet_state == "visible"]
+    if src.sheet is not None or not others:
+        return ""
+    return (f". It is the first visible sheet's, '{sheet.title}'; to read another of the workbook's sheets "
+            f"({', '.join(others)}), give --sheet NAME")
 
 
 def _holds_rows(book, sheet) -> bool:
@@ -300,9 +311,12 @@ def _field(paths: List[str], column: int) -> str:
 
 
 def _sheet_to_read(book, src: Source):
-    """The first visible worksheet: a hidden one before it is a lookup list or an old copy,
-    not what the user looks at when the workbook opens. A note names the sheets not read."""
+    """The sheet --sheet names, else the first visible worksheet: a hidden one before it is
+    a lookup list or an old copy, not what the user looks at when the workbook opens. A
+    note names the sheets not read."""
     sheets = book.worksheets  # chart sheets are not among them: they hold no rows
+    if src.sheet is not None:
+        return _named_sheet(book, src)
     if not sheets:
         raise InputError("the workbook holds no worksheet (only charts): save the rows on a worksheet, "
                          "and run again", src.name)
@@ -314,6 +328,23 @@ def _sheet_to_read(book, src: Source):
         src.notes.append(f"only {which}, '{sheet.title}', was read; not the workbook's other "
                          f"sheet{'s' if len(others) > 1 else ''} {', '.join(others)}")
     return sheet
+
+
+def _named_sheet(book, src: Source):
+    """The worksheet named `src.sheet`: as its tab shows it, else in any letter case and
+    without spaces around it (when that names one only); hidden or not, the user chose it."""
+    wanted, sheets = src.sheet, book.worksheets
+    named = ([s for s in sheets if s.title == wanted]
+             or [s for s in sheets if s.title.strip().casefold() == wanted.strip().casefold()])
+    if len(named) == 1:
+        return named[0]
+    if named:
+        raise InputError(f"has {len(named)} sheets named '{wanted}' in other letter cases: give --sheet as its "
+                         f"tab shows it ({', '.join(repr(s.title) for s in named)})", src.name)
+    charts = [c.title for c in getattr(book, "chartsheets", []) if c.title.strip().casefold() == wanted.strip().casefold()]
+    listed = ", ".join(f"'{s.title}'" + ("" if s.sheet_state == "visible" else " (hidden)") for s in sheets)
+    what = f"'{charts[0]}' is a chart, not a sheet of rows" if charts else f"has no sheet named '{wanted}'"
+    raise InputError(f"{what}: its sheets of rows are {listed or 'none'}", src.name)
 
 
 def _row_texts(book, sheet, hidden: Optional[deque] = None) -> Iterator[List[str]]:

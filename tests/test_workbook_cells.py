@@ -469,8 +469,8 @@ def test_an_empty_first_sheet_names_the_sheets_not_read(runner, tmp_path):
     result = _run(runner, src, tmp_path / "o")
     assert result.exit_code == 1
     assert result.output == (f"Error: {src}: the first sheet, 'Sheet', is empty, and only it is read, not the sheet "
-                             "'Reports' that holds rows: put that sheet first (or delete the empty one), and run "
-                             "again\n")
+                             "'Reports' that holds rows: name the sheet to read with --sheet NAME (or put it "
+                             "first), and run again\n")
     book = openpyxl.Workbook()  # Excel's three sheets of old, all empty: no sheet to point to
     book.create_sheet("Sheet2")
     book.create_sheet("Sheet3")
