@@ -118,7 +118,8 @@ def _run(source: Source, folder: Path, head: Optional[Row], rows: Iterator[Row],
     if not resuming:
         input_identity.forget(folder)  # a run killed before it journaled a row: nothing to resume
     try:
-        refused = input_identity.check_and_note(folder, source.name, render_to, source.format, source.sheet)
+        refused = input_identity.check_and_note(folder, source.name, render_to, source.format, source.sheet_read,
+                                                source.sheet_default)
     except OSError as exc:
         raise OutputError(f"cannot write here ({exc.strerror or exc})", str(folder)) from None
     if refused:

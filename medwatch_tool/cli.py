@@ -361,6 +361,12 @@ def _named_folder(ctx, param, value):
     return value
 
 
+def _named_sheet(ctx, param, value):
+    if value is not None and not value.strip():
+        raise click.BadParameter("is empty: name the sheet to read, as its tab shows it")
+    return value
+
+
 # Each worker is a process of its own (about 30 MB); past the CPUs they only wait, and a
 # mistyped --jobs 100000 would fork until the machine stalls.
 MAX_JOBS = max(64, 4 * (os.cpu_count() or 1))
@@ -384,7 +390,7 @@ MAX_JOBS = max(64, 4 * (os.cpu_count() or 1))
                    "DIR/superseded/ named for when the update began.")
 @click.option("--input-format", type=click.Choice(["csv", "tsv", "jsonl", "xlsx"]), default=None,
               help="Override detection from the file name (useful with '-').")
-@click.option("--sheet", metavar="NAME", default=None,
+@click.option("--sheet", metavar="NAME", default=None, callback=_named_sheet,
               help="For an Excel workbook: the sheet to read, by the name on its tab (default: the first "
                    "visible sheet).")
 def batch(input_file, out_dir, render_to, jobs, resume, update, input_format, sheet):

@@ -92,6 +92,18 @@ def header_paths(header: List[str], below: Iterable[List[str]], source: str, let
         raise (title or wrong) from None
 
 
+class HeaderFurtherDown(InputError):
+    """Row 1 is not the header, and a row below it is (a report title above it)."""
+
+
+def names_a_field(cells: Iterable[str]) -> bool:
+    """Whether any cell names a field or group: row 1 is then a header, if a wrong one
+    (not a sheet of something else, such as instructions)."""
+    catalog = load_catalog()
+    return any(catalog.node(c.strip()) is not None or catalog.node(c.strip().lower()) is not None
+               for c in cells if c and c.strip())
+
+
 def _header_below(rows: Iterable[List[str]], source: str, looked: int = 10) -> Optional[InputError]:
     """The error naming the row that holds the header, when one of the next rows names only
     fields, and how many rows to delete above it; None when none does."""
@@ -100,8 +112,8 @@ def _header_below(rows: Iterable[List[str]], source: str, looked: int = 10) -> O
         named = [n.strip() for n in names if n and n.strip()]
         if named and all(catalog.node(n) is not None or catalog.node(n.lower()) is not None for n in named):
             above = number - 1
-            return InputError(f"row 1 is not the header: the field paths are on row {number}; delete the "
-                              f"{above} row{'s' * (above > 1)} above it (a report title, say)", source)
+            return HeaderFurtherDown(f"row 1 is not the header: the field paths are on row {number}; delete the "
+                                     f"{above} row{'s' * (above > 1)} above it (a report title, say)", source)
     return None
 
 

@@ -10,8 +10,10 @@ cannot be read twice to compare: a run begun on one is resumed only from one (an
 is told it was not compared), a run begun on a file only from a file.
 
 The run's --render is recorded too: resumed with another, a run would leave pages of one
-run in two forms, or some drafts without theirs; and a workbook's --sheet: another sheet's
-rows are not the rows the journal holds.
+run in two forms, or some drafts without theirs; and the sheet of a workbook read (its
+title, however --sheet spelt it): another sheet's rows are not the rows the journal holds.
+A sheet other than the one read without --sheet is recorded as the format "xlsx sheet",
+which the versions before --sheet refuse to resume (they would read the first sheet).
 
 CRC-32, not SHA-256: it tells an edited file (the case here, not a forged one) at all but
 a 1 in 4 billion chance, and hashlib would load OpenSSL into every run (3.6 MB more
@@ -77,18 +79,19 @@ def _earlier(folder: Path) -> Optional[dict]:
 
 
 def check_and_note(folder: Path, name: str, render_to: Optional[str], fmt: str = "csv",
-                   sheet: Optional[str] = None) -> Optional[str]:
+                   sheet: Optional[str] = None, default_sheet: bool = True) -> Optional[str]:
     """Why the run in `folder` cannot be resumed on the input `name` read as `fmt` (csv,
-    tsv, jsonl, xlsx) with --render `render_to` and --sheet `sheet` (None when it can), and
-    note the input as it now is for the next resume. Without an earlier run's record, only
-    the note is made."""
+    tsv, jsonl, xlsx) with --render `render_to`, from the workbook's sheet titled `sheet`
+    (`default_sheet`: the one read without --sheet) (None when it can), and note the input
+    as it now is for the next resume. Without an earlier run's record, only the note is made."""
     then = _earlier(folder)
     piped = not _is_file(name)
     workbook = fmt == "xlsx"
     now = None
     if then is not None:
-        if then.get("format", fmt) != fmt:  # its rows were read otherwise: the journal's rows are not these
-            was, now_read = (FORMAT_NAMES.get(f, f) for f in (then["format"], fmt))
+        then_format = _SHEET_FORMATS.get(then.get("format"), then.get("format", fmt))
+        if then_format != fmt:  # its rows were read otherwise: the journal's rows are not these
+            was, now_read = (FORMAT_NAMES.get(f, f) for f in (then_format, fmt))
             return (f"cannot finish the batch run in {folder}: it read its input as {was}, and this run reads it "
                     f"as {now_read} (by its name, or --input-format); the rows it recorded are not the rows read "
                     "now. Draft it anew into this folder with --update, or start a new run in another --out")
@@ -96,11 +99,13 @@ def check_and_note(folder: Path, name: str, render_to: Optional[str], fmt: str =
             was = f"--render {then['render']}" if then.get("render") else "no --render"
             return (f"cannot finish the batch run in {folder}: it began with {was}; resume it with the same "
                     "(with another, some drafts would have their pages in one form, some in the other, or none)")
-        if then.get("sheet") != sheet:
-            again = f"--sheet {shlex.quote(then['sheet'])}" if then.get("sheet") is not None else "no --sheet"
-            return (f"cannot finish the batch run in {folder}: it read {_sheet_read(then.get('sheet'))} of the "
-                    f"workbook, and this run reads {_sheet_read(sheet)}; the rows it recorded are another sheet's. "
-                    f"Resume it with {again}, or draft this sheet into the folder with --update")
+        if workbook and not _same_sheet(then, sheet, default_sheet):
+            was = then.get("sheet")
+            read_then = f"the sheet '{was}'" if was is not None else "the first visible sheet"
+            again = f"--sheet {shlex.quote(was)}" if was is not None else "no --sheet"
+            return (f"cannot finish the batch run in {folder}: it read {read_then} of the workbook, and this run "
+                    f"reads the sheet '{sheet}'; the rows it recorded are another sheet's. Resume it with {again}, "
+                    "or draft this sheet into the folder with --update")
         if then.get("size") is None and not piped:
             return (f"cannot finish the batch run in {folder}: it began on standard input, which cannot be "
                     "compared with this file, and --resume would skip rows it never read. Resume it from the same "
@@ -130,12 +135,20 @@ def check_and_note(folder: Path, name: str, render_to: Optional[str], fmt: str =
                         "break at its end, so the first row added since was written onto that row, which was done "
                         "already, and would be skipped unread. Put a line break between the two, and run --resume "
                         "again")
-    _note(folder, name, piped, now, render_to, fmt, sheet)
+    _note(folder, name, piped, now, render_to, fmt if default_sheet else _SHEET_FORMAT, sheet if workbook else None)
     return None
 
 
-def _sheet_read(sheet: Optional[str]) -> str:
-    return f"the sheet '{sheet}' (--sheet)" if sheet is not None else "the first visible sheet (no --sheet)"
+_SHEET_FORMAT = "xlsx sheet"  # a workbook read from a sheet chosen by --sheet (see above)
+_SHEET_FORMATS = {_SHEET_FORMAT: "xlsx"}
+
+
+def _same_sheet(then: dict, sheet: Optional[str], default_sheet: bool) -> bool:
+    """Whether this run reads the sheet the run in the folder read: the same title; a record
+    without one (before --sheet) read the sheet read without --sheet."""
+    if then.get("sheet") is None:
+        return default_sheet
+    return then["sheet"] == sheet
 
 
 def _changed(folder: Path, how: str) -> str:

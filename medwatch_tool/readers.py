@@ -53,6 +53,9 @@ class Source:
     def __init__(self, name: str, handle: BinaryIO, fmt: str, size: Optional[int], sheet: Optional[str] = None):
         self.name, self.handle, self.format, self.size = name, handle, fmt, size
         self.sheet = sheet  # a workbook's sheet to read, by its name (None: the first visible one)
+        # the sheet read, once the header is (its title, and whether it is the one read without --sheet)
+        self.sheet_read: Optional[str] = None
+        self.sheet_default = True
         self.notes: List[str] = []  # what the user should know about how it was read
         # whether a row is done (batch --resume): a line journaled as a row of its own is not
         # read again as the first line of a record over many lines, which would take the rest

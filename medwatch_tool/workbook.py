@@ -11,6 +11,7 @@ a month typed without a day as that month (cell_formats.py). What the cells' val
 not say (formulas without a value, merged cells) is looked for first (sheet_scan.py).
 """
 import itertools
+import unicodedata
 import warnings
 from collections import deque
 import zipfile
@@ -26,7 +27,7 @@ from openpyxl.reader.excel import SHARED_STRINGS, ExcelReader
 from .catalog import load_catalog
 from .cell_formats import shown_values
 from .errors import InputDamaged, InputError, OutputError
-from .header import column_letters, header_paths
+from .header import HeaderFurtherDown, column_letters, header_paths, names_a_field
 from .local_conventions import LOOKED_AT, Refused, day_first_sign
 from .readers import Row, Source, day_first_readings
 from .sheet_rows import ENTITIES_REFUSED, DamagedCell, damage_reason, shared_strings, sheet_cells
@@ -123,6 +124,7 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
             if other:
                 raise InputError(other, src.name)
         sheet = _sheet_to_read(book, src)
+        src.sheet_read, src.sheet_default = sheet.title, sheet is _first_visible(book)  # (for --resume)
         called = "the first sheet" if book.sheetnames[0] == sheet.title else f"the sheet '{sheet.title}'"
 
         def refused(reason: str) -> InputError:  # a sheet not the first is named: the user may not see it first
@@ -139,11 +141,12 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
         rows = _row_texts(book, sheet, hidden)
         header = next(rows, None)
         if header is None:
-            raise InputError(_empty(book, sheet, called), src.name)
+            raise InputError(_empty(book, sheet, called, src), src.name)
         try:
             paths = header_paths(header, rows, src.name, lettered=True)
         except InputError as wrong:
-            raise refused(wrong.reason + _other_sheets(book, sheet, src)) from None
+            other = src.sheet is None and not isinstance(wrong, HeaderFurtherDown) and not names_a_field(header)
+            raise refused(wrong.reason + (_other_sheets(book, sheet) if other else "")) from None
         if scan.merges:
             raise refused(_merged(scan.merges, paths))
         kinds = {path: getattr(load_catalog().field(path), "kind", None) for path in paths}
@@ -195,9 +198,13 @@ def _note_hidden(src: Source, count: int, first: List[int]):
                          "(hidden, or filtered out) and read like the others: to leave a row out, delete it")
 
 
-def _empty(book, sheet, called: str) -> str:
+def _empty(book, sheet, called: str, src: Source) -> str:
     """Why a workbook whose sheet to read is empty is refused, naming the visible sheets that
-    do hold rows, if any (behind the empty one, they are not read)."""
+    do hold rows, if any (behind the empty one, they are not read); the sheet named by
+    --sheet is empty: the sheets that hold rows, hidden or not."""
+    if src.sheet is not None:
+        full = _sheets_of_rows(book, sheet)
+        return f"{called} is empty" + (f"; the workbook's sheets that hold rows are {full}" if full else "")
     full = [f"'{other.title}'" for other in book.worksheets
             if other is not sheet and other.sheet_state == "visible" and _holds_rows(book, other)]
     if not full:
@@ -208,14 +215,20 @@ def _empty(book, sheet, called: str) -> str:
             "again")
 
 
-def _other_sheets(book, sheet, src: Source) -> str:
-    """For a header that is not one of field paths, read from the sheet chosen by default:
-    the workbook's other sheets, one of which may be the rows' (the first is instructions)."""
-    others = [f"'{other.title}'" for other in book.worksheets if other is not sheet and other.sheet_state == "visible"]
-    if src.sheet is not None or not others:
+def _other_sheets(book, sheet) -> str:
+    """For a row 1 naming no field on the sheet read by default (instructions, a summary):
+    the workbook's other sheets that hold rows, one of which may be the rows' sheet."""
+    others = _sheets_of_rows(book, sheet)
+    if not others:
         return ""
     return (f". It is the first visible sheet's, '{sheet.title}'; to read another of the workbook's sheets "
-            f"({', '.join(others)}), give --sheet NAME")
+            f"that hold rows ({others}), give --sheet NAME")
+
+
+def _sheets_of_rows(book, sheet) -> str:
+    """The workbook's sheets other than `sheet` that hold rows, hidden ones said so."""
+    return ", ".join(f"'{other.title}'" + ("" if other.sheet_state == "visible" else " (hidden)")
+                     for other in book.worksheets if other is not sheet and _holds_rows(book, other))
 
 
 def _holds_rows(book, sheet) -> bool:
@@ -320,31 +333,42 @@ def _sheet_to_read(book, src: Source):
     if not sheets:
         raise InputError("the workbook holds no worksheet (only charts): save the rows on a worksheet, "
                          "and run again", src.name)
-    sheet = next((s for s in sheets if s.sheet_state == "visible"), sheets[0])
+    sheet = _first_visible(book)
     others = [f"'{other.title}'" + ("" if other.sheet_state == "visible" else " (hidden)")
               for other in sheets if other is not sheet]
     if others:  # their rows are not drafted: say so rather than leave them unsaid
         which = "the first sheet" if book.sheetnames[0] == sheet.title else "the first visible worksheet"
         src.notes.append(f"only {which}, '{sheet.title}', was read; not the workbook's other "
-                         f"sheet{'s' if len(others) > 1 else ''} {', '.join(others)}")
+                         f"sheet{'s' if len(others) > 1 else ''} {', '.join(others)} (--sheet NAME reads another)")
     return sheet
 
 
+def _first_visible(book):
+    """The sheet read without --sheet: the first visible worksheet (the first, if all are hidden)."""
+    sheets = book.worksheets
+    return next((s for s in sheets if s.sheet_state == "visible"), sheets[0]) if sheets else None
+
+
 def _named_sheet(book, src: Source):
-    """The worksheet named `src.sheet`: as its tab shows it, else in any letter case and
-    without spaces around it (when that names one only); hidden or not, the user chose it."""
+    """The worksheet named `src.sheet`: as its tab shows it, else as `_loosely` reads both
+    (when that names one only); hidden or not, the user chose it."""
     wanted, sheets = src.sheet, book.worksheets
-    named = ([s for s in sheets if s.title == wanted]
-             or [s for s in sheets if s.title.strip().casefold() == wanted.strip().casefold()])
+    named = [s for s in sheets if s.title == wanted] or [s for s in sheets if _loosely(s.title) == _loosely(wanted)]
     if len(named) == 1:
         return named[0]
     if named:
-        raise InputError(f"has {len(named)} sheets named '{wanted}' in other letter cases: give --sheet as its "
-                         f"tab shows it ({', '.join(repr(s.title) for s in named)})", src.name)
-    charts = [c.title for c in getattr(book, "chartsheets", []) if c.title.strip().casefold() == wanted.strip().casefold()]
+        raise InputError(f"has {len(named)} sheets whose names differ from '{wanted}' only in letter case or spaces: "
+                         f"give --sheet as its tab shows it ({', '.join(repr(s.title) for s in named)})", src.name)
+    charts = [c.title for c in getattr(book, "chartsheets", []) if _loosely(c.title) == _loosely(wanted)]
     listed = ", ".join(f"'{s.title}'" + ("" if s.sheet_state == "visible" else " (hidden)") for s in sheets)
     what = f"'{charts[0]}' is a chart, not a sheet of rows" if charts else f"has no sheet named '{wanted}'"
     raise InputError(f"{what}: its sheets of rows are {listed or 'none'}", src.name)
+
+
+def _loosely(name: str) -> str:
+    """A sheet's name as --sheet may spell it: any letter case, spaces around it or doubled
+    within, accents composed or not (as a terminal or another program may give them)."""
+    return " ".join(unicodedata.normalize("NFC", name).casefold().split())
 
 
 def _row_texts(book, sheet, hidden: Optional[deque] = None) -> Iterator[List[str]]:

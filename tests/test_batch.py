@@ -524,7 +524,7 @@ def test_a_workbook_of_several_sheets_says_which_one_was_read(runner, tmp_path):
     assert result.output.splitlines() == [
         "1 drafted, 0 with errors, 0 warnings",
         f"note: {src}: only the first sheet, 'Events', was read; not the workbook's other sheets "
-        "'Older events', 'Lists'"]
+        "'Older events', 'Lists' (--sheet NAME reads another)"]
 
 
 def test_a_damaged_workbook_is_refused_with_one_message_before_anything_is_drafted(runner, tmp_path):

@@ -90,8 +90,56 @@ def test_instructions_first_point_to_the_sheet_of_rows(runner, tmp_path, clinic)
     result = batch(runner, clinic, tmp_path / "o")
     assert result.exit_code == 1
     assert result.output.rstrip().endswith("It is the first visible sheet's, 'Instructions'; to read another of "
-                                           "the workbook's sheets ('Adverse events'), give --sheet NAME")
+                                           "the workbook's sheets that hold rows ('Adverse events', 'Lookup' "
+                                           "(hidden)), give --sheet NAME")
     assert not (tmp_path / "o").exists()
+
+
+def test_a_wrong_header_on_the_sheet_of_rows_does_not_point_elsewhere(runner, tmp_path):
+    """A header with a misspelt field is the rows' sheet all the same: no word of --sheet."""
+    book = openpyxl.Workbook()
+    book.active.title = "Events"
+    rows = _rows("EV")
+    book.active.append(["patient/agee"] + columns_of(rows)[1:])
+    _sheet(book, "Summary", _rows("S"))
+    src = tmp_path / "typo.xlsx"
+    book.save(src)
+    result = batch(runner, src, tmp_path / "o")
+    assert result.exit_code == 1
+    assert "did you mean 'patient/age'?" in result.output and "--sheet" not in result.output, result.output
+
+
+def test_a_named_sheet_that_is_empty_names_those_that_hold_rows(runner, tmp_path, clinic):
+    book = openpyxl.load_workbook(clinic)
+    book.create_sheet("Blank")
+    book.save(clinic)
+    result = batch(runner, clinic, tmp_path / "o", "--sheet", "Blank")
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {clinic}: the sheet 'Blank' is empty; the workbook's sheets that hold rows are "
+                             "'Instructions', 'Adverse events', 'Lookup' (hidden)\n")
+
+
+def test_a_sheet_name_is_matched_as_typed_in_a_terminal(runner, tmp_path):
+    """An accent composed or not, spaces doubled: the sheet is found; two sheets that only
+    such differences tell apart are not guessed between."""
+    book = openpyxl.Workbook()
+    book.active.title = "Caf\u00e9 events"  # composed, as Excel keeps it
+    _sheet(book, "Other", _rows("O"))
+    book.remove(book.active)
+    _sheet(book, "Caf\u00e9 events", _rows("C"))
+    _sheet(book, "Twice", _rows("T1"))
+    _sheet(book, "TWICE ", _rows("T2"))
+    src = tmp_path / "names.xlsx"
+    book.save(src)
+    result = batch(runner, src, tmp_path / "o", "--sheet", "cafe\u0301  EVENTS")  # decomposed, as a Mac may type it
+    assert result.exit_code == 0, result.output
+    assert drafts(tmp_path / "o") == ["C-0.xml", "C-1.xml", "C-2.xml"]
+    both = batch(runner, src, tmp_path / "o2", "--sheet", "twice")
+    assert both.exit_code == 1
+    assert both.output == (f"Error: {src}: has 2 sheets whose names differ from 'twice' only in letter case or "
+                           "spaces: give --sheet as its tab shows it ('Twice', 'TWICE ')\n")
+    exact = batch(runner, src, tmp_path / "o3", "--sheet", "TWICE ")
+    assert exact.exit_code == 0 and drafts(tmp_path / "o3") == ["T2-0.xml", "T2-1.xml", "T2-2.xml"]
 
 
 def test_a_sheet_the_workbook_does_not_have_is_refused_naming_its_sheets(runner, tmp_path, clinic):
@@ -102,12 +150,15 @@ def test_a_sheet_the_workbook_does_not_have_is_refused_naming_its_sheets(runner,
     assert not (tmp_path / "o").exists()
 
 
-def test_sheet_is_for_workbooks_only(runner, tmp_path):
+def test_sheet_is_for_workbooks_only(runner, tmp_path, clinic):
     src = write_csv(tmp_path / "events.csv", _rows("C"))
     result = batch(runner, src, tmp_path / "o", "--sheet", "Sheet1")
     assert result.exit_code == 2
     assert f"Error: --sheet chooses a sheet of an Excel workbook; {src} is read as CSV" in result.output
     assert not (tmp_path / "o").exists()
+    empty = batch(runner, clinic, tmp_path / "o", "--sheet", " ")
+    assert empty.exit_code == 2
+    assert "Invalid value for '--sheet': is empty: name the sheet to read, as its tab shows it" in empty.output
 
 
 def test_a_run_is_resumed_only_on_its_own_sheet(runner, tmp_path, two_clinics):
@@ -118,12 +169,12 @@ def test_a_run_is_resumed_only_on_its_own_sheet(runner, tmp_path, two_clinics):
     other = batch(runner, two_clinics, out, "--sheet", "Clinic A", "--resume")
     assert other.exit_code == 1
     assert other.output == (f"Error: {two_clinics}: cannot finish the batch run in {out}: it read the sheet 'Clinic B' "
-                            "(--sheet) of the workbook, and this run reads the sheet 'Clinic A' (--sheet); the rows "
-                            "it recorded are another sheet's. Resume it with --sheet 'Clinic B', or draft this sheet "
-                            "into the folder with --update\n")
+                            "of the workbook, and this run reads the sheet 'Clinic A'; the rows it recorded are "
+                            "another sheet's. Resume it with --sheet 'Clinic B', or draft this sheet into the folder "
+                            "with --update\n")
     default = batch(runner, two_clinics, out, "--resume")  # (the first sheet, Clinic A)
-    assert default.exit_code == 1 and "this run reads the first visible sheet (no --sheet)" in default.output
-    same = batch(runner, two_clinics, out, "--sheet", "Clinic B", "--resume")
+    assert default.exit_code == 1 and "this run reads the sheet 'Clinic A'" in default.output
+    same = batch(runner, two_clinics, out, "--sheet", "clinic  b", "--resume")  # (the sheet, however spelt)
     assert same.exit_code == 0 and "(2 rows done by an earlier run, counted in)" in same.output
     update = batch(runner, two_clinics, out, "--sheet", "Clinic A", "--update")
     assert update.exit_code == 0, update.output
@@ -150,3 +201,37 @@ def test_the_installed_command_reads_the_sheet_named(console_script, tmp_path, c
     assert done.returncode == 0, done.stderr
     assert done.stdout == "3 drafted, 0 with errors, 0 warnings\n"
     assert drafts(tmp_path / "o") == ["EV-0.xml", "EV-1.xml", "EV-2.xml"]
+
+
+def test_a_run_of_the_first_sheet_is_resumed_with_or_without_naming_it(runner, tmp_path, two_clinics):
+    out = tmp_path / "o"
+    assert batch(runner, two_clinics, out).exit_code == 0
+    named = batch(runner, two_clinics, out, "--sheet", "Clinic A", "--resume")
+    assert named.exit_code == 0 and "(3 rows done by an earlier run, counted in)" in named.output
+
+
+def test_versions_before_sheet_and_this_one_resume_each_other_s_runs_only_on_the_first_sheet(runner, tmp_path,
+                                                                                              two_clinics):
+    """A run recorded before --sheet (no sheet in its record) read the first visible sheet:
+    resumed on it, with --sheet or not, and refused on another. A run of another sheet is
+    recorded so that those versions, which know no sheet, refuse to resume it (they would
+    read the first sheet and skip its rows by number): its format is not theirs."""
+    import json
+
+    out = tmp_path / "o"
+    assert batch(runner, two_clinics, out, "--sheet", "Clinic B").exit_code == 0
+    record = json.loads((out / ".medwatch-batch-input.json").read_text())
+    assert record["format"] not in ("csv", "tsv", "jsonl", "xlsx") and record["sheet"] == "Clinic B"
+    old = tmp_path / "old"
+    assert batch(runner, two_clinics, old).exit_code == 0
+    record = json.loads((old / ".medwatch-batch-input.json").read_text())
+    assert record["format"] == "xlsx"  # (the first sheet: as those versions record it)
+    del record["sheet"]
+    (old / ".medwatch-batch-input.json").write_text(json.dumps(record))
+    other = batch(runner, two_clinics, old, "--sheet", "Clinic B", "--resume")
+    assert other.exit_code == 1
+    assert ("it read the first visible sheet of the workbook, and this run reads the sheet 'Clinic B'; the rows it "
+            "recorded are another sheet's. Resume it with no --sheet") in other.output
+    assert batch(runner, two_clinics, old, "--sheet", "Clinic A", "--resume").exit_code == 0
+    (old / ".medwatch-batch-input.json").write_text(json.dumps(record))  # (that resume recorded the sheet)
+    assert batch(runner, two_clinics, old, "--resume").exit_code == 0

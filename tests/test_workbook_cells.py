@@ -310,7 +310,7 @@ def test_a_hidden_first_sheet_is_passed_over_for_the_first_visible_one(runner, t
     assert result.output.splitlines() == [
         "3 drafted, 0 with errors, 0 warnings",
         f"note: {src}: only the first visible worksheet, 'Events', was read; not the workbook's other sheets "
-        "'Lists' (hidden), 'Old'"]
+        "'Lists' (hidden), 'Old' (--sheet NAME reads another)"]
     events["A1"] = "report id"  # an error on the sheet read names it, as it is not the first one
     book.save(src)
     result = _run(runner, src, tmp_path / "o2")
