@@ -97,10 +97,10 @@ class HeaderFurtherDown(InputError):
 
 
 def names_a_field(cells: Iterable[str]) -> bool:
-    """Whether any cell names a field or group: row 1 is then a header, if a wrong one
-    (not a sheet of something else, such as instructions)."""
+    """Whether any cell names a field: row 1 is then a header, if a wrong one (not a sheet
+    of something else, such as instructions or a log whose columns are 'Patient', 'Event')."""
     catalog = load_catalog()
-    return any(catalog.node(c.strip()) is not None or catalog.node(c.strip().lower()) is not None
+    return any(catalog.field(c.strip()) is not None or catalog.field(c.strip().lower()) is not None
                for c in cells if c and c.strip())
 
 

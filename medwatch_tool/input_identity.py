@@ -12,8 +12,10 @@ is told it was not compared), a run begun on a file only from a file.
 The run's --render is recorded too: resumed with another, a run would leave pages of one
 run in two forms, or some drafts without theirs; and the sheet of a workbook read (its
 title, however --sheet spelt it): another sheet's rows are not the rows the journal holds.
-A sheet other than the one read without --sheet is recorded as the format "xlsx sheet",
-which the versions before --sheet refuse to resume (they would read the first sheet).
+A sheet other than the one read without --sheet is recorded under a format of its own
+(_SHEET_FORMAT), which the versions before --sheet refuse to resume (they would read the
+first sheet); those from before the format was recorded (2026-11-26, dd85f1e) cannot
+tell, and resume it on the first sheet.
 
 CRC-32, not SHA-256: it tells an edited file (the case here, not a forged one) at all but
 a 1 in 4 billion chance, and hashlib would load OpenSSL into every run (3.6 MB more
@@ -89,7 +91,8 @@ def check_and_note(folder: Path, name: str, render_to: Optional[str], fmt: str =
     workbook = fmt == "xlsx"
     now = None
     if then is not None:
-        then_format = _SHEET_FORMATS.get(then.get("format"), then.get("format", fmt))
+        then_format = then.get("format", fmt)
+        then_format = _SHEET_FORMATS.get(then_format, then_format) if isinstance(then_format, str) else "?"
         if then_format != fmt:  # its rows were read otherwise: the journal's rows are not these
             was, now_read = (FORMAT_NAMES.get(f, f) for f in (then_format, fmt))
             return (f"cannot finish the batch run in {folder}: it read its input as {was}, and this run reads it "
@@ -99,13 +102,6 @@ def check_and_note(folder: Path, name: str, render_to: Optional[str], fmt: str =
             was = f"--render {then['render']}" if then.get("render") else "no --render"
             return (f"cannot finish the batch run in {folder}: it began with {was}; resume it with the same "
                     "(with another, some drafts would have their pages in one form, some in the other, or none)")
-        if workbook and not _same_sheet(then, sheet, default_sheet):
-            was = then.get("sheet")
-            read_then = f"the sheet '{was}'" if was is not None else "the first visible sheet"
-            again = f"--sheet {shlex.quote(was)}" if was is not None else "no --sheet"
-            return (f"cannot finish the batch run in {folder}: it read {read_then} of the workbook, and this run "
-                    f"reads the sheet '{sheet}'; the rows it recorded are another sheet's. Resume it with {again}, "
-                    "or draft this sheet into the folder with --update")
         if then.get("size") is None and not piped:
             return (f"cannot finish the batch run in {folder}: it began on standard input, which cannot be "
                     "compared with this file, and --resume would skip rows it never read. Resume it from the same "
@@ -135,20 +131,33 @@ def check_and_note(folder: Path, name: str, render_to: Optional[str], fmt: str =
                         "break at its end, so the first row added since was written onto that row, which was done "
                         "already, and would be skipped unread. Put a line break between the two, and run --resume "
                         "again")
+        if workbook and not _same_sheet(then, sheet, default_sheet):  # (after the file's own checks: a sheet
+            was = _recorded_sheet(then)                                  # renamed is a changed file)
+            read_then = f"the sheet '{was}'" if was is not None else "the first visible sheet"
+            again = f"--sheet {shlex.quote(was)}" if was is not None else "no --sheet"
+            return (f"cannot finish the batch run in {folder}: it read {read_then} of the workbook, and this run "
+                    f"reads the sheet '{sheet}'; the rows it recorded are another sheet's. Resume it with {again}, "
+                    "or draft this sheet into the folder with --update")
     _note(folder, name, piped, now, render_to, fmt if default_sheet else _SHEET_FORMAT, sheet if workbook else None)
     return None
 
 
-_SHEET_FORMAT = "xlsx sheet"  # a workbook read from a sheet chosen by --sheet (see above)
+# a workbook read from a sheet chosen by --sheet (see above), said so as the versions before
+# --sheet print a format they do not know when they refuse to resume
+_SHEET_FORMAT = "a sheet of an Excel workbook chosen by --sheet (a newer medwatch resumes it)"
 _SHEET_FORMATS = {_SHEET_FORMAT: "xlsx"}
+
+
+def _recorded_sheet(then: dict) -> Optional[str]:
+    sheet = then.get("sheet")
+    return sheet if isinstance(sheet, str) else None
 
 
 def _same_sheet(then: dict, sheet: Optional[str], default_sheet: bool) -> bool:
     """Whether this run reads the sheet the run in the folder read: the same title; a record
     without one (before --sheet) read the sheet read without --sheet."""
-    if then.get("sheet") is None:
-        return default_sheet
-    return then["sheet"] == sheet
+    recorded = _recorded_sheet(then)
+    return default_sheet if recorded is None else recorded == sheet
 
 
 def _changed(folder: Path, how: str) -> str:

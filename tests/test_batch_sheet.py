@@ -222,6 +222,7 @@ def test_versions_before_sheet_and_this_one_resume_each_other_s_runs_only_on_the
     assert batch(runner, two_clinics, out, "--sheet", "Clinic B").exit_code == 0
     record = json.loads((out / ".medwatch-batch-input.json").read_text())
     assert record["format"] not in ("csv", "tsv", "jsonl", "xlsx") and record["sheet"] == "Clinic B"
+    assert "--sheet" in record["format"]  # (those versions print it in their refusal: it says why)
     old = tmp_path / "old"
     assert batch(runner, two_clinics, old).exit_code == 0
     record = json.loads((old / ".medwatch-batch-input.json").read_text())
@@ -235,3 +236,32 @@ def test_versions_before_sheet_and_this_one_resume_each_other_s_runs_only_on_the
     assert batch(runner, two_clinics, old, "--sheet", "Clinic A", "--resume").exit_code == 0
     (old / ".medwatch-batch-input.json").write_text(json.dumps(record))  # (that resume recorded the sheet)
     assert batch(runner, two_clinics, old, "--resume").exit_code == 0
+
+
+def test_a_sheet_renamed_since_the_run_is_a_changed_workbook(runner, tmp_path, two_clinics):
+    """Renamed (or the sheets reordered) between a stop and --resume: the workbook changed,
+    said so, not taken for another sheet with advice to name one that is gone."""
+    out = tmp_path / "o"
+    assert batch(runner, two_clinics, out).exit_code == 0
+    book = openpyxl.load_workbook(two_clinics)
+    book["Clinic A"].title = "Clinic Z"
+    book.save(two_clinics)
+    result = batch(runner, two_clinics, out, "--resume")
+    assert result.exit_code == 1
+    assert "has changed since the batch run" in result.output and "another sheet" not in result.output, result.output
+
+
+def test_a_log_whose_columns_are_group_names_points_to_the_sheet_of_rows(runner, tmp_path):
+    """'Patient', 'Event', 'Device' name groups of fields, not fields: a first sheet so headed
+    is a log or a summary, and the message points to the sheet that holds the rows."""
+    book = openpyxl.Workbook()
+    book.active.title = "Log"
+    book.active.append(["Patient", "Event", "Reported", "Status"])
+    book.active.append(["AB", "rash", "2026-03-01", "sent"])
+    _sheet(book, "Events", _rows("EV"))
+    src = tmp_path / "log.xlsx"
+    book.save(src)
+    result = batch(runner, src, tmp_path / "o")
+    assert result.exit_code == 1
+    assert result.output.rstrip().endswith("to read another of the workbook's sheets that hold rows ('Events'), "
+                                           "give --sheet NAME"), result.output
