@@ -265,3 +265,22 @@ def test_a_log_whose_columns_are_group_names_points_to_the_sheet_of_rows(runner,
     assert result.exit_code == 1
     assert result.output.rstrip().endswith("to read another of the workbook's sheets that hold rows ('Events'), "
                                            "give --sheet NAME"), result.output
+
+
+def test_a_record_of_another_shape_is_refused_not_a_traceback(runner, tmp_path, two_clinics):
+    """The run's record edited by hand (a list where the format goes, a number for the
+    sheet): --resume refuses it with its usual message."""
+    import json
+
+    out = tmp_path / "o"
+    assert batch(runner, two_clinics, out, "--sheet", "Clinic B").exit_code == 0
+    path = out / ".medwatch-batch-input.json"
+    record = json.loads(path.read_text())
+    path.write_text(json.dumps(dict(record, format=["xlsx"], sheet=5)))
+    result = batch(runner, two_clinics, out, "--sheet", "Clinic B", "--resume")
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert result.output.startswith(f"Error: {two_clinics}: cannot finish the batch run in {out}: it read its input "
+                                    "as ?")
+    path.write_text(json.dumps(dict(record, sheet=5)))
+    result = batch(runner, two_clinics, out, "--sheet", "Clinic B", "--resume")
+    assert result.exit_code == 1 and "it read the first visible sheet of the workbook" in result.output, result.output
