@@ -18,6 +18,7 @@ Usage: python bench/readers.py [--rows N] [--repeat K] [--dir DIR]
 import argparse
 import csv
 import json
+import os
 import random
 import re
 import resource
@@ -30,6 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from batch import existing_folder, synthetic_header, synthetic_rows  # noqa: E402  (the same realistic rows as bench/batch.py)
+from stream import peak_kb  # noqa: E402  (one reader of a process's peak RSS)
 
 
 def write_files(folder: Path, n: int) -> dict:
@@ -118,13 +120,9 @@ def read_all(path: Path) -> (int, float):
 def _peak_rss_mb() -> float:
     """This process's peak RSS since it began. (ru_maxrss would count the RSS of the
     benchmark's own process as it forked this one: Linux carries it across exec.)"""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
+    kb = peak_kb(os.getpid())
+    if kb:
+        return kb / 1024
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # (not Linux: no fork of a big parent there)
     return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)  # (macOS counts bytes, others KB)
 

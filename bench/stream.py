@@ -61,7 +61,7 @@ def generate(sink, gb: float, header, rows) -> dict:
     return counts
 
 
-def _peak_kb(pid: int) -> int:
+def peak_kb(pid: int) -> int:
     try:
         with open(f"/proc/{pid}/status") as handle:
             for line in handle:
@@ -75,13 +75,13 @@ def _peak_kb(pid: int) -> int:
 def watch_memory(pid: int, peaks: dict, stop: threading.Event):
     """Keep the high-water marks of the main process and each worker until `stop`."""
     while not stop.is_set():
-        peaks["main"] = max(peaks["main"], _peak_kb(pid))
+        peaks["main"] = max(peaks["main"], peak_kb(pid))
         try:
             children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         except OSError:
             children = []
         for child in children:
-            peaks["worker"] = max(peaks["worker"], _peak_kb(int(child)))
+            peaks["worker"] = max(peaks["worker"], peak_kb(int(child)))
         stop.wait(0.2)
 
 

@@ -100,8 +100,7 @@ def names_a_field(cells: Iterable[str]) -> bool:
     """Whether any cell names a field: row 1 is then a header, if a wrong one (not a sheet
     of something else, such as instructions or a log whose columns are 'Patient', 'Event')."""
     catalog = load_catalog()
-    return any(catalog.field(c.strip()) is not None or catalog.field(c.strip().lower()) is not None
-               for c in cells if c and c.strip())
+    return any(catalog.field(field_name(c)) is not None for c in cells if c and c.strip())
 
 
 def _header_below(rows: Iterable[List[str]], source: str, looked: int = 10) -> Optional[InputError]:

@@ -92,7 +92,10 @@ def check_and_note(folder: Path, name: str, render_to: Optional[str], fmt: str =
     now = None
     if then is not None:
         then_format = then.get("format", fmt)
-        then_format = _SHEET_FORMATS.get(then_format, then_format) if isinstance(then_format, str) else "?"
+        if not isinstance(then_format, str):
+            then_format = "?"  # a record edited by hand: refused below
+        elif then_format == _SHEET_FORMAT:
+            then_format = "xlsx"
         if then_format != fmt:  # its rows were read otherwise: the journal's rows are not these
             was, now_read = (FORMAT_NAMES.get(f, f) for f in (then_format, fmt))
             return (f"cannot finish the batch run in {folder}: it read its input as {was}, and this run reads it "
@@ -145,7 +148,6 @@ def check_and_note(folder: Path, name: str, render_to: Optional[str], fmt: str =
 # a workbook read from a sheet chosen by --sheet (see above), said so as the versions before
 # --sheet print a format they do not know when they refuse to resume
 _SHEET_FORMAT = "a sheet of an Excel workbook chosen by --sheet (a newer medwatch resumes it)"
-_SHEET_FORMATS = {_SHEET_FORMAT: "xlsx"}
 
 
 def _recorded_sheet(then: dict) -> Optional[str]:

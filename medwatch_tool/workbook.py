@@ -227,8 +227,12 @@ def _other_sheets(book, sheet) -> str:
 
 def _sheets_of_rows(book, sheet) -> str:
     """The workbook's sheets other than `sheet` that hold rows, hidden ones said so."""
-    return ", ".join(f"'{other.title}'" + ("" if other.sheet_state == "visible" else " (hidden)")
-                     for other in book.worksheets if other is not sheet and _holds_rows(book, other))
+    return ", ".join(_shown(other) for other in book.worksheets if other is not sheet and _holds_rows(book, other))
+
+
+def _shown(sheet) -> str:
+    """A sheet as messages name it: 'Lookup' (hidden)."""
+    return f"'{sheet.title}'" + ("" if sheet.sheet_state == "visible" else " (hidden)")
 
 
 def _holds_rows(book, sheet) -> bool:
@@ -334,8 +338,7 @@ def _sheet_to_read(book, src: Source):
         raise InputError("the workbook holds no worksheet (only charts): save the rows on a worksheet, "
                          "and run again", src.name)
     sheet = _first_visible(book)
-    others = [f"'{other.title}'" + ("" if other.sheet_state == "visible" else " (hidden)")
-              for other in sheets if other is not sheet]
+    others = [_shown(other) for other in sheets if other is not sheet]
     if others:  # their rows are not drafted: say so rather than leave them unsaid
         which = "the first sheet" if book.sheetnames[0] == sheet.title else "the first visible worksheet"
         src.notes.append(f"only {which}, '{sheet.title}', was read; not the workbook's other "
@@ -360,7 +363,7 @@ def _named_sheet(book, src: Source):
         raise InputError(f"has {len(named)} sheets whose names differ from '{wanted}' only in letter case or spaces: "
                          f"give --sheet as its tab shows it ({', '.join(repr(s.title) for s in named)})", src.name)
     charts = [c.title for c in getattr(book, "chartsheets", []) if _loosely(c.title) == _loosely(wanted)]
-    listed = ", ".join(f"'{s.title}'" + ("" if s.sheet_state == "visible" else " (hidden)") for s in sheets)
+    listed = ", ".join(_shown(s) for s in sheets)
     what = f"'{charts[0]}' is a chart, not a sheet of rows" if charts else f"has no sheet named '{wanted}'"
     raise InputError(f"{what}: its sheets of rows are {listed or 'none'}", src.name)
 
