@@ -57,6 +57,9 @@ class Source:
         self.sheet_read: Optional[str] = None
         self.sheet_default = True
         self.notes: List[str] = []  # what the user should know about how it was read
+        # for a workbook, where the sheet read lies in the file (its first and last byte):
+        # its rows are those bytes only, not the other sheets' or the table of texts after them
+        self.span: Optional[Tuple[int, int]] = None
         # whether a row is done (batch --resume): a line journaled as a row of its own is not
         # read again as the first line of a record over many lines, which would take the rest
         self.done: Callable[[int], bool] = lambda number: False
@@ -68,10 +71,15 @@ class Source:
 
     @property
     def position(self) -> int:
+        """How far the rows are read, out of `size` (a progress bar's place)."""
         try:
-            return self.handle.tell()
+            at = self.handle.tell()
         except (OSError, ValueError):
             return 0
+        if self.span and self.size:  # the sheet's bytes, stretched over the bar
+            first, last = self.span
+            return self.size * min(max(at - first, 0), last - first) // max(last - first, 1)
+        return at
 
     def __iter__(self) -> Iterator[Row]:
         if self.format == "xlsx":

@@ -17,7 +17,7 @@ from collections import deque
 import zipfile
 import zlib
 from datetime import date, datetime, timedelta
-from typing import Iterator, List, Optional
+from typing import Iterator, List, Optional, Tuple
 from xml.etree.ElementTree import ParseError
 
 import openpyxl
@@ -131,6 +131,7 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
             return InputError(reason if called == "the first sheet" else f"{called}: {reason}", src.name)
 
         scan = scan_sheet(src.handle, sheet._worksheet_path)
+        src.span = _bytes_of(src.handle, sheet._worksheet_path)
         if scan.uncomputed:
             raise InputError(f"cell {scan.uncomputed} of {called} holds a formula whose value the workbook does "
                              "not hold (it was saved by a program that does not compute formulas), so it would "
@@ -186,6 +187,19 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
         book.close()
         if isinstance(book.texts, TextTable):
             book.texts.close()
+
+
+def _bytes_of(handle, part: str) -> Optional[Tuple[int, int]]:
+    """Where a sheet's XML lies in the workbook's file, as stored (compressed): a progress bar
+    by the whole file's bytes started part-way with a later sheet and ended short of a table
+    of texts stored after the sheet."""
+    try:
+        with zipfile.ZipFile(handle) as archive:
+            info = archive.getinfo(part)
+    except (OSError, KeyError, zipfile.BadZipFile, EOFError, ValueError):
+        return None  # (the bar then counts the file's bytes)
+    first = info.header_offset + 30 + len(info.orig_filename.encode("utf-8")) + len(info.extra)  # after its header
+    return first, first + info.compress_size
 
 
 def _note_hidden(src: Source, count: int, first: List[int]):

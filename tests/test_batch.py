@@ -1302,6 +1302,42 @@ def test_progress_bar_reaches_its_end_and_counts_rows_of_unknown_length(console_
     assert shown and shown[-1] == "3" and not any("/" in count for count in shown), child.before
 
 
+def _percentages(console_script, workbook, out, *options):
+    pexpect = pytest.importorskip("pexpect")
+    child = pexpect.spawn(str(console_script), ["batch", str(workbook), "--out", str(out), *options],
+                          encoding="utf-8", timeout=120)
+    child.expect(pexpect.EOF)
+    assert "2000 drafted, 0 with errors" in child.before, child.before
+    return [int(p) for p in re.findall(r"Drafting.*?(\d+)%", child.before)]
+
+
+def test_a_workbook_s_progress_bar_follows_the_rows_of_its_sheet(console_script, tmp_path):
+    """The bar counted the whole file's bytes: past a long sheet before it, the rows' sheet
+    started at 80%; with a long sheet after it, the bar stood at 20% until the jump to 100%."""
+    openpyxl = pytest.importorskip("openpyxl")
+    import random
+
+    rnd = random.Random(7)
+    row = example_rows()[0]
+    header = list(row)
+    book = openpyxl.Workbook()
+    events = book.active
+    events.title = "Events"
+    events.append(header)
+    for i in range(2000):
+        events.append([f"P-{i}" if h == "admin/report_id" else row[h] for h in header])
+    notes = book.create_sheet("Readings")  # numbers are kept in the sheet: four times the rows' bytes
+    for _ in range(2000):
+        notes.append([rnd.random() for _ in range(50)])
+    book.save(tmp_path / "first.xlsx")
+    book.move_sheet("Readings", offset=-1)
+    book.save(tmp_path / "second.xlsx")
+    for workbook, options in [("first.xlsx", ()), ("second.xlsx", ("--sheet", "Events"))]:
+        shown = _percentages(console_script, tmp_path / workbook, tmp_path / workbook.replace(".", "-"), *options)
+        assert shown == sorted(shown) and shown[-1] == 100, (workbook, shown)
+        assert any(25 <= p <= 75 for p in shown), (workbook, shown)  # it moves with the rows read
+
+
 def test_resume_redrafts_a_row_whose_draft_was_lost(runner, tmp_path):
     """A power cut can keep a journal line but lose the draft file: --resume drafts it again."""
     rows = mixed_rows()
