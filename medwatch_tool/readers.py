@@ -293,13 +293,20 @@ def _day_first_dates(src: Source, paths: List[str], delimiter: str) -> List[tupl
 def day_first_readings(src: Source, sign: Optional[tuple], columns: List[str]) -> List[tuple]:
     """(column, reading) for the date `columns` of a file whose first rows showed `sign`
     (local_conventions.day_first_sign; none when None), and the note that says so."""
+    reading = _day_first_reading(src, sign)
+    return [(path, reading) for path in columns] if reading else []
+
+
+def _day_first_reading(src: Source, sign: Optional[tuple]) -> Optional[Callable[[str], object]]:
+    """How to read the dates of a file whose first rows showed `sign` (None: as any file's),
+    and the note that says so."""
     if sign is None:
-        return []
+        return None
     box, label = load_catalog().describe(sign[2])
-    why = f"this file writes {sign[0]} in {box} {label.lower()} on row {sign[1]}, the day first"
+    why = f"this file writes {sign[0]} in {box} {label.lower()} on {src.unit} {sign[1]}, the day first"
     src.notes.append(f"{why}: its dates that read both ways (03/11/2025) are refused with both readings; "
                      "write them as 2025-11-03")
-    return [(path, functools.partial(from_day_first, why=why)) for path in columns]
+    return functools.partial(from_day_first, why=why)
 
 
 def _date_columns(paths) -> List[str]:
@@ -501,6 +508,7 @@ def _jsonl_rows(src: Source) -> Iterator[Row]:
     empty, first_empty = 0, 0  # records without a value: blank rows, as a CSV's are (counted, not kept)
     budget = _SEARCH_BUDGET  # lines the searches for reports over many lines may still read
     utc_unseen = True  # no date box has held a moment in UTC yet (utc_moment_note)
+    day_first = _jsonl_day_first(src)
     while True:
         number += 1
         lines.new_record()  # one line, one record: its lines are not kept
@@ -544,11 +552,39 @@ def _jsonl_rows(src: Source) -> Iterator[Row]:
             continue
         if utc_unseen and first <= LOOKED_AT and _note_utc_moments(src, first, values, _date_columns(values)):
             utc_unseen = False
+        if day_first:
+            for path in _date_columns(values):
+                if values[path].__class__ is str:
+                    values[path] = day_first(values[path])
         yield Row(first, values, [problem] if problem else [], last)
     if empty:
         which = f"line {first_empty}" if empty == 1 else f"{empty:,} lines (the first: {first_empty})"
         src.notes.append(f"{which} gave no value in any field (as `medwatch fields --jsonl-template` writes "
                          "its record): nothing to draft there")
+
+
+def _jsonl_day_first(src: Source) -> Optional[Callable[[str], object]]:
+    """How to read a date of a JSON Lines file whose first lines write one day first
+    (16/10/2026), as for a CSV file (`_day_first_dates`): its dates that read both ways are
+    refused with both readings (read US-style, 03/11/2025 was 11 March without a word);
+    None for the others, and for a pipe."""
+    handle = _scannable_copy(src.name)
+    if handle is None:
+        return None
+    reading = JsonLines()
+    try:
+        lines = DecodedLines(handle, lone_cr_ends_line=False)
+
+        def dates():
+            for number, raw in enumerate(itertools.islice(lines, LOOKED_AT), 1):
+                values = reading.values(number, raw)[0] if raw.strip() else {}
+                yield number, {path: values[path] for path in _date_columns(values) if values[path].__class__ is str}
+        sign = day_first_sign(dates())
+    except (LineTooLong, OSError):
+        sign = None  # the lines' own reading says what is wrong with them
+    finally:
+        handle.close()
+    return _day_first_reading(src, sign)
 
 
 _OBJECT_LINES, _OBJECT_CHARS = 1000, 1 << 20  # far more than one report takes, pretty-printed

@@ -99,6 +99,36 @@ def test_a_comma_file_that_writes_a_date_day_first_has_its_two_way_dates_refused
     assert draft_values(read_draft(out / "UK-2.xml"))["event/event_date"] == "2025-05-05"
 
 
+def test_a_json_lines_file_that_writes_a_date_day_first_has_its_two_way_dates_refused(runner, tmp_path):
+    """As a comma file's: JSON Lines read 03/11/2025 (3 November) as 11 March without a word,
+    while the same rows as CSV or in a workbook were refused with both readings."""
+    import json
+
+    from medwatch_tool.draft import nest
+
+    rows = [dict(r, **{"admin/report_id": f"UK-{i}"}) for i, r in enumerate(example_rows())]
+    rows[0]["event/event_date"] = "16/10/2025"   # only day first: read so, and the file is day first
+    rows[1]["event/event_date"] = "03/11/2025"   # both ways: refused, with both readings
+    rows[2]["suspect_product[1]/start_date"] = "05/04/2025"  # in a repeated group too
+    src = tmp_path / "events.jsonl"
+    src.write_text("".join(json.dumps(nest({k: v.split("; ") if k == "event/outcome" else v for k, v in r.items()}))
+                           + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    assert result.exit_code == 1, result.output
+    why = "this file writes 16/10/2025 in B3 date of event on line 1, the day first"
+    assert [(p["row"], p["path"], p["message"]) for p in read_problems(out)] == [
+        ("2", "event/event_date", f"'03/11/2025' could be 3 Nov or 11 Mar 2025 ({why}): write 2025-11-03 or 2025-03-11"),
+        ("3", "suspect_product[1]/start_date",
+         f"'05/04/2025' could be 5 Apr or 4 May 2025 ({why}): write 2025-04-05 or 2025-05-04")]
+    assert f"note: {src}: {why}: its dates that read both ways (03/11/2025) are refused" in result.output
+    assert draft_values(read_draft(out / "UK-0.xml"))["event/event_date"] == "2025-10-16"
+    piped = runner.invoke(main, ["batch", "-", "--out", str(tmp_path / "p"), "--input-format", "jsonl"],
+                          input=src.read_bytes())  # (a pipe cannot be looked through first: as a CSV file's)
+    assert [(p["row"], p["message"][:42]) for p in read_problems(tmp_path / "p")] == [
+        ("1", "16/10/2025 is not a date read month first,")], piped.output
+
+
 def test_a_comma_file_without_a_day_first_date_reads_slashed_dates_month_first(runner, tmp_path):
     rows = [dict(r, **{"admin/report_id": f"US-{i}"}) for i, r in enumerate(example_rows())]
     rows[0]["event/event_date"] = "03/11/2025"
