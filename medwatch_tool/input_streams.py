@@ -106,6 +106,7 @@ class Recoded(Wrapped):
     def __init__(self, source: BinaryIO, encoding: Optional[str], lone_cr: bool):
         super().__init__(source)
         self._lone_cr, self._pending = lone_cr, b""
+        self.recoded = bool(encoding)  # its UTF-8 is this tool's: there is no Windows-1252 in it to tell apart
         self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace") if encoding else None
 
     @staticmethod
@@ -154,8 +155,8 @@ def _windows_1252_and_utf8(raw: bytes) -> str:
     no-break space read as "ɠ", É and a closing quote as "ɔ". So a character is taken as
     UTF-8 where it is a letter, sign or accent of a script (Latin U+00A0-U+024F, combining
     accents, Greek, Cyrillic, Hebrew, Arabic... and beyond); a phonetic or modifier letter
-    (U+0250-U+02FF), which such pairs make, only where it sits in a word as a letter does
-    (`_a_letter_in_its_word`); never a C1 control."""
+    (U+0250-U+02FF) or a C1 control, which such pairs make, only where it is plainly meant
+    (`_plainly_utf8`)."""
     out, at = [], 0
     for found in _UTF8_CHARACTER.finditer(raw):
         try:
@@ -165,12 +166,10 @@ def _windows_1252_and_utf8(raw: bytes) -> str:
                 continue  # (an overlong form, or half a character: Windows-1252 bytes)
             halves = found.group().decode("utf-8", "surrogatepass")  # CESU-8: the two halves, joined
             character = halves.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
-        if character < "\u00a0":
-            continue  # C1 controls: no text holds them
         before = raw[at:found.start()].decode("cp1252", errors="replace")
-        if "\u0250" <= character < "\u0300":
+        if character < "\u0300":
             preceding = ("".join(out[-4:]) + before)[-2:]
-            if not _a_letter_in_its_word(preceding, character, _next_character(raw, found.end())):
+            if not _plainly_utf8(character, preceding, _next_character(raw, found.end())):
                 continue
         out.append(before)
         out.append(character)
@@ -238,9 +237,12 @@ class DecodedLines:
     be told and named, and its lines `put_back` to be read again as rows.
     """
 
-    def __init__(self, handle: BinaryIO, lone_cr_ends_line: bool = True):
+    def __init__(self, handle: BinaryIO, lone_cr_ends_line: bool = True, utf8: bool = False):
         self._handle, self._first = handle, True
         self._lone_cr_ends_line = lone_cr_ends_line  # JSON Lines: only LF ends a line (a CR is in it)
+        # UTF-8 known to be meant (JSON is UTF-8; a BOM; recoded from UTF-16): a line that
+        # decodes as UTF-8 is read so, without looking for Windows-1252 pairs in it
+        self._utf8 = utf8 or getattr(getattr(handle, "raw", None), "recoded", False)
         self._ahead: list = []  # lines (or a LineTooLong) to give before reading on, the next one last
         self.quotes, self.line = 0, 0
         self.record: List[str] = []
@@ -297,16 +299,17 @@ class DecodedLines:
                 self.line += 1
                 raise LineTooLong(f"is longer than {MAX_MB} MB on one line; it was not read", in_open_cell)
             if self._first:
-                raw = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+                if raw.startswith(b"\xef\xbb\xbf"):  # (Excel's "CSV UTF-8"; no Windows-1252 program writes it)
+                    raw, self._utf8 = raw[3:], True
                 self._first = False
             cr = raw.find(b"\r") if self._lone_cr_ends_line else -1
             if cr >= 0 and (cr < len(raw) - 2 or not raw.endswith(b"\r\n")):  # a CR alone ends a line
-                pieces = [_decoded(piece) for piece in _AFTER_LONE_CR.split(raw) if piece]
+                pieces = [_decoded(piece, self._utf8) for piece in _AFTER_LONE_CR.split(raw) if piece]
                 if not self._pieces_of_one_row(pieces):
                     self._ahead = pieces[::-1]
                     return next(self)
             self.quotes += raw.count(b'"')
-            text = _decoded(raw)
+            text = _decoded(raw, self._utf8)
         self.line += 1
         self.record.append(text)
         return text
@@ -331,19 +334,52 @@ class DecodedLines:
 _NOT_A_NAME_S = re.compile("[\u0080-\u009f\u0250-\u02ff]")  # what Windows-1252 pairs make as UTF-8
 
 
-def _decoded(raw: bytes) -> str:
+def _decoded(raw: bytes, utf8: bool = False) -> str:
     """A line as text: UTF-8, unless it does not decode, or its UTF-8 holds what only a
     Windows-1252 pair makes ("CAFÉ”" in Windows-1252 is valid UTF-8 too: "CAFɔ"); the ʻ of
-    Kāneʻohe or the ə of Məmmədov, letters in their words, are kept."""
+    Kāneʻohe or the ə of Məmmədov, letters in their words, are kept. So are such characters
+    where the input is known to be UTF-8 (`utf8`), where the line holds other UTF-8 that no
+    Windows-1252 pair makes (é, °, ’: one program wrote the line), and where no Windows-1252
+    pair can make them (ː is CB 90, and 90 is no Windows-1252 character): the ˃ and ˂ of a
+    lab result pasted from a record were read as "Ëƒ" and "Ë‚", silently."""
     try:
         text = raw.decode("utf-8")  # the fast path: nearly every line
     except UnicodeDecodeError:
         return _windows_1252_and_utf8(raw)
-    if text.isascii():
+    if utf8 or text.isascii():
         return text
     for found in _NOT_A_NAME_S.finditer(text):
         at = found.start()
-        character = found.group()
-        if character < "\u00a0" or not _a_letter_in_its_word(text[max(0, at - 2):at], character, text[at + 1:at + 2]):
+        if not _plainly_utf8(found.group(), text[max(0, at - 2):at], text[at + 1:at + 2]) and not _ONLY_UTF8.search(text):
             return _windows_1252_and_utf8(raw)
     return text
+
+
+_ONLY_UTF8 = re.compile("[^\u0000-\u009f\u0250-\u02ff]")  # what no Windows-1252 pair makes as UTF-8
+
+
+def _plainly_utf8(character: str, preceding: str, following: str) -> bool:
+    """Whether a character read as UTF-8 is meant, though two Windows-1252 characters can
+    make it: a C1 control never is (no text holds one); a phonetic or modifier letter
+    (U+0250-U+02FF) is where it stands as a letter of its word (`_a_letter_in_its_word`), and
+    from U+0280 on also where no letter precedes it: its pair is a capital Ê or Ë and a sign,
+    and no word has such a capital alone (˃ 6.5, 39˚ C). Anything no pair makes is meant.
+    `preceding` is the (up to) two characters before it, `following` the one after it."""
+    if not ("\u0080" <= character < "\u00a0" or "\u0250" <= character < "\u0300") \
+            or not _a_windows_1252_pair(character):
+        return True
+    if character < "\u00a0":
+        return False
+    if character >= "\u0280" and not preceding[-1:].isalpha():
+        return True
+    return _a_letter_in_its_word(preceding, character, following)
+
+
+def _a_windows_1252_pair(character: str) -> bool:
+    """Whether the UTF-8 bytes of `character` are two Windows-1252 characters (five bytes
+    are none: 81, 8D, 8F, 90, 9D)."""
+    try:
+        character.encode("utf-8").decode("cp1252")
+    except UnicodeDecodeError:
+        return False
+    return True

@@ -166,6 +166,27 @@ def test_windows_1252_pairs_that_look_like_utf8_stay_windows_1252(runner, tmp_pa
     assert description(out, "C1") == text
 
 
+@pytest.mark.parametrize("form", ["csv", "csv with a BOM", "UTF-16 text", "jsonl"])
+@pytest.mark.parametrize("text", ["HbA1c ˃ 6.5% and BP ˂ 90", "Temp 39˚ C", "Say ˈbaklofen; the a ː long",
+                                  "Angle ɑ = 30°"])
+def test_utf8_signs_a_windows_1252_pair_could_make_are_kept(runner, tmp_path, form, text):
+    """A lab result pasted from a record: "HbA1c Ëƒ 6.5% and BP Ë‚ 90", "Temp 39Ëš C", "the a
+    Ë\ufffd long" (90 is no Windows-1252 character: the sign was lost), without a word. Such a
+    sign after no letter is no capital Ê or Ë alone; ° is UTF-8 no pair makes; a BOM, UTF-16
+    and JSON say the text is Unicode."""
+    out = tmp_path / "o"
+    if form == "jsonl":
+        src = tmp_path / "e.jsonl"
+        src.write_text(json.dumps(nest(dict(zip(HEADER.split(","), line("U1", text).split(","))))) + "\n")
+    else:
+        body = "\n".join([HEADER, line("U1", text)]) + "\n"
+        src = tmp_path / ("e.txt" if form == "UTF-16 text" else "e.csv")
+        src.write_bytes(body.replace(",", "\t").encode("utf-16") if form == "UTF-16 text"
+                        else ("\ufeff" if "BOM" in form else "").encode() + body.encode())
+    assert batch(runner, src, out).exit_code == 0
+    assert description(out, "U1") == text
+
+
 NAMES = {"reporter/city": "Kāneʻohe", "reporter/last_name": "Məmmədov", "reporter/first_name": "Kwabɛna",
          "reporter/address": "ʻAiea Heights Dr, Hawaiʻi Kai"}
 
