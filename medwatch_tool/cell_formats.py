@@ -14,21 +14,28 @@ and the date gains a day nobody gave. So these are read as Excel shows them:
   only rounded on screen: what was typed is the number held, and it is read whole. Thousands
   separators and the decimal mark are how the computer's language shows a number (1.500,00
   in German): they are left out, the number written with a point. A unit shown after the
-  number ('0.0 "mg"') is read with it, as with '0 "mg"' (it goes to its unit's box); text
-  or a sign before it (a currency) keeps the number read as held;
+  number ('0.0 "mg"') is read with it, as with '0 "mg"' (it goes to its unit's box), and so
+  is text written as text before it ('">"0.0' shows 3 as >3.0, a lab result's qualifier); a
+  currency or an unquoted sign before it ('"$"0.00') keeps the number read as held;
 - dates shown without a day ("mmm-yy", "mmmm yyyy", "yyyy-mm") or without a month ("yyyy"):
   as the partial date shown (2026-11, 2026), as the schema takes them. Excel fills the part
   not typed with 1 (Nov 2026 is held as 2026-11-01), so only a 1 is taken for a part not
   given: a date on another day (or month) was typed with it, or computed, and is read in
   full rather than a part of it dropped. A format with a time (h, s, AM/PM) is no partial date.
 
-The other formats (thousands separators alone, scientific, fractions, currency) only round
-or decorate a number, and the number itself is what the user typed.
+- scientific ("0.00E+00"): read as held in a number box, but marked (`InScientific`), as
+  Excel gives a cell this format when what is typed reads as a number in E notation: a lot
+  typed 12E4 is held as 120000 and shown as 1.20E+05, neither what was typed, so a box that
+  takes text refuses it (workbook.py).
+
+The other formats (thousands separators alone, fractions, currency) only round or decorate
+a number, and the number itself is what the user typed.
 
 Which cell styles carry such a format is worked out once per workbook, so a cell costs a
 look-up of its style only when it holds a number or a date.
 """
 import re
+import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Callable, Dict, List, Optional, Union
@@ -72,12 +79,43 @@ def format_reading(code: str) -> Optional[Shown]:
     placed = _placeholders(first)
     if placed is not None and placed != [None]:
         return lambda value: _padded(placed, value)
+    scientific = _E_NOTATION.search(bare)
+    if scientific:
+        places = len(scientific.group(1) or "")
+        return lambda value: InScientific.of(value, places)
     decimals = _fixed_decimals(first)
     if decimals is not None:
-        at_least, at_most, whole_digits, after = decimals
+        at_least, at_most, whole_digits, after, before = decimals
         zero_shown_otherwise = len(sections) > 2  # "0.00;-0.00;\"-\"": zero has a section of its own
-        return lambda value: _decimals(value, at_least, at_most, whole_digits, zero_shown_otherwise, after)
+        return lambda value: _decimals(value, at_least, at_most, whole_digits, zero_shown_otherwise, after, before)
     return None
+
+
+_E_NOTATION = re.compile(r"[0#?](?:\.([0#?]*))?[eE][+-]")  # 0.00E+00, ##0.0E+0: the digits after the point
+
+
+class InScientific(str):
+    """A number shown by a scientific format, as held ('120000'); `shown` is what Excel
+    shows ('1.20E+05')."""
+
+    shown = ""
+
+    @classmethod
+    def of(cls, value, places: int) -> Optional["InScientific"]:
+        if not _is_number(value):
+            return None
+        cell = cls(number_text(value))
+        cell.shown = f"{value:.{places}E}"
+        return cell
+
+
+def number_text(value: Number) -> str:
+    """A number as a cell reads: a whole one without '.0' (the form the schema takes, and a
+    long ID keeps its digits), others to the 15 significant digits Excel works with (0.1*3 is
+    0.3, not 0.30000000000000004)."""
+    if value.__class__ is float:
+        return str(int(value)) if value.is_integer() else format(value, ".15g")
+    return str(value)
 
 
 def _sections(code: str) -> List[str]:
@@ -228,37 +266,44 @@ def _year_shown(value) -> Optional[str]:
 
 
 _UNSEEN = re.compile(r"\[[^\]]*\]|_.|\*.")  # [Red], [$-409]; _) a space as wide; * repeated to fill
-_FIXED = re.compile(r'([#0,]*)\.(0+)(#*)((?:\s|"[^"]*"|\\.)*)')  # and the text after it: a unit ("mg")
+# the number, and the text after it (a unit: "mg"); before it, only text written as text
+# ('">"0.0' shows >3.0), not an unquoted sign (a currency: $0.00)
+_FIXED = re.compile(r'((?:"[^"]*"|\\.)(?:\s|"[^"]*"|\\.)*)?([#0,]*)\.(0+)(#*)((?:\s|"[^"]*"|\\.)*)')
 _QUOTED = re.compile(r'"([^"]*)"|\\(.)')
 
 
 def _fixed_decimals(section: str):
     """(zeros after the point, digits after the point at most, zeros before it, the text
-    shown after the number) of a format that shows a plain number with fixed decimals
-    ("0.00", "#,##0.000", "0.0#"), maybe followed by a unit ('0.0 "mg"', as the whole-number
-    '0 "mg"' is read with it); None for any other, text or a sign before the number (a
-    currency) among them."""
+    shown after the number, the text shown before it) of a format that shows a plain number
+    with fixed decimals ("0.00", "#,##0.000", "0.0#"), maybe followed by a unit ('0.0 "mg"',
+    as the whole-number '0 "mg"' is read with it) or preceded by quoted text ('">"0.0'); None
+    for any other, a currency or an unquoted sign before the number among them."""
     plain = _FIXED.fullmatch(_UNSEEN.sub("", section).strip())
     if plain is None:
         return None
-    whole, zeros, more, after = plain.groups()
-    after = _QUOTED.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), after)
-    return len(zeros), len(zeros) + len(more), whole.count("0"), after
+    before, whole, zeros, more, after = plain.groups()
+    before, after = (_QUOTED.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), text or "")
+                     for text in (before, after))
+    if any(unicodedata.category(ch) == "Sc" for ch in before):
+        return None  # '"$"#,##0.00', as Excel writes a currency: a decoration, the number read as held
+    return len(zeros), len(zeros) + len(more), whole.count("0"), after, before
 
 
 def _decimals(value: Number, at_least: int, at_most: int, whole_digits: int, zero_shown_otherwise: bool,
-              after: str = "") -> Optional[str]:
+              after: str = "", before: str = "") -> Optional[str]:
     """A number as a fixed-decimals format shows it, when that shows all its digits: 1.1 in
     "0.00" is 1.10; 1.234 is only rounded to 1.23 on screen, and read as held (None), with
-    the unit the format shows after it (0.5 in '0.0 "mg"' is "0.5 mg": the unit goes to its box)."""
+    the unit the format shows after it (0.5 in '0.0 "mg"' is "0.5 mg": the unit goes to its box)
+    and the text before it (3 in '">"0.0' is ">3.0": a lab result's qualifier)."""
     if not _is_number(value) or (value == 0 and zero_shown_otherwise):
         return None
     # a float to Excel's 15 significant digits, as _cell_text reads it; a whole number as held
     held = Decimal(abs(value)) if value.__class__ is int else Decimal(format(abs(value), ".15g"))
     places = max(0, -held.as_tuple().exponent)
+    sign = "-" if value < 0 else ""
     if places > at_most:
-        return format(value, ".15g") + after if after.strip() else None
+        return sign + before + format(abs(value), ".15g") + after if (before + after).strip() else None
     text = format(held, f".{max(places, at_least)}f")
     whole, point, fraction = text.partition(".")
     whole = whole.zfill(whole_digits) if whole != "0" or whole_digits else ""  # "#.00" shows 0.5 as .50
-    return ("-" if value < 0 else "") + whole + point + fraction + after
+    return sign + before + whole + point + fraction + after

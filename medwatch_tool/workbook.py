@@ -25,7 +25,7 @@ from lxml import etree
 from openpyxl.reader.excel import SHARED_STRINGS, ExcelReader
 
 from .catalog import load_catalog
-from .cell_formats import shown_values
+from .cell_formats import InScientific, number_text, shown_values
 from .errors import InputDamaged, InputError, OutputError
 from .header import HeaderFurtherDown, column_letters, header_paths, names_a_field
 from .local_conventions import LOOKED_AT, Refused, day_first_sign
@@ -51,9 +51,8 @@ def _cell_text(value) -> str:
         sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
         shown = f"{sign}{seconds // 3600}:{seconds // 60 % 60:02d}"
         return shown + (f":{seconds % 60:02d}" if seconds % 60 else "")
-    if isinstance(value, float):  # a whole number as held (52.0 is 52, a long ID keeps its digits);
-        # others to the 15 significant digits Excel works with (0.1*3 is 0.3, not 0.30000000000000004)
-        return str(int(value)) if value.is_integer() else format(value, ".15g")
+    if isinstance(value, float):
+        return number_text(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -172,6 +171,8 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
                     if text and not text.isspace():  # (text.strip() without a copy)
                         if text.__class__ is DateCell:
                             text = _in_a_text_box(text) if path in text_boxes else str(text)
+                        elif text.__class__ is InScientific:
+                            text = _scientific_in_a_text_box(text) if path in text_boxes else str(text)
                         row.values[path] = text
                 for path, reading in day_first:
                     if path in row.values:
@@ -435,6 +436,12 @@ def _in_a_text_box(text: DateCell) -> Refused:
     return Refused(text, f"'{text}' is a date, and this box takes text: Excel turns what is typed as 3-5 or 1/2 "
                          "into a date. If it is not meant as one, format the column as Text, type the value again, "
                          "and run again")
+
+
+def _scientific_in_a_text_box(text: InScientific) -> Refused:
+    return Refused(text.shown, f"'{text.shown}' is the number {text} shown in scientific notation, and this box takes "
+                               "text: Excel turns a code typed as 12E4 into the number 120000. Format the column as "
+                               "Text, type the value again (or give a number the cell format Number), and run again")
 
 
 def _digits_lost(number: float) -> bool:

@@ -224,6 +224,10 @@ def test_a_formula_after_a_chart_sheet_is_checked_on_the_sheet_read(runner, tmp_
      {"suspect_product[1]/dose": "0.5", "suspect_product[1]/dose_unit": "MG"}),
     ("patient/weight", 70.25, '0.0 "kg"', {"patient/weight": "70.25", "patient/weight_unit": "kg"}),
     ("patient/weight", 70.25, '"$"0.0', {"patient/weight": "70.25"}),  # text before it (a currency): as held
+    ("event/test[1]/result", 3, '">"0.0', {"event/test[1]/result": ">3.0"}),  # a qualifier before it: as shown
+    ("event/test[1]/result", 0.05, '"<"0.00', {"event/test[1]/result": "<0.05"}),  # (it was read as 3, 0.05)
+    ("event/test[1]/result", 1.5, '\\~0.0', {"event/test[1]/result": "~1.5"}),
+    ("patient/weight", 70, "0.00E+00", {"patient/weight": "70"}),  # a number box: the number held
     ("patient/weight", 70.5, "0.00", {"patient/weight": "70.5"}),  # a number box drops the zeros shown
 ])
 def test_a_number_is_read_as_its_format_shows_it(runner, tmp_path, path, value, number_format, stored):
@@ -388,6 +392,31 @@ def test_a_date_in_a_box_that_takes_text_is_refused_as_excel_s_reading(runner, t
     assert (problem["path"], problem["box"]) == ("suspect_product[1]/lot", "D1")
     assert problem["message"].startswith("'2026-03-05' is a date, and this box takes text: Excel turns what is "
                                          "typed as 3-5 or 1/2 into a date")
+
+
+@pytest.mark.parametrize("path, held, number_format, shown", [
+    ("suspect_product[1]/lot", 120000, "0.00E+00", "1.20E+05"),  # typed 12E4: Excel's own format for it
+    ("device[1]/serial", 5e10, "0E+00", "5E+10"),
+    ("event/test[1]/result", 1500, "0.0E+0", "1.5E+03"),
+])
+def test_a_number_in_scientific_notation_in_a_box_that_takes_text_is_refused(runner, tmp_path, path, held,
+                                                                            number_format, shown):
+    """A lot typed 12E4 is held by Excel as 120000 and shown as 1.20E+05: it was drafted as the
+    lot 120000, neither what was typed nor what was shown, without a word."""
+    row = dict(example_rows()[1], **{"admin/report_id": "SCI", path: held})
+    book = openpyxl.Workbook()
+    header = _workbook(None, [row], book.active)
+    book.active.cell(row=2, column=header.index(path) + 1).number_format = number_format
+    src = tmp_path / "sci.xlsx"
+    book.save(src)
+    result = _run(runner, src, tmp_path / "o")
+    assert result.exit_code == 1, result.output
+    [problem] = read_problems(tmp_path / "o")
+    assert problem["path"] == path
+    assert problem["message"] == (f"'{shown}' is the number {held:.0f} shown in scientific notation, and this box "
+                                  "takes text: Excel turns a code typed as 12E4 into the number 120000. Format the "
+                                  "column as Text, type the value again (or give a number the cell format Number), "
+                                  "and run again")
 
 
 def test_a_time_span_in_a_number_box_is_told_in_hours(runner, tmp_path):
