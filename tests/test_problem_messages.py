@@ -283,3 +283,19 @@ def test_a_question_the_patient_would_not_answer_leaves_its_box_empty(runner, tm
     assert result.exit_code == 0 and "1 drafted, 0 with errors" in result.output, result.output
     values = draft_values(read_draft(next(out.glob("*.xml"))))
     assert "patient/race" not in values and "patient/ethnicity" not in values
+
+
+def test_more_answers_than_a_box_takes_are_refused_saying_so(runner, tmp_path):
+    """Six device problem codes were refused with the schema's "is not expected here (expected
+    expiration_date, operator, ...)", naming other boxes."""
+    row = dict(example_rows()[1], **{"device[1]/brand_name": "SynchroMed II",
+                                     "device[1]/problem_code": "1001; 1002; 1003; 1004; 1005; 1006"})
+    result, out = run(runner, tmp_path, [row])
+    assert result.exit_code == 1, result.output
+    assert [(p["path"], p["box"], p["message"]) for p in read_problems(out) if p["severity"] == "error"] == [
+        ("device[1]/problem_code", "E", "gives 6 answers (1001; 1002; 1003; 1004; 1005; 1006), and this box takes "
+                                        "at most 5: keep those that matter most")]
+    row["device[1]/problem_code"] = "1001; 1002; 1003; 1004; 1005; 1001"  # the same code twice is one answer
+    (tmp_path / "again").mkdir()
+    result, out = run(runner, tmp_path / "again", [row])
+    assert result.exit_code == 0, (result.output, read_problems(out))
