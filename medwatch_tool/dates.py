@@ -127,7 +127,7 @@ def _known_date(s: str, text: str) -> str:
         return _full(int(m.group(1)), int(m.group(2)), int(m.group(3)), text)
     m = re.fullmatch(r"(\d{4})(?:([-/.])(\d{1,2})(?:\2(\d{1,2}))?)?", s)  # 2026-11-03, 2026/11/03, 2026.11.03
     if m and not (m.group(2) == "." and not m.group(4)):  # 2026.11 could be a number; 2026.11.03 is not
-        y, mo, d = m.group(1), m.group(3), m.group(4)
+        y, mo, d = f"{int(m.group(1)):04d}", m.group(3), m.group(4)  # (\d takes any script's digits: ２０２６)
         if d:
             return _full(int(y), int(mo), int(d), text)
         if mo:

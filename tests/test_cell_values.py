@@ -288,6 +288,7 @@ def test_countries_as_people_write_them_in_a_batch(runner, tmp_path, written, co
     ("2026-11-03 14:30 EST", "2026-11-03"), ("11/03/2026 2:30 PM PDT", "2026-11-03"),
     ("10-16-2026", "2026-10-16"), ("16-10-2026", "2026-10-16"),  # dashes: either order, when only one reads
     ("16.10.2026", "2026-10-16"), ("03.03.2026", "2026-03-03"),  # dots (day first): when only one reading
+    ("２０２６", "2026"), ("٢٠٢٦-١١", "2026-11"),  # digits as a Japanese or Arabic keyboard types them
 ])
 def test_dates_that_read_one_way_are_read(runner, tmp_path, written, stored):
     [values] = run_batch(runner, tmp_path, [{"event/event_date": written, "event/report_date": "2026-11-20"}])
