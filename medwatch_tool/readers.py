@@ -309,6 +309,20 @@ def _day_first_reading(src: Source, sign: Optional[tuple]) -> Optional[Callable[
     return functools.partial(from_day_first, why=why)
 
 
+_EXCEL_TEXT = re.compile(r'="((?:[^"]|"")*)"')  # ="00123": how exports keep a code's zeros when Excel opens them
+
+
+def _as_excel_shows(values: Dict[str, str]):
+    """Cells written ="00123" read as Excel shows them, 00123: a formula giving the text,
+    which exports write so that Excel keeps a code's leading zeros (they were drafted as
+    written, quotes and all, in a lot or ZIP code box, and refused in a number box)."""
+    for path, cell in values.items():
+        if cell.startswith('="'):
+            found = _EXCEL_TEXT.fullmatch(cell.strip())
+            if found:
+                values[path] = found.group(1).replace('""', '"')
+
+
 def _date_columns(paths) -> List[str]:
     """The paths (of a header, or a record's keys) that name a date box."""
     catalog = load_catalog()
@@ -411,6 +425,8 @@ def _csv_records(src: Source) -> Iterator[Row]:
         number += 1
         # blank cells are left out (`not cell.isspace()` is `cell.strip()` without a copy)
         values = {path: cell for path, cell in zip(paths, cells) if cell and not cell.isspace()}
+        if '="' in lines.record[-1] or len(lines.record) > 1:  # (one search a row: nearly none has one)
+            _as_excel_shows(values)
         if len(lines.record) > 1:  # a quoted cell over many lines: did it swallow rows?
             swallowed = _swallowed_rows(src, lines, delimiter, paths, number, len(cells))
             if swallowed:  # its values name it in problems.csv (report id), no more

@@ -469,3 +469,23 @@ def test_device_problem_codes_listed_with_commas_are_read(runner, tmp_path):
     assert path == "device[1]/problem_code"
     assert message.startswith("'12' does not look like a valid device problem code (FDA/IMDRF): a 4-digit FDA CDRH code")
     assert message.endswith("or an IMDRF code (e.g. A040601)")  # (not cut at "e.g. A")
+
+
+def test_a_cell_written_as_excel_s_text_formula_is_read_as_excel_shows_it(runner, tmp_path):
+    """Exports write ="00123" so that Excel keeps a code's leading zeros when it opens the
+    file: it was drafted as the lot '="00123"', quotes and all, and refused in a number box."""
+    src = tmp_path / "export.csv"
+    src.write_text('admin/report_id,admin/form,patient/identifier,patient/weight,patient/weight_unit,'
+                   'event/problem_type,event/description,suspect_product[1]/name,suspect_product[1]/lot,'
+                   'reporter/last_name,reporter/phone,reporter/postal_code\n'
+                   '="X-1",3500,AB,="70",kg,adverse_event,"Said ""=x"" twice",Baclofen,="00123",Okafor,'
+                   '555-0100,="02134"\n'
+                   '"=""X-2""",3500,AB,70,kg,adverse_event,"=""Nausea"" then",Baclofen,"=""0A""""1""",Okafor,'
+                   '555-0100,02134\n', encoding="utf-8")
+    out = tmp_path / "out"
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    assert result.exit_code == 0, (result.output, read_problems(out))
+    first, second = (draft_values(read_draft(out / f"X-{n}.xml")) for n in (1, 2))
+    assert (first["suspect_product[1]/lot"], first["reporter/postal_code"], first["patient/weight"],
+            first["event/description"]) == ("00123", "02134", "70", 'Said "=x" twice')
+    assert (second["suspect_product[1]/lot"], second["event/description"]) == ('0A"1', '="Nausea" then')
