@@ -455,10 +455,12 @@ def _swallowed_rows(src: Source, lines: DecodedLines, delimiter: str, paths: Lis
     A quote opening a cell and never closed (or closed only by the quote of a cell rows
     below) reads the rows after it into that cell, and they would be lost unsaid. A quote
     still open at the end of the file swallowed whatever follows it; one closed rows below
-    leaves a record of another length than the header. Then from the first line in the cell
-    that is a row of its own (see `_is_a_row`), the lines are put back to be read again as
-    rows. A record of the header's length is a cell of many lines, as descriptions often
-    are, whatever its lines hold (a list of symptoms with commas)."""
+    leaves a record of another length than the header, or of its length by chance (then
+    with whole rows inside: their cells took the place of the row's own). When a line in the
+    cell is a row of its own (see `_is_a_row`), every line after the row's first is put back
+    to be read again as a row (one before it may be a row whose values are refused: a row
+    with mistakes is still a row to tell). Otherwise a record of the header's length is a
+    cell of many lines, as descriptions often are (a list of symptoms with commas)."""
     record = lines.record
     first, last = lines.line - len(record) + 1, lines.line  # the record's lines in the file
     try:
@@ -468,7 +470,7 @@ def _swallowed_rows(src: Source, lines: DecodedLines, delimiter: str, paths: Lis
     except csv.Error as exc:
         open_at_end = "unexpected end of data" in str(exc)
     row_like = None
-    if (open_at_end or cells != len(paths)) and len(paths) >= _ROW_LIKE:
+    if len(paths) >= _ROW_LIKE:
         row_like = next((at for at, line in enumerate(record[1:], 1)
                          if _is_a_row(next(csv.reader([line], delimiter=delimiter), []), paths)), None)
     if not row_like and not open_at_end:
@@ -481,9 +483,9 @@ def _swallowed_rows(src: Source, lines: DecodedLines, delimiter: str, paths: Lis
     read_in = f"line {last}" if last == first + 1 else f"lines {first + 1}-{last}"
     closed = "is never closed" if open_at_end else f"is closed only on line {last}"
     if row_like:
-        lines.put_back(record[row_like:])
-        swallowed = (f"{read_in} of the file, which look like rows of their own, were read into that cell "
-                     "(they are read again as rows)")
+        lines.put_back(record[1:])
+        which = "which look like rows of their own" if row_like == 1 else "rows of their own among them"
+        swallowed = f"{read_in} of the file, {which}, were read into that cell (they are read again as rows)"
     else:
         swallowed = f"{read_in} of the file, to its end, were read into that cell"
     src.notes.append(f"row {number} opens a quote that {closed}: {read_in} were read into one of its cells "

@@ -57,6 +57,45 @@ def test_a_quote_never_closed_is_a_problem_of_its_row_and_the_rows_it_swallowed_
     assert "note: " + str(src) + ": row 3 opens a quote that is never closed: lines 4-6" in result.output
 
 
+def test_rows_swallowed_into_a_record_of_the_header_s_length_are_told_and_read(runner, tmp_path):
+    """A quote closed rows below by a quote inside another row's text made a record with as
+    many cells as the header: Q3 and Q4 vanished, and Q2 was drafted with Q5's reporter and
+    a description holding the other patients' rows, exit 0."""
+    src = tmp_path / "closed.csv"
+    q5 = line("Q5", 'Said he felt "fine"').replace("Pereira,Daniel", "Jones,Bob")
+    src.write_text("\n".join([HEADER, line("Q1"), line("Q2", '"Spasms and itching'), line("Q3"), line("Q4"), q5])
+                   + "\n")
+    out = tmp_path / "o"
+    result = batch(runner, src, out)
+    assert result.exit_code == 1, result.output
+    assert drafted(out) == ["Q1", "Q3", "Q4", "Q5"]
+    assert description(out, "Q5") == 'Said he felt "fine"'
+    [problem] = read_problems(out)
+    assert (problem["row"], problem["report_id"]) == ("3", "Q2")
+    assert ("that is closed only on line 6, so lines 4-6 of the file, which look like rows of their own, were read "
+            "into that cell (they are read again as rows)") in problem["message"]
+
+
+def test_a_row_with_mistakes_among_the_rows_swallowed_is_read_again_too(runner, tmp_path):
+    """Lines were put back from the first that looks like a row: Q3, a row whose date and
+    outcome are refused, stayed inside Q2's cell, unsaid, while the message said the lines
+    were read again; the rows after it took its row numbers."""
+    src = tmp_path / "closed.csv"
+    bad = (line("Q3", date="2026-11-31").replace("hospitalization", "dead").replace("female", "woman")
+           .replace(",year,", ",years old,"))  # too many values refused to pass for a row
+    src.write_text("\n".join([HEADER, line("Q1"), line("Q2", '"Spasms and itching'), bad,
+                              line("Q4", '"Cramps"'), line("Q5")]) + "\n")
+    out = tmp_path / "o"
+    result = batch(runner, src, out)
+    assert result.exit_code == 1, result.output
+    assert drafted(out) == ["Q1", "Q4", "Q5"]
+    problems = read_problems(out)
+    assert [(p["row"], p["report_id"]) for p in problems if not p["path"]] == [("3", "Q2")]
+    assert "so lines 4-5 of the file, rows of their own among them, were read into" in problems[0]["message"]
+    assert {p["row"] for p in problems if p["report_id"] == "Q3"} == {"4"}  # its own row (and line) number
+    assert {p["path"] for p in problems if p["report_id"] == "Q3"} >= {"event/event_date", "event/outcome"}
+
+
 @pytest.mark.parametrize("text", [
     "Patient reported:\nnausea, vomiting, dizziness, headache, rash, fever, chills, cramps, itching, "
     "pain, fatigue, insomnia, anxiety, weakness, tremor\nresolved",
