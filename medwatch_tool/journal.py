@@ -195,7 +195,7 @@ class Journal:
         byte order mark: without one Excel, where clinicians open it, reads UTF-8 as the
         local code page ("—" shows as "â€”", "José" as "JosÃ©")."""
         with atomic_text_writer(folder / PROBLEMS, encoding="utf-8-sig") as handle:
-            writer = csv.DictWriter(handle, fieldnames=PROBLEM_COLUMNS, lineterminator="\n")
+            writer = csv.DictWriter(handle, fieldnames=PROBLEM_COLUMNS, lineterminator="\r\n")  # (a CR in a cell quoted)
             writer.writeheader()
             void = self.redo - self.redone  # drafts lost and not drafted again: their rows are not done
             later = dict(self.repeated)  # and each row this run drafted again has one entry more

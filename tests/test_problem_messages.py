@@ -299,3 +299,16 @@ def test_more_answers_than_a_box_takes_are_refused_saying_so(runner, tmp_path):
     (tmp_path / "again").mkdir()
     result, out = run(runner, tmp_path / "again", [row])
     assert result.exit_code == 0, (result.output, read_problems(out))
+
+
+def test_a_carriage_return_in_a_value_keeps_problems_csv_readable(runner, tmp_path):
+    """A CR alone in a quoted cell was written unquoted into the message: Excel and Python's
+    csv split the record there, and its rest read as a row of its own."""
+    src = tmp_path / "cr.csv"
+    src.write_bytes(b'admin/report_id,patient/age\nR1,"4\r4"\n')
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    assert result.exit_code == 1, result.output
+    problems = read_problems(out)
+    assert {p["row"] for p in problems} == {"2"} and all(p["rule"] or p["path"] for p in problems)
+    assert ("patient/age", "'4\r4' is not a number") in {(p["path"], p["message"]) for p in problems}
