@@ -26,7 +26,8 @@ from .text_table import TextTable
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _ROW, _CELL, _VALUE, _INLINE = f"{MAIN}row", f"{MAIN}c", f"{MAIN}v", f"{MAIN}is"
 _TEXT, _RUN, _STRING = f"{MAIN}t", f"{MAIN}r", f"{MAIN}si"
-_SHEET, _TABLE = f"{MAIN}worksheet", f"{MAIN}sst"
+_SHEET, _TABLE, _SHEET_DATA = f"{MAIN}worksheet", f"{MAIN}sst", f"{MAIN}sheetData"
+EXCEL_COLUMNS = 16_384  # A to XFD: no spreadsheet program saves a row of more cells
 # how every part of a workbook is parsed here: no entity expanded, nothing fetched
 PARSER = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
               remove_comments=True, remove_pis=True)
@@ -79,8 +80,11 @@ def sheet_cells(xml, strings: Sequence[str], date_styles, timedelta_styles, epoc
     """(row number, its cells) for each <row> of the sheet, in the sheet's order; the numbers
     of the rows hidden in Excel are added to `hidden` when given."""
     number = 0
-    for row in _elements(xml, _SHEET, _ROW):
+    for row in _elements(xml, _SHEET, _ROW, until=_SHEET_DATA):
         number = _row_number(row.get("r"), number)
+        if len(row) > EXCEL_COLUMNS:
+            raise InputDamaged(f"the workbook is damaged: its row {number} holds {len(row):,} cells, more than "
+                               f"the {EXCEL_COLUMNS:,} columns of a sheet")
         if hidden is not None and row.get("hidden") in ("1", "true") and len(row):
             hidden.append(number)
         column, cells = 0, []
@@ -258,22 +262,28 @@ def _held(cell) -> str:
     return "".join(cell.itertext())
 
 
-def _elements(xml, root: str, tag: str) -> Iterator[etree._Element]:
+def _elements(xml, root: str, tag: str, until: Optional[str] = None) -> Iterator[etree._Element]:
     """Each `tag` element of the part whose root is `root`, dropped (with what came before
-    it) once the caller is done with it. A DOCTYPE is refused when the root starts (or,
-    under another root, before the first element is given out): libxml2 has read the
-    prolog and the first block by then, and an entity that explodes there is stopped by its
-    own limit. A declared encoding libxml2 does not know by that name is given by one it knows."""
+    it) once the caller is done with it; none after the element `until` ends (a sheet's
+    <sheetData>: what follows it, merged ranges and the like, is no row, and was kept in
+    memory to the end of the part: two million merges took 1.5 GB). A DOCTYPE is refused when
+    the root starts (or, under another root, before the first element is given out): libxml2
+    has read the prolog and the first block by then, and an entity that explodes there is
+    stopped by its own limit. A declared encoding libxml2 does not know by that name is given
+    by one it knows."""
     xml, encoding = declared_encoding(xml)
     checked = False
-    for event, element in etree.iterparse(xml, events=("start", "end"), tag=(root, tag), encoding=encoding,
-                                          **PARSER):
+    tags = (root, tag) if until is None else (root, tag, until)
+    for event, element in etree.iterparse(xml, events=("start", "end"), tag=tags, encoding=encoding, **PARSER):
         if not checked:
             _refuse_doctype(element)
             checked = True
-        if event == "end" and element.tag == tag:
-            yield element
-            drop(element)
+        if event == "end":
+            if element.tag == tag:
+                yield element
+                drop(element)
+            elif element.tag == until:
+                return
 
 
 def drop(element: etree._Element):

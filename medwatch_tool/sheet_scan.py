@@ -17,6 +17,9 @@ from .sheet_rows import MAIN as _MAIN
 from .sheet_rows import PARSER, declared_encoding, drop
 
 
+MERGES_LOOKED_AT = 100_000  # merged ranges over rows: a sheet of rows has a few, if any
+
+
 @dataclass
 class Merge:
     """A merged range whose first cell holds a value: Excel shows that value across the
@@ -91,8 +94,11 @@ def _parse(archive: zipfile.ZipFile, path: str, recompute: bool) -> SheetScan:
                 drop(element)
             elif element.tag == f"{_MAIN}mergeCell":
                 merge = _merge(element.get("ref") or "")
+                drop(element)
                 if merge is not None and merge.last_row > max(1, merge.first_row):  # over rows, below row 1
                     merges.append(merge)  # (one row's merge hides no other row's value: a footer, a heading)
+                    if len(merges) > MERGES_LOOKED_AT:
+                        break  # (the first ones are looked at: a sheet of rows has not so many)
             else:
                 cell = element.getparent()
                 value = cell.find(f"{_MAIN}v")
@@ -116,21 +122,31 @@ def _merge(ref: str) -> Optional[Merge]:
 
 def _holding_values(archive: zipfile.ZipFile, path: str, firsts: Set[Tuple[int, int]],
                     last_row: int) -> Set[Tuple[int, int]]:
-    """Which of the (row, column) cells `firsts` hold a value; the sheet is read to `last_row`."""
+    """Which of the (row, column) cells `firsts` hold a value; the sheet is read to `last_row`.
+    A row or cell without its reference (r= may be left out) is the one after the last, as
+    the rows' reader places it (coordinate_to_tuple("") raised UnboundLocalError)."""
     found = set()
+    row, column = 0, 0
     with archive.open(path) as part:
         xml, encoding = declared_encoding(part)
-        for _, element in etree.iterparse(xml, tag=(f"{_MAIN}c", f"{_MAIN}row"), encoding=encoding, **PARSER):
+        for event, element in etree.iterparse(xml, events=("start", "end"), tag=(f"{_MAIN}c", f"{_MAIN}row"),
+                                              encoding=encoding, **PARSER):
             if element.tag == f"{_MAIN}row":
-                number = element.get("r")
+                if event == "start":
+                    number = element.get("r") or ""
+                    row, column = (int(number) if number.isdigit() else row + 1), 0
+                    continue
                 drop(element)
-                if number and number.isdigit() and int(number) >= last_row:
+                if row >= last_row:
                     break
                 continue
+            if event == "start":
+                continue
             try:
-                where = coordinate_to_tuple(element.get("r") or "")
+                where = coordinate_to_tuple(element.get("r")) if element.get("r") else (row, column + 1)
             except (ValueError, TypeError):
                 continue
+            column = where[1]
             if where in firsts and "".join(element.itertext()).strip():  # a <v>, or an inline <is><t>
                 found.add(where)
     return found

@@ -235,8 +235,8 @@ def _weight_shared(table: str):
      "1,048,576)"),
     (_weight_cell("x" * 10_000_001), 1, "cannot be read after row 2 (a cell holds more than 10,000,000 characters, "
                                         "which no spreadsheet program writes (Excel keeps at most 32,767 in a cell))"),
-    (lambda src, rows, header: _rewrite_sheet(src, rb"</sheetData>", b"</sheetData><extLst>" + b"<a>" * 300
-                                              + b"</a>" * 300 + b"</extLst>"), 3,
+    (lambda src, rows, header: _rewrite_sheet(src, rb"</sheetData>", b'<row r="9">' + b"<a>" * 300
+                                              + b"</a>" * 300 + b"</row></sheetData>"), 3,
      "cannot be read after row 4 (its XML is nested more than 256 elements deep, which no spreadsheet program "
      "writes)"),
 ], ids=["doctype", "undefined-entity", "infinite-number", "row-past-excel", "ten-million-characters",
@@ -323,8 +323,9 @@ def test_a_part_s_error_is_its_own_not_an_earlier_part_s():
     assert str(empty.value) == "its shared texts (xl/strings.xml) cannot be read: no element found"
 
 
-def test_a_damaged_cell_past_excel_s_last_column_is_named_by_its_number():
+def test_a_row_of_more_cells_than_excel_has_columns_is_damage_whatever_its_cells_hold():
+    """(A cell past the last column was named by its number: cell 18,301 of row 3.)"""
     cells = "<c/>" * 18_300 + "<c><v>oops</v></c>"
     sheet = f'<worksheet xmlns="{MAIN}"><sheetData><row r="3">{cells}</row></sheetData></worksheet>'.encode()
-    with pytest.raises(DamagedCell, match=r"cell 18,301 of row 3 holds 'oops' where a number is saved"):
+    with pytest.raises(InputDamaged, match=r"its row 3 holds 18,301 cells, more than the 16,384 columns of a sheet"):
         list(sheet_cells(io.BytesIO(sheet), [], set(), set(), WINDOWS_EPOCH))
