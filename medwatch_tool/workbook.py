@@ -94,6 +94,37 @@ def _check_guarded(name: str):
                          "(install defusedxml; do not set OPENPYXL_DEFUSEDXML=False)", name)
 
 
+# how many times over a part may expand: a spreadsheet's XML zips to a fifth or a twentieth
+# (a sheet of one row repeated 200,000 times: 15 times); past 10 MB only
+_EXPANDS, _EXPANDED = 100, 10 << 20
+
+
+_ENTITIES = (b"<!ENTITY", "<!ENTITY".encode("utf-16-le"), "<!ENTITY".encode("utf-16-be"))
+
+
+def _refuse_what_no_spreadsheet_writes(handle, name: str):
+    """A workbook is refused before it is read when a part expands far more than any
+    spreadsheet's does (a 2 MB file whose styles expand to 2 GB took 4 GB of memory to open,
+    one whose table of texts does filled the temporary folder with 2 GB, one of 80 MB of empty
+    cells took 3 GB), or declares entities: openpyxl expanded one declared in the workbook
+    part into a sheet's name (a sheet's own are refused by its reader too)."""
+    try:
+        with zipfile.ZipFile(handle) as archive:
+            for part in archive.infolist():
+                if part.file_size > _EXPANDED and part.file_size > _EXPANDS * max(part.compress_size, 1):
+                    raise InputError(f"not read: its part {part.filename} expands from {part.compress_size:,} bytes "
+                                     f"to {part.file_size:,} ({part.file_size // max(part.compress_size, 1):,} times; "
+                                     "a spreadsheet's parts expand 5 to 20 times), which no spreadsheet program "
+                                     "writes and would take that much memory or disk to read", name)
+                if part.filename.endswith((".xml", ".rels")) and not part.is_dir():
+                    with archive.open(part) as xml:
+                        head = xml.read(1 << 16)
+                    if any(entity in head for entity in _ENTITIES):
+                        raise InputError(f"not a readable Excel .xlsx workbook ({ENTITIES_REFUSED})", name)
+    except (OSError, zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, zlib.error):
+        return  # openpyxl's opening says what is wrong
+
+
 def _workbook_trouble(exc: Exception) -> str:
     """What keeps a workbook from opening, in one line. openpyxl wraps the parser's error
     in a three-line ValueError; the cause is what says what is wrong."""
@@ -108,6 +139,7 @@ def _workbook_trouble(exc: Exception) -> str:
 
 def _sheet_rows(src: Source) -> Iterator[Row]:
     _check_guarded(src.name)
+    _refuse_what_no_spreadsheet_writes(src.handle, src.name)
     try:
         book = _load_workbook(src.handle)
     except InputDamaged as exc:  # its shared strings (sheet_rows.shared_strings)
