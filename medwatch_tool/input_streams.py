@@ -299,8 +299,8 @@ class DecodedLines:
                 self.line += 1
                 raise LineTooLong(f"is longer than {MAX_MB} MB on one line; it was not read", in_open_cell)
             if self._first:
-                if raw.startswith(b"\xef\xbb\xbf"):  # (Excel's "CSV UTF-8"; no Windows-1252 program writes it)
-                    raw, self._utf8 = raw[3:], True
+                while raw.startswith(b"\xef\xbb\xbf"):  # (Excel's "CSV UTF-8"; no Windows-1252 program writes
+                    raw, self._utf8 = raw[3:], True  # it; twice, from a tool that added one to a file with one)
                 self._first = False
             cr = raw.find(b"\r") if self._lone_cr_ends_line else -1
             if cr >= 0 and (cr < len(raw) - 2 or not raw.endswith(b"\r\n")):  # a CR alone ends a line

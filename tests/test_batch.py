@@ -617,6 +617,10 @@ def test_encodings_bom_latin1_and_ragged_rows(runner, tmp_path):
     src = write_csv(tmp_path / "utf8bom.csv", rows, encoding="utf-8-sig")
     result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "a"), "--jobs", "1"])
     assert result.exit_code == 0, result.output
+    twice = tmp_path / "twice.csv"  # a tool that adds a BOM to a file with one: "column 1 '\ufeffadmin/..."
+    twice.write_bytes(b"\xef\xbb\xbf" + src.read_bytes())
+    result = runner.invoke(main, ["batch", str(twice), "--out", str(tmp_path / "a2"), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
     cp = write_csv(tmp_path / "cp1252.csv", rows, encoding="cp1252")
     result = runner.invoke(main, ["batch", str(cp), "--out", str(tmp_path / "b"), "--jobs", "1"])
     assert result.exit_code == 0, result.output
