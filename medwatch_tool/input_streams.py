@@ -338,9 +338,9 @@ def _decoded(raw: bytes, utf8: bool = False) -> str:
     """A line as text: UTF-8, unless it does not decode, or its UTF-8 holds what only a
     Windows-1252 pair makes ("CAFÉ”" in Windows-1252 is valid UTF-8 too: "CAFɔ"); the ʻ of
     Kāneʻohe or the ə of Məmmədov, letters in their words, are kept. So are such characters
-    where the input is known to be UTF-8 (`utf8`), where the line holds other UTF-8 that no
-    Windows-1252 pair makes (é, °, ’: one program wrote the line), and where no Windows-1252
-    pair can make them (ː is CB 90, and 90 is no Windows-1252 character): the ˃ and ˂ of a
+    where the input is known to be UTF-8 (`utf8`), where the line holds other UTF-8 whose
+    bytes read as Windows-1252 are no text (é would be "Ã©", ° "Â°", ’ "â€™": one program
+    wrote the line), and where no Windows-1252 pair can make them (ː is CB 90, and 90 is no Windows-1252 character): the ˃ and ˂ of a
     lab result pasted from a record were read as "Ëƒ" and "Ë‚", silently."""
     try:
         text = raw.decode("utf-8")  # the fast path: nearly every line
@@ -355,7 +355,7 @@ def _decoded(raw: bytes, utf8: bool = False) -> str:
     return text
 
 
-_ONLY_UTF8 = re.compile("[^\u0000-\u009f\u0250-\u02ff]")  # what no Windows-1252 pair makes as UTF-8
+_ONLY_UTF8 = re.compile("[^\u0000-\u009f\u0250-\u02ff]")  # UTF-8 whose bytes as Windows-1252 are no text
 
 
 def _plainly_utf8(character: str, preceding: str, following: str) -> bool:

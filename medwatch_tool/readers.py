@@ -428,7 +428,7 @@ def _csv_records(src: Source) -> Iterator[Row]:
         if '="' in lines.record[-1] or len(lines.record) > 1:  # (one search a row: nearly none has one)
             _as_excel_shows(values)
         if len(lines.record) > 1:  # a quoted cell over many lines: did it swallow rows?
-            swallowed = _swallowed_rows(src, lines, delimiter, paths, number, len(cells))
+            swallowed = _swallowed_rows(src, lines, delimiter, paths, number)
             if swallowed:  # its values name it in problems.csv (report id), no more
                 yield Row(number, values, [swallowed])
                 continue
@@ -447,10 +447,8 @@ def _csv_records(src: Source) -> Iterator[Row]:
 _ROW_LIKE = 5  # fewer columns than this, and a line of prose in a cell could pass for a row
 
 
-def _swallowed_rows(src: Source, lines: DecodedLines, delimiter: str, paths: List[str], number: int,
-                    cells: int) -> str:
-    """Why row `number`, a record of `cells` cells read over many lines, is not one row (or
-    "" when it is).
+def _swallowed_rows(src: Source, lines: DecodedLines, delimiter: str, paths: List[str], number: int) -> str:
+    """Why row `number`, a record read over many lines, is not one row (or "" when it is).
 
     A quote opening a cell and never closed (or closed only by the quote of a cell rows
     below) reads the rows after it into that cell, and they would be lost unsaid. A quote
