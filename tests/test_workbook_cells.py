@@ -34,6 +34,15 @@ def _workbook(path, rows, sheet=None):
     return header
 
 
+def _formatted(path, row, field, number_format):
+    """A workbook of the one `row` whose `field` cell has `number_format`, saved at `path`."""
+    book = openpyxl.Workbook()
+    header = _workbook(None, [row], book.active)
+    book.active.cell(row=2, column=header.index(field) + 1).number_format = number_format
+    book.save(path)
+    return path
+
+
 def _run(runner, src, out):
     return runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
 
@@ -316,11 +325,7 @@ def test_a_number_is_read_as_its_format_shows_it(runner, tmp_path, path, value, 
     for unit in ("suspect_product[1]/strength_unit", "suspect_product[1]/dose_unit"):
         row.pop(unit, None)
     row[path] = value
-    book = openpyxl.Workbook()
-    header = _workbook(None, [row], book.active)
-    book.active.cell(row=2, column=header.index(path) + 1).number_format = number_format
-    src = tmp_path / "formats.xlsx"
-    book.save(src)
+    src = _formatted(tmp_path / "formats.xlsx", row, path, number_format)
     result = _run(runner, src, tmp_path / "o")
     assert result.exit_code == 0, (result.output, read_problems(tmp_path / "o"))
     values = draft_values(read_draft(tmp_path / "o" / "FORMATTED.xml"))
@@ -344,11 +349,7 @@ def test_a_date_shown_without_its_day_is_read_as_the_partial_date_shown(runner, 
     day the clinician never gave (2026-11-01), which went to FDA and into the date-order rules.
     A day (or month) other than the 1st Excel fills in was given with the date, and is kept."""
     row = dict(example_rows()[1], **{"admin/report_id": "PARTIAL", path: held})
-    book = openpyxl.Workbook()
-    header = _workbook(None, [row], book.active)
-    book.active.cell(row=2, column=header.index(path) + 1).number_format = number_format
-    src = tmp_path / "dates.xlsx"
-    book.save(src)
+    src = _formatted(tmp_path / "dates.xlsx", row, path, number_format)
     result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o"), "--jobs", "1", "--render", "text"])
     values = draft_values(read_draft(tmp_path / "o" / "PARTIAL.xml"))
     assert values[path] == stored.partition("T")[0], (result.output, read_problems(tmp_path / "o"))
@@ -362,11 +363,7 @@ def test_a_date_shown_without_its_day_is_read_as_the_partial_date_shown(runner, 
 def test_a_percent_in_a_box_whose_units_have_no_percent_is_refused_at_its_box(runner, tmp_path, path, box):
     """0.7 formatted as a percent shows 70%: never drafted as 0.7 kg nor as 70 kg."""
     row = dict(example_rows()[1], **{"admin/report_id": "PERCENT", path: 0.7})
-    book = openpyxl.Workbook()
-    header = _workbook(None, [row], book.active)
-    book.active.cell(row=2, column=header.index(path) + 1).number_format = "0%"
-    src = tmp_path / "percent.xlsx"
-    book.save(src)
+    src = _formatted(tmp_path / "percent.xlsx", row, path, "0%")
     result = _run(runner, src, tmp_path / "o")
     assert result.exit_code == 1 and "0 drafted, 1 with errors" in result.output, result.output
     [problem] = read_problems(tmp_path / "o")
@@ -483,11 +480,7 @@ def test_a_number_in_scientific_notation_in_a_box_that_takes_text_is_refused(run
     """A lot typed 12E4 is held by Excel as 120000 and shown as 1.20E+05: it was drafted as the
     lot 120000, neither what was typed nor what was shown, without a word."""
     row = dict(example_rows()[1], **{"admin/report_id": "SCI", path: held})
-    book = openpyxl.Workbook()
-    header = _workbook(None, [row], book.active)
-    book.active.cell(row=2, column=header.index(path) + 1).number_format = number_format
-    src = tmp_path / "sci.xlsx"
-    book.save(src)
+    src = _formatted(tmp_path / "sci.xlsx", row, path, number_format)
     result = _run(runner, src, tmp_path / "o")
     assert result.exit_code == 1, result.output
     [problem] = read_problems(tmp_path / "o")
@@ -503,11 +496,7 @@ def test_a_time_span_in_a_number_box_is_told_in_hours(runner, tmp_path):
     for a unit."""
     row = dict(example_rows()[1], **{"admin/report_id": "SPAN", "suspect_product[1]/duration": 1.5})
     row.pop("suspect_product[1]/duration_unit", None)
-    book = openpyxl.Workbook()
-    header = _workbook(None, [row], book.active)
-    book.active.cell(row=2, column=header.index("suspect_product[1]/duration") + 1).number_format = "[h]:mm"
-    src = tmp_path / "span.xlsx"
-    book.save(src)
+    src = _formatted(tmp_path / "span.xlsx", row, "suspect_product[1]/duration", "[h]:mm")
     result = _run(runner, src, tmp_path / "o")
     assert result.exit_code == 1, result.output
     [problem] = read_problems(tmp_path / "o")
