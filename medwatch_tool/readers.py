@@ -428,7 +428,7 @@ def _csv_records(src: Source) -> Iterator[Row]:
         if '="' in lines.record[-1] or len(lines.record) > 1:  # (one search a row: nearly none has one)
             _as_excel_shows(values)
         if len(lines.record) > 1:  # a quoted cell over many lines: did it swallow rows?
-            swallowed = _swallowed_rows(src, lines, delimiter, paths, number)
+            swallowed = _swallowed_rows(src, lines, delimiter, paths, number, len(cells))
             if swallowed:  # its values name it in problems.csv (report id), no more
                 yield Row(number, values, [swallowed])
                 continue
@@ -447,28 +447,31 @@ def _csv_records(src: Source) -> Iterator[Row]:
 _ROW_LIKE = 5  # fewer columns than this, and a line of prose in a cell could pass for a row
 
 
-def _swallowed_rows(src: Source, lines: DecodedLines, delimiter: str, paths: List[str], number: int) -> str:
-    """Why row `number`, a record read over many lines, is not one row (or "" when it is).
+def _swallowed_rows(src: Source, lines: DecodedLines, delimiter: str, paths: List[str], number: int,
+                    cells: int) -> str:
+    """Why row `number`, a record of `cells` cells read over many lines, is not one row (or
+    "" when it is).
 
     A quote opening a cell and never closed (or closed only by the quote of a cell rows
     below) reads the rows after it into that cell, and they would be lost unsaid. A quote
     still open at the end of the file swallowed whatever follows it; one closed rows below
-    leaves a record of another length than the header, or of its length by chance (then
-    with whole rows inside: their cells took the place of the row's own). When a line in the
-    cell is a row of its own (see `_is_a_row`), every line after the row's first is put back
-    to be read again as a row (one before it may be a row whose values are refused: a row
-    with mistakes is still a row to tell). Otherwise a record of the header's length is a
-    cell of many lines, as descriptions often are (a list of symptoms with commas)."""
+    leaves a record of another length than the header, or of its length by chance, closed by
+    a quote inside a text (felt "fine"), which a well-quoted cell never is. When a line in
+    the cell is a row of its own (see `_is_a_row`), every line after the row's first is put
+    back to be read again as a row (one before it may be a row whose values are refused: a
+    row with mistakes is still a row to tell). A well-quoted record of the header's length is
+    a cell of many lines, as descriptions often are, whatever its lines hold (a list of
+    symptoms with commas, a row pasted from elsewhere)."""
     record = lines.record
     first, last = lines.line - len(record) + 1, lines.line  # the record's lines in the file
     try:
         for _ in csv.reader(record, delimiter=delimiter, strict=True):
             pass
-        open_at_end = False
+        open_at_end, well_quoted = False, True
     except csv.Error as exc:
-        open_at_end = "unexpected end of data" in str(exc)
+        open_at_end, well_quoted = "unexpected end of data" in str(exc), False
     row_like = None
-    if len(paths) >= _ROW_LIKE:
+    if not (well_quoted and cells == len(paths)) and len(paths) >= _ROW_LIKE:
         row_like = next((at for at, line in enumerate(record[1:], 1)
                          if _is_a_row(next(csv.reader([line], delimiter=delimiter), []), paths)), None)
     if not row_like and not open_at_end:

@@ -100,6 +100,7 @@ def test_a_row_with_mistakes_among_the_rows_swallowed_is_read_again_too(runner, 
     "Patient reported:\nnausea, vomiting, dizziness, headache, rash, fever, chills, cramps, itching, "
     "pain, fatigue, insomnia, anxiety, weakness, tremor\nresolved",
     "Timeline:\n2026-11-02, 3500B, 44, year, female, adverse_event\nall resolved",  # values, but not a row's many
+    "Earlier report, pasted:\n" + line("Q0") + "\nsame patient",  # a row's cells and values, but well quoted
 ])
 def test_a_quoted_cell_of_many_lines_with_commas_is_one_cell(runner, tmp_path, text):
     """A well-quoted description over several lines, one of them a list with as many commas
