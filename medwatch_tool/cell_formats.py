@@ -81,17 +81,23 @@ def format_reading(code: str) -> Optional[Shown]:
         return lambda value: _padded(placed, value)
     scientific = _E_NOTATION.search(bare)
     if scientific:
-        places = len(scientific.group(1) or "")
-        return lambda value: InScientific.of(value, places)
+        whole, places, exponent = (len(part or "") for part in scientific.groups())
+        return lambda value: InScientific.of(value, whole, places, exponent)
     decimals = _fixed_decimals(first)
     if decimals is not None:
         at_least, at_most, whole_digits, after, before = decimals
         zero_shown_otherwise = len(sections) > 2  # "0.00;-0.00;\"-\"": zero has a section of its own
+        if before and len(sections) > 1:  # '"+"0.0;"-"0.0': a negative number is shown by its own section,
+            # whose text this reading does not take: read as held (-3, not "-+3.0")
+            return lambda value: None if _is_number(value) and value < 0 else _decimals(
+                value, at_least, at_most, whole_digits, zero_shown_otherwise, after, before)
         return lambda value: _decimals(value, at_least, at_most, whole_digits, zero_shown_otherwise, after, before)
     return None
 
 
-_E_NOTATION = re.compile(r"[0#?](?:\.([0#?]*))?[eE][+-]")  # 0.00E+00, ##0.0E+0: the digits after the point
+# 0.00E+00, ##0.0E+0 (engineering: the exponent a multiple of 3): the digits before and after
+# the point, and the exponent's
+_E_NOTATION = re.compile(r"([0#?]+)(?:\.([0#?]*))?[eE][+-](0*)")
 
 
 class InScientific(str):
@@ -101,11 +107,16 @@ class InScientific(str):
     shown = ""
 
     @classmethod
-    def of(cls, value, places: int) -> Optional["InScientific"]:
+    def of(cls, value, whole: int, places: int, exponent: int) -> Optional["InScientific"]:
+        """`value` with what a format of `whole` digits before the point, `places` after it
+        and `exponent` digits in the exponent shows: 1.5E+3 in 0.0E+0, 120.0E+3 in ##0.0E+0."""
         if not _is_number(value):
             return None
         cell = cls(number_text(value))
-        cell.shown = f"{value:.{places}E}"
+        power = int(f"{value:E}".split("E")[1])  # (0 for 0)
+        power -= power % whole if whole > 1 else 0  # engineering: a multiple of its digits
+        mantissa = format(Decimal(format(value, ".15g")).scaleb(-power), f".{places}f")
+        cell.shown = f"{mantissa}E{'-' if power < 0 else '+'}{abs(power):0{max(exponent, 1)}d}"
         return cell
 
 

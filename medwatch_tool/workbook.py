@@ -472,8 +472,9 @@ def _in_a_text_box(text: DateCell) -> Refused:
 
 def _scientific_in_a_text_box(text: InScientific) -> Refused:
     return Refused(text.shown, f"'{text.shown}' is the number {text} shown in scientific notation, and this box takes "
-                               "text: Excel turns a code typed as 12E4 into the number 120000. Format the column as "
-                               "Text, type the value again (or give a number the cell format Number), and run again")
+                               "text: Excel turns a code typed as 12E4 into the number 120000. If it is a code, format "
+                               "the column as Text and type it again; if it is a number (a lab result), give the "
+                               "cells the format Number; then run again")
 
 
 def _digits_lost(number: float) -> bool:

@@ -315,6 +315,9 @@ def test_a_formula_after_a_chart_sheet_is_checked_on_the_sheet_read(runner, tmp_
     ("event/test[1]/result", 3, '">"0.0', {"event/test[1]/result": ">3.0"}),  # a qualifier before it: as shown
     ("event/test[1]/result", 0.05, '"<"0.00', {"event/test[1]/result": "<0.05"}),  # (it was read as 3, 0.05)
     ("event/test[1]/result", 1.5, '\\~0.0', {"event/test[1]/result": "~1.5"}),
+    ("event/test[1]/result", 3, '"+"0.0;"-"0.0', {"event/test[1]/result": "+3.0"}),
+    ("event/test[1]/result", -3, '"+"0.0;"-"0.0', {"event/test[1]/result": "-3"}),  # its own section: as held
+    ("event/test[1]/result", -0.4, '"↑"0.0;"↓"0.0', {"event/test[1]/result": "-0.4"}),  # (not "-↑0.4")
     ("patient/weight", 70, "0.00E+00", {"patient/weight": "70"}),  # a number box: the number held
     ("patient/weight", 70.5, "0.00", {"patient/weight": "70.5"}),  # a number box drops the zeros shown
 ])
@@ -473,7 +476,8 @@ def test_a_date_in_a_box_that_takes_text_is_refused_as_excel_s_reading(runner, t
 @pytest.mark.parametrize("path, held, number_format, shown", [
     ("suspect_product[1]/lot", 120000, "0.00E+00", "1.20E+05"),  # typed 12E4: Excel's own format for it
     ("device[1]/serial", 5e10, "0E+00", "5E+10"),
-    ("event/test[1]/result", 1500, "0.0E+0", "1.5E+03"),
+    ("event/test[1]/result", 1500, "0.0E+0", "1.5E+3"),  # (a count in a text box: refused too, saying so)
+    ("device[1]/model", 120000, "##0.0E+0", "120.0E+3"),  # engineering: the exponent a multiple of 3
 ])
 def test_a_number_in_scientific_notation_in_a_box_that_takes_text_is_refused(runner, tmp_path, path, held,
                                                                             number_format, shown):
@@ -486,9 +490,9 @@ def test_a_number_in_scientific_notation_in_a_box_that_takes_text_is_refused(run
     [problem] = read_problems(tmp_path / "o")
     assert problem["path"] == path
     assert problem["message"] == (f"'{shown}' is the number {held:.0f} shown in scientific notation, and this box "
-                                  "takes text: Excel turns a code typed as 12E4 into the number 120000. Format the "
-                                  "column as Text, type the value again (or give a number the cell format Number), "
-                                  "and run again")
+                                  "takes text: Excel turns a code typed as 12E4 into the number 120000. If it is a "
+                                  "code, format the column as Text and type it again; if it is a number (a lab "
+                                  "result), give the cells the format Number; then run again")
 
 
 def test_a_time_span_in_a_number_box_is_told_in_hours(runner, tmp_path):
