@@ -237,12 +237,13 @@ class DecodedLines:
     be told and named, and its lines `put_back` to be read again as rows.
     """
 
-    def __init__(self, handle: BinaryIO, lone_cr_ends_line: bool = True, utf8: bool = False):
+    def __init__(self, handle: BinaryIO, lone_cr_ends_line: bool = True):
         self._handle, self._first = handle, True
         self._lone_cr_ends_line = lone_cr_ends_line  # JSON Lines: only LF ends a line (a CR is in it)
-        # UTF-8 known to be meant (JSON is UTF-8; a BOM; recoded from UTF-16): a line that
-        # decodes as UTF-8 is read so, without looking for Windows-1252 pairs in it
-        self._utf8 = utf8 or getattr(getattr(handle, "raw", None), "recoded", False)
+        # recoded from UTF-16: its UTF-8 is this tool's, read so without looking for Windows-1252
+        # pairs in it (a BOM or JSON says no such thing: Windows-1252 lines get appended to a file
+        # that began with a BOM, and PowerShell 5.1 writes JSON in the ANSI code page)
+        self._utf8 = getattr(getattr(handle, "raw", None), "recoded", False)
         self._ahead: list = []  # lines (or a LineTooLong) to give before reading on, the next one last
         self.quotes, self.line = 0, 0
         self.record: List[str] = []
@@ -299,8 +300,8 @@ class DecodedLines:
                 self.line += 1
                 raise LineTooLong(f"is longer than {MAX_MB} MB on one line; it was not read", in_open_cell)
             if self._first:
-                while raw.startswith(b"\xef\xbb\xbf"):  # (Excel's "CSV UTF-8"; no Windows-1252 program writes
-                    raw, self._utf8 = raw[3:], True  # it; twice, from a tool that added one to a file with one)
+                while raw.startswith(b"\xef\xbb\xbf"):  # (twice: a tool added one to a file with one)
+                    raw = raw[3:]
                 self._first = False
             cr = raw.find(b"\r") if self._lone_cr_ends_line else -1
             if cr >= 0 and (cr < len(raw) - 2 or not raw.endswith(b"\r\n")):  # a CR alone ends a line
@@ -338,9 +339,9 @@ def _decoded(raw: bytes, utf8: bool = False) -> str:
     """A line as text: UTF-8, unless it does not decode, or its UTF-8 holds what only a
     Windows-1252 pair makes ("CAFÉ”" in Windows-1252 is valid UTF-8 too: "CAFɔ"); the ʻ of
     Kāneʻohe or the ə of Məmmədov, letters in their words, are kept. So are such characters
-    where the input is known to be UTF-8 (`utf8`), where the line holds other UTF-8 whose
-    bytes read as Windows-1252 are no text (é would be "Ã©", ° "Â°", ’ "â€™": one program
-    wrote the line), and where no Windows-1252 pair can make them (ː is CB 90, and 90 is no Windows-1252 character): the ˃ and ˂ of a
+    where the input is known to be UTF-8 (`utf8`: recoded from UTF-16), where the line holds
+    other UTF-8 whose bytes read as Windows-1252 are no text (é would be "Ã©", ° "Â°", ’
+    "â€™": one program wrote the line), and where no Windows-1252 pair can make them (ː is CB 90, and 90 is no Windows-1252 character): the ˃ and ˂ of a
     lab result pasted from a record were read as "Ëƒ" and "Ë‚", silently."""
     try:
         text = raw.decode("utf-8")  # the fast path: nearly every line
@@ -355,7 +356,9 @@ def _decoded(raw: bytes, utf8: bool = False) -> str:
     return text
 
 
-_ONLY_UTF8 = re.compile("[^\u0000-\u009f\u0250-\u02ff]")  # UTF-8 whose bytes as Windows-1252 are no text
+# UTF-8 whose bytes read as Windows-1252 are no text: Â or Ã and a sign (é, °), â and two
+# signs (’, –). Not other letters: Ä to É and a sign are a capital word's end (CAFÉ…)
+_ONLY_UTF8 = re.compile("[\u00a0-\u00ff\u2000-\u2bff]")
 
 
 def _plainly_utf8(character: str, preceding: str, following: str) -> bool:

@@ -523,7 +523,7 @@ def _cell_too_long(number: int, lines: DecodedLines) -> Row:
 def _jsonl_rows(src: Source) -> Iterator[Row]:
     """A row per line (its number is the line's: batch names it "line N", not "row N").
     Only LF ends a line: a CR inside one is part of it, so line numbers match `sed -n`."""
-    lines, number, reading = DecodedLines(src.handle, lone_cr_ends_line=False, utf8=True), 0, JsonLines()
+    lines, number, reading = DecodedLines(src.handle, lone_cr_ends_line=False), 0, JsonLines()
     empty, first_empty = 0, 0  # records without a value: blank rows, as a CSV's are (counted, not kept)
     budget = _SEARCH_BUDGET  # lines the searches for reports over many lines may still read
     utc_unseen = True  # no date box has held a moment in UTC yet (utc_moment_note)
@@ -592,7 +592,7 @@ def _jsonl_day_first(src: Source) -> Optional[Callable[[str], object]]:
         return None
     reading = JsonLines()
     try:
-        lines = DecodedLines(handle, lone_cr_ends_line=False, utf8=True)
+        lines = DecodedLines(handle, lone_cr_ends_line=False)
 
         def dates():
             for number, raw in enumerate(itertools.islice(lines, LOOKED_AT), 1):

@@ -227,6 +227,25 @@ def test_utf8_signs_a_windows_1252_pair_could_make_are_kept(runner, tmp_path, fo
     assert description(out, "U1") == text
 
 
+@pytest.mark.parametrize("form", ["jsonl", "csv with a BOM, rows appended"])
+def test_windows_1252_in_a_file_that_looks_unicode_stays_windows_1252(runner, tmp_path, form):
+    """Windows PowerShell 5.1 writes JSON in the ANSI code page, and Windows-1252 rows get
+    appended to a CSV that began with a BOM: read as UTF-8 because of what the file is, they
+    were "RENɒS CLINIC" and "JOSɠand nurse"."""
+    texts = {"W1": "RENÉ’S CLINIC called", "W2": "Seen by JOSÉ\u00a0and nurse"}
+    if form == "jsonl":
+        src = tmp_path / "ps.jsonl"
+        src.write_bytes(b"".join(json.dumps(nest(dict(zip(HEADER.split(","), line(rid, text).split(",")))),
+                                            ensure_ascii=False).encode("cp1252") + b"\n" for rid, text in texts.items()))
+    else:
+        src = tmp_path / "appended.csv"
+        src.write_bytes(b"\xef\xbb\xbf" + (HEADER + "\n" + line("W0") + "\n").encode()
+                        + "".join(line(rid, text) + "\n" for rid, text in texts.items()).encode("cp1252"))
+    out = tmp_path / "o"
+    assert batch(runner, src, out).exit_code == 0
+    assert {rid: description(out, rid) for rid in texts} == texts
+
+
 NAMES = {"reporter/city": "Kāneʻohe", "reporter/last_name": "Məmmədov", "reporter/first_name": "Kwabɛna",
          "reporter/address": "ʻAiea Heights Dr, Hawaiʻi Kai"}
 
