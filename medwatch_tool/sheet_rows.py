@@ -293,6 +293,19 @@ def drop(element: etree._Element):
         del element.getparent()[0]
 
 
+def declares_entities(xml) -> bool:
+    """Whether a part's XML declares entities in its prolog (however long its comments before
+    it), parsed to its first element only; False for what does not parse (its reader says why)."""
+    xml, encoding = declared_encoding(xml)
+    try:
+        for _, element in etree.iterparse(xml, events=("start",), encoding=encoding, **PARSER):
+            dtd = element.getroottree().docinfo.internalDTD
+            return dtd is not None and any(True for _ in dtd.iterentities())
+    except etree.XMLSyntaxError:
+        pass
+    return False
+
+
 def _refuse_doctype(element: etree._Element):
     info = element.getroottree().docinfo
     dtd = info.internalDTD

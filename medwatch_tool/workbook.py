@@ -30,7 +30,7 @@ from .errors import InputDamaged, InputError, OutputError
 from .header import HeaderFurtherDown, column_letters, header_paths, names_a_field
 from .local_conventions import LOOKED_AT, Refused, day_first_sign
 from .readers import Row, Source, day_first_readings
-from .sheet_rows import ENTITIES_REFUSED, DamagedCell, damage_reason, shared_strings, sheet_cells
+from .sheet_rows import ENTITIES_REFUSED, DamagedCell, damage_reason, declares_entities, shared_strings, sheet_cells
 from .sheet_scan import Merge, scan_sheet
 from .text_table import TextTable
 
@@ -99,27 +99,25 @@ def _check_guarded(name: str):
 _EXPANDS, _EXPANDED = 100, 10 << 20
 
 
-_ENTITIES = (b"<!ENTITY", "<!ENTITY".encode("utf-16-le"), "<!ENTITY".encode("utf-16-be"))
-
-
 def _refuse_what_no_spreadsheet_writes(handle, name: str):
     """A workbook is refused before it is read when a part expands far more than any
     spreadsheet's does (a 2 MB file whose styles expand to 2 GB took 4 GB of memory to open,
     one whose table of texts does filled the temporary folder with 2 GB, one of 80 MB of empty
     cells took 3 GB), or declares entities: openpyxl expanded one declared in the workbook
-    part into a sheet's name (a sheet's own are refused by its reader too)."""
+    part into a sheet's name (a sheet's own are refused by its reader too). Only the XML parts
+    are looked at: a picture is never read."""
     try:
         with zipfile.ZipFile(handle) as archive:
             for part in archive.infolist():
+                if not part.filename.endswith((".xml", ".rels")) or part.is_dir():
+                    continue  # (a picture is not read: it may zip as tight as it likes)
                 if part.file_size > _EXPANDED and part.file_size > _EXPANDS * max(part.compress_size, 1):
                     raise InputError(f"not read: its part {part.filename} expands from {part.compress_size:,} bytes "
                                      f"to {part.file_size:,} ({part.file_size // max(part.compress_size, 1):,} times; "
                                      "a spreadsheet's parts expand 5 to 20 times), which no spreadsheet program "
                                      "writes and would take that much memory or disk to read", name)
-                if part.filename.endswith((".xml", ".rels")) and not part.is_dir():
-                    with archive.open(part) as xml:
-                        head = xml.read(1 << 16)
-                    if any(entity in head for entity in _ENTITIES):
+                with archive.open(part) as xml:
+                    if declares_entities(xml):
                         raise InputError(f"not a readable Excel .xlsx workbook ({ENTITIES_REFUSED})", name)
     except (OSError, zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, zlib.error):
         return  # openpyxl's opening says what is wrong

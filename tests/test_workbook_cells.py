@@ -189,12 +189,24 @@ def test_a_workbook_whose_part_expands_a_thousand_times_is_not_read(runner, tmp_
     assert "which no spreadsheet program writes and would take that much memory or disk to read" in result.output
 
 
+def test_a_picture_that_zips_tight_is_no_zip_bomb(runner, tmp_path):
+    """An 18 MB white bitmap zips to 17 KB; it is never read, and the workbook was refused."""
+    import zipfile
+
+    src = tmp_path / "picture.xlsx"
+    _workbook(src, _rows(2))
+    with zipfile.ZipFile(src, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/media/image1.bmp", b"BM" + b"\xff" * 18_000_000)
+    result = _run(runner, src, tmp_path / "o")
+    assert result.exit_code == 0 and "2 drafted" in result.output, result.output
+
+
 def test_entities_declared_in_the_workbook_part_are_refused_before_it_is_read(runner, tmp_path):
     """openpyxl expanded them: a sheet named 'A&y;C' was listed as 'AINTERNALC'."""
     src = tmp_path / "entity.xlsx"
     _workbook(src, _rows(2))
-    _rewrite_sheet(src, rb"\A(<\?xml[^>]*\?>)?", b'<?xml version="1.0"?><!DOCTYPE workbook [<!ENTITY y "INTERNAL">]>',
-                   member="xl/workbook.xml")
+    _rewrite_sheet(src, rb"\A(<\?xml[^>]*\?>)?", b'<?xml version="1.0"?><!--' + b"x" * 70_000  # a long prolog
+                   + b'--><!DOCTYPE workbook [<!ENTITY y "INTERNAL">]>', member="xl/workbook.xml")
     _rewrite_sheet(src, rb'name="Sheet"', b'name="A&y;C"', member="xl/workbook.xml")
     result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o"), "--sheet", "elsewhere"])
     assert result.exit_code == 1, result.output
