@@ -276,14 +276,14 @@ def _day_first_dates(src: Source, paths: List[str], delimiter: str) -> List[tupl
     if handle is None:
         return []
     try:
-        lines = DecodedLines(handle)
+        lines = _too_long_as_blank(DecodedLines(handle))
         if _SEP_LINE.fullmatch(next(lines, "").rstrip("\r\n")):
             next(lines, None)  # Excel's "sep=," line, then the header
         records = itertools.islice(csv.reader(lines, delimiter=delimiter), LOOKED_AT)
         at = [(column, path) for column, path in enumerate(paths) if path in columns]
         sign = day_first_sign((number, {path: cells[column] for column, path in at if column < len(cells)})
                               for number, cells in enumerate(records, 2))
-    except (csv.Error, LineTooLong, OSError):
+    except (csv.Error, OSError):
         sign = None  # the rows' own reading says what is wrong with them
     finally:
         handle.close()
@@ -592,18 +592,30 @@ def _jsonl_day_first(src: Source) -> Optional[Callable[[str], object]]:
         return None
     reading = JsonLines()
     try:
-        lines = DecodedLines(handle, lone_cr_ends_line=False)
+        lines = _too_long_as_blank(DecodedLines(handle, lone_cr_ends_line=False))
 
         def dates():
             for number, raw in enumerate(itertools.islice(lines, LOOKED_AT), 1):
                 values = reading.values(number, raw)[0] if raw.strip() else {}
                 yield number, {path: values[path] for path in _date_columns(values) if values[path].__class__ is str}
         sign = day_first_sign(dates())
-    except (LineTooLong, OSError):
+    except OSError:
         sign = None  # the lines' own reading says what is wrong with them
     finally:
         handle.close()
     return _day_first_reading(src, sign)
+
+
+def _too_long_as_blank(lines: DecodedLines) -> Iterator[str]:
+    """The lines, one too long to read given as a blank line: a look at the first rows goes on
+    past it, and counts it (it gave up there, and a day-first file read 03/11 as 11 March)."""
+    while True:
+        try:
+            yield next(lines)
+        except LineTooLong:
+            yield "\n"
+        except StopIteration:
+            return
 
 
 _OBJECT_LINES, _OBJECT_CHARS = 1000, 1 << 20  # far more than one report takes, pretty-printed

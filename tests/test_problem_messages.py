@@ -312,3 +312,30 @@ def test_a_carriage_return_in_a_value_keeps_problems_csv_readable(runner, tmp_pa
     problems = read_problems(out)
     assert {p["row"] for p in problems} == {"2"} and all(p["rule"] or p["path"] for p in problems)
     assert ("patient/age", "'4\r4' is not a number") in {(p["path"], p["message"]) for p in problems}
+
+
+@pytest.mark.parametrize("suffix", ["csv", "jsonl"])
+def test_a_line_too_long_to_read_does_not_stop_the_look_for_day_first_dates(runner, tmp_path, suffix):
+    """The look at the first rows gave up at a line too long to read: 03/11/2025 below it was
+    read as 11 March, without a word."""
+    import json
+
+    from medwatch_tool.draft import nest
+    from medwatch_tool.input_streams import MAX_FIELD
+
+    rows = [dict(r, **{"admin/report_id": f"UK-{i}"}) for i, r in enumerate(example_rows()[1:])]
+    rows[0]["event/event_date"], rows[1]["event/event_date"] = "16/10/2025", "03/11/2025"
+    src = tmp_path / f"events.{suffix}"
+    if suffix == "csv":
+        text = write_csv(tmp_path / "plain.csv", rows).read_text(encoding="utf-8").split("\n", 1)
+        src.write_text(text[0] + "\n" + "x" * (MAX_FIELD + 10) + "\n" + text[1], encoding="utf-8")
+    else:
+        src.write_text("x" * (MAX_FIELD + 10) + "\n" + "".join(
+            json.dumps(nest({k: v.split("; ") if k == "event/outcome" else v for k, v in r.items()})) + "\n"
+            for r in rows), encoding="utf-8")
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    assert result.exit_code == 1, result.output
+    refused = [p for p in read_problems(out) if p["report_id"] == "UK-1"]
+    assert [p["message"][:58] for p in refused] == ["'03/11/2025' could be 3 Nov or 11 Mar 2025 (this file writ"]
+    assert "the day first: its dates that read both ways" in result.output
