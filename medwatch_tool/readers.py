@@ -272,22 +272,32 @@ def _day_first_dates(src: Source, paths: List[str], delimiter: str) -> List[tupl
     before any row is drafted (a pipe, read once through, cannot be: there 16/10/2026 is
     still refused, saying how to write dates)."""
     columns = [path for path in paths if getattr(load_catalog().field(path), "kind", None) == "date"]
-    handle = _scannable_copy(src.name) if columns else None
-    if handle is None:
-        return []
-    try:
-        lines = _too_long_as_blank(DecodedLines(handle))
+    at = [(column, path) for column, path in enumerate(paths) if path in columns]
+
+    def dates(lines: Iterator[str]) -> Iterator[tuple]:
         if _SEP_LINE.fullmatch(next(lines, "").rstrip("\r\n")):
             next(lines, None)  # Excel's "sep=," line, then the header
         records = itertools.islice(csv.reader(lines, delimiter=delimiter), LOOKED_AT)
-        at = [(column, path) for column, path in enumerate(paths) if path in columns]
-        sign = day_first_sign((number, {path: cells[column] for column, path in at if column < len(cells)})
-                              for number, cells in enumerate(records, 2))
+        return ((number, {path: cells[column] for column, path in at if column < len(cells)})
+                for number, cells in enumerate(records, 2))
+
+    return day_first_readings(src, _day_first_sign_of(src, dates) if columns else None, columns)
+
+
+def _day_first_sign_of(src: Source, dates: Callable[[Iterator[str]], Iterator[tuple]],
+                       lone_cr_ends_line: bool = True) -> Optional[tuple]:
+    """local_conventions.day_first_sign of the (number, date box -> text) that `dates` makes
+    of the file's lines, read again from its start; None for a pipe (read once through), or a
+    file that cannot be read so (its rows' own reading says what is wrong with them)."""
+    handle = _scannable_copy(src.name)
+    if handle is None:
+        return None
+    try:
+        return day_first_sign(dates(_too_long_as_blank(DecodedLines(handle, lone_cr_ends_line))))
     except (csv.Error, OSError):
-        sign = None  # the rows' own reading says what is wrong with them
+        return None
     finally:
         handle.close()
-    return day_first_readings(src, sign, columns)
 
 
 def day_first_readings(src: Source, sign: Optional[tuple], columns: List[str]) -> List[tuple]:
@@ -317,7 +327,7 @@ def _as_excel_shows(values: Dict[str, str]):
     which exports write so that Excel keeps a code's leading zeros (they were drafted as
     written, quotes and all, in a lot or ZIP code box, and refused in a number box)."""
     for path, cell in values.items():
-        if cell.startswith('="'):
+        if '="' in cell:
             found = _EXCEL_TEXT.fullmatch(cell.strip())
             if found:
                 values[path] = found.group(1).replace('""', '"')
@@ -587,23 +597,14 @@ def _jsonl_day_first(src: Source) -> Optional[Callable[[str], object]]:
     (16/10/2026), as for a CSV file (`_day_first_dates`): its dates that read both ways are
     refused with both readings (read US-style, 03/11/2025 was 11 March without a word);
     None for the others, and for a pipe."""
-    handle = _scannable_copy(src.name)
-    if handle is None:
-        return None
     reading = JsonLines()
-    try:
-        lines = _too_long_as_blank(DecodedLines(handle, lone_cr_ends_line=False))
 
-        def dates():
-            for number, raw in enumerate(itertools.islice(lines, LOOKED_AT), 1):
-                values = reading.values(number, raw)[0] if raw.strip() else {}
-                yield number, {path: values[path] for path in _date_columns(values) if values[path].__class__ is str}
-        sign = day_first_sign(dates())
-    except OSError:
-        sign = None  # the lines' own reading says what is wrong with them
-    finally:
-        handle.close()
-    return _day_first_reading(src, sign)
+    def dates(lines: Iterator[str]) -> Iterator[tuple]:
+        for number, raw in enumerate(itertools.islice(lines, LOOKED_AT), 1):
+            values = reading.values(number, raw)[0] if raw.strip() else {}
+            yield number, {path: values[path] for path in _date_columns(values) if values[path].__class__ is str}
+
+    return _day_first_reading(src, _day_first_sign_of(src, dates, lone_cr_ends_line=False))
 
 
 def _too_long_as_blank(lines: DecodedLines) -> Iterator[str]:

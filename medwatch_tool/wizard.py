@@ -139,13 +139,11 @@ class Interview:
         self.save()
 
     def check(self, field: Field, path: str, value) -> None:
-        """What coerce cannot see: the XSD facets (ranges, counts), checked on the draft
-        with this answer. Cross-field rules wait for the review at the end: mid-way they
-        would refuse a weight only because its unit is the next question."""
+        """What coerce cannot see: the XSD facets (ranges; coerce counts the answers), checked
+        on the draft with this answer. Cross-field rules wait for the review at the end: mid-way
+        they would refuse a weight only because its unit is the next question."""
         from .validate import validate_tree
 
-        if field.multiple and field.max_occurs and len(value) > field.max_occurs:
-            raise ValueProblem(f"at most {field.max_occurs} answers fit here, not {len(value)}")
         trial = dict(self.values)
         trial[path] = value
         here = split_path(path)

@@ -227,9 +227,12 @@ def _bytes_of(handle, part: str) -> Optional[Tuple[int, int]]:
     try:
         with zipfile.ZipFile(handle) as archive:
             info = archive.getinfo(part)
+        handle.seek(info.header_offset)
+        header = handle.read(30)  # the part's own header: its name and extra field's lengths at 26
+        names = int.from_bytes(header[26:28], "little") + int.from_bytes(header[28:30], "little")
     except (OSError, KeyError, zipfile.BadZipFile, EOFError, ValueError):
         return None  # (the bar then counts the file's bytes)
-    first = info.header_offset + 30 + len(info.orig_filename.encode("utf-8")) + len(info.extra)  # after its header
+    first = info.header_offset + 30 + names
     return first, first + info.compress_size
 
 

@@ -479,7 +479,7 @@ def test_a_cell_written_as_excel_s_text_formula_is_read_as_excel_shows_it(runner
                    'event/problem_type,event/description,suspect_product[1]/name,suspect_product[1]/lot,'
                    'reporter/last_name,reporter/phone,reporter/postal_code\n'
                    '="X-1",3500,AB,="70",kg,adverse_event,"Said ""=x"" twice",Baclofen,="00123",Okafor,'
-                   '555-0100,="02134"\n'
+                   '555-0100, ="02134"\n'
                    '"=""X-2""",3500,AB,70,kg,adverse_event,"=""Nausea"" then",Baclofen,"=""0A""""1""",Okafor,'
                    '555-0100,02134\n', encoding="utf-8")
     out = tmp_path / "out"
