@@ -438,7 +438,7 @@ def _csv_records(src: Source) -> Iterator[Row]:
         if '="' in lines.record[-1] or len(lines.record) > 1:  # (one search a row: nearly none has one)
             _as_excel_shows(values)
         if len(lines.record) > 1:  # a quoted cell over many lines: did it swallow rows?
-            swallowed = _swallowed_rows(src, lines, delimiter, paths, number, len(cells))
+            swallowed = _swallowed_rows(src, lines, delimiter, paths, number)
             if swallowed:  # its values name it in problems.csv (report id), no more
                 yield Row(number, values, [swallowed])
                 continue
@@ -457,21 +457,18 @@ def _csv_records(src: Source) -> Iterator[Row]:
 _ROW_LIKE = 5  # fewer columns than this, and a line of prose in a cell could pass for a row
 
 
-def _swallowed_rows(src: Source, lines: DecodedLines, delimiter: str, paths: List[str], number: int,
-                    cells: int) -> str:
-    """Why row `number`, a record of `cells` cells read over many lines, is not one row (or
-    "" when it is).
+def _swallowed_rows(src: Source, lines: DecodedLines, delimiter: str, paths: List[str], number: int) -> str:
+    """Why row `number`, a record read over many lines, is not one row (or "" when it is).
 
     A quote opening a cell and never closed (or closed only by the quote of a cell rows
     below) reads the rows after it into that cell, and they would be lost unsaid. A quote
     still open at the end of the file swallowed whatever follows it; one closed rows below
-    leaves a record of another length than the header, or of its length by chance, closed by
-    a quote inside a text (felt "fine"), which a well-quoted cell never is. When a line in
-    the cell is a row of its own (see `_is_a_row`), every line after the row's first is put
-    back to be read again as a row (one before it may be a row whose values are refused: a
-    row with mistakes is still a row to tell). A well-quoted record of the header's length is
-    a cell of many lines, as descriptions often are, whatever its lines hold (a list of
-    symptoms with commas, a row pasted from elsewhere)."""
+    is closed by a quote inside a text (felt "fine"), which a well-quoted cell never is:
+    then every line after the row's first is put back to be read again as a row (whether or
+    not it looks like one, `_is_a_row`: a row with mistakes is still a row to tell). A
+    well-quoted record is a cell of many lines, as descriptions often are, whatever its
+    lines hold (a list of symptoms with commas, a row pasted from elsewhere) and however many
+    cells the row has (too many or too few is the row's own problem)."""
     record = lines.record
     first, last = lines.line - len(record) + 1, lines.line  # the record's lines in the file
     try:
@@ -480,12 +477,12 @@ def _swallowed_rows(src: Source, lines: DecodedLines, delimiter: str, paths: Lis
         open_at_end, well_quoted = False, True
     except csv.Error as exc:
         open_at_end, well_quoted = "unexpected end of data" in str(exc), False
+    if well_quoted:
+        return ""  # a cell of many lines, as descriptions often are
     row_like = None
-    if not (well_quoted and cells == len(paths)) and len(paths) >= _ROW_LIKE:
+    if len(paths) >= _ROW_LIKE:
         row_like = next((at for at, line in enumerate(record[1:], 1)
                          if _is_a_row(next(csv.reader([line], delimiter=delimiter), []), paths)), None)
-    if not row_like and not open_at_end:
-        return ""  # a cell of many lines, as descriptions often are
     column = len(next(csv.reader(record[:1], delimiter=delimiter)))
     where = f"column {column}"
     if column <= len(paths):
@@ -493,11 +490,12 @@ def _swallowed_rows(src: Source, lines: DecodedLines, delimiter: str, paths: Lis
         where += f" '{paths[column - 1]}'" + (f" ({node.title()})" if node is not None else "")
     read_in = f"line {last}" if last == first + 1 else f"lines {first + 1}-{last}"
     closed = "is never closed" if open_at_end else f"is closed only on line {last}"
-    if row_like:
+    if row_like or not open_at_end:
         lines.put_back(record[1:])
-        which = "which look like rows of their own" if row_like == 1 else "rows of their own among them"
-        swallowed = f"{read_in} of the file, {which}, were read into that cell (they are read again as rows)"
-    else:
+        which = (", which look like rows of their own," if row_like == 1 else
+                 ", rows of their own among them," if row_like else "")
+        swallowed = f"{read_in} of the file{which} were read into that cell (they are read again as rows)"
+    else:  # (never closed, and nothing in it looks like a row: a narrow file's lines of prose)
         swallowed = f"{read_in} of the file, to its end, were read into that cell"
     src.notes.append(f"row {number} opens a quote that {closed}: {read_in} were read into one of its cells "
                      "(see problems.csv)")
