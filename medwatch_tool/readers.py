@@ -278,7 +278,7 @@ def _day_first_dates(src: Source, paths: List[str], delimiter: str) -> List[tupl
         if _SEP_LINE.fullmatch(next(lines, "").rstrip("\r\n")):
             next(lines, None)  # Excel's "sep=," line, then the header
         records = itertools.islice(csv.reader(lines, delimiter=delimiter), LOOKED_AT)
-        return ((number, {path: cells[column] for column, path in at if column < len(cells)})
+        return ((number, _as_excel_shows({path: cells[column] for column, path in at if column < len(cells)}))
                 for number, cells in enumerate(records, 2))
 
     return day_first_readings(src, _day_first_sign_of(src, dates) if columns else None, columns)
@@ -322,15 +322,17 @@ def _day_first_reading(src: Source, sign: Optional[tuple]) -> Optional[Callable[
 _EXCEL_TEXT = re.compile(r'="((?:[^"]|"")*)"')  # ="00123": how exports keep a code's zeros when Excel opens them
 
 
-def _as_excel_shows(values: Dict[str, str]):
+def _as_excel_shows(values: Dict[str, str]) -> Dict[str, str]:
     """Cells written ="00123" read as Excel shows them, 00123: a formula giving the text,
     which exports write so that Excel keeps a code's leading zeros (they were drafted as
-    written, quotes and all, in a lot or ZIP code box, and refused in a number box)."""
+    written, quotes and all, in a lot or ZIP code box, and refused in a number box). The
+    same `values`, changed in place."""
     for path, cell in values.items():
         if '="' in cell:
             found = _EXCEL_TEXT.fullmatch(cell.strip())
             if found:
                 values[path] = found.group(1).replace('""', '"')
+    return values
 
 
 def _date_columns(paths) -> List[str]:
@@ -606,13 +608,15 @@ def _jsonl_day_first(src: Source) -> Optional[Callable[[str], object]]:
 
 
 def _too_long_as_blank(lines: DecodedLines) -> Iterator[str]:
-    """The lines, one too long to read given as a blank line: a look at the first rows goes on
-    past it, and counts it (it gave up there, and a day-first file read 03/11 as 11 March)."""
+    """The lines, one too long to read given as a blank line (with a quote when it held an odd
+    count of them: a quoted cell it closed is closed): a look at the first rows goes on past
+    it, and counts it (it gave up there, and a day-first file read 03/11 as 11 March)."""
     while True:
+        quotes = lines.quotes
         try:
             yield next(lines)
         except LineTooLong:
-            yield "\n"
+            yield '"\n' if (lines.quotes - quotes) % 2 else "\n"
         except StopIteration:
             return
 

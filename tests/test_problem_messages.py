@@ -339,3 +339,25 @@ def test_a_line_too_long_to_read_does_not_stop_the_look_for_day_first_dates(runn
     refused = [p for p in read_problems(out) if p["report_id"] == "UK-1"]
     assert [p["message"][:58] for p in refused] == ["'03/11/2025' could be 3 Nov or 11 Mar 2025 (this file writ"]
     assert "the day first: its dates that read both ways" in result.output
+
+
+@pytest.mark.parametrize("case", ["a line too long inside a quoted cell", "dates written =\"16/10/2025\""])
+def test_the_look_for_day_first_dates_reads_the_rows_as_the_rows_are_read(runner, tmp_path, case):
+    """The look ahead read the line too long as blank, dropping the quote that closed the cell,
+    so the rest of its rows were one cell; and it did not read ="16/10/2025" as 16/10/2025.
+    Either way 03/11/2025 was read as 11 March."""
+    from medwatch_tool.input_streams import MAX_FIELD
+
+    rows = [dict(r, **{"admin/report_id": f"UK-{i}"}) for i, r in enumerate(example_rows())]
+    rows[0]["event/event_date"], rows[2]["event/event_date"] = "03/11/2025", "16/10/2025"
+    if case.startswith("dates"):
+        rows[2]["event/event_date"] = '="16/10/2025"'
+    else:  # (row 3, refused for it; the rows after it are read as before)
+        rows[1]["event/description"] = "start\n" + "x" * (MAX_FIELD + 10) + " end"
+    src = write_csv(tmp_path / "events.csv", rows)
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    assert result.exit_code == 1, result.output
+    assert "the day first: its dates that read both ways" in result.output, result.output
+    refused = [p["message"][:44] for p in read_problems(out) if p["path"] == "event/event_date"]
+    assert refused == ["'03/11/2025' could be 3 Nov or 11 Mar 2025 ("], read_problems(out)
