@@ -105,7 +105,7 @@ def coerce_value(field: Field, raw) -> Value:
                 if value not in out:
                     out.append(value)
         if field.max_occurs and len(out) > field.max_occurs:  # (the XSD's "is not expected here" said it darkly)
-            raise ValueProblem(f"gives {len(out)} answers ({'; '.join(out)}), and this box takes at most "
+            raise ValueProblem(f"{len(out)} answers are given ({'; '.join(out)}), and this box takes at most "
                                f"{field.max_occurs}: keep those that matter most")
         return out
     if isinstance(raw, (list, tuple)):

@@ -293,8 +293,8 @@ def test_more_answers_than_a_box_takes_are_refused_saying_so(runner, tmp_path):
     result, out = run(runner, tmp_path, [row])
     assert result.exit_code == 1, result.output
     assert [(p["path"], p["box"], p["message"]) for p in read_problems(out) if p["severity"] == "error"] == [
-        ("device[1]/problem_code", "E", "gives 6 answers (1001; 1002; 1003; 1004; 1005; 1006), and this box takes "
-                                        "at most 5: keep those that matter most")]
+        ("device[1]/problem_code", "E", "6 answers are given (1001; 1002; 1003; 1004; 1005; 1006), and this box "
+                                        "takes at most 5: keep those that matter most")]
     row["device[1]/problem_code"] = "1001; 1002; 1003; 1004; 1005; 1001"  # the same code twice is one answer
     (tmp_path / "again").mkdir()
     result, out = run(runner, tmp_path / "again", [row])

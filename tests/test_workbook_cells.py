@@ -343,8 +343,11 @@ def test_a_formula_after_a_chart_sheet_is_checked_on_the_sheet_read(runner, tmp_
     ("event/test[1]/result", 0.05, '"<"0.00', {"event/test[1]/result": "<0.05"}),  # (it was read as 3, 0.05)
     ("event/test[1]/result", 1.5, '\\~0.0', {"event/test[1]/result": "~1.5"}),
     ("event/test[1]/result", 3, '"+"0.0;"-"0.0', {"event/test[1]/result": "+3.0"}),
-    ("event/test[1]/result", -3, '"+"0.0;"-"0.0', {"event/test[1]/result": "-3"}),  # its own section: as held
-    ("event/test[1]/result", -0.4, '"↑"0.0;"↓"0.0', {"event/test[1]/result": "-0.4"}),  # (not "-↑0.4")
+    ("event/test[1]/result", -3, '"+"0.0;"-"0.0', {"event/test[1]/result": "-3.0"}),  # by its own section
+    ("event/test[1]/result", -0.4, '"↑"0.0;"↓"0.0', {"event/test[1]/result": "↓0.4"}),  # (not "-↑0.4")
+    ("event/test[1]/result", -3, '">"0.0;"<"0.0', {"event/test[1]/result": "<3.0"}),  # (not "-3": the qualifier)
+    ("event/test[1]/result", -3, "0.00;[Red]0.00", {"event/test[1]/result": "-3.00"}),  # red: the minus kept
+    ("event/test[1]/result", -3, "#,##0.00;(#,##0.00)", {"event/test[1]/result": "-3"}),  # accounting: as held
     ("patient/weight", 70, "0.00E+00", {"patient/weight": "70"}),  # a number box: the number held
     ("patient/weight", 70.5, "0.00", {"patient/weight": "70.5"}),  # a number box drops the zeros shown
 ])
@@ -505,6 +508,8 @@ def test_a_date_in_a_box_that_takes_text_is_refused_as_excel_s_reading(runner, t
     ("device[1]/serial", 5e10, "0E+00", "5E+10"),
     ("event/test[1]/result", 1500, "0.0E+0", "1.5E+3"),  # (a count in a text box: refused too, saying so)
     ("device[1]/model", 120000, "##0.0E+0", "120.0E+3"),  # engineering: the exponent a multiple of 3
+    ("device[1]/catalog", 999999, "0.0E+0", "1.0E+6"),  # rounded as Excel does (it was "10.0E+5")
+    ("device[1]/catalog", 125000, "0.0E+0", "1.3E+5"),  # half away from zero (it was "1.2E+5")
 ])
 def test_a_number_in_scientific_notation_in_a_box_that_takes_text_is_refused(runner, tmp_path, path, held,
                                                                             number_format, shown):
