@@ -340,9 +340,10 @@ def _decoded(raw: bytes, utf8: bool = False) -> str:
     Windows-1252 pair makes ("CAFÉ”" in Windows-1252 is valid UTF-8 too: "CAFɔ"); the ʻ of
     Kāneʻohe or the ə of Məmmədov, letters in their words, are kept. So are such characters
     where the input is known to be UTF-8 (`utf8`: recoded from UTF-16), where the line holds
-    other UTF-8 whose bytes read as Windows-1252 are no text (`_vouched`), and where no
-    Windows-1252 pair can make them (ː is CB 90, and 90 is no Windows-1252 character): the ˃ and ˂ of a
-    lab result pasted from a record were read as "Ëƒ" and "Ë‚", silently."""
+    other UTF-8 whose bytes read as Windows-1252 are no text (`_vouched`), where they stand
+    as no pair would (`_plainly_utf8`), and where no Windows-1252 pair can make them (ː is
+    CB 90, and 90 is no Windows-1252 character): the ˃ and ˂ of a lab result pasted from a
+    record were read as "Ëƒ" and "Ë‚", silently."""
     try:
         text = raw.decode("utf-8")  # the fast path: nearly every line
     except UnicodeDecodeError:
