@@ -34,7 +34,6 @@ a number, and the number itself is what the user typed.
 Which cell styles carry such a format is worked out once per workbook, so a cell costs a
 look-up of its style only when it holds a number or a date.
 """
-import functools
 import re
 import unicodedata
 from datetime import date, datetime
@@ -88,12 +87,11 @@ def format_reading(code: str) -> Optional[Shown]:
     if decimals is not None:
         at_least, at_most, whole_digits, after, before = decimals
         zero_shown_otherwise = len(sections) > 2  # "0.00;-0.00;\"-\"": zero has a section of its own
-        positive = functools.partial(_decimals, at_least=at_least, at_most=at_most, whole_digits=whole_digits,
-                                     zero_shown_otherwise=zero_shown_otherwise, after=after, before=before)
-        if len(sections) == 1:
-            return positive
-        negative = _negative_section(sections[1])
-        return lambda value: negative(value) if _is_number(value) and value < 0 else positive(value)
+        if before and len(sections) > 1:  # '"+"0.0;"-"0.0': a negative number is shown by its own section,
+            # whose text this reading does not take: read as held (-3, not "-+3.0")
+            return lambda value: None if _is_number(value) and value < 0 else _decimals(
+                value, at_least, at_most, whole_digits, zero_shown_otherwise, after, before)
+        return lambda value: _decimals(value, at_least, at_most, whole_digits, zero_shown_otherwise, after, before)
     return None
 
 
@@ -308,22 +306,6 @@ def _fixed_decimals(section: str):
     if any(unicodedata.category(ch) == "Sc" for ch in before):
         return None  # '"$"#,##0.00', as Excel writes a currency: a decoration, the number read as held
     return len(zeros), len(zeros) + len(more), whole.count("0"), after, before
-
-
-def _negative_section(section: str) -> Shown:
-    """How a format's second section shows a negative number: its number without the minus,
-    with the section's text ('"<"0.0' shows -3 as <3.0, '"-"0.0' as -3.0); a section of no
-    text ('[Red]0.00') shows the number's minus by its colour, so it is written; one that is
-    no plain number with fixed decimals ('(#,##0.00)') has it read as held."""
-    decimals = _fixed_decimals(section)
-    if decimals is None:
-        return lambda value: None
-    at_least, at_most, whole_digits, after, before = decimals
-
-    def shown(value: Number) -> Optional[str]:
-        text = _decimals(-value, at_least, at_most, whole_digits, False, after, before)
-        return text if text is None or (before + after).strip() else "-" + text
-    return shown
 
 
 def _decimals(value: Number, at_least: int, at_most: int, whole_digits: int, zero_shown_otherwise: bool,

@@ -3,6 +3,8 @@ user looks at, however the workbook's XML was written. The real command, real fi
 import os
 from datetime import datetime
 
+from openpyxl.styles.numbers import BUILTIN_FORMATS
+
 import pytest
 
 from medwatch_tool.cli import main
@@ -343,11 +345,10 @@ def test_a_formula_after_a_chart_sheet_is_checked_on_the_sheet_read(runner, tmp_
     ("event/test[1]/result", 0.05, '"<"0.00', {"event/test[1]/result": "<0.05"}),  # (it was read as 3, 0.05)
     ("event/test[1]/result", 1.5, '\\~0.0', {"event/test[1]/result": "~1.5"}),
     ("event/test[1]/result", 3, '"+"0.0;"-"0.0', {"event/test[1]/result": "+3.0"}),
-    ("event/test[1]/result", -3, '"+"0.0;"-"0.0', {"event/test[1]/result": "-3.0"}),  # by its own section
-    ("event/test[1]/result", -0.4, '"↑"0.0;"↓"0.0', {"event/test[1]/result": "↓0.4"}),  # (not "-↑0.4")
-    ("event/test[1]/result", -3, '">"0.0;"<"0.0', {"event/test[1]/result": "<3.0"}),  # (not "-3": the qualifier)
-    ("event/test[1]/result", -3, "0.00;[Red]0.00", {"event/test[1]/result": "-3.00"}),  # red: the minus kept
-    ("event/test[1]/result", -3, "#,##0.00;(#,##0.00)", {"event/test[1]/result": "-3"}),  # accounting: as held
+    ("event/test[1]/result", -3, '"+"0.0;"-"0.0', {"event/test[1]/result": "-3"}),  # its own section: as held
+    ("event/test[1]/result", -0.4, '"↑"0.0;"↓"0.0', {"event/test[1]/result": "-0.4"}),  # (not "-↑0.4")
+    ("event/test[1]/result", -3, '0.0 "mmol/L";[Red]0.0 "mmol/L"', {"event/test[1]/result": "-3.0 mmol/L"}),
+    ("event/test[1]/low", -2, BUILTIN_FORMATS[43], {"event/test[1]/low": "-2.00"}),  # Excel's Comma Style
     ("patient/weight", 70, "0.00E+00", {"patient/weight": "70"}),  # a number box: the number held
     ("patient/weight", 70.5, "0.00", {"patient/weight": "70.5"}),  # a number box drops the zeros shown
 ])
