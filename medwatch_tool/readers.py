@@ -465,12 +465,13 @@ def _swallowed_rows(src: Source, lines: DecodedLines, delimiter: str, paths: Lis
     A quote opening a cell and never closed (or closed only by the quote of a cell rows
     below) reads the rows after it into that cell, and they would be lost unsaid. A quote
     still open at the end of the file swallowed whatever follows it; one closed rows below
-    is closed by a quote inside a text (felt "fine"), which a well-quoted cell never is:
-    then every line after the row's first is put back to be read again as a row (whether or
-    not it looks like one, `_is_a_row`: a row with mistakes is still a row to tell). A
-    well-quoted record is a cell of many lines, as descriptions often are, whatever its
-    lines hold (a list of symptoms with commas, a row pasted from elsewhere) and however many
-    cells the row has (too many or too few is the row's own problem)."""
+    is closed by a quote inside a text (felt "fine"), which a well-quoted cell never is, and
+    a line in the cell is then a row of its own (`_is_a_row`): every line after the row's
+    first is put back to be read again as a row (one before it may be a row whose values are
+    refused: a row with mistakes is still a row to tell). A well-quoted record is a cell of
+    many lines, as descriptions often are, whatever its lines hold (a list of symptoms with
+    commas, a row pasted from elsewhere) and however many cells the row has; so is one with
+    a stray quote but no row in it (Nurse noted "pale" skin, an inch mark 12")."""
     record = lines.record
     first, last = lines.line - len(record) + 1, lines.line  # the record's lines in the file
     try:
@@ -485,6 +486,8 @@ def _swallowed_rows(src: Source, lines: DecodedLines, delimiter: str, paths: Lis
     if len(paths) >= _ROW_LIKE:
         row_like = next((at for at, line in enumerate(record[1:], 1)
                          if _is_a_row(next(csv.reader([line], delimiter=delimiter), []), paths)), None)
+    if not row_like and not open_at_end:
+        return ""  # a stray quote in a cell of many lines: its text, as Excel reads it
     column = len(next(csv.reader(record[:1], delimiter=delimiter)))
     where = f"column {column}"
     if column <= len(paths):
@@ -492,11 +495,10 @@ def _swallowed_rows(src: Source, lines: DecodedLines, delimiter: str, paths: Lis
         where += f" '{paths[column - 1]}'" + (f" ({node.title()})" if node is not None else "")
     read_in = f"line {last}" if last == first + 1 else f"lines {first + 1}-{last}"
     closed = "is never closed" if open_at_end else f"is closed only on line {last}"
-    if row_like or not open_at_end:
+    if row_like:
         lines.put_back(record[1:])
-        which = (", which look like rows of their own," if row_like == 1 else
-                 ", rows of their own among them," if row_like else "")
-        swallowed = f"{read_in} of the file{which} were read into that cell (they are read again as rows)"
+        which = "which look like rows of their own" if row_like == 1 else "rows of their own among them"
+        swallowed = f"{read_in} of the file, {which}, were read into that cell (they are read again as rows)"
     else:  # (never closed, and nothing in it looks like a row: a narrow file's lines of prose)
         swallowed = f"{read_in} of the file, to its end, were read into that cell"
     src.notes.append(f"row {number} opens a quote that {closed}: {read_in} were read into one of its cells "

@@ -96,25 +96,15 @@ def test_a_row_with_mistakes_among_the_rows_swallowed_is_read_again_too(runner, 
     assert {p["path"] for p in problems if p["report_id"] == "Q3"} >= {"event/event_date", "event/outcome"}
 
 
-def test_rows_swallowed_by_a_broken_quote_are_read_again_even_when_none_looks_like_a_row(runner, tmp_path):
-    """With rows of few typed values nothing looked like a row: N2 and N3 vanished, and N1 was
-    drafted with N3's patient and reporter, exit 0."""
-    src = tmp_path / "few.csv"
-    src.write_text("admin/report_id,event/description,suspect_product[1]/name,reporter/last_name,reporter/first_name,"
-                   "reporter/phone,patient/identifier,event/problem_type\n"
-                   'N1,"Felt dizzy,Baclofen,Pereira,Dan,218 555 0199,PT1,adverse_event\n'
-                   "N2,fell,Baclofen,Pereira,Dan,218 555 0199,PT2,adverse_event\n"
-                   'N3,said he felt "fine",Baclofen,Jones,Bob,218 555 0199,PT3,adverse_event\n'
-                   "N4,ok,Baclofen,Pereira,Dan,218 555 0199,PT4,adverse_event\n")
+@pytest.mark.parametrize("text", ['Pt felt dizzy.\nNurse noted "pale" skin.', 'Catheter 12"" long.\nKinked at 3" mark.'])
+def test_a_stray_quote_in_a_cell_of_many_lines_is_no_swallowed_row(runner, tmp_path, text):
+    """A quote inside a quoted description, as careless exporters leave one: the row was
+    refused as opening a quote closed only below, and its last line made a row of errors."""
+    src = tmp_path / "stray.csv"
+    src.write_text("\n".join([HEADER, line("S1", '"' + text + '"'), line("S2")]) + "\n")
     out = tmp_path / "o"
     result = batch(runner, src, out)
-    assert result.exit_code == 1, result.output
-    assert drafted(out) == ["N2", "N3", "N4"]
-    assert description(out, "N3") == 'said he felt "fine"'
-    [problem] = read_problems(out)
-    assert (problem["row"], problem["report_id"]) == ("2", "N1")
-    assert "is closed only on line 4, so lines 3-4 of the file were read into that cell (they are read again" \
-        in problem["message"]
+    assert result.exit_code == 0 and drafted(out) == ["S1", "S2"], (result.output, read_problems(out))
 
 
 def test_a_well_quoted_cell_of_many_lines_in_a_row_of_another_length_is_one_cell(runner, tmp_path):
