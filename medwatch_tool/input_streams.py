@@ -339,11 +339,11 @@ def _decoded(raw: bytes, utf8: bool = False) -> str:
     """A line as text: UTF-8, unless it does not decode, or its UTF-8 holds what only a
     Windows-1252 pair makes ("CAFÉ”" in Windows-1252 is valid UTF-8 too: "CAFɔ"); the ʻ of
     Kāneʻohe or the ə of Məmmədov, letters in their words, are kept. So are such characters
-    where the input is known to be UTF-8 (`utf8`: recoded from UTF-16), where the line holds
-    other UTF-8 whose bytes read as Windows-1252 are no text (`_vouched`), where they stand
-    as no pair would (`_plainly_utf8`), and where no Windows-1252 pair can make them (ː is
-    CB 90, and 90 is no Windows-1252 character): the ˃ and ˂ of a lab result pasted from a
-    record were read as "Ëƒ" and "Ë‚", silently."""
+    where the input is known to be UTF-8 (`utf8`: recoded from UTF-16), where they stand as
+    no pair would (`_plainly_utf8`: the ˃ and ˂ of a lab result pasted from a record were
+    read as "Ëƒ" and "Ë‚", silently), and where no Windows-1252 pair can make them (ː is
+    CB 90, and 90 is no Windows-1252 character). Other UTF-8 on the line is no sign (a line
+    may mix both: JOSÉ’S in Windows-1252 beside Łódź)."""
     try:
         text = raw.decode("utf-8")  # the fast path: nearly every line
     except UnicodeDecodeError:
@@ -352,30 +352,9 @@ def _decoded(raw: bytes, utf8: bool = False) -> str:
         return text
     for found in _NOT_A_NAME_S.finditer(text):
         at = found.start()
-        if not _plainly_utf8(found.group(), text[max(0, at - 2):at], text[at + 1:at + 2]) and not _vouched(text):
+        if not _plainly_utf8(found.group(), text[max(0, at - 2):at], text[at + 1:at + 2]):
             return _windows_1252_and_utf8(raw)
     return text
-
-
-# what follows a word in Windows-1252 text: a pair of a letter and one of these, or a letter
-# and two, is a capital word's end (CAFÉ…, RENÉ’S), whatever UTF-8 makes of its bytes
-_AFTER_A_WORD = frozenset("…”’“‘–—\u00a0•™»«·")
-
-
-def _vouched(text: str) -> bool:
-    """Whether a line that decodes as UTF-8 holds a character whose bytes read as
-    Windows-1252 are no text (Ā is "Ä€", é "Ã©", μ "Î¼", ’ "â€™"), so one program wrote the
-    line in UTF-8: its modifier letters are meant too (KĀNEʻOHE, CREAT˃1.5 μmol/L)."""
-    for ch in text:
-        if ch < "\u00a0" or "\u0250" <= ch < "\u0300":
-            continue  # ASCII, C1 controls and the pairs' own range vouch for nothing
-        try:
-            read = ch.encode("utf-8").decode("cp1252")
-        except UnicodeDecodeError:
-            return True  # bytes no Windows-1252 text holds
-        if not (read[0].isalpha() and all(sign in _AFTER_A_WORD for sign in read[1:])):
-            return True
-    return False
 
 
 def _plainly_utf8(character: str, preceding: str, following: str) -> bool:
