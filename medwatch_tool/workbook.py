@@ -97,9 +97,6 @@ def _check_guarded(name: str):
 # how many times over a part may expand: a spreadsheet's XML zips to a fifth or a twentieth
 # (a sheet of one row repeated 200,000 times: 15 times); past 10 MB only
 _EXPANDS, _EXPANDED = 100, 10 << 20
-# the parts never read, by their names' endings (openpyxl finds the others by relationships,
-# whatever they are called: a table of texts named .dat is read)
-_PICTURES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".emf", ".wmf", ".svg", ".ico")
 
 
 def _refuse_what_no_spreadsheet_writes(handle, name: str):
@@ -107,13 +104,18 @@ def _refuse_what_no_spreadsheet_writes(handle, name: str):
     spreadsheet's does (a 2 MB file whose styles expand to 2 GB took 4 GB of memory to open,
     one whose table of texts does filled the temporary folder with 2 GB, one of 80 MB of empty
     cells took 3 GB), or declares entities: openpyxl expanded one declared in the workbook
-    part into a sheet's name (a sheet's own are refused by its reader too). Pictures are not
-    looked at: they are never read."""
+    part into a sheet's name (a sheet's own are refused by its reader too). Only parts that
+    begin as XML does are looked at, whatever their names (openpyxl reads a part by its
+    relationships: a table of texts named .dat is read); a picture, a macro project or an
+    embedded object is never read, and may zip as tight as it likes."""
     try:
         with zipfile.ZipFile(handle) as archive:
             for part in archive.infolist():
-                if part.is_dir() or part.filename.lower().endswith(_PICTURES):
-                    continue  # (a picture is not read: it may zip as tight as it likes)
+                if part.is_dir():
+                    continue
+                with archive.open(part) as data:
+                    if not _begins_as_xml(data.read(64)):
+                        continue
                 if part.file_size > _EXPANDED and part.file_size > _EXPANDS * max(part.compress_size, 1):
                     raise InputError(f"not read: its part {part.filename} expands from {part.compress_size:,} bytes "
                                      f"to {part.file_size:,} ({part.file_size // max(part.compress_size, 1):,} times; "
@@ -124,6 +126,14 @@ def _refuse_what_no_spreadsheet_writes(handle, name: str):
                         raise InputError(f"not a readable Excel .xlsx workbook ({ENTITIES_REFUSED})", name)
     except (OSError, zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, zlib.error):
         return  # openpyxl's opening says what is wrong
+
+
+def _begins_as_xml(head: bytes) -> bool:
+    """Whether a part's first bytes are XML's: a tag, after a byte order mark or spaces
+    (UTF-16 too)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    return head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"<")
 
 
 def _workbook_trouble(exc: Exception) -> str:

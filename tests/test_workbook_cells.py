@@ -206,14 +206,20 @@ def test_a_workbook_whose_part_expands_a_thousand_times_is_not_read(runner, tmp_
     assert "which no spreadsheet program writes and would take that much memory or disk to read" in result.output
 
 
-def test_a_picture_that_zips_tight_is_no_zip_bomb(runner, tmp_path):
+@pytest.mark.parametrize("member, data", [
+    ("xl/media/image1.bmp", b"BM" + b"\xff" * 18_000_000),  # a white bitmap
+    ("xl/media/image1.dib", b"(\x00\x00\x00" + b"\xff" * 18_000_000),
+    ("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(12_000_000)),  # an .xlsm's macros
+    ("xl/embeddings/oleObject1.bin", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\xff" * 24_000_000),
+], ids=["bmp", "dib", "macros", "embedded"])
+def test_a_part_never_read_that_zips_tight_is_no_zip_bomb(runner, tmp_path, member, data):
     """An 18 MB white bitmap zips to 17 KB; it is never read, and the workbook was refused."""
     import zipfile
 
     src = tmp_path / "picture.xlsx"
     _workbook(src, _rows(2))
     with zipfile.ZipFile(src, "a", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("xl/media/image1.bmp", b"BM" + b"\xff" * 18_000_000)
+        archive.writestr(member, data)
     result = _run(runner, src, tmp_path / "o")
     assert result.exit_code == 0 and "2 drafted" in result.output, result.output
 
