@@ -610,15 +610,17 @@ def _jsonl_day_first(src: Source) -> Optional[Callable[[str], object]]:
 
 
 def _too_long_as_blank(lines: DecodedLines) -> Iterator[str]:
-    """The lines, one too long to read given as a blank line (with a quote when it held an odd
-    count of them: a quoted cell it closed is closed): a look at the first rows goes on past
-    it, and counts it (it gave up there, and a day-first file read 03/11 as 11 March)."""
+    """The lines, one too long to read given as a blank line, as the rows' reader takes it: a
+    look at the first rows goes on past it, and counts it (it gave up there, and a day-first
+    file read 03/11 as 11 March). Inside a quoted cell, with a quote when it held an odd count
+    of them (the cell is closed there); otherwise the rows' reader starts afresh after it,
+    whatever quotes it held."""
     while True:
         quotes = lines.quotes
         try:
             yield next(lines)
-        except LineTooLong:
-            yield '"\n' if (lines.quotes - quotes) % 2 else "\n"
+        except LineTooLong as exc:
+            yield '"\n' if exc.in_open_cell and (lines.quotes - quotes) % 2 else "\n"
         except StopIteration:
             return
 

@@ -361,3 +361,20 @@ def test_the_look_for_day_first_dates_reads_the_rows_as_the_rows_are_read(runner
     assert "the day first: its dates that read both ways" in result.output, result.output
     refused = [p["message"][:44] for p in read_problems(out) if p["path"] == "event/event_date"]
     assert refused == ["'03/11/2025' could be 3 Nov or 11 Mar 2025 ("], read_problems(out)
+
+
+def test_a_line_too_long_that_opens_a_quote_is_counted_as_the_rows_reader_counts_it(runner, tmp_path):
+    """The rows' reader starts afresh after a line too long to read; the look ahead kept its
+    quote open, took the next row into a cell, and named the day-first date's row one short."""
+    from medwatch_tool.input_streams import MAX_FIELD
+
+    rows = [dict(r, **{"admin/report_id": f"UK-{i}"}) for i, r in enumerate(example_rows()[1:])]
+    rows[0]["event/event_date"], rows[1]["event/event_date"] = "03/11/2025", "16/10/2025"
+    head, first, second = write_csv(tmp_path / "plain.csv", rows).read_text(encoding="utf-8").splitlines()
+    src = tmp_path / "events.csv"
+    src.write_text("\n".join([head, first, '"' + "x" * (MAX_FIELD + 10), second]) + "\n", encoding="utf-8")
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    assert result.exit_code == 1, result.output
+    assert "this file writes 16/10/2025 in B3 date of event on row 4, the day first" in result.output, result.output
+    assert [p["row"] for p in read_problems(out) if p["path"] == "event/event_date"] == ["2"]
