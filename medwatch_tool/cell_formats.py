@@ -23,10 +23,10 @@ and the date gains a day nobody gave. So these are read as Excel shows them:
   given: a date on another day (or month) was typed with it, or computed, and is read in
   full rather than a part of it dropped. A format with a time (h, s, AM/PM) is no partial date.
 
-- scientific ("0.00E+00"): read as held in a number box, but marked (`InScientific`), as
-  Excel gives a cell this format when what is typed reads as a number in E notation: a lot
-  typed 12E4 is held as 120000 and shown as 1.20E+05, neither what was typed, so a box that
-  takes text refuses it (workbook.py).
+- scientific ("0.00E+00"): read as held, but marked (`InScientific`), as Excel gives a cell
+  this format when what is typed reads as a number in E notation: a lot typed 12E4 is held
+  as 120000 and shown as 1.20E+05, neither what was typed, so a box of a code printed on a
+  label refuses it (workbook.py).
 
 The other formats (thousands separators alone, fractions, currency) only round or decorate
 a number, and the number itself is what the user typed.
@@ -321,8 +321,23 @@ def _decimals(value: Number, at_least: int, at_most: int, whole_digits: int, zer
     places = max(0, -held.as_tuple().exponent)
     sign = "-" if value < 0 else ""
     if places > at_most:
-        return sign + before + format(abs(value), ".15g") + after if (before + after).strip() else None
-    text = format(held, f".{max(places, at_least)}f")
-    whole, point, fraction = text.partition(".")
-    whole = whole.zfill(whole_digits) if whole != "0" or whole_digits else ""  # "#.00" shows 0.5 as .50
-    return sign + before + whole + point + fraction + after
+        shown = sign + before + format(abs(value), ".15g") + after if (before + after).strip() else None
+    else:
+        text = format(held, f".{max(places, at_least)}f")
+        whole, point, fraction = text.partition(".")
+        whole = whole.zfill(whole_digits) if whole != "0" or whole_digits else ""  # "#.00" shows 0.5 as .50
+        shown = sign + before + whole + point + fraction + after
+    return Qualified.of(shown, value, before.strip()) if shown is not None and before.strip() else shown
+
+
+class Qualified(str):
+    """A number shown with text before it by its format ('">"0.0': >3.0), as shown; `held`
+    is the number, `qualifier` the text (a box of a number alone refuses it, workbook.py)."""
+
+    held, qualifier = "", ""
+
+    @classmethod
+    def of(cls, shown: str, value: Number, qualifier: str) -> "Qualified":
+        cell = cls(shown)
+        cell.held, cell.qualifier = number_text(value), qualifier
+        return cell

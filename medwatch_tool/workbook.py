@@ -25,7 +25,7 @@ from lxml import etree
 from openpyxl.reader.excel import SHARED_STRINGS, ExcelReader
 
 from .catalog import load_catalog
-from .cell_formats import InScientific, number_text, shown_values
+from .cell_formats import InScientific, Qualified, number_text, shown_values
 from .errors import InputDamaged, InputError, OutputError
 from .header import HeaderFurtherDown, column_letters, header_paths, names_a_field
 from .local_conventions import LOOKED_AT, Refused, day_first_sign
@@ -194,6 +194,7 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
             raise refused(_merged(scan.merges, paths))
         kinds = {path: getattr(load_catalog().field(path), "kind", None) for path in paths}
         text_boxes = {path for path in paths if kinds[path] == "text"}
+        label_codes = {path for path in paths if getattr(load_catalog().field(path), "type_name", "") in _LABEL_CODES}
         numbered = enumerate(rows, 2)
         day_first, numbered = _day_first_dates(src, paths, kinds, numbered)
         try:
@@ -215,7 +216,9 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
                         if text.__class__ is DateCell:
                             text = _in_a_text_box(text) if path in text_boxes else str(text)
                         elif text.__class__ is InScientific:
-                            text = _scientific_in_a_text_box(text) if path in text_boxes else str(text)
+                            text = _scientific_in_a_code_box(text) if path in label_codes else str(text)
+                        elif text.__class__ is Qualified:
+                            text = str(text) if path in text_boxes else _qualified_in_a_number_box(text)
                         row.values[path] = text
                 for path, reading in day_first:
                     if path in row.values:
@@ -484,11 +487,22 @@ def _in_a_text_box(text: DateCell) -> Refused:
                          "and run again")
 
 
-def _scientific_in_a_text_box(text: InScientific) -> Refused:
+def _qualified_in_a_number_box(text: Qualified) -> Refused:
+    return Refused(text, f"'{text}' is the number {text.held} shown with '{text.qualifier}' before it by the cell's "
+                         f"format, and this box takes the number alone: give the number without '{text.qualifier}' "
+                         "(the cells the format Number), say what it means in the description, and run again")
+
+
+# the schema's types of a number or code printed on a label (NDC, lot, model, serial, UDI)
+_LABEL_CODES = ("Code50", "Udi")
+
+
+def _scientific_in_a_code_box(text: InScientific) -> Refused:
+    """A number in scientific notation in a box of a code printed on a label: Excel makes one
+    of a lot typed 12E4. (Elsewhere, a lab count say, it is read as the number held.)"""
     return Refused(text.shown, f"'{text.shown}' is the number {text} shown in scientific notation, and this box takes "
-                               "text: Excel turns a code typed as 12E4 into the number 120000. If it is a code, format "
-                               "the column as Text and type it again; if it is a number (a lab result), give the "
-                               "cells the format Number; then run again")
+                               "a code: Excel turns a code typed as 12E4 into the number 120000. Format the column "
+                               "as Text, type the code again, and run again")
 
 
 def _digits_lost(number: float) -> bool:

@@ -356,6 +356,7 @@ def test_a_formula_after_a_chart_sheet_is_checked_on_the_sheet_read(runner, tmp_
     ("event/test[1]/result", -3, '0.0 "mmol/L";[Red]0.0 "mmol/L"', {"event/test[1]/result": "-3.0 mmol/L"}),
     ("event/test[1]/low", -2, BUILTIN_FORMATS[43], {"event/test[1]/low": "-2.00"}),  # Excel's Comma Style
     ("patient/weight", 70, "0.00E+00", {"patient/weight": "70"}),  # a number box: the number held
+    ("event/test[1]/result", 1500, "0.0E+0", {"event/test[1]/result": "1500"}),  # a lab count: as held too
     ("patient/weight", 70.5, "0.00", {"patient/weight": "70.5"}),  # a number box drops the zeros shown
 ])
 def test_a_number_is_read_as_its_format_shows_it(runner, tmp_path, path, value, number_format, stored):
@@ -513,13 +514,12 @@ def test_a_date_in_a_box_that_takes_text_is_refused_as_excel_s_reading(runner, t
 @pytest.mark.parametrize("path, held, number_format, shown", [
     ("suspect_product[1]/lot", 120000, "0.00E+00", "1.20E+05"),  # typed 12E4: Excel's own format for it
     ("device[1]/serial", 5e10, "0E+00", "5E+10"),
-    ("event/test[1]/result", 1500, "0.0E+0", "1.5E+3"),  # (a count in a text box: refused too, saying so)
     ("device[1]/model", 120000, "##0.0E+0", "120.0E+3"),  # engineering: the exponent a multiple of 3
     ("device[1]/catalog", 999999, "0.0E+0", "1.0E+6"),  # rounded as Excel does (it was "10.0E+5")
     ("device[1]/catalog", 125000, "0.0E+0", "1.3E+5"),  # half away from zero (it was "1.2E+5")
 ])
-def test_a_number_in_scientific_notation_in_a_box_that_takes_text_is_refused(runner, tmp_path, path, held,
-                                                                            number_format, shown):
+def test_a_number_in_scientific_notation_in_a_box_of_a_code_is_refused(runner, tmp_path, path, held,
+                                                                      number_format, shown):
     """A lot typed 12E4 is held by Excel as 120000 and shown as 1.20E+05: it was drafted as the
     lot 120000, neither what was typed nor what was shown, without a word."""
     row = dict(example_rows()[1], **{"admin/report_id": "SCI", path: held})
@@ -529,9 +529,22 @@ def test_a_number_in_scientific_notation_in_a_box_that_takes_text_is_refused(run
     [problem] = read_problems(tmp_path / "o")
     assert problem["path"] == path
     assert problem["message"] == (f"'{shown}' is the number {held:.0f} shown in scientific notation, and this box "
-                                  "takes text: Excel turns a code typed as 12E4 into the number 120000. If it is a "
-                                  "code, format the column as Text and type it again; if it is a number (a lab "
-                                  "result), give the cells the format Number; then run again")
+                                  "takes a code: Excel turns a code typed as 12E4 into the number 120000. Format the "
+                                  "column as Text, type the code again, and run again")
+
+
+def test_a_number_shown_with_a_qualifier_in_a_box_of_a_number_alone_is_refused_saying_why(runner, tmp_path):
+    """'">"0.0' shows a weight of 70.5 as >70.5: read as shown the box said "'>70.5' is not a
+    number", naming nothing of the format; read as held (before) the '>' was dropped."""
+    row = dict(example_rows()[1], **{"admin/report_id": "QUAL", "patient/weight": 70.5})
+    src = _formatted(tmp_path / "qualified.xlsx", row, "patient/weight", '">"0.0')
+    result = _run(runner, src, tmp_path / "o")
+    assert result.exit_code == 1, result.output
+    [problem] = read_problems(tmp_path / "o")
+    assert (problem["path"], problem["message"]) == ("patient/weight", (
+        "'>70.5' is the number 70.5 shown with '>' before it by the cell's format, and this box takes the number "
+        "alone: give the number without '>' (the cells the format Number), say what it means in the description, "
+        "and run again"))
 
 
 def test_a_time_span_in_a_number_box_is_told_in_hours(runner, tmp_path):
