@@ -81,7 +81,7 @@ def sheet_cells(xml, strings: Sequence[str], date_styles, timedelta_styles, epoc
     of the rows hidden in Excel are added to `hidden` when given."""
     number = 0
     for row in _elements(xml, _SHEET, _ROW, until=_SHEET_DATA):
-        number = _row_number(row.get("r"), number)
+        number = row_number(row.get("r"), number)
         if len(row) > EXCEL_COLUMNS:
             raise InputDamaged(f"the workbook is damaged: its row {number} holds {len(row):,} cells, more than "
                                f"the {EXCEL_COLUMNS:,} columns of a sheet")
@@ -225,7 +225,7 @@ def _column(reference: str) -> int:
     return _COLUMNS[letters]
 
 
-def _row_number(text, previous: int) -> int:
+def row_number(text, previous: int) -> int:
     """A row's r="7" (a whole float too, as openpyxl takes it); without one, the next row."""
     if text is None:
         number = previous + 1
@@ -299,17 +299,20 @@ def declares_entities(xml) -> bool:
     xml, encoding = declared_encoding(xml)
     try:
         for _, element in etree.iterparse(xml, events=("start",), encoding=encoding, **PARSER):
-            dtd = element.getroottree().docinfo.internalDTD
-            return dtd is not None and any(True for _ in dtd.iterentities())
+            return _entities_in(element.getroottree().docinfo.internalDTD)
     except etree.XMLSyntaxError:
         pass
     return False
 
 
+def _entities_in(dtd) -> bool:
+    return dtd is not None and any(True for _ in dtd.iterentities())
+
+
 def _refuse_doctype(element: etree._Element):
     info = element.getroottree().docinfo
     dtd = info.internalDTD
-    if dtd is not None and any(True for _ in dtd.iterentities()):
+    if _entities_in(dtd):
         raise InputDamaged(ENTITIES_REFUSED)
     if dtd is not None or info.doctype or info.system_url or info.public_id:
         raise InputDamaged(DOCTYPE_REFUSED)

@@ -14,7 +14,8 @@ from lxml import etree
 from openpyxl.utils.cell import coordinate_to_tuple, range_boundaries
 
 from .sheet_rows import MAIN as _MAIN
-from .sheet_rows import PARSER, declared_encoding, drop
+from .errors import InputDamaged
+from .sheet_rows import PARSER, declared_encoding, drop, row_number
 
 
 MERGES_LOOKED_AT = 100_000  # merged ranges over rows: a sheet of rows has a few, if any
@@ -133,8 +134,11 @@ def _holding_values(archive: zipfile.ZipFile, path: str, firsts: Set[Tuple[int, 
                                               encoding=encoding, **PARSER):
             if element.tag == f"{_MAIN}row":
                 if event == "start":
-                    number = element.get("r") or ""
-                    row, column = (int(number) if number.isdigit() else row + 1), 0
+                    try:
+                        row = row_number(element.get("r"), row)
+                    except InputDamaged:  # (the rows' reader says so, at that row)
+                        row += 1
+                    column = 0
                     continue
                 drop(element)
                 if row >= last_row:

@@ -124,8 +124,8 @@ def _refuse_what_no_spreadsheet_writes(handle, name: str):
                 with archive.open(part) as xml:
                     if declares_entities(xml):
                         raise InputError(f"not a readable Excel .xlsx workbook ({ENTITIES_REFUSED})", name)
-    except (OSError, zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, zlib.error):
-        return  # openpyxl's opening says what is wrong
+    except (OSError, zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, RuntimeError, zlib.error):
+        return  # openpyxl's opening says what is wrong (RuntimeError: a part encrypted in the zip)
 
 
 def _begins_as_xml(head: bytes) -> bool:
@@ -192,9 +192,11 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
             raise refused(wrong.reason + (_other_sheets(book, sheet) if other else "")) from None
         if scan.merges:
             raise refused(_merged(scan.merges, paths))
-        kinds = {path: getattr(load_catalog().field(path), "kind", None) for path in paths}
+        fields = {path: load_catalog().field(path) for path in paths}
+        kinds = {path: getattr(field, "kind", None) for path, field in fields.items()}
         text_boxes = {path for path in paths if kinds[path] == "text"}
-        label_codes = {path for path in paths if getattr(load_catalog().field(path), "type_name", "") in _LABEL_CODES}
+        number_boxes = {path for path in paths if kinds[path] in ("decimal", "integer")}
+        label_codes = {path for path, field in fields.items() if getattr(field, "type_name", "") in _LABEL_CODES}
         numbered = enumerate(rows, 2)
         day_first, numbered = _day_first_dates(src, paths, kinds, numbered)
         try:
@@ -218,7 +220,7 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
                         elif text.__class__ is InScientific:
                             text = _scientific_in_a_code_box(text) if path in label_codes else str(text)
                         elif text.__class__ is Qualified:
-                            text = str(text) if path in text_boxes else _qualified_in_a_number_box(text)
+                            text = _qualified_in_a_number_box(text) if path in number_boxes else str(text)
                         row.values[path] = text
                 for path, reading in day_first:
                     if path in row.values:

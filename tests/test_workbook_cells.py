@@ -224,6 +224,27 @@ def test_a_part_never_read_that_zips_tight_is_no_zip_bomb(runner, tmp_path, memb
     assert result.exit_code == 0 and "2 drafted" in result.output, result.output
 
 
+def test_a_workbook_with_a_part_encrypted_in_its_zip_is_refused_with_the_usual_message(runner, tmp_path):
+    """The check of parts before reading met the encrypted part first: "unexpected RuntimeError"."""
+    import shutil
+    import subprocess
+    import zipfile
+
+    if shutil.which("zip") is None:
+        pytest.skip("needs the zip command to encrypt a part")
+    src = tmp_path / "plain.xlsx"
+    _workbook(src, _rows(2))
+    parts = tmp_path / "parts"
+    zipfile.ZipFile(src).extractall(parts)
+    encrypted = tmp_path / "encrypted.xlsx"
+    subprocess.run(["zip", "-q", "-P", "secret", str(encrypted), "xl/styles.xml"], cwd=parts, check=True)
+    subprocess.run(["zip", "-q", "-r", str(encrypted), ".", "-x", "xl/styles.xml"], cwd=parts, check=True)
+    result = _run(runner, encrypted, tmp_path / "o")
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith(f"Error: {encrypted}: not a readable Excel .xlsx workbook (RuntimeError: "), \
+        result.output
+
+
 def test_entities_declared_in_the_workbook_part_are_refused_before_it_is_read(runner, tmp_path):
     """openpyxl expanded them: a sheet named 'A&y;C' was listed as 'AINTERNALC'."""
     src = tmp_path / "entity.xlsx"
