@@ -75,6 +75,24 @@ class Node:
         box = self.box_for(form)
         return f"{box} {self.label}" if box and box not in ("—", "-") else self.label
 
+    def mention(self, form: str = "3500") -> str:
+        """How a sentence names this box on the form the report is for: "A4 weight unit" on
+        Form 3500; on the consumer form its box and its own words, quoted, as they are a
+        question's words there ("E5 'Weight in (lb or kg)'", "C9 'Amount in'"). A box the
+        form lacks (3500B has no occupation) is named by its label alone."""
+        box = self.box_for(form)
+        if form.upper() == "3500B" and self.label_3500b:
+            words = f"'{self.label_3500b}'"
+        else:
+            words = lowered(self.label)
+        return f"{box} {words}" if box and box not in ("—", "-") else words
+
+
+def lowered(text: str) -> str:
+    """A label or help text's first letter in lower case, inside a sentence; not an
+    abbreviation's (FDA's, UDI, ID)."""
+    return text if text[:2].isalpha() and text[:2].isupper() else text[:1].lower() + text[1:]
+
 
 @dataclass
 class Field(Node):
@@ -205,12 +223,12 @@ class Catalog:
         return self._indexed(first.path, ())
 
     def describe(self, path: Optional[str], form: str = "3500") -> Tuple[str, str]:
-        """(box, label) of the field or group a (possibly indexed) path points at, the box
-        numbered as on `form` (the consumer form 3500B numbers its boxes its own way)."""
+        """(box, label) of the field or group a (possibly indexed) path points at, as on
+        `form` (the consumer form 3500B numbers its boxes its own way, in its own words)."""
         node = self.node(path) if path else None
         if node is None:
             return "", ""
-        return node.box_for(form), node.label
+        return node.box_for(form), node.label_for(form)
 
     def column_names(self) -> List[str]:
         """CSV header: every leaf path, with `[1]` on repeating groups."""

@@ -10,7 +10,7 @@ import re
 from functools import lru_cache
 from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
 
-from .catalog import Field, load_catalog
+from .catalog import Field, load_catalog, lowered
 from .code_lists import CodeProblem, code_value
 from .countries import CountryProblem, country_code
 from .dates import parse_partial_date
@@ -201,14 +201,10 @@ def _not_of_its_form(field: Field, text: str) -> str:
     """Why a text is refused by its box's pattern, with what the box takes (the first
     sentence of its help: "letters, digits, '.', '_', '-'"), the box named as the form
     names it (FDA/IMDRF, ID stay in capitals)."""
-    label, takes = _lowered(field.label), _FIRST_SENTENCE.match(field.help).group(1) if field.help else ""
-    return f"'{text}' does not look like a valid {label}" + (f": {_lowered(takes)}" if takes else "")
+    label, takes = lowered(field.label), _FIRST_SENTENCE.match(field.help).group(1) if field.help else ""
+    return f"'{text}' does not look like a valid {label}" + (f": {lowered(takes)}" if takes else "")
 
 
-def _lowered(text: str) -> str:
-    """A label or help text's first letter in lower case, inside a sentence; not an
-    abbreviation's (FDA's, UDI, ID)."""
-    return text if text[:2].isalpha() and text[:2].isupper() else text[:1].lower() + text[1:]
 
 
 def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[Tuple[str, str]]]:
@@ -239,7 +235,7 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
                 invisible = unstorable(text)  # (not "'1 500': the unit ... ' 500'": that character is the mistake)
                 if invisible:
                     problems.append((path, invisible))
-                elif not _number_with_its_unit(path, field, text, values, out, problems):
+                elif not _number_with_its_unit(path, field, text, values, out, problems, _form_of(values)):
                     problems.append((path, str(exc)))
             continue
         if isinstance(raw, Refused) and field is not None:
@@ -271,6 +267,13 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
     if unknown > _UNKNOWN_SHOWN:
         problems.append(("", f"and {unknown - _UNKNOWN_SHOWN:,} more keys that are not fields"))
     return out, problems
+
+
+def _form_of(values: Mapping[str, object]) -> str:
+    """The form a row is for, as its messages name boxes: "3500B" for a consumer's row
+    (admin/form in any letter case), else "3500"."""
+    form = values.get("admin/form")
+    return "3500B" if form.__class__ is str and form.strip().upper() == "3500B" else "3500"
 
 
 # what spreadsheets hold for "no value" (a code list with its own "unknown" choice takes that
@@ -335,10 +338,11 @@ def number_and_unit(field: Field, text: str) -> Optional[NumberWithUnit]:
         return None
 
 
-def unit_refusal(field: Field, text: str) -> Optional[str]:
+def unit_refusal(field: Field, text: str, form: str = "3500") -> Optional[str]:
     """Why '5 mIU' in D2 dose cannot be read, when the number is fine and the unit box refuses
     the unit (milli-units, which the list does not have; MIU there is million units): more
-    use than "'5 mIU' is not a number". None when `text` is not a number and a unit."""
+    use than "'5 mIU' is not a number". None when `text` is not a number and a unit. The
+    unit's box is named as `form` names it."""
     unit = load_catalog().unit_of(field.path)
     m = NUMBER_THEN_WORDS.fullmatch(" ".join(text.split())) if unit is not None else None
     if m is None:
@@ -350,19 +354,19 @@ def unit_refusal(field: Field, text: str) -> Optional[str]:
     try:
         coerce_one(unit, m.group(2))
     except ValueProblem as exc:
-        return f"'{text}': the unit is not one that {unit.box} {unit.label.lower()} takes: {exc}"
+        return f"'{text}': the unit is not one that {unit.mention(form)} takes: {exc}"
     return None
 
 
-def _unit_refused(path: str, field: Field, text: str, problems: List[Tuple[str, str]]) -> bool:
-    reason = unit_refusal(field, text)
+def _unit_refused(path: str, field: Field, text: str, problems: List[Tuple[str, str]], form: str) -> bool:
+    reason = unit_refusal(field, text, form)
     if reason:
         problems.append((path, reason))
     return reason is not None
 
 
 def _number_with_its_unit(path: str, field: Field, text: str, values: Mapping[str, object],
-                          out: Dict[str, Value], problems: List[Tuple[str, str]]) -> bool:
+                          out: Dict[str, Value], problems: List[Tuple[str, str]], form: str) -> bool:
     """A number cell that holds its unit too: the number goes to its box and the unit to the
     unit's box, unless that box says another unit (then which is right is the user's call).
     False when the cell is not a number with a unit. The unit box is found by its path
@@ -370,7 +374,7 @@ def _number_with_its_unit(path: str, field: Field, text: str, values: Mapping[st
     them (header.field_name), or a unit box spelt otherwise would be missed."""
     split = number_and_unit(field, text)
     if split is None:
-        return _unit_refused(path, field, text, problems)
+        return _unit_refused(path, field, text, problems, form)
     number, unit, code = split
     try:
         out[path] = coerce_one(field, number)
@@ -389,6 +393,6 @@ def _number_with_its_unit(path: str, field: Field, text: str, values: Mapping[st
         out[unit_path] = code
     elif stated != code:
         del out[path]
-        problems.append((path, f"'{text}' gives the unit as {code}, but {unit.box} {unit.label.lower()} "
+        problems.append((path, f"'{text}' gives the unit as {code}, but {unit.mention(form)} "
                                f"says {stated}: leave the unit to one of them"))
     return True

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import List, Optional
 
+from .catalog import load_catalog
 from .paths import without_indexes
 
 
@@ -47,10 +48,12 @@ class Summary:
     kept: int = 0              # rows the journal holds at the end: what --resume will not redo
     superseded: object = None  # --update's end: what it moved aside (update_run.Moved)
     cannot_move: str = ""      # stopped because those drafts could not be moved aside
-    # rows with an error, per field (its path without indexes, and its label): a few hundred
-    # at most, however long the input; and the form boxes each was seen at (3500, 3500B)
+    # rows with an error, per field (its path without indexes; "" for a row as a whole): a
+    # few hundred at most, however long the input; the form boxes each was seen at (3500,
+    # 3500B), and the labels (each form names a box in its own words)
     errors_at: Counter = field(default_factory=Counter)
     boxes_of: dict = field(default_factory=dict)
+    labels_of: dict = field(default_factory=dict)
 
     @property
     def stopped(self) -> str:
@@ -68,13 +71,13 @@ class Summary:
             for p in entry["problems"]:
                 if p["severity"] == "error":
                     # one column's problem, whichever entry (suspect_product[2]/dose: suspect_product/dose)
-                    key = (without_indexes(p["path"] or ""), p["label"]) if p["label"] else ("", "")
-                    fields.setdefault(key, p["box"])
-            for key, box in fields.items():
+                    key = without_indexes(p["path"] or "") if p["label"] else ""
+                    fields.setdefault(key, (p["box"], p["label"]))
+            for key, (box, label) in fields.items():
                 self.errors_at[key] += 1
-                boxes = self.boxes_of.setdefault(key, [])
-                if box not in boxes:
-                    boxes.append(box)
+                for seen, one in ((self.boxes_of.setdefault(key, []), box), (self.labels_of.setdefault(key, []), label)):
+                    if one not in seen:
+                        seen.append(one)
         self.warnings += sum(1 for p in entry["problems"] if p["severity"] == "warning")
 
     def line(self, unit: str = "row") -> str:
@@ -90,6 +93,8 @@ class Summary:
         places = []
         for key, rows in self.errors_at.most_common(shown):
             box = "/".join(b for b in self.boxes_of.get(key, []) if b not in ("", "—"))  # A2/E3: both forms' rows
-            where = " ".join(x for x in (box, key[1]) if x) or f"the {unit} as a whole"
+            labels = self.labels_of.get(key, [])
+            label = labels[0] if len(labels) == 1 else load_catalog().describe(key)[1]  # (both: Form 3500's words)
+            where = " ".join(x for x in (box, label) if x) or f"the {unit} as a whole"
             places.append(f"{where} ({rows:,} {unit}{'s' * (rows != 1)})")
         return ", ".join(places)

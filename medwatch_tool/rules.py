@@ -44,7 +44,8 @@ def compiled_rules():
             rule.set("context", narrowed_context(rule.get("context"), rule.get(NARROW)))
     compiled = isoschematron.Schematron(
         doc.getroottree(), store_xslt=True,
-        compile_params={"generate-fired-rule": "'false'", "optimize": "'visit-no-attributes'"})
+        compile_params={"generate-fired-rule": "'false'", "optimize": "'visit-no-attributes'",
+                        "allow-foreign": "true"})  # (a message's spans naming boxes reach the report)
     xslt = compiled.validator_xslt
     for walk in list(xslt.getroot().iter(f"{XSL}apply-templates")):
         if walk.getparent().tag == f"{SVRL}active-pattern" and walk.get("select") is None and walk.get("mode") is None:

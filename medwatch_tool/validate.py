@@ -226,12 +226,35 @@ def _rule_findings(tree: etree._ElementTree, report: etree._ElementTree,
         if rel not in ("", "."):
             hit = el.find("/".join(f"{{{NS}}}{step}" for step in rel.split("/")))
             target = hit if hit is not None else el
-        text = " ".join("".join(failed.find(f"{SVRL}text").itertext()).split())
+        text = _in_words_of(_form(draft), failed.find(f"{SVRL}text"))
         severity = "warning" if failed.get("role") == "warning" else "error"
         line = target.sourceline
         if line is not None and draft.sourceline is not None and draft.getparent() is not None:
             line = line - draft.sourceline + 2  # the line in the draft's own file (after the XML declaration)
         yield draft, _problem(severity, text, path, line, source, failed.get("id", ""))
+
+
+_SPAN = "{http://purl.oclc.org/dsdl/schematron}span"
+_FIELD = "{%s}field" % NS
+
+
+def _in_words_of(form: str, text: etree._Element) -> str:
+    """A failed rule's message, naming each box it points to (rules.sch's `<span
+    class="box" mw:field="patient/identifier">A1 patient identifier</span>`) as `form` does:
+    a consumer told to fill in "A1 patient identifier" would fill in 3500B's A1, the kind of
+    problem. Any other Schematron processor shows the words inside the span, Form 3500's."""
+    parts = [text.text or ""]
+    for child in text:
+        node = load_catalog().node(child.get(_FIELD, "")) if child.tag == _SPAN else None
+        parts.append(node.mention(form) if node is not None else "".join(child.itertext()))
+        parts.append(child.tail or "")
+    return " ".join("".join(parts).split())
+
+
+def _form(draft: etree._Element) -> str:
+    """The form a draft is for, as its messages name boxes ("3500B" or "3500")."""
+    form = (draft.findtext(f"{{{NS}}}admin/{{{NS}}}form") or "").strip().upper()
+    return "3500B" if form == "3500B" else "3500"
 
 
 def validate_tree(root: etree._Element, source: Optional[str] = None) -> List[Problem]:
@@ -249,12 +272,12 @@ def validate_tree(root: etree._Element, source: Optional[str] = None) -> List[Pr
 
 def _in_boxes_of_its_form(root: etree._Element, problems: List[Problem]) -> List[Problem]:
     """A consumer's draft (admin/form 3500B) has its problems in the boxes of the form they
-    fill in: E3 age, not Form 3500's A2."""
-    form = (root.findtext(f"{{{NS}}}admin/{{{NS}}}form") or "").strip()
-    if form.upper() == "3500B":
+    fill in, in its words: E3 age, not Form 3500's A2; E1 Person's initials."""
+    if _form(root) == "3500B":
         for p in problems:
             if p.path:
-                p.box = load_catalog().describe(p.path, "3500B")[0] or p.box
+                box, label = load_catalog().describe(p.path, "3500B")
+                p.box, p.label = box or p.box, label or p.label
     return problems
 
 

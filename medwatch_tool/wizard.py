@@ -129,7 +129,7 @@ class Interview:
                 value = coerce_value(field, answer)
                 self.check(field, path, value)
             except ValueProblem as exc:
-                self.echo(f"  Sorry, {unit_refusal(field, raw) or exc}. Please try again (? for help).")
+                self.echo(f"  Sorry, {unit_refusal(field, raw, self.form) or exc}. Please try again (? for help).")
                 continue
             self.values[path] = value
             if with_unit:

@@ -129,6 +129,60 @@ def test_validate_names_the_boxes_of_the_drafts_form(runner, tmp_path):
     assert "E3 Age [patient/age]" in result.output and "A2" not in result.output
 
 
+def test_a_consumer_is_pointed_at_the_boxes_and_words_of_form_3500b(runner, tmp_path):
+    """A consumer without a patient or reporter was told "give ... A1 patient identifier, A2 age
+    ... A3 sex" and "(G1 address, phone or email)": on 3500B A1 to A3 are the kind of problem,
+    what it led to and its date, and there is no G. The box named in a message, the unit box
+    of '70 kg', and problems.csv's label follow the row's form; a 3500 row keeps Form 3500's."""
+    consumer = next(r for r in example_rows() if r.get("admin/form") == "3500B")
+    bare = {k: v for k, v in consumer.items() if not k.startswith(("patient/", "reporter/"))}
+    rows = [dict(bare, **{"admin/report_id": "PATIENT", "patient/weight": "70 kg", "patient/weight_unit": "lb"}),
+            dict(bare, **{"admin/report_id": "CLINIC", "admin/form": "3500", "patient/weight": "70 kg",
+                          "patient/weight_unit": "lb"})]
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(write_csv(tmp_path / "e.csv", rows)), "--out", str(out)])
+    assert "0 drafted, 2 with errors" in result.output, result.output
+    told = {(p["report_id"], p["path"]): (p["box"], p["label"], p["message"]) for p in read_problems(out)}
+    assert told["PATIENT", "patient"][2] == (
+        "no identifiable patient: give at least one of E1 'Person's initials', E3 'Age' or E4 'Date of birth', "
+        "E2 'Sex'")
+    assert "(F3 'Street address', F7 'Telephone number' or F8 'Email address')" in told["PATIENT", "reporter"][2]
+    assert told["PATIENT", "patient/weight"][2].startswith("'70 kg' gives the unit as kg, but E5 'Weight in (lb or kg)' says lb")
+    assert told["CLINIC", "patient"][2] == (
+        "no identifiable patient: give at least one of A1 patient identifier, A2 age or A2 date of birth, A3 sex")
+    assert "(G1 address, G1 phone # or G1 email)" in told["CLINIC", "reporter"][2]
+    assert told["CLINIC", "patient/weight"][2].startswith("'70 kg' gives the unit as kg, but A4 weight unit says lb")
+    assert told["PATIENT", "reporter"][:2] == ("F", "Reporter") and told["CLINIC", "reporter"][:2] == ("G", "Reporter")
+
+
+def test_validate_tells_a_consumer_draft_its_forms_boxes_in_its_words(runner, tmp_path):
+    draft = tmp_path / "consumer.xml"
+    text = (EXAMPLES / "baclofen-missed-refill-consumer.xml").read_text(encoding="utf-8")
+    text = re.sub(r"<event_date>[^<]*</event_date>", "<event_date>2026-10-20</event_date>", text)
+    draft.write_text(re.sub(r"<report_date>[^<]*</report_date>", "<report_date>2026-10-10</report_date>", text),
+                     encoding="utf-8")
+    result = runner.invoke(main, ["validate", str(draft)])
+    assert result.exit_code == 1
+    assert ("A3 Date the problem happened [event/event_date]: A3 'Date the problem happened' (2026-10-20) is after "
+            "F9 'Today's date' (2026-10-10): one of the two is wrong (MW-DATE-3)") in result.output, result.output
+
+
+def test_every_box_a_rule_names_is_a_field_in_form_3500s_words():
+    """rules.sch names a box by a span around Form 3500's words for it, which any other
+    Schematron processor shows: they must be the words medwatch itself gives that field."""
+    from lxml import etree
+
+    from medwatch_tool.catalog import NS, load_catalog
+    from medwatch_tool.resources import schema_path
+
+    spans = etree.parse(str(schema_path("rules.sch"))).getroot().iter("{http://purl.oclc.org/dsdl/schematron}span")
+    named = [(span.get(f"{{{NS}}}field"), span.text) for span in spans]
+    assert len(named) >= 15
+    for path, words in named:
+        node = load_catalog().node(path)
+        assert node is not None and node.mention("3500") == words, (path, words)
+
+
 def test_the_run_ends_saying_where_most_rows_fail(runner, tmp_path):
     """A column written wrongly throughout (a unit per day in the dose unit box) shows at the
     end of the run, before problems.csv is opened."""

@@ -183,7 +183,7 @@ def test_lines_that_are_not_json_are_told_in_words_at_their_own_line(runner, tmp
               "is the record cut short?)"),
         ("6", f"line 6 holds two JSON objects, the second from column {len(two) // 2 + 1}: put each report on a "
               "line of its own (neither was drafted)")]
-    assert "errors most often at: the line as a whole (4 lines), A3 Date of event (1 line)" in result.output
+    assert "errors most often at: the line as a whole (4 lines), A3 Date the problem happened (1 line)" in result.output
     assert "for the line, field and box of each problem" in result.output
 
 

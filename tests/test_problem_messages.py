@@ -138,15 +138,19 @@ def test_a_comma_file_without_a_day_first_date_reads_slashed_dates_month_first(r
     assert draft_values(read_draft(out / "US-0.xml"))["event/event_date"] == "2025-03-11"
 
 
-@pytest.mark.parametrize("path, cell, message", [
-    ("suspect_product[1]/dose", "5 mIU", "'5 mIU': the unit is not one that D2 dose unit takes: 'mIU' is not on "
-                                        "this list: MIU means million international units"),
-    ("patient/weight", "70 stone", "'70 stone': the unit is not one that A4 weight unit takes: 'stone' is not one "
-                                  "of the allowed values (kg, lb)"),
+@pytest.mark.parametrize("form, path, cell, message", [
+    ("3500", "suspect_product[1]/dose", "5 mIU", "'5 mIU': the unit is not one that D2 dose unit takes: 'mIU' is not "
+                                                "on this list: MIU means million international units"),
+    ("3500", "patient/weight", "70 stone", "'70 stone': the unit is not one that A4 weight unit takes: 'stone' is not "
+                                          "one of the allowed values (kg, lb)"),
+    # a consumer's row: its form's unit boxes, in its words (3500B's A2 is the outcome, D2 a device's maker)
+    ("3500B", "suspect_product[1]/dose", "5 mIU", "'5 mIU': the unit is not one that C9 'Amount in' takes: 'mIU' is "
+                                                 "not on this list"),
+    ("3500B", "patient/weight", "70 stone", "'70 stone': the unit is not one that E5 'Weight in (lb or kg)' takes"),
 ])
-def test_a_number_with_a_unit_its_unit_box_refuses_says_why(runner, tmp_path, path, cell, message):
+def test_a_number_with_a_unit_its_unit_box_refuses_says_why(runner, tmp_path, form, path, cell, message):
     """'5 mIU' was only "'5 mIU' is not a number": the number was fine, the unit was not."""
-    row = dict(example_rows()[0], **{path: cell})
+    row = dict(example_rows()[0], **{path: cell, "admin/form": form})
     row.pop(path.replace("dose", "dose_unit").replace("weight", "weight_unit"), None)
     result, out = run(runner, tmp_path, [row])
     assert result.exit_code == 1
@@ -212,9 +216,9 @@ def test_a_number_without_its_unit_and_other_without_saying_what_are_warnings(ru
         ("suspect_product[1]/duration_unit", "MW-UNIT-3"): (
             "D3", "warning", "a duration of 5 without its unit cannot be read: give the duration unit (days, weeks, ...)"),
         ("suspect_product[1]/route_other", "MW-OTH-1"): (
-            "D2", "warning", 'the route is "other": say which route in the other route box'),
+            "D2", "warning", 'the route is "other": say which route in D2 other route'),
         ("suspect_product[1]/frequency_other", "MW-OTH-2"): (
-            "D2", "warning", 'the frequency is "other": say how often in the other frequency box'),
+            "D2", "warning", 'the frequency is "other": say how often in D2 other frequency'),
         ("suspect_product[1]/ongoing", "MW-DATE-8"): (
             "D3", "warning", "the therapy is marked as ongoing but has a stop date (2026-10-09): one of the two is wrong"),
     }

@@ -105,7 +105,7 @@ def test_explant_before_implant_and_future_date(runner, tmp_path):
     result = run(runner, write(root, tmp_path))
     assert result.exit_code == 1
     assert "E6 Date implanted [device[1]/implanted_date]: the date 2999-01-01 is in the future (MW-DATE-6)" in result.output
-    assert "after the date of this report (MW-DATE-7)" in result.output
+    assert "the date 2999-01-01 is after B4 date of this report (2026-09-30) (MW-DATE-7)" in result.output
 
 
 def test_minimum_criteria(runner, tmp_path):
