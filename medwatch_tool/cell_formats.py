@@ -23,6 +23,9 @@ and the date gains a day nobody gave. So these are read as Excel shows them:
   given: a date on another day (or month) was typed with it, or computed, and is read in
   full rather than a part of it dropped. A format with a time (h, s, AM/PM) is no partial date.
 
+- a number shown in any other way ('#,##0', '0.##', '#', General) with text after it, a unit
+  ('#,##0 "mcg"' shows 1000 as "1,000 mcg"; not a currency): the number as held and the text;
+
 - scientific ("0.00E+00"): read as held, but marked (`InScientific`), as Excel gives a cell
   this format when what is typed reads as a number in E notation: a lot typed 12E4 is held
   as 120000 and shown as 1.20E+05, neither what was typed, so a box of a code printed on a
@@ -78,7 +81,10 @@ def format_reading(code: str) -> Optional[Shown]:
         return partial
     placed = _placeholders(first)
     if placed is not None and placed != [None]:
-        return lambda value: _padded(placed, value)
+        unit = _text_after_number(first)  # '0 "mcg"': 2.5, shown rounded to 3 mcg, is 2.5 mcg
+        if unit is None:
+            return lambda value: _padded(placed, value)
+        return lambda value: _padded(placed, value) or (number_text(value) + unit if _is_number(value) else None)
     scientific = _E_NOTATION.search(bare)
     if scientific:
         whole, places, exponent = (len(part or "") for part in scientific.groups())
@@ -92,7 +98,31 @@ def format_reading(code: str) -> Optional[Shown]:
             return lambda value: None if _is_number(value) and value < 0 else _decimals(
                 value, at_least, at_most, whole_digits, zero_shown_otherwise, after, before)
         return lambda value: _decimals(value, at_least, at_most, whole_digits, zero_shown_otherwise, after, before)
+    unit = _text_after_number(first)
+    if unit is not None:
+        return lambda value: number_text(value) + unit if _is_number(value) else None
     return None
+
+
+# a number shown in any other way ('#,##0', '0.##', '#', General) with text written as text
+# after it: a unit ('#,##0 "mcg"' shows 1000 as "1,000 mcg")
+_NUMBER_THEN_TEXT = re.compile(r'(General|[#0?,]+(?:\.[#0?]*)?)((?:\s|"[^"]*"|\\.)*)', re.I)
+
+
+def _text_after_number(section: str) -> Optional[str]:
+    """The text a format shows after a number, with the spaces before it (' mcg' of
+    '#,##0 "mcg"', of '[Blue]0.## "mcg"', of 'General" mcg"'), when that is all it adds; None
+    for any other format, and for a currency after it ('#,##0 "€"': a decoration). The number
+    is read as held (one rounded on screen was typed in full), with this text: a dose whose
+    unit only the format shows keeps it (read as held, 1000 mcg was drafted as 1000 in the
+    dose unit column's mg)."""
+    plain = _NUMBER_THEN_TEXT.fullmatch(_UNSEEN.sub("", section).strip())
+    if plain is None:
+        return None
+    after = _QUOTED.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), plain.group(2))
+    if not after.strip() or any(unicodedata.category(ch) == "Sc" for ch in after):
+        return None
+    return after
 
 
 # 0.00E+00, ##0.0E+0 (engineering: the exponent a multiple of 3): the digits before and after

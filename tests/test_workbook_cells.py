@@ -368,6 +368,17 @@ def test_a_formula_after_a_chart_sheet_is_checked_on_the_sheet_read(runner, tmp_
      {"suspect_product[1]/dose": "0.5", "suspect_product[1]/dose_unit": "MG"}),
     ("patient/weight", 70.25, '0.0 "kg"', {"patient/weight": "70.25", "patient/weight_unit": "kg"}),
     ("patient/weight", 70.25, '"$"0.0', {"patient/weight": "70.25"}),  # text before it (a currency): as held
+    # a unit after a number shown otherwise (thousands, optional decimals, General, a colour):
+    # it was dropped, the dose drafted in the unit column's unit
+    ("suspect_product[1]/dose", 1000, '#,##0 "mcg"',
+     {"suspect_product[1]/dose": "1000", "suspect_product[1]/dose_unit": "UGM"}),
+    ("suspect_product[1]/dose", 2.5, '0 "mcg"',  # shown rounded, "3 mcg": typed 2.5
+     {"suspect_product[1]/dose": "2.5", "suspect_product[1]/dose_unit": "UGM"}),
+    ("suspect_product[1]/dose", 2.5, '[Blue]0.## "mg"',
+     {"suspect_product[1]/dose": "2.5", "suspect_product[1]/dose_unit": "MG"}),
+    ("patient/weight", 70.5, 'General" kg"', {"patient/weight": "70.5", "patient/weight_unit": "kg"}),
+    ("event/test[1]/result", 1500, '#,##0 "mg/dL"', {"event/test[1]/result": "1500 mg/dL"}),
+    ("event/test[1]/result", 1500, '#,##0 "€"', {"event/test[1]/result": "1500"}),  # a currency: as held
     ("event/test[1]/result", 3, '">"0.0', {"event/test[1]/result": ">3.0"}),  # a qualifier before it: as shown
     ("event/test[1]/result", 0.05, '"<"0.00', {"event/test[1]/result": "<0.05"}),  # (it was read as 3, 0.05)
     ("event/test[1]/result", 1.5, '\\~0.0', {"event/test[1]/result": "~1.5"}),
@@ -392,6 +403,19 @@ def test_a_number_is_read_as_its_format_shows_it(runner, tmp_path, path, value, 
     assert result.exit_code == 0, (result.output, read_problems(tmp_path / "o"))
     values = draft_values(read_draft(tmp_path / "o" / "FORMATTED.xml"))
     assert {k: values.get(k) for k in stored} == stored
+
+
+@pytest.mark.parametrize("number_format", ['#,##0 "mcg"', '0 "mcg"', '# "mcg"'])
+def test_a_unit_shown_by_the_format_and_another_in_the_unit_column_is_refused(runner, tmp_path, number_format):
+    """1,000 mcg on screen, mg in the dose unit column: drafted as 1000 mg, a thousand times
+    the dose, without a word (the format's unit was dropped)."""
+    row = dict(example_rows()[1], **{"admin/report_id": "UNITS", "suspect_product[1]/dose": 1000,
+                                     "suspect_product[1]/dose_unit": "mg"})
+    src = _formatted(tmp_path / "units.xlsx", row, "suspect_product[1]/dose", number_format)
+    result = _run(runner, src, tmp_path / "o")
+    assert result.exit_code == 1, result.output
+    [problem] = [p for p in read_problems(tmp_path / "o") if p["path"] == "suspect_product[1]/dose"]
+    assert problem["message"].startswith("'1000 mcg' gives the unit as UGM, but D2 dose unit says MG"), problem
 
 
 @pytest.mark.parametrize("path, held, number_format, stored", [
