@@ -185,6 +185,7 @@ def _run(source: Source, folder: Path, head: Optional[Row], rows: Iterator[Row],
                 journal.write_problems(folder)
             except OutputError as exc:
                 failures.append(exc)
+                summary.no_problems_file = exc.reason
         failure = journal.failure or (failures[0] if failures else None)
         if not (failure or summary.stopped or summary.interrupted):  # the whole input is drafted: an
             try:  # update's end (a signal meanwhile waits for it, as after the last row)
@@ -255,7 +256,10 @@ def _outcomes(tasks: Iterator[tuple], jobs: int, out_dir: str, render_to: Option
     """Results in input order, from this process (jobs=1) or worker processes. Once
     `stopping()` is true no new rows are started; the rows already sent are finished and
     yielded (a chunk per worker is being drafted, the rest are done and wait for their
-    turn), so nothing done is thrown away."""
+    turn), so nothing done is thrown away; but none after a chunk that could not be written
+    (a disk full for a moment): the journal must hold the input's first rows and no row past
+    a gap, or a row after it would hold a report id that a row in the gap, drafted by
+    --resume, comes to first (both then refused, each as the other's repeat)."""
     chunks = _chunked(tasks, out_dir, render_to)
     if jobs <= 1:
         for chunk in chunks:
@@ -273,7 +277,8 @@ def _outcomes(tasks: Iterator[tuple], jobs: int, out_dir: str, render_to: Option
             if isinstance(result, OutputError):  # send no more; take in what is under way
                 failure = failure or result
                 continue
-            yield from result
+            if failure is None:  # (a chunk after the failed one: its drafts are written again by --resume)
+                yield from result
     if failure:
         raise failure
 

@@ -479,7 +479,12 @@ def batch(input_file, out_dir, render_to, jobs, resume, update, input_format, sh
         _say(f"note: {source.name}: {note}", err=True)
     if summary.superseded and (summary.superseded.count or summary.superseded.held or summary.superseded.before):
         _say(f"note: {_superseded(summary.superseded, source.name)}", err=True)
-    if summary.failed:
+    if summary.no_problems_file and (summary.failed or summary.warnings):  # (not "see problems.csv")
+        if summary.failed:
+            _say(f"errors most often at: {summary.worst(unit=unit)}", err=True)
+        _say(f"{os.path.join(out_dir, 'problems.csv')} could not be written ({summary.no_problems_file}): the problems "
+             f"are recorded, and --resume writes it once the folder can be written", err=True)
+    elif summary.failed:
         _say(f"errors most often at: {summary.worst(unit=unit)}", err=True)
         if summary.cannot_write:  # the rows after the failed write are not journaled: not in problems.csv either
             _say(f"{os.path.join(out_dir, 'problems.csv')} lists the problems of the {unit}s recorded; "

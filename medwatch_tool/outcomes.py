@@ -48,6 +48,7 @@ class Summary:
     kept: int = 0              # rows the journal holds at the end: what --resume will not redo
     superseded: object = None  # --update's end: what it moved aside (update_run.Moved)
     cannot_move: str = ""      # stopped because those drafts could not be moved aside
+    no_problems_file: str = ""  # why problems.csv could not be written at the end ("" when it was)
     # rows with an error, per field (its path without indexes; "" for a row as a whole): a
     # few hundred at most, however long the input; the form boxes each was seen at (3500,
     # 3500B), and the labels (each form names a box in its own words)

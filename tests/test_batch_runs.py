@@ -12,6 +12,7 @@ import pytest
 
 from medwatch_tool.cli import main
 from medwatch_tool.draft import nest
+from medwatch_tool.journal import JOURNAL
 
 from test_batch import (children, columns_of, example_rows, mixed_rows, numbered_rows, read_problems, started_batch,
                         write_csv)
@@ -438,3 +439,49 @@ def test_rows_done_but_not_recorded_are_said_so_when_the_journal_cannot_be_writt
     finished = subprocess.run(command + ["--resume"], capture_output=True, text=True, timeout=120)
     done = re.match(r"(\d+) drafted, (\d+) with errors", finished.stdout)
     assert int(done.group(1)) + int(done.group(2)) == 600, finished.stdout
+
+
+def test_a_chunk_that_cannot_be_written_leaves_no_later_row_recorded(runner, tmp_path):
+    """With two workers, a chunk whose draft could not be written (a disk full for a moment)
+    was skipped while the chunks after it, already under way, were recorded: the record had
+    a gap. A later row refused as a repeat of one in the gap then held the report id, and on
+    --resume the first row was refused as a repeat of it: neither drafted, each blaming the other."""
+    rows = numbered_rows(400)
+    rows[198]["admin/report_id"] = rows[298]["admin/report_id"] = "DUP-1"  # rows 200 and 300
+    src = write_csv(tmp_path / "rows.csv", rows)
+    clean = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "ref"), "--jobs", "2"])
+    assert (tmp_path / "ref" / "DUP-1.xml").exists(), clean.output
+    out = tmp_path / "o"
+    header = tmp_path / "header.csv"
+    header.write_text(src.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    assert runner.invoke(main, ["batch", str(header), "--out", str(out)]).exit_code == 0  # the folder, as a run's
+    (out / "R00148.xml").mkdir()  # row 150, in the second chunk: its draft cannot be written
+    stopped = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "2"])
+    assert stopped.exit_code == 1 and "cannot write" in stopped.output
+    recorded = [json.loads(line)["row"] for line in (out / JOURNAL).read_text().splitlines()]
+    assert sorted(recorded) == list(range(2, 2 + len(recorded))), "rows after the failed chunk were recorded"
+    (out / "R00148.xml").rmdir()
+    done = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "2", "--resume"])
+    assert (out / "DUP-1.xml").exists(), done.output
+    assert done.output.splitlines()[0].startswith(clean.output.splitlines()[0].split(" (")[0])
+    assert read_problems(out) == read_problems(tmp_path / "ref")
+
+
+def test_a_problems_file_that_cannot_be_written_is_not_said_to_list_the_problems(runner, tmp_path):
+    """The folder turned read-only at the end: problems.csv was not written (or an older one
+    stayed), and the run said 'problems.csv lists the problems of the rows recorded'."""
+    rows = [dict(r, **{"admin/report_id": f"P{i}"}) for i, r in enumerate(mixed_rows())]
+    src = write_csv(tmp_path / "rows.csv", rows)
+    out = tmp_path / "o"
+    header = tmp_path / "header.csv"
+    header.write_text(src.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    assert runner.invoke(main, ["batch", str(header), "--out", str(out)]).exit_code == 0
+    (out / "problems.csv").unlink(missing_ok=True)
+    (out / "problems.csv").mkdir()  # where problems.csv goes, something that cannot be replaced by it
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
+    assert result.exit_code == 1
+    assert f"{out / 'problems.csv'} could not be written (" in result.output, result.output
+    assert "lists the problems" not in result.output and "see " not in result.output
+    (out / "problems.csv").rmdir()
+    done = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
+    assert done.exit_code == 1 and read_problems(out), done.output
