@@ -16,11 +16,19 @@ _MONTHS = {m: i for i, m in enumerate(
 MONTH_NAMES = [month.capitalize() for month in _MONTHS]  # Jan ... Dec
 
 
+_MONTH_WORDS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
+                "october", "november", "december"]
+
+
 def _month(word: str) -> int:
-    key = word.strip(".").lower()[:3]
-    if key not in _MONTHS or not word.lower().startswith(key):
-        raise ValueProblem(f"'{word}' is not a month name")
-    return _MONTHS[key]
+    """The month a name or its short form names ("Nov", "Sept.", "November"): the start of
+    a month's name, of three letters or more. Not a word that only begins like one: "Maybe
+    2025" (an uncertain year) was read as May 2025, "Junk" as June."""
+    key = word.strip(".").lower()
+    for number, name in enumerate(_MONTH_WORDS, 1):
+        if len(key) >= 3 and name.startswith(key):
+            return number
+    raise ValueProblem(f"'{word}' is not a month name")
 
 
 def _full(y: int, m: int, d: int, raw: str) -> str:
@@ -110,6 +118,11 @@ def _parse(raw: str) -> str:
         if len(day) == 10:
             return day
     unknown = _UNKNOWN_PARTS.fullmatch(s)
+    numbered = unknown and not unknown.group(1) and re.fullmatch(r"(\d{1,2})[ /.-](\d{4})", unknown.group(2))
+    if numbered:  # UNK-11-2026: the day not known, the month in digits (it was "'UNK' is not a month name")
+        if not 1 <= int(numbered.group(1)) <= 12:
+            raise ValueProblem(f"{text} is not a date (month {numbered.group(1)})")
+        return f"{numbered.group(2)}-{int(numbered.group(1)):02d}"
     if unknown:
         try:
             known = _known_date(unknown.group(2), text)
