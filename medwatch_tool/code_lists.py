@@ -6,9 +6,9 @@ them, in any letter case and with or without the dots of an abbreviation ("p.o."
 taken as the value, except a unit code in the letter case of another unit: "mIU" (milli-) is
 not MIU (million). Failing that, an unambiguous start of a value or label of at least three
 letters is ("hosp" for hospitalization), but never a shorter one ("NA" is R's missing value,
-not nasal; "IO" is intraosseous, not iontophoresis), nor one that stops where the label goes
-on with "/" ("micrograms" is not MICROGRAMS/HOUR, a dose per hour), nor words that another
-choice's label holds too ("native", "American").
+not nasal; "IO" is intraosseous, not iontophoresis), nor whole words after which the label
+goes on with more ("micrograms" is not MICROGRAMS/HOUR, a dose per hour; "other" is not
+"other serious"), nor words that another choice's label holds too ("native", "American").
 """
 import difflib
 import re
@@ -58,7 +58,7 @@ def code_value(field: Field, text: str) -> str:
             _refuse_milli_as_large(field.choice(value), text.strip(), key)
         return value
     begun = {value for value, name in starts
-             if len(key) >= _SHORTEST_START and name.startswith(key) and not name[len(key):].startswith("/")}
+             if len(key) >= _SHORTEST_START and name.startswith(key) and not _goes_on(name[len(key):])}
     if len(begun) == 1 and not _also_a_word_of_another(key, begun, starts):
         return begun.pop()
     raise CodeProblem(f"'{text.strip()}' is not one of the allowed values ({_offer(field, key, names)})"
@@ -88,6 +88,18 @@ def _write_other(field: Field) -> str:
     beside = [f for f in field.group.fields if f.when == f"{field.path}=other"]
     # (by its label, not its box: D2 on the 3500 is C11 on the consumer form 3500B)
     return f"; if none of them fits, choose other and write it in '{beside[0].label}'" if beside else ""
+
+
+_MORE_WORDS = re.compile(r"[ _/-]+\w")
+
+
+def _goes_on(rest: str) -> bool:
+    """Whether a name goes on with more words after the word given or begun: "other" and
+    "oth" are not "other health professional" nor "other serious" (a guess that marks an
+    event serious), "micrograms" not MICROGRAMS/HOUR (a dose per hour). A word begun that
+    the name ends with is taken ("hosp", "life threat"), as is a unit's name before its code
+    ("millig" of MILLIGRAM(S) - MG)."""
+    return _MORE_WORDS.search(rest.split(" - ")[0]) is not None
 
 
 def _also_a_word_of_another(key: str, begun: set, starts: List[Tuple[str, str]]) -> bool:

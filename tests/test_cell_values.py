@@ -106,6 +106,10 @@ def test_na_in_a_code_box_is_an_empty_cell_not_a_choice(runner, tmp_path, path, 
     ("suspect_product/dose_unit", "gr"),      # grain (64.8 mg), not gram
     ("suspect_product/frequency", "Q"),       # not QID
     ("patient/race", "A"),                    # Asian, or American Indian or Alaska Native?
+    # whole words a choice goes on from: "Other" was drafted as other_health_professional (beside
+    # "health professional: no") and as the outcome other_serious, a serious event by a guess
+    ("reporter/occupation", "Other"), ("event/outcome", "Other"), ("event/outcome", "oth"),
+    ("event/outcome", "life"), ("suspect_product/frequency", "twice"),
 ])
 def test_one_or_two_letters_do_not_guess_a_choice(path, written):
     with pytest.raises(ValueProblem, match=f"'{written}' is not one of the allowed values"):
