@@ -126,6 +126,10 @@ def test_one_or_two_letters_do_not_guess_a_choice(path, written):
     ("patient/ethnicity", "no", "not_hispanic_latino"), ("patient/ethnicity", "Y", "hispanic_latino"),
     ("patient/race", "W", ["white"]), ("patient/race", "B", ["black_african_american"]),
     ("device/serviced_third_party", "U", "unknown"),
+    # words that also say "no value", where the list has the answer they give: they emptied the box
+    ("availability/available", "not available", "no"), ("availability/available", "Unavailable", "no"),
+    ("suspect_product/route", "not known", "unknown"), ("suspect_product/dose_unit", "Not known", "UNK"),
+    ("device/serviced_third_party", "not known", "unknown"),
 ])
 def test_short_answers_the_lists_name_are_read(path, written, stored):
     assert coerce_value(field(path), written) == stored
