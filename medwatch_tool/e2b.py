@@ -300,6 +300,7 @@ def case_from_draft(values: dict, settings: dict, problems: List[Problem], sourc
                               "(eMDR, Form 3500A), not an E2B drug ICSR: the devices are not sent", "E2B-MAP"))
     c.local_report_type = "1" if c.expedited else "2"
     catalog = load_catalog()
+    _codes_not_sent(values, source, problems)
     for path, value in values.items():
         template = catalog.field(path)
         if template is None or value in ("", []) or path in used:
@@ -310,6 +311,33 @@ def case_from_draft(values: dict, settings: dict, problems: List[Problem], sourc
         problems.append(_warn(source, path, f"{template.label} has no E2B(R3) data element in this mapping; "
                               "it is not sent (mention it in the narrative if it matters)", "E2B-MAP"))
     return c
+
+
+_SCOPE_GROUP = {"drug": "suspect_product/", "test": "event/test/", "device": "device/"}
+
+
+def _codes_not_sent(values: dict, source: str, problems: List[Problem]):
+    """A draft's answer that its E2B code list lacks (race 'Middle Eastern or North African',
+    newer than FDA's table) cannot be sent: said, not dropped without a word (the field
+    counted as sent, the other answers were)."""
+    from .catalog import load_catalog
+
+    lists = {}
+    for row in mapping():
+        kind, _, name = row.convert.partition(":")
+        if kind == "code":
+            group = _SCOPE_GROUP.get(row.scope, "")
+            lists[group + (row.draft_path.split("/")[-1] if group else row.draft_path)] = name
+    for path, value in values.items():
+        field_ = load_catalog().field(path)
+        name = lists.get(field_.path) if field_ is not None else None
+        if name is None or value in ("", [], None):
+            continue
+        lacking = [item for item in (value if isinstance(value, list) else [value]) if item not in MAPS[name]]
+        for item in lacking:
+            choice = field_.choice(item)
+            problems.append(_warn(source, path, f"'{choice.label if choice else item}' has no E2B(R3) code in this "
+                                  "mapping; it is not sent (mention it in the narrative if it matters)", "E2B-MAP"))
 
 
 def _warn(source, path, message, rule) -> Problem:

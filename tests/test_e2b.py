@@ -8,7 +8,7 @@ from lxml import etree
 from medwatch_tool.cli import main
 from medwatch_tool.e2b import draft_from_message, export as e2b_export, load_settings, mapping, messages, parse_icsr
 
-from helpers import EXAMPLES, example_tree, remove, write
+from helpers import EXAMPLES, example_tree, remove, set_text, write
 
 
 @pytest.fixture(scope="session")
@@ -169,3 +169,41 @@ def test_an_invalid_draft_is_not_exported(runner, tmp_path, ich_xsd):
     assert "B3 Date of event [event/event_date]: 2026-02-30 is not a date" in result.output
     missing = runner.invoke(main, ["e2b", "export", str(tmp_path / "nope.xml"), "-o", str(out)])
     assert missing.exit_code == 1 and missing.output.strip() == f"Error: {tmp_path / 'nope.xml'}: no such file"
+
+
+@pytest.mark.parametrize("dates", [(), ("start_date",)], ids=["no-therapy-dates", "start-date"])
+def test_a_frequency_exports_valid_with_or_without_therapy_dates(runner, tmp_path, ich_xsd, ich_schema, dates):
+    """BID without a start or stop date was written as an SXPR_TS of one part, which the ICH
+    schema refuses (it takes two): refused with --ich-xsd in words of the schema, written
+    invalid without it."""
+    root = example_tree()
+    set_text(root, "suspect_product/frequency", "BID")
+    remove(root, "suspect_product/frequency_other")
+    if not dates:
+        remove(root, "suspect_product/start_date")
+    out, result = export(runner, tmp_path, [write(root, tmp_path)], ich_xsd)
+    assert result.exit_code == 0, result.output
+    batch = etree.parse(str(out))
+    assert ich_schema.validate(batch), ich_schema.error_log
+    ns = {"h": "urn:hl7-org:v3"}
+    period = batch.xpath("//h:substanceAdministration/h:effectiveTime//h:period", namespaces=ns)
+    assert [(p.get("value"), p.get("unit")) for p in period] == [("12", "h")]
+
+
+def test_an_answer_without_an_e2b_code_is_said_not_dropped(runner, tmp_path, ich_xsd):
+    """Race 'Middle Eastern or North African' (newer than FDA's table) was left out of the
+    message without a word, alone or beside White; a dose in 'unknown' units was told 'dose
+    unit is required' as if none had been given."""
+    root = example_tree()
+    patient = root.find("{urn:x-medwatch-tool:report:1}patient")
+    for race in ("middle_eastern_north_african", "white"):
+        etree.SubElement(patient, "{urn:x-medwatch-tool:report:1}race").text = race
+    etree.cleanup_namespaces(root)
+    set_text(root, "suspect_product/dose_unit", "UNK")
+    draft = write(root, tmp_path)
+    assert runner.invoke(main, ["validate", str(draft)]).exit_code == 0
+    out, result = export(runner, tmp_path, [draft], ich_xsd)
+    assert ("[patient/race]: 'Middle Eastern or North African' has no E2B(R3) code in this mapping; it is not sent"
+            in result.output), result.output
+    assert "[suspect_product[1]/dose_unit]: 'UNKNOWN - UNK' has no E2B(R3) code" in result.output
+    assert "D2 dose unit is not given, or is one with no UCUM unit to send" in result.output
