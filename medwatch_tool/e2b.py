@@ -199,6 +199,8 @@ class Case(Block):
     combination: bool = False
     local_report_type: str = "2"
     has_address: bool = False
+    follow_up: str = ""        # the draft's follow-up number ("" for an initial report)
+    most_recent: str = ""      # C.1.5: a follow-up's own date, when C.1.4 is its initial report's
 
 
 @dataclass
@@ -313,6 +315,30 @@ def case_from_draft(values: dict, settings: dict, problems: List[Problem], sourc
     return c
 
 
+def _date_first_received(cases: List[tuple], problems: List[Problem]):
+    """A follow-up's C.1.4 is the date its case was first received, C.1.5 its own (B4, the
+    date of this report): both were B4, so a follow-up went out as a new report of its own
+    date. The first date is its initial report's (or earliest follow-up's) in the same
+    export; without one it stays B4, and a warning says to set it."""
+    first = {}
+    for case, _ in cases:
+        number = int(case.follow_up or 0)
+        if case.v("C.1.4") and (case.safety_report_id not in first or number < first[case.safety_report_id][0]):
+            first[case.safety_report_id] = (number, case.v("C.1.4"))
+    for case, source in cases:
+        if not case.follow_up:
+            continue
+        case.most_recent = case.v("C.1.4") or ""
+        number, earliest = first.get(case.safety_report_id, (None, None))
+        if earliest and number < int(case.follow_up):
+            case.values["C.1.4"] = earliest
+        else:
+            problems.append(_warn(source, "admin/follow_up", f"follow-up {case.follow_up}: C.1.4 (date first "
+                                  "received) is sent as this report's date, B4, as its initial report is not in "
+                                  "this export: export them together, or set C.1.4 to the date the case was "
+                                  "first received", "E2B-MAP"))
+
+
 _SCOPE_GROUP = {"drug": "suspect_product/", "test": "event/test/", "device": "device/"}
 
 
@@ -383,7 +409,11 @@ def export(drafts: List[Path], settings: dict) -> (bytes, List[Problem]):
         # a draft with errors would become a wrong ICSR: its own problems block the export
         problems.extend(p for p in validate_tree(root, str(path)) if p.is_error)
         values = draft_values(root)
-        cases.append(case_from_draft(values, settings, problems, str(path)))
+        case = case_from_draft(values, settings, problems, str(path))
+        case.follow_up = str(values.get("admin/follow_up") or "").lstrip("0")
+        cases.append((case, str(path)))
+    _date_first_received(cases, problems)
+    cases = [case for case, _ in cases]
     now = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S+0000")
     sender_type = settings["sender_type"] or ("3" if all(c.v("C.2.r.4") in ("1", "2", "3") for c in cases) else "7")
     batch = dict(settings, created=now, number=f"{settings['sender']}-{now[:14]}", sender_type=sender_type)

@@ -207,3 +207,29 @@ def test_an_answer_without_an_e2b_code_is_said_not_dropped(runner, tmp_path, ich
             in result.output), result.output
     assert "[suspect_product[1]/dose_unit]: 'UNKNOWN - UNK' has no E2B(R3) code" in result.output
     assert "D2 dose unit is not given, or is one with no UCUM unit to send" in result.output
+
+
+def test_a_follow_up_keeps_the_date_its_case_was_first_received(runner, tmp_path, ich_xsd, ich_schema):
+    """A follow-up went out exactly as an initial report of its own date: C.1.4 (first
+    received) and C.1.5 (most recent information) both its B4, its follow-up number unsaid."""
+    initial = example_tree()
+    set_text(initial, "event/report_date", "2026-10-21")
+    follow_up = example_tree()
+    set_text(follow_up, "event/report_date", "2026-11-20")
+    set_text(follow_up, "admin/follow_up", "2")
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    drafts = [write(initial, tmp_path / "a"), write(follow_up, tmp_path / "b")]
+    assert runner.invoke(main, ["validate", str(drafts[1])]).exit_code == 0
+    out, result = export(runner, tmp_path, drafts, ich_xsd)
+    assert result.exit_code == 0, result.output
+    batch = etree.parse(str(out))
+    assert ich_schema.validate(batch), ich_schema.error_log
+    ns = {"h": "urn:hl7-org:v3"}
+    first = batch.xpath("//h:investigationEvent/h:effectiveTime/h:low/@value", namespaces=ns)
+    latest = batch.xpath("//h:investigationEvent/h:availabilityTime/@value", namespaces=ns)
+    assert (first, latest) == (["20261021", "20261021"], ["20261021", "20261120"])
+    assert "follow-up 2" not in result.output
+    alone, said = export(runner, tmp_path, drafts[1:], ich_xsd)
+    assert said.exit_code == 0
+    assert ("[admin/follow_up]: follow-up 2: C.1.4 (date first received) is sent as this report's date, B4, as its "
+            "initial report is not in this export") in said.output, said.output
