@@ -16,11 +16,10 @@ from .errors import InputError, OutputError, ValueProblem
 from .numbering import as_input, input_numbering
 from .out_folder import PAGE
 from .outcomes import Outcome
-from .paths import without_indexes
 from .readers import Row
 from .rules import rule_reads
 from .safe_io import FolderWriter, parse_xml_bytes
-from .validate import rules_failing, validate_many  # the worker's own imports, once per process (not per row)
+from .validate import reads_refused, rules_failing, validate_many  # the worker's own imports, once per process (not per row)
 
 
 @lru_cache(maxsize=1)
@@ -142,7 +141,7 @@ def draft_rows(items: List[tuple], out_dir: str, render_to: Optional[str] = None
                 path = as_input(p.path, numbering)  # as the input numbers the entry, like `refused`
                 if path in refused:  # the draft misses the value refused above: "required but missing",
                     continue  # "no event: describe the adverse event" (MW-MIN-4) would say the same mistake again
-                if refused and p.rule and _reads_refused(p.rule, path, refused):
+                if refused and p.rule and reads_refused(p.rule, path, refused):
                     if "/" in path:  # a rule on a field and a refused box of its entry: "age 300 outside
                         continue  # the human range" after the unit 'moons' was refused
                     if failing is None:
@@ -158,24 +157,6 @@ def draft_rows(items: List[tuple], out_dir: str, render_to: Optional[str] = None
                 folder.write(page, _renderer(render_to)(root, leaves))
             outcome.file = outcome.name
     return outcomes
-
-
-def _reads_refused(rule: str, path: str, refused: set) -> bool:
-    """Whether the rule `rule`, found failing at `path`, reads a box of the row whose value
-    was refused: the draft it judged lacks that value, and the refusal says so already. A
-    rule about a field reads the boxes of that field's entry (suspect_product[3], not [2]);
-    one about a whole group (FDA's minimum criteria: `patient`) the boxes of the groups it names."""
-    names = rule_reads().get(rule)
-    if not names:
-        return False
-    entry = path.rpartition("/")[0]
-    for box in refused:
-        where, _, leaf = box.rpartition("/")
-        if leaf not in names:
-            continue
-        if (where == entry) if entry else (without_indexes(where.split("/")[0]) in names):
-            return True
-    return False
 
 
 def _failing_as_written(raw: dict, refused: set) -> set:

@@ -17,8 +17,9 @@ from lxml import etree
 from .catalog import NS, load_catalog
 from .draft import parse_draft
 from .errors import InputError
+from .paths import without_indexes
 from .resources import schema_path
-from .rules import SVRL, compiled_rules, rule_report
+from .rules import SVRL, compiled_rules, rule_reads, rule_report
 from .safe_io import parse_xml_bytes, read_bytes
 
 _REPORT = "{%s}report" % NS
@@ -260,14 +261,35 @@ def _form(draft: etree._Element) -> str:
 def validate_tree(root: etree._Element, source: Optional[str] = None) -> List[Problem]:
     """All problems of a parsed draft: XSD first, then the business rules.
 
-    Rule findings on a field the XSD already rejected are dropped (one message per mistake).
+    Rule findings on a field the XSD already rejected are dropped, and so are those of a
+    rule that reads a rejected box of the field's entry (one message per mistake: not
+    "age 52 moons is outside the human range" beside "'moons' is not an age unit").
     """
     problems = _xsd_problems(root, source)
-    bad_paths = {p.path for p in problems}
+    bad_paths = {p.path for p in problems if p.path}
     for p in _rule_problems(root, source):
-        if p.path not in bad_paths:
+        if p.path not in bad_paths and not (p.rule and "/" in (p.path or "") and reads_refused(p.rule, p.path, bad_paths)):
             problems.append(p)
     return _in_boxes_of_its_form(root, problems)
+
+
+def reads_refused(rule: str, path: str, refused: set) -> bool:
+    """Whether the rule `rule`, found failing at `path`, reads a box whose value was refused
+    (by a batch row's reading, or by the XSD): it judged a value not there, or not one, and
+    the refusal says what is wrong already. A
+    rule about a field reads the boxes of that field's entry (suspect_product[3], not [2]);
+    one about a whole group (FDA's minimum criteria: `patient`) the boxes of the groups it names."""
+    names = rule_reads().get(rule)
+    if not names:
+        return False
+    entry = path.rpartition("/")[0]
+    for box in refused:
+        where, _, leaf = box.rpartition("/")
+        if leaf not in names:
+            continue
+        if (where == entry) if entry else (without_indexes(where.split("/")[0]) in names):
+            return True
+    return False
 
 
 def _in_boxes_of_its_form(root: etree._Element, problems: List[Problem]) -> List[Problem]:

@@ -283,3 +283,24 @@ def test_a_weight_without_its_unit_is_told_at_the_unit(runner, tmp_path):
     assert result.exit_code == 1
     assert "A4 Weight unit [patient/weight_unit]: a weight needs its unit (kg or lb) (MW-WT-2)" in result.output
     assert "MW-WT-1" not in result.output
+
+
+def test_a_rule_reading_a_box_the_schema_refused_says_nothing_more(runner, tmp_path):
+    """'moons' refused as an age unit also gave "age 52 moons(s) is outside the human range",
+    'stone' as a weight unit "weight 70 stone is outside the human range", a start date
+    2026-13 "therapy stop date 2026-01 is before the start date 2026-13": two verdicts for
+    one mistake, the second wrong (a batch row said only the first)."""
+    root = example_tree()
+    set_text(root, "patient/age", "52")
+    set_text(root, "patient/age_unit", "moons")
+    set_text(root, "patient/weight_unit", "stone")
+    set_text(root, "suspect_product/start_date", "2026-13")
+    product = root.find("{urn:x-medwatch-tool:report:1}suspect_product")
+    product.find("{urn:x-medwatch-tool:report:1}start_date").addnext(etree.Element("{urn:x-medwatch-tool:report:1}stop_date"))
+    set_text(root, "suspect_product/stop_date", "2026-01")
+    remove(root, "suspect_product/ongoing")
+    result = run(runner, write(root, tmp_path))
+    assert result.exit_code == 1
+    told = [line.split(": error: ")[1] for line in result.output.splitlines() if ": error: " in line]
+    assert [line.split(" [")[0] for line in told] == ["A2 Age unit", "A4 Weight unit", "D3 Therapy start date"], told
+    assert "MW-AGE-1" not in result.output and "MW-WT-1" not in result.output and "MW-DATE-1" not in result.output
