@@ -354,8 +354,24 @@ def unit_refusal(field: Field, text: str, form: str = "3500") -> Optional[str]:
     try:
         coerce_one(unit, m.group(2))
     except ValueProblem as exc:
+        if m.group(2)[:1] in "/-\u2013" and m.group(2)[1:2].isdigit():
+            return _not_one_number(text.strip())
         return f"'{text}': the unit is not one that {unit.mention(form)} takes: {exc}"
     return None
+
+
+def _not_one_number(text: str) -> str:
+    """Why a date, a fraction or a range in a box of a number is none: they read as a number
+    followed by a unit '-05-02' or '/2', which sent the user to the unit's box."""
+    try:
+        day = parse_partial_date(text)
+    except ValueProblem:
+        day = ""
+    if len(day) == 10:
+        return f"'{text}' is a date, and this box takes a number"
+    if re.fullmatch(r"\d+/\d+", text):
+        return f"'{text}' is a fraction: write it as a decimal number (1/2 is 0.5)"
+    return f"'{text}' is a range: give one number here (say the range in the description)"
 
 
 def _unit_refused(path: str, field: Field, text: str, problems: List[Tuple[str, str]], form: str) -> bool:

@@ -216,7 +216,8 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
                 for path, text in zip(paths, texts):
                     if text and not text.isspace():  # (text.strip() without a copy)
                         if text.__class__ is DateCell:
-                            text = _in_a_text_box(text) if path in text_boxes else str(text)
+                            text = (_in_a_text_box(text) if path in text_boxes else
+                                    _in_a_number_box(text) if path in number_boxes else str(text))
                         elif text.__class__ is InScientific:
                             text = _scientific_in_a_code_box(text) if path in label_codes else str(text)
                         elif text.__class__ is Qualified:
@@ -487,6 +488,12 @@ def _in_a_text_box(text: DateCell) -> Refused:
     return Refused(text, f"'{text}' is a date, and this box takes text: Excel turns what is typed as 3-5 or 1/2 "
                          "into a date. If it is not meant as one, format the column as Text, type the value again, "
                          "and run again")
+
+
+def _in_a_number_box(text: DateCell) -> Refused:
+    return Refused(text, f"'{text}' is a date, and this box takes a number: Excel turns what is typed as 1/2 or 1-2 "
+                         "into a date. Write a fraction as a decimal (0.5) and one number rather than a range, format "
+                         "the column as Number, type the value again, and run again")
 
 
 def _qualified_in_a_number_box(text: Qualified) -> Refused:

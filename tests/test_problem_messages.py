@@ -158,6 +158,23 @@ def test_a_number_with_a_unit_its_unit_box_refuses_says_why(runner, tmp_path, fo
     assert problem["message"].startswith(message), problem["message"]
 
 
+@pytest.mark.parametrize("path, cell, message", [
+    ("patient/age", "1970-05-02", "'1970-05-02' is a date, and this box takes a number"),
+    ("patient/age", "05/02/1970", "'05/02/1970' is a date, and this box takes a number"),
+    ("suspect_product[1]/dose", "1/2", "'1/2' is a fraction: write it as a decimal number (1/2 is 0.5)"),
+    ("suspect_product[1]/dose", "1-2", "'1-2' is a range: give one number here (say the range in the description)"),
+    ("patient/weight", "70-75 kg", "'70-75 kg' is a range: give one number here"),
+])
+def test_a_date_fraction_or_range_in_a_number_box_is_named_as_such(runner, tmp_path, path, cell, message):
+    """They were read as a number and a unit: "'1/2': the unit is not one that D2 dose unit
+    takes: '/2' is not one of the allowed values", sending the user to the unit's column."""
+    row = dict(example_rows()[1], **{path: cell})
+    result, out = run(runner, tmp_path, [row])
+    assert result.exit_code == 1
+    [problem] = [p for p in read_problems(out) if p["path"] == path]
+    assert problem["message"].startswith(message), problem["message"]
+
+
 def test_a_day_first_date_outside_the_date_columns_says_nothing_of_the_file(runner, tmp_path):
     """A lot number 13-11-2024, or a letter from abroad quoted in a description, made every
     two-way date of a US file refused."""

@@ -405,6 +405,18 @@ def test_a_number_is_read_as_its_format_shows_it(runner, tmp_path, path, value, 
     assert {k: values.get(k) for k in stored} == stored
 
 
+def test_a_date_cell_in_a_number_box_says_what_excel_did(runner, tmp_path):
+    """A dose typed 1/2, which Excel made 2 January: "'2026-01-02': the unit is not one that D2
+    dose unit takes: '-01-02' is not one of the allowed values"."""
+    row = dict(example_rows()[1], **{"admin/report_id": "HALF", "suspect_product[1]/dose": datetime(2026, 1, 2)})
+    src = _formatted(tmp_path / "half.xlsx", row, "suspect_product[1]/dose", "m/d")
+    result = _run(runner, src, tmp_path / "o")
+    assert result.exit_code == 1, result.output
+    [problem] = [p for p in read_problems(tmp_path / "o") if p["path"] == "suspect_product[1]/dose"]
+    assert problem["message"].startswith("'2026-01-02' is a date, and this box takes a number: Excel turns what "
+                                         "is typed as 1/2 or 1-2 into a date"), problem
+
+
 @pytest.mark.parametrize("number_format", ['#,##0 "mcg"', '0 "mcg"', '# "mcg"'])
 def test_a_unit_shown_by_the_format_and_another_in_the_unit_column_is_refused(runner, tmp_path, number_format):
     """1,000 mcg on screen, mg in the dose unit column: drafted as 1000 mg, a thousand times
