@@ -201,11 +201,26 @@ class Catalog:
             key = template_of(key)
         except PathSyntaxError:
             given = ()
-        candidates = [f.path for f in self.fields]
-        best = difflib.get_close_matches(key, candidates, n=1, cutoff=0.5)
-        if not best:
-            tail = key.rsplit("/", 1)[-1]
-            best = [p for p in candidates if p.endswith("/" + tail)][:1]
+        where, _, name = key.rpartition("/")
+        group = self.group(where)
+        if group is not None:  # a known group: its fields by name or label ('event/date_of_event')
+            names = {}
+            for f in group.fields:
+                names.setdefault(f.name, f.path)
+                names.setdefault("_".join(f.label.lower().replace("#", "").split()), f.path)
+            name = name.lower()
+            near = [n for n in names if n[:1] == name[:1]]  # a slip is rarely the first letter: height is no weight
+            best = [names[n] for n in difflib.get_close_matches(name, near, n=1, cutoff=0.75)]
+            # a box's name with a word more or less: 'phone_number', 'postal' (for postal_code)
+            best = best or list({path for n, path in names.items()
+                                 if name.startswith(n + "_") or n.startswith(name + "_")})
+            best = best if len(best) == 1 else []
+        else:  # the group misspelt too ('patinet/age'), or a field in another group ('event/lot')
+            candidates = [f.path for f in self.fields]
+            best = difflib.get_close_matches(key, candidates, n=1, cutoff=0.8)
+            best = best or [p for p in candidates if p.endswith("/" + name)][:1]
+        # (the whole path was matched before: the common 'patient/' made 'patient/dob' the
+        # nearest of 'patient/sex', 'event/onset' of 'event/outcome')
         return self._indexed(best[0], given) if best else None
 
     def _indexed(self, template: str, given) -> str:

@@ -109,14 +109,19 @@ def _also_a_word_of_another(key: str, begun: set, starts: List[Tuple[str, str]])
     return any(value not in begun and whole.search(name) for value, name in starts)
 
 
+_TIMES = frozenset({"d", "day", "24h", "24 h", "h", "hr", "hour", "wk", "week", "mo", "month", "min", "dose"})
+
+
 def _offer(field: Field, key: str, names: Dict[str, str]) -> str:
     """The whole list when short; else the nearest value(s) and where the list is."""
     values = [c.value for c in field.choices]
     if len(values) <= _SHOWN:
         return ", ".join(values)
-    near = difflib.get_close_matches(key, list(names), n=3, cutoff=0.75)
-    per = key.split("/")[0].strip()
-    if not near and per in names:  # "mcg/day": the unit of one dose is known, the "per" is not
-        near = [per]
+    # close enough to be a slip of the keyboard, no nearer: "intravitreal" (the eye) was offered
+    # intratracheal or intrathecal (the spine), a tenth of its letters apart
+    near = difflib.get_close_matches(key, list(names), n=3, cutoff=0.85)
+    unit, _, per = key.rpartition("/")
+    if not near and unit.strip() in names and per.strip() in _TIMES:  # "mcg/day": the unit of one dose is known,
+        near = [unit.strip()]  # the "per day" is not ("mg/kg/day": MG/KG, not MG: the per-kg kept)
     hint = list(dict.fromkeys(names[n] for n in near))
     return (f"did you mean {' or '.join(hint)}? " if hint else "") + f"`medwatch fields` lists all {len(values)}"

@@ -43,7 +43,8 @@ def check_header(header: List[str], source: str, lettered: bool = False) -> List
                             f"column {called(column)} '{_shown(name)}' repeats column {called(first)}")
         seen[canonical] = column
         if catalog.field(canonical) is None:
-            problems.append(lambda column=column, name=name: _not_a_field(catalog, called(column), name))
+            problems.append(lambda column=column, name=name: _not_a_field(catalog, called(column), name,
+                                                                          {p: called(c) for p, c in seen.items()}))
     if problems:
         shown = "; ".join(problem() for problem in problems[:_SHOWN])
         more = len(problems) - _SHOWN
@@ -116,12 +117,18 @@ def _header_below(rows: Iterable[List[str]], source: str, looked: int = 10) -> O
     return None
 
 
-def _not_a_field(catalog, column: str, name: str) -> str:
+def _not_a_field(catalog, column: str, name: str, named: dict) -> str:
+    """Why a column is no field, with the nearest field; `named` are the header's fields and
+    their columns: the nearest one named already is said so ('patient/agee' beside patient/age
+    was told "did you mean 'patient/age'?", and following it, "repeats column 3")."""
     group = catalog.group(name) or catalog.group(name.lower())
     if group is not None:  # 'suspect_product': its fields are the columns
         return f"column {column} '{_shown(name)}' is a group of fields, not a field: its fields are columns " \
                f"such as '{catalog.entry_example(group)}'"
     hint = catalog.suggest(name) if len(name) <= _NAME_SHOWN else None  # a page of text is no misspelt path
+    if hint and field_name(hint) in named:
+        return (f"column {column} '{_shown(name)}' is not a field, and the nearest, '{hint}', is column "
+                f"{named[field_name(hint)]} already: a column left over?")
     return f"column {column} '{_shown(name)}' is not a field" + (f"; did you mean '{hint}'?" if hint else "")
 
 

@@ -399,6 +399,11 @@ def test_a_code_nobody_can_read_is_refused_with_the_nearest_one(runner, tmp_path
     assert (per_day["row"], per_day["path"], per_day["box"]) == ("2", "suspect_product[1]/dose_unit", "D2")
     assert per_day["message"] == ("'mcg/day' is not one of the allowed values "
                                   "(did you mean UGM? `medwatch fields` lists all 40)")
+    per_kg = runner.invoke(main, ["batch", str(write_csv(tmp_path / "k.csv", [dict(rows[0], **{
+        "suspect_product[1]/dose_unit": "mg/kg/day"})])), "--out", str(tmp_path / "k")])
+    assert per_kg.exit_code == 1  # not MG: following it turned 2 mg/kg/day into 2 mg
+    assert read_problems(tmp_path / "k")[0]["message"].startswith("'mg/kg/day' is not one of the allowed values "
+                                                                  "(did you mean MG/KG? ")
     # "qd" is on the do-not-use lists (read as QID): not guessed, the short list is spelt out
     assert (qd["row"], qd["path"]) == ("3", "suspect_product[1]/frequency")
     assert qd["message"] == ("'qd' is not one of the allowed values (BID, daily, HS, PRN, QID, TID, other); "
@@ -771,6 +776,15 @@ def test_column_names_in_capitals_are_the_same_fields(runner, tmp_path):
     # the suggestion keeps the product's index (before: 'suspect_product/dose', i.e. product 1)
     ("patient/age,suspect_product[2]/dosage", "column 2 'suspect_product[2]/dosage' is not a field; did you mean 'suspect_product[2]/dose'?"),
     ("patient/age,suspect_product", "column 2 'suspect_product' is a group of fields, not a field: its fields are columns such as 'suspect_product[1]/name'"),
+    # the nearest by the field's own name or label in its group, or none (the shared 'patient/'
+    # made 'patient/dob' the nearest of 'patient/sex', and 'event/onset' of 'event/outcome')
+    ("patient/age,patient/dob", "column 2 'patient/dob' is not a field ("),
+    ("patient/age,event/onset", "column 2 'event/onset' is not a field ("),
+    ("patient/age,patient/height", "column 2 'patient/height' is not a field ("),
+    ("patient/age,event/date_of_event", "column 2 'event/date_of_event' is not a field; did you mean 'event/event_date'?"),
+    ("patient/age,reporter/phone_number", "column 2 'reporter/phone_number' is not a field; did you mean 'reporter/phone'?"),
+    ("patient/agee,patient/age", "column 1 'patient/agee' is not a field, and the nearest, 'patient/age', is column 2 "
+                                 "already: a column left over?"),
     ("patient/age,patient/age", "column 2 'patient/age' repeats column 1"),
     ("Patient/Age,patient/age", "column 2 'patient/age' repeats column 1"),
     ("suspect_product/name,suspect_product[1]/name", "column 2 'suspect_product[1]/name' repeats column 1"),

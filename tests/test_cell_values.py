@@ -100,6 +100,15 @@ def test_na_in_a_code_box_is_an_empty_cell_not_a_choice(runner, tmp_path, path, 
     assert isinstance(values, dict) and path not in values
 
 
+def test_a_route_one_sense_apart_is_not_offered():
+    """'intravitreal' (the eye) was offered "intratracheal or intrathecal or intracisternal"."""
+    with pytest.raises(ValueProblem) as refused:
+        coerce_value(field("suspect_product/route"), "intravitreal")
+    assert "did you mean" not in str(refused.value)
+    with pytest.raises(ValueProblem, match="did you mean intrathecal"):  # a slip of the keyboard still is
+        coerce_value(field("suspect_product/route"), "intrathecl")
+
+
 @pytest.mark.parametrize("path, written", [
     ("suspect_product/route", "IO"),          # intraosseous, not iontophoresis
     ("suspect_product/route", "OT"),          # otic, not other
