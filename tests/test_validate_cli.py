@@ -105,7 +105,10 @@ def test_explant_before_implant_and_future_date(runner, tmp_path):
     result = run(runner, write(root, tmp_path))
     assert result.exit_code == 1
     assert "E6 Date implanted [device[1]/implanted_date]: the date 2999-01-01 is in the future (MW-DATE-6)" in result.output
-    assert "the date 2999-01-01 is after B4 date of this report (2026-09-30) (MW-DATE-7)" in result.output
+    assert "MW-DATE-7" not in result.output  # (in the future says it: one message per mistake)
+    set_text(root, "device/implanted_date", "2026-10-15")  # after the report, not in the future
+    result = run(runner, write(root, tmp_path))
+    assert "the date 2026-10-15 is after B4 date of this report (2026-09-30) (MW-DATE-7)" in result.output
 
 
 def test_minimum_criteria(runner, tmp_path):
@@ -304,3 +307,18 @@ def test_a_rule_reading_a_box_the_schema_refused_says_nothing_more(runner, tmp_p
     told = [line.split(": error: ")[1] for line in result.output.splitlines() if ": error: " in line]
     assert [line.split(" [")[0] for line in told] == ["A2 Age unit", "A4 Weight unit", "D3 Therapy start date"], told
     assert "MW-AGE-1" not in result.output and "MW-WT-1" not in result.output and "MW-DATE-1" not in result.output
+
+
+@pytest.mark.parametrize("path", ["patient/date_of_birth", "suspect_product/start_date", "event/event_date"])
+def test_a_date_in_the_future_is_told_once(runner, tmp_path, path):
+    """A date of birth in 2999 gave three errors (after the event date, in the future, after
+    the date of this report), a therapy start or an event date in 2999 two: one mistake."""
+    root = example_tree()
+    if root.find("/".join(f"{{{NS}}}{step}" for step in path.split("/"))) is None:
+        patient = root.find(f"{{{NS}}}patient")
+        patient.find(f"{{{NS}}}age_unit").addnext(etree.Element(f"{{{NS}}}date_of_birth"))
+    set_text(root, path, "2999-01-01")
+    result = run(runner, write(root, tmp_path))
+    assert result.exit_code == 1
+    errors = [line for line in result.output.splitlines() if ": error: " in line]
+    assert len(errors) == 1 and "the date 2999-01-01 is in the future (MW-DATE-6)" in errors[0], result.output
