@@ -57,7 +57,7 @@ def _no_such_day(y: int, m: int, d: int) -> str:
 # T14:30, 14:30:05.250, 2:30 PM, SAS's 03NOV2026:14:30:00, with a time zone or not (UTC,
 # +01:00, or a US zone as US systems write it: EST, PDT, ET, AKST)
 _TIME_OF_DAY = re.compile(r"(?:T| |:)(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?(?: ?[AP]\.?M\.?)?"
-                          r"(?: ?(?:Z|UTC|GMT|[+-]\d{2}:?\d{2}|[ECMP][SD]?T|AK[SD]T|H[SD]T))?", re.IGNORECASE)
+                          r"(?: ?(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?|[ECMP][SD]?T|AK[SD]T|H[SD]T))?", re.IGNORECASE)
 # 8 digits, and a time after them as ISO's basic form (20261103T1430) or HL7 (202611031430) write it
 _DIGITS = re.compile(r"(\d{4})(\d{2})(\d{2})(?:T\d{2}(?:\d{2}){0,2}|\d{4}(?:\d{2})?)?(?:\.\d+)?(?:Z|[+-]\d{4})?",
                      re.IGNORECASE)

@@ -101,8 +101,10 @@ def day_first_sign(rows: Iterable[Tuple[int, Dict[str, str]]]) -> Optional[Tuple
     return None
 
 
-# a moment in UTC, as JavaScript's toISOString and many APIs write a date: 2026-02-28T23:00:00.000Z
-_UTC_MOMENT = re.compile(r"\s*(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?Z\s*", re.IGNORECASE)
+# a moment in UTC, as JavaScript's toISOString and many APIs write a date: 2026-02-28T23:00:00.000Z;
+# Python's isoformat() and PostgreSQL write its zone +00:00 or +00, others UTC or GMT
+_UTC_MOMENT = re.compile(r"\s*(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?"
+                         r" ?(?:Z|[+-]00(?::?00)?|UTC|GMT)\s*", re.IGNORECASE)
 
 
 def utc_moment_note(unit: str, number: int, path: str, cell) -> Optional[str]:
@@ -111,7 +113,7 @@ def utc_moment_note(unit: str, number: int, path: str, cell) -> Optional[str]:
     happened (a date picked at midnight in Europe is written as the evening before in UTC);
     None for any other cell. Midnight UTC is how date-only values are written so: its date is
     the one meant."""
-    found = _UTC_MOMENT.fullmatch(cell) if cell.__class__ is str and "T" in cell else None
+    found = _UTC_MOMENT.fullmatch(cell) if cell.__class__ is str and ":" in cell else None
     if found is None or (found.group(2), found.group(3), found.group(4) or "00") == ("00", "00", "00"):
         return None
     try:

@@ -378,6 +378,16 @@ def test_a_date_written_as_a_moment_in_utc_is_drafted_with_a_note(runner, tmp_pa
             "its date in UTC, 2026-02-28, which need not be the date where it happened") in result.output
 
 
+@pytest.mark.parametrize("moment", ["2026-02-28T23:00:00+00:00", "2026-02-28 23:00:00+00", "2026-02-28T23:00:00 UTC"])
+def test_a_moment_in_utc_with_its_zone_written_out_is_noted_too(runner, tmp_path, moment):
+    """As Python's isoformat() and PostgreSQL write UTC (+00:00, +00): no note, though the
+    date can be a day off as with Z; PostgreSQL's own text was refused as "not a date"."""
+    src = jsonl(tmp_path, base("U1", event={"event_date": moment}))
+    result = batch(runner, src, tmp_path / "o")
+    assert result.exit_code == 0 and values(tmp_path / "o", "U1")["event/event_date"] == "2026-02-28", result.output
+    assert f"line 1 writes B3 date of event as a moment in UTC ({moment})" in result.output
+
+
 def test_a_moment_in_utc_is_looked_for_in_the_first_1000_rows_and_not_in_a_date_that_is_none(runner, tmp_path):
     """Data row 1,000 of a CSV file (spreadsheet row 1,001) was not looked at; a note named
     2026-02-30 "drafted" while its box refused it."""
