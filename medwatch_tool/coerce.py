@@ -7,6 +7,7 @@ both convert through here, so the two never disagree.
 """
 import json
 import re
+import unicodedata
 from functools import lru_cache
 from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
 
@@ -232,7 +233,8 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
             except ValueProblem as exc:
                 if text.casefold() in NOT_GIVEN:
                     continue  # "N/A" in a date, number or code box: an empty cell, not a wrong one
-                invisible = unstorable(text)  # (not "'1 500': the unit ... ' 500'": that character is the mistake)
+                invisible = unstorable(text) or _unseen(text)  # (not "'1 500': the unit ... ' 500'": that
+                # character is the mistake; not "'oral' is not one of the allowed values (did you mean oral?)")
                 if invisible:
                     problems.append((path, invisible))
                 elif not _number_with_its_unit(path, field, text, values, out, problems, _form_of(values)):
@@ -267,6 +269,19 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
     if unknown > _UNKNOWN_SHOWN:
         problems.append(("", f"and {unknown - _UNKNOWN_SHOWN:,} more keys that are not fields"))
     return out, problems
+
+
+def _unseen(text: str) -> str:
+    """Why a value refused holds a character that shows as nothing (a zero-width space, a
+    word joiner, a byte order mark, a direction mark: text pasted from a web page or a record
+    system carries them), naming it: the message would quote what looks like a right value."""
+    for at, ch in enumerate(text):
+        if unicodedata.category(ch) == "Cf":
+            name = unicodedata.name(ch, "").lower() or "a format character"
+            where = f"after '{text[:at]}'" if at else "at its start"
+            return (f"'{text}' holds an invisible character {where} (U+{ord(ch):04X}, {name}), which this box "
+                    "cannot take: delete it (or type the value again)")
+    return ""
 
 
 def _form_of(values: Mapping[str, object]) -> str:

@@ -399,3 +399,19 @@ def test_a_line_too_long_that_opens_a_quote_is_counted_as_the_rows_reader_counts
     assert result.exit_code == 1, result.output
     assert "this file writes 16/10/2025 in B3 date of event on row 4, the day first" in result.output, result.output
     assert [p["row"] for p in read_problems(out) if p["path"] == "event/event_date"] == ["2"]
+
+
+@pytest.mark.parametrize("path, cell, shown", [
+    ("suspect_product[1]/route", "oral\u200b", "after 'oral' (U+200B, zero width space)"),
+    ("event/event_date", "2025-03-04\u2060", "after '2025-03-04' (U+2060, word joiner)"),
+    ("suspect_product[1]/dose", "\u200e5", "at its start (U+200E, left-to-right mark)"),
+])
+def test_an_invisible_character_in_a_value_is_named(runner, tmp_path, path, cell, shown):
+    """Pasted from a web page or a record system: "'oral' is not one of the allowed values
+    (did you mean oral?)", "'2025-03-04' is not a date; write e.g. 2026-11-03": the user
+    was told to write what they had written."""
+    row = dict(example_rows()[1], **{path: cell})
+    result, out = run(runner, tmp_path, [row])
+    assert result.exit_code == 1
+    [problem] = [p for p in read_problems(out) if p["path"] == path]
+    assert f"holds an invisible character {shown}, which this box cannot take" in problem["message"], problem
