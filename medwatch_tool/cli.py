@@ -175,7 +175,7 @@ def _to_reader(text: str, err: bool = False) -> None:
 @click.option("--to", "to", type=click.Choice(["text", "html"]), default="text", show_default=True,
               help="Output format.")
 @click.option("--form", type=click.Choice(["3500", "3500B"], case_sensitive=False), default=None,
-              help="Which form's boxes and wording to use (default: the draft's admin/form, else 3500).")
+              metavar="[3500|3500B]", help="Which form's boxes and wording to use (default: the draft's admin/form, else 3500).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write to this file (owner-only permissions) instead of standard output.")
 def render(file, to, form, output):
@@ -414,9 +414,10 @@ def batch(input_file, out_dir, render_to, jobs, resume, update, input_format, sh
 
     Exit status: 0 all rows drafted, 1 some rows had errors (the others are drafted)
     or the run stopped (the output folder could not be written, the input could not be
-    read further, a worker process was killed), 130 stopped by Ctrl-C (143 by SIGTERM,
-    129 by a closed terminal); after a stop, the rows done are kept and --resume finishes
-    the run. One run at a time writes into a folder.
+    read further, a worker process was killed), 2 a usage error (an option wrong, such as
+    --sheet for a CSV file: nothing is done), 130 stopped by Ctrl-C (143 by SIGTERM, 129 by
+    a closed terminal); after a stop, the rows done are kept and --resume finishes the run.
+    One run at a time writes into a folder.
     """
     from .batch import run_batch
     from .readers import FORMAT_NAMES, open_source
@@ -623,12 +624,12 @@ def _stdin_file() -> Optional[str]:
               help="Print one JSON Lines record with every field empty (the nested form of the same "
                    "paths), to start a JSON Lines batch file.")
 @click.option("--form", type=click.Choice(["3500", "3500B"], case_sensitive=False), default="3500", show_default=True,
-              help="Show this form's box numbers.")
+              metavar="[3500|3500B]", help="Show this form's box numbers and words.")
 def fields(fmt, form, csv_template, jsonl_template):
     """List every field of a draft: path, form box, label, type and allowed values.
 
     The paths are the CSV column names for `medwatch batch` (use [2], [3] ... for more
-    products or devices) and the keys of JSON input.
+    products, concomitant products, devices or lab tests) and the keys of JSON input.
 
     \b
     Examples:
