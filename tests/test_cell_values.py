@@ -447,7 +447,7 @@ def test_a_report_id_refused_says_what_an_id_may_hold(runner, tmp_path):
     [problem] = read_problems(tmp_path / "o")
     assert (problem["path"], problem["message"]) == (
         "admin/report_id", "'R 1' does not look like a valid report ID: a stable identifier for this case, reused by "
-        "every follow-up report (letters, digits, '.', '_', '-')")
+        "every follow-up report (letters A-Z without accents, digits, '.', '_', '-')")  # (José: é is a letter too)
 
 
 def test_a_number_with_a_huge_exponent_is_not_read_as_a_number_and_a_unit(runner, tmp_path):
@@ -462,7 +462,8 @@ def test_a_refused_phone_number_says_in_full_what_the_box_takes(runner, tmp_path
     src = write_csv(tmp_path / "e.csv", [dict(example_rows()[1], **{"reporter/phone": "555-123-4567 ext. 12"})])
     runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o")])
     [message] = [p["message"] for p in read_problems(tmp_path / "o") if p["path"] == "reporter/phone"]
-    assert message == "'555-123-4567 ext. 12' does not look like a valid phone #: digits, spaces, +, -, ( ) and . are allowed"
+    assert message == ("'555-123-4567 ext. 12' does not look like a valid phone #: at least 4 of: digits, spaces, "
+                       "+, -, ( ) and . (e.g. 614-555-0142)")  # ('12' was told only which characters, all of them allowed)
 
 
 def test_a_control_character_in_a_number_is_named_not_read_as_a_unit(runner, tmp_path):
