@@ -4,6 +4,7 @@ Runs in worker processes (or in the main one with --jobs 1). Each row is convert
 drafted and checked with the rest of its chunk, exactly as it will be on disk, and its
 draft (and page) written atomically; what became of it comes back as an `Outcome`.
 """
+import json
 import re
 import signal
 from functools import lru_cache
@@ -88,7 +89,8 @@ def _prepare(number: int, values: dict, row_problems: List[str], name: Optional[
         return catalog.describe(path, _form(raw))
 
     report_id = values.get("admin/report_id", "")
-    shown = ("true" if report_id else "false") if isinstance(report_id, bool) else report_id  # as JSON spells it
+    # as JSON spells it (a list was shown as Python writes one: ['R10'])
+    shown = json.dumps(report_id, ensure_ascii=False) if isinstance(report_id, (bool, list, dict)) else report_id
     outcome = Outcome(number, None, str(shown).strip(), name=name)
     for message in row_problems:
         outcome.add_problem("error", message)

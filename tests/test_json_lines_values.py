@@ -398,3 +398,11 @@ def test_a_moment_in_utc_is_looked_for_in_the_first_1000_rows_and_not_in_a_date_
     result = batch(runner, src, tmp_path / "o")
     assert "999 drafted, 1 with errors" in result.output, result.output
     assert result.output.count("as a moment in UTC") == 1 and "row 1001 writes B3 date of event" in result.output
+
+
+def test_a_report_id_given_as_a_list_is_shown_as_the_file_writes_it(runner, tmp_path):
+    """problems.csv's report_id column showed Python's spelling of the list: ['R10']."""
+    out = tmp_path / "o"
+    result = batch(runner, jsonl(tmp_path, base(["R10"])), out)
+    assert result.exit_code == 1, result.output
+    assert {p["report_id"] for p in read_problems(out)} == {'["R10"]'}
