@@ -149,7 +149,7 @@ def open_source(name: str, fmt: Optional[str] = None, sheet: Optional[str] = Non
     if not data.strip(_BLANK) and size is not None and size > len(data):
         data = _text_after_blank_lines(name) or data
     if not data.strip(_BLANK):
-        raise InputError("the file is empty", name)
+        raise InputError("standard input is empty" if name == "-" else "the file is empty", name)
     fmt = fmt or detect_format(name, data)
     if fmt not in FORMATS:
         raise InputError(f"unknown input format {fmt!r} (use one of {', '.join(FORMATS)})", name)
@@ -185,11 +185,32 @@ _SPREADSHEET_ML = b"urn:schemas-microsoft-com:office:spreadsheet"  # Excel 2003'
 _HTML = (b"<html", b"<!doctype html", b"<table", b"<body", b"<meta", b"<head", b"<style")
 
 
+def _as_what_it_is(name: str, real: str) -> str:
+    """What to do with a file whose name says another format: standard input has no name."""
+    return f"give --input-format {real}" if name == "-" else f"rename it to .{real}, or give --input-format {real}"
+
+
+def _document(data: bytes) -> Optional[str]:
+    """What kind of document, not a spreadsheet, a file is: a PDF, a Word or PowerPoint file."""
+    if data.startswith(b"%PDF"):
+        return "a PDF document"
+    if data.startswith(b"PK\x03\x04") and b"xl/" not in data[:4096]:
+        if b"word/" in data[:4096]:
+            return "a Word document (.docx)"
+        if b"ppt/" in data[:4096]:
+            return "a PowerPoint presentation (.pptx)"
+    return None
+
+
 def _refuse_what_it_is_not(name: str, data: bytes, fmt: str):
     """InputError for a file that is not what its name (or --input-format) says, naming what
     it is and what to do: read as CSV, a web page's first line would be one 169 KB column
     name, a workbook "binary data", and a CSV file named .xlsx "File is not a zip file"."""
     text = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    document = _document(data)
+    if document:  # (a table in one: "binary data", or openpyxl's "File contains no valid workbook part")
+        raise InputError(f"is {document}, not {_WHAT[fmt]}: save or export its table from the program that made "
+                         "it as an Excel workbook (.xlsx) or as CSV", name)
     if data.startswith(b"PK\x03\x04") and _ODF in data[:256]:
         raise InputError("is an OpenDocument spreadsheet (.ods): save it as an .xlsx workbook, or as CSV", name)
     if data.startswith(_OLE):
@@ -211,28 +232,39 @@ def _refuse_what_it_is_not(name: str, data: bytes, fmt: str):
     if fmt == "xlsx":
         if not data.startswith(b"PK\x03\x04") and b"\x00" not in data[:4096]:
             real = detect_format("", data)
-            raise InputError(f"is {_WHAT[real]}, not {_WHAT[fmt]}: rename it to .{real}, or give "
-                             f"--input-format {real}", name)
+            raise InputError(f"is {_WHAT[real]}, not {_WHAT[fmt]}: {_as_what_it_is(name, real)}", name)
         return
     if data.startswith(b"PK\x03\x04"):
         what = "an Excel .xlsx workbook" if b"xl/" in data else "a zip archive"
-        raise InputError(f"is {what}, not {_WHAT[fmt]}: " + ("rename it to .xlsx, or give --input-format xlsx"
+        raise InputError(f"is {what}, not {_WHAT[fmt]}: " + (_as_what_it_is(name, "xlsx")
                          if what.endswith("workbook") else "unzip it, or save it as CSV"), name)
-    if b"\x00" in data[:4096]:
+    if b"\x00" in data[:4096] and not _stray_zeros(data[:4096]):
         raise InputError(f"this is binary data, not {_WHAT[fmt]}", name)
     if fmt in ("csv", "tsv") and text.startswith(b"{"):  # no column name begins with "{"
-        raise InputError(f"is JSON Lines text, not {_WHAT[fmt]}: rename it to .jsonl, or give --input-format jsonl",
-                         name)
+        raise InputError(f"is JSON Lines text, not {_WHAT[fmt]}: {_as_what_it_is(name, 'jsonl')}", name)
     if fmt == "jsonl" and text.startswith(b"["):
         raise InputError("is a JSON array, not JSON Lines (one object per line): write one report per line, "
                          "e.g. with `jq -c '.[]' in.json > out.jsonl`", name)
     if fmt == "jsonl" and not text.startswith(b"{") and _a_header_of_fields(text.split(b"\n", 1)[0]):
         real = "tsv" if b"\t" in text.split(b"\n", 1)[0] else "csv"
         raise InputError(f"is {_WHAT[real]} (its first line names fields, as a header does), not {_WHAT[fmt]}: "
-                         f"rename it to .{real}, or give --input-format {real}", name)
+                         f"{_as_what_it_is(name, real)}", name)
     if fmt == "jsonl" and text.split(b"\n", 1)[0].strip() == b"{":
         raise InputError("is one JSON object written over many lines, not JSON Lines (one object per line): "
                          "write one report per line, e.g. with `jq -c . in.json > out.jsonl`", name)
+
+
+def _stray_zeros(head: bytes) -> bool:
+    """Whether the NUL bytes at a file's start are a stray one or two in text (a system's bug,
+    a cell pasted from a binary field): its row is refused at its box, the others drafted (the
+    whole file was "binary data"), not binary data proper."""
+    if head.count(b"\x00") > 4 or re.search(rb"[\x01-\x08\x0e-\x1f]", head):  # (other controls: binary)
+        return False
+    try:
+        head.replace(b"\x00", b"").decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(head) - 4  # (a character cut by the end of the block is no matter)
+    return True
 
 
 def _a_header_of_fields(line: bytes) -> bool:

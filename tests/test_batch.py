@@ -828,6 +828,51 @@ def test_empty_and_binary_input(runner, tmp_path, content, expected):
     assert result.exit_code == 1 and expected in result.output
 
 
+def test_standard_input_is_not_told_to_rename_itself(runner, tmp_path):
+    """'-: the file is empty'; '-: is CSV text ... rename it to .csv': there is no file."""
+    empty = runner.invoke(main, ["batch", "-", "--out", str(tmp_path / "o")], input=b"")
+    assert empty.exit_code == 1 and empty.output == "Error: -: standard input is empty\n"
+    text = runner.invoke(main, ["batch", "-", "--out", str(tmp_path / "o"), "--input-format", "xlsx"],
+                         input=b"admin/report_id,patient/age\nR1,4\n")
+    assert text.exit_code == 1 and text.output == "Error: -: is CSV text, not an .xlsx workbook: give --input-format csv\n"
+
+
+def _docx(path):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as docx:
+        docx.writestr("[Content_Types].xml", "<Types/>")
+        docx.writestr("word/document.xml", "<w:document/>")
+
+
+@pytest.mark.parametrize("name, make, expected", [
+    ("table.csv", lambda p: p.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n" + bytes(range(256))),
+     "is a PDF document, not CSV text: save or export its table from the program that made it as an Excel "
+     "workbook (.xlsx) or as CSV"),
+    ("table.xlsx", _docx, "is a Word document (.docx), not an .xlsx workbook: save or export its table"),
+])
+def test_a_document_that_is_no_spreadsheet_is_named(runner, tmp_path, name, make, expected):
+    """A PDF was 'binary data', a Word file named .xlsx 'not a readable Excel .xlsx workbook
+    (File contains no valid workbook part)', openpyxl's words."""
+    src = tmp_path / name
+    make(src)
+    result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1 and result.output.startswith(f"Error: {src}: {expected}"), result.output
+
+
+def test_a_stray_nul_near_the_start_refuses_its_row_not_the_file(runner, tmp_path):
+    """One zero byte in a cell of the file's first 4 KB made the whole file 'binary data'."""
+    rows = [dict(r, **{"admin/report_id": f"N{i}"}) for i, r in enumerate(example_rows())]
+    rows[1]["event/description"] = "Rash\x00 on the arm"
+    src = write_csv(tmp_path / "e.csv", rows)
+    assert src.read_bytes().index(b"\x00") < 4096
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(src), "--out", str(out)])
+    assert result.exit_code == 1 and result.output.startswith("2 drafted, 1 with errors"), result.output
+    assert [(p["row"], p["path"]) for p in read_problems(out) if "U+0000" in p["message"]] == [
+        ("3", "event/description")]
+
+
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # a compound file: .xls, or an .xlsx saved with a password
 
 

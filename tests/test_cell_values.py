@@ -468,7 +468,7 @@ def test_a_refused_phone_number_says_in_full_what_the_box_takes(runner, tmp_path
 
 def test_a_control_character_in_a_number_is_named_not_read_as_a_unit(runner, tmp_path):
     """A NUL inside a dose ("1<NUL>500") was refused as the number 1 with the unit ' 500'.
-    (Past the file's first 4 KB: a NUL there makes it binary data, refused whole.)"""
+    (A NUL in the first 4 KB is looked at to tell binary data: a stray one is read so too.)"""
     good = [dict(example_rows()[1], **{"admin/report_id": f"G{n}"}) for n in range(40)]
     src = write_csv(tmp_path / "e.csv", good + [dict(example_rows()[1], **{"suspect_product[1]/dose": "1\x00500"})])
     assert src.read_bytes().index(b"\x00") > 4096
