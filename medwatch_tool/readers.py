@@ -479,7 +479,9 @@ def _csv_records(src: Source) -> Iterator[Row]:
         extra = len(cells) > len(paths) and any(c and not c.isspace() for c in cells[len(paths):])
         if not values and not extra:
             continue  # blank line between rows: nothing to draft, nothing lost
-        problems = [f"has {len(cells)} cells but the header has {len(paths)} columns"] if extra else []
+        problems = [f"has {len(cells)} cells but the header has {len(paths)} columns: "
+                    + _RAGGED.get(delimiter, f"a value holding '{delimiter}' needs double quotes around it")
+                    ] if extra else []
         for path, reading in local:
             if path in values:
                 values[path] = reading(values[path])
@@ -487,6 +489,11 @@ def _csv_records(src: Source) -> Iterator[Row]:
             dates = []
         yield Row(number, values, problems)
 
+
+# what to do about a row of more cells than the header (a value with the separator in it)
+_RAGGED = {",": 'a value holding a comma ("5,000 mg", "Smith, Jane") needs double quotes around it',
+           ";": 'a value holding a semicolon needs double quotes around it',
+           "\t": "a value holding a tab has one too many: remove it"}
 
 _ROW_LIKE = 5  # fewer columns than this, and a line of prose in a cell could pass for a row
 

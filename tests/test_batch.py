@@ -816,7 +816,8 @@ def test_blank_columns_after_the_last_named_one_are_left_alone(runner, tmp_path)
     problems = read_problems(tmp_path / "o")
     assert {p["row"] for p in problems} == {"2", "4"}  # the blank row 3 is passed over
     assert [p["message"] for p in problems if p["row"] == "4" and not p["rule"]] == [
-        "row 4 has 5 cells but the header has 3 columns"]
+        "row 4 has 5 cells but the header has 3 columns: a value holding a comma (\"5,000 mg\", \"Smith, Jane\") "
+        "needs double quotes around it"]
 
 
 @pytest.mark.parametrize("content, expected", [(b"", "the file is empty"), (b"\xef\xbb\xbf\n\n", "the file is empty"),
