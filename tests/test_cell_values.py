@@ -139,6 +139,8 @@ def test_one_or_two_letters_do_not_guess_a_choice(path, written):
     ("availability/available", "not available", "no"), ("availability/available", "Unavailable", "no"),
     ("suspect_product/route", "not known", "unknown"), ("suspect_product/dose_unit", "Not known", "UNK"),
     ("device/serviced_third_party", "not known", "unknown"),
+    # the consumer form's own printed answer (3500B C16: Yes / No / Didn't restart) was refused
+    ("suspect_product/rechallenge", "Didn't restart", "doesnt_apply"),
 ])
 def test_short_answers_the_lists_name_are_read(path, written, stored):
     assert coerce_value(field(path), written) == stored
