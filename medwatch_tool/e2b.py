@@ -253,7 +253,7 @@ def case_from_draft(values: dict, settings: dict, problems: List[Problem], sourc
     c.reaction_text = (description.split(". ")[0] if description else "not reported")[:250]
     if len(description) > 250 or ". " in description:
         problems.append(_warn(source, "event/description", "E.i.1.1a takes the first sentence (max 250 characters) "
-                              "of B5 as the reaction term; the whole text goes to H.1. Code the reaction in MedDRA "
+                              "of the description as the reaction term; the whole text goes to H.1. Code the reaction in MedDRA "
                               "before submission", "E2B-MAP"))
     outcomes = values.get("event/outcome") or []
     c.seriousness = [(code, next(r.element for r in mapping() if r.convert == f"flag:{name}"))
@@ -310,7 +310,7 @@ def case_from_draft(values: dict, settings: dict, problems: List[Problem], sourc
         key = template.path
         if key in DERIVED or (devices and not suspects and key.startswith("device/")):
             continue
-        problems.append(_warn(source, path, f"{template.label} has no E2B(R3) data element in this mapping; "
+        problems.append(_warn(source, path, "no E2B(R3) data element in this mapping takes this box; "
                               "it is not sent (mention it in the narrative if it matters)", "E2B-MAP"))
     return c
 
@@ -397,6 +397,7 @@ def load_settings(config: Optional[str], overrides: dict) -> dict:
 
 def export(drafts: List[Path], settings: dict) -> (bytes, List[Problem]):
     """One E2B(R3) batch for the drafts, and the problems found (mapping warnings, FDA rules)."""
+    from .catalog import load_catalog
     from .draft import draft_values, read_draft
     from .render import environment
 
@@ -409,7 +410,12 @@ def export(drafts: List[Path], settings: dict) -> (bytes, List[Problem]):
         # a draft with errors would become a wrong ICSR: its own problems block the export
         problems.extend(p for p in validate_tree(root, str(path)) if p.is_error)
         values = draft_values(root)
+        found = len(problems)
         case = case_from_draft(values, settings, problems, str(path))
+        if str(values.get("admin/form", "")).upper() == "3500B":  # a consumer's draft: its form's boxes, as
+            for problem in problems[found:]:  # `medwatch validate` names them (not 3500's C1, D2, E4)
+                box, label = load_catalog().describe(problem.path, "3500B") if problem.path else ("", "")
+                problem.box, problem.label = box or problem.box, label or problem.label
         case.follow_up = str(values.get("admin/follow_up") or "").lstrip("0")
         cases.append((case, str(path)))
     _date_first_received(cases, problems)

@@ -233,3 +233,14 @@ def test_a_follow_up_keeps_the_date_its_case_was_first_received(runner, tmp_path
     assert said.exit_code == 0
     assert ("[admin/follow_up]: follow-up 2: C.1.4 (date first received) is sent as this report's date, B4, as its "
             "initial report is not in this export") in said.output, said.output
+
+
+def test_a_consumer_drafts_export_warnings_name_its_own_forms_boxes(runner, tmp_path, ich_xsd):
+    """A 3500B draft's export warnings named Form 3500's boxes ('C1 Product available for
+    evaluation?', 'D2 Frequency'), which on the consumer form are other questions."""
+    draft = EXAMPLES / "baclofen-missed-refill-consumer.xml"
+    out, result = export(runner, tmp_path, [draft], ich_xsd)
+    assert result.exit_code == 0, result.output
+    assert (f"{draft}: warning: B1 Still have the product [availability/available]: no E2B(R3) data element in this "
+            "mapping takes this box; it is not sent") in result.output, result.output
+    assert "C1 Product available" not in result.output
