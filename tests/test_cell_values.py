@@ -119,6 +119,7 @@ def test_a_route_one_sense_apart_is_not_offered():
     # "health professional: no") and as the outcome other_serious, a serious event by a guess
     ("reporter/occupation", "Other"), ("event/outcome", "Other"), ("event/outcome", "oth"),
     ("event/outcome", "life"), ("suspect_product/frequency", "twice"),
+    ("patient/age_unit", "M"),  # "52 M" is how a 52-year-old man is written: it was drafted as 52 months
 ])
 def test_one_or_two_letters_do_not_guess_a_choice(path, written):
     with pytest.raises(ValueProblem, match=f"'{written}' is not one of the allowed values"):
