@@ -28,6 +28,7 @@ class Refused(str):
 # plain decimal comma (72,5): a group never begins with 0, so 0.125 is a decimal point's
 _GROUPED_BY_POINTS = re.compile(r"-?[1-9]\d{0,2}(?:\.\d{3}){2,}(?:,\d+)?|-?[1-9]\d{0,2}\.\d{3},\d+|-?\d+,\d+")
 _ONE_GROUP = re.compile(r"(-?[1-9]\d{0,2})\.(\d{3})")  # 1.500: fifteen hundred, or one and a half?
+_ONE_COMMA_GROUP = re.compile(r"(-?[1-9]\d{0,2}),(\d{3})")  # 1,500: one and a half, or fifteen hundred?
 
 
 def from_decimal_comma(text: str) -> str:
@@ -35,21 +36,32 @@ def from_decimal_comma(text: str) -> str:
     thousands (1.500,5; 1.500.000; 72,5), in the schema's form (1500.5, 1500000, 72.5): how
     a semicolon-separated file writes numbers. One group after a point (1.500, 72.500) reads
     both ways, the point grouping there and a decimal point elsewhere (2.5 and 12.50 are
-    plainly decimals): it is Refused with both readings, as a thousandfold dose error either
-    way. Anything else is left as it is, for the box's own conversion to accept or refuse.
+    plainly decimals), and so does one group after a comma (1,500: a decimal comma here, a
+    thousands separator in a US export saved with semicolons): it is Refused with both
+    readings, as a thousandfold dose error either way. Anything else is left as it is, for the box's own conversion to accept or refuse.
     A unit after the number ('1.500,5 mg') is kept."""
     m = NUMBER_THEN_WORDS.fullmatch(" ".join(text.split()))
     number, unit = (m.group(1), f" {m.group(2)}") if m else (text.strip(), "")
+    comma = _ONE_COMMA_GROUP.fullmatch(number)
+    if comma:  # 1,500: one and a half here, fifteen hundred wherever the point is the decimal mark
+        whole, part = comma.groups()
+        return Refused(text, f"'{text.strip()}' is ambiguous (a comma before three digits is a decimal comma in a "
+                             f"file separated by semicolons, and groups thousands where the decimal mark is a "
+                             f"point): write {whole}{part} (without a thousands separator) or "
+                             f"{_decimal_comma(whole, part)} (with a decimal comma)")
     if _GROUPED_BY_POINTS.fullmatch(number):
         return number.replace(".", "").replace(",", ".") + unit
     one = _ONE_GROUP.fullmatch(number)
     if one:
         whole, part = one.groups()
-        decimal = f"{whole},{part}".rstrip("0").rstrip(",")
         return Refused(text, f"'{text.strip()}' is ambiguous (this file, separated by semicolons, may group "
                              f"thousands with a point): write {whole}{part} (without a thousands separator) or "
-                             f"{decimal} (with a decimal comma)")
+                             f"{_decimal_comma(whole, part)} (with a decimal comma)")
     return text
+
+
+def _decimal_comma(whole: str, part: str) -> str:
+    return f"{whole},{part}".rstrip("0").rstrip(",")
 
 
 _DAY_FIRST_STYLE = re.compile(r"\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{4})((?:T| ).*)?\s*")

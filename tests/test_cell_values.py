@@ -252,6 +252,22 @@ def test_one_group_after_a_point_in_a_semicolon_file_is_refused_with_both_readin
                               f"with a point): {readings}"), message
 
 
+@pytest.mark.parametrize("written, readings", [
+    ("1,500", "write 1500 (without a thousands separator) or 1,5 (with a decimal comma)"),
+    ("2,250 mg", "write 2250 (without a thousands separator) or 2,25 (with a decimal comma)"),
+])
+def test_one_group_after_a_comma_in_a_semicolon_file_is_refused_with_both_readings(runner, tmp_path, written,
+                                                                                   readings):
+    """1,500 was drafted as 1.5: a decimal comma where the file comes from, but a US export
+    saved with semicolons (its dates month first, 10/16/2026) means fifteen hundred by it."""
+    [problems] = run_batch(runner, tmp_path, [{"suspect_product[1]/dose": written,
+                                               "event/event_date": "10/16/2026"}], delimiter=";")
+    [(where, _, message)] = [p for p in problems if p[0] == "suspect_product[1]/dose"]
+    assert message.startswith(f"'{written}' is ambiguous (a comma before three digits is a decimal comma in a file "
+                              "separated by semicolons, and groups thousands where the decimal mark is a point): "
+                              f"{readings}"), message
+
+
 def test_the_same_numbers_in_a_comma_separated_file_have_a_decimal_point(runner, tmp_path):
     [values] = run_batch(runner, tmp_path, [{"suspect_product[1]/dose": "2.500", "patient/weight": "72.500"}])
     assert (values["suspect_product[1]/dose"], values["patient/weight"]) == ("2.5", "72.5")
