@@ -223,7 +223,7 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
         field, convert = columns.get(path) or _column(path)
         if convert is not None and raw.__class__ is str:  # a spreadsheet cell: the common case
             text = raw.strip()
-            if not text:
+            if not text or (text[0] >= "\xad" and _only_unseen(text)):  # (a zero-width space alone: pasted, no answer)
                 continue
             if text[0] in "#E" and _FORMULA_ERROR.fullmatch(text):
                 problems.append((path, _formula_error(text)))
@@ -269,6 +269,13 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
     if unknown > _UNKNOWN_SHOWN:
         problems.append(("", f"and {unknown - _UNKNOWN_SHOWN:,} more keys that are not fields"))
     return out, problems
+
+
+def _only_unseen(text: str) -> bool:
+    """Whether a cell shows nothing: only characters that show as nothing (zero-width spaces,
+    direction marks) and spaces. It is no answer: a description of one zero-width space met
+    FDA's criterion that the event is described."""
+    return all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in text)
 
 
 def _unseen(text: str) -> str:

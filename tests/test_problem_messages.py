@@ -415,3 +415,13 @@ def test_an_invisible_character_in_a_value_is_named(runner, tmp_path, path, cell
     assert result.exit_code == 1
     [problem] = [p for p in read_problems(out) if p["path"] == path]
     assert f"holds an invisible character {shown}, which this box cannot take" in problem["message"], problem
+
+
+def test_a_box_of_only_invisible_characters_is_no_answer(runner, tmp_path):
+    """A description of one zero-width space met FDA's criterion that the event is described
+    (MW-MIN-4), drafted without a word; a name with a direction mark keeps it."""
+    row = dict(example_rows()[1], **{"event/description": "\u200b", "reporter/last_name": "\u200f\u0639\u0644\u064a"})
+    result, out = run(runner, tmp_path, [row])
+    assert result.exit_code == 1
+    assert [(p["path"], p["rule"]) for p in read_problems(out) if p["severity"] == "error"] == [
+        ("event/description", "MW-MIN-4")]
