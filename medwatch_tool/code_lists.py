@@ -6,11 +6,12 @@ them, in any letter case and with or without the dots of an abbreviation ("p.o."
 taken as the value, except a unit code in the letter case of another unit: "mIU" (milli-) is
 not MIU (million). Failing that, an unambiguous start of a value or label of at least three
 letters is ("hosp" for hospitalization), but never a shorter one ("NA" is R's missing value,
-not nasal; "IO" is intraosseous, not iontophoresis), nor whole words after which the label
-goes on with more ("micrograms" is not MICROGRAMS/HOUR, a dose per hour; "other" is not
-"other serious"), nor words that another choice's label holds too ("native", "American").
+not nasal; "IO" is intraosseous, not iontophoresis), nor one that stops where the label goes
+on with "/" ("micrograms" is not MICROGRAMS/HOUR, a dose per hour), nor "other" where the
+label says which other ("other serious"), nor words that another choice's label holds too ("native", "American").
 """
 import difflib
+import os
 import re
 import unicodedata
 from functools import lru_cache
@@ -29,7 +30,7 @@ class CodeProblem(ValueError):
 def _key(text: str) -> str:
     """Compare names as a person reads them: case, spacing, the two micro signs and the dots
     of abbreviations ("p.o.", "q.h.s.", "yrs.") ignored."""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().replace(".", "").split())
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().replace(".", "").replace("\u2019", "'").split())
 
 
 @lru_cache(maxsize=64)
@@ -58,7 +59,7 @@ def code_value(field: Field, text: str) -> str:
             _refuse_milli_as_large(field.choice(value), text.strip(), key)
         return value
     begun = {value for value, name in starts
-             if len(key) >= _SHORTEST_START and name.startswith(key) and not _goes_on(name[len(key):])}
+             if len(key) >= _SHORTEST_START and name.startswith(key) and not _goes_on(key, name[len(key):])}
     if len(begun) == 1 and not _also_a_word_of_another(key, begun, starts):
         return begun.pop()
     raise CodeProblem(f"'{text.strip()}' is not one of the allowed values ({_offer(field, key, names)})"
@@ -90,16 +91,13 @@ def _write_other(field: Field) -> str:
     return f"; if none of them fits, choose other and write it in '{beside[0].label}'" if beside else ""
 
 
-_MORE_WORDS = re.compile(r"[ _/-]+\w")
-
-
-def _goes_on(rest: str) -> bool:
-    """Whether a name goes on with more words after the word given or begun: "other" and
-    "oth" are not "other health professional" nor "other serious" (a guess that marks an
-    event serious), "micrograms" not MICROGRAMS/HOUR (a dose per hour). A word begun that
-    the name ends with is taken ("hosp", "life threat"), as is a unit's name before its code
-    ("millig" of MILLIGRAM(S) - MG)."""
-    return _MORE_WORDS.search(rest.split(" - ")[0]) is not None
+def _goes_on(key: str, rest: str) -> bool:
+    """Whether the name a start `key` begins means more than it: where the label goes on
+    with "/" ("micrograms" is not MICROGRAMS/HOUR, a dose per hour), and where the start is
+    the word "other" and the label says which other ("Other" is not the occupation "other
+    health professional", nor the outcome "other serious", a serious event by a guess).
+    A first word is otherwise taken ("Congenital", "Generic", "American Indian")."""
+    return rest.startswith("/") or ("other".startswith(key) and rest[len("other") - len(key):][:1] in " _-")
 
 
 def _also_a_word_of_another(key: str, begun: set, starts: List[Tuple[str, str]]) -> bool:
@@ -107,6 +105,15 @@ def _also_a_word_of_another(key: str, begun: set, starts: List[Tuple[str, str]])
     begins Native Hawaiian but ends American Indian or Alaska Native, so it names neither."""
     whole = re.compile(r"(?<!\w)" + re.escape(key) + r"(?!\w)")
     return any(value not in begun and whole.search(name) for value, name in starts)
+
+
+def _another_word(key: str, name: str) -> bool:
+    """Whether `name` is another word than `key`, alike only at its ends: "intravitreal" (the
+    eye) is no slip for intrathecal (the spine) nor intratracheal; "intravenus" is one for
+    intravenous, "mgs" for mg."""
+    start = len(os.path.commonprefix([key, name]))
+    end = len(os.path.commonprefix([key[start:][::-1], name[start:][::-1]]))
+    return min(len(key), len(name)) - start - end >= 3  # three letters or more unalike between alike ends
 
 
 _TIMES = frozenset({"d", "day", "24h", "24 h", "h", "hr", "hour", "wk", "week", "mo", "month", "min", "dose"})
@@ -117,9 +124,7 @@ def _offer(field: Field, key: str, names: Dict[str, str]) -> str:
     values = [c.value for c in field.choices]
     if len(values) <= _SHOWN:
         return ", ".join(values)
-    # close enough to be a slip of the keyboard, no nearer: "intravitreal" (the eye) was offered
-    # intratracheal or intrathecal (the spine), a tenth of its letters apart
-    near = difflib.get_close_matches(key, list(names), n=3, cutoff=0.85)
+    near = [n for n in difflib.get_close_matches(key, list(names), n=3, cutoff=0.75) if not _another_word(key, n)]
     unit, _, per = key.rpartition("/")
     if not near and unit.strip() in names and per.strip() in _TIMES:  # "mcg/day": the unit of one dose is known,
         near = [unit.strip()]  # the "per day" is not ("mg/kg/day": MG/KG, not MG: the per-kg kept)

@@ -105,8 +105,10 @@ def test_a_route_one_sense_apart_is_not_offered():
     with pytest.raises(ValueProblem) as refused:
         coerce_value(field("suspect_product/route"), "intravitreal")
     assert "did you mean" not in str(refused.value)
-    with pytest.raises(ValueProblem, match="did you mean intrathecal"):  # a slip of the keyboard still is
-        coerce_value(field("suspect_product/route"), "intrathecl")
+    for slip, meant in (("intrathecl", "intrathecal"), ("mgs", "MG"), ("IUs", "IU")):  # a slip of the keyboard still is
+        path = "suspect_product/route" if slip.startswith("intra") else "suspect_product/dose_unit"
+        with pytest.raises(ValueProblem, match=f"did you mean {meant}\\?"):
+            coerce_value(field(path), slip)
 
 
 @pytest.mark.parametrize("path, written", [
@@ -118,8 +120,10 @@ def test_a_route_one_sense_apart_is_not_offered():
     # whole words a choice goes on from: "Other" was drafted as other_health_professional (beside
     # "health professional: no") and as the outcome other_serious, a serious event by a guess
     ("reporter/occupation", "Other"), ("event/outcome", "Other"), ("event/outcome", "oth"),
-    ("event/outcome", "life"), ("suspect_product/frequency", "twice"),
+    ("suspect_product/frequency", "twice"),
     ("patient/age_unit", "M"),  # "52 M" is how a 52-year-old man is written: it was drafted as 52 months
+    ("suspect_product/route", "Intrav."), ("suspect_product/route", "intrave"),  # intravenous or intravesical?
+    ("admin/form", "FDA 350"),
 ])
 def test_one_or_two_letters_do_not_guess_a_choice(path, written):
     with pytest.raises(ValueProblem, match=f"'{written}' is not one of the allowed values"):
@@ -142,6 +146,11 @@ def test_one_or_two_letters_do_not_guess_a_choice(path, written):
     ("device/serviced_third_party", "not known", "unknown"),
     # the consumer form's own printed answer (3500B C16: Yes / No / Didn't restart) was refused
     ("suspect_product/rechallenge", "Didn't restart", "doesnt_apply"),
+    ("suspect_product/rechallenge", "Didn\u2019t restart", "doesnt_apply"),  # (as the form prints it)
+    # a first word of a label stays a start (a first version refused any label going on with more words)
+    ("suspect_product/product_type", "Generic", ["generic_biosimilar"]),
+    ("patient/race", "American Indian", ["american_indian_alaska_native"]),
+    ("event/outcome", "Congenital", ["congenital_anomaly"]), ("reporter/occupation", "Non-Health", "non_health_professional"),
 ])
 def test_short_answers_the_lists_name_are_read(path, written, stored):
     assert coerce_value(field(path), written) == stored
