@@ -5,7 +5,9 @@ forms write month first; other systems' unambiguous forms are read too, and what
 read two ways (a two-digit year, a day written first) is refused with how to write it.
 """
 import calendar
+import difflib
 import re
+import unicodedata
 from datetime import date, timedelta
 from functools import lru_cache
 
@@ -16,19 +18,38 @@ _MONTHS = {m: i for i, m in enumerate(
 MONTH_NAMES = [month.capitalize() for month in _MONTHS]  # Jan ... Dec
 
 
-_MONTH_WORDS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
-                "october", "november", "december"]
+# each month's names in English and in the languages of exports from abroad (German, French,
+# Spanish, Dutch, Italian, Portuguese), without accents (looked up without them too)
+_MONTH_WORDS = [names.split() for names in (
+    "january januar janvier enero januari gennaio janeiro",
+    "february februar fevrier febrero februari febbraio fevereiro",
+    "march marz maerz mars marzo maart marco",
+    "april avril abril aprile",
+    "may mai mayo mei maggio maio",
+    "june juni juin junio giugno junho",
+    "july juli juillet julio luglio julho",
+    "august aout agosto augustus",
+    "september septembre septiembre setiembre settembre setembro",
+    "october oktober octobre octubre ottobre outubro",
+    "november novembre noviembre novembro",
+    "december dezember decembre diciembre dicembre dezembro")]
 
 
 def _month(word: str) -> int:
-    """The month a name or its short form names ("Nov", "Sept.", "November"): the start of
-    a month's name, of three letters or more. Not a word that only begins like one: "Maybe
-    2025" (an uncertain year) was read as May 2025, "Junk" as June."""
-    key = word.strip(".").lower()
-    for number, name in enumerate(_MONTH_WORDS, 1):
-        if len(key) >= 3 and name.startswith(key):
-            return number
-    raise ValueProblem(f"'{word}' is not a month name")
+    """The month a name or its short form names ("Nov", "Sept.", "November", "Juni", "mars"),
+    or a misspelling of its English name ("Febuary", "Novmber"). Not a word that only begins
+    like one: "Maybe 2025" (an uncertain year) was read as May 2025, "Junk" as June. A start
+    that two months' names share ("jui": juin, juillet) names neither."""
+    key = "".join(ch for ch in unicodedata.normalize("NFKD", word.strip(".").lower()) if ch.isalpha() and ch.isascii())
+    months = {number for number, names in enumerate(_MONTH_WORDS, 1)
+              if len(key) >= 3 and any(name.startswith(key) for name in names)}
+    if not months:  # a slip in an English name, no nearer than "Febuary" or "Janurary" ("Maybe" is not May)
+        english = [names[0] for names in _MONTH_WORDS if names[0][:1] == key[:1]]  # (not "Smarch")
+        months = {next(n for n, names in enumerate(_MONTH_WORDS, 1) if names[0] == name)
+                  for name in difflib.get_close_matches(key, english, n=1, cutoff=0.8)}
+    if len(months) != 1:
+        raise ValueProblem(f"'{word}' is not a month name")
+    return months.pop()
 
 
 def _full(y: int, m: int, d: int, raw: str) -> str:

@@ -52,6 +52,10 @@ def test_catalog_annotates_every_field():
     ("UNK-Nov-2026", "2026-11"), ("UN/NOV/2026", "2026-11"), ("UNK-UNK-2026", "2026"), ("unk 2026", "2026"),
     ("UNK-11-2026", "2026-11"), ("UN/03/2025", "2025-03"),  # the month in digits: it was "'UNK' is not a month name"
     ("Sept 2025", "2025-09"), ("Sept. 3, 2025", "2025-09-03"), ("june 2025", "2025-06"),
+    # a slip in an English name, and names in the languages of exports from abroad
+    ("Febuary 3, 2026", "2026-02-03"), ("Janurary 2026", "2026-01"), ("Novmber 2026", "2026-11"),
+    ("Juni 2026", "2026-06"), ("janvier 2026", "2026-01"), ("mars 2026", "2026-03"), ("mayo 2026", "2026-05"),
+    ("juillet 2026", "2026-07"), ("noviembre 2026", "2026-11"), ("UNK-juin-2026", "2026-06"),
     # a day in words, as a patient types it
     ("Tuesday, November 3, 2026", "2026-11-03"), ("November 3rd, 2026", "2026-11-03"),
     ("21st of March 2026", "2026-03-21"), ("3RD NOV 2026", "2026-11-03"),
@@ -66,7 +70,8 @@ def test_dates_keep_their_precision(raw, stored):
                                  "2026-11/03", "UNK-03-Nov-2026", "UNK-UNK-Nov-2026", "UNK-Smarch-2026",
                                  "UNK-" * 10_000 + "2026", "UNK-13-2026",
                                  # words that only begin like a month's name: "Maybe 2025" was May 2025
-                                 "Maybe 2025", "Junk 2025", "Julian 2025", "Decade 2025", "Marching 3 2025"])
+                                 "Maybe 2025", "Junk 2025", "Julian 2025", "Decade 2025", "Marching 3 2025",
+                                 "jui 2026"])  # (juin or juillet?)
 def test_bad_dates_are_refused(raw):
     with pytest.raises(ValueProblem):
         parse_partial_date(raw)
