@@ -379,6 +379,8 @@ def test_a_formula_after_a_chart_sheet_is_checked_on_the_sheet_read(runner, tmp_
     ("patient/weight", 70.5, 'General" kg"', {"patient/weight": "70.5", "patient/weight_unit": "kg"}),
     ("event/test[1]/result", 1500, '#,##0 "mg/dL"', {"event/test[1]/result": "1500 mg/dL"}),
     ("event/test[1]/result", 1500, '#,##0 "€"', {"event/test[1]/result": "1500"}),  # a currency: as held
+    ("event/test[1]/result", 150000, '#,##0,"K"', {"event/test[1]/result": "150000"}),  # scaled (150K): as held
+    ("event/test[1]/result", 1500000, '#,##0,,"M"', {"event/test[1]/result": "1500000"}),  # (not "1500000M")
     ("event/test[1]/result", 3, '">"0.0', {"event/test[1]/result": ">3.0"}),  # a qualifier before it: as shown
     ("event/test[1]/result", 0.05, '"<"0.00', {"event/test[1]/result": "<0.05"}),  # (it was read as 3, 0.05)
     ("event/test[1]/result", 1.5, '\\~0.0', {"event/test[1]/result": "~1.5"}),
@@ -415,6 +417,24 @@ def test_a_date_cell_in_a_number_box_says_what_excel_did(runner, tmp_path):
     [problem] = [p for p in read_problems(tmp_path / "o") if p["path"] == "suspect_product[1]/dose"]
     assert problem["message"].startswith("'2026-01-02' is a date, and this box takes a number: Excel turns what "
                                          "is typed as 1/2 or 1-2 into a date"), problem
+
+
+@pytest.mark.parametrize("number_format, unit, stored", [
+    ('#" tabs"', "tablet", ("2", "DF")), ('#,##0 "puffs"', "DF", ("2", "DF")),
+    ('0.0 " (est.)"', "mg", ("2", "MG")), ('#,##0 "USD"', "mg", ("2", "MG")),
+])
+def test_text_after_a_number_that_is_no_unit_leaves_the_unit_to_its_column(runner, tmp_path, number_format, unit,
+                                                                           stored):
+    """A format's words after a dose that name no unit ('2 tabs', '2 puffs') were refused as
+    a unit its box does not take once formats' units were read: the number is read as held,
+    its unit column saying which, as before."""
+    row = dict(example_rows()[1], **{"admin/report_id": "TABS", "suspect_product[1]/dose": 2,
+                                     "suspect_product[1]/dose_unit": unit})
+    src = _formatted(tmp_path / "tabs.xlsx", row, "suspect_product[1]/dose", number_format)
+    result = _run(runner, src, tmp_path / "o")
+    assert result.exit_code == 0, (result.output, read_problems(tmp_path / "o"))
+    values = draft_values(read_draft(tmp_path / "o" / "TABS.xml"))
+    assert (values["suspect_product[1]/dose"], values["suspect_product[1]/dose_unit"]) == stored
 
 
 @pytest.mark.parametrize("number_format", ['#,##0 "mcg"', '0 "mcg"', '# "mcg"'])
