@@ -233,8 +233,9 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
             except ValueProblem as exc:
                 if text.casefold() in NOT_GIVEN:
                     continue  # "N/A" in a date, number or code box: an empty cell, not a wrong one
-                invisible = unstorable(text) or _unseen(text)  # (not "'1 500': the unit ... ' 500'": that
-                # character is the mistake; not "'oral' is not one of the allowed values (did you mean oral?)")
+                # (not "'1 500': the unit ... ' 500'": that character is the mistake; nor, where the box is
+                # no text's, "'oral' is not one of the allowed values (did you mean oral?)")
+                invisible = unstorable(text) or (field.kind != "text" and _unseen(text))
                 if invisible:
                     problems.append((path, invisible))
                 elif not _number_with_its_unit(path, field, text, values, out, problems, _form_of(values)):
@@ -286,7 +287,8 @@ def _unseen(text: str) -> str:
         if unicodedata.category(ch) == "Cf":
             name = unicodedata.name(ch, "").lower() or "a format character"
             where = f"after '{text[:at]}'" if at else "at its start"
-            return (f"'{text}' holds an invisible character {where} (U+{ord(ch):04X}, {name}), which this box "
+            shown = text if len(text) <= 60 else text[:40] + "…"
+            return (f"'{shown}' holds an invisible character {where} (U+{ord(ch):04X}, {name}), which this box "
                     "cannot take: delete it (or type the value again)")
     return ""
 
@@ -391,8 +393,9 @@ def _not_one_number(text: str) -> str:
         day = ""
     if len(day) == 10:
         return f"'{text}' is a date, and this box takes a number"
-    if re.fullmatch(r"\d+/\d+", text):
-        return f"'{text}' is a fraction: write it as a decimal number (1/2 is 0.5)"
+    if "/" in text:  # 1/2 a fraction, 10/325 a combination's strengths: which, only the user knows
+        return (f"'{text}' holds two numbers, and this box takes one: write a fraction as a decimal (1/2 is 0.5); "
+                "a combination's strengths (10/325 mg) go with the product's name")
     return f"'{text}' is a range: give one number here (say the range in the description)"
 
 

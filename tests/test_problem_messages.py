@@ -161,7 +161,9 @@ def test_a_number_with_a_unit_its_unit_box_refuses_says_why(runner, tmp_path, fo
 @pytest.mark.parametrize("path, cell, message", [
     ("patient/age", "1970-05-02", "'1970-05-02' is a date, and this box takes a number"),
     ("patient/age", "05/02/1970", "'05/02/1970' is a date, and this box takes a number"),
-    ("suspect_product[1]/dose", "1/2", "'1/2' is a fraction: write it as a decimal number (1/2 is 0.5)"),
+    ("suspect_product[1]/dose", "1/2", "'1/2' holds two numbers, and this box takes one: write a fraction as a "
+                                       "decimal (1/2 is 0.5); a combination's strengths (10/325 mg) go with"),
+    ("suspect_product[1]/strength", "10/325", "'10/325' holds two numbers"),  # (not "a fraction": 0.03)
     ("suspect_product[1]/dose", "1-2", "'1-2' is a range: give one number here (say the range in the description)"),
     ("patient/weight", "70-75 kg", "'70-75 kg' is a range: give one number here"),
 ])
@@ -415,6 +417,15 @@ def test_an_invisible_character_in_a_value_is_named(runner, tmp_path, path, cell
     assert result.exit_code == 1
     [problem] = [p for p in read_problems(out) if p["path"] == path]
     assert f"holds an invisible character {shown}, which this box cannot take" in problem["message"], problem
+
+
+def test_a_text_too_long_is_told_so_whatever_invisible_characters_it_holds(runner, tmp_path):
+    """A name with a zero-width non-joiner (as Persian names hold) over 100 characters was
+    told to delete the character, which its box takes, not that it is too long."""
+    row = dict(example_rows()[1], **{"reporter/last_name": "Moham\u200cmadi" + "x" * 120})
+    result, out = run(runner, tmp_path, [row])
+    [problem] = [p for p in read_problems(out) if p["path"] == "reporter/last_name"]
+    assert problem["message"] == "is 130 characters long; at most 100 fit in this box", problem
 
 
 def test_a_box_of_only_invisible_characters_is_no_answer(runner, tmp_path):
