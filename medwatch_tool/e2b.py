@@ -200,7 +200,6 @@ class Case(Block):
     local_report_type: str = "2"
     has_address: bool = False
     follow_up: str = ""        # the draft's follow-up number ("" for an initial report)
-    most_recent: str = ""      # C.1.5: a follow-up's own date, when C.1.4 is its initial report's
 
 
 @dataclass
@@ -315,28 +314,16 @@ def case_from_draft(values: dict, settings: dict, problems: List[Problem], sourc
     return c
 
 
-def _date_first_received(cases: List[tuple], problems: List[Problem]):
-    """A follow-up's C.1.4 is the date its case was first received, C.1.5 its own (B4, the
-    date of this report): both were B4, so a follow-up went out as a new report of its own
-    date. The first date is its initial report's (or earliest follow-up's) in the same
-    export; without one it stays B4, and a warning says to set it."""
-    first = {}
-    for case, _ in cases:
-        number = int(case.follow_up or 0)
-        if case.v("C.1.4") and (case.safety_report_id not in first or number < first[case.safety_report_id][0]):
-            first[case.safety_report_id] = (number, case.v("C.1.4"))
+def _follow_ups_said(cases: List[tuple], problems: List[Problem]):
+    """E2B(R3) has no follow-up number: a follow-up goes out as its case's report, with this
+    report's date (B4) as C.1.4 (first received) and C.1.5 (most recent information). Said
+    for each, so C.1.4 is set by hand to the date the case was first received (it was not
+    said: a follow-up looked like a new report)."""
     for case, source in cases:
-        if not case.follow_up:
-            continue
-        case.most_recent = case.v("C.1.4") or ""
-        number, earliest = first.get(case.safety_report_id, (None, None))
-        if earliest and number < int(case.follow_up):
-            case.values["C.1.4"] = earliest
-        else:
-            problems.append(_warn(source, "admin/follow_up", f"follow-up {case.follow_up}: C.1.4 (date first "
-                                  "received) is sent as this report's date, B4, as its initial report is not in "
-                                  "this export: export them together, or set C.1.4 to the date the case was "
-                                  "first received", "E2B-MAP"))
+        if case.follow_up:
+            problems.append(_warn(source, "admin/follow_up", f"follow-up {case.follow_up}: E2B(R3) has no follow-up "
+                                  "number; C.1.4 (date first received) is sent as this report's date, B4: set it to the "
+                                  "date the case was first received before submission", "E2B-MAP"))
 
 
 _SCOPE_GROUP = {"drug": "suspect_product/", "test": "event/test/", "device": "device/"}
@@ -351,7 +338,7 @@ def _codes_not_sent(values: dict, source: str, problems: List[Problem]):
     lists = {}
     for row in mapping():
         kind, _, name = row.convert.partition(":")
-        if kind == "code":
+        if kind == "code" and name != "frequency":  # (a frequency without an interval is said as such)
             group = _SCOPE_GROUP.get(row.scope, "")
             lists[group + (row.draft_path.split("/")[-1] if group else row.draft_path)] = name
     for path, value in values.items():
@@ -416,9 +403,10 @@ def export(drafts: List[Path], settings: dict) -> (bytes, List[Problem]):
             for problem in problems[found:]:  # `medwatch validate` names them (not 3500's C1, D2, E4)
                 box, label = load_catalog().describe(problem.path, "3500B") if problem.path else ("", "")
                 problem.box, problem.label = box or problem.box, label or problem.label
-        case.follow_up = str(values.get("admin/follow_up") or "").lstrip("0")
+        number = str(values.get("admin/follow_up") or "").strip()
+        case.follow_up = str(int(number)) if number.lstrip("+-").isdigit() and int(number) > 0 else ""
         cases.append((case, str(path)))
-    _date_first_received(cases, problems)
+    _follow_ups_said(cases, problems)
     cases = [case for case, _ in cases]
     now = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S+0000")
     sender_type = settings["sender_type"] or ("3" if all(c.v("C.2.r.4") in ("1", "2", "3") for c in cases) else "7")

@@ -207,32 +207,36 @@ def test_an_answer_without_an_e2b_code_is_said_not_dropped(runner, tmp_path, ich
             in result.output), result.output
     assert "[suspect_product[1]/dose_unit]: 'UNKNOWN - UNK' has no E2B(R3) code" in result.output
     assert "D2 dose unit is not given, or is one with no UCUM unit to send" in result.output
+    assert result.output.count("[suspect_product[1]/frequency]") == 1  # ('other': no interval, said once)
 
 
-def test_a_follow_up_keeps_the_date_its_case_was_first_received(runner, tmp_path, ich_xsd, ich_schema):
-    """A follow-up went out exactly as an initial report of its own date: C.1.4 (first
-    received) and C.1.5 (most recent information) both its B4, its follow-up number unsaid."""
+def test_a_follow_up_is_said_to_carry_no_follow_up_number(runner, tmp_path, ich_xsd, ich_schema):
+    """A follow-up went out exactly as an initial report of its own date, without a word: E2B
+    has no follow-up number, and C.1.4 (first received) is its B4. Its own date stays its own
+    (a version that took its initial report's date into C.1.4 lost it on import); '+0' is
+    an initial report."""
     initial = example_tree()
     set_text(initial, "event/report_date", "2026-10-21")
+    set_text(initial, "admin/follow_up", "+0")
     follow_up = example_tree()
     set_text(follow_up, "event/report_date", "2026-11-20")
-    set_text(follow_up, "admin/follow_up", "2")
+    set_text(follow_up, "admin/follow_up", "02")
     (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
     drafts = [write(initial, tmp_path / "a"), write(follow_up, tmp_path / "b")]
-    assert runner.invoke(main, ["validate", str(drafts[1])]).exit_code == 0
+    assert runner.invoke(main, ["validate", *map(str, drafts)]).exit_code == 0
     out, result = export(runner, tmp_path, drafts, ich_xsd)
     assert result.exit_code == 0, result.output
     batch = etree.parse(str(out))
     assert ich_schema.validate(batch), ich_schema.error_log
     ns = {"h": "urn:hl7-org:v3"}
-    first = batch.xpath("//h:investigationEvent/h:effectiveTime/h:low/@value", namespaces=ns)
-    latest = batch.xpath("//h:investigationEvent/h:availabilityTime/@value", namespaces=ns)
-    assert (first, latest) == (["20261021", "20261021"], ["20261021", "20261120"])
-    assert "follow-up 2" not in result.output
-    alone, said = export(runner, tmp_path, drafts[1:], ich_xsd)
-    assert said.exit_code == 0
-    assert ("[admin/follow_up]: follow-up 2: C.1.4 (date first received) is sent as this report's date, B4, as its "
-            "initial report is not in this export") in said.output, said.output
+    assert batch.xpath("//h:investigationEvent/h:effectiveTime/h:low/@value", namespaces=ns) == ["20261021", "20261120"]
+    said = [line for line in result.output.splitlines() if "[admin/follow_up]" in line]
+    assert said == [f"{drafts[1]}: warning: Follow-up number [admin/follow_up]: follow-up 2: E2B(R3) has no follow-up "
+                    "number; C.1.4 (date first received) is sent as this report's date, B4: set it to the date the "
+                    "case was first received before submission (E2B-MAP)"], result.output
+    imported = tmp_path / "back"
+    assert runner.invoke(main, ["e2b", "import", str(out), "-o", str(imported)]).exit_code == 0
+    assert sorted(d.read_text().count("<report_date>2026-11-20</report_date>") for d in imported.glob("*.xml")) == [0, 1]
 
 
 def test_a_consumer_drafts_export_warnings_name_its_own_forms_boxes(runner, tmp_path, ich_xsd):
