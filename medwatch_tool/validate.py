@@ -168,7 +168,9 @@ def _explain_xsd(message: str, value_el) -> (str, Optional[str]):
     return body.replace("{%s}" % NS, ""), None
 
 
-def _xsd_problems(root: etree._Element, source: Optional[str]) -> List[Problem]:
+def _xsd_problems(root: etree._Element, source: Optional[str], refused: Optional[set] = None) -> List[Problem]:
+    """The XSD's problems of a draft; `refused` gets the paths of the values it refused (not
+    a box out of place or missing: the value there is fine)."""
     schema = _xsd()
     if schema.validate(root):
         return []
@@ -193,6 +195,8 @@ def _xsd_problems(root: etree._Element, source: Optional[str]) -> List[Problem]:
                 path = f"{path}/{child}" if path else child
         elif child:
             path = f"{path}/{child}" if path else child
+        if refused is not None and path and "_VALID" in entry.type_name:  # (a type or facet, not structure)
+            refused.add(path)
         if (path, entry.line) in seen:  # one message per mistake, not one per facet
             continue
         seen.add((path, entry.line))
@@ -262,13 +266,15 @@ def validate_tree(root: etree._Element, source: Optional[str] = None) -> List[Pr
     """All problems of a parsed draft: XSD first, then the business rules.
 
     Rule findings on a field the XSD already rejected are dropped, and so are those of a
-    rule that reads a rejected box of the field's entry (one message per mistake: not
-    "age 52 moons is outside the human range" beside "'moons' is not an age unit").
+    rule that reads a box of the field's entry whose value it refused (one message per
+    mistake: not "age 52 moons is outside the human range" beside "'moons' is not an age
+    unit"); a box only out of place holds a value the rules judge as it is.
     """
-    problems = _xsd_problems(root, source)
-    bad_paths = {p.path for p in problems if p.path}
+    refused: set = set()
+    problems = _xsd_problems(root, source, refused)
+    bad_paths = {p.path for p in problems}
     for p in _rule_problems(root, source):
-        if p.path not in bad_paths and not (p.rule and "/" in (p.path or "") and reads_refused(p.rule, p.path, bad_paths)):
+        if p.path not in bad_paths and not (p.rule and "/" in (p.path or "") and reads_refused(p.rule, p.path, refused)):
             problems.append(p)
     return _in_boxes_of_its_form(root, problems)
 

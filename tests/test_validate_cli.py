@@ -322,3 +322,24 @@ def test_a_date_in_the_future_is_told_once(runner, tmp_path, path):
     assert result.exit_code == 1
     errors = [line for line in result.output.splitlines() if ": error: " in line]
     assert len(errors) == 1 and "the date 2999-01-01 is in the future (MW-DATE-6)" in errors[0], result.output
+
+
+def test_a_rule_not_reading_the_box_refused_or_only_misplaced_still_speaks(runner, tmp_path):
+    """A first version of the check above also dropped MW-DATE-7 on a date of death after
+    the date of this report when the event date was refused (the rule passes the event date
+    by its name, reading nothing of it), and MW-DATE-4 when the event date was only out of
+    place (its value fine)."""
+    root = example_tree()
+    event = root.find(f"{{{NS}}}event")
+    event.findall(f"{{{NS}}}outcome")[-1].addnext(etree.Element(f"{{{NS}}}death_date"))
+    set_text(root, "event/death_date", "2026-10-25")
+    set_text(root, "event/outcome", "death")
+    set_text(root, "event/event_date", "2026-02-30")
+    result = run(runner, write(root, tmp_path))
+    assert "B3 Date of event [event/event_date]" in result.output
+    assert "B2 Date of death [event/death_date]: the date 2026-10-25 is after B4 date of this report (2026-10-21) " \
+           "(MW-DATE-7)" in result.output, result.output
+    set_text(root, "event/event_date", "2026-10-26")
+    event.append(event.find(f"{{{NS}}}event_date"))  # after the description: out of place, its value fine
+    result = run(runner, write(root, tmp_path))
+    assert "(MW-DATE-4)" in result.output and "is not expected here" in result.output, result.output
