@@ -260,6 +260,9 @@ def _stray_zeros(head: bytes) -> bool:
     whole file was "binary data"), not binary data proper."""
     if head.count(b"\x00") > 4 or re.search(rb"[\x01-\x08\x0e-\x1f]", head):  # (other controls: binary)
         return False
+    lines = head.split(b"\n")
+    if b"\x00" in lines[0] or any(b"\x00" in line and not line.replace(b"\x00", b"").strip() for line in lines):
+        return False  # in the header, or a line of nothing else (a file's end padded with zeros): no cell's
     try:
         head.replace(b"\x00", b"").decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -872,6 +872,11 @@ def test_a_stray_nul_near_the_start_refuses_its_row_not_the_file(runner, tmp_pat
     assert result.exit_code == 1 and result.output.startswith("2 drafted, 1 with errors"), result.output
     assert [(p["row"], p["path"]) for p in read_problems(out) if "U+0000" in p["message"]] == [
         ("3", "event/description")]
+    small = write_csv(tmp_path / "s.csv", rows[:1])
+    for padded in (small.read_bytes() + b"\x00", b"\x00" + small.read_bytes()):  # no cell's: a phantom row, a
+        small.write_bytes(padded)  # column named '\x00admin/report_id'; binary data, as before
+        result = runner.invoke(main, ["batch", str(small), "--out", str(tmp_path / "p")])
+        assert result.exit_code == 1 and result.output == f"Error: {small}: this is binary data, not CSV text\n"
 
 
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # a compound file: .xls, or an .xlsx saved with a password
