@@ -5,6 +5,7 @@ its path, form boxes, labels, plain-language question, help text, value kind and
 list; the interview, CSV headers, templates and error messages are all built from it.
 """
 import difflib
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Dict, List, Optional, Tuple
@@ -204,16 +205,20 @@ class Catalog:
         where, _, name = key.rpartition("/")
         group = self.group(where)
         if group is not None:  # a known group: its fields by name or label ('event/date_of_event')
-            names = {}
+            names, words = {}, {}
             for f in group.fields:
                 names.setdefault(f.name, f.path)
-                names.setdefault("_".join(f.label.lower().replace("#", "").split()), f.path)
+                for label in filter(None, (f.label, f.label_3500b)):
+                    names.setdefault("_".join(label.lower().replace("#", "").split()), f.path)
+                    for word in re.findall(r"[a-z]{4,}", label.lower()):
+                        words.setdefault(word, set()).add(f.path)
             name = name.lower()
             near = [n for n in names if n[:1] == name[:1]]  # a slip is rarely the first letter: height is no weight
             best = [names[n] for n in difflib.get_close_matches(name, near, n=1, cutoff=0.75)]
             # a box's name with a word more or less: 'phone_number', 'postal' (for postal_code)
             best = best or list({path for n, path in names.items()
                                  if name.startswith(n + "_") or n.startswith(name + "_")})
+            best = best or list(words.get(name, ()))  # a word of one box's label: 'initials' ("Person's initials")
             best = best if len(best) == 1 else []
         else:  # the group misspelt too ('patinet/age'), or a field in another group ('event/lot')
             candidates = [f.path for f in self.fields]

@@ -483,7 +483,7 @@ def batch(input_file, out_dir, render_to, jobs, resume, update, input_format, sh
     if summary.no_problems_file and (summary.failed or summary.warnings):  # (not "see problems.csv")
         if summary.failed:
             _say(f"errors most often at: {summary.worst(unit=unit)}", err=True)
-        _say(f"{os.path.join(out_dir, 'problems.csv')} could not be written ({summary.no_problems_file}): the problems "
+        _say(f"{os.path.join(out_dir, 'problems.csv')} could not be written, {summary.no_problems_file}: the problems "
              f"are recorded, and --resume writes it once the folder can be written", err=True)
     elif summary.failed:
         _say(f"errors most often at: {summary.worst(unit=unit)}", err=True)

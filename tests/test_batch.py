@@ -785,6 +785,7 @@ def test_column_names_in_capitals_are_the_same_fields(runner, tmp_path):
     ("patient/age,reporter/phone_number", "column 2 'reporter/phone_number' is not a field; did you mean 'reporter/phone'?"),
     ("patient/agee,patient/age", "column 1 'patient/agee' is not a field, and the nearest, 'patient/age', is column 2 "
                                  "already: a column left over?"),
+    ("patient/age,patient/initials", "column 2 'patient/initials' is not a field; did you mean 'patient/identifier'?"),
     ("patient/age,patient/age", "column 2 'patient/age' repeats column 1"),
     ("Patient/Age,patient/age", "column 2 'patient/age' repeats column 1"),
     ("suspect_product/name,suspect_product[1]/name", "column 2 'suspect_product[1]/name' repeats column 1"),

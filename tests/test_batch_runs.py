@@ -480,7 +480,7 @@ def test_a_problems_file_that_cannot_be_written_is_not_said_to_list_the_problems
     (out / "problems.csv").mkdir()  # where problems.csv goes, something that cannot be replaced by it
     result = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
     assert result.exit_code == 1
-    assert f"{out / 'problems.csv'} could not be written (" in result.output, result.output
+    assert f"{out / 'problems.csv'} could not be written, cannot write" in result.output, result.output
     assert "lists the problems" not in result.output and "see " not in result.output
     (out / "problems.csv").rmdir()
     done = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
