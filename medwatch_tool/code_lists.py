@@ -97,7 +97,7 @@ def _goes_on(key: str, rest: str) -> bool:
     the word "other" and the label says which other ("Other" is not the occupation "other
     health professional", nor the outcome "other serious", a serious event by a guess).
     A first word is otherwise taken ("Congenital", "Generic", "American Indian")."""
-    return rest.startswith("/") or ("other".startswith(key) and rest[len("other") - len(key):][:1] in " _-")
+    return rest.startswith("/") or ("other".startswith(key) and rest[len("other") - len(key):][:1] in (" ", "_", "-"))
 
 
 def _also_a_word_of_another(key: str, begun: set, starts: List[Tuple[str, str]]) -> bool:

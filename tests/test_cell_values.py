@@ -147,6 +147,7 @@ def test_one_or_two_letters_do_not_guess_a_choice(path, written):
     # the consumer form's own printed answer (3500B C16: Yes / No / Didn't restart) was refused
     ("suspect_product/rechallenge", "Didn't restart", "doesnt_apply"),
     ("suspect_product/rechallenge", "Didn\u2019t restart", "doesnt_apply"),  # (as the form prints it)
+    ("suspect_product/route", "oth", "other"),  # (a list's own "other": a start of it, as before)
     # a first word of a label stays a start (a first version refused any label going on with more words)
     ("suspect_product/product_type", "Generic", ["generic_biosimilar"]),
     ("patient/race", "American Indian", ["american_indian_alaska_native"]),
