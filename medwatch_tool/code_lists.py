@@ -8,7 +8,8 @@ not MIU (million). Failing that, an unambiguous start of a value or label of at 
 letters is ("hosp" for hospitalization), but never a shorter one ("NA" is R's missing value,
 not nasal; "IO" is intraosseous, not iontophoresis), nor one that stops where the label goes
 on with "/" ("micrograms" is not MICROGRAMS/HOUR, a dose per hour), nor "other" where the
-label says which other ("other serious"), nor words that another choice's label holds too ("native", "American").
+label says which other ("other serious"), nor words that another choice's label holds too
+("native", "American").
 """
 import difflib
 import os

@@ -206,8 +206,6 @@ def _not_of_its_form(field: Field, text: str) -> str:
     return f"'{text}' does not look like a valid {label}" + (f": {lowered(takes)}" if takes else "")
 
 
-
-
 def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[Tuple[str, str]]]:
     """Convert a whole mapping of path -> raw answer.
 

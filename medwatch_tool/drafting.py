@@ -20,7 +20,8 @@ from .outcomes import Outcome
 from .readers import Row
 from .rules import rule_reads
 from .safe_io import FolderWriter, parse_xml_bytes
-from .validate import reads_refused, rules_failing, validate_many  # the worker's own imports, once per process (not per row)
+# (the worker's own imports, once per process, not per row)
+from .validate import reads_refused, rules_failing, validate_many
 
 
 @lru_cache(maxsize=1)

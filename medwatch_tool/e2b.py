@@ -43,7 +43,7 @@ ROLE = "hl7:component/hl7:adverseEventAssessment/hl7:component/hl7:causalityAsse
 # Draft fields used to compute derived E2B elements rather than copied into one element.
 DERIVED = {"event/problem_type": "FDA.G.k.12.r.1 malfunction", "patient/weight_unit": "D.3 (converted to kg)",
            "reporter/health_professional": "C.2.r.4 qualification", "admin/report_id": "C.1.1 / C.1.8.1",
-           "admin/form": "(form choice)", "admin/follow_up": "C.1.5 (most recent information)",
+           "admin/form": "(form choice)", "admin/follow_up": "(no element: a warning says so)",
            "suspect_product/ongoing": "G.k.8 action taken", "suspect_product/dose_reduced_date": "G.k.8 action taken",
            "suspect_product/route_other": "G.k.4.r.10.1 route (free text)"}
 
@@ -199,7 +199,6 @@ class Case(Block):
     combination: bool = False
     local_report_type: str = "2"
     has_address: bool = False
-    follow_up: str = ""        # the draft's follow-up number ("" for an initial report)
 
 
 @dataclass
@@ -252,8 +251,8 @@ def case_from_draft(values: dict, settings: dict, problems: List[Problem], sourc
     c.reaction_text = (description.split(". ")[0] if description else "not reported")[:250]
     if len(description) > 250 or ". " in description:
         problems.append(_warn(source, "event/description", "E.i.1.1a takes the first sentence (max 250 characters) "
-                              "of the description as the reaction term; the whole text goes to H.1. Code the reaction in MedDRA "
-                              "before submission", "E2B-MAP"))
+                              "of the description as the reaction term; the whole text goes to H.1. Code the "
+                              "reaction in MedDRA before submission", "E2B-MAP"))
     outcomes = values.get("event/outcome") or []
     c.seriousness = [(code, next(r.element for r in mapping() if r.convert == f"flag:{name}"))
                      for name, code in SERIOUSNESS.items()]
@@ -302,6 +301,7 @@ def case_from_draft(values: dict, settings: dict, problems: List[Problem], sourc
     c.local_report_type = "1" if c.expedited else "2"
     catalog = load_catalog()
     _codes_not_sent(values, source, problems)
+    _follow_up_said(values, source, problems)
     for path, value in values.items():
         template = catalog.field(path)
         if template is None or value in ("", []) or path in used:
@@ -314,16 +314,16 @@ def case_from_draft(values: dict, settings: dict, problems: List[Problem], sourc
     return c
 
 
-def _follow_ups_said(cases: List[tuple], problems: List[Problem]):
+def _follow_up_said(values: dict, source: str, problems: List[Problem]):
     """E2B(R3) has no follow-up number: a follow-up goes out as its case's report, with this
-    report's date (B4) as C.1.4 (first received) and C.1.5 (most recent information). Said
-    for each, so C.1.4 is set by hand to the date the case was first received (it was not
-    said: a follow-up looked like a new report)."""
-    for case, source in cases:
-        if case.follow_up:
-            problems.append(_warn(source, "admin/follow_up", f"follow-up {case.follow_up}: E2B(R3) has no follow-up "
-                                  "number; C.1.4 (date first received) is sent as this report's date, B4: set it to the "
-                                  "date the case was first received before submission", "E2B-MAP"))
+    report's date (B4) as C.1.4 (first received) and C.1.5 (most recent information). Said,
+    so C.1.4 is set by hand to the date the case was first received (it was not said: a
+    follow-up looked like a new report)."""
+    number = str(values.get("admin/follow_up") or "").strip()
+    if number.lstrip("+-").isdigit() and int(number) > 0:  # ('01' is 1, '+0' an initial report)
+        problems.append(_warn(source, "admin/follow_up", f"follow-up {int(number)}: E2B(R3) has no follow-up number; "
+                              "C.1.4 (date first received) is sent as this report's date, B4: set it to the date the "
+                              "case was first received before submission", "E2B-MAP"))
 
 
 _SCOPE_GROUP = {"drug": "suspect_product/", "test": "event/test/", "device": "device/"}
@@ -403,11 +403,7 @@ def export(drafts: List[Path], settings: dict) -> (bytes, List[Problem]):
             for problem in problems[found:]:  # `medwatch validate` names them (not 3500's C1, D2, E4)
                 box, label = load_catalog().describe(problem.path, "3500B") if problem.path else ("", "")
                 problem.box, problem.label = box or problem.box, label or problem.label
-        number = str(values.get("admin/follow_up") or "").strip()
-        case.follow_up = str(int(number)) if number.lstrip("+-").isdigit() and int(number) > 0 else ""
-        cases.append((case, str(path)))
-    _follow_ups_said(cases, problems)
-    cases = [case for case, _ in cases]
+        cases.append(case)
     now = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S+0000")
     sender_type = settings["sender_type"] or ("3" if all(c.v("C.2.r.4") in ("1", "2", "3") for c in cases) else "7")
     batch = dict(settings, created=now, number=f"{settings['sender']}-{now[:14]}", sender_type=sender_type)

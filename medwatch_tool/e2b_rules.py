@@ -56,8 +56,9 @@ def check(batch) -> List[Problem]:
         elif roles[0] != "1":
             add("W0005", "G.k.1: the first product should be the suspect one", where, "warning")
         for dose in _x(message, CASE + "//hl7:doseQuantity[@unit='1']"):
-            add("R0075", "G.k.4.r.1b dose unit is required with a dose: D2 dose unit is not given, or is one with "
-                         "no UCUM unit to send (unknown, total, cyclical, trimester: say the dose in a unit of measure)", where)
+            add("R0075", "G.k.4.r.1b dose unit is required with a dose: D2 dose unit is not given, or is one "
+                         "with no UCUM unit to send (unknown, total, cyclical, trimester: say the dose in a unit "
+                         "of measure)", where)
         for center in _x(message, CASE + "//hl7:organizer[hl7:code/@code='3']//hl7:center[@unit='1']"):
             add("R0067", "F.r.3.3 unit is required with a numeric test result (B6 result unit)", where)
         combination = _x(message, CASE + "/hl7:component/hl7:observationEvent[hl7:code/@code='C156384']/hl7:value/@value")

@@ -38,8 +38,8 @@ def from_decimal_comma(text: str) -> str:
     both ways, the point grouping there and a decimal point elsewhere (2.5 and 12.50 are
     plainly decimals), and so does one group after a comma (1,500: a decimal comma here, a
     thousands separator in a US export saved with semicolons): it is Refused with both
-    readings, as a thousandfold dose error either way. Anything else is left as it is, for the box's own conversion to accept or refuse.
-    A unit after the number ('1.500,5 mg') is kept."""
+    readings, as a thousandfold dose error either way. Anything else is left as it is, for
+    the box's own conversion to accept or refuse. A unit after the number ('1.500,5 mg') is kept."""
     m = NUMBER_THEN_WORDS.fullmatch(" ".join(text.split()))
     number, unit = (m.group(1), f" {m.group(2)}") if m else (text.strip(), "")
     comma = _ONE_COMMA_GROUP.fullmatch(number)

@@ -25,8 +25,8 @@ from lxml import etree
 from openpyxl.reader.excel import SHARED_STRINGS, ExcelReader
 
 from .catalog import load_catalog
-from .coerce import number_and_unit
 from .cell_formats import InScientific, Qualified, WithText, number_text, shown_values
+from .coerce import number_and_unit
 from .errors import InputDamaged, InputError, OutputError
 from .header import HeaderFurtherDown, column_letters, header_paths, names_a_field
 from .local_conventions import LOOKED_AT, Refused, day_first_sign
