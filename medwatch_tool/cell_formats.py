@@ -84,8 +84,7 @@ def format_reading(code: str) -> Optional[Shown]:
         unit = _text_after_number(first)  # '0 "mcg"': 2.5, shown rounded to 3 mcg, is 2.5 mcg
         if unit is None:
             return lambda value: _padded(placed, value)
-        return lambda value: WithText.of(_padded(placed, value) or (number_text(value) + unit if _is_number(value)
-                                                                     else None), value)
+        return lambda value: _padded(placed, value) or (number_text(value) + unit if _is_number(value) else None)
     scientific = _E_NOTATION.search(bare)
     if scientific:
         whole, places, exponent = (len(part or "") for part in scientific.groups())
@@ -98,31 +97,11 @@ def format_reading(code: str) -> Optional[Shown]:
             # whose text this reading does not take: read as held (-3, not "-+3.0")
             return lambda value: None if _is_number(value) and value < 0 else _decimals(
                 value, at_least, at_most, whole_digits, zero_shown_otherwise, after, before)
-        if after.strip():
-            return lambda value: WithText.of(_decimals(value, at_least, at_most, whole_digits, zero_shown_otherwise,
-                                                       after, before), value)
         return lambda value: _decimals(value, at_least, at_most, whole_digits, zero_shown_otherwise, after, before)
     unit = _text_after_number(first)
     if unit is not None:
-        return lambda value: WithText.of(number_text(value) + unit if _is_number(value) else None, value)
+        return lambda value: number_text(value) + unit if _is_number(value) else None
     return None
-
-
-class WithText(str):
-    """A number shown with text after it by its format, as shown ('1000 mcg'); `held` is the
-    number. A box of a number reads the text as the number's unit when it is one ('mcg',
-    'kg', 'years'), else the number alone, the text a decoration ('tabs', '(est.)', 'USD'):
-    it was so before units in formats were read (workbook.py)."""
-
-    held = ""
-
-    @classmethod
-    def of(cls, shown: Optional[str], value) -> Optional[str]:
-        if shown is None or shown.__class__ is not str or not _is_number(value):
-            return shown  # (a Qualified, whose own reading stands)
-        cell = cls(shown)
-        cell.held = number_text(value)
-        return cell
 
 
 # a number shown in any other way ('#,##0', '0.##', '#', General) with text written as text

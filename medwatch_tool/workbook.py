@@ -25,8 +25,7 @@ from lxml import etree
 from openpyxl.reader.excel import SHARED_STRINGS, ExcelReader
 
 from .catalog import load_catalog
-from .cell_formats import InScientific, Qualified, WithText, number_text, shown_values
-from .coerce import number_and_unit
+from .cell_formats import InScientific, Qualified, number_text, shown_values
 from .errors import InputDamaged, InputError, OutputError
 from .header import HeaderFurtherDown, column_letters, header_paths, names_a_field
 from .local_conventions import LOOKED_AT, Refused, day_first_sign
@@ -223,9 +222,6 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
                             text = _scientific_in_a_code_box(text) if path in label_codes else str(text)
                         elif text.__class__ is Qualified:
                             text = _qualified_in_a_number_box(text) if path in number_boxes else str(text)
-                        elif text.__class__ is WithText:
-                            text = (text.held if path in number_boxes and number_and_unit(fields[path], text) is None
-                                    else str(text))  # '2 tabs' in a dose: 2, its unit column saying which
                         row.values[path] = text
                 for path, reading in day_first:
                     if path in row.values:
