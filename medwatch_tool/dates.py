@@ -18,8 +18,8 @@ _MONTHS = {m: i for i, m in enumerate(
 MONTH_NAMES = [month.capitalize() for month in _MONTHS]  # Jan ... Dec
 
 
-# each month's names in English and in the languages of exports from abroad (German, French,
-# Spanish, Dutch, Italian, Portuguese), without accents (looked up without them too)
+# each month's name in English, then in the languages of exports from abroad (German,
+# French, Spanish, Dutch, Italian, Portuguese), without accents (looked up without them too)
 _MONTH_WORDS = [names.split() for names in (
     "january januar janvier enero januari gennaio janeiro",
     "february februar fevrier febrero februari febbraio fevereiro",
@@ -36,20 +36,18 @@ _MONTH_WORDS = [names.split() for names in (
 
 
 def _month(word: str) -> int:
-    """The month a name or its short form names ("Nov", "Sept.", "November", "Juni", "mars"),
-    or a misspelling of its English name ("Febuary", "Novmber"). Not a word that only begins
-    like one: "Maybe 2025" (an uncertain year) was read as May 2025, "Junk" as June. A start
-    that two months' names share ("jui": juin, juillet) names neither."""
+    """The month a name names: the start of its English name, of three letters or more
+    ("Nov", "Sept.", "November"), a slip in the English name that keeps its first three
+    letters ("Febuary", "Novmber"), or its whole name in the languages of exports from
+    abroad ("Juni", "janvier", "mars", "mayo"). Not a word that only begins like one: "Maybe
+    2025" (an uncertain year) was read as May 2025, "Junk" as June; a closer look at slips
+    read "Deptember" as December and "Fever" (fevereiro) as February: no more than this."""
     key = "".join(ch for ch in unicodedata.normalize("NFKD", word.strip(".").lower()) if ch.isalpha() and ch.isascii())
-    months = {number for number, names in enumerate(_MONTH_WORDS, 1)
-              if len(key) >= 3 and any(name.startswith(key) for name in names)}
-    if not months:  # a slip in an English name, no nearer than "Febuary" or "Janurary" ("Maybe" is not May)
-        english = [names[0] for names in _MONTH_WORDS if names[0][:1] == key[:1]]  # (not "Smarch")
-        months = {next(n for n, names in enumerate(_MONTH_WORDS, 1) if names[0] == name)
-                  for name in difflib.get_close_matches(key, english, n=1, cutoff=0.8)}
-    if len(months) != 1:
-        raise ValueProblem(f"'{word}' is not a month name")
-    return months.pop()
+    for number, (english, *abroad) in enumerate(_MONTH_WORDS, 1):
+        if len(key) >= 3 and (english.startswith(key) or key in abroad or (
+                key[:3] == english[:3] and difflib.SequenceMatcher(None, key, english).ratio() >= 0.8)):
+            return number
+    raise ValueProblem(f"'{word}' is not a month name")
 
 
 def _full(y: int, m: int, d: int, raw: str) -> str:

@@ -71,7 +71,10 @@ def test_dates_keep_their_precision(raw, stored):
                                  "UNK-" * 10_000 + "2026", "UNK-13-2026",
                                  # words that only begin like a month's name: "Maybe 2025" was May 2025
                                  "Maybe 2025", "Junk 2025", "Julian 2025", "Decade 2025", "Marching 3 2025",
-                                 "jui 2026"])  # (juin or juillet?)
+                                 "jui 2026",  # (juin or juillet?)
+                                 # a slip of the first letters, or a word that begins a name abroad (a version
+                                 # read them as December, February, March, October)
+                                 "Deptember 3 2026", "Fever 2025", "Mary 2026", "Otto 2026"])
 def test_bad_dates_are_refused(raw):
     with pytest.raises(ValueProblem):
         parse_partial_date(raw)
