@@ -5,6 +5,7 @@ its path, form boxes, labels, plain-language question, help text, value kind and
 list; the interview, CSV headers, templates and error messages are all built from it.
 """
 import difflib
+import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -87,6 +88,18 @@ class Node:
         else:
             words = lowered(self.label)
         return f"{box} {words}" if box and box not in ("—", "-") else words
+
+
+def _one_slip(typed: str, name: str) -> bool:
+    """Whether `typed` is `name` with one slip of the keyboard: a letter wrong, missing or
+    extra, or two letters swapped."""
+    if typed == name or abs(len(typed) - len(name)) > 1:
+        return False
+    start = len(os.path.commonprefix([typed, name]))
+    a, b = typed[start:], name[start:]
+    if len(a) == len(b):
+        return a[1:] == b[1:] or (len(a) >= 2 and a[0] == b[1] and a[1] == b[0] and a[2:] == b[2:])
+    return a[1:] == b if len(a) > len(b) else a == b[1:]
 
 
 def lowered(text: str) -> str:
@@ -213,8 +226,13 @@ class Catalog:
                     for word in re.findall(r"[a-z]{4,}", label.lower()):
                         words.setdefault(word, set()).add(f.path)
             name = name.lower()
-            near = [n for n in names if n[:1] == name[:1]]  # a slip is rarely the first letter: height is no weight
-            best = [names[n] for n in difflib.get_close_matches(name, near, n=1, cutoff=0.75)]
+            slips = {names[n] for n in names if _one_slip(name, n)}  # 'sxe', 'agw', 'lto': too short for a ratio
+            if slips:  # (not of a first letter: 'height' is no weight, 'rvent_date' maybe no event_date)
+                best = [path for path in slips if not any(_one_slip(name, n) and n[:1] != name[:1] and n[1:] == name[1:]
+                                                          for n in names if names[n] == path)]
+            else:
+                near = [n for n in names if n[:1] == name[:1]]
+                best = [names[n] for n in difflib.get_close_matches(name, near, n=1, cutoff=0.75)]
             # a box's name with a word more or less: 'phone_number', 'postal' (for postal_code)
             best = best or list({path for n, path in names.items()
                                  if name.startswith(n + "_") or n.startswith(name + "_")})

@@ -112,6 +112,7 @@ def _another_word(key: str, name: str) -> bool:
     """Whether `name` is another word than `key`, alike only at its ends: "intravitreal" (the
     eye) is no slip for intrathecal (the spine) nor intratracheal; "intravenus" is one for
     intravenous, "mgs" for mg."""
+    key, name = re.sub(r"[\W_]", "", key), re.sub(r"[\W_]", "", name)  # ("(mcg)" is a slip for mcg)
     start = len(os.path.commonprefix([key, name]))
     end = len(os.path.commonprefix([key[start:][::-1], name[start:][::-1]]))
     return min(len(key), len(name)) - start - end >= 3  # three letters or more unalike between alike ends

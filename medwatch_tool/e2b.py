@@ -320,7 +320,7 @@ def _follow_up_said(values: dict, source: str, problems: List[Problem]):
     so C.1.4 is set by hand to the date the case was first received (it was not said: a
     follow-up looked like a new report)."""
     number = str(values.get("admin/follow_up") or "").strip()
-    if number.lstrip("+-").isdigit() and int(number) > 0:  # ('01' is 1, '+0' an initial report)
+    if re.fullmatch(r"\+?[0-9]+", number) and int(number) > 0:  # ('01' is 1, '+0' an initial report; '²' no number)
         problems.append(_warn(source, "admin/follow_up", f"follow-up {int(number)}: E2B(R3) has no follow-up number; "
                               "C.1.4 (date first received) is sent as this report's date, B4: set it to the date the "
                               "case was first received before submission", "E2B-MAP"))

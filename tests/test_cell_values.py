@@ -105,7 +105,7 @@ def test_a_route_one_sense_apart_is_not_offered():
     with pytest.raises(ValueProblem) as refused:
         coerce_value(field("suspect_product/route"), "intravitreal")
     assert "did you mean" not in str(refused.value)
-    for slip, meant in (("intrathecl", "intrathecal"), ("mgs", "MG"), ("IUs", "IU")):  # a slip of the keyboard still is
+    for slip, meant in (("intrathecl", "intrathecal"), ("mgs", "MG"), ("IUs", "IU"), ("(mcg)", "UGM")):  # slips still are
         path = "suspect_product/route" if slip.startswith("intra") else "suspect_product/dose_unit"
         with pytest.raises(ValueProblem, match=f"did you mean {meant}\\?"):
             coerce_value(field(path), slip)

@@ -210,6 +210,15 @@ def test_an_answer_without_an_e2b_code_is_said_not_dropped(runner, tmp_path, ich
     assert result.output.count("[suspect_product[1]/frequency]") == 1  # ('other': no interval, said once)
 
 
+def test_a_follow_up_number_that_is_no_number_is_the_drafts_own_error(runner, tmp_path, ich_xsd):
+    """'²' passed a digit test and broke int(): "unexpected ValueError" instead of the draft's problem."""
+    root = example_tree()
+    set_text(root, "admin/follow_up", "\u00b2")
+    out, result = export(runner, tmp_path, [write(root, tmp_path)], ich_xsd)
+    assert result.exit_code == 1 and "unexpected" not in result.output, result.output
+    assert "[admin/follow_up]" in result.output
+
+
 def test_a_follow_up_is_said_to_carry_no_follow_up_number(runner, tmp_path, ich_xsd, ich_schema):
     """A follow-up went out exactly as an initial report of its own date, without a word: E2B
     has no follow-up number, and C.1.4 (first received) is its B4. Its own date stays its own
