@@ -319,11 +319,15 @@ def _follow_up_said(values: dict, source: str, problems: List[Problem]):
     report's date (B4) as C.1.4 (first received) and C.1.5 (most recent information). Said,
     so C.1.4 is set by hand to the date the case was first received (it was not said: a
     follow-up looked like a new report)."""
+    from .catalog import load_catalog
+
     number = str(values.get("admin/follow_up") or "").strip()
     if re.fullmatch(r"\+?[0-9]+", number) and int(number) > 0:  # ('01' is 1, '+0' an initial report; '²' no number)
+        form = "3500B" if str(values.get("admin/form", "")).upper() == "3500B" else "3500"
+        box = load_catalog().node("event/report_date").mention(form)
         problems.append(_warn(source, "admin/follow_up", f"follow-up {int(number)}: E2B(R3) has no follow-up number; "
-                              "C.1.4 (date first received) is sent as this report's date, B4: set it to the date the "
-                              "case was first received before submission", "E2B-MAP"))
+                              f"C.1.4 (date first received) is sent as this report's date, {box}: set it to the date "
+                              "the case was first received before submission", "E2B-MAP"))
 
 
 _SCOPE_GROUP = {"drug": "suspect_product/", "test": "event/test/", "device": "device/"}

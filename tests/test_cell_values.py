@@ -124,6 +124,7 @@ def test_a_route_one_sense_apart_is_not_offered():
     ("patient/age_unit", "M"),  # "52 M" is how a 52-year-old man is written: it was drafted as 52 months
     ("suspect_product/route", "Intrav."), ("suspect_product/route", "intrave"),  # intravenous or intravesical?
     ("admin/form", "FDA 350"),
+    ("suspect_product/dechallenge", "did not stop"),  # the problem did not stop: No, not "doesn't apply"
 ])
 def test_one_or_two_letters_do_not_guess_a_choice(path, written):
     with pytest.raises(ValueProblem, match=f"'{written}' is not one of the allowed values"):

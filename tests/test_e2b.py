@@ -241,11 +241,14 @@ def test_a_follow_up_is_said_to_carry_no_follow_up_number(runner, tmp_path, ich_
     assert batch.xpath("//h:investigationEvent/h:effectiveTime/h:low/@value", namespaces=ns) == ["20261021", "20261120"]
     said = [line for line in result.output.splitlines() if "[admin/follow_up]" in line]
     assert said == [f"{drafts[1]}: warning: Follow-up number [admin/follow_up]: follow-up 2: E2B(R3) has no follow-up "
-                    "number; C.1.4 (date first received) is sent as this report's date, B4: set it to the date the "
-                    "case was first received before submission (E2B-MAP)"], result.output
+                    "number; C.1.4 (date first received) is sent as this report's date, B4 date of this report: set it "
+                    "to the date the case was first received before submission (E2B-MAP)"], result.output
     imported = tmp_path / "back"
     assert runner.invoke(main, ["e2b", "import", str(out), "-o", str(imported)]).exit_code == 0
     assert sorted(d.read_text().count("<report_date>2026-11-20</report_date>") for d in imported.glob("*.xml")) == [0, 1]
+    set_text(follow_up, "admin/form", "3500B")  # a consumer's: its form's box for the date
+    consumer, told = export(runner, tmp_path, [write(follow_up, tmp_path / "b")], ich_xsd)
+    assert "is sent as this report's date, F9 'Today's date': set it" in told.output, told.output
 
 
 def test_a_consumer_drafts_export_warnings_name_its_own_forms_boxes(runner, tmp_path, ich_xsd):
