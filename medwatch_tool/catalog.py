@@ -90,6 +90,40 @@ class Node:
         return f"{box} {words}" if box and box not in ("—", "-") else words
 
 
+def _nearest_in(group: "Group", name: str) -> List[str]:
+    """The field of `group` a misspelt `name` means, by its name, its label in either form
+    ('date_of_event', 'initials'), a start of it ('desc', 'freq'), or one keyboard slip
+    ('sxe'); [] when none is clearly meant. (The whole path was matched before: the common
+    'patient/' made 'patient/dob' the nearest of patient/sex, 'event/onset' of outcome.)"""
+    names, words = {}, {}
+    for f in group.fields:
+        names.setdefault(f.name, f.path)
+        for label in filter(None, (f.label, f.label_3500b)):
+            names.setdefault("_".join(label.lower().replace("#", "").split()), f.path)
+            for word in re.findall(r"[a-z]{4,}", label.lower()):
+                words.setdefault(word, set()).add(f.path)
+    slips = {names[n] for n in names if _one_slip(name, n)}  # 'sxe', 'agw', 'lto': too short for a ratio
+    if slips:  # (not of a first letter: 'height' is no weight, 'rvent_date' maybe no event_date)
+        best = [path for path in slips if not any(_one_slip(name, n) and n[:1] != name[:1] and n[1:] == name[1:]
+                                                  for n in names if names[n] == path)]
+    else:
+        near = [n for n in names if n[:1] == name[:1]]
+        best = [names[n] for n in difflib.get_close_matches(name, near, n=1, cutoff=0.75)]
+    # a box's name with a word more or less ('phone_number', 'postal'), or begun ('desc', 'freq')
+    best = best or list({path for n, path in names.items()
+                         if name.startswith(n + "_") or n.startswith(name + "_")
+                         or (len(name) >= 4 and n.startswith(name))})
+    best = best or list(words.get(name, ()))  # a word of one box's label: 'initials' ("Person's initials")
+    return best if len(best) == 1 else []
+
+
+def _alike(typed: str, name: str) -> bool:
+    """Whether two field names are alike enough for one to be offered for the other: more
+    than half their letters in common, and not only a first letter apart (height, weight)."""
+    return difflib.SequenceMatcher(None, typed, name).ratio() > 0.5 and not (
+        len(typed) == len(name) and typed[1:] == name[1:])
+
+
 def _one_slip(typed: str, name: str) -> bool:
     """Whether `typed` is `name` with one slip of the keyboard: a letter wrong, missing or
     extra, or two letters swapped."""
@@ -216,34 +250,17 @@ class Catalog:
         except PathSyntaxError:
             given = ()
         where, _, name = key.rpartition("/")
-        group = self.group(where)
-        if group is not None:  # a known group: its fields by name or label ('event/date_of_event')
-            names, words = {}, {}
-            for f in group.fields:
-                names.setdefault(f.name, f.path)
-                for label in filter(None, (f.label, f.label_3500b)):
-                    names.setdefault("_".join(label.lower().replace("#", "").split()), f.path)
-                    for word in re.findall(r"[a-z]{4,}", label.lower()):
-                        words.setdefault(word, set()).add(f.path)
-            name = name.lower()
-            slips = {names[n] for n in names if _one_slip(name, n)}  # 'sxe', 'agw', 'lto': too short for a ratio
-            if slips:  # (not of a first letter: 'height' is no weight, 'rvent_date' maybe no event_date)
-                best = [path for path in slips if not any(_one_slip(name, n) and n[:1] != name[:1] and n[1:] == name[1:]
-                                                          for n in names if names[n] == path)]
-            else:
-                near = [n for n in names if n[:1] == name[:1]]
-                best = [names[n] for n in difflib.get_close_matches(name, near, n=1, cutoff=0.75)]
-            # a box's name with a word more or less: 'phone_number', 'postal' (for postal_code)
-            best = best or list({path for n, path in names.items()
-                                 if name.startswith(n + "_") or n.startswith(name + "_")})
-            best = best or list(words.get(name, ()))  # a word of one box's label: 'initials' ("Person's initials")
-            best = best if len(best) == 1 else []
-        else:  # the group misspelt too ('patinet/age'), or a field in another group ('event/lot')
-            candidates = [f.path for f in self.fields]
-            best = difflib.get_close_matches(key, candidates, n=1, cutoff=0.8)
-            best = best or [p for p in candidates if p.endswith("/" + name)][:1]
-        # (the whole path was matched before: the common 'patient/' made 'patient/dob' the
-        # nearest of 'patient/sex', 'event/onset' of 'event/outcome')
+        name, group = name.lower(), self.group(where)
+        candidates = [f.path for f in self.fields]
+        elsewhere = [p for p in candidates if p.rsplit("/", 1)[-1] == name]  # 'event/date_of_birth', 'event/lot'
+        if group is not None:
+            best = elsewhere[:1] or _nearest_in(group, name[len(group.name) + 1:] if name.startswith(group.name + "_")
+                                                else name)  # ('event_description' in event)
+        else:  # the group misspelt too ('patinet/age')
+            best = difflib.get_close_matches(key, candidates, n=1, cutoff=0.8) or elsewhere[:1]
+        if not best:  # the whole path, as before, where the names themselves are alike ('drug_name': name)
+            best = [p for p in difflib.get_close_matches(key, candidates, n=1, cutoff=0.5)
+                    if _alike(name, p.rsplit("/", 1)[-1])]
         return self._indexed(best[0], given) if best else None
 
     def _indexed(self, template: str, given) -> str:

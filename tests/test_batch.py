@@ -790,6 +790,11 @@ def test_column_names_in_capitals_are_the_same_fields(runner, tmp_path):
     ("patient/age,patient/sxe", "column 2 'patient/sxe' is not a field; did you mean 'patient/sex'?"),
     ("patient/age,device[1]/uid", "column 2 'device[1]/uid' is not a field; did you mean 'device[1]/udi'?"),
     ("patient/age,event/rvent_date", "column 2 'event/rvent_date' is not a field ("),  # (it said report_date)
+    # a field's own name in another group, a start of a name (a version offered event/death_date
+    # for 'event/date_of_birth', and nothing for 'event/desc')
+    ("patient/age,event/date_of_birth", "column 2 'event/date_of_birth' is not a field; did you mean "
+                                        "'patient/date_of_birth'?"),
+    ("patient/age,event/desc", "column 2 'event/desc' is not a field; did you mean 'event/description'?"),
     ("patient/age,patient/age", "column 2 'patient/age' repeats column 1"),
     ("Patient/Age,patient/age", "column 2 'patient/age' repeats column 1"),
     ("suspect_product/name,suspect_product[1]/name", "column 2 'suspect_product[1]/name' repeats column 1"),
