@@ -56,6 +56,7 @@ def test_catalog_annotates_every_field():
     ("Febuary 3, 2026", "2026-02-03"), ("Janurary 2026", "2026-01"), ("Novmber 2026", "2026-11"),
     ("Juni 2026", "2026-06"), ("janvier 2026", "2026-01"), ("mars 2026", "2026-03"), ("mayo 2026", "2026-05"),
     ("juillet 2026", "2026-07"), ("noviembre 2026", "2026-11"), ("UNK-juin-2026", "2026-06"),
+    ("3 janv. 2026", "2026-01-03"), ("15-Noviem-2026", "2026-11-15"), ("Okt 2026", "2026-10"),  # short forms abroad
     # a day in words, as a patient types it
     ("Tuesday, November 3, 2026", "2026-11-03"), ("November 3rd, 2026", "2026-11-03"),
     ("21st of March 2026", "2026-03-21"), ("3RD NOV 2026", "2026-11-03"),
