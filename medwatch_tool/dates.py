@@ -33,17 +33,18 @@ _MONTH_WORDS = [names.split() for names in (
     "october oktober octobre octubre ottobre outubro",
     "november novembre noviembre novembro",
     "december dezember decembre diciembre dicembre dezembro")]
-# their short forms there that are no start of the English name (CLDR's: janv., juil., Okt...;
-# not 'out' nor 'set', English words)
+# their short forms there that are no start of the English name (CLDR's and Italian usage:
+# janv., juil., Okt, febbr.; not 'ago', 'out' nor 'set', English words)
 _ABROAD_SHORT = {short: number for number, shorts in enumerate(
-    ("janv ene gen", "fevr fev", "mrt", "avr abr", "mag", "giu", "juil lug", "ago", "", "okt ott", "", "dez dic"), 1)
+    ("janv ene gen genn", "fevr fev febbr", "mrt", "avr abr", "mag magg", "giu", "juil lug", "", "sett", "okt ott",
+     "", "dez dic"), 1)
     for short in shorts.split()}
 
 
 def _month(word: str) -> int:
     """The month a name names: the start of its English name, of three letters or more
-    ("Nov", "Sept.", "November"), a slip in the English name that keeps its first three
-    letters ("Febuary", "Novmber"), or its name in the languages of exports from abroad,
+    ("Nov", "Sept.", "November"), a slip in a long English name that keeps its first three
+    letters ("Febuary", "Novmber"; not "Marsh", "Maya", "Jungle"), or its name in the languages of exports from abroad,
     whole, most of it or its usual short form ("Juni", "mars", "Noviem", "janv."). Not a
     word that only begins like one: "Maybe
     2025" (an uncertain year) was read as May 2025, "Junk" as June; a closer look at slips
@@ -53,7 +54,8 @@ def _month(word: str) -> int:
         return _ABROAD_SHORT[key]
     for number, (english, *abroad) in enumerate(_MONTH_WORDS, 1):
         if len(key) >= 3 and (english.startswith(key) or key in abroad or (
-                key[:3] == english[:3] and difflib.SequenceMatcher(None, key, english).ratio() >= 0.8) or (
+                len(english) >= 7 and key[:3] == english[:3]
+                and difflib.SequenceMatcher(None, key, english).ratio() >= 0.8) or (
                 len(key) >= 5 and any(name.startswith(key) and 3 * len(key) >= 2 * len(name) for name in abroad))):
             return number  # (the last: most of a name abroad, 'Noviem', 'Octub'; not 'Fever' of fevereiro)
     raise ValueProblem(f"'{word}' is not a month name")

@@ -57,6 +57,7 @@ def test_catalog_annotates_every_field():
     ("Juni 2026", "2026-06"), ("janvier 2026", "2026-01"), ("mars 2026", "2026-03"), ("mayo 2026", "2026-05"),
     ("juillet 2026", "2026-07"), ("noviembre 2026", "2026-11"), ("UNK-juin-2026", "2026-06"),
     ("3 janv. 2026", "2026-01-03"), ("15-Noviem-2026", "2026-11-15"), ("Okt 2026", "2026-10"),  # short forms abroad
+    ("3 Febbr. 2025", "2025-02-03"),
     # a day in words, as a patient types it
     ("Tuesday, November 3, 2026", "2026-11-03"), ("November 3rd, 2026", "2026-11-03"),
     ("21st of March 2026", "2026-03-21"), ("3RD NOV 2026", "2026-11-03"),
@@ -75,7 +76,8 @@ def test_dates_keep_their_precision(raw, stored):
                                  "jui 2026",  # (juin or juillet?)
                                  # a slip of the first letters, or a word that begins a name abroad (a version
                                  # read them as December, February, March, October)
-                                 "Deptember 3 2026", "Fever 2025", "Mary 2026", "Otto 2026"])
+                                 "Deptember 3 2026", "Fever 2025", "Mary 2026", "Otto 2026",
+                                 "Jungle 2025", "Marsh 2025", "Maya 2025"])  # (as May and March before this session)
 def test_bad_dates_are_refused(raw):
     with pytest.raises(ValueProblem):
         parse_partial_date(raw)
