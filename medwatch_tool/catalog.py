@@ -102,17 +102,14 @@ def _nearest_in(group: "Group", name: str) -> List[str]:
             names.setdefault("_".join(label.lower().replace("#", "").split()), f.path)
             for word in re.findall(r"[a-z]{4,}", label.lower()):
                 words.setdefault(word, set()).add(f.path)
-    slips = {names[n] for n in names if _one_slip(name, n)}  # 'sxe', 'agw', 'lto': too short for a ratio
-    if slips:  # (not of a first letter: 'height' is no weight, 'rvent_date' maybe no event_date)
-        best = [path for path in slips if not any(_one_slip(name, n) and n[:1] != name[:1] and n[1:] == name[1:]
-                                                  for n in names if names[n] == path)]
-    else:
-        near = [n for n in names if n[:1] == name[:1]]
+    best = list({names[n] for n in names if _one_slip(name, n)})  # 'sxe', 'agw', 'dex': too short for a ratio
+    if not best:
+        near = [n for n in names if n[:1] == name[:1]]  # (a ratio finds a word that only ends alike)
         best = [names[n] for n in difflib.get_close_matches(name, near, n=1, cutoff=0.75)]
-    # a box's name with a word more or less ('phone_number', 'postal'), or begun ('desc', 'freq')
+    # a box's name with a word more or less ('phone_number', 'postal', 'id'), or begun ('desc', 'las')
     best = best or list({path for n, path in names.items()
-                         if name.startswith(n + "_") or n.startswith(name + "_")
-                         or (len(name) >= 4 and n.startswith(name))})
+                         if name.startswith(n + "_") or n.startswith(name + "_") or f"_{name}" in f"_{n}_"
+                         or (len(name) >= 3 and n.startswith(name))})
     best = best or list(words.get(name, ()))  # a word of one box's label: 'initials' ("Person's initials")
     return best if len(best) == 1 else []
 
@@ -249,15 +246,18 @@ class Catalog:
             key = template_of(key)
         except PathSyntaxError:
             given = ()
+        key = key.lower()  # ('Device/Lot', as a header may write it)
         where, _, name = key.rpartition("/")
-        name, group = name.lower(), self.group(where)
+        group = self.group(where)
         candidates = [f.path for f in self.fields]
-        elsewhere = [p for p in candidates if p.rsplit("/", 1)[-1] == name]  # 'event/date_of_birth', 'event/lot'
         if group is not None:
-            best = elsewhere[:1] or _nearest_in(group, name[len(group.name) + 1:] if name.startswith(group.name + "_")
-                                                else name)  # ('event_description' in event)
+            # a field's own name in another group first ('event/date_of_birth': not event/death_date),
+            # where one group has it and either is no product's (concomitant/dose is no suspect product's)
+            best = [p for p in candidates if p.rsplit("/", 1)[-1] == name]
+            if len(best) != 1 or (group.repeat and self.group(best[0].rsplit("/", 1)[0]).repeat):
+                best = _nearest_in(group, name[len(group.name) + 1:] if name.startswith(group.name + "_") else name)
         else:  # the group misspelt too ('patinet/age')
-            best = difflib.get_close_matches(key, candidates, n=1, cutoff=0.8) or elsewhere[:1]
+            best = difflib.get_close_matches(key, candidates, n=1, cutoff=0.8)
         if not best:  # the whole path, as before, where the names themselves are alike ('drug_name': name)
             best = [p for p in difflib.get_close_matches(key, candidates, n=1, cutoff=0.5)
                     if _alike(name, p.rsplit("/", 1)[-1])]
