@@ -73,9 +73,10 @@ class Node:
         return not (form.upper() == "3500B" and self.box_3500b == "—" and self.box not in ("—", ""))
 
     def title(self, form: str = "3500") -> str:
-        """'B3 Date of event': how messages and the 3500 form name this field."""
-        box = self.box_for(form)
-        return f"{box} {self.label}" if box and box not in ("—", "-") else self.label
+        """'B3 Date of event': how messages and the form name this field (on the consumer
+        form in its words: 'A3 Date the problem happened')."""
+        box, label = self.box_for(form), self.label_for(form)
+        return f"{box} {label}" if box and box not in ("—", "-") else label
 
     def mention(self, form: str = "3500") -> str:
         """How a sentence names this box on the form the report is for: "A4 weight unit" on

@@ -221,7 +221,7 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
         field, convert = columns.get(path) or _column(path)
         if convert is not None and raw.__class__ is str:  # a spreadsheet cell: the common case
             text = raw.strip()
-            if not text or (text[0] >= "\xad" and _only_unseen(text)):  # (a zero-width space alone: pasted, no answer)
+            if not text or (text[0] >= "\xad" and only_unseen(text)):  # (a zero-width space alone: pasted, no answer)
                 continue
             if text[0] in "#E" and _FORMULA_ERROR.fullmatch(text):
                 problems.append((path, _formula_error(text)))
@@ -233,7 +233,7 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
                     continue  # "N/A" in a date, number or code box: an empty cell, not a wrong one
                 # (not "'1 500': the unit ... ' 500'": that character is the mistake; nor, where the box is
                 # no text's, "'oral' is not one of the allowed values (did you mean oral?)")
-                invisible = unstorable(text) or (field.kind != "text" and _unseen(text))
+                invisible = unstorable(text) or (field.kind != "text" and unseen(text))
                 if invisible:
                     problems.append((path, invisible))
                 elif not _number_with_its_unit(path, field, text, values, out, problems, _form_of(values)):
@@ -270,14 +270,14 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
     return out, problems
 
 
-def _only_unseen(text: str) -> bool:
+def only_unseen(text: str) -> bool:
     """Whether a cell shows nothing: only characters that show as nothing (zero-width spaces,
     direction marks) and spaces. It is no answer: a description of one zero-width space met
     FDA's criterion that the event is described."""
     return all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in text)
 
 
-def _unseen(text: str) -> str:
+def unseen(text: str) -> str:
     """Why a value refused holds a character that shows as nothing (a zero-width space, a
     word joiner, a byte order mark, a direction mark: text pasted from a web page or a record
     system carries them), naming it: the message would quote what looks like a right value."""
@@ -376,13 +376,14 @@ def unit_refusal(field: Field, text: str, form: str = "3500") -> Optional[str]:
     try:
         coerce_one(unit, m.group(2))
     except ValueProblem as exc:
-        if m.group(2)[:1] in "/-\u2013" and m.group(2)[1:2].isdigit():
-            return _not_one_number(text.strip())
+        rest = m.group(2).replace(" ", "")
+        if rest[:1] in "/-\u2013" and rest[1:2].isdigit():  # ('70 - 75 kg' too)
+            return _not_one_number(text.strip(), field)
         return f"'{text}': the unit is not one that {unit.mention(form)} takes: {exc}"
     return None
 
 
-def _not_one_number(text: str) -> str:
+def _not_one_number(text: str, field: Field) -> str:
     """Why a date, a fraction or a range in a box of a number is none: they read as a number
     followed by a unit '-05-02' or '/2', which sent the user to the unit's box."""
     try:
@@ -392,8 +393,9 @@ def _not_one_number(text: str) -> str:
     if len(day) == 10:
         return f"'{text}' is a date, and this box takes a number"
     if "/" in text:  # 1/2 a fraction, 10/325 a combination's strengths: which, only the user knows
-        return (f"'{text}' holds two numbers, and this box takes one: write a fraction as a decimal (1/2 is 0.5); "
-                "a combination's strengths (10/325 mg) go with the product's name")
+        return (f"'{text}' holds two numbers, and this box takes one: write a fraction as a decimal (1/2 is 0.5)"
+                + ("; a combination's strengths (10/325 mg) go with the product's name"
+                   if field.path.startswith("suspect_product/") else ""))
     return f"'{text}' is a range: give one number here (say the range in the description)"
 
 

@@ -7,6 +7,7 @@ is written atomically after every answer, and a small progress file beside it re
 which questions were already asked (answered or skipped), so `--resume` continues at the
 first question not yet asked.
 """
+import importlib
 import json
 import re
 from datetime import date
@@ -16,8 +17,8 @@ from typing import Callable, Dict, List
 import click
 
 from .catalog import Choice, Field, Group, load_catalog
-from .coerce import ValueProblem, coerce_value, number_and_unit, unit_refusal
-from .draft import build_draft, draft_values, read_draft, write_draft
+from .coerce import ValueProblem, coerce_value, number_and_unit, only_unseen, unit_refusal, unseen
+from .draft import build_draft, draft_values, read_draft, unstorable, write_draft
 from .paths import split_path
 from .safe_io import atomic_write
 
@@ -43,6 +44,15 @@ def shown_choices(field: Field, form: str) -> List[Choice]:
     if form.upper() != "3500B":
         return list(field.choices)
     return sorted(field.choices, key=lambda choice: choice.plain == choice.label)
+
+
+def _line_editing():
+    """Arrow keys and history at the prompts, where the platform has readline: without it an
+    arrow key types ESC [ D into the answer (refused, and the answer typed again)."""
+    try:
+        importlib.import_module("readline")
+    except ImportError:
+        pass
 
 
 class Interview:
@@ -114,6 +124,14 @@ class Interview:
             default = date.today().isoformat()
         while True:
             raw = self._ask_raw(self._text(field) + hint + tail, default=str(default)).strip()
+            if only_unseen(raw):  # (a zero-width space alone, pasted: no answer, as in a batch)
+                raw = ""
+            refused = unstorable(raw) or (field.kind != "text" and unseen(raw))
+            if refused:  # an arrow key where line editing is off types ESC [ D: said, asked again
+                said = refused if refused.startswith("'") else "that answer " + refused
+                self.echo(f"  Sorry, {said}. Please type the answer again (an arrow or other special key can put "
+                          "such a character in).")
+                continue
             if raw == "?":
                 self.echo(f"  Help: {field.help or 'No further help for this question.'}")
                 continue
@@ -242,6 +260,7 @@ class Interview:
 
     def run(self) -> None:
         """The whole interview; raises Interrupted when the person stops."""
+        _line_editing()
         if self.form == "3500B":  # boxes the consumer form does not have, with their implied value
             for field in self.catalog.fields:
                 if field.default_3500b and field.path not in self.values:

@@ -164,6 +164,7 @@ def test_a_number_with_a_unit_its_unit_box_refuses_says_why(runner, tmp_path, fo
     ("suspect_product[1]/dose", "1/2", "'1/2' holds two numbers, and this box takes one: write a fraction as a "
                                        "decimal (1/2 is 0.5); a combination's strengths (10/325 mg) go with"),
     ("suspect_product[1]/strength", "10/325", "'10/325' holds two numbers"),  # (not "a fraction": 0.03)
+    ("patient/weight", "70 - 75 kg", "'70 - 75 kg' is a range"),  # (spaced, it was told of the unit '- 75 kg')
     ("suspect_product[1]/dose", "1-2", "'1-2' is a range: give one number here (say the range in the description)"),
     ("patient/weight", "70-75 kg", "'70-75 kg' is a range: give one number here"),
 ])
@@ -436,3 +437,12 @@ def test_a_box_of_only_invisible_characters_is_no_answer(runner, tmp_path):
     assert result.exit_code == 1
     assert [(p["path"], p["rule"]) for p in read_problems(out) if p["severity"] == "error"] == [
         ("event/description", "MW-MIN-4")]
+
+
+def test_a_fraction_in_a_box_of_no_product_says_nothing_of_strengths(runner, tmp_path):
+    row = dict(example_rows()[1], **{"patient/age": "1/2"})
+    result, out = run(runner, tmp_path, [row])
+    [problem] = [p for p in read_problems(out) if p["path"] == "patient/age"]
+    assert problem["message"] == ("'1/2' holds two numbers, and this box takes one: write a fraction as a decimal "
+                                  "(1/2 is 0.5)")
+

@@ -272,9 +272,10 @@ def test_review_offers_each_fix_and_the_fix_makes_the_draft_valid(runner, tmp_pa
     answers = discover_input(tmp_path, values, "3500B")
     assert answers[-1] == "no"  # the only problem left: no description
     draft, result = start(runner, tmp_path, answers[:-1] + ["yes", "The pump alarm went off; refill was missed."])
-    assert "! A4 Describe event, problem or product use error: no event: describe the adverse event or product problem" \
-        in result.output
-    assert "Fix A4 Describe event, problem or product use error now? (yes/no)" in result.output
+    # (in the consumer form's words: "A4 Describe event, problem or product use error" was Form 3500's)
+    assert ("! A4 What happened, how and why: no event: describe the adverse event or product problem in A4 "
+            "'What happened, how and why'") in result.output
+    assert "Fix A4 What happened, how and why now? (yes/no)" in result.output
     assert result.exit_code == 0, result.output[-1500:]
     assert draft_values(read_draft(draft))["event/description"] == "The pump alarm went off; refill was missed."
     assert validate_file(draft) == []
@@ -349,3 +350,18 @@ def test_consumer_repeat_questions_and_group_conditions(runner, tmp_path):
     assert "Add another device? (yes/no)" in result.output
     assert "Add another suspect medical device?" not in result.output
     assert "Anything else about the tests?" not in result.output  # the example has no tests
+
+
+def test_a_control_character_in_an_answer_is_asked_again_not_the_end(runner, tmp_path):
+    """An arrow key where line editing is off types ESC [ D into the answer: the interview
+    ended with "Error: 'event/description' contains the control character U+001B", the
+    answer typed lost; and a zero-width space alone was taken as a product's name."""
+    values = example_values("baclofen-missed-refill-consumer.xml", drop="event/description")
+    answers = discover_input(tmp_path, values, "3500B")
+    at = len(answers) - 1  # (the review's "fix it?": asked for the description then)
+    draft, result = start(runner, tmp_path, answers[:at] + ["yes", "rahs\x1b[D\x1b[D", "rash on the arm"])
+    assert result.exit_code == 0, result.output[-1500:]
+    assert ("Sorry, that answer contains the control character U+001B (invisible, not text), which a report cannot "
+            "hold: remove it. Please type the answer again") in result.output
+    assert draft_values(read_draft(draft))["event/description"] == "rash on the arm"
+
