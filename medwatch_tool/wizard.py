@@ -147,7 +147,8 @@ class Interview:
                 value = coerce_value(field, answer)
                 self.check(field, path, value)
             except ValueProblem as exc:
-                self.echo(f"  Sorry, {unit_refusal(field, raw, self.form) or exc}. Please try again (? for help).")
+                self.echo(f"  Sorry, {unit_refusal(field, raw, self.form) or self._in_words(field, exc)}. "
+                          "Please try again (? for help).")
                 continue
             self.values[path] = value
             if with_unit:
@@ -155,6 +156,19 @@ class Interview:
             break
         self.asked[path] = "answered" if path in self.values else "skipped"
         self.save()
+
+    def _in_words(self, field: Field, refused: ValueProblem) -> str:
+        """Why an answer to a list is refused, in the words of the list shown above it: a code
+        list's own refusal shows its codes (adverse_event, doesnt_apply) and points to
+        `medwatch fields`, a command no one at this question needs."""
+        message = str(refused)
+        if not field.choices or " is not one of the allowed values" not in message:
+            return message
+        said = message.split(" is not one of the allowed values")[0]  # ('foo' of "1, foo")
+        shown = shown_choices(field, self.form)
+        other = next((n for n, c in enumerate(shown, 1) if c.value == "other"), None)
+        return (f"{said} is none of the answers listed: type the number of one (1-{len(shown)}), or its words"
+                + (f"; if none fits, choose {other} and say it in your words next" if other else ""))
 
     def check(self, field: Field, path: str, value) -> None:
         """What coerce cannot see: the XSD facets (ranges; coerce counts the answers), checked

@@ -188,6 +188,17 @@ def test_a_choice_can_be_typed_as_people_write_it(runner, tmp_path):
         ("year", "female", "lb")
 
 
+def test_an_answer_to_a_list_that_is_none_of_it_is_told_in_the_lists_words(runner, tmp_path):
+    """'Other' at "What kind of problem" was told the codes, "(adverse_event, use_error,
+    product_problem, different_manufacturer)"; a route the list lacks "`medwatch fields`
+    lists all 67", a command no patient at that question needs."""
+    draft, result = start(runner, tmp_path, ["Other", "1", "", "2025"])  # 3500B: A1 kind of problem first
+    assert ("Sorry, 'Other' is none of the answers listed: type the number of one (1-4), or its words. Please try "
+            "again (? for help).") in result.output, result.output
+    assert "adverse_event" not in result.output
+    assert draft_values(read_draft(draft))["event/problem_type"] == ["adverse_event"]
+
+
 def test_a_number_with_its_unit_offers_that_unit_next(runner, tmp_path):
     # 3500 order: A1 identifier, A2 age, its unit, A2 birth date, A3 sex, A4 weight, its unit
     draft, result = start(runner, tmp_path, ["", "52 years", "", "", "F", "70 kg", ""], form="3500")
