@@ -231,12 +231,10 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
             except ValueProblem as exc:
                 if text.casefold() in NOT_GIVEN:
                     continue  # "N/A" in a date, number or code box: an empty cell, not a wrong one
-                # (not "'1 500': the unit ... ' 500'": that character is the mistake; nor, where the box is
-                # no text's, "'oral' is not one of the allowed values (did you mean oral?)")
-                invisible = unstorable(text) or (field.kind != "text" and unseen(text))
+                invisible = invisible_problem(field, text)
                 if invisible:
                     problems.append((path, invisible))
-                elif not _number_with_its_unit(path, field, text, values, out, problems, _form_of(values)):
+                elif not _number_with_its_unit(path, field, text, values, out, problems, form_of(values)):
                     problems.append((path, str(exc)))
             continue
         if isinstance(raw, Refused) and field is not None:
@@ -277,6 +275,14 @@ def only_unseen(text: str) -> bool:
     return all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in text)
 
 
+def invisible_problem(field: Field, text: str) -> str:
+    """Why an answer holding a character that shows as nothing cannot be taken ("" when it
+    can): a control character in any box (no report holds one), an invisible one in a box of
+    a code, date or number. Said as such: not "'1 500': the unit ... ' 500'", nor "'oral' is
+    not one of the allowed values (did you mean oral?)". A batch and the wizard ask this."""
+    return unstorable(text) or (field.kind != "text" and unseen(text))
+
+
 def unseen(text: str) -> str:
     """Why a value refused holds a character that shows as nothing (a zero-width space, a
     word joiner, a byte order mark, a direction mark: text pasted from a web page or a record
@@ -291,9 +297,9 @@ def unseen(text: str) -> str:
     return ""
 
 
-def _form_of(values: Mapping[str, object]) -> str:
-    """The form a row is for, as its messages name boxes: "3500B" for a consumer's row
-    (admin/form in any letter case), else "3500"."""
+def form_of(values: Mapping[str, object]) -> str:
+    """The form a row or draft's values are for, as its messages name boxes: "3500B" for a
+    consumer's (admin/form in any letter case), else "3500"."""
     form = values.get("admin/form")
     return "3500B" if form.__class__ is str and form.strip().upper() == "3500B" else "3500"
 

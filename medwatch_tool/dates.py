@@ -13,11 +13,6 @@ from functools import lru_cache
 
 from .errors import ValueProblem
 
-_MONTHS = {m: i for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
-MONTH_NAMES = [month.capitalize() for month in _MONTHS]  # Jan ... Dec
-
-
 # each month's name in English, then in the languages of exports from abroad (German,
 # French, Spanish, Dutch, Italian, Portuguese), without accents (looked up without them too)
 _MONTH_WORDS = [names.split() for names in (
@@ -39,25 +34,28 @@ _ABROAD_SHORT = {short: number for number, shorts in enumerate(
     ("janv ene gen genn", "fevr fev febbr", "mrt", "avr abr", "mag magg", "giu", "juil lug", "", "sett", "okt ott",
      "", "dez dic"), 1)
     for short in shorts.split()}
+MONTH_NAMES = [names[0][:3].capitalize() for names in _MONTH_WORDS]  # Jan ... Dec
 
 
 def _month(word: str) -> int:
     """The month a name names: the start of its English name, of three letters or more
     ("Nov", "Sept.", "November"), a slip in a long English name that keeps its first three
-    letters ("Febuary", "Novmber"; not "Marsh", "Maya", "Jungle"), or its name in the languages of exports from abroad,
-    whole, most of it or its usual short form ("Juni", "mars", "Noviem", "janv."). Not a
-    word that only begins like one: "Maybe
-    2025" (an uncertain year) was read as May 2025, "Junk" as June; a closer look at slips
-    read "Deptember" as December and "Fever" (fevereiro) as February: no more than this."""
+    letters ("Febuary", "Novmber"; not "Marsh", "Maya", "Jungle"), or its name in the
+    languages of exports from abroad, whole, most of it or its usual short form ("Juni",
+    "mars", "Noviem", "janv."). Not a word that only begins like one: "Maybe 2025" (an
+    uncertain year) was read as May 2025, "Junk" as June; a closer look at slips read
+    "Deptember" as December and "Fever" (fevereiro) as February: no more than this."""
     key = "".join(ch for ch in unicodedata.normalize("NFKD", word.strip(".").lower()) if ch.isalpha() and ch.isascii())
     if key in _ABROAD_SHORT:
         return _ABROAD_SHORT[key]
-    for number, (english, *abroad) in enumerate(_MONTH_WORDS, 1):
-        if len(key) >= 3 and (english.startswith(key) or key in abroad or (
-                len(english) >= 7 and key[:3] == english[:3]
-                and difflib.SequenceMatcher(None, key, english).ratio() >= 0.8) or (
-                len(key) >= 5 and any(name.startswith(key) and 3 * len(key) >= 2 * len(name) for name in abroad))):
-            return number  # (the last: most of a name abroad, 'Noviem', 'Octub'; not 'Fever' of fevereiro)
+    if len(key) >= 3:
+        for number, (english, *abroad) in enumerate(_MONTH_WORDS, 1):
+            if (english.startswith(key) or key in abroad
+                    or (len(english) >= 7 and key[:3] == english[:3]  # a slip: 'Febuary'
+                        and difflib.SequenceMatcher(None, key, english).ratio() >= 0.8)
+                    or (len(key) >= 5 and any(name.startswith(key) and 3 * len(key) >= 2 * len(name)
+                                              for name in abroad))):  # most of a name: 'Noviem', not 'Fever'
+                return number
     raise ValueProblem(f"'{word}' is not a month name")
 
 

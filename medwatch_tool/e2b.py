@@ -18,6 +18,7 @@ from typing import Dict, List, Optional
 
 from lxml import etree
 
+from .coerce import form_of
 from .e2b_codes import MAPS, SERIOUSNESS, reverse
 from .errors import InputError
 from .resources import schema_path
@@ -323,8 +324,7 @@ def _follow_up_said(values: dict, source: str, problems: List[Problem]):
 
     number = str(values.get("admin/follow_up") or "").strip()
     if re.fullmatch(r"\+?[0-9]+", number) and int(number) > 0:  # ('01' is 1, '+0' an initial report; '²' no number)
-        form = "3500B" if str(values.get("admin/form", "")).upper() == "3500B" else "3500"
-        box = load_catalog().node("event/report_date").mention(form)
+        box = load_catalog().node("event/report_date").mention(form_of(values))
         problems.append(_warn(source, "admin/follow_up", f"follow-up {int(number)}: E2B(R3) has no follow-up number; "
                               f"C.1.4 (date first received) is sent as this report's date, {box}: set it to the date "
                               "the case was first received before submission", "E2B-MAP"))
@@ -403,7 +403,7 @@ def export(drafts: List[Path], settings: dict) -> (bytes, List[Problem]):
         values = draft_values(root)
         found = len(problems)
         case = case_from_draft(values, settings, problems, str(path))
-        if str(values.get("admin/form", "")).upper() == "3500B":  # a consumer's draft: its form's boxes, as
+        if form_of(values) == "3500B":  # a consumer's draft: its form's boxes, as
             for problem in problems[found:]:  # `medwatch validate` names them (not 3500's C1, D2, E4)
                 box, label = load_catalog().describe(problem.path, "3500B") if problem.path else ("", "")
                 problem.box, problem.label = box or problem.box, label or problem.label

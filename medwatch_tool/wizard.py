@@ -17,8 +17,8 @@ from typing import Callable, Dict, List
 import click
 
 from .catalog import Choice, Field, Group, load_catalog
-from .coerce import ValueProblem, coerce_value, number_and_unit, only_unseen, unit_refusal, unseen
-from .draft import build_draft, draft_values, read_draft, unstorable, write_draft
+from .coerce import ValueProblem, coerce_value, invisible_problem, number_and_unit, only_unseen, unit_refusal
+from .draft import build_draft, draft_values, read_draft, write_draft
 from .paths import split_path
 from .safe_io import atomic_write
 
@@ -126,7 +126,7 @@ class Interview:
             raw = self._ask_raw(self._text(field) + hint + tail, default=str(default)).strip()
             if only_unseen(raw):  # (a zero-width space alone, pasted: no answer, as in a batch)
                 raw = ""
-            refused = unstorable(raw) or (field.kind != "text" and unseen(raw))
+            refused = invisible_problem(field, raw)
             if refused:  # an arrow key where line editing is off types ESC [ D: said, asked again
                 said = refused if refused.startswith("'") else "that answer " + refused
                 self.echo(f"  Sorry, {said}. Please type the answer again (an arrow or other special key can put "
