@@ -84,8 +84,8 @@ class Node:
         question's words there ("E5 'Weight in (lb or kg)'", "C9 'Amount in'"). A box the
         form lacks (3500B has no occupation) is named by its label alone."""
         box = self.box_for(form)
-        if form.upper() == "3500B" and self.label_3500b:
-            words = f"'{self.label_3500b}'"
+        if form.upper() == "3500B" and (self.label_3500b or self.label_for(form) != self.label):
+            words = f"'{self.label_for(form)}'"
         else:
             words = lowered(self.label)
         return f"{box} {words}" if box and box not in ("—", "-") else words
@@ -186,6 +186,13 @@ class Group(Node):
         if form.upper() == "3500B" and self.title_3500b:
             return self.title_3500b
         return self.label
+
+    def label_for(self, form: str = "3500") -> str:
+        """A section the consumer form heads in its own words is named by that heading there
+        ("E About the person who had the problem"): "Patient information" is Form 3500's."""
+        if form.upper() == "3500B" and not self.label_3500b and self.title_3500b:
+            return self.title_3500b
+        return super().label_for(form)
 
 
 class Catalog:

@@ -342,6 +342,8 @@ def new(form, output, resume, render_to):
         sys.exit(1)
     errors = [p for p in problems if p.is_error]
     click.echo(f"\nDraft saved to {target}" + (f" with {len(errors)} problem(s) left to fix" if errors else ""))
+    if errors:  # (--resume asks nothing answered again: it goes on to the check and its fixes)
+        click.echo(f"To fix them later: medwatch new --resume {shlex.quote(str(target))}")
     if render_to:
         from .draft import read_draft
         from .render import render as render_draft

@@ -231,7 +231,8 @@ def _rule_findings(tree: etree._ElementTree, report: etree._ElementTree,
         if rel not in ("", "."):
             hit = el.find("/".join(f"{{{NS}}}{step}" for step in rel.split("/")))
             target = hit if hit is not None else el
-        text = _in_words_of(_form(draft), failed.find(f"{SVRL}text"))
+        form = _form(draft)
+        text = _in_words_of(form, _message_for(form, failed))
         severity = "warning" if failed.get("role") == "warning" else "error"
         line = target.sourceline
         if line is not None and draft.sourceline is not None and draft.getparent() is not None:
@@ -241,6 +242,18 @@ def _rule_findings(tree: etree._ElementTree, report: etree._ElementTree,
 
 _SPAN = "{http://purl.oclc.org/dsdl/schematron}span"
 _FIELD = "{%s}field" % NS
+
+
+def _message_for(form: str, failed: etree._Element) -> etree._Element:
+    """A failed rule's message for the form a draft is for: a consumer's (3500B) draft gets
+    the wording rules.sch writes for that form (the diagnostic `<id>-3500B`), where it has one;
+    Form 3500's says "no identifiable patient" and "suspect product" to a patient."""
+    if form == "3500B":
+        own = f"{failed.get('id')}-3500B"
+        for wording in failed.iterfind(f"{SVRL}diagnostic-reference"):
+            if wording.get("diagnostic") == own:
+                return wording
+    return failed.find(f"{SVRL}text")
 
 
 def _in_words_of(form: str, text: etree._Element) -> str:

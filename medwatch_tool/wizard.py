@@ -10,6 +10,7 @@ first question not yet asked.
 import importlib
 import json
 import re
+import shlex
 from datetime import date
 from pathlib import Path
 from typing import Callable, Dict, List
@@ -203,16 +204,11 @@ class Interview:
             raise ValueProblem("choose only one")
         return picked if field.multiple else picked[0]
 
-    def decide(self, key: str, text: str, default: bool = False) -> bool:
+    def decide(self, key: str, text: str, default: bool = False, help_text: str = "") -> bool:
         """A yes/no question about the interview itself (add a device? another?)."""
         if key in self.asked:
             return self.asked[key] == "yes"
-        while True:
-            raw = self._ask_raw(f"{text} (yes/no)", default="yes" if default else "no").strip().lower()
-            if raw in ("y", "yes", "n", "no"):
-                break
-            self.echo("  Please answer yes or no.")
-        self.asked[key] = "yes" if raw.startswith("y") else "no"
+        self.asked[key] = "yes" if self.confirm(text, default, help_text) else "no"
         self.save()
         return self.asked[key] == "yes"
 
@@ -260,7 +256,9 @@ class Interview:
     def ask_repeating(self, group: Group, prefix: str = "") -> None:
         name = group.section_title(self.form) if self.form == "3500B" else group.label
         question = group.question if self.form == "3500B" and group.question else f"Any {name.lower()} to add?"
-        if not self.decide(f"{prefix}{group.name}#any", question):
+        if not self.decide(f"{prefix}{group.name}#any", question,
+                           help_text=f"{group.help} Yes: its questions come next. No: the questions go on "
+                                     "to the next part."):
             return
         index = 1
         while True:
@@ -268,7 +266,9 @@ class Interview:
             self.ask_group(group, f"{prefix}{group.name}[{index}]/")
             another = group.another_3500b if self.form == "3500B" and group.another_3500b \
                 else f"Add another {group.label.lower()}?"
-            if not self.decide(f"{prefix}{group.name}[{index}]#another", another):
+            if not self.decide(f"{prefix}{group.name}[{index}]#another", another,
+                               help_text=f"Yes: the same questions again, for one more. No: the questions go "
+                                         f"on to the next part. ({group.help})"):
                 return
             index += 1
 
@@ -318,13 +318,16 @@ class Interview:
             return problem.where()
         return node.title(self.form)
 
-    def confirm(self, text: str, default: bool = True) -> bool:
-        """A yes/no question that is not remembered (asked again on resume)."""
+    def confirm(self, text: str, default: bool = True, help_text: str = "") -> bool:
+        """A yes/no question; '?' tells what each answer leads to (help on every question)."""
         while True:
-            raw = self._ask_raw(f"{text} (yes/no)", default="yes" if default else "no").strip().lower()
+            raw = self._ask_raw(f"{text} (yes/no) [? for help]", default="yes" if default else "no").strip().lower()
             if raw in ("y", "yes", "n", "no"):
                 return raw.startswith("y")
-            self.echo("  Please answer yes or no.")
+            if raw == "?":
+                self.echo(f"  Help: {help_text or 'Answer yes or no.'}")
+                continue
+            self.echo("  Please answer yes or no (? for help).")
 
     def fix(self, path: str) -> None:
         """Ask again what a problem points at: one field, or the empty fields of a group."""
@@ -348,10 +351,12 @@ class Interview:
         """Show the rules' problems and offer to fix each error; returns what is left.
 
         Ends when everything is fixed or when a round changes nothing (the person declined
-        or skipped every fix), so pressing Enter can never loop forever.
+        or skipped every fix), so pressing Enter can never loop forever. A fix declined is not
+        offered again in a later round (fixing one problem can show another).
         """
         from .validate import validate_tree
 
+        declined = set()
         while True:
             problems = validate_tree(build_draft(self.values))
             if not problems:
@@ -360,11 +365,17 @@ class Interview:
             for p in problems:
                 where = self.where(p)
                 self.echo(("  ! " if p.is_error else "  ~ ") + (where + ": " if where else "") + p.message)
-            fixable = [p for p in problems if p.is_error and p.path and self.catalog.node(p.path) is not None]
+            fixable = [p for p in problems if p.is_error and p.path and self.catalog.node(p.path) is not None
+                       and (p.path, p.message) not in declined]
             before = dict(self.values)
             for p in fixable:
-                if self.confirm(f"Fix {self.where(p)} now?"):
-                    self.fix(p.path)
+                if not self.confirm(f"Fix {self.where(p)} now?", help_text=(
+                        "Yes: the question(s) this problem is about are asked again now. No: it stays as it "
+                        f"is; your draft is kept, and `medwatch new --resume {shlex.quote(str(self.draft))}` "
+                        "offers to fix it later.")):
+                    declined.add((p.path, p.message))
+                    continue
+                self.fix(p.path)
             if not fixable or self.values == before:
                 return problems
 

@@ -143,16 +143,17 @@ def test_a_consumer_is_pointed_at_the_boxes_and_words_of_form_3500b(runner, tmp_
     result = runner.invoke(main, ["batch", str(write_csv(tmp_path / "e.csv", rows)), "--out", str(out)])
     assert "0 drafted, 2 with errors" in result.output, result.output
     told = {(p["report_id"], p["path"]): (p["box"], p["label"], p["message"]) for p in read_problems(out)}
-    assert told["PATIENT", "patient"][2] == (
-        "no identifiable patient: give at least one of E1 'Person's initials', E3 'Age' or E4 'Date of birth', "
-        "E2 'Sex'")
-    assert "(F3 'Street address', F7 'Telephone number' or F8 'Email address')" in told["PATIENT", "reporter"][2]
+    assert told["PATIENT", "patient"][2] == (  # (and in the consumer form's words: rules.sch's -3500B wording)
+        "FDA needs to know something about the person who had the problem (never their name): give at least one "
+        "of E1 'Person's initials', E3 'Age' or E4 'Date of birth', E2 'Sex'")
+    assert "at least one of F3 'Street address', F7 'Telephone number' or F8 'Email address'" in told["PATIENT", "reporter"][2]
     assert told["PATIENT", "patient/weight"][2].startswith("'70 kg' gives the unit as kg, but E5 'Weight in (lb or kg)' says lb")
     assert told["CLINIC", "patient"][2] == (
         "no identifiable patient: give at least one of A1 patient identifier, A2 age or A2 date of birth, A3 sex")
     assert "(G1 address, G1 phone # or G1 email)" in told["CLINIC", "reporter"][2]
     assert told["CLINIC", "patient/weight"][2].startswith("'70 kg' gives the unit as kg, but A4 weight unit says lb")
-    assert told["PATIENT", "reporter"][:2] == ("F", "Reporter") and told["CLINIC", "reporter"][:2] == ("G", "Reporter")
+    assert told["PATIENT", "reporter"][:2] == ("F", "About the person filling out this form")  # 3500B's heading
+    assert told["CLINIC", "reporter"][:2] == ("G", "Reporter")
 
 
 def test_validate_tells_a_consumer_draft_its_forms_boxes_in_its_words(runner, tmp_path):
@@ -165,6 +166,43 @@ def test_validate_tells_a_consumer_draft_its_forms_boxes_in_its_words(runner, tm
     assert result.exit_code == 1
     assert ("A3 Date the problem happened [event/event_date]: A3 'Date the problem happened' (2026-10-20) is after "
             "F9 'Today's date' (2026-10-10): one of the two is wrong (MW-DATE-3)") in result.output, result.output
+
+
+def test_a_consumer_draft_is_told_a_rule_in_the_consumer_forms_words(runner, tmp_path):
+    """A patient was told "explant date ... is before the implant date" and "device problem
+    reported without a UDI or lot number": Form 3500's words. A consumer's draft gets the
+    wording rules.sch gives that form; the same mistakes on a 3500 draft keep Form 3500's."""
+    text = (EXAMPLES / "baclofen-missed-refill-consumer.xml").read_text(encoding="utf-8")
+    text = text.replace("<implanted_date>2021-06</implanted_date>",
+                        "<implanted_date>2021-06</implanted_date><explanted_date>2020-01</explanted_date>")
+    text = re.sub(r"<identifier>[^<]*</identifier>", "<identifier>123-45-6789</identifier>", text)
+    consumer = tmp_path / "consumer.xml"
+    consumer.write_text(text, encoding="utf-8")
+    clinic = tmp_path / "clinic.xml"
+    clinic.write_text(re.sub(r"<form>3500B</form>", "<form>3500</form>", text), encoding="utf-8")
+    told = runner.invoke(main, ["validate", str(consumer)]).output
+    assert ("D10 'Date removed' (2020-01) is before D10 'Date implanted' (2021-06): one of the two is wrong "
+            "(MW-DATE-2)") in told, told
+    assert "E1 'Person's initials' looks like a social security number: give initials only" in told
+    assert "explant date" not in told and "patient identifier" not in told
+    told = runner.invoke(main, ["validate", str(clinic)]).output
+    assert "explant date 2020-01 is before the implant date 2021-06 (MW-DATE-2)" in told, told
+    assert "the patient identifier looks like a social security number" in told
+
+
+def test_each_consumer_wording_belongs_to_its_rule():
+    """rules.sch gives a rule its consumer-form wording as the diagnostic `<assert id>-3500B`:
+    one named otherwise, or not referred to by its assert, would never be shown."""
+    from lxml import etree
+
+    from medwatch_tool.resources import schema_path
+
+    sch = "{http://purl.oclc.org/dsdl/schematron}"
+    root = etree.parse(str(schema_path("rules.sch"))).getroot()
+    wordings = {d.get("id") for d in root.iter(f"{sch}diagnostic")}
+    referred = {a.get("id"): a.get("diagnostics") for a in root.iter(f"{sch}assert") if a.get("diagnostics")}
+    assert len(wordings) >= 15
+    assert wordings == set(referred.values()) == {f"{rule}-3500B" for rule in referred}
 
 
 def test_every_box_a_rule_names_is_a_field_in_form_3500s_words():

@@ -67,10 +67,10 @@ class Person:
 
     def answer(self, transcript):
         last = transcript.rstrip().splitlines()[-1]
-        if "? for help]" not in last:
-            return self.decide(last, transcript)
         text = re.sub(r" \[(Enter to skip, )?\? for help\].*$", "", last)
         text = re.sub(r" \((numbers separated by commas|separate several with ;|yes/no)\)$", "", text)
+        if text not in self.by_prompt:  # a question about the interview itself (another? fix?)
+            return self.decide(last, transcript)
         field = self.by_prompt[text]
         value = self.values.get(self.path_for(field, transcript))
         return "" if value in (None, "", []) else typed(field, value, self.form)
@@ -284,19 +284,54 @@ def test_review_offers_each_fix_and_the_fix_makes_the_draft_valid(runner, tmp_pa
     assert answers[-1] == "no"  # the only problem left: no description
     draft, result = start(runner, tmp_path, answers[:-1] + ["yes", "The pump alarm went off; refill was missed."])
     # (in the consumer form's words: "A4 Describe event, problem or product use error" was Form 3500's)
-    assert ("! A4 What happened, how and why: no event: describe the adverse event or product problem in A4 "
-            "'What happened, how and why'") in result.output
+    assert "! A4 What happened, how and why: FDA needs to know what happened: tell it in A4 'What happened, how and why'" \
+        in result.output  # (Form 3500's words were "no event: describe the adverse event or product problem")
     assert "Fix A4 What happened, how and why now? (yes/no)" in result.output
     assert result.exit_code == 0, result.output[-1500:]
     assert draft_values(read_draft(draft))["event/description"] == "The pump alarm went off; refill was missed."
     assert validate_file(draft) == []
 
 
+def test_a_yes_no_question_has_help_too(runner, tmp_path):
+    """'?' at "Was a medical device involved?" or "Fix ... now?" only got "Please answer yes or
+    no": every question has help, these say what each answer leads to."""
+    values = example_values("baclofen-missed-refill-consumer.xml", drop="event/description")
+    answers = discover_input(tmp_path, values, "3500B")
+    device = CATALOG.group("device")
+    asked = [i for i, a in enumerate(answers) if a == "yes"]  # the first yes: a product was involved
+    answers[asked[0]:asked[0]] = ["?", "maybe"]
+    answers[-1:-1] = ["?"]  # at "Fix A4 What happened, how and why now?"
+    draft, result = start(runner, tmp_path, answers)
+    product = CATALOG.group("suspect_product")
+    assert f"{product.question} (yes/no) [? for help]" in result.output
+    assert f"  Help: {product.help} Yes: its questions come next." in result.output
+    assert "  Please answer yes or no (? for help)." in result.output
+    assert f"`medwatch new --resume {draft}` offers to fix it later." in result.output
+    assert result.exit_code == 1 and f"{device.another_3500b} (yes/no)" in result.output
+    assert draft_values(read_draft(draft))["suspect_product[1]/name"] == values["suspect_product[1]/name"]
+
+
+def test_a_fix_declined_is_not_offered_again(runner, tmp_path):
+    """Fixing one problem runs the check again; a fix the person declined was offered again
+    in each later round (and at the end of the answers typed, the interview stopped there)."""
+    values = example_values("baclofen-missed-refill-consumer.xml", drop="patient/")
+    del values["event/description"]  # two problems: no patient details (first), no description
+    answers = discover_input(tmp_path, values, "3500B")
+    fixes = [a for a in answers if a == "no"][-2:]
+    assert answers[-2:] == fixes == ["no", "no"]
+    draft, result = start(runner, tmp_path, answers[:-2] + ["no", "yes", "Pump alarm; refill missed."])
+    assert "Stopped." not in result.output, result.output[-2000:]
+    fix = re.findall(r"Fix (.+?) now\?", result.output)
+    assert len(fix) == 2 and len(set(fix)) == 2, fix
+    assert result.exit_code == 1
+
+
 def test_review_ends_when_nothing_is_fixed(runner, tmp_path):
     draft, result = start(runner, tmp_path, [""] * 400)  # Enter everywhere, also at "Fix ...?" (default yes)
     assert "Stopped." not in result.output  # the interview ended by itself, not at end of input
     assert result.exit_code == 1
-    assert f"Draft saved to {draft} with 5 problem(s) left to fix" in result.output
+    assert f"Draft saved to {draft} with 5 problem(s) left to fix\nTo fix them later: medwatch new --resume {draft}" \
+        in result.output
     assert len([p for p in validate_file(draft) if p.is_error]) == 5
 
 
