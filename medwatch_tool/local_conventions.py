@@ -89,28 +89,51 @@ def from_day_first(text: str, why: str = "this file, separated by semicolons, ma
         return text  # not a date either way: the box's own reading says so
 
 
-# a date that can only have been written day first: 16/10/2026, 31-01-2025 (day 13-31, month 1-12)
-_ONLY_DAY_FIRST = re.compile(r"\s*((?:1[3-9]|2\d|3[01])([/-])(?:0?[1-9]|1[0-2])\2\d{4})(?:[T ].*)?\s*")
+# a date that can only have been written day first: 16/10/2026, 31-01-2025 (day 13-31, month 1-12),
+# and one that can only have been written month first: 10/16/2026
+_ONLY_DAY_FIRST = re.compile(r"\s*(((?:1[3-9]|2\d|3[01]))([/-])(0?[1-9]|1[0-2])\3(\d{4}))(?:[T ].*)?\s*")
+_ONLY_MONTH_FIRST = re.compile(r"\s*(((?:0?[1-9]|1[0-2]))([/-])(1[3-9]|2\d|3[01])\3(\d{4}))(?:[T ].*)?\s*")
 
 LOOKED_AT = 1000  # rows: a file written day first shows it in its first rows (most days are after the 12th)
 
 
-def day_first_sign(rows: Iterable[Tuple[int, Dict[str, str]]]) -> Optional[Tuple[str, int, str]]:
+def day_first_sign(rows: Iterable[Tuple[int, Dict[str, str]]]) -> Optional[tuple]:
     """The first date cell that can only have been written day first, its row and its
     column ('16/10/2026', 7, 'event/event_date'), among `rows` ((row number, date column ->
-    cell) of the file's first LOOKED_AT rows); None when there is none.
+    cell) of the file's first LOOKED_AT rows), and the first that can only have been written
+    month first (the same three, or None); None when there is no day-first one.
 
     A comma-separated file written where the day comes first (a British or Australian
     clinic's export) reads 03/11/2025 as 11 March, US-style, without a word: only its dates
     after the 12th were refused. One such date in a date column shows the file's slashed
     dates are in doubt (a lot number 13-11-2024, or a letter from abroad quoted in a
-    description, says nothing of how the file writes dates)."""
+    description, says nothing of how the file writes dates). A day that no month has
+    (31/4/2026, 30/02/2026: a slip, "not a date either way") shows nothing: it made a US
+    file refuse its 3/4/2026 as "3 Apr or 4 Mar"."""
+    day_first = month_first = None
     for number, cells in rows:
         for path, cell in cells.items():
-            found = _ONLY_DAY_FIRST.fullmatch(cell) if cell and cell[0] in " 123" else None
-            if found:
-                return found.group(1), number, path
-    return None
+            if not cell or cell[0] not in " 0123456789":
+                continue
+            if day_first is None:
+                found = _ONLY_DAY_FIRST.fullmatch(cell) if cell[0] in " 123" else None
+                if found and _is_day(found.group(5), found.group(4), found.group(2)):
+                    day_first = (found.group(1), number, path)
+            if month_first is None:
+                found = _ONLY_MONTH_FIRST.fullmatch(cell)
+                if found and _is_day(found.group(5), found.group(2), found.group(4)):
+                    month_first = (found.group(1), number, path)
+        if day_first and month_first:
+            break
+    return day_first + (month_first,) if day_first else None
+
+
+def _is_day(year: str, month: str, day: str) -> bool:
+    try:
+        date(int(year), int(month), int(day))
+    except ValueError:
+        return False
+    return True
 
 
 # a moment in UTC, as JavaScript's toISOString and many APIs write a date: 2026-02-28T23:00:00.000Z;

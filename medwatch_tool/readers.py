@@ -349,6 +349,10 @@ def _day_first_reading(src: Source, sign: Optional[tuple]) -> Optional[Callable[
         return None
     box, label = load_catalog().describe(sign[2])
     why = f"this file writes {sign[0]} in {box} {label.lower()} on {src.unit} {sign[1]}, the day first"
+    if sign[3]:  # a file of both: which one a date that reads both ways is, no one can tell
+        text, number, path = sign[3]
+        box, label = load_catalog().describe(path)
+        why += f", and {text} in {box} {label.lower()} on {src.unit} {number}, the month first"
     src.notes.append(f"{why}: its dates that read both ways (03/11/2025) are refused with both readings; "
                      "write them as 2025-11-03")
     return functools.partial(from_day_first, why=why)

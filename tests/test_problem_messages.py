@@ -178,6 +178,35 @@ def test_a_date_fraction_or_range_in_a_number_box_is_named_as_such(runner, tmp_p
     assert problem["message"].startswith(message), problem["message"]
 
 
+@pytest.mark.parametrize("slip", ["31/4/2026", "30/02/2026", "29/2/2025"])
+def test_a_day_no_month_has_says_nothing_of_how_the_file_writes_dates(runner, tmp_path, slip):
+    """31/4/2026 ("not a date either way") was taken as the file writing the day first, and
+    every other row's 3/4/2026 was refused as "3 Apr or 4 Mar": one slip refused a US file."""
+    rows = [dict(r, **{"admin/report_id": f"US-{i}"}) for i, r in enumerate(example_rows())]
+    rows[0]["event/event_date"] = "3/4/2026"
+    rows[1]["event/event_date"] = slip
+    result, out = run(runner, tmp_path, rows)
+    assert [(p["row"], p["path"]) for p in read_problems(out)] == [("3", "event/event_date")], result.output
+    assert "is not a date either way" in read_problems(out)[0]["message"]
+    assert draft_values(read_draft(out / "US-0.xml"))["event/event_date"] == "2026-03-04"
+    assert "the day first" not in result.output
+
+
+def test_a_file_of_dates_written_both_ways_says_so(runner, tmp_path):
+    """A file with 30/4/2026 (day first) and 3/13/2026 (month first) cannot tell what 3/4/2026
+    means: refused with both readings, and the message shows both signs."""
+    rows = [dict(r, **{"admin/report_id": f"MIX-{i}"}) for i, r in enumerate(example_rows())]
+    rows[0]["event/event_date"] = "3/4/2026"
+    rows[1]["event/event_date"] = "3/13/2026"
+    rows[2]["event/event_date"] = "30/4/2026"
+    result, out = run(runner, tmp_path, rows)
+    assert [(p["row"], p["message"]) for p in read_problems(out)] == [
+        ("2", "'3/4/2026' could be 3 Apr or 4 Mar 2026 (this file writes 30/4/2026 in B3 date of event on row 4, the "
+              "day first, and 3/13/2026 in B3 date of event on row 3, the month first): write 2026-04-03 or 2026-03-04")]
+    assert draft_values(read_draft(out / "MIX-1.xml"))["event/event_date"] == "2026-03-13"
+    assert draft_values(read_draft(out / "MIX-2.xml"))["event/event_date"] == "2026-04-30"
+
+
 def test_a_day_first_date_outside_the_date_columns_says_nothing_of_the_file(runner, tmp_path):
     """A lot number 13-11-2024, or a letter from abroad quoted in a description, made every
     two-way date of a US file refused."""
