@@ -126,9 +126,33 @@ def _offer(field: Field, key: str, names: Dict[str, str]) -> str:
     values = [c.value for c in field.choices]
     if len(values) <= _SHOWN:
         return ", ".join(values)
+    if "/" in key and "MG" in values:  # a unit of parts (mcg/kg, mg/mL): each part read for itself
+        return _offer_unit(key, names, values)
     near = [n for n in difflib.get_close_matches(key, list(names), n=3, cutoff=0.75) if not _another_word(key, n)]
-    unit, _, per = key.rpartition("/")
-    if not near and unit.strip() in names and per.strip() in _TIMES:  # "mcg/day": the unit of one dose is known,
-        near = [unit.strip()]  # the "per day" is not ("mg/kg/day": MG/KG, not MG: the per-kg kept)
     hint = list(dict.fromkeys(names[n] for n in near))
     return (f"did you mean {' or '.join(hint)}? " if hint else "") + f"`medwatch fields` lists all {len(values)}"
+
+
+def _offer_unit(key: str, names: Dict[str, str], values: List[str]) -> str:
+    """The unit a unit of parts names when each part is a unit of the list ('units/kg': IU/KG),
+    a last part per time left to the frequency ('mcg/day': UGM, 'mcg/kg/min': UGM/KG); else
+    none. Matched whole, 'mcg/mL' was offered MG/ML, a thousand times more, and 'ng/mL' MG/ML:
+    the list has neither, and a unit of another size or another kind is never offered."""
+    parts = [part.strip() for part in key.split("/")]
+    per = parts.pop() if len(parts) > 1 and parts[-1] in _TIMES else ""
+    codes = [names.get(part) or _one_slip_of(part, names) for part in parts]
+    unit = "/".join(codes) if all(codes) and not any("/" in code for code in codes) else None
+    if per:
+        unit = unit or names.get("/".join(parts))  # 'mg/kg/day': mg/kg is a unit of the list
+    tail = f"`medwatch fields` lists all {len(values)}"
+    if unit in values:
+        said = f" (per {per}: how often goes in the frequency box)" if per and per != "dose" else ""
+        return f"did you mean {unit}{said}? {tail}"
+    return f"the list has no such unit, nor one of the same size: write the amount in a unit it has; {tail}"
+
+
+def _one_slip_of(part: str, names: Dict[str, str]) -> str:
+    """The one single unit a part misspells ('mcgs': UGM), or ''."""
+    single = [name for name in names if "/" not in name]
+    near = {names[n] for n in difflib.get_close_matches(part, single, n=3, cutoff=0.75) if not _another_word(part, n)}
+    return near.pop() if len(near) == 1 else ""

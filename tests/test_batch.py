@@ -435,13 +435,13 @@ def test_a_code_nobody_can_read_is_refused_with_the_nearest_one(runner, tmp_path
     assert result.exit_code == 1 and "0 drafted, 2 with errors" in result.output
     per_day, qd = read_problems(out)
     assert (per_day["row"], per_day["path"], per_day["box"]) == ("2", "suspect_product[1]/dose_unit", "D2")
-    assert per_day["message"] == ("'mcg/day' is not one of the allowed values "
-                                  "(did you mean UGM? `medwatch fields` lists all 40)")
+    assert per_day["message"] == ("'mcg/day' is not one of the allowed values (did you mean UGM (per day: how "
+                                  "often goes in the frequency box)? `medwatch fields` lists all 40)")
     per_kg = runner.invoke(main, ["batch", str(write_csv(tmp_path / "k.csv", [dict(rows[0], **{
         "suspect_product[1]/dose_unit": "mg/kg/day"})])), "--out", str(tmp_path / "k")])
     assert per_kg.exit_code == 1  # not MG: following it turned 2 mg/kg/day into 2 mg
     assert read_problems(tmp_path / "k")[0]["message"].startswith("'mg/kg/day' is not one of the allowed values "
-                                                                  "(did you mean MG/KG? ")
+                                                                  "(did you mean MG/KG (per day: ")
     # "qd" is on the do-not-use lists (read as QID): not guessed, the short list is spelt out
     assert (qd["row"], qd["path"]) == ("3", "suspect_product[1]/frequency")
     assert qd["message"] == ("'qd' is not one of the allowed values (BID, daily, HS, PRN, QID, TID, other); "

@@ -74,6 +74,30 @@ def test_doses_per_body_surface_are_read(runner, tmp_path, written, stored):
     assert values["suspect_product[1]/dose_unit"] == stored
 
 
+@pytest.mark.parametrize("written, offered", [
+    ("mcg/mL", None), ("ng/mL", None), ("g/L", None),  # (were offered MG/ML: 1,000 or a million times off)
+    ("units/kg", "IU/KG"), ("mgs/kg", "MG/KG"),  # (units/kg was offered IU: the per-kg lost)
+    ("mcg/kg/min", "UGM/KG (per min: how often goes in the frequency box)"),
+    ("mL/hr", "ML (per hr: how often goes in the frequency box)"), ("mg/dose", "MG")])
+def test_a_unit_of_parts_is_offered_only_the_unit_its_parts_name(written, offered):
+    """'mcg/mL' was refused with "did you mean MG/ML or UGM/SQ M?", 'ng/mL' with "MG/ML or NGM":
+    a tired user following it writes a dose a thousand times too large."""
+    with pytest.raises(ValueProblem) as refused:
+        coerce_value(field("suspect_product/dose_unit"), written)
+    message = str(refused.value)
+    if offered:
+        assert f"(did you mean {offered}? `medwatch fields` lists all 40)" in message, message
+    else:
+        assert "did you mean" not in message and "the list has no such unit, nor one of the same size" in message
+
+
+@pytest.mark.parametrize("written", ["2 tabs", "1 pill", "2 puffs", "1 patch", "2 caps"])
+def test_doses_counted_in_tablets_puffs_or_patches_are_dosage_form_units(runner, tmp_path, written):
+    """'tabs', 'puffs' were refused with only the list of 40: FDA counts them as DF."""
+    [values] = run_batch(runner, tmp_path, [{"suspect_product[1]/dose": written, "suspect_product[1]/dose_unit": ""}])
+    assert (values["suspect_product[1]/dose"], values["suspect_product[1]/dose_unit"]) == (written.split()[0], "DF")
+
+
 def test_outcomes_in_the_current_forms_own_words_are_read(runner, tmp_path):
     """B2 as FDA 3500 prints it; these three were refused."""
     [values] = run_batch(runner, tmp_path, [{"event/outcome": "Hospitalization (initial or prolonged); Congenital "
