@@ -206,12 +206,14 @@ def _not_of_its_form(field: Field, text: str) -> str:
     return f"'{text}' does not look like a valid {label}" + (f": {lowered(takes)}" if takes else "")
 
 
-def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[Tuple[str, str]]]:
+def coerce_values(values: Mapping[str, object], notes: Optional[List[Tuple[str, str]]] = None
+                  ) -> Tuple[Dict[str, Value], List[Tuple[str, str]]]:
     """Convert a whole mapping of path -> raw answer.
 
     Returns the converted values (empty answers dropped) and a list of (path, message) for
     what could not be converted or is not a known field. A placeholder for "no value" ("N/A",
-    "-", "unknown") that the box cannot take counts as an empty answer.
+    "-", "unknown") that the box cannot take counts as an empty answer; `notes`, if given,
+    gets (path, message) for a question mark so read (a clinician's "check this" too).
     """
     out: Dict[str, Value] = {}
     problems: List[Tuple[str, str]] = []
@@ -230,6 +232,8 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
                 out[path] = convert(text)
             except ValueProblem as exc:
                 if text.casefold() in NOT_GIVEN:
+                    if notes is not None and text == "?":
+                        notes.append((path, QUESTION_MARK))
                     continue  # "N/A" in a date, number or code box: an empty cell, not a wrong one
                 invisible = invisible_problem(field, text)
                 if invisible:
@@ -260,6 +264,8 @@ def coerce_values(values: Mapping[str, object]) -> Tuple[Dict[str, Value], List[
         except ValueProblem as exc:
             if not (isinstance(raw, str) and raw.strip().casefold() in NOT_GIVEN):
                 problems.append((path, (isinstance(raw, str) and unstorable(raw)) or str(exc)))
+            elif notes is not None and raw.strip() == "?":
+                notes.append((path, QUESTION_MARK))
             continue
         if value not in ("", []):
             out[path] = value
@@ -312,6 +318,9 @@ NOT_GIVEN = frozenset({"n/a", "n.a.", "n.a", "na", "not applicable", "-", "--", 
                        # what health records write where a patient would not answer (race, ethnicity)
                        "declined", "declined to answer", "declined to state", "prefer not to say", "refused",
                        "not reported", "not stated", "not recorded", "unavailable"})
+
+# said of a "?" read as no value: it may also mean "check this", and the box is left empty
+QUESTION_MARK = "'?' is read as not known, and the box left empty: give the answer if it is known"
 
 # what a spreadsheet shows, and exports, for a formula that failed: #N/A (a lookup that found
 # nothing), #REF!, #DIV/0!, #VALUE!... in Excel (#NV, #WERT!, #BEZUG! in German, #VALEUR! in

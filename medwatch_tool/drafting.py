@@ -102,9 +102,12 @@ def _prepare(number: int, values: dict, row_problems: List[str], name: Optional[
                             "admin/report_id", *described("admin/report_id"))
     if outcome.problems:
         return outcome, None
-    values, value_problems = coerce_values(values)
+    notes = []
+    values, value_problems = coerce_values(values, notes)
     for path, message in value_problems:
         outcome.add_problem("error", message, path, *described(path))
+    for path, message in notes:
+        outcome.add_problem("warning", message, path, *described(path))
     if values.get("admin/form") == "3500B":
         for path, implied, asked_after in _consumer_defaults():
             if path not in values and not any(box in values for box in asked_after):
@@ -137,7 +140,8 @@ def draft_rows(items: List[tuple], out_dir: str, render_to: Optional[str] = None
     checked = validate_many([data for _, (data, _) in drafted], [o.name for o, _ in drafted])
     with FolderWriter(out_dir) as folder:  # not fsynced: --resume re-checks every draft
         for (outcome, (data, leaves)), (root, problems), raw in zip(drafted, checked, given):
-            refused = {problem["path"] for problem in outcome.problems}  # a value its box could not take
+            refused = {problem["path"] for problem in outcome.problems  # a value its box could not take
+                       if problem["severity"] == "error"}
             numbering = input_numbering(leaves[0][2]) if problems else None  # the draft closes gaps in groups
             failing = None  # the rules failing with the refused values put back as written, once asked
             for p in problems:

@@ -426,6 +426,25 @@ def test_n_a_in_a_typed_box_is_an_empty_cell_not_a_wrong_one(runner, tmp_path):
     assert values["suspect_product[1]/route"] == "unknown" and values["suspect_product[1]/lot"] == "N/A"
 
 
+def test_a_question_mark_is_not_known_and_said(runner, tmp_path):
+    """'?' emptied the dose, unit, route, sex and start date of a drafted row without a word:
+    a list with its own "unknown" takes it as that ('unk' was), any other box is left empty
+    with a warning (a clinician's '?' may mean "check this"); the row is drafted."""
+    row = dict(example_rows()[1], **{"admin/report_id": "ASK", "patient/sex": "?", "suspect_product[1]/dose": " ?",
+                                     "suspect_product[1]/dose_unit": "?", "suspect_product[1]/route": "?",
+                                     "suspect_product[1]/start_date": "?"})
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(write_csv(tmp_path / "e.csv", [row])), "--out", str(out)])
+    assert result.exit_code == 0 and "1 drafted, 0 with errors, 3 warnings" in result.output, result.output
+    said = {p["path"]: (p["severity"], p["message"]) for p in read_problems(out)}
+    assert said == {path: ("warning", "'?' is read as not known, and the box left empty: give the answer if it is "
+                                      "known")
+                    for path in ("patient/sex", "suspect_product[1]/dose", "suspect_product[1]/start_date")}
+    values = draft_values(read_draft(out / "ASK.xml"))
+    assert (values["suspect_product[1]/route"], values["suspect_product[1]/dose_unit"]) == ("unknown", "UNK")
+    assert not {"patient/sex", "suspect_product[1]/dose", "suspect_product[1]/start_date"} & set(values)
+
+
 def test_a_code_nobody_can_read_is_refused_with_the_nearest_one(runner, tmp_path):
     base = example_rows()[1]
     rows = [dict(base, **{"admin/report_id": "PER-DAY", "suspect_product[1]/dose_unit": "mcg/day"}),
