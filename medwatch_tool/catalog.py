@@ -112,6 +112,8 @@ def _nearest_in(group: "Group", name: str) -> List[str]:
                          if name.startswith(n + "_") or n.startswith(name + "_") or f"_{name}" in f"_{n}_"
                          or (len(name) >= 3 and n.startswith(name))})
     best = best or list(words.get(name, ()))  # a word of one box's label: 'initials' ("Person's initials")
+    best = best or [f.path for f in group.fields  # the initials of a name of three words or more: 'dob'
+                    if len(name) >= 3 and "_".join(name) == "_".join(w[:1] for w in f.name.split("_"))]
     return best if len(best) == 1 else []
 
 
@@ -258,7 +260,9 @@ class Catalog:
         where, _, name = key.rpartition("/")
         group = self.group(where)
         candidates = [f.path for f in self.fields]
-        if group is not None:
+        if not where:  # a box's name or label alone, as a clinic's own header writes it ('Dose', 'Event Date')
+            best = self._named_anywhere(key)
+        elif group is not None:
             # a field's own name in another group first ('event/date_of_birth': not event/death_date),
             # where one group has it and either is no product's (concomitant/dose is no suspect product's)
             best = [p for p in candidates if p.rsplit("/", 1)[-1] == name]
@@ -266,10 +270,22 @@ class Catalog:
                 best = _nearest_in(group, name[len(group.name) + 1:] if name.startswith(group.name + "_") else name)
         else:  # the group misspelt too ('patinet/age')
             best = difflib.get_close_matches(key, candidates, n=1, cutoff=0.8)
-        if not best:  # the whole path, as before, where the names themselves are alike ('drug_name': name)
+        if not best and where:  # the whole path, as before, where the names themselves are alike ('drug_name': name)
             best = [p for p in difflib.get_close_matches(key, candidates, n=1, cutoff=0.5)
                     if _alike(name, p.rsplit("/", 1)[-1])]
         return self._indexed(best[0], given) if best else None
+
+    def _named_anywhere(self, key: str) -> List[str]:
+        """The one field of any group a name alone means ('Sex', 'race', 'Event Date',
+        'Patient Initials'): the whole path's nearest was 'event/test/date' for 'Event Date',
+        and a name without its group had none. [] where none or several are meant ('Lot':
+        a product's or a device's)."""
+        name = "_".join(re.findall(r"[a-z0-9]+", key))
+        found = set()
+        for group in self.groups:  # ('event_date' whole first: 'date' in event is any of its dates)
+            own = name[len(group.name) + 1:] if name.startswith(group.name + "_") else ""
+            found.update(_nearest_in(group, name) or (_nearest_in(group, own) if own else ()))
+        return list(found) if len(found) == 1 else []
 
     def _indexed(self, template: str, given) -> str:
         """`template` in the column spelling, taking the index of the given path's step at

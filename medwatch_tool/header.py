@@ -46,10 +46,12 @@ def check_header(header: List[str], source: str, lettered: bool = False) -> List
             problems.append(lambda column=column, name=name: _not_a_field(catalog, called(column), name,
                                                                           {p: called(c) for p, c in seen.items()}))
     if problems:
-        shown = "; ".join(problem() for problem in problems[:_SHOWN])
+        told = [problem() for problem in problems[:_SHOWN]]
         more = len(problems) - _SHOWN
-        raise InputError(f"row 1 (header): {shown}" + (f"; and {more:,} more" if more > 0 else "")
-                         + " (`medwatch fields --csv-template` writes a correct header)", source)
+        own = any(text.endswith("is not a field") for text in told)  # ('Notes': a column of the clinic's own)
+        raise InputError(f"row 1 (header): {'; '.join(told)}" + (f"; and {more:,} more" if more > 0 else "")
+                         + (" (delete a column of your own, or head it with the field path it holds; "
+                            if own else " (") + "`medwatch fields --csv-template` writes a correct header)", source)
     return paths
 
 

@@ -833,10 +833,22 @@ def test_column_names_in_capitals_are_the_same_fields(runner, tmp_path):
     # the suggestion keeps the product's index (before: 'suspect_product/dose', i.e. product 1)
     ("patient/age,suspect_product[2]/dosage", "column 2 'suspect_product[2]/dosage' is not a field; did you mean 'suspect_product[2]/dose'?"),
     ("patient/age,suspect_product", "column 2 'suspect_product' is a group of fields, not a field: its fields are columns such as 'suspect_product[1]/name'"),
-    # the nearest by the field's own name or label in its group, or none (the shared 'patient/'
-    # made 'patient/dob' the nearest of 'patient/sex', and 'event/onset' of 'event/outcome')
-    ("patient/age,patient/dob", "column 2 'patient/dob' is not a field ("),
-    ("patient/age,event/onset", "column 2 'event/onset' is not a field ("),
+    # the nearest by the field's own name, label or initials in its group, or none (the shared
+    # 'patient/' made 'patient/dob' the nearest of 'patient/sex', and 'event/onset' of 'event/outcome')
+    ("patient/age,patient/dob", "column 2 'patient/dob' is not a field; did you mean 'patient/date_of_birth'?"),
+    ("patient/age,event/onset", "column 2 'event/onset' is not a field (delete a column of your own, or head "
+                                "it with the field path it holds; "),
+    # a box's name or label alone, as a clinic's own header writes it (none were offered; 'Event
+    # Date' was offered a lab test's date); none where it names several ('Lot': a product's or a device's)
+    ("patient/age,Event Date", "column 2 'Event Date' is not a field; did you mean 'event/event_date'?"),
+    ("patient/age,Dose", "column 2 'Dose' is not a field; did you mean 'suspect_product[1]/dose'?"),
+    ("patient/age,Patient Initials", "column 2 'Patient Initials' is not a field; did you mean 'patient/identifier'?"),
+    ("patient/age,race", "column 2 'race' is not a field; did you mean 'patient/race'?"),
+    ("patient/age,DOB", "column 2 'DOB' is not a field; did you mean 'patient/date_of_birth'?"),
+    ("patient/age,Lot", "column 2 'Lot' is not a field ("),
+    ("patient/age,Stop date", "column 2 'Stop date' is not a field ("),
+    ("patient/age,Notes", "column 2 'Notes' is not a field (delete a column of your own, or head it with the field "
+                          "path it holds; `medwatch fields --csv-template` writes a correct header)"),
     ("patient/age,event/date_of_event", "column 2 'event/date_of_event' is not a field; did you mean 'event/event_date'?"),
     ("patient/age,reporter/phone_number", "column 2 'reporter/phone_number' is not a field; did you mean 'reporter/phone'?"),
     ("patient/agee,patient/age", "column 1 'patient/agee' is not a field, and the nearest, 'patient/age', is column 2 "
@@ -1763,7 +1775,8 @@ def test_a_header_of_thousands_of_wrong_columns_gets_a_short_message(runner, tmp
     assert result.exit_code == 1 and not (tmp_path / "o").exists()
     assert result.output.startswith(f"Error: {src}: row 1 (header): column 2 'col0' is not a field; ")
     assert result.output.rstrip().endswith(
-        "column 11 'col9' is not a field; and 4,990 more (`medwatch fields --csv-template` writes a correct header)")
+        "column 11 'col9' is not a field; and 4,990 more (delete a column of your own, or head it with the field path "
+        "it holds; `medwatch fields --csv-template` writes a correct header)")
     assert len(result.output) < 1000
 
 

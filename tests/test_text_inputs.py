@@ -676,7 +676,8 @@ def test_a_header_error_quotes_at_most_60_characters_of_a_column_name(runner, tm
     src.write_text("Clinic notes: " + "spasms and itching " * 5000 + "\n" + line("Q1") + "\n")
     output = refused(runner, src)
     assert output == (f"Error: {src}: row 1 (header): column 1 'Clinic notes: spasms and itching spasms and itching "
-                      "spasms a…' is not a field (`medwatch fields --csv-template` writes a correct header)")
+                      "spasms a…' is not a field (delete a column of your own, or head it with the field path it "
+                      "holds; `medwatch fields --csv-template` writes a correct header)")
 
 
 def test_csv_named_xlsx_and_a_workbook_named_csv_name_their_real_format(runner, tmp_path):
