@@ -117,6 +117,8 @@ def export_value(row: Row, values: dict, path: str):
         weight = Decimal(raw) * (Decimal("0.45359237") if unit == "lb" else 1)
         return format(weight.quantize(Decimal("0.1")).normalize(), "f")
     if kind == "prefix":
+        if arg == "tel:":  # an extension as a tel: URI writes it (RFC 3966): tel:614-555-0142;ext=22
+            raw = _EXTENSION.sub(r";ext=\1", raw)
         return raw if raw.startswith(arg) else arg + raw
     if kind == "label":  # a code list value sent as its form label (free text E2B elements)
         from .catalog import load_catalog
@@ -130,6 +132,10 @@ def export_value(row: Row, values: dict, path: str):
             return None
         return raw
     return raw
+
+
+# a phone's extension as the draft takes it: x22, ext. 22 (schemas/report.xsd, type Phone)
+_EXTENSION = re.compile(r" ?(?:[xX]|[eE][xX][tT]\.?) ?([0-9]{1,6})$")
 
 
 def import_value(row: Row, found: List[str]):
@@ -150,7 +156,7 @@ def import_value(row: Row, found: List[str]):
     if kind == "qualification":
         return reverse("qualification").get(first)
     if kind == "prefix":
-        return first.split(":", 1)[-1]
+        return first.split(":", 1)[-1].replace(";ext=", " x")
     if kind == "label":
         from .catalog import load_catalog
         from .coerce import ValueProblem, coerce_value

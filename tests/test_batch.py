@@ -445,6 +445,21 @@ def test_a_question_mark_is_not_known_and_said(runner, tmp_path):
     assert not {"patient/sex", "suspect_product[1]/dose", "suspect_product[1]/start_date"} & set(values)
 
 
+@pytest.mark.parametrize("phone, taken", [("555-123-4567 x22", True), ("(614) 555-0142 Ext 7", True),
+                                          ("555-123-4567 ext. 22", True), ("555-123-4567 (pager)", False)])
+def test_a_phone_number_with_its_extension_is_taken(runner, tmp_path, phone, taken):
+    """A hospital number's extension was refused as "does not look like a valid phone #", the
+    message not saying the extension was what it refused, nor how to write one."""
+    row = dict(example_rows()[1], **{"admin/report_id": "EXT", "reporter/phone": phone})
+    out = tmp_path / "o"
+    runner.invoke(main, ["batch", str(write_csv(tmp_path / "e.csv", [row])), "--out", str(out)])
+    if taken:
+        assert draft_values(read_draft(out / "EXT.xml"))["reporter/phone"] == phone
+    else:
+        [problem] = read_problems(out)
+        assert problem["message"].endswith("then an extension if any (e.g. 614-555-0142 or 614-555-0142 x22)")
+
+
 def test_a_code_nobody_can_read_is_refused_with_the_nearest_one(runner, tmp_path):
     base = example_rows()[1]
     rows = [dict(base, **{"admin/report_id": "PER-DAY", "suspect_product[1]/dose_unit": "mcg/day"}),

@@ -260,3 +260,19 @@ def test_a_consumer_drafts_export_warnings_name_its_own_forms_boxes(runner, tmp_
     assert (f"{draft}: warning: B1 Still have the product [availability/available]: no E2B(R3) data element in this "
             "mapping takes this box; it is not sent") in result.output, result.output
     assert "C1 Product available" not in result.output
+
+
+def test_a_phone_extension_is_sent_as_a_tel_uri_writes_it_and_read_back(runner, tmp_path, ich_xsd, ich_schema):
+    """Hospital numbers carry an extension (x22): the draft takes it, E2B sends it as RFC 3966
+    writes it (tel:...;ext=22), valid against the ICH schema, and an import reads it back."""
+    root = example_tree()
+    set_text(root, "reporter/phone", "614-555-0142 ext. 22")
+    out, result = export(runner, tmp_path, [write(root, tmp_path)], ich_xsd)
+    assert result.exit_code == 0, result.output
+    batch = etree.parse(str(out))
+    assert ich_schema.validate(batch), ich_schema.error_log
+    assert batch.xpath("//h:telecom/@value[starts-with(., 'tel:')]", namespaces={"h": "urn:hl7-org:v3"}) == [
+        "tel:614-555-0142;ext=22"]
+    [icsr] = messages(batch.getroot())
+    values, _, _ = draft_from_message(icsr, str(out))
+    assert values["reporter/phone"] == "614-555-0142 x22"
