@@ -13,7 +13,7 @@ from typing import Callable, Iterator, List, Optional
 
 from . import input_identity, out_folder, update_run
 from .drafting import CHUNK, CHUNK_TEXT, as_task, draft_name, load_shared, warm_up, worker
-from .errors import InputDamaged, InputError, OutputError
+from .errors import InputDamaged, InputError, OptionConflict, OutputError
 from .journal import JOURNAL, Journal
 from .outcomes import Outcome, Summary
 from .readers import Row, Source
@@ -80,7 +80,7 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
     out_folder.refuse_overwriting_input(folder, source.name, render_to)
     if _journaled(folder) and not (resume or update):
         out_folder.Held(folder).release()  # a run writing there now is said as such (not "add --resume")
-        raise InputError("already holds a batch run: add --resume to finish it (a run that is done drafts "
+        raise OptionConflict("already holds a batch run: add --resume to finish it (a run that is done drafts "
                          "nothing more, and --resume says so), --update to draft a corrected input into it "
                          "again, or choose another --out", str(folder))
     rows = iter(source)
@@ -118,12 +118,10 @@ def _run(source: Source, folder: Path, head: Optional[Row], rows: Iterator[Row],
     if not resuming:
         input_identity.forget(folder)  # a run killed before it journaled a row: nothing to resume
     try:
-        refused = input_identity.check_and_note(folder, source.name, render_to, source.format, source.sheet_read,
-                                                source.sheet_default)
+        input_identity.check_and_note(folder, source.name, render_to, source.format, source.sheet_read,
+                                      source.sheet_default)
     except OSError as exc:
         raise OutputError(f"cannot write here ({exc.strerror or exc})", str(folder)) from None
-    if refused:
-        raise InputError(refused, source.name)
     if resuming and input_identity.was_piped(folder):
         what = "standard input" if source.name == "-" else "a pipe"
         source.notes.append(f"{what} cannot be compared with what the run began on: the rows already "

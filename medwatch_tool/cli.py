@@ -417,7 +417,8 @@ def batch(input_file, out_dir, render_to, jobs, resume, update, input_format, sh
     Exit status: 0 all rows drafted, 1 some rows had errors (the others are drafted)
     or the run stopped (the output folder could not be written, the input could not be
     read further, a worker process was killed), 2 a usage error (an option wrong, such as
-    --sheet for a CSV file: nothing is done), 130 stopped by Ctrl-C (143 by SIGTERM, 129 by
+    --sheet for a CSV file, or not the run's in --out: --resume missing, another --render
+    or --sheet than it began with; nothing is done), 130 stopped by Ctrl-C (143 by SIGTERM, 129 by
     a closed terminal); after a stop, the rows done are kept and --resume finishes the run.
     One run at a time writes into a folder.
     """

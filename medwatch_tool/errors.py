@@ -25,6 +25,14 @@ class InputError(MedwatchError):
         super().__init__(f"{where}: {reason}" if where else reason)
 
 
+class OptionConflict(InputError):
+    """The options of a run do not fit the run already in its folder (--resume missing, or
+    another --render, --sheet or input format than it began with): a usage error, exit 2,
+    as --help says; nothing is done."""
+
+    exit_code = 2
+
+
 class OutputError(InputError):
     """What the tool writes cannot be written (disk full, no permission, a file too big).
 

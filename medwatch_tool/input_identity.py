@@ -29,6 +29,7 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import Optional, Tuple
 
+from .errors import InputError, OptionConflict
 from .readers import FORMAT_NAMES
 from .safe_io import atomic_write
 
@@ -81,11 +82,12 @@ def _earlier(folder: Path) -> Optional[dict]:
 
 
 def check_and_note(folder: Path, name: str, render_to: Optional[str], fmt: str = "csv",
-                   sheet: Optional[str] = None, default_sheet: bool = True) -> Optional[str]:
-    """Why the run in `folder` cannot be resumed on the input `name` read as `fmt` (csv,
-    tsv, jsonl, xlsx) with --render `render_to`, from the workbook's sheet titled `sheet`
-    (`default_sheet`: the one read without --sheet) (None when it can), and note the input
-    as it now is for the next resume. Without an earlier run's record, only the note is made."""
+                   sheet: Optional[str] = None, default_sheet: bool = True) -> None:
+    """Note the input `name` read as `fmt` (csv, tsv, jsonl, xlsx) with --render `render_to`,
+    from the workbook's sheet titled `sheet` (`default_sheet`: the one read without --sheet),
+    for the next resume, after checking that the run in `folder` can be resumed on it:
+    OptionConflict (exit 2) when this run's options differ from the run's, InputError when
+    the input has changed. Without an earlier run's record, only the note is made."""
     then = _earlier(folder)
     piped = not _is_file(name)
     workbook = fmt == "xlsx"
@@ -98,51 +100,55 @@ def check_and_note(folder: Path, name: str, render_to: Optional[str], fmt: str =
             then_format = "xlsx"
         if then_format != fmt:  # its rows were read otherwise: the journal's rows are not these
             was, now_read = (FORMAT_NAMES.get(f, f) for f in (then_format, fmt))
-            return (f"cannot finish the batch run in {folder}: it read its input as {was}, and this run reads it "
-                    f"as {now_read} (by its name, or --input-format); the rows it recorded are not the rows read "
-                    "now. Draft it anew into this folder with --update, or start a new run in another --out")
+            raise OptionConflict(f"cannot finish the batch run in {folder}: it read its input as {was}, and this run "
+                                 f"reads it as {now_read} (by its name, or --input-format); the rows it recorded are "
+                                 "not the rows read now. Draft it anew into this folder with --update, or start a new "
+                                 "run in another --out", name)
         if then.get("render", render_to) != render_to:
             was = f"--render {then['render']}" if then.get("render") else "no --render"
-            return (f"cannot finish the batch run in {folder}: it began with {was}; resume it with the same "
-                    "(with another, some drafts would have their pages in one form, some in the other, or none)")
+            raise OptionConflict(f"cannot finish the batch run in {folder}: it began with {was}; resume it with the "
+                                 "same (with another, some drafts would have their pages in one form, some in the "
+                                 "other, or none)", name)
         if then.get("size") is None and not piped:
-            return (f"cannot finish the batch run in {folder}: it began on standard input, which cannot be "
-                    "compared with this file, and --resume would skip rows it never read. Resume it from the same "
-                    "standard input, or draft this file anew into the folder with --update")
+            raise OptionConflict(f"cannot finish the batch run in {folder}: it began on standard input, which cannot "
+                                 "be compared with this file, and --resume would skip rows it never read. Resume it "
+                                 "from the same standard input, or draft this file anew into the folder with "
+                                 "--update", name)
         if then.get("size") is not None and piped:
-            return (f"cannot finish the batch run in {folder}: it began on a file, and standard input cannot be "
-                    "compared with it; --resume would skip rows it never read. Resume it on that file, "
-                    "or draft these rows anew into the folder with --update")
+            raise OptionConflict(f"cannot finish the batch run in {folder}: it began on a file, and standard input "
+                                 "cannot be compared with it; --resume would skip rows it never read. Resume it on "
+                                 "that file, or draft these rows anew into the folder with --update", name)
         if not piped:
             try:
                 size, crc32 = int(then["size"]), int(then["crc32"])
                 (read, crc), now = _digest(name, size)
             except (KeyError, TypeError, ValueError):
-                return None  # a record this version did not write: nothing to compare
+                return  # a record this version did not write: nothing to compare
             except OSError:
-                return None  # reading it fails again, with a message, when the run reads its rows
+                return  # reading it fails again, with a message, when the run reads its rows
             if read < size:
-                return _changed(folder, f"it is shorter than when the run began: {read:,} bytes, {size:,} then")
+                raise InputError(_changed(folder, f"it is shorter than when the run began: {read:,} bytes, "
+                                                  f"{size:,} then"), name)
             if crc != crc32:
                 if workbook:
-                    return _changed(folder, "its content differs from the workbook the run began with; a workbook "
-                                            "saved again changes as a whole, so --resume takes it only unchanged")
-                return _changed(folder, "its content differs from the file the run began with; rows added at "
-                                        "its end would be fine")
+                    raise InputError(_changed(folder, "its content differs from the workbook the run began with; a "
+                                                      "workbook saved again changes as a whole, so --resume takes it "
+                                                      "only unchanged"), name)
+                raise InputError(_changed(folder, "its content differs from the file the run began with; rows added "
+                                                  "at its end would be fine"), name)
             if not workbook and now[0] > size > 0 and not _added_on_a_line_of_its_own(name, size):
-                return (f"cannot finish the batch run in {folder}: when it began, the input's last row had no line "
-                        "break at its end, so the first row added since was written onto that row, which was done "
-                        "already, and would be skipped unread. Put a line break between the two, and run --resume "
-                        "again")
+                raise InputError(f"cannot finish the batch run in {folder}: when it began, the input's last row had "
+                                 "no line break at its end, so the first row added since was written onto that row, "
+                                 "which was done already, and would be skipped unread. Put a line break between the "
+                                 "two, and run --resume again", name)
         if workbook and not _same_sheet(then, sheet, default_sheet):  # (after the file's own checks: a sheet
             was = _recorded_sheet(then)                                  # renamed is a changed file)
             read_then = f"the sheet '{was}'" if was is not None else "the first visible sheet"
             again = f"--sheet {shlex.quote(was)}" if was is not None else "no --sheet"
-            return (f"cannot finish the batch run in {folder}: it read {read_then} of the workbook, and this run "
-                    f"reads the sheet '{sheet}'; the rows it recorded are another sheet's. Resume it with {again}, "
-                    "or draft this sheet into the folder with --update")
+            raise OptionConflict(f"cannot finish the batch run in {folder}: it read {read_then} of the workbook, and "
+                                 f"this run reads the sheet '{sheet}'; the rows it recorded are another sheet's. "
+                                 f"Resume it with {again}, or draft this sheet into the folder with --update", name)
     _note(folder, name, piped, now, render_to, fmt if default_sheet else _SHEET_FORMAT, sheet if workbook else None)
-    return None
 
 
 # a workbook read from a sheet chosen by --sheet (see above), said so as the versions before

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Iterator, List, Optional
 
 from . import input_identity, out_folder
-from .errors import InputError, OutputError
+from .errors import OptionConflict, OutputError
 from .journal import JOURNAL, PROBLEMS
 from .name_index import drop, scratch_database
 from .safe_io import atomic_write
@@ -48,14 +48,14 @@ def holds_a_run(folder: Path) -> bool:
 
 
 def check_render(folder: Path, render_to: Optional[str]) -> None:
-    """InputError when the folder's drafts have pages of another form than this run writes
+    """OptionConflict when the folder's drafts have pages of another form than this run writes
     (or none): they would keep old pages of rows since corrected beside them."""
     marker = _marker(folder)
     known, was = (True, marker["render"]) if marker and "render" in marker else input_identity.rendered(folder)
     if known and was != render_to:
         said = f"--render {was}" if was else "no --render"
         asked = f"--render {render_to}" if render_to else "no --render"
-        raise InputError(f"its drafts were made with {said}, and this run asks for {asked}: run it the same "
+        raise OptionConflict(f"its drafts were made with {said}, and this run asks for {asked}: run it the same "
                          "way (the drafts would have pages of another form beside them, or old pages of rows "
                          "since corrected), or choose another --out", str(folder))
 

@@ -1117,7 +1117,7 @@ def test_rerun_without_resume_is_refused(runner, tmp_path):
     out = tmp_path / "o"
     assert runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"]).exit_code == 0
     again = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1"])
-    assert again.exit_code == 1 and again.output == (
+    assert again.exit_code == 2 and again.output == (  # a usage error (--resume missing), as --help says
         f"Error: {out}: already holds a batch run: add --resume to finish it (a run that is done drafts nothing more, "
         "and --resume says so), --update to draft a corrected input into it again, or choose another --out\n")
     resumed = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
@@ -1149,7 +1149,7 @@ def test_resume_refuses_an_input_that_changed_since_the_run_began(runner, tmp_pa
     same = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "fresh"), "--jobs", "1", "--resume"])
     assert same.exit_code == 0 and "3 rows done by an earlier run" in same.output
     piped = runner.invoke(main, ["batch", "-", "--out", str(out), "--jobs", "1", "--resume"], input=src.read_bytes())
-    assert piped.exit_code == 1 and "it began on a file, and standard input cannot be compared with it" in piped.output
+    assert piped.exit_code == 2 and "it began on a file, and standard input cannot be compared with it" in piped.output
     assert {p.name: p.read_bytes() for p in out.iterdir()} == drafts
     write_csv(src, rows[:2])  # cut short
     short = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "fresh"), "--jobs", "1", "--resume"])

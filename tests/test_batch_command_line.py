@@ -51,7 +51,7 @@ def test_a_resume_reading_the_input_another_way_is_refused(runner, tmp_path):
     renamed = tmp_path / "events.tsv"
     renamed.write_bytes(tabbed.read_bytes())
     again = runner.invoke(main, ["batch", str(renamed), "--out", str(out), "--resume"])
-    assert again.exit_code == 1
+    assert again.exit_code == 2  # a usage error, as --help says: nothing is done
     assert ("it read its input as CSV, and this run reads it as tab-separated text (by its name, or "
             "--input-format)" in again.output)
     assert "To draft the changed file" not in again.output  # nothing changed in it

@@ -138,9 +138,9 @@ def test_resume_keeps_the_run_s_render_and_input_kind(runner, tmp_path):
     first = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--render", "html"])
     assert first.exit_code == 0
     other = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--render", "text", "--resume"])
-    assert other.exit_code == 1 and "it began with --render html; resume it with the same" in other.output
+    assert other.exit_code == 2 and "it began with --render html; resume it with the same" in other.output
     none = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--resume"])
-    assert none.exit_code == 1 and "it began with --render html" in none.output
+    assert none.exit_code == 2 and "it began with --render html" in none.output
     same = runner.invoke(main, ["batch", str(src), "--out", str(out), "--jobs", "1", "--render", "html", "--resume"])
     assert same.exit_code == 0 and "3 rows done by an earlier run" in same.output
     assert not list(out.glob("*.txt"))
@@ -149,7 +149,7 @@ def test_resume_keeps_the_run_s_render_and_input_kind(runner, tmp_path):
     piped = runner.invoke(main, ["batch", "-", "--out", str(piped_out), "--jobs", "1"], input=src.read_bytes())
     assert piped.exit_code == 0
     from_file = runner.invoke(main, ["batch", str(src), "--out", str(piped_out), "--jobs", "1", "--resume"])
-    assert from_file.exit_code == 1 and "it began on standard input, which cannot be compared" in from_file.output
+    assert from_file.exit_code == 2 and "it began on standard input, which cannot be compared" in from_file.output
     again = runner.invoke(main, ["batch", "-", "--out", str(piped_out), "--jobs", "1", "--resume"],
                           input=src.read_bytes())
     assert again.exit_code == 0

@@ -169,13 +169,13 @@ def test_a_run_is_resumed_only_on_its_own_sheet(runner, tmp_path, two_clinics):
     assert batch(runner, two_clinics, out, "--sheet", "Clinic B").exit_code == 0
     assert drafts(out) == ["B-0.xml", "B-1.xml"]
     other = batch(runner, two_clinics, out, "--sheet", "Clinic A", "--resume")
-    assert other.exit_code == 1
+    assert other.exit_code == 2
     assert other.output == (f"Error: {two_clinics}: cannot finish the batch run in {out}: it read the sheet 'Clinic B' "
                             "of the workbook, and this run reads the sheet 'Clinic A'; the rows it recorded are "
                             "another sheet's. Resume it with --sheet 'Clinic B', or draft this sheet into the folder "
                             "with --update\n")
     default = batch(runner, two_clinics, out, "--resume")  # (the first sheet, Clinic A)
-    assert default.exit_code == 1 and "this run reads the sheet 'Clinic A'" in default.output
+    assert default.exit_code == 2 and "this run reads the sheet 'Clinic A'" in default.output
     same = batch(runner, two_clinics, out, "--sheet", "clinic  b", "--resume")  # (the sheet, however spelt)
     assert same.exit_code == 0 and "(2 rows done by an earlier run, counted in)" in same.output
     update = batch(runner, two_clinics, out, "--sheet", "Clinic A", "--update")
@@ -232,7 +232,7 @@ def test_versions_before_sheet_and_this_one_resume_each_other_s_runs_only_on_the
     del record["sheet"]
     (old / ".medwatch-batch-input.json").write_text(json.dumps(record))
     other = batch(runner, two_clinics, old, "--sheet", "Clinic B", "--resume")
-    assert other.exit_code == 1
+    assert other.exit_code == 2
     assert ("it read the first visible sheet of the workbook, and this run reads the sheet 'Clinic B'; the rows it "
             "recorded are another sheet's. Resume it with no --sheet") in other.output
     assert batch(runner, two_clinics, old, "--sheet", "Clinic A", "--resume").exit_code == 0
@@ -280,9 +280,9 @@ def test_a_record_of_another_shape_is_refused_not_a_traceback(runner, tmp_path, 
     record = json.loads(path.read_text())
     path.write_text(json.dumps(dict(record, format=["xlsx"], sheet=5)))
     result = batch(runner, two_clinics, out, "--sheet", "Clinic B", "--resume")
-    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
     assert result.output.startswith(f"Error: {two_clinics}: cannot finish the batch run in {out}: it read its input "
                                     "as ?")
     path.write_text(json.dumps(dict(record, sheet=5)))
     result = batch(runner, two_clinics, out, "--sheet", "Clinic B", "--resume")
-    assert result.exit_code == 1 and "it read the first visible sheet of the workbook" in result.output, result.output
+    assert result.exit_code == 2 and "it read the first visible sheet of the workbook" in result.output, result.output

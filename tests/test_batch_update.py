@@ -314,7 +314,7 @@ def test_an_update_keeps_the_earlier_run_s_pages_form(runner, tmp_path):
     out = tmp_path / "drafts"
     assert batch(runner, src, out, "--render", "text").exit_code == 0
     result = batch(runner, src, out, "--render", "html", "--update")
-    assert result.exit_code != 0
+    assert result.exit_code == 2  # a usage error, as --help says: nothing is done
     assert "its drafts were made with --render text, and this run asks for --render html" in result.output
     assert sorted(p.name for p in out.glob("*.txt")) == ["R0.txt", "R1.txt"]  # left as they were
     assert not list(out.glob("*.html"))
