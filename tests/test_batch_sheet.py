@@ -157,7 +157,8 @@ def test_sheet_is_for_workbooks_only(runner, tmp_path, clinic):
     assert f"Error: --sheet chooses a sheet of an Excel workbook; {src} is read as CSV" in result.output
     assert not (tmp_path / "o").exists()
     told = runner.invoke(main, ["batch", "--help"]).output  # the exit status the help lists (2 was missing)
-    assert "2 a usage error (an option wrong, such as --sheet for a CSV file: nothing is done)" in " ".join(told.split())
+    assert ("2 a usage error (an option wrong, such as --sheet for a CSV file, or not the run's in --out: --resume "
+            "missing, another --render or --sheet than it began with; nothing is done)") in " ".join(told.split())
     empty = batch(runner, clinic, tmp_path / "o", "--sheet", " ")
     assert empty.exit_code == 2
     assert "Invalid value for '--sheet': is empty: name the sheet to read, as its tab shows it" in empty.output
