@@ -343,3 +343,16 @@ def test_a_rule_not_reading_the_box_refused_or_only_misplaced_still_speaks(runne
     event.append(event.find(f"{{{NS}}}event_date"))  # after the description: out of place, its value fine
     result = run(runner, write(root, tmp_path))
     assert "(MW-DATE-4)" in result.output and "is not expected here" in result.output, result.output
+
+
+def test_a_device_traced_by_its_serial_number_is_not_told_it_cannot_be(runner, tmp_path):
+    """A pump with a serial number but no UDI or lot was warned "the manufacturer needs one
+    to trace the device": a serial number traces that one device best of all."""
+    root = example_tree("baclofen-pump-catheter-kink.xml")  # a product problem; the pump has a serial and a UDI
+    remove(root, "device/udi")
+    result = runner.invoke(main, ["validate", str(write(root, tmp_path))])
+    assert "MW-DEV-1" not in result.output, result.output
+    remove(root, "device/serial")
+    result = runner.invoke(main, ["validate", str(write(root, tmp_path))])
+    assert ("device[1]/udi]: device problem reported without a UDI, lot or serial number: the manufacturer needs one "
+            "to trace the device (MW-DEV-1)") in result.output, result.output
