@@ -63,8 +63,38 @@ def code_value(field: Field, text: str) -> str:
              if len(key) >= _SHORTEST_START and name.startswith(key) and not _goes_on(key, name[len(key):])}
     if len(begun) == 1 and not _also_a_word_of_another(key, begun, starts):
         return begun.pop()
+    unsafe = _DO_NOT_USE.get(key)
+    if unsafe and unsafe[0] in names.values():  # 'qd' in a frequency list: not guessed, and said why
+        raise CodeProblem(f"'{text.strip()}' is on the do-not-use lists of abbreviations (it is misread as "
+                          f"{unsafe[1]}): write {unsafe[2]}")
+    beside = _answer_of_a_box_beside(field, key)
+    if beside is not None:  # 'Hispanic' in race: an answer of ethnicity
+        raise CodeProblem(f"'{text.strip()}' is not one of the allowed values: it answers {beside.path} "
+                          f"({beside.box} {beside.label.lower()}), a box of its own: put it there")
     raise CodeProblem(f"'{text.strip()}' is not one of the allowed values ({_offer(field, key, names)})"
                       f"{_write_other(field)}")
+
+
+# abbreviations on the Joint Commission's and ISMP's do-not-use lists, per list they would be
+# written in (a value of that list): what each is misread as, what to write instead
+_DO_NOT_USE = {
+    "qd": ("daily", "QID, four times a day", "daily"),
+    "qod": ("daily", "QD or QID", "every other day (choose other, and write it in the other frequency's box)"),
+    "u": ("MG", "0 or 4, or as cc", "units (IU)"),
+}
+
+_ANY_LIST = frozenset({"unknown", "UNK", "other", "yes", "no"})  # answers of many lists: they say no box
+
+
+def _answer_of_a_box_beside(field: Field, key: str):
+    """The other box of the field's group whose list names `key` exactly ('Hispanic' in race
+    is ethnicity's; it got only race's list), or None."""
+    for other in (field.group.fields if field.group is not None else ()):
+        if other is not field and other.choices:
+            value = _names(tuple(other.choices))[0].get(key)
+            if value is not None and value not in _ANY_LIST:
+                return other
+    return None
 
 
 # a unit a million times its base, as the schema's labels say: "MEGABECQUEREL(S)", "IU(1,000,000S)"

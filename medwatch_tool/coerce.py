@@ -178,6 +178,13 @@ def _remembering(field: Field) -> Callable[[str], str]:
     return convert
 
 
+def too_long(text: str, limit) -> str:
+    """Why a text is refused as too long, with its start: "is 25 characters long" alone did
+    not say which value of a row it was."""
+    start = text if len(text) <= 40 else text[:30].rstrip() + "…"
+    return f"'{start}' is {len(text):,} characters long; at most {limit} fit in this box"
+
+
 def _text_check(field: Field) -> Callable[[str], str]:
     """How a text box's answer is checked, its limits looked up once: too long or not in the
     box's pattern is a ValueProblem; anything else is kept as typed."""
@@ -186,7 +193,7 @@ def _text_check(field: Field) -> Callable[[str], str]:
 
     def check(text: str) -> str:
         if limit and len(text) > limit:
-            raise ValueProblem(f"is {len(text)} characters long; at most {limit} fit in this box")
+            raise ValueProblem(too_long(text, limit))
         if pattern is not None and pattern.fullmatch(text) is None:
             raise ValueProblem(_not_of_its_form(field, text))
         return text

@@ -37,6 +37,14 @@ _ABROAD_SHORT = {short: number for number, shorts in enumerate(
 MONTH_NAMES = [names[0][:3].capitalize() for names in _MONTH_WORDS]  # Jan ... Dec
 
 
+def _is_month(word: str) -> bool:
+    try:
+        _month(word)
+    except ValueProblem:
+        return False
+    return True
+
+
 def _month(word: str) -> int:
     """The month a name names: the start of its English name, of three letters or more
     ("Nov", "Sept.", "November"), a slip in a long English name that keeps its first three
@@ -220,9 +228,10 @@ def _known_date(s: str, text: str) -> str:
     m = re.fullmatch(r"([A-Za-z]+\.?)[ /-](\d{4})", s)
     if m:
         return f"{m.group(2)}-{_month(m.group(1)):02d}"
-    m = re.fullmatch(r"\d{1,2}([/.-])\d{1,2}\1(\d{2})|\d{1,2} ?[A-Za-z]+\.?[ /-]?(\d{2})", s)
-    if m:  # 11/3/26: 2026, or a birth in 1926? Not guessed
-        yy = m.group(2) or m.group(3)
+    m = re.fullmatch(r"\d{1,2}([/.-])\d{1,2}\1(\d{2})|\d{1,2}[ /-]?([A-Za-z]+)\.?[ /-]?(\d{2})|([A-Za-z]+)\.?[/-](\d{2})",
+                     s)  # 11/3/26, 4-Mar-26, and Mar-26 as Excel writes a date formatted mmm-yy
+    if m and (m.group(2) or _is_month(m.group(3) or m.group(5))):  # 2026, or a birth in 1926? Not guessed
+        yy = m.group(2) or m.group(4) or m.group(6)
         raise ValueProblem(f"'{text}' has a two-digit year: write the year in full (20{yy} or 19{yy}?)")
     if s.isdigit() and len(s) == 5 and _SERIAL_FROM <= int(s) <= _SERIAL_TO:
         day = (date(1899, 12, 30) + timedelta(days=int(s))).isoformat()

@@ -48,6 +48,10 @@ def _without_commas(text: str) -> str:
 
 
 _ROUGHLY = re.compile(r"(?:about|approx(?:\.|imately)?|around|roughly|circa|ca\.|~|\+/-)\s*", re.IGNORECASE)
+# a bound, as lab results and estimates are written: <10, > 5, <=2, ≥ 1, less than 10, up to 3
+_BOUND = re.compile(r"(?:<=?|>=?|[≤≥]|less than|more than|fewer than|under|over|below|above|at least|at most|"
+                    r"up to)\s*(?=[\d.,])", re.IGNORECASE)
+_BOUND_WORDS = {"<": "less than", ">": "more than", "<=": "at most", "≤": "at most", ">=": "at least", "≥": "at least"}
 
 
 def _counts_hours(field: Field) -> bool:
@@ -72,6 +76,12 @@ def decimal_text(field: Field, raw: str) -> str:
             raise ValueProblem(f"'{raw.strip()}' is not a number: write it without '{rough.group().strip()}' "
                                f"({text[rough.end():]}); the box has no place for it (say in the description that "
                                "it is an estimate, if that matters)") from None
+        bound = _BOUND.match(text)
+        if bound:  # "<10": the box holds one number, not a bound
+            said = _BOUND_WORDS.get(bound.group().strip(), bound.group().strip().lower())
+            raise ValueProblem(f"'{raw.strip()}' is a bound, not a number: write the number alone "
+                               f"({text[bound.end():]}), and say in the description that it was {said} that, "
+                               "if that matters") from None
         span = _TIME_SPAN.fullmatch(text)
         if span and _counts_hours(field):
             hours = Decimal(span.group(1)) + Decimal(span.group(2)) / 60 + Decimal(span.group(3) or 0) / 3600

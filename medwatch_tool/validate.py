@@ -131,7 +131,9 @@ def _explain_xsd(message: str, value_el) -> (str, Optional[str]):
         return f"'{m.group(1)}' is not an allowed value ({hint}`medwatch fields` lists all {len(allowed)})", None
     m = re.search(r"this exceeds the allowed maximum length of '(\d+)'", body)
     if m:
-        return f"is {len(value)} characters long; at most {m.group(1)} fit in this box", None
+        from .coerce import too_long
+
+        return too_long(value, m.group(1)), None
     if "facet 'minLength'" in body:
         return "is empty; leave the element out instead", None
     m = re.search(r"The value '(.*)' is not accepted by the pattern", body, re.S)

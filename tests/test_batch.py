@@ -478,8 +478,8 @@ def test_a_code_nobody_can_read_is_refused_with_the_nearest_one(runner, tmp_path
                                                                   "(did you mean MG/KG (per day: ")
     # "qd" is on the do-not-use lists (read as QID): not guessed, the short list is spelt out
     assert (qd["row"], qd["path"]) == ("3", "suspect_product[1]/frequency")
-    assert qd["message"] == ("'qd' is not one of the allowed values (BID, daily, HS, PRN, QID, TID, other); "
-                             "if none of them fits, choose other and write it in 'Other frequency'")
+    assert qd["message"] == ("'qd' is on the do-not-use lists of abbreviations (it is misread as QID, four times a "
+                             "day): write daily")  # (was the list alone, not saying why qd is not read)
 
 
 def test_jsonl_nested_rows_and_bad_lines(runner, tmp_path):

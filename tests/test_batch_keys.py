@@ -143,7 +143,7 @@ def test_an_unindexed_column_gives_one_problem_under_one_path(runner, tmp_path):
     src = write_csv(tmp_path / "in.csv", header, ["N1", *GIVEN, "Baclofen", "x" * 251, "5"])
     out = tmp_path / "o"
     assert "0 drafted, 1 with errors" in batch(runner, src, out).output
-    assert problems_of(out) == [("2", "event/test[1]/name", "is 251 characters long; at most 250 fit in this box")]
+    assert problems_of(out) == [("2", "event/test[1]/name", "'" + "x" * 30 + "…' is 251 characters long; at most 250 fit in this box")]
 
 
 # 4. gaps in a repeated group: problems name the input's entries

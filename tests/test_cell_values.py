@@ -230,7 +230,7 @@ def test_without_their_dots_no_two_choices_share_a_name():
     assert checked > 300
 
 
-@pytest.mark.parametrize("written", ["QD", "OD", "q8h", "QOD", "TIW", "continuous"])
+@pytest.mark.parametrize("written", ["OD", "q8h", "TIW", "continuous"])  # (QD, QOD: the do-not-use message)
 def test_a_refused_frequency_says_to_choose_other_and_write_it_beside(runner, tmp_path, written):
     [problems] = run_batch(runner, tmp_path, [{"suspect_product[1]/frequency": written,
                                                "suspect_product[1]/frequency_other": ""}])
@@ -561,3 +561,38 @@ def test_a_cell_written_as_excel_s_text_formula_is_read_as_excel_shows_it(runner
     assert (first["suspect_product[1]/lot"], first["reporter/postal_code"], first["patient/weight"],
             first["event/description"]) == ("00123", "02134", "70", 'Said "=x" twice')
     assert (second["suspect_product[1]/lot"], second["event/description"]) == ('0A"1', '="Nausea" then')
+
+
+@pytest.mark.parametrize("path, written, told", [
+    # an answer of the box beside: it got only this box's list
+    ("patient/race", "Hispanic", "'Hispanic' is not one of the allowed values: it answers patient/ethnicity (A5 "
+                                 "ethnicity), a box of its own: put it there"),
+    ("patient/ethnicity", "White", "it answers patient/race (A5 race)"),
+    # abbreviations on the do-not-use lists: not read, and said why (they got the list alone)
+    ("suspect_product/frequency", "q.d.", "'q.d.' is on the do-not-use lists of abbreviations (it is misread as QID, "
+                                          "four times a day): write daily"),
+    ("suspect_product/frequency", "QOD", "'QOD' is on the do-not-use lists of abbreviations (it is misread as QD or "
+                                        "QID): write every other day (choose other, and write it in the other "
+                                        "frequency's box)"),
+    ("suspect_product/dose_unit", "U", "'U' is on the do-not-use lists of abbreviations (it is misread as 0 or 4, or "
+                                       "as cc): write units (IU)"),
+    # a two-digit year as Excel writes d-mmm-yy and mmm-yy dates into a CSV (was "is not a date")
+    ("event/event_date", "4-Mar-26", "'4-Mar-26' has a two-digit year: write the year in full (2026 or 1926?)"),
+    ("event/event_date", "Mar-26", "'Mar-26' has a two-digit year: write the year in full (2026 or 1926?)"),
+    # a text too long says which one (was "is 25 characters long" alone)
+    ("patient/identifier", "Jane Q. Public-Smithsonian", "'Jane Q. Public-Smithsonian' is 26 characters long; at most "
+                                                         "20 fit in this box"),
+])
+def test_a_refusal_says_what_to_write_instead(path, written, told):
+    with pytest.raises(ValueProblem) as refused:
+        coerce_value(field(path), written)
+    assert told in str(refused.value), str(refused.value)
+
+
+@pytest.mark.parametrize("path, written, stored", [
+    ("event/problem_type", "AE", ["adverse_event"]), ("event/problem_type", "ADR", ["adverse_event"]),
+    ("device/operator", "nurse", "health_professional"), ("device/operator", "Physician", "health_professional"),
+])
+def test_what_clinicians_write_for_common_answers_is_read(path, written, stored):
+    """'AE' in B1 and 'nurse' in E5 operator were refused with the list alone."""
+    assert coerce_value(field(path), written) == stored

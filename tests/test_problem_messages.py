@@ -167,6 +167,12 @@ def test_a_number_with_a_unit_its_unit_box_refuses_says_why(runner, tmp_path, fo
     ("patient/weight", "70 - 75 kg", "'70 - 75 kg' is a range"),  # (spaced, it was told of the unit '- 75 kg')
     ("suspect_product[1]/dose", "1-2", "'1-2' is a range: give one number here (say the range in the description)"),
     ("patient/weight", "70-75 kg", "'70-75 kg' is a range: give one number here"),
+    # a bound ('~10 mg' was told why; '<10 mg' was only "is not a number")
+    ("suspect_product[1]/dose", "<10 mg", "'<10 mg' is a bound, not a number: write the number alone (10 mg), and say "
+                                          "in the description that it was less than that"),
+    ("patient/weight", "≥ 100", "'≥ 100' is a bound, not a number: write the number alone (100), and say in the "
+                                     "description that it was at least that"),
+    ("suspect_product[1]/dose", "up to 3", "'up to 3' is a bound, not a number: write the number alone (3)"),
 ])
 def test_a_date_fraction_or_range_in_a_number_box_is_named_as_such(runner, tmp_path, path, cell, message):
     """They were read as a number and a unit: "'1/2': the unit is not one that D2 dose unit
@@ -455,7 +461,8 @@ def test_a_text_too_long_is_told_so_whatever_invisible_characters_it_holds(runne
     row = dict(example_rows()[1], **{"reporter/last_name": "Moham\u200cmadi" + "x" * 120})
     result, out = run(runner, tmp_path, [row])
     [problem] = [p for p in read_problems(out) if p["path"] == "reporter/last_name"]
-    assert problem["message"] == "is 130 characters long; at most 100 fit in this box", problem
+    assert problem["message"] == "'" + row["reporter/last_name"][:30] + "…' is 130 characters long; at most 100 fit in " \
+                                 "this box", problem  # (its start said: "is 130 characters long" did not say which)
 
 
 def test_a_box_of_only_invisible_characters_is_no_answer(runner, tmp_path):
