@@ -162,7 +162,11 @@ def _explain_xsd(message: str, value_el) -> (str, Optional[str]):
                 f"round it to {places} place{'s' * (places != '1')}"), None
     m = re.search(r"The value '(.*)' has more digits than are allowed \('(\d+)'\)", body)
     if m:
-        return f"'{m.group(1)}' has more digits than fit in this box (at most {m.group(2)} in all)", None
+        said = f"'{m.group(1)}' has more digits than fit in this box (at most {m.group(2)} in all)"
+        if "." in m.group(1):  # 0.333333333333333: a formula's result, which a sheet shows rounded
+            said += (": round it (a spreadsheet holds a formula's result with all its digits, and may show it "
+                     "rounded; =ROUND(..., 2) rounds it in the sheet)")
+        return said, None
     if "Character content other than whitespace is not allowed" in body:
         return "holds text but should only hold other fields", None
     if "is not allowed" in body and "attribute" in body:

@@ -62,6 +62,13 @@ def test_schema_limits_are_said_in_words_and_problems_csv_shows_the_value_as_wri
     assert messages["patient/weight"] == ("'70.308' has more decimal places than fit in this box (at most 2): "
                                           "round it to 2 places")
     assert messages["suspect_product[1]/dose"] == "'123456789012345' has more digits than fit in this box (at most 12 in all)"
+    row["suspect_product[1]/dose"] = "0.333333333333333"  # =1/3 in a sheet, shown 0.33: said how to round it
+    again = tmp_path / "again"
+    again.mkdir()
+    result, out = run(runner, again, [row])
+    assert {p["path"]: p["message"] for p in read_problems(out)}["suspect_product[1]/dose"] == (
+        "'0.333333333333333' has more digits than fit in this box (at most 12 in all): round it (a spreadsheet holds "
+        "a formula's result with all its digits, and may show it rounded; =ROUND(..., 2) rounds it in the sheet)")
     assert messages["patient/age"] == "'-1' is too small: this box takes 0 or more"
     assert messages["suspect_product[1]/duration"] == "'0' is too small: this box takes only numbers above 0"
     assert "facet" not in result.output and "facet" not in (out / "problems.csv").read_text(encoding="utf-8-sig")
