@@ -108,14 +108,20 @@ def names_a_field(cells: Iterable[str]) -> bool:
 
 def _header_below(rows: Iterable[List[str]], source: str, looked: int = 10) -> Optional[InputError]:
     """The error naming the row that holds the header, when one of the next rows names only
-    fields, and how many rows to delete above it; None when none does."""
+    fields, or mostly (three or more, and a column of the clinic's own such as 'Notes': it
+    was told as row 1's title being no field), and how many rows to delete above it; None
+    when none does."""
     catalog = load_catalog()
     for number, names in enumerate(itertools.islice(rows, looked - 1), 2):
         named = [n.strip() for n in names if n and n.strip()]
-        if named and all(catalog.node(n) is not None or catalog.node(n.lower()) is not None for n in named):
+        other = [n for n in named if catalog.node(n) is None and catalog.node(n.lower()) is None]
+        if named and (not other or (len(named) - len(other) >= 3 and len(other) * 2 < len(named))):
             above = number - 1
+            also = "" if not other else (f"; then delete its columns that are no fields, or head them with the field "
+                                         f"path each holds: {', '.join(repr(_shown(n)) for n in other[:3])}"
+                                         + (f" and {len(other) - 3:,} more" if len(other) > 3 else ""))
             return HeaderFurtherDown(f"row 1 is not the header: the field paths are on row {number}; delete the "
-                                     f"{above} row{'s' * (above > 1)} above it (a report title, say)", source)
+                                     f"{above} row{'s' * (above > 1)} above it (a report title, say){also}", source)
     return None
 
 

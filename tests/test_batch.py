@@ -826,6 +826,15 @@ def test_a_report_title_above_the_header_is_named_with_the_rows_to_delete(runner
     assert result.exit_code == 1 and not (tmp_path / "o").exists()
     assert result.output == (f"Error: {src}: row 1 is not the header: the field paths are on row 3; "
                              "delete the 2 rows above it (a report title, say)\n")
+    # a column of the clinic's own beside them ('Notes'): the title was told as column 1 of a header
+    lines[2].append("Notes")
+    src = tmp_path / "with-notes.csv"
+    with open(src, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(lines)
+    result = runner.invoke(main, ["batch", str(src), "--out", str(tmp_path / "o")])
+    assert result.output == (f"Error: {src}: row 1 is not the header: the field paths are on row 3; delete the 2 "
+                             "rows above it (a report title, say); then delete its columns that are no fields, or "
+                             "head them with the field path each holds: 'Notes'\n"), result.output
 
 
 def test_column_names_in_capitals_are_the_same_fields(runner, tmp_path):
