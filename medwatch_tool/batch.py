@@ -81,8 +81,8 @@ def run_batch(source: Source, out_dir, render_to: Optional[str] = None, jobs: in
     if _journaled(folder) and not (resume or update):
         out_folder.Held(folder).release()  # a run writing there now is said as such (not "add --resume")
         raise OptionConflict("already holds a batch run: add --resume to finish it (a run that is done drafts "
-                         "nothing more, and --resume says so), --update to draft a corrected input into it "
-                         "again, or choose another --out", str(folder))
+                             "nothing more, and --resume says so), --update to draft a corrected input into it "
+                             "again, or choose another --out", str(folder))
     rows = iter(source)
     try:
         head = next(rows, None)  # reads the header: a wrong one stops the run before anything is written

@@ -56,8 +56,8 @@ def check_render(folder: Path, render_to: Optional[str]) -> None:
         said = f"--render {was}" if was else "no --render"
         asked = f"--render {render_to}" if render_to else "no --render"
         raise OptionConflict(f"its drafts were made with {said}, and this run asks for {asked}: run it the same "
-                         "way (the drafts would have pages of another form beside them, or old pages of rows "
-                         "since corrected), or choose another --out", str(folder))
+                             "way (the drafts would have pages of another form beside them, or old pages of rows "
+                             "since corrected), or choose another --out", str(folder))
 
 
 def begin(folder: Path, render_to: Optional[str]) -> None:

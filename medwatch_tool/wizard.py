@@ -258,7 +258,7 @@ class Interview:
         question = group.question if self.form == "3500B" and group.question else f"Any {name.lower()} to add?"
         if not self.decide(f"{prefix}{group.name}#any", question,
                            help_text=f"{group.help} Yes: its questions come next. No: the questions go on "
-                                     "to the next part."):
+                                     "to the next part.".strip()):
             return
         index = 1
         while True:
