@@ -96,6 +96,21 @@ def _nearest_in(group: "Group", name: str) -> List[str]:
     ('date_of_event', 'initials'), a start of it ('desc', 'freq'), or one keyboard slip
     ('sxe'); [] when none is clearly meant. (The whole path was matched before: the common
     'patient/' made 'patient/dob' the nearest of patient/sex, 'event/onset' of outcome.)"""
+    names, words = _names_of(group)
+    best = list({names[n] for n in names if _one_slip(name, n)})  # 'sxe', 'agw', 'dex': too short for a ratio
+    if not best:
+        near = [n for n in names if n[:1] == name[:1]]  # (a ratio finds a word that only ends alike)
+        best = [names[n] for n in difflib.get_close_matches(name, near, n=1, cutoff=0.75)]
+    # a box's name with a word more or less ('phone_number', 'postal', 'id'), or begun ('desc', 'las')
+    best = best or list(_with_a_word_more_or_less(names, name))
+    best = best or list(words.get(name, ()))  # a word of one box's label: 'initials' ("Person's initials")
+    best = best or _by_initials(group, name)
+    return best if len(best) == 1 else []
+
+
+def _names_of(group: "Group") -> Tuple[Dict[str, str], Dict[str, set]]:
+    """A group's fields by their names and their labels in either form ('date_of_event'),
+    and by each word of four letters or more of their labels ('initials')."""
     names, words = {}, {}
     for f in group.fields:
         names.setdefault(f.name, f.path)
@@ -103,18 +118,20 @@ def _nearest_in(group: "Group", name: str) -> List[str]:
             names.setdefault("_".join(label.lower().replace("#", "").split()), f.path)
             for word in re.findall(r"[a-z]{4,}", label.lower()):
                 words.setdefault(word, set()).add(f.path)
-    best = list({names[n] for n in names if _one_slip(name, n)})  # 'sxe', 'agw', 'dex': too short for a ratio
-    if not best:
-        near = [n for n in names if n[:1] == name[:1]]  # (a ratio finds a word that only ends alike)
-        best = [names[n] for n in difflib.get_close_matches(name, near, n=1, cutoff=0.75)]
-    # a box's name with a word more or less ('phone_number', 'postal', 'id'), or begun ('desc', 'las')
-    best = best or list({path for n, path in names.items()
-                         if name.startswith(n + "_") or n.startswith(name + "_") or f"_{name}" in f"_{n}_"
-                         or (len(name) >= 3 and n.startswith(name))})
-    best = best or list(words.get(name, ()))  # a word of one box's label: 'initials' ("Person's initials")
-    best = best or [f.path for f in group.fields  # the initials of a name of three words or more: 'dob'
-                    if len(name) >= 3 and "_".join(name) == "_".join(w[:1] for w in f.name.split("_"))]
-    return best if len(best) == 1 else []
+    return names, words
+
+
+def _with_a_word_more_or_less(names: Dict[str, str], name: str) -> set:
+    """A box's name with a word more or less ('phone_number', 'postal', 'id'), or begun ('desc', 'las')."""
+    return {path for n, path in names.items()
+            if name.startswith(n + "_") or n.startswith(name + "_") or f"_{name}" in f"_{n}_"
+            or (len(name) >= 3 and n.startswith(name))}
+
+
+def _by_initials(group: "Group", name: str) -> List[str]:
+    """The field a name of three words or more has as its initials: 'dob'."""
+    return [f.path for f in group.fields
+            if len(name) >= 3 and "_".join(name) == "_".join(w[:1] for w in f.name.split("_"))]
 
 
 def _alike(typed: str, name: str) -> bool:
@@ -276,16 +293,31 @@ class Catalog:
         return self._indexed(best[0], given) if best else None
 
     def _named_anywhere(self, key: str) -> List[str]:
-        """The one field of any group a name alone means ('Sex', 'race', 'Event Date',
-        'Patient Initials'): the whole path's nearest was 'event/test/date' for 'Event Date',
-        and a name without its group had none. [] where none or several are meant ('Lot':
-        a product's or a device's)."""
+        """The one field of any group a name alone means, as a clinic's own header names a
+        column ('Sex', 'Date of birth', 'Event Date', 'A1 Patient identifier', 'Patient
+        Initials', 'DOB', 'agee'): by its name or label whole first, then with a word more or
+        less, a word of its label, its initials, one slip after the same first letter; each
+        way across all groups, and [] where one names several ('Lot', 'Stop date': a product's
+        or a device's). (The whole path's nearest was a lab test's date for 'Event Date'; a
+        guess by likeness offered rechallenge for 'dechallenge', report_date for 'Report Type'.)"""
         name = "_".join(re.findall(r"[a-z0-9]+", key))
-        found = set()
-        for group in self.groups:  # ('event_date' whole first: 'date' in event is any of its dates)
-            own = name[len(group.name) + 1:] if name.startswith(group.name + "_") else ""
-            found.update(_nearest_in(group, name) or (_nearest_in(group, own) if own else ()))
-        return list(found) if len(found) == 1 else []
+        name = re.sub(r"^[a-h]\d{1,2}[a-z]?_(?=[a-z])", "", name)  # a box before a label: 'a1_patient_identifier'
+        tried = []
+        for group in self.groups:
+            names, words = _names_of(group)
+            own = [name] + ([name[len(group.name) + 1:]] if name.startswith(group.name + "_") else [])
+            tried.append((group, names, words, [n for n in own if n]))
+        ways = (lambda group, names, words, n: [names[n]] if n in names else [],
+                lambda group, names, words, n: _with_a_word_more_or_less(names, n),
+                lambda group, names, words, n: words.get(n, ()),
+                lambda group, names, words, n: _by_initials(group, n),
+                lambda group, names, words, n: [path for m, path in names.items()  # ('units' is no slip of a lab's unit)
+                                                if m[:1] == n[:1] and n != m + "s" and _one_slip(n, m)])
+        for way in ways:
+            found = {path for group, names, words, own in tried for n in own for path in way(group, names, words, n)}
+            if found:
+                return list(found) if len(found) == 1 else []
+        return []
 
     def _indexed(self, template: str, given) -> str:
         """`template` in the column spelling, taking the index of the given path's step at

@@ -69,8 +69,8 @@ def code_value(field: Field, text: str) -> str:
                           f"{unsafe[1]}): write {unsafe[2]}")
     beside = _answer_of_a_box_beside(field, key)
     if beside is not None:  # 'Hispanic' in race: an answer of ethnicity
-        raise CodeProblem(f"'{text.strip()}' is not one of the allowed values: it answers {beside.path} "
-                          f"({beside.box} {beside.label.lower()}), a box of its own: put it there")
+        raise CodeProblem(f"'{text.strip()}' is not one of the allowed values: it is an answer of "
+                          f"{beside.label.lower()} ({beside.path}), a box of its own: put it there")
     raise CodeProblem(f"'{text.strip()}' is not one of the allowed values ({_offer(field, key, names)})"
                       f"{_write_other(field)}")
 
@@ -84,13 +84,18 @@ _DO_NOT_USE = {
 }
 
 _ANY_LIST = frozenset({"unknown", "UNK", "other", "yes", "no"})  # answers of many lists: they say no box
+_YES_NO = frozenset({"yes", "no", "y", "n", "true", "false", "1", "0"})  # (ethnicity reads 'no' as not Hispanic)
 
 
 def _answer_of_a_box_beside(field: Field, key: str):
-    """The other box of the field's group whose list names `key` exactly ('Hispanic' in race
-    is ethnicity's; it got only race's list), or None."""
+    """The other list of the same form box whose answers name `key` exactly ('Hispanic' in
+    race is an answer of ethnicity, both A5; it got only race's list), or None. Only in the
+    same box: across a group, 'W' in sex was sent to the age unit (weeks), 'day' in the
+    frequency to the duration unit, and a route 'patch' to the strength unit."""
+    if key in _YES_NO:
+        return None
     for other in (field.group.fields if field.group is not None else ()):
-        if other is not field and other.choices:
+        if other is not field and other.choices and other.box == field.box and other.choice("MG") is None:
             value = _names(tuple(other.choices))[0].get(key)
             if value is not None and value not in _ANY_LIST:
                 return other
@@ -164,21 +169,48 @@ def _offer(field: Field, key: str, names: Dict[str, str]) -> str:
 
 
 def _offer_unit(key: str, names: Dict[str, str], values: List[str]) -> str:
-    """The unit a unit of parts names when each part is a unit of the list ('units/kg': IU/KG),
-    a last part per time left to the frequency ('mcg/day': UGM, 'mcg/kg/min': UGM/KG); else
-    none. Matched whole, 'mcg/mL' was offered MG/ML, a thousand times more, and 'ng/mL' MG/ML:
-    the list has neither, and a unit of another size or another kind is never offered."""
+    """The unit a unit of parts names, each part read for itself ('units/kg': IU/KG, 'mcg/hour':
+    UGM/HR, 'mg/m^2': MG/SQ M), a last part per time the list lacks left to the frequency
+    ('mcg/day': UGM, 'mcg/kg/min': UGM/KG); else the nearest whose parts are the ones read. Matched
+    whole, 'mcg/mL' was offered MG/ML, a thousand times more, and 'ng/mL' MG/ML: the list has
+    neither, and a unit of another size or another kind is never offered."""
     parts = [part.strip() for part in key.split("/")]
-    per = parts.pop() if len(parts) > 1 and parts[-1] in _TIMES else ""
-    codes = [names.get(part) or _one_slip_of(part, names) for part in parts]
-    unit = "/".join(codes) if all(codes) and not any("/" in code for code in codes) else None
-    if per:
-        unit = unit or names.get("/".join(parts))  # 'mg/kg/day': mg/kg is a unit of the list
+    codes = [_part_code(part, names) for part in parts]
     tail = f"`medwatch fields` lists all {len(values)}"
-    if unit in values:
-        said = f" (per {per}: how often goes in the frequency box)" if per and per != "dose" else ""
-        return f"did you mean {unit}{said}? {tail}"
-    return f"the list has no such unit, nor one of the same size: write the amount in a unit it has; {tail}"
+    if all(codes) and "/".join(codes) in values:
+        return f"did you mean {'/'.join(codes)}? {tail}"
+    if len(parts) > 1 and parts[-1] in _TIMES:
+        rest = "/".join(codes[:-1]) if all(codes[:-1]) else names.get("/".join(parts[:-1]))
+        if rest in values:  # ('mg/kg/day': mg/kg is a unit of the list)
+            said = f" (per {parts[-1]}: how often goes in the frequency box)" if parts[-1] != "dose" else ""
+            return f"did you mean {rest}{said}? {tail}"
+    near = [names[n] for n in difflib.get_close_matches(key, list(names), n=3, cutoff=0.75)
+            if not _another_word(key, n)]
+    near = [code for code in dict.fromkeys(near) if _same_parts(code.split("/"), codes)]
+    if near:
+        return f"did you mean {' or '.join(near)}? {tail}"
+    if all(codes):
+        return f"the list has no such unit, nor one of the same size: write the amount in a unit it has; {tail}"
+    return tail
+
+
+# the parts of the list's units that are no unit of their own (per hour, per square metre of body
+# surface), and U, units (no unit of its own: on the do-not-use lists), in U/kg
+_PARTS = {"u": "IU", "h": "HR", "hr": "HR", "hrs": "HR", "hour": "HR", "hours": "HR",
+          "m2": "SQ M", "m^2": "SQ M", "m 2": "SQ M", "m*2": "SQ M", "sqm": "SQ M", "sq m": "SQ M"}
+
+
+def _part_code(part: str, names: Dict[str, str]) -> str:
+    """The code of one part of a unit ('mcg': UGM, 'hour': HR, 'm^2': SQ M, 'mcgs': UGM), or ''."""
+    code = names.get(part, "")
+    if code and "/" not in code:
+        return code
+    return _PARTS.get(part) or _one_slip_of(part, names)
+
+
+def _same_parts(offered: List[str], read: List[str]) -> bool:
+    """Whether a unit offered has the parts read where they were read (none of another size)."""
+    return len(offered) == len(read) and all(not part or part == code for code, part in zip(offered, read))
 
 
 def _one_slip_of(part: str, names: Dict[str, str]) -> str:

@@ -239,8 +239,8 @@ def coerce_values(values: Mapping[str, object], notes: Optional[List[Tuple[str, 
                 out[path] = convert(text)
             except ValueProblem as exc:
                 if text.casefold() in NOT_GIVEN:
-                    if notes is not None and text == "?":
-                        notes.append((path, QUESTION_MARK))
+                    if text == "?":
+                        _question_mark(path, field, out, notes)
                     continue  # "N/A" in a date, number or code box: an empty cell, not a wrong one
                 invisible = invisible_problem(field, text)
                 if invisible:
@@ -271,11 +271,13 @@ def coerce_values(values: Mapping[str, object], notes: Optional[List[Tuple[str, 
         except ValueProblem as exc:
             if not (isinstance(raw, str) and raw.strip().casefold() in NOT_GIVEN):
                 problems.append((path, (isinstance(raw, str) and unstorable(raw)) or str(exc)))
-            elif notes is not None and raw.strip() == "?":
-                notes.append((path, QUESTION_MARK))
+            elif raw.strip() == "?":
+                _question_mark(path, field, out, notes)
             continue
         if value not in ("", []):
             out[path] = value
+        if field.multiple and notes is not None and _asks(raw):  # "white; ?": the '?' is no answer
+            notes.append((path, QUESTION_MARK))
     if unknown > _UNKNOWN_SHOWN:
         problems.append(("", f"and {unknown - _UNKNOWN_SHOWN:,} more keys that are not fields"))
     return out, problems
@@ -328,6 +330,23 @@ NOT_GIVEN = frozenset({"n/a", "n.a.", "n.a", "na", "not applicable", "-", "--", 
 
 # said of a "?" read as no value: it may also mean "check this", and the box is left empty
 QUESTION_MARK = "'?' is read as not known, and the box left empty: give the answer if it is known"
+
+
+def _question_mark(path: str, field: Field, out: dict, notes: Optional[list]) -> None:
+    """A cell of only '?': a list's own unknown where it has one (D2 route, dose unit UNK), as
+    'unk' and 'unknown' are; else no answer, said in `notes`. (Not a word of those lists: '10?'
+    in a dose was read as 10 UNK.)"""
+    unknown = next((c.value for c in field.choices if c.value in ("unknown", "UNK")), None)
+    if unknown is not None and not field.multiple:
+        out[path] = unknown
+    elif notes is not None:
+        notes.append((path, QUESTION_MARK))
+
+
+def _asks(raw) -> bool:
+    """Whether an answer of several holds a '?' among them ("white; ?", ["?"])."""
+    items = raw if isinstance(raw, (list, tuple)) else re.split(r"[;,]", str(raw))
+    return any(item is not None and str(item).strip() == "?" for item in items)
 
 # what a spreadsheet shows, and exports, for a formula that failed: #N/A (a lookup that found
 # nothing), #REF!, #DIV/0!, #VALUE!... in Excel (#NV, #WERT!, #BEZUG! in German, #VALEUR! in

@@ -228,10 +228,17 @@ def _known_date(s: str, text: str) -> str:
     m = re.fullmatch(r"([A-Za-z]+\.?)[ /-](\d{4})", s)
     if m:
         return f"{m.group(2)}-{_month(m.group(1)):02d}"
-    m = re.fullmatch(r"\d{1,2}([/.-])\d{1,2}\1(\d{2})|\d{1,2}[ /-]?([A-Za-z]+)\.?[ /-]?(\d{2})|([A-Za-z]+)\.?[/-](\d{2})",
-                     s)  # 11/3/26, 4-Mar-26, and Mar-26 as Excel writes a date formatted mmm-yy
-    if m and (m.group(2) or _is_month(m.group(3) or m.group(5))):  # 2026, or a birth in 1926? Not guessed
-        yy = m.group(2) or m.group(4) or m.group(6)
+    m = re.fullmatch(r"\d{1,2}([/.-])\d{1,2}\1(\d{2})|\d{1,2}[ /-]?[A-Za-z]+\.?[ /-]?(\d{2})", s)
+    if m:  # 11/3/26, 4-Mar-26: 2026, or a birth in 1926? Not guessed
+        yy = m.group(2) or m.group(3)
+        raise ValueProblem(f"'{text}' has a two-digit year: write the year in full (20{yy} or 19{yy}?)")
+    m = re.fullmatch(r"([A-Za-z]+)\.?[/-](\d{2})", s)
+    if m and _is_month(m.group(1)):  # Mar-26, as Excel writes a date formatted mmm-yy into a CSV
+        month, yy = _month(m.group(1)), m.group(2)
+        named = MONTH_NAMES[month - 1]
+        if 1 <= int(yy) <= calendar.monthrange(2000, month)[1]:  # (or the 26th of March, its year left out)
+            raise ValueProblem(f"'{text}' could be {named} 20{yy} (a two-digit year) or {named} {int(yy)} without "
+                               f"its year: write the date in full (20{yy}-{month:02d}, or the day with its year)")
         raise ValueProblem(f"'{text}' has a two-digit year: write the year in full (20{yy} or 19{yy}?)")
     if s.isdigit() and len(s) == 5 and _SERIAL_FROM <= int(s) <= _SERIAL_TO:
         day = (date(1899, 12, 30) + timedelta(days=int(s))).isoformat()

@@ -443,6 +443,15 @@ def test_a_question_mark_is_not_known_and_said(runner, tmp_path):
     values = draft_values(read_draft(out / "ASK.xml"))
     assert (values["suspect_product[1]/route"], values["suspect_product[1]/dose_unit"]) == ("unknown", "UNK")
     assert not {"patient/sex", "suspect_product[1]/dose", "suspect_product[1]/start_date"} & set(values)
+    # a '?' among answers of several is said too; a number with a '?' is no number with the unit UNK
+    rows = [dict(row, **{"admin/report_id": "RACE", "patient/race": "white; ?"}),
+            dict(row, **{"admin/report_id": "TEN", "suspect_product[1]/dose": "10?", "suspect_product[1]/dose_unit": ""})]
+    out = tmp_path / "o2"
+    runner.invoke(main, ["batch", str(write_csv(tmp_path / "e2.csv", rows)), "--out", str(out)])
+    said = {(p["report_id"], p["path"]): p["message"] for p in read_problems(out)}
+    assert said["RACE", "patient/race"].startswith("'?' is read as not known")
+    assert said["TEN", "suspect_product[1]/dose"].startswith("'10?': the unit is not one that D2 dose unit takes")
+    assert draft_values(read_draft(out / "RACE.xml"))["patient/race"] == ["white"]
 
 
 @pytest.mark.parametrize("phone, taken", [("555-123-4567 x22", True), ("(614) 555-0142 Ext 7", True),
@@ -869,6 +878,16 @@ def test_column_names_in_capitals_are_the_same_fields(runner, tmp_path):
     ("patient/age,Patient Initials", "column 2 'Patient Initials' is not a field; did you mean 'patient/identifier'?"),
     ("patient/age,race", "column 2 'race' is not a field; did you mean 'patient/race'?"),
     ("patient/age,DOB", "column 2 'DOB' is not a field; did you mean 'patient/date_of_birth'?"),
+    ("patient/age,Date of birth", "column 2 'Date of birth' is not a field; did you mean 'patient/date_of_birth'?"),
+    ("patient/age,A1 Patient identifier", "column 2 'A1 Patient identifier' is not a field; did you mean "
+                                          "'patient/identifier'?"),
+    ("patient/age,dechallenge", "column 2 'dechallenge' is not a field; did you mean 'suspect_product[1]/dechallenge'?"),
+    ("patient/age,event_death_date", "column 2 'event_death_date' is not a field; did you mean 'event/death_date'?"),
+    ("patient/sex,agee", "column 2 'agee' is not a field; did you mean 'patient/age'?"),
+    # no guess by likeness for a name alone (a version offered report_date for 'Report Type', a
+    # lab test's unit for 'Units', rechallenge for 'dechallenge')
+    ("patient/age,Report Type", "column 2 'Report Type' is not a field ("),
+    ("patient/age,Units", "column 2 'Units' is not a field ("),
     ("patient/age,Lot", "column 2 'Lot' is not a field ("),
     ("patient/age,Stop date", "column 2 'Stop date' is not a field ("),
     ("patient/age,Notes", "column 2 'Notes' is not a field (delete a column of your own, or head it with the field "

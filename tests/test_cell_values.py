@@ -77,6 +77,10 @@ def test_doses_per_body_surface_are_read(runner, tmp_path, written, stored):
 @pytest.mark.parametrize("written, offered", [
     ("mcg/mL", None), ("ng/mL", None), ("g/L", None),  # (were offered MG/ML: 1,000 or a million times off)
     ("units/kg", "IU/KG"), ("mgs/kg", "MG/KG"),  # (units/kg was offered IU: the per-kg lost)
+    # parts that are no unit of their own, as the list's units have them (a version of this change
+    # said the list had no such unit, and offered mcg/hour UGM with a frequency: UGM/HR is a rate)
+    ("mg/m^2", "MG/SQ M"), ("mcg/sqm", "UGM/SQ M"), ("mcg/hour", "UGM/HR"), ("mcg/hrs", "UGM/HR"),
+    ("U/kg", "IU/KG"),
     ("mcg/kg/min", "UGM/KG (per min: how often goes in the frequency box)"),
     ("mL/hr", "ML (per hr: how often goes in the frequency box)"), ("mg/dose", "MG")])
 def test_a_unit_of_parts_is_offered_only_the_unit_its_parts_name(written, offered):
@@ -565,9 +569,15 @@ def test_a_cell_written_as_excel_s_text_formula_is_read_as_excel_shows_it(runner
 
 @pytest.mark.parametrize("path, written, told", [
     # an answer of the box beside: it got only this box's list
-    ("patient/race", "Hispanic", "'Hispanic' is not one of the allowed values: it answers patient/ethnicity (A5 "
-                                 "ethnicity), a box of its own: put it there"),
-    ("patient/ethnicity", "White", "it answers patient/race (A5 race)"),
+    ("patient/race", "Hispanic", "'Hispanic' is not one of the allowed values: it is an answer of ethnicity "
+                                 "(patient/ethnicity), a box of its own: put it there"),
+    ("patient/ethnicity", "White", "it is an answer of race (patient/race)"),
+    # only a list of the same box (A5 both): 'W' in sex was sent to the age unit (weeks), a route
+    # 'patch' to the strength unit, 'no' in race to ethnicity; they keep the list's own words
+    ("patient/sex", "W", "'W' is not one of the allowed values (male, female)"),
+    ("suspect_product/route", "patch", "if none of them fits, choose other and write it in 'Other route'"),
+    ("suspect_product/frequency", "day", "if none of them fits, choose other and write it in 'Other frequency'"),
+    ("patient/race", "no", "'no' is not one of the allowed values (american_indian_alaska_native, asian"),
     # abbreviations on the do-not-use lists: not read, and said why (they got the list alone)
     ("suspect_product/frequency", "q.d.", "'q.d.' is on the do-not-use lists of abbreviations (it is misread as QID, "
                                           "four times a day): write daily"),
@@ -578,7 +588,10 @@ def test_a_cell_written_as_excel_s_text_formula_is_read_as_excel_shows_it(runner
                                        "as cc): write units (IU)"),
     # a two-digit year as Excel writes d-mmm-yy and mmm-yy dates into a CSV (was "is not a date")
     ("event/event_date", "4-Mar-26", "'4-Mar-26' has a two-digit year: write the year in full (2026 or 1926?)"),
-    ("event/event_date", "Mar-26", "'Mar-26' has a two-digit year: write the year in full (2026 or 1926?)"),
+    ("event/event_date", "Mar-26", "'Mar-26' could be Mar 2026 (a two-digit year) or Mar 26 without its year: write "
+                                   "the date in full (2026-03, or the day with its year)"),
+    ("event/event_date", "Mar-45", "'Mar-45' has a two-digit year: write the year in full (2045 or 1945?)"),
+    ("event/event_date", "4 Mrz 26", "'4 Mrz 26' has a two-digit year"),  # (a month name not read: as before)
     # a text too long says which one (was "is 25 characters long" alone)
     ("patient/identifier", "Jane Q. Public-Smithsonian", "'Jane Q. Public-Smithsonian' is 26 characters long; at most "
                                                          "20 fit in this box"),
