@@ -276,7 +276,7 @@ def coerce_values(values: Mapping[str, object], notes: Optional[List[Tuple[str, 
             continue
         if value not in ("", []):
             out[path] = value
-        if field.multiple and notes is not None and _asks(raw):  # "white; ?": the '?' is no answer
+        if notes is not None and field.multiple and "?" in str(raw) and _asks(raw):  # "white; ?": no answer
             notes.append((path, QUESTION_MARK))
     if unknown > _UNKNOWN_SHOWN:
         problems.append(("", f"and {unknown - _UNKNOWN_SHOWN:,} more keys that are not fields"))
