@@ -365,15 +365,18 @@ class Interview:
             for p in problems:
                 where = self.where(p)
                 self.echo(("  ! " if p.is_error else "  ~ ") + (where + ": " if where else "") + p.message)
-            fixable = [p for p in problems if p.is_error and p.path and self.catalog.node(p.path) is not None
-                       and (p.path, p.message) not in declined]
+            fixable = []  # one offer a box, however many rules hit it
+            for p in problems:
+                if (p.is_error and p.path and self.catalog.node(p.path) is not None and p.path not in declined
+                        and all(p.path != q.path for q in fixable)):
+                    fixable.append(p)
             before = dict(self.values)
             for p in fixable:
                 if not self.confirm(f"Fix {self.where(p)} now?", help_text=(
                         "Yes: the question(s) this problem is about are asked again now. No: it stays as it "
                         f"is; your draft is kept, and `medwatch new --resume {shlex.quote(str(self.draft))}` "
                         "offers to fix it later.")):
-                    declined.add((p.path, p.message))
+                    declined.add(p.path)
                     continue
                 self.fix(p.path)
             if not fixable or self.values == before:

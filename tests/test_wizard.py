@@ -411,3 +411,16 @@ def test_a_control_character_in_an_answer_is_asked_again_not_the_end(runner, tmp
             "hold: remove it. Please type the answer again") in result.output
     assert draft_values(read_draft(draft))["event/description"] == "rash on the arm"
 
+
+
+def test_a_box_two_rules_hit_is_offered_once(runner, tmp_path):
+    """A date of death before the event and without death among the outcomes breaks two rules
+    at one box: "Fix A2 Date of death now?" was asked twice in a row."""
+    draft = tmp_path / "copy.xml"
+    text = (EXAMPLES / "baclofen-missed-refill-consumer.xml").read_text(encoding="utf-8")
+    draft.write_text(text.replace("<event_date>", "<death_date>2020-01-01</death_date><event_date>", 1),
+                     encoding="utf-8")
+    result = runner.invoke(main, ["new", "--resume", str(draft)], input="\n" * 300)  # Enter: yes to a fix
+    assert result.output.count("! A2 Date of death: ") == 2, result.output[-2500:]  # two problems, one box
+    assert result.output.count("Fix A2 Date of death now?") == 1, result.output[-2500:]
+    assert "Stopped." not in result.output and result.exit_code == 1
