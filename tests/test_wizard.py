@@ -424,3 +424,13 @@ def test_a_box_two_rules_hit_is_offered_once(runner, tmp_path):
     assert result.output.count("! A2 Date of death: ") == 2, result.output[-2500:]  # two problems, one box
     assert result.output.count("Fix A2 Date of death now?") == 1, result.output[-2500:]
     assert "Stopped." not in result.output and result.exit_code == 1
+
+
+def test_a_help_that_names_an_answer_names_it_as_the_consumer_form_lists_it():
+    """D7/D8's help said "choose 'doesn't apply'", an answer the consumer form lists as "it was
+    not stopped, reduced or restarted": a patient looked for words that were not there."""
+    for path in ("suspect_product/dechallenge", "suspect_product/rechallenge"):
+        field = CATALOG.field(path)
+        named = re.findall(r"'([^']+)'", field.help.replace("doesn't", "does\u2019t"))
+        shown = {choice.text("3500B").replace("doesn't", "does\u2019t") for choice in field.choices}
+        assert shown & set(named), (path, field.help)
