@@ -64,7 +64,8 @@ def _month(word: str) -> int:
                     or (len(key) >= 5 and any(name.startswith(key) and 3 * len(key) >= 2 * len(name)
                                               for name in abroad))):  # most of a name: 'Noviem', not 'Fever'
                 return number
-    raise ValueProblem(f"'{word}' is not a month name")
+    raise ValueProblem(f"'{word}' is not a month name: give the month (Nov 2026, 2026-11), or the year alone "
+                       "(2026) if the month is not known")
 
 
 def _full(y: int, m: int, d: int, raw: str) -> str:

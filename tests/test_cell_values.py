@@ -592,6 +592,9 @@ def test_a_cell_written_as_excel_s_text_formula_is_read_as_excel_shows_it(runner
                                    "the date in full (2026-03, or the day with its year)"),
     ("event/event_date", "Mar-45", "'Mar-45' has a two-digit year: write the year in full (2045 or 1945?)"),
     ("event/event_date", "4 Mrz 26", "'4 Mrz 26' has a two-digit year"),  # (a month name not read: as before)
+    # a season or a part of a year: what to write instead (was "'early' is not a month name" alone)
+    ("event/event_date", "early 2025", "'early' is not a month name: give the month (Nov 2026, 2026-11), or the year "
+                                       "alone (2026) if the month is not known"),
     # a text too long says which one (was "is 25 characters long" alone)
     ("patient/identifier", "Jane Q. Public-Smithsonian", "'Jane Q. Public-Smithsonian' is 26 characters long; at most "
                                                          "20 fit in this box"),
