@@ -116,6 +116,7 @@ def _names_of(group: "Group") -> Tuple[Dict[str, str], Dict[str, set]]:
         names.setdefault(f.name, f.path)
         for label in filter(None, (f.label, f.label_3500b)):
             names.setdefault("_".join(label.lower().replace("#", "").split()), f.path)
+            names.setdefault("_".join(re.findall(r"[a-z0-9]+", label.lower())), f.path)  # (its punctuation left out)
             for word in re.findall(r"[a-z]{4,}", label.lower()):
                 words.setdefault(word, set()).add(f.path)
     return names, words
@@ -278,7 +279,7 @@ class Catalog:
         group = self.group(where)
         candidates = [f.path for f in self.fields]
         if not where:  # a box's name or label alone, as a clinic's own header writes it ('Dose', 'Event Date')
-            best = self._named_anywhere(key)
+            best = self._named_anywhere(path.strip())
         elif group is not None:
             # a field's own name in another group first ('event/date_of_birth': not event/death_date),
             # where one group has it and either is no product's (concomitant/dose is no suspect product's)
@@ -294,25 +295,28 @@ class Catalog:
 
     def _named_anywhere(self, key: str) -> List[str]:
         """The one field of any group a name alone means, as a clinic's own header names a
-        column ('Sex', 'Date of birth', 'Event Date', 'A1 Patient identifier', 'Patient
-        Initials', 'DOB', 'agee'): by its name or label whole first, then with a word more or
-        less, a word of its label, its initials, one slip after the same first letter; each
-        way across all groups, and [] where one names several ('Lot', 'Stop date': a product's
-        or a device's). (The whole path's nearest was a lab test's date for 'Event Date'; a
+        column ('Sex', 'Date of birth', 'DateOfBirth', 'Event Date', 'A1 Patient identifier',
+        'Dose Units', 'DOB', 'agee'): by its name or label whole first, then by one slip after
+        the same first letter, with a word more or less, a word of its label, its initials;
+        each way across all groups, and [] where one names several ('Lot', 'Stop date': a
+        product's or a device's). A lab test's box only with 'test' in the name ('Date' is
+        no test date). (The whole path's nearest was a lab test's date for 'Event Date'; a
         guess by likeness offered rechallenge for 'dechallenge', report_date for 'Report Type'.)"""
-        name = "_".join(re.findall(r"[a-z0-9]+", key))
+        spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", key).lower()  # ('DateOfBirth')
+        name = "_".join(re.findall(r"[a-z0-9]+", spaced))
         name = re.sub(r"^[a-h]\d{1,2}[a-z]?_(?=[a-z])", "", name)  # a box before a label: 'a1_patient_identifier'
         tried = []
         for group in self.groups:
             names, words = _names_of(group)
-            own = [name] + ([name[len(group.name) + 1:]] if name.startswith(group.name + "_") else [])
-            tried.append((group, names, words, [n for n in own if n]))
+            prefixed = name[len(group.name) + 1:] if name.startswith(group.name + "_") else ""
+            nested = group.parent is not None and group.parent.parent is not None
+            own = [n for n in ([prefixed] if nested else [name, prefixed]) if n]
+            tried.append((group, names, words, own))
         ways = (lambda group, names, words, n: [names[n]] if n in names else [],
+                lambda group, names, words, n: [path for m, path in names.items() if m[:1] == n[:1] and _one_slip(n, m)],
                 lambda group, names, words, n: _with_a_word_more_or_less(names, n),
                 lambda group, names, words, n: words.get(n, ()),
-                lambda group, names, words, n: _by_initials(group, n),
-                lambda group, names, words, n: [path for m, path in names.items()  # ('units' is no slip of a lab's unit)
-                                                if m[:1] == n[:1] and n != m + "s" and _one_slip(n, m)])
+                lambda group, names, words, n: _by_initials(group, n))
         for way in ways:
             found = {path for group, names, words, own in tried for n in own for path in way(group, names, words, n)}
             if found:

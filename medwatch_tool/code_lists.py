@@ -153,7 +153,8 @@ def _another_word(key: str, name: str) -> bool:
     return min(len(key), len(name)) - start - end >= 3  # three letters or more unalike between alike ends
 
 
-_TIMES = frozenset({"d", "day", "24h", "24 h", "h", "hr", "hour", "wk", "week", "mo", "month", "min", "dose"})
+_TIMES = frozenset({"d", "day", "days", "24h", "24 h", "h", "hr", "hrs", "hour", "hours", "wk", "week", "weeks",
+                    "mo", "month", "months", "min", "mins", "minute", "minutes", "dose"})
 
 
 def _offer(field: Field, key: str, names: Dict[str, str]) -> str:
@@ -171,9 +172,10 @@ def _offer(field: Field, key: str, names: Dict[str, str]) -> str:
 def _offer_unit(key: str, names: Dict[str, str], values: List[str]) -> str:
     """The unit a unit of parts names, each part read for itself ('units/kg': IU/KG, 'mcg/hour':
     UGM/HR, 'mg/m^2': MG/SQ M), a last part per time the list lacks left to the frequency
-    ('mcg/day': UGM, 'mcg/kg/min': UGM/KG); else the nearest whose parts are the ones read. Matched
-    whole, 'mcg/mL' was offered MG/ML, a thousand times more, and 'ng/mL' MG/ML: the list has
-    neither, and a unit of another size or another kind is never offered."""
+    ('mcg/day': UGM, 'mcg/kg/min': UGM/KG); else none. Matched whole, 'mcg/mL' was offered MG/ML,
+    a thousand times more, and 'ng/mL' MG/ML, and a part not read ('mgm/hr') let one of another
+    size through (UGM/HR): the list has none of them, and a unit of another size or another kind
+    is never offered."""
     parts = [part.strip() for part in key.split("/")]
     codes = [_part_code(part, names) for part in parts]
     tail = f"`medwatch fields` lists all {len(values)}"
@@ -184,14 +186,9 @@ def _offer_unit(key: str, names: Dict[str, str], values: List[str]) -> str:
         if rest in values:  # ('mg/kg/day': mg/kg is a unit of the list)
             said = f" (per {parts[-1]}: how often goes in the frequency box)" if parts[-1] != "dose" else ""
             return f"did you mean {rest}{said}? {tail}"
-    near = [names[n] for n in difflib.get_close_matches(key, list(names), n=3, cutoff=0.75)
-            if not _another_word(key, n)]
-    near = [code for code in dict.fromkeys(near) if _same_parts(code.split("/"), codes)]
-    if near:
-        return f"did you mean {' or '.join(near)}? {tail}"
     if all(codes):
         return f"the list has no such unit, nor one of the same size: write the amount in a unit it has; {tail}"
-    return tail
+    return f"no unit of the list is written so: write the amount in a unit it has; {tail}"
 
 
 # the parts of the list's units that are no unit of their own (per hour, per square metre of body
@@ -206,11 +203,6 @@ def _part_code(part: str, names: Dict[str, str]) -> str:
     if code and "/" not in code:
         return code
     return _PARTS.get(part) or _one_slip_of(part, names)
-
-
-def _same_parts(offered: List[str], read: List[str]) -> bool:
-    """Whether a unit offered has the parts read where they were read (none of another size)."""
-    return len(offered) == len(read) and all(not part or part == code for code, part in zip(offered, read))
 
 
 def _one_slip_of(part: str, names: Dict[str, str]) -> str:

@@ -334,11 +334,12 @@ QUESTION_MARK = "'?' is read as not known, and the box left empty: give the answ
 
 def _question_mark(path: str, field: Field, out: dict, notes: Optional[list]) -> None:
     """A cell of only '?': a list's own unknown where it has one (D2 route, dose unit UNK), as
-    'unk' and 'unknown' are; else no answer, said in `notes`. (Not a word of those lists: '10?'
-    in a dose was read as 10 UNK.)"""
+    'unk' and 'unknown' are, unless the box has an answer already (the unit of '10 mg' in the
+    dose: it was overwritten by UNK); else no answer, said in `notes`. (Not a word of those
+    lists: '10?' in a dose was read as 10 UNK.)"""
     unknown = next((c.value for c in field.choices if c.value in ("unknown", "UNK")), None)
     if unknown is not None and not field.multiple:
-        out[path] = unknown
+        out.setdefault(path, unknown)  # (a unit read with its number, '10 mg', is the one given)
     elif notes is not None:
         notes.append((path, QUESTION_MARK))
 

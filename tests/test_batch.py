@@ -452,6 +452,15 @@ def test_a_question_mark_is_not_known_and_said(runner, tmp_path):
     assert said["RACE", "patient/race"].startswith("'?' is read as not known")
     assert said["TEN", "suspect_product[1]/dose"].startswith("'10?': the unit is not one that D2 dose unit takes")
     assert draft_values(read_draft(out / "RACE.xml"))["patient/race"] == ["white"]
+    # the unit given with the number stays, a '?' in its box beside it (a version made it UNK without a word)
+    for first in ("suspect_product[1]/dose", "suspect_product[1]/dose_unit"):  # either column first
+        given = {"admin/report_id": "MG", "suspect_product[1]/dose": "10 mg", "suspect_product[1]/dose_unit": "?"}
+        ordered = dict(row, **{first: given[first]})
+        ordered.update(given)
+        out = tmp_path / f"o-{first[-4:]}"
+        runner.invoke(main, ["batch", str(write_csv(tmp_path / "mg.csv", [ordered])), "--out", str(out)])
+        values = draft_values(read_draft(out / "MG.xml"))
+        assert (values["suspect_product[1]/dose"], values["suspect_product[1]/dose_unit"]) == ("10", "MG")
 
 
 @pytest.mark.parametrize("phone, taken", [("555-123-4567 x22", True), ("(614) 555-0142 Ext 7", True),
@@ -886,6 +895,13 @@ def test_column_names_in_capitals_are_the_same_fields(runner, tmp_path):
     ("patient/sex,agee", "column 2 'agee' is not a field; did you mean 'patient/age'?"),
     # no guess by likeness for a name alone (a version offered report_date for 'Report Type', a
     # lab test's unit for 'Units', rechallenge for 'dechallenge')
+    ("patient/age,Dose Units", "column 2 'Dose Units' is not a field; did you mean 'suspect_product[1]/dose_unit'?"),
+    ("patient/age,Weight in (lb or kg)", "column 2 'Weight in (lb or kg)' is not a field; did you mean "
+                                         "'patient/weight_unit'?"),  # (3500B's label, as `medwatch fields` gives it)
+    ("patient/age,DateOfBirth", "column 2 'DateOfBirth' is not a field; did you mean 'patient/date_of_birth'?"),
+    ("patient/age,Unique device identifier (UDI) #", "column 2 'Unique device identifier (UDI) #' is not a field; "
+                                                     "did you mean 'device[1]/udi'?"),
+    ("patient/age,Date", "column 2 'Date' is not a field ("),  # (a version offered a lab test's date)
     ("patient/age,Report Type", "column 2 'Report Type' is not a field ("),
     ("patient/age,Units", "column 2 'Units' is not a field ("),
     ("patient/age,Lot", "column 2 'Lot' is not a field ("),
