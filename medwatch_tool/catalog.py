@@ -299,10 +299,12 @@ class Catalog:
         'Dose Units', 'DOB', 'agee'): by its name or label whole first, then by one slip after
         the same first letter, with a word more or less, a word of its label, its initials;
         each way across all groups, and [] where one names several ('Lot', 'Stop date': a
-        product's or a device's). A lab test's box only with 'test' in the name ('Date' is
-        no test date). (The whole path's nearest was a lab test's date for 'Event Date'; a
+        product's or a device's). A lab test's box by a label of two words or more whole
+        ('Result unit') or with 'test' before its name ('Date' is no test date); a group's
+        name alone ('Test') by nothing but a field's name; a slip only in five letters or more
+        ('Rate' is no race). (The whole path's nearest was a lab test's date for 'Event Date'; a
         guess by likeness offered rechallenge for 'dechallenge', report_date for 'Report Type'.)"""
-        spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", key).lower()  # ('DateOfBirth')
+        spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", key).lower()  # ('DateOfBirth'; not 'E7A Reprocessed')
         name = "_".join(re.findall(r"[a-z0-9]+", spaced))
         name = re.sub(r"^[a-h]\d{1,2}[a-z]?_(?=[a-z])", "", name)  # a box before a label: 'a1_patient_identifier'
         tried = []
@@ -311,16 +313,20 @@ class Catalog:
             prefixed = name[len(group.name) + 1:] if name.startswith(group.name + "_") else ""
             nested = group.parent is not None and group.parent.parent is not None
             own = [n for n in ([prefixed] if nested else [name, prefixed]) if n]
-            tried.append((group, names, words, own))
+            tried.append((group, names, words, own + ([name] if nested and "_" in name else []), own))
         ways = (lambda group, names, words, n: [names[n]] if n in names else [],
-                lambda group, names, words, n: [path for m, path in names.items() if m[:1] == n[:1] and _one_slip(n, m)],
+                lambda group, names, words, n: [path for m, path in names.items()  # ('Rate' is no slip of race)
+                                                if m[:1] == n[:1] and len(n) >= 5 and _one_slip(n, m)],
                 lambda group, names, words, n: _with_a_word_more_or_less(names, n),
                 lambda group, names, words, n: words.get(n, ()),
                 lambda group, names, words, n: _by_initials(group, n))
-        for way in ways:
-            found = {path for group, names, words, own in tried for n in own for path in way(group, names, words, n)}
+        for number, way in enumerate(ways):  # (a lab test's label whole, 'Result unit'; else 'test' in the name)
+            found = {path for group, names, words, whole, own in tried
+                     for n in (whole if number == 0 else own) for path in way(group, names, words, n)}
             if found:
                 return list(found) if len(found) == 1 else []
+            if any(name in (group.name, group.name + "s") for group in self.groups):
+                return []  # a group's name alone names none of its fields ('Test' was offered the tests' comments)
         return []
 
     def _indexed(self, template: str, given) -> str:

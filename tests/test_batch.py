@@ -892,7 +892,11 @@ def test_column_names_in_capitals_are_the_same_fields(runner, tmp_path):
                                           "'patient/identifier'?"),
     ("patient/age,dechallenge", "column 2 'dechallenge' is not a field; did you mean 'suspect_product[1]/dechallenge'?"),
     ("patient/age,event_death_date", "column 2 'event_death_date' is not a field; did you mean 'event/death_date'?"),
-    ("patient/sex,agee", "column 2 'agee' is not a field; did you mean 'patient/age'?"),
+    ("patient/sex,weigth", "column 2 'weigth' is not a field; did you mean 'patient/weight'?"),
+    ("patient/age,Rate", "column 2 'Rate' is not a field ("),  # (a slip of four letters is another word: race)
+    ("patient/age,Test", "column 2 'Test' is not a field ("),  # (was offered the tests' comments)
+    ("patient/age,Result unit", "column 2 'Result unit' is not a field; did you mean 'event/test[1]/unit'?"),
+    ("patient/age,E7A Reprocessed", "column 2 'E7A Reprocessed' is not a field; did you mean 'device[1]/reprocessed'?"),
     # no guess by likeness for a name alone (a version offered report_date for 'Report Type', a
     # lab test's unit for 'Units', rechallenge for 'dechallenge')
     ("patient/age,Dose Units", "column 2 'Dose Units' is not a field; did you mean 'suspect_product[1]/dose_unit'?"),
