@@ -18,7 +18,7 @@ import unicodedata
 from functools import lru_cache
 from typing import Dict, List, Tuple
 
-from .catalog import Choice, Field
+from .catalog import Choice, Field, _one_slip
 
 _SHOWN = 12  # a code list this long or shorter is spelt out in a refusal
 _SHORTEST_START = 3  # letters: "Q" is not QID, "gr" (grain) not GM, "OT" (otic) not other
@@ -166,7 +166,15 @@ def _offer(field: Field, key: str, names: Dict[str, str]) -> str:
         return _offer_unit(key, names, values)
     near = [n for n in difflib.get_close_matches(key, list(names), n=3, cutoff=0.75) if not _another_word(key, n)]
     hint = list(dict.fromkeys(names[n] for n in near))
+    if "MG" in values and len(set(hint) | _slips_to(key, names)) > 1:
+        hint = []  # 'mgc': mg or mcg? A unit is not guessed between two sizes
     return (f"did you mean {' or '.join(hint)}? " if hint else "") + f"`medwatch fields` lists all {len(values)}"
+
+
+def _slips_to(key: str, names: Dict[str, str]) -> set:
+    """The codes of the names one keyboard slip away from `key` (a letter wrong, missing, extra,
+    or two swapped)."""
+    return {code for name, code in names.items() if _one_slip(key, name)}
 
 
 def _offer_unit(key: str, names: Dict[str, str], values: List[str]) -> str:
@@ -206,7 +214,10 @@ def _part_code(part: str, names: Dict[str, str]) -> str:
 
 
 def _one_slip_of(part: str, names: Dict[str, str]) -> str:
-    """The one single unit a part misspells ('mcgs': UGM), or ''."""
+    """The one single unit a part misspells ('mcgs': UGM), or ''; none for a part with an
+    amount ('5ml' of 'mg/5ml' is no slip of mL: MG/ML would be five times the dose)."""
+    if part[:1].isdigit():
+        return ""
     single = [name for name in names if "/" not in name]
     near = {names[n] for n in difflib.get_close_matches(part, single, n=3, cutoff=0.75) if not _another_word(part, n)}
     return near.pop() if len(near) == 1 else ""

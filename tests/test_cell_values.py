@@ -83,6 +83,8 @@ def test_doses_per_body_surface_are_read(runner, tmp_path, written, stored):
     ("U/kg", "IU/KG"),
     # a part not read lets none through (a version offered UGM/HR for 'mgm/hr', MG/ML for 'mg/dL')
     ("mgm/hr", None), ("mg/dL", None), ("mg/lb", None),
+    ("mg/5mL", None), ("mgc", None), ("cmg", None),  # (MG/ML for 5 mL; MG for a slip that may be mcg)
+    ("mgs", "MG"),
     ("mcg/kg/min", "UGM/KG (per min: how often goes in the frequency box)"),
     ("mL/hr", "ML (per hr: how often goes in the frequency box)"), ("mg/dose", "MG")])
 def test_a_unit_of_parts_is_offered_only_the_unit_its_parts_name(written, offered):
@@ -94,7 +96,8 @@ def test_a_unit_of_parts_is_offered_only_the_unit_its_parts_name(written, offere
     if offered:
         assert f"(did you mean {offered}? `medwatch fields` lists all 40)" in message, message
     else:
-        assert "did you mean" not in message and ("the list has no such unit, nor one of the same size" in message
+        assert "did you mean" not in message and ("/" not in written
+                                                  or "the list has no such unit, nor one of the same size" in message
                                                   or "no unit of the list is written so" in message), message
 
 
@@ -609,6 +612,7 @@ def test_a_refusal_says_what_to_write_instead(path, written, told):
 
 
 @pytest.mark.parametrize("path, written, stored", [
+    ("suspect_product/dose_unit", "UI", "IU"),  # (French and Spanish for IU; was offered UCI, microcuries)
     ("event/problem_type", "AE", ["adverse_event"]), ("event/problem_type", "ADR", ["adverse_event"]),
     ("device/operator", "nurse", "health_professional"), ("device/operator", "Physician", "health_professional"),
 ])
