@@ -97,7 +97,7 @@ def _nearest_in(group: "Group", name: str) -> List[str]:
     ('sxe'); [] when none is clearly meant. (The whole path was matched before: the common
     'patient/' made 'patient/dob' the nearest of patient/sex, 'event/onset' of outcome.)"""
     names, words = _names_of(group)
-    best = list({names[n] for n in names if _one_slip(name, n)})  # 'sxe', 'agw', 'dex': too short for a ratio
+    best = list({names[n] for n in names if one_slip(name, n)})  # 'sxe', 'agw', 'dex': too short for a ratio
     if not best:
         near = [n for n in names if n[:1] == name[:1]]  # (a ratio finds a word that only ends alike)
         best = [names[n] for n in difflib.get_close_matches(name, near, n=1, cutoff=0.75)]
@@ -142,7 +142,7 @@ def _alike(typed: str, name: str) -> bool:
         len(typed) == len(name) and typed[1:] == name[1:])
 
 
-def _one_slip(typed: str, name: str) -> bool:
+def one_slip(typed: str, name: str) -> bool:
     """Whether `typed` is `name` with one slip of the keyboard: a letter wrong, missing or
     extra, or two letters swapped."""
     if typed == name or abs(len(typed) - len(name)) > 1:
@@ -296,7 +296,7 @@ class Catalog:
     def _named_anywhere(self, key: str) -> List[str]:
         """The one field of any group a name alone means, as a clinic's own header names a
         column ('Sex', 'Date of birth', 'DateOfBirth', 'Event Date', 'A1 Patient identifier',
-        'Dose Units', 'DOB', 'agee'): by its name or label whole first, then by one slip after
+        'Dose Units', 'DOB', 'weigth'): by its name or label whole first, then by one slip after
         the same first letter, with a word more or less, a word of its label, its initials;
         each way across all groups, and [] where one names several ('Lot', 'Stop date': a
         product's or a device's). A lab test's box by a label of two words or more whole
@@ -316,7 +316,7 @@ class Catalog:
             tried.append((group, names, words, own + ([name] if nested and "_" in name else []), own))
         ways = (lambda group, names, words, n: [names[n]] if n in names else [],
                 lambda group, names, words, n: [path for m, path in names.items()  # ('Rate' is no slip of race)
-                                                if m[:1] == n[:1] and len(n) >= 5 and _one_slip(n, m)],
+                                                if m[:1] == n[:1] and len(n) >= 5 and one_slip(n, m)],
                 lambda group, names, words, n: _with_a_word_more_or_less(names, n),
                 lambda group, names, words, n: words.get(n, ()),
                 lambda group, names, words, n: _by_initials(group, n))

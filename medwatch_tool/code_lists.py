@@ -18,7 +18,7 @@ import unicodedata
 from functools import lru_cache
 from typing import Dict, List, Tuple
 
-from .catalog import Choice, Field, _one_slip
+from .catalog import Choice, Field, one_slip
 
 _SHOWN = 12  # a code list this long or shorter is spelt out in a refusal
 _SHORTEST_START = 3  # letters: "Q" is not QID, "gr" (grain) not GM, "OT" (otic) not other
@@ -174,7 +174,7 @@ def _offer(field: Field, key: str, names: Dict[str, str]) -> str:
 def _slips_to(key: str, names: Dict[str, str]) -> set:
     """The codes of the names one keyboard slip away from `key` (a letter wrong, missing, extra,
     or two swapped)."""
-    return {code for name, code in names.items() if _one_slip(key, name)}
+    return {code for name, code in names.items() if one_slip(key, name)}
 
 
 def _offer_unit(key: str, names: Dict[str, str], values: List[str]) -> str:
