@@ -349,6 +349,7 @@ def _asks(raw) -> bool:
     items = raw if isinstance(raw, (list, tuple)) else re.split(r"[;,]", str(raw))
     return any(item is not None and str(item).strip() == "?" for item in items)
 
+
 # what a spreadsheet shows, and exports, for a formula that failed: #N/A (a lookup that found
 # nothing), #REF!, #DIV/0!, #VALUE!... in Excel (#NV, #WERT!, #BEZUG! in German, #VALEUR! in
 # French), Err:502 in LibreOffice. Not a value, and no "not given" either: the row is refused

@@ -37,14 +37,6 @@ _ABROAD_SHORT = {short: number for number, shorts in enumerate(
 MONTH_NAMES = [names[0][:3].capitalize() for names in _MONTH_WORDS]  # Jan ... Dec
 
 
-def _is_month(word: str) -> bool:
-    try:
-        _month(word)
-    except ValueProblem:
-        return False
-    return True
-
-
 def _month(word: str) -> int:
     """The month a name names: the start of its English name, of three letters or more
     ("Nov", "Sept.", "November"), a slip in a long English name that keeps its first three
@@ -66,6 +58,13 @@ def _month(word: str) -> int:
                 return number
     raise ValueProblem(f"'{word}' is not a month name: give the month (Nov 2026, 2026-11), or the year alone "
                        "(2026) if the month is not known")
+
+
+def _month_or_none(word: str):
+    try:
+        return _month(word)
+    except ValueProblem:
+        return None
 
 
 def _full(y: int, m: int, d: int, raw: str) -> str:
@@ -234,8 +233,9 @@ def _known_date(s: str, text: str) -> str:
         yy = m.group(2) or m.group(3)
         raise ValueProblem(f"'{text}' has a two-digit year: write the year in full (20{yy} or 19{yy}?)")
     m = re.fullmatch(r"([A-Za-z]+)\.?[/-](\d{2})", s)
-    if m and _is_month(m.group(1)):  # Mar-26, as Excel writes a date formatted mmm-yy into a CSV
-        month, yy = _month(m.group(1)), m.group(2)
+    month = _month_or_none(m.group(1)) if m else None
+    if month:  # Mar-26, as Excel writes a date formatted mmm-yy into a CSV
+        yy = m.group(2)
         named = MONTH_NAMES[month - 1]
         if 1 <= int(yy) <= calendar.monthrange(2000, month)[1]:  # (or the 26th of March, its year left out)
             raise ValueProblem(f"'{text}' could be {named} 20{yy} (a two-digit year) or {named} {int(yy)} without "

@@ -18,11 +18,12 @@ from typing import Dict, List, Optional
 
 from lxml import etree
 
-from .coerce import form_of
+from .catalog import load_catalog
+from .coerce import ValueProblem, coerce_value, coerce_values, form_of
 from .e2b_codes import MAPS, SERIOUSNESS, reverse
 from .errors import InputError
 from .resources import schema_path
-from .validate import Problem
+from .validate import Problem, in_boxes_of, validate_tree
 
 HL7 = "urn:hl7-org:v3"
 NSMAP = {"hl7": HL7, "xsi": "http://www.w3.org/2001/XMLSchema-instance"}
@@ -68,8 +69,6 @@ def mapping() -> List[Row]:
 
 def mapping_markdown() -> str:
     """The mapping table as Markdown, for the README (generated, never hand-edited)."""
-    from .catalog import load_catalog
-
     catalog = load_catalog()
     lines = ["| E2B(R3) element | meaning | draft field | form box | conversion |", "|---|---|---|---|---|"]
     for row in mapping():
@@ -121,8 +120,6 @@ def export_value(row: Row, values: dict, path: str):
             raw = _EXTENSION.sub(r";ext=\1", raw)
         return raw if raw.startswith(arg) else arg + raw
     if kind == "label":  # a code list value sent as its form label (free text E2B elements)
-        from .catalog import load_catalog
-
         choice = load_catalog().field(path).choice(raw)
         return choice.label if choice else raw
     if kind == "number":
@@ -158,9 +155,6 @@ def import_value(row: Row, found: List[str]):
     if kind == "prefix":
         return first.split(":", 1)[-1].replace(";ext=", " x")
     if kind == "label":
-        from .catalog import load_catalog
-        from .coerce import ValueProblem, coerce_value
-
         try:
             return coerce_value(load_catalog().field(row.draft_path if "/" in row.draft_path else f"suspect_product/{row.draft_path}"), first)
         except ValueProblem:
@@ -244,8 +238,6 @@ def _instances(values: dict, group: str) -> List[str]:
 
 def case_from_draft(values: dict, settings: dict, problems: List[Problem], source: str) -> Case:
     """Everything the template needs for one draft; unmapped fields become warnings."""
-    from .catalog import load_catalog
-
     used: set = set()
     c = Case()
     for scope in ("case", "patient", "reaction", "reporter"):
@@ -326,8 +318,6 @@ def _follow_up_said(values: dict, source: str, problems: List[Problem]):
     report's date (B4) as C.1.4 (first received) and C.1.5 (most recent information). Said,
     so C.1.4 is set by hand to the date the case was first received (it was not said: a
     follow-up looked like a new report)."""
-    from .catalog import load_catalog
-
     number = str(values.get("admin/follow_up") or "").strip()
     if re.fullmatch(r"\+?[0-9]+", number) and int(number) > 0:  # ('01' is 1, '+0' an initial report; '²' no number)
         box = load_catalog().node("event/report_date").mention(form_of(values))
@@ -343,8 +333,6 @@ def _codes_not_sent(values: dict, source: str, problems: List[Problem]):
     """A draft's answer that its E2B code list lacks (race 'Middle Eastern or North African',
     newer than FDA's table) cannot be sent: said, not dropped without a word (the field
     counted as sent, the other answers were)."""
-    from .catalog import load_catalog
-
     lists = {}
     for row in mapping():
         kind, _, name = row.convert.partition(":")
@@ -364,8 +352,6 @@ def _codes_not_sent(values: dict, source: str, problems: List[Problem]):
 
 
 def _warn(source, path, message, rule) -> Problem:
-    from .catalog import load_catalog
-
     box, label = load_catalog().describe(path)
     return Problem("warning", message, path, box, label, None, source, rule)
 
@@ -394,26 +380,19 @@ def load_settings(config: Optional[str], overrides: dict) -> dict:
 
 def export(drafts: List[Path], settings: dict) -> (bytes, List[Problem]):
     """One E2B(R3) batch for the drafts, and the problems found (mapping warnings, FDA rules)."""
-    from .catalog import load_catalog
     from .draft import draft_values, read_draft
     from .render import environment
 
     problems: List[Problem] = []
     cases = []
-    from .validate import validate_tree
-
     for path in drafts:
         root = read_draft(path)
         # a draft with errors would become a wrong ICSR: its own problems block the export
         problems.extend(p for p in validate_tree(root, str(path)) if p.is_error)
         values = draft_values(root)
         found = len(problems)
-        case = case_from_draft(values, settings, problems, str(path))
-        if form_of(values) == "3500B":  # a consumer's draft: its form's boxes, as
-            for problem in problems[found:]:  # `medwatch validate` names them (not 3500's C1, D2, E4)
-                box, label = load_catalog().describe(problem.path, "3500B") if problem.path else ("", "")
-                problem.box, problem.label = box or problem.box, label or problem.label
-        cases.append(case)
+        cases.append(case_from_draft(values, settings, problems, str(path)))
+        in_boxes_of(form_of(values), problems[found:])  # a consumer's draft: its form's boxes (not 3500's C1, D2)
     now = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S+0000")
     sender_type = settings["sender_type"] or ("3" if all(c.v("C.2.r.4") in ("1", "2", "3") for c in cases) else "7")
     batch = dict(settings, created=now, number=f"{settings['sender']}-{now[:14]}", sender_type=sender_type)
@@ -568,10 +547,8 @@ def unmapped(message, touched: set) -> List[str]:
 
 def import_file(file: str, out_dir: Path) -> (List[Path], List[Problem]):
     """Write one draft per ICSR in `file` into `out_dir`; list what could not be mapped."""
-    from .coerce import coerce_values
     from .draft import build_draft, write_draft
     from .safe_io import read_bytes
-    from .validate import validate_tree
 
     root = parse_icsr(read_bytes(file), file)
     written, problems = [], []

@@ -15,6 +15,7 @@ from typing import Dict, Iterator, List, Optional, Tuple, Union
 from lxml import etree
 
 from .catalog import NS, load_catalog
+from .coerce import too_long
 from .draft import parse_draft
 from .errors import InputError
 from .paths import without_indexes
@@ -131,8 +132,6 @@ def _explain_xsd(message: str, value_el) -> (str, Optional[str]):
         return f"'{m.group(1)}' is not an allowed value ({hint}`medwatch fields` lists all {len(allowed)})", None
     m = re.search(r"this exceeds the allowed maximum length of '(\d+)'", body)
     if m:
-        from .coerce import too_long
-
         return too_long(value, m.group(1)), None
     if "facet 'minLength'" in body:
         return "is empty; leave the element out instead", None
@@ -301,9 +300,9 @@ def validate_tree(root: etree._Element, source: Optional[str] = None) -> List[Pr
 def reads_refused(rule: str, path: str, refused: set) -> bool:
     """Whether the rule `rule`, found failing at `path`, reads a box whose value was refused
     (by a batch row's reading, or by the XSD): it judged a value not there, or not one, and
-    the refusal says what is wrong already. A
-    rule about a field reads the boxes of that field's entry (suspect_product[3], not [2]);
-    one about a whole group (FDA's minimum criteria: `patient`) the boxes of the groups it names."""
+    the refusal says what is wrong already. A rule about a field reads the boxes of that
+    field's entry (suspect_product[3], not [2]); one about a whole group (FDA's minimum
+    criteria: `patient`) the boxes of the groups it names."""
     names = rule_reads().get(rule)
     if not names:
         return False
@@ -318,9 +317,13 @@ def reads_refused(rule: str, path: str, refused: set) -> bool:
 
 
 def _in_boxes_of_its_form(root: etree._Element, problems: List[Problem]) -> List[Problem]:
-    """A consumer's draft (admin/form 3500B) has its problems in the boxes of the form they
-    fill in, in its words: E3 age, not Form 3500's A2; E1 Person's initials."""
-    if _form(root) == "3500B":
+    return in_boxes_of(_form(root), problems)
+
+
+def in_boxes_of(form: str, problems: List[Problem]) -> List[Problem]:
+    """A consumer's draft (3500B) has its problems in the boxes of the form they fill in, in
+    its words: E3 age, not Form 3500's A2; E1 Person's initials (validate and the E2B export)."""
+    if form == "3500B":
         for p in problems:
             if p.path:
                 box, label = load_catalog().describe(p.path, "3500B")

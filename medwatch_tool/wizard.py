@@ -267,8 +267,8 @@ class Interview:
             another = group.another_3500b if self.form == "3500B" and group.another_3500b \
                 else f"Add another {group.label.lower()}?"
             if not self.decide(f"{prefix}{group.name}[{index}]#another", another,
-                               help_text=f"Yes: the same questions again, for one more. No: the questions go "
-                                         f"on to the next part. ({group.help})"):
+                               help_text="Yes: the same questions again, for one more. No: the questions go "
+                                         "on to the next part." + (f" ({group.help})" if group.help else "")):
                 return
             index += 1
 
