@@ -9,7 +9,7 @@ import pytest
 
 from medwatch_tool.cli import main
 
-from test_batch import columns_of, example_rows, write_csv
+from test_batch import columns_of, example_rows, read_problems, write_csv
 
 openpyxl = pytest.importorskip("openpyxl")
 
@@ -287,3 +287,29 @@ def test_a_record_of_another_shape_is_refused_not_a_traceback(runner, tmp_path, 
     path.write_text(json.dumps(dict(record, sheet=5)))
     result = batch(runner, two_clinics, out, "--sheet", "Clinic B", "--resume")
     assert result.exit_code == 2 and "it read the first visible sheet of the workbook" in result.output, result.output
+
+
+def test_a_zip_code_excel_kept_as_a_number_is_drafted_and_told(runner, tmp_path):
+    """A ZIP code column Excel holds as numbers has lost its leading zeros before the tool
+    reads it (02115 is the number 2115): the row is drafted as the cell holds it, and the
+    clinician is told which row and box to check, not left to send FDA a ZIP that does not exist."""
+    rows = _rows("ZIP")
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    sheet = _sheet(book, "Events", rows)
+    column = columns_of(rows).index("reporter/postal_code") + 1
+    sheet.cell(row=2, column=column).value = 501  # a consumer's (Form 3500B) row, 00501
+    sheet.cell(row=3, column=column).value = 2115  # a health professional's (Form 3500)
+    sheet.cell(row=4, column=column).value = 97201
+    path = tmp_path / "zips.xlsx"
+    book.save(path)
+    out = tmp_path / "out"
+    result = batch(runner, path, out)
+    assert result.exit_code == 0, result.output
+    assert drafts(out) == ["ZIP-0.xml", "ZIP-1.xml", "ZIP-2.xml"]
+    assert "<postal_code>2115</postal_code>" in (out / "ZIP-1.xml").read_text()
+    told = [p for p in read_problems(out) if p["rule"] == "MW-REP-2"]
+    assert [(p["row"], p["path"], p["box"], p["severity"]) for p in told] == [
+        ("2", "reporter/postal_code", "F5", "warning"), ("3", "reporter/postal_code", "G1", "warning")], told
+    assert told[0]["message"].startswith("'501' is too short for a US ZIP code, which has 5 digits")
+    assert told[1]["message"].startswith("'2115' has 4 digits, and a US ZIP code has 5")

@@ -356,3 +356,28 @@ def test_a_device_traced_by_its_serial_number_is_not_told_it_cannot_be(runner, t
     result = runner.invoke(main, ["validate", str(write(root, tmp_path))])
     assert ("device[1]/udi]: device problem reported without a UDI, lot or serial number: the manufacturer needs one "
             "to trace the device (MW-DEV-1)") in result.output, result.output
+
+
+def test_a_zip_code_that_lost_its_leading_zero_is_told(runner, tmp_path):
+    """A spreadsheet keeps 02115 typed in a column of numbers as 2115: the draft would give
+    FDA a ZIP code that does not exist, without a word. Another country's 4-digit postal
+    code is no ZIP code, and a whole one is fine."""
+    root = example_tree()
+    set_text(root, "reporter/postal_code", "2115")
+    result = runner.invoke(main, ["validate", str(write(root, tmp_path))])
+    assert ("G1 ZIP/postal code [reporter/postal_code]: '2115' has 4 digits, and a US ZIP code has 5: a spreadsheet "
+            "drops the leading zeros of a number") in result.output, result.output
+    assert "(MW-REP-2)" in result.output and result.exit_code == 0, result.output
+    set_text(root, "reporter/postal_code", "21151234")
+    result = runner.invoke(main, ["validate", str(write(root, tmp_path))])
+    assert "'21151234' has 8 digits, and a US ZIP code has 9" in result.output, result.output
+    for zip_code, country in (("02115", "US"), ("021151234", "US"), ("02115-1234", "US"), ("2100", "DK")):
+        set_text(root, "reporter/postal_code", zip_code)
+        set_text(root, "reporter/country", country)
+        result = runner.invoke(main, ["validate", str(write(root, tmp_path))])
+        assert "MW-REP-2" not in result.output, (zip_code, country, result.output)
+    root = example_tree("baclofen-missed-refill-consumer.xml")
+    set_text(root, "reporter/postal_code", "501")
+    result = runner.invoke(main, ["validate", str(write(root, tmp_path))])
+    assert "'501' is too short for a US ZIP code, which has 5 digits" in result.output, result.output
+    assert "if you live outside the US, give your F6 'Country' (MW-REP-2)" in result.output, result.output
