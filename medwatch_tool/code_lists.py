@@ -72,7 +72,7 @@ def code_value(field: Field, text: str) -> str:
         raise CodeProblem(f"'{text.strip()}' is not one of the allowed values: it is an answer of "
                           f"{beside.label.lower()} ({beside.path}), a box of its own: put it there")
     raise CodeProblem(f"'{text.strip()}' is not one of the allowed values ({_offer(field, key, names)})"
-                      f"{_write_other(field)}")
+                      f"{_write_other(field) or _none_applies(field)}")
 
 
 # abbreviations on the Joint Commission's and ISMP's do-not-use lists, per list they would be
@@ -125,6 +125,16 @@ def _write_other(field: Field) -> str:
     beside = [f for f in field.group.fields if f.when == f"{field.path}=other"]
     # (by its label, not its box: D2 on the 3500 is C11 on the consumer form 3500B)
     return f"; if none of them fits, choose other and write it in '{beside[0].label}'" if beside else ""
+
+
+def _none_applies(field: Field) -> str:
+    """What to do when none of the answers to a question about who the person is fits them
+    (A3 sex, A5 ethnicity and race: optional, and the form's lists may not fit everyone): 'X'
+    or 'non-binary' in sex, where the form lists male and female only, was told the list alone.
+    (Not in a unit's list, nor in one FDA needs an answer of, B1 type of report.)"""
+    if field.group is None or field.group.name != "patient" or field.name.endswith("_unit"):
+        return ""
+    return f"; if {'neither' if len(field.choices) == 2 else 'none of them'} applies, leave the box empty"
 
 
 def _goes_on(key: str, rest: str) -> bool:

@@ -242,6 +242,9 @@ def coerce_values(values: Mapping[str, object], notes: Optional[List[Tuple[str, 
                     if text == "?":
                         _question_mark(path, field, out, notes)
                     continue  # "N/A" in a date, number or code box: an empty cell, not a wrong one
+                if _u_for_unknown(field, text):
+                    _said(notes, path, U_FOR_UNKNOWN.format(text=text))
+                    continue
                 invisible = invisible_problem(field, text)
                 if invisible:
                     problems.append((path, invisible))
@@ -269,7 +272,9 @@ def coerce_values(values: Mapping[str, object], notes: Optional[List[Tuple[str, 
         try:
             value = coerce_value(field, raw)
         except ValueProblem as exc:
-            if not (isinstance(raw, str) and raw.strip().casefold() in NOT_GIVEN):
+            if isinstance(raw, str) and _u_for_unknown(field, raw.strip()):
+                _said(notes, path, U_FOR_UNKNOWN.format(text=raw.strip()))
+            elif not (isinstance(raw, str) and raw.strip().casefold() in NOT_GIVEN):
                 problems.append((path, (isinstance(raw, str) and unstorable(raw)) or str(exc)))
             elif raw.strip() == "?":
                 _question_mark(path, field, out, notes)
@@ -342,6 +347,21 @@ def _question_mark(path: str, field: Field, out: dict, notes: Optional[list]) ->
         out.setdefault(path, unknown)  # (a unit read with its number, '10 mg', is the one given)
     elif notes is not None:
         notes.append((path, QUESTION_MARK))
+
+
+# said of 'U' in a list without an unknown (A3 sex): health records write it for "unknown"
+# (HL7's administrative sex), and it was refused while 'unknown' itself was no answer
+U_FOR_UNKNOWN = "'{text}' is read as unknown, and the box left empty: give the answer if it is known"
+
+
+def _u_for_unknown(field: Field, text: str) -> bool:
+    """Whether `text` is 'U' in a code list that has no answer of its own for it."""
+    return text in ("U", "u") and bool(field.choices) and not any(c.value in ("unknown", "UNK") for c in field.choices)
+
+
+def _said(notes: Optional[list], path: str, note: str) -> None:
+    if notes is not None:
+        notes.append((path, note))
 
 
 def _asks(raw) -> bool:

@@ -169,7 +169,8 @@ class Interview:
         shown = shown_choices(field, self.form)
         other = next((n for n, c in enumerate(shown, 1) if c.value == "other"), None)
         return (f"{said} is none of the answers listed: type the number of one (1-{len(shown)}), or its words"
-                + (f"; if none fits, choose {other} and say it in your words next" if other else ""))
+                + (f"; if none fits, choose {other} and say it in your words next" if other else
+                   "; if none fits, press Enter to skip the question" if "leave the box empty" in message else ""))
 
     def check(self, field: Field, path: str, value) -> None:
         """What coerce cannot see: the XSD facets (ranges; coerce counts the answers), checked

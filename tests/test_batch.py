@@ -463,6 +463,30 @@ def test_a_question_mark_is_not_known_and_said(runner, tmp_path):
         assert (values["suspect_product[1]/dose"], values["suspect_product[1]/dose_unit"]) == ("10", "MG")
 
 
+def test_u_in_a_list_without_unknown_is_read_as_unknown_and_said(runner, tmp_path):
+    """'U' in A3 sex (health records write it for "unknown") was refused, the row not drafted,
+    while 'unknown' itself was read as no answer: read as that, and said (the box stays empty);
+    in JSON Lines too. An answer no list names, 'X', says the box may be left empty."""
+    good = example_rows()[1]
+    rows = [dict(good, **{"admin/report_id": "U", "patient/sex": "U"}),
+            dict(good, **{"admin/report_id": "X", "patient/sex": "X"})]
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(write_csv(tmp_path / "u.csv", rows)), "--out", str(out)])
+    assert result.exit_code == 1 and "1 drafted, 1 with errors, 1 warning" in result.output, result.output
+    said = {p["report_id"]: (p["box"], p["severity"], p["message"]) for p in read_problems(out)}
+    assert said == {"U": ("A3", "warning", "'U' is read as unknown, and the box left empty: give the answer if it is "
+                                           "known"),
+                    "X": ("A3", "error", "'X' is not one of the allowed values (male, female); if neither applies, "
+                                         "leave the box empty")}, said
+    assert "patient/sex" not in draft_values(read_draft(out / "U.xml"))
+    record = nest({k: v for k, v in rows[0].items()})
+    (tmp_path / "u.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
+    out = tmp_path / "o2"
+    result = runner.invoke(main, ["batch", str(tmp_path / "u.jsonl"), "--out", str(out)])
+    assert result.exit_code == 0 and "1 drafted, 0 with errors, 1 warning" in result.output, result.output
+    assert [p["message"] for p in read_problems(out)] == [said["U"][2]]
+
+
 @pytest.mark.parametrize("phone, taken", [("555-123-4567 x22", True), ("(614) 555-0142 Ext 7", True),
                                           ("555-123-4567 ext. 22", True), ("555-123-4567 (pager)", False)])
 def test_a_phone_number_with_its_extension_is_taken(runner, tmp_path, phone, taken):

@@ -581,6 +581,9 @@ def test_a_cell_written_as_excel_s_text_formula_is_read_as_excel_shows_it(runner
     # only a list of the same box (A5 both): 'W' in sex was sent to the age unit (weeks), a route
     # 'patch' to the strength unit, 'no' in race to ethnicity; they keep the list's own words
     ("patient/sex", "W", "'W' is not one of the allowed values (male, female)"),
+    # a question about who the person is, whose list may not fit them: the box may be left empty
+    ("patient/sex", "X", "'X' is not one of the allowed values (male, female); if neither applies, leave the box empty"),
+    ("patient/race", "Martian", "if none of them applies, leave the box empty"),
     ("suspect_product/route", "patch", "if none of them fits, choose other and write it in 'Other route'"),
     ("suspect_product/frequency", "day", "if none of them fits, choose other and write it in 'Other frequency'"),
     ("patient/race", "no", "'no' is not one of the allowed values (american_indian_alaska_native, asian"),

@@ -199,6 +199,17 @@ def test_an_answer_to_a_list_that_is_none_of_it_is_told_in_the_lists_words(runne
     assert draft_values(read_draft(draft))["event/problem_type"] == ["adverse_event"]
 
 
+def test_a_sex_the_list_lacks_is_told_it_may_be_skipped(runner, tmp_path):
+    """'X' at A3 sex (male, female only on the form) was told to type a number of the list,
+    as if one had to fit; the question may be skipped, and the answer is then not drafted."""
+    draft, result = start(runner, tmp_path, ["", "52", "yrs", "", "X", "", "154", "lbs"], form="3500")
+    assert ("Sorry, 'X' is none of the answers listed: type the number of one (1-2), or its words; if none fits, "
+            "press Enter to skip the question.") in result.output, result.output
+    assert "patient/sex" not in draft_values(read_draft(draft))
+    draft, result = start(runner, tmp_path / "again", ["Other", "1", "", "2025"])  # a list one must answer: no skip
+    assert "'Other' is none of the answers listed: type the number of one (1-4), or its words. Please" in result.output
+
+
 def test_a_number_with_its_unit_offers_that_unit_next(runner, tmp_path):
     # 3500 order: A1 identifier, A2 age, its unit, A2 birth date, A3 sex, A4 weight, its unit
     draft, result = start(runner, tmp_path, ["", "52 years", "", "", "F", "70 kg", ""], form="3500")
