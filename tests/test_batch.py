@@ -1945,3 +1945,47 @@ def test_a_refused_value_is_not_told_again_by_a_rule_that_counts_its_box(runner,
                     ("NONAME", "reporter/phone", ""), ("NONAME", "reporter", "MW-MIN-2"),
                     ("MOONS", "patient/age_unit", ""),
                     ("WEIGHT", "patient/weight", ""), ("WEIGHT", "patient", "MW-MIN-1")}
+
+
+def test_answers_that_contradict_each_other_are_warned(runner, tmp_path):
+    """A pharmacovigilance review found drafts passing without a word where two answers cannot
+    both be right: an age the date of birth and the event's date do not give, a suspect
+    product first taken after the event, G2 "not a health professional" beside G3 nurse (an
+    E2B export sent the nurse as a consumer), a reprocessor named for a device not said to be
+    reprocessed. Each row is drafted, with a warning naming the boxes."""
+    good = example_rows()[1]  # Form 3500: a 52-year-old, event 2026-10-08, baclofen from 2023-03
+    rows = [dict(good, **{"admin/report_id": "AGE", "patient/date_of_birth": "1950-05-02"}),
+            dict(good, **{"admin/report_id": "AGE-OK", "patient/date_of_birth": "1974-11-20"}),
+            dict(good, **{"admin/report_id": "START", "suspect_product[1]/start_date": "2026-10-09"}),
+            dict(good, **{"admin/report_id": "START-OK", "suspect_product[1]/start_date": "2026-10"}),
+            dict(good, **{"admin/report_id": "NURSE", "reporter/health_professional": "no",
+                          "reporter/occupation": "nurse"}),
+            dict(good, **{"admin/report_id": "LAY", "reporter/health_professional": "yes",
+                          "reporter/occupation": "non_health_professional"}),
+            dict(good, **{"admin/report_id": "RISK", "reporter/health_professional": "no",
+                          "reporter/occupation": "risk_manager"}),
+            dict(example_rows()[2], **{"admin/report_id": "REPRO", "device[1]/reprocessor": "Acme Reprocessing"}),
+            dict(example_rows()[0], **{"admin/report_id": "CONSUMER", "suspect_product[1]/start_date": "2026-11-05"})]
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["batch", str(write_csv(tmp_path / "c.csv", rows)), "--out", str(out)])
+    assert result.exit_code == 0 and "9 drafted, 0 with errors" in result.output, result.output
+    told = {(p["report_id"], p["rule"]): (p["box"], p["severity"], p["message"]) for p in read_problems(out)
+            if p["rule"] in ("MW-AGE-3", "MW-DATE-9", "MW-REP-3", "MW-DEV-3")}
+    assert set(told) == {("AGE", "MW-AGE-3"), ("START", "MW-DATE-9"), ("NURSE", "MW-REP-3"), ("LAY", "MW-REP-3"),
+                         ("REPRO", "MW-DEV-3"), ("CONSUMER", "MW-DATE-9")}, told
+    assert told["CONSUMER", "MW-DATE-9"] == ("C12", "warning", "C12 'Date started' (2026-11-05) is after A3 'Date the "
+                                             "problem happened' (2026-11-02): a product first used after the problem "
+                                             "began did not cause it; check the two dates")
+    assert told["AGE", "MW-AGE-3"] == ("A2", "warning", "age 52 years does not fit A2 date of birth (1950-05-02) and B3 "
+                                       "date of event (2026-10-08), which make the person about 76: one of the three "
+                                       "is wrong")
+    assert told["START", "MW-DATE-9"][:2] == ("D3", "warning")
+    assert told["START", "MW-DATE-9"][2].startswith("D3 therapy start date (2026-10-09) is after B3 date of event "
+                                                    "(2026-10-08): a product first used after the event began cannot "
+                                                    "have caused it")
+    assert told["NURSE", "MW-REP-3"] == ("G2", "warning", "G2 health professional? says no, but G3 occupation is "
+                                         "nurse: one of the two is wrong (an E2B export sends the reporter's "
+                                         "qualification from both)")
+    assert "says yes, but G3 occupation is non health professional" in told["LAY", "MW-REP-3"][2]
+    assert told["REPRO", "MW-DEV-3"][2].startswith("a reprocessor is named (Acme Reprocessing), but E7a single-use "
+                                                   "device reprocessed and reused? does not say yes")
