@@ -159,3 +159,32 @@ def test_fields_as_json_give_each_form_s_label_and_none_for_a_box_the_consumer_f
     assert (listed["patient/identifier"]["label"], listed["patient/identifier"]["label_3500"]) == (
         "Person's initials", "Patient identifier")
     assert (listed["reporter/occupation"]["box_3500B"], listed["reporter/occupation"]["label_3500B"]) == ("—", "")
+
+
+@pytest.mark.parametrize("command", [[], ["validate"], ["render"], ["e2b"]], ids=lambda c: " ".join(c) or "medwatch")
+def test_the_examples_in_help_run_as_shown(runner, tmp_path, monkeypatch, command):
+    """A user's first try is often an example from `--help`: `medwatch e2b --help`'s export
+    was refused (no sender's organisation, FDA's R0022), so the import after it had no file.
+    Each example of these commands, on the shipped examples, runs in order and succeeds."""
+    import shlex
+    import shutil
+
+    from helpers import EXAMPLES
+
+    shutil.copytree(EXAMPLES, tmp_path / "examples")
+    shutil.copy(EXAMPLES / "baclofen-overdose.xml", tmp_path / "draft.xml")  # ("validate --format json draft.xml")
+    monkeypatch.chdir(tmp_path)
+    shown = runner.invoke(main, [*command, "--help"]).output
+    lines = [line.strip() for line in shown.split("Examples:")[1].splitlines() if line.strip().startswith("medwatch ")]
+    ran = 0
+    for line in lines:
+        if "|" in line or ">" in line:
+            continue
+        words = shlex.split(line)[1:]
+        files = [str(p.relative_to(tmp_path)) for w in words for p in sorted(tmp_path.glob(w))] if "*" in line else None
+        if files:
+            words = [w for w in words if "*" not in w] + files
+        result = runner.invoke(main, words)
+        assert result.exit_code == 0, (line, result.output)
+        ran += 1
+    assert ran >= 2, lines
