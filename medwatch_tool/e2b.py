@@ -200,6 +200,7 @@ class Case(Block):
     combination: bool = False
     local_report_type: str = "2"
     has_address: bool = False
+    sender_type: str = ""
 
 
 @dataclass
@@ -394,8 +395,9 @@ def export(drafts: List[Path], settings: dict) -> (bytes, List[Problem]):
         cases.append(case_from_draft(values, settings, problems, str(path)))
         in_boxes_of(form_of(values), problems[found:])  # a consumer's draft: its form's boxes (not 3500's C1, D2)
     now = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S+0000")
-    sender_type = settings["sender_type"] or ("3" if all(c.v("C.2.r.4") in ("1", "2", "3") for c in cases) else "7")
-    batch = dict(settings, created=now, number=f"{settings['sender']}-{now[:14]}", sender_type=sender_type)
+    for c in cases:  # C.3.1 per ICSR from its own reporter: one consumer's case made every case's 7
+        c.sender_type = settings["sender_type"] or ("3" if c.v("C.2.r.4") in ("1", "2", "3") else "7")
+    batch = dict(settings, created=now, number=f"{settings['sender']}-{now[:14]}")
     xml = environment().get_template("e2b-batch.xml.j2").render(batch=batch, cases=cases)
     root = etree.fromstring(xml.encode("utf-8"), etree.XMLParser(remove_blank_text=True))
     etree.indent(root, space="  ")

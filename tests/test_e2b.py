@@ -276,3 +276,22 @@ def test_a_phone_extension_is_sent_as_a_tel_uri_writes_it_and_read_back(runner, 
     [icsr] = messages(batch.getroot())
     values, _, _ = draft_from_message(icsr, str(out))
     assert values["reporter/phone"] == "614-555-0142 x22"
+
+
+NS = {"h": "urn:hl7-org:v3"}
+
+
+def test_each_icsr_gets_its_own_reporters_sender_type(runner, tmp_path, ich_xsd, ich_schema):
+    """C.3.1 was one for the whole batch: a consumer's case beside a physician's made the
+    physician's ICSR 'patient / consumer' (7) too. Each ICSR now takes its own reporter's;
+    --sender-type still sets every ICSR's."""
+    drafts = [EXAMPLES / "baclofen-overdose.xml", EXAMPLES / "baclofen-missed-refill-consumer.xml"]
+    out, result = export(runner, tmp_path, drafts, ich_xsd)
+    assert result.exit_code == 0, result.output
+    batch = etree.parse(str(out))
+    assert ich_schema.validate(batch), ich_schema.error_log
+    sender_type = "h:controlActProcess/h:subject/h:investigationEvent/h:subjectOf1//h:assignedEntity/h:code/@code"
+    assert [m.xpath(sender_type, namespaces=NS) for m in messages(batch.getroot())] == [["3"], ["7"]]
+    out, result = export(runner, tmp_path, drafts, ich_xsd, "--sender-type", "1")
+    assert result.exit_code == 0, result.output
+    assert [m.xpath(sender_type, namespaces=NS) for m in messages(etree.parse(str(out)).getroot())] == [["1"], ["1"]]
