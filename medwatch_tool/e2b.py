@@ -20,7 +20,7 @@ from lxml import etree
 
 from .catalog import load_catalog
 from .coerce import ValueProblem, coerce_value, coerce_values, form_of
-from .e2b_codes import MAPS, SERIOUSNESS, reverse
+from .e2b_codes import DEVICE_ROUTES, MAPS, SERIOUSNESS, reverse
 from .errors import InputError
 from .resources import schema_path
 from .validate import Problem, in_boxes_of, validate_tree
@@ -287,11 +287,12 @@ def case_from_draft(values: dict, settings: dict, problems: List[Problem], sourc
     suspects = [d for d in c.drugs if d.role == "1"]
     if devices and suspects:
         c.combination = True
+        carrier = _device_carrier(c.drugs, suspects, source, problems)
         for prefix in devices:
             dev = Block()
             _fill(dev, "device", values, prefix, "device", used)
-            suspects[0].devices.append(dev)
-        if c.malfunction and not any(d.all("FDA.G.k.12.r.3.r") for d in suspects[0].devices):
+            carrier.devices.append(dev)
+        if c.malfunction and not any(d.all("FDA.G.k.12.r.3.r") for d in carrier.devices):
             problems.append(_warn(source, "event/problem_type", "a product problem is reported but no device has a "
                                   "problem code (device/problem_code), so no device is flagged as malfunctioning "
                                   "(FDA.G.k.12.r.1)", "E2B-MAP"))
@@ -312,6 +313,28 @@ def case_from_draft(values: dict, settings: dict, problems: List[Problem], sourc
         problems.append(_warn(source, path, "no E2B(R3) data element in this mapping takes this box; "
                               "it is not sent (mention it in the narrative if it matters)", "E2B-MAP"))
     return c
+
+
+def _device_carrier(drugs: list, suspects: list, source: str, problems: List[Problem]) -> "Drug":
+    """The suspect product a combination case's devices are sent with (FDA.G.k.12.r sits in a
+    drug). The draft does not link a device to a product, so: the one suspect given by a
+    route a device delivers (an intrathecal pump's baclofen, not the oral gabapentin beside
+    it), else the first suspect; with more than one suspect, said, so a person checks it."""
+    codes = {MAPS["route"][r] for r in DEVICE_ROUTES}
+    by_device = [d for d in suspects if d.v("G.k.4.r.10.2b") in codes]
+    carrier = by_device[0] if len(by_device) == 1 else suspects[0]
+    if len(suspects) > 1:
+        if len(by_device) == 1:
+            why = f"the one suspect product given by a route a device delivers ({carrier.route_text})"
+        elif by_device:
+            why = ("the first suspect product: more than one is given by a route a device delivers ("
+                   + ", ".join(d.route_text for d in by_device) + ")")
+        else:
+            why = "the first suspect product: none is given by a route a device delivers (infusion, injection)"
+        problems.append(_warn(source, "device[1]", f"the devices (FDA.G.k.12.r) are sent with G.k #{drugs.index(carrier) + 1} "
+                              f"'{carrier.v('G.k.2.2')}', {why}; the draft does not say which product a device "
+                              "belongs to: check it before submission", "E2B-MAP"))
+    return carrier
 
 
 def _follow_up_said(values: dict, source: str, problems: List[Problem]):

@@ -295,3 +295,44 @@ def test_each_icsr_gets_its_own_reporters_sender_type(runner, tmp_path, ich_xsd,
     out, result = export(runner, tmp_path, drafts, ich_xsd, "--sender-type", "1")
     assert result.exit_code == 0, result.output
     assert [m.xpath(sender_type, namespaces=NS) for m in messages(etree.parse(str(out)).getroot())] == [["1"], ["1"]]
+
+
+def _suspect(name: str, route: str) -> etree._Element:
+    """A suspect product element for a draft (taken by mouth, or by another route)."""
+    q = "{urn:x-medwatch-tool:report:1}"
+    product = etree.Element(q + "suspect_product")
+    for tag, text in (("name", name), ("dose", "300"), ("dose_unit", "MG"), ("route", route)):
+        etree.SubElement(product, q + tag).text = text
+    return product
+
+
+def test_devices_go_with_the_suspect_given_by_a_device_route_and_are_said(runner, tmp_path, ich_xsd, ich_schema):
+    """An implanted pump went under suspect 1 always: oral gabapentin first and intrathecal
+    baclofen second put the pump under gabapentin. The devices now go with the one suspect
+    given by a route a device delivers; with more than one suspect, a warning names the
+    product (G.k number and name) and why, so a person checks it."""
+    single, result = export(runner, tmp_path, [EXAMPLES / "baclofen-pump-catheter-kink.xml"], ich_xsd)
+    assert result.exit_code == 0 and "are sent with" not in result.output, result.output
+    root = example_tree("baclofen-pump-catheter-kink.xml")
+    baclofen = root.find("{urn:x-medwatch-tool:report:1}suspect_product")
+    baclofen.addprevious(_suspect("Gabapentin 300 mg capsules", "oral"))
+    draft = write(root, tmp_path)
+    out, result = export(runner, tmp_path, [draft], ich_xsd)
+    assert result.exit_code == 0, result.output
+    batch = etree.parse(str(out))
+    assert ich_schema.validate(batch), ich_schema.error_log
+    carriers = batch.xpath("//h:kindOfProduct[h:part]/h:name/text()", namespaces=NS)
+    assert carriers == ["Gablofen (baclofen injection) intrathecal"]
+    assert len(batch.xpath("//h:kindOfProduct/h:part", namespaces=NS)) == 2
+    assert (f"{draft}: warning: E Suspect medical device [device[1]]: the devices (FDA.G.k.12.r) are sent with G.k #2 'Gablofen "
+            "(baclofen injection) intrathecal', the one suspect product given by a route a device delivers "
+            "(Intrathecal); the draft does not say which product a device belongs to: check it before submission "
+            "(E2B-MAP)") in result.output, result.output
+    # two suspects a device could deliver: the first, said as such
+    root.find("{urn:x-medwatch-tool:report:1}suspect_product/{urn:x-medwatch-tool:report:1}route").text = "intravenous_drip"
+    out, result = export(runner, tmp_path, [write(root, tmp_path)], ich_xsd)
+    assert result.exit_code == 0, result.output
+    assert etree.parse(str(out)).xpath("//h:kindOfProduct[h:part]/h:name/text()", namespaces=NS) == [
+        "Gabapentin 300 mg capsules"]
+    assert ("are sent with G.k #1 'Gabapentin 300 mg capsules', the first suspect product: more than one is given "
+            "by a route a device delivers (Intravenous drip, Intrathecal)") in result.output, result.output
