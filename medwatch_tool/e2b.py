@@ -102,6 +102,8 @@ def export_value(row: Row, values: dict, path: str):
         if raw in MAPS["qualification"]:
             return MAPS["qualification"][raw]
         return "3" if raw else None  # other clinicians: other health professional
+    if kind == "action_taken":
+        return _action_taken(values, path[:path.rindex("/") + 1])[0]
     if raw in (None, "", []):
         return None
     if kind == "ts":
@@ -131,6 +133,38 @@ def export_value(row: Row, values: dict, path: str):
     return raw
 
 
+def on_or_after(date: str, other: str) -> Optional[bool]:
+    """Whether partial ISO date `date` is on or after `other`, compared at the precision both
+    have (2026-10 is after 2026-09-14); None when unknown: a date missing, or equal at less
+    than a day's precision (2026-09 and 2026-09-14)."""
+    if not date or not other:
+        return None
+    a, b = [int(x) for x in date.split("-")], [int(x) for x in other.split("-")]
+    n = min(len(a), len(b))
+    if a[:n] != b[:n]:
+        return a[:n] > b[:n]
+    return True if n == 3 else None
+
+
+def _action_taken(values: dict, prefix: str) -> (Optional[str], Optional[str]):
+    """G.k.8 (action taken with the drug, in response to the reaction) and, when a date the
+    draft gives cannot tell, the field that could not: 1 withdrawn when stopped on or after
+    the event date (B3), 2 dose reduced when reduced on or after it; else nothing, as the
+    draft does not say (a drug stopped before the event was not withdrawn because of it;
+    'ongoing' does not say the dose was not changed)."""
+    event = values.get("event/event_date")
+    unknown = None
+    stop = values.get(prefix + "stop_date") if values.get(prefix + "ongoing") != "true" else None
+    for path, code in ((prefix + "stop_date", "1"), (prefix + "dose_reduced_date", "2")):
+        date = values.get(path) if code == "2" else stop
+        after = on_or_after(date, event) if date else False
+        if after:
+            return code, None
+        if after is None:
+            unknown = unknown or path
+    return None, unknown
+
+
 # a phone's extension as the draft takes it: x22, ext. 22 (schemas/report.xsd, type Phone)
 _EXTENSION = re.compile(r" ?(?:[xX]|[eE][xX][tT]\.?) ?([0-9]{1,6})$")
 
@@ -152,6 +186,8 @@ def import_value(row: Row, found: List[str]):
         return back.get(first)
     if kind == "qualification":
         return reverse("qualification").get(first)
+    if kind == "action_taken":  # derived from dates on export; the draft has no field for the action
+        return None
     if kind == "prefix":
         return first.split(":", 1)[-1].replace(";ext=", " x")
     if kind == "label":
@@ -210,7 +246,6 @@ class Drug(Block):
     devices: list = field(default_factory=list)
     period: Optional[tuple] = None
     route_text: str = ""
-    action: str = ""
     dosage: bool = False
 
 
@@ -278,10 +313,14 @@ def case_from_draft(values: dict, settings: dict, problems: List[Problem], sourc
                                       "interval (G.k.4.r.2/3); it is not sent", "E2B-MAP"))
             d.route_text = values.get(prefix + "route_other") or d.v("G.k.4.r.10.1") or ""
             d.dosage = any(d.v(e) for e in ("G.k.4.r.1a", "G.k.4.r.4", "G.k.4.r.5", "G.k.4.r.7", "G.k.4.r.10.2b"))
-            if role == "1":
-                d.action = ("1" if values.get(prefix + "stop_date") and values.get(prefix + "ongoing") != "true"
-                            else "2" if values.get(prefix + "dose_reduced_date")
-                            else "4" if values.get(prefix + "ongoing") == "true" else "0")
+            unclear = _action_taken(values, prefix)[1] if role == "1" and not d.v("G.k.8") else None
+            if unclear:
+                box, event = load_catalog().node("event/event_date").mention(form_of(values)), values.get("event/event_date")
+                done = "stopped" if unclear.endswith("stop_date") else "the dose reduced"
+                said = (f"{values[unclear]} and {box} {event} are the same at the precision both have" if event
+                        else f"{box} is not given")
+                problems.append(_warn(source, unclear, f"{said}: whether the drug was {done} on or after the event is "
+                                      "not known, so G.k.8 action taken with drug is not sent", "E2B-MAP"))
             c.drugs.append(d)
     devices = _instances(values, "device")
     suspects = [d for d in c.drugs if d.role == "1"]
@@ -477,7 +516,7 @@ def draft_from_message(message, source: str) -> (dict, List[Problem], set):
         value = import_value(row, found)
         if value is None:
             if found and not row.convert.startswith("flag"):
-                warnings.append(Problem("warning", f"{row.element} {row.label} '{found[0][:60]}' has no equivalent "
+                warnings.append(Problem("warning", f"{row.element} {row.label.split(':')[0]} '{found[0][:60]}' has no equivalent "
                                         "in the draft; not imported", path, "", "", None, source, "E2B-IMPORT"))
             return
         if row.convert.startswith("flag"):

@@ -336,3 +336,45 @@ def test_devices_go_with_the_suspect_given_by_a_device_route_and_are_said(runner
         "Gabapentin 300 mg capsules"]
     assert ("are sent with G.k #1 'Gabapentin 300 mg capsules', the first suspect product: more than one is given "
             "by a route a device delivers (Intravenous drip, Intrathecal)") in result.output, result.output
+
+
+@pytest.mark.parametrize("stop, ongoing, reduced, sent, said", [
+    ("2026-09-01", None, None, [], None),  # stopped before the event (2026-09-20): no action on it
+    ("2026-09-20", None, None, ["1"], None),  # stopped on the day of the event
+    ("2026-10", None, None, ["1"], None),  # a later month
+    ("2026-09", None, None, [], "suspect_product[1]/stop_date"),  # the same month: not known
+    (None, "true", None, [], None),  # ongoing does not say the dose was not changed
+    (None, "true", "2026-09-20", ["2"], None),
+    (None, "true", "2026-09-10", [], None),  # reduced before the event
+    ("2026", None, "2026", [], "suspect_product[1]/stop_date"),
+], ids=["stopped-before", "stopped-that-day", "stopped-later-month", "stopped-same-month", "ongoing",
+        "reduced-that-day", "reduced-before", "same-year"])
+def test_action_taken_is_sent_only_when_done_on_or_after_the_event(runner, tmp_path, ich_xsd, ich_schema,
+                                                                  stop, ongoing, reduced, sent, said):
+    """G.k.8 was 1 (drug withdrawn) for any stop date, even one before the event, and 4 (dose
+    not changed) for any ongoing therapy, which the draft does not say. Now 1 only when
+    stopped on or after B3, 2 only when the dose was reduced on or after it, else left out
+    (optional in E2B(R3)); a date that cannot tell is said."""
+    root = example_tree()
+    set_text(root, "event/event_date", "2026-09-20")
+    for name in ("ongoing", "dose_reduced_date"):
+        remove(root, f"suspect_product/{name}")
+    product = root.find("{urn:x-medwatch-tool:report:1}suspect_product")
+    anchor = product.find("{urn:x-medwatch-tool:report:1}start_date")
+    for name, value in reversed((("stop_date", stop), ("dose_reduced_date", reduced), ("ongoing", ongoing))):
+        if value:
+            anchor.addnext(etree.Element("{urn:x-medwatch-tool:report:1}" + name))
+            anchor.getnext().text = value
+    draft = write(root, tmp_path)
+    out, result = export(runner, tmp_path, [draft], ich_xsd)
+    assert result.exit_code == 0, result.output
+    batch = etree.parse(str(out))
+    assert ich_schema.validate(batch), ich_schema.error_log
+    assert batch.xpath("//h:inboundRelationship[@typeCode='CAUS']/h:act/h:code/@code", namespaces=NS) == sent
+    told = [line for line in result.output.splitlines() if "G.k.8" in line]
+    if said:
+        assert told == [f"{draft}: warning: D3 Therapy stop date [{said}]: {stop} and B3 date of event 2026-09-20 are the "
+                        "same at the precision both have: whether the drug was stopped on or after the event is not known, "
+                        "so G.k.8 action taken with drug is not sent (E2B-MAP)"], result.output
+    else:
+        assert told == [], result.output
