@@ -20,7 +20,7 @@ from lxml import etree
 
 from .catalog import load_catalog
 from .coerce import ValueProblem, coerce_value, coerce_values, form_of
-from .e2b_codes import DEVICE_ROUTES, MAPS, SERIOUSNESS, reverse
+from .e2b_codes import DEVICE_ROUTES, MAPS, NON_CLINICAL_OCCUPATIONS, SERIOUSNESS, reverse
 from .errors import InputError
 from .resources import schema_path
 from .validate import Problem, in_boxes_of, validate_tree
@@ -96,9 +96,10 @@ def export_value(row: Row, values: dict, path: str):
     kind, _, arg = row.convert.partition(":")
     if kind == "flag":
         return "true" if arg in (raw or []) else None
-    if kind == "qualification":
-        if values.get(path.replace("occupation", "health_professional")) == "false":
-            return MAPS["qualification"]["non_health_professional"]
+    if kind == "qualification":  # G2 says whether the reporter is a health professional; G3 which one
+        health_professional = values.get(path.replace("occupation", "health_professional"))
+        if health_professional == "false" or (raw in NON_CLINICAL_OCCUPATIONS and health_professional != "true"):
+            return MAPS["qualification"]["non_health_professional"]  # a risk manager is no clinician
         if raw in MAPS["qualification"]:
             return MAPS["qualification"][raw]
         return "3" if raw else None  # other clinicians: other health professional

@@ -55,6 +55,10 @@ MAPS = {
               "unknown": "065", "urethral": "066", "vaginal": "067"},
 }
 
+# G3 occupations (schemas/report.xsd) that are not health professionals: C.2.r.4 5 (consumer or
+# other non health professional) unless G2 says the reporter is a health professional.
+NON_CLINICAL_OCCUPATIONS = ("administrator_supervisor", "biomedical_engineer", "risk_manager", "third_party_servicer")
+
 # Routes by which a device (pump, catheter, port, infusion set, injector) delivers the drug: a
 # combination case's devices go with the one suspect product given by one of them. The draft
 # has no link between a device and a product; oral, topical, inhaled... products are not these.

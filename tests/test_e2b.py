@@ -378,3 +378,25 @@ def test_action_taken_is_sent_only_when_done_on_or_after_the_event(runner, tmp_p
                         "so G.k.8 action taken with drug is not sent (E2B-MAP)"], result.output
     else:
         assert told == [], result.output
+
+
+@pytest.mark.parametrize("occupation", ["administrator_supervisor", "biomedical_engineer", "risk_manager",
+                                        "third_party_servicer"])
+@pytest.mark.parametrize("health_professional, sent", [(None, "5"), ("false", "5"), ("true", "3")],
+                         ids=["G2-not-given", "G2-no", "G2-yes"])
+def test_a_non_clinical_occupation_is_no_health_professional(runner, tmp_path, ich_xsd, ich_schema, occupation,
+                                                             health_professional, sent):
+    """A risk manager, administrator, biomedical engineer or third-party servicer was sent as
+    C.2.r.4 3 'other health professional'; now 5 'consumer or other non health professional'
+    unless G2 says the reporter is a health professional."""
+    root = example_tree()
+    set_text(root, "reporter/occupation", occupation)
+    if health_professional:
+        set_text(root, "reporter/health_professional", health_professional)
+    else:
+        remove(root, "reporter/health_professional")
+    out, result = export(runner, tmp_path, [write(root, tmp_path)], ich_xsd)
+    assert result.exit_code == 0, result.output
+    batch = etree.parse(str(out))
+    assert ich_schema.validate(batch), ich_schema.error_log
+    assert batch.xpath("//h:asQualifiedEntity/h:code/@code", namespaces=NS) == [sent]
