@@ -166,6 +166,34 @@ def _action_taken(values: dict, prefix: str) -> (Optional[str], Optional[str]):
     return None, unknown
 
 
+# words whose period does not end a sentence ("Pt. developed...", "i.e.", "approx. 5 mg")
+_ABBREVIATIONS = {"pt", "pts", "dr", "drs", "mr", "mrs", "ms", "prof", "st", "vs", "approx", "eg", "ie", "cf", "ca",
+                  "incl", "resp", "wk", "wks", "yr", "yrs", "no", "fig"}
+_PERIOD = re.compile(r"\.(?=\s|$)")
+
+
+def first_sentence(text: str, limit: int = 250) -> str:
+    """The first sentence of `text` (E.i.1.1a, reaction as reported), at most `limit`
+    characters cut at a word's end. A period after an abbreviation (Pt, Dr, vs, e.g., i.e.,
+    approx), a single letter or a number ("1. Rash 2. Fever") does not end it, nor does one
+    inside a number (2.5): "Pt. developed urticaria" was sent as "Pt"."""
+    text = text.strip()
+    end = len(text)
+    for period in _PERIOD.finditer(text):
+        before = text[:period.start()]
+        word = before.split()[-1].lstrip("([\"'").lower() if before.split() else ""
+        if (word in _ABBREVIATIONS or re.fullmatch(r"[^\W\d_](\.[^\W\d_])*|[0-9]+", word)
+                or not re.search(r"[^\W\d_]", before)):  # "J. Smith", "e.g.", "b.i.d.", "1. Rash 2. Fever"
+            continue
+        end = period.start()
+        break
+    sentence = text[:end].strip()
+    if len(sentence) > limit:
+        cut = sentence[:limit + 1].rsplit(None, 1)[0] if " " in sentence[:limit + 1] else sentence[:limit]
+        sentence = cut[:limit].rstrip(" ,;:-")
+    return sentence
+
+
 # a phone's extension as the draft takes it: x22, ext. 22 (schemas/report.xsd, type Phone)
 _EXTENSION = re.compile(r" ?(?:[xX]|[eE][xX][tT]\.?) ?([0-9]{1,6})$")
 
@@ -284,7 +312,7 @@ def case_from_draft(values: dict, settings: dict, problems: List[Problem], sourc
     c.safety_report_id = c.worldwide_id = report_id if already else f"{settings['country']}-{settings['sender']}-{report_id}"
     c.reaction_id = str(uuid.uuid4())
     description = str(values.get("event/description") or "")
-    c.reaction_text = (description.split(". ")[0] if description else "not reported")[:250]
+    c.reaction_text = first_sentence(description) if description else "not reported"
     if len(description) > 250 or ". " in description:
         problems.append(_warn(source, "event/description", "E.i.1.1a takes the first sentence (max 250 characters) "
                               "of the description as the reaction term; the whole text goes to H.1. Code the "

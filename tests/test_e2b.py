@@ -400,3 +400,28 @@ def test_a_non_clinical_occupation_is_no_health_professional(runner, tmp_path, i
     batch = etree.parse(str(out))
     assert ich_schema.validate(batch), ich_schema.error_log
     assert batch.xpath("//h:asQualifiedEntity/h:code/@code", namespaces=NS) == [sent]
+
+
+@pytest.mark.parametrize("description, term", [
+    ("Pt. developed urticaria after starting amoxicillin 2.5 mg/kg, i.e. approx. 3 doses. Dr. Smith stopped it.",
+     "Pt. developed urticaria after starting amoxicillin 2.5 mg/kg, i.e. approx. 3 doses"),
+    ("Mrs. J. Doe vs. placebo: rash on day 2. 1. Rash 2. Fever. Resolved.",
+     "Mrs. J. Doe vs. placebo: rash on day 2. 1. Rash 2. Fever"),
+    ("Generalised urticaria " + "and itching " * 30 + "after the dose. Resolved.",
+     ("Generalised urticaria " + "and itching " * 30)[:250].rsplit(" ", 1)[0]),
+], ids=["abbreviations", "initials-and-numbers", "long-first-sentence"])
+def test_the_reaction_as_reported_is_the_first_real_sentence(runner, tmp_path, ich_xsd, ich_schema, description, term):
+    """E.i.1.1a was the description up to its first '. ': 'Pt. developed urticaria...' was
+    sent as 'Pt'. Now the first sentence whose period is not an abbreviation's, an initial's
+    or a number's, at most 250 characters cut at a word's end; the warning stays."""
+    root = example_tree()
+    set_text(root, "event/description", description)
+    draft = write(root, tmp_path)
+    out, result = export(runner, tmp_path, [draft], ich_xsd)
+    assert result.exit_code == 0, result.output
+    batch = etree.parse(str(out))
+    assert ich_schema.validate(batch), ich_schema.error_log
+    assert batch.xpath("//h:observation[h:code/@code='29']/h:value/h:originalText/text()", namespaces=NS) == [term]
+    assert batch.xpath("//h:investigationEvent/h:text/text()", namespaces=NS) == [description]
+    assert (f"{draft}: warning: B5 Describe event, problem or product use error [event/description]: E.i.1.1a takes the "
+            "first sentence (max 250 characters) of the description as the reaction term") in result.output
