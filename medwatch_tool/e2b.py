@@ -266,6 +266,7 @@ class Case(Block):
     local_report_type: str = "2"
     has_address: bool = False
     sender_type: str = ""
+    first_sender: str = "2"
 
 
 @dataclass
@@ -488,6 +489,7 @@ def export(drafts: List[Path], settings: dict) -> (bytes, List[Problem]):
     now = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S+0000")
     for c in cases:  # C.3.1 per ICSR from its own reporter: one consumer's case made every case's 7
         c.sender_type = settings["sender_type"] or ("3" if c.v("C.2.r.4") in ("1", "2", "3") else "7")
+        c.first_sender = "1" if c.sender_type == "2" else "2"  # C.1.8.2 (ICH requires it): this sender, a regulator or not
     batch = dict(settings, created=now, number=f"{settings['sender']}-{now[:14]}")
     xml = environment().get_template("e2b-batch.xml.j2").render(batch=batch, cases=cases)
     root = etree.fromstring(xml.encode("utf-8"), etree.XMLParser(remove_blank_text=True))

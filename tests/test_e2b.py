@@ -425,3 +425,20 @@ def test_the_reaction_as_reported_is_the_first_real_sentence(runner, tmp_path, i
     assert batch.xpath("//h:investigationEvent/h:text/text()", namespaces=NS) == [description]
     assert (f"{draft}: warning: B5 Describe event, problem or product use error [event/description]: E.i.1.1a takes the "
             "first sentence (max 250 characters) of the description as the reaction term") in result.output
+
+
+def test_every_icsr_names_its_first_sender(runner, tmp_path, ich_xsd, ich_schema):
+    """C.1.8.2 (first sender of this case), required by ICH, was missing from every ICSR. It
+    is 2 'other' (list 2.16.840.1.113883.3.989.2.1.1.3), or 1 'regulator' for a regulatory
+    authority sender (C.3.1 2), where the ICH example puts it: before the primary source."""
+    first_sender = ("h:controlActProcess/h:subject/h:investigationEvent/h:outboundRelationship[1]/h:relatedInvestigation"
+                    "[h:code/@code='1'][h:code/@codeSystem='2.16.840.1.113883.3.989.2.1.1.22']"
+                    "/h:subjectOf2/h:controlActEvent/h:author/h:assignedEntity/h:code"
+                    "[@codeSystem='2.16.840.1.113883.3.989.2.1.1.3']/@code")
+    drafts = sorted(EXAMPLES.glob("*.xml"))
+    for extra, code in (((), "2"), (("--sender-type", "2"), "1")):
+        out, result = export(runner, tmp_path, drafts, ich_xsd, *extra)
+        assert result.exit_code == 0, result.output
+        batch = etree.parse(str(out))
+        assert ich_schema.validate(batch), ich_schema.error_log
+        assert [m.xpath(first_sender, namespaces=NS) for m in messages(batch.getroot())] == [[code]] * len(drafts)
