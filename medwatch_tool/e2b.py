@@ -11,7 +11,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -114,10 +114,11 @@ def export_value(row: Row, values: dict, path: str):
         codes = [MAPS[arg].get(item) for item in items]
         codes = [c for c in codes if c]
         return (codes if isinstance(raw, list) else (codes[0] if codes else None)) or None
-    if kind == "weight_kg":
-        unit = values.get(path + "_unit", "kg")
-        weight = Decimal(raw) * (Decimal("0.45359237") if unit == "lb" else 1)
-        return format(weight.quantize(Decimal("0.1")).normalize(), "f")
+    if kind == "weight_kg":  # kg as given (a 0.85 kg neonate was sent as 0.8); lb to 0.01 kg below 10 kg
+        if values.get(path + "_unit", "kg") != "lb":
+            return raw.strip()
+        weight = Decimal(raw) * Decimal("0.45359237")
+        return format(weight.quantize(Decimal("0.01") if weight < 10 else Decimal("0.1"), ROUND_HALF_UP).normalize(), "f")
     if kind == "prefix":
         if arg == "tel:":  # an extension as a tel: URI writes it (RFC 3966): tel:614-555-0142;ext=22
             raw = _EXTENSION.sub(r";ext=\1", raw)

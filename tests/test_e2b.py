@@ -442,3 +442,22 @@ def test_every_icsr_names_its_first_sender(runner, tmp_path, ich_xsd, ich_schema
         batch = etree.parse(str(out))
         assert ich_schema.validate(batch), ich_schema.error_log
         assert [m.xpath(first_sender, namespaces=NS) for m in messages(batch.getroot())] == [[code]] * len(drafts)
+
+
+@pytest.mark.parametrize("weight, unit, sent", [
+    ("0.85", "kg", "0.85"), ("3.25", "kg", "3.25"), ("78", "kg", "78"), ("1.88", "lb", "0.85"), ("7.5", "lb", "3.4"),
+    ("141", "lb", "64"), ("141.5", "lb", "64.2"),
+], ids=["neonate-kg", "infant-kg", "adult-kg", "neonate-lb", "infant-lb", "adult-lb", "adult-lb-decimal"])
+def test_a_weight_is_sent_with_its_precision(runner, tmp_path, ich_xsd, ich_schema, weight, unit, sent):
+    """D.3 was rounded to 0.1 kg even when given in kg: a 0.85 kg neonate went as 0.8 kg. A
+    weight in kg is sent as given; one in lb is converted to kg to 0.01 kg below 10 kg (a
+    tenth of a kg is an eighth of a neonate) and 0.1 kg above."""
+    root = example_tree()
+    set_text(root, "patient/weight", weight)
+    set_text(root, "patient/weight_unit", unit)
+    out, result = export(runner, tmp_path, [write(root, tmp_path)], ich_xsd)
+    assert result.exit_code == 0, result.output
+    batch = etree.parse(str(out))
+    assert ich_schema.validate(batch), ich_schema.error_log
+    assert batch.xpath("//h:observation[h:code/@code='7']/h:value/@value", namespaces=NS) == [sent]
+    assert batch.xpath("//h:observation[h:code/@code='7']/h:value/@unit", namespaces=NS) == ["kg"]
