@@ -11,7 +11,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -127,12 +127,19 @@ def export_value(row: Row, values: dict, path: str):
         choice = load_catalog().field(path).choice(raw)
         return choice.label if choice else raw
     if kind == "number":
-        try:
-            Decimal(raw)
-        except InvalidOperation:
-            return None
-        return raw
+        return _number(raw)
     return raw
+
+
+# a number as an HL7 PQ value (xs:decimal or xs:double) takes it: Python's Decimal also reads
+# '1_000', 'Infinity' and 'NaN', which the ICH schema refuses
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _number(text) -> Optional[str]:
+    """`text` as a number for a numeric E2B element, or None when it is not one."""
+    text = str(text).strip()
+    return text if _NUMBER.fullmatch(text) else None
 
 
 def on_or_after(date: str, other: str) -> Optional[bool]:
@@ -226,11 +233,7 @@ def import_value(row: Row, found: List[str]):
         except ValueProblem:
             return None
     if kind == "number":
-        try:
-            Decimal(first)
-        except InvalidOperation:
-            return None
-        return first
+        return _number(first)
     return first
 
 
@@ -330,6 +333,7 @@ def case_from_draft(values: dict, settings: dict, problems: List[Problem], sourc
     for prefix in _instances(values, "event/test"):
         t = Block()
         _fill(t, "test", values, prefix, "test", used)
+        _test_as_text(t, values, prefix, source, problems)
         c.tests.append(t)
     for group, role in (("suspect_product", "1"), ("concomitant", "2")):
         for prefix in _instances(values, group):
@@ -383,6 +387,39 @@ def case_from_draft(values: dict, settings: dict, problems: List[Problem], sourc
         problems.append(_warn(source, path, "no E2B(R3) data element in this mapping takes this box; "
                               "it is not sent (mention it in the narrative if it matters)", "E2B-MAP"))
     return c
+
+
+def _test_as_text(t: Block, values: dict, prefix: str, source: str, problems: List[Problem]):
+    """What of a test cannot go in E2B's numeric elements goes in its text ones, said: a
+    result with a unit that is no unit code (spaces: 'beats per min'), or with a unit beside
+    a text result, as F.r.3.4 text with its unit (the unit was dropped); a normal low or high
+    that is not a number ('<150', 'negative') in F.r.6 comments (it broke the ICH schema)."""
+    result, unit = values.get(prefix + "result"), values.get(prefix + "unit")
+    unit_ok = not unit or re.fullmatch(r"\S+", unit) is not None  # an HL7 PQ unit has no spaces
+    if result and unit and (not unit_ok or not t.v("F.r.3.2")):
+        t.values.pop("F.r.3.2", None)
+        t.values["F.r.3.4"] = f"{result} {unit}"
+        why = "is not a unit code (UCUM, no spaces)" if not unit_ok else "is the unit of a result that is not a number"
+        problems.append(_warn(source, prefix + "unit", f"'{unit}' {why}: the result is sent as text with its unit "
+                              f"(F.r.3.4): '{result} {unit}'", "E2B-MAP"))
+    ranges = {side: values.get(prefix + side) for side in ("low", "high")}
+    unsent = [side for side, element in (("low", "F.r.4"), ("high", "F.r.5"))
+              if ranges[side] and not (t.v(element) and unit_ok)]
+    if not unsent:
+        return
+    for element in ("F.r.4", "F.r.5"):
+        if not unit_ok:
+            t.values.pop(element, None)
+    text = (f"normal range: {ranges['low']} - {ranges['high']}" if all(ranges.values())
+            else f"normal {unsent[0]}: {ranges[unsent[0]]}")
+    if unit and not (unit_ok and t.v("F.r.3.2")):
+        text += f" {unit}"
+    t.values["F.r.6"] = text
+    for side in unsent:
+        why = "is not a number" if _number(ranges[side]) is None else f"has a unit that is no unit code ('{unit}')"
+        problems.append(_warn(source, prefix + side, f"'{ranges[side]}' {why}: E2B's normal {side} value "
+                              f"(F.r.{4 if side == 'low' else 5}) takes a number; sent as text in the test's comments "
+                              f"(F.r.6): '{text}'", "E2B-MAP"))
 
 
 def _device_carrier(drugs: list, suspects: list, source: str, problems: List[Problem]) -> "Drug":

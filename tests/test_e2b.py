@@ -461,3 +461,49 @@ def test_a_weight_is_sent_with_its_precision(runner, tmp_path, ich_xsd, ich_sche
     assert ich_schema.validate(batch), ich_schema.error_log
     assert batch.xpath("//h:observation[h:code/@code='7']/h:value/@value", namespaces=NS) == [sent]
     assert batch.xpath("//h:observation[h:code/@code='7']/h:value/@unit", namespaces=NS) == ["kg"]
+
+
+def test_a_test_value_that_is_no_number_is_sent_as_text_and_said(runner, tmp_path, ich_xsd, ich_schema):
+    """A normal low/high that is no number ('<150', 'negative') went into a numeric PQ value:
+    the batch broke the ICH schema (and was written, exit 0, without --ich-xsd); so did a
+    result such as 'Infinity' (Python reads it as a number) and a unit with spaces. Now the
+    numbers go in the structured elements and the rest in the test's text ones, said."""
+    root = example_tree()  # tests: respiratory rate 8 /min (12-20), heart rate 48 /min (60-100)
+    set_text(root, "event/test/low", "<150")
+    set_text(root, "event/test/high", "negative")
+    second = root.findall("{urn:x-medwatch-tool:report:1}event/{urn:x-medwatch-tool:report:1}test")[1]
+    second.find("{urn:x-medwatch-tool:report:1}unit").text = "beats per min"
+    third = root.findall("{urn:x-medwatch-tool:report:1}event/{urn:x-medwatch-tool:report:1}test")[2]
+    third.find("{urn:x-medwatch-tool:report:1}result").text = "Infinity"
+    etree.SubElement(third, "{urn:x-medwatch-tool:report:1}unit").text = "mL"
+    draft = write(root, tmp_path)
+    assert runner.invoke(main, ["validate", str(draft)]).exit_code == 0
+    out, result = export(runner, tmp_path, [draft], ich_xsd)
+    assert result.exit_code == 0, result.output
+    batch = etree.parse(str(out))
+    assert ich_schema.validate(batch), ich_schema.error_log
+    tests = batch.xpath("//h:organizer[h:code/@code='3']/h:component/h:observation", namespaces=NS)
+    comments = "h:outboundRelationship2/h:observation[h:code/@code='10']/h:value/text()"
+    assert [t.xpath("h:value/h:center/@value", namespaces=NS) for t in tests] == [["8"], [], []]
+    assert [t.xpath("h:value[@xsi:type='ED']/text()", namespaces={**NS, "xsi": "http://www.w3.org/2001/XMLSchema-instance"})
+            for t in tests] == [[], ["48 beats per min"], ["Infinity mL"]]
+    assert [t.xpath("h:referenceRange//h:value/@value", namespaces=NS) for t in tests] == [[], [], []]
+    assert [t.xpath(comments, namespaces=NS) for t in tests] == [
+        ["normal range: <150 - negative"], ["normal range: 60 - 100 beats per min"], []]
+    said = [line.split(": warning: ", 1)[1] for line in result.output.splitlines() if "[event/test[" in line]
+    assert said == [
+        "B6 Low test range [event/test[1]/low]: '<150' is not a number: E2B's normal low value (F.r.4) takes a number; "
+        "sent as text in the test's comments (F.r.6): 'normal range: <150 - negative' (E2B-MAP)",
+        "B6 High test range [event/test[1]/high]: 'negative' is not a number: E2B's normal high value (F.r.5) takes a "
+        "number; sent as text in the test's comments (F.r.6): 'normal range: <150 - negative' (E2B-MAP)",
+        "B6 Result unit [event/test[2]/unit]: 'beats per min' is not a unit code (UCUM, no spaces): the result is sent "
+        "as text with its unit (F.r.3.4): '48 beats per min' (E2B-MAP)",
+        "B6 Low test range [event/test[2]/low]: '60' has a unit that is no unit code ('beats per min'): E2B's normal low "
+        "value (F.r.4) takes a number; sent as text in the test's comments (F.r.6): 'normal range: 60 - 100 beats per "
+        "min' (E2B-MAP)",
+        "B6 High test range [event/test[2]/high]: '100' has a unit that is no unit code ('beats per min'): E2B's normal "
+        "high value (F.r.5) takes a number; sent as text in the test's comments (F.r.6): 'normal range: 60 - 100 beats "
+        "per min' (E2B-MAP)",
+        "B6 Result unit [event/test[3]/unit]: 'mL' is the unit of a result that is not a number: the result is sent as "
+        "text with its unit (F.r.3.4): 'Infinity mL' (E2B-MAP)",
+    ], result.output
