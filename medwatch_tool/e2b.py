@@ -374,6 +374,11 @@ def case_from_draft(values: dict, settings: dict, problems: List[Problem], sourc
         problems.append(_warn(source, "device[1]", "a report with devices but no suspect drug is a device report "
                               "(eMDR, Form 3500A), not an E2B drug ICSR: the devices are not sent", "E2B-MAP"))
     c.local_report_type = "1" if c.expedited else "2"
+    if not c.v("C.1.4"):  # was sent as nullFlavor UNK (and C.1.5 as the export's day): FDA refuses it
+        box, label = load_catalog().describe("event/report_date")
+        problems.append(Problem("error", "E2B(R3) needs C.1.4, the date the report was first received: give "
+                                f"{load_catalog().node('event/report_date').mention(form_of(values))}",
+                                "event/report_date", box, label, None, source, "E2B-MAP"))
     catalog = load_catalog()
     _codes_not_sent(values, source, problems)
     _follow_up_said(values, source, problems)

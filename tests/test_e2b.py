@@ -507,3 +507,22 @@ def test_a_test_value_that_is_no_number_is_sent_as_text_and_said(runner, tmp_pat
         "B6 Result unit [event/test[3]/unit]: 'mL' is the unit of a result that is not a number: the result is sent as "
         "text with its unit (F.r.3.4): 'Infinity mL' (E2B-MAP)",
     ], result.output
+
+
+@pytest.mark.parametrize("example, box", [
+    ("baclofen-overdose.xml", "B4 date of this report"),
+    ("baclofen-missed-refill-consumer.xml", "F9 'Today's date'"),
+], ids=["3500", "3500B"])
+def test_a_draft_without_its_report_date_is_not_exported(runner, tmp_path, ich_xsd, example, box):
+    """Without B4, C.1.4 (date first received) went as nullFlavor UNK and C.1.5 as the day of
+    the export, without a word; FDA does not accept that. It is an error: nothing written."""
+    root = example_tree(example)
+    remove(root, "event/report_date")
+    draft = write(root, tmp_path)
+    out, result = export(runner, tmp_path, [draft], ich_xsd)
+    assert result.exit_code == 1, result.output
+    assert not out.exists() and "not written: fix the errors above first" in result.output
+    said = [line for line in result.output.splitlines() if "C.1.4" in line]
+    assert len(said) == 1 and said[0].startswith(f"{draft}: error: "), result.output
+    assert said[0].endswith(f"[event/report_date]: E2B(R3) needs C.1.4, the date the report was first received: give "
+                            f"{box} (E2B-MAP)"), result.output
