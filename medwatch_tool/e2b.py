@@ -347,6 +347,12 @@ def case_from_draft(values: dict, settings: dict, problems: List[Problem], sourc
                 problems.append(_warn(source, prefix + "frequency", f"frequency '{frequency}' has no E2B "
                                       "interval (G.k.4.r.2/3); it is not sent", "E2B-MAP"))
             d.route_text = values.get(prefix + "route_other") or d.v("G.k.4.r.10.1") or ""
+            dose = d.v("G.k.4.r.1a")
+            if dose and len(dose) > 8:  # ICH: 8N, a width of 8 (the draft takes 12 digits)
+                box, label = load_catalog().describe(prefix + "dose")
+                problems.append(Problem("error", f"{dose} is {len(dose)} characters long; E2B(R3) G.k.4.r.1a dose takes "
+                                        "at most 8 (digits and decimal point): give it in a larger unit or with fewer "
+                                        "decimals", prefix + "dose", box, label, None, source, "E2B-LEN"))
             d.dosage = any(d.v(e) for e in ("G.k.4.r.1a", "G.k.4.r.4", "G.k.4.r.5", "G.k.4.r.7", "G.k.4.r.10.2b"))
             unclear = _action_taken(values, prefix)[1] if role == "1" and not d.v("G.k.8") else None
             if unclear:

@@ -526,3 +526,24 @@ def test_a_draft_without_its_report_date_is_not_exported(runner, tmp_path, ich_x
     assert len(said) == 1 and said[0].startswith(f"{draft}: error: "), result.output
     assert said[0].endswith(f"[event/report_date]: E2B(R3) needs C.1.4, the date the report was first received: give "
                             f"{box} (E2B-MAP)"), result.output
+
+
+@pytest.mark.parametrize("dose, refused", [("12345678", False), ("1234.567", False), ("123456789", True),
+                                           ("1234.5678", True)])
+def test_a_dose_longer_than_e2b_takes_is_an_error(runner, tmp_path, ich_xsd, dose, refused):
+    """G.k.4.r.1a is 8N in the ICH guide (a width of 8: digits and decimal point); the draft
+    takes 12 digits, and a longer dose was exported without a word. It is an error naming
+    the box and the limit; nothing is written."""
+    root = example_tree()
+    set_text(root, "suspect_product/dose", dose)
+    draft = write(root, tmp_path)
+    out, result = export(runner, tmp_path, [draft], ich_xsd)
+    said = [line for line in result.output.splitlines() if "G.k.4.r.1a" in line]
+    if not refused:
+        assert result.exit_code == 0 and said == [], result.output
+        assert etree.parse(str(out)).xpath("//h:doseQuantity/@value", namespaces=NS) == [dose]
+        return
+    assert result.exit_code == 1 and not out.exists(), result.output
+    assert said == [f"{draft}: error: D2 Dose or amount [suspect_product[1]/dose]: {dose} is {len(dose)} characters "
+                    "long; E2B(R3) G.k.4.r.1a dose takes at most 8 (digits and decimal point): give it in a larger "
+                    "unit or with fewer decimals (E2B-LEN)"], result.output
