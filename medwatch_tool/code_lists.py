@@ -67,6 +67,10 @@ def code_value(field: Field, text: str) -> str:
     if unsafe and unsafe[0] in names.values():  # 'qd' in a frequency list: not guessed, and said why
         raise CodeProblem(f"'{text.strip()}' is on the do-not-use lists of abbreviations (it is misread as "
                           f"{unsafe[1]}): write {unsafe[2]}")
+    spoon = _SPOONS.get(key)
+    if spoon and "ML" in names.values():  # ('1 teaspoon' was "not one of the allowed values" alone)
+        raise CodeProblem(f"'{text.strip()}' is a kitchen measure, which the list of units does not have: a "
+                          f"{spoon[0]} is {spoon[1]} mL, so give the amount in mL ({spoon[1]} mL for one {spoon[0]})")
     beside = _answer_of_a_box_beside(field, key)
     if beside is not None:  # 'Hispanic' in race: an answer of ethnicity
         raise CodeProblem(f"'{text.strip()}' is not one of the allowed values: it is an answer of "
@@ -82,6 +86,11 @@ _DO_NOT_USE = {
     "qod": ("daily", "QD or QID", "every other day (choose other, and write it in the other frequency's box)"),
     "u": ("MG", "0 or 4, or as cc", "units (IU)"),
 }
+
+# household spoons, as a patient reads a dose off a syrup's label: the medicine measures
+_SPOONS = {name: ("teaspoon", 5) for name in ("teaspoon", "teaspoons", "teaspoonful", "teaspoonfuls", "tsp", "tsps")}
+_SPOONS.update({name: ("tablespoon", 15) for name in ("tablespoon", "tablespoons", "tablespoonful", "tablespoonfuls",
+                                                       "tbsp", "tbsps", "tbs")})
 
 _ANY_LIST = frozenset({"unknown", "UNK", "other", "yes", "no"})  # answers of many lists: they say no box
 _YES_NO = frozenset({"yes", "no", "y", "n", "true", "false", "1", "0"})  # (ethnicity reads 'no' as not Hispanic)

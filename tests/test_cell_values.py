@@ -595,6 +595,10 @@ def test_a_cell_written_as_excel_s_text_formula_is_read_as_excel_shows_it(runner
                                         "frequency's box)"),
     ("suspect_product/dose_unit", "U", "'U' is on the do-not-use lists of abbreviations (it is misread as 0 or 4, or "
                                        "as cc): write units (IU)"),
+    # a kitchen measure, as a syrup's label gives the dose: in mL (it got "not one of the allowed values")
+    ("suspect_product/dose_unit", "teaspoons", "'teaspoons' is a kitchen measure, which the list of units does not "
+                                               "have: a teaspoon is 5 mL, so give the amount in mL"),
+    ("suspect_product/dose_unit", "Tbsp", "a tablespoon is 15 mL"),
     # a two-digit year as Excel writes d-mmm-yy and mmm-yy dates into a CSV (was "is not a date")
     ("event/event_date", "4-Mar-26", "'4-Mar-26' has a two-digit year: write the year in full (2026 or 1926?)"),
     ("event/event_date", "Mar-26", "'Mar-26' could be Mar 2026 (a two-digit year) or Mar 26 without its year: write "
