@@ -214,25 +214,25 @@ def _known_date(s: str, text: str) -> str:
         if not 1 <= int(m.group(1)) <= 12:
             raise ValueProblem(f"{text} is not a date (month {m.group(1)})")
         return f"{m.group(2)}-{int(m.group(1)):02d}"
-    m = re.fullmatch(r"(\d{1,2})[ /-]?([A-Za-z]+\.?)[ /-]?(\d{4})", s)  # 03-Nov-2026, SAS's 03NOV2026
+    m = re.fullmatch(r"(\d{1,2})\.?[ /-]?([^\W\d_]+\.?)[ /-]?(\d{4})", s)  # 03-Nov-2026, SAS's 03NOV2026, 3. März 2026
     if m:
         return _full(int(m.group(3)), _month(m.group(2)), int(m.group(1)), text)
-    m = re.fullmatch(r"([A-Za-z]+\.?)[ /-](\d{1,2})[ /-](\d{4})", s)  # Nov 3 2026, Nov-3-2026
+    m = re.fullmatch(r"([^\W\d_]+\.?)[ /-](\d{1,2})[ /-](\d{4})", s)  # Nov 3 2026, Nov-3-2026
     if m:
         return _full(int(m.group(3)), _month(m.group(1)), int(m.group(2)), text)
-    m = re.fullmatch(r"(\d{4})[ /-]([A-Za-z]+\.?)(?:[ /-](\d{1,2}))?", s)  # 2026 Nov, 2026-Nov-03
+    m = re.fullmatch(r"(\d{4})[ /-]([^\W\d_]+\.?)(?:[ /-](\d{1,2}))?", s)  # 2026 Nov, 2026-Nov-03
     if m:
         if m.group(3):
             return _full(int(m.group(1)), _month(m.group(2)), int(m.group(3)), text)
         return f"{m.group(1)}-{_month(m.group(2)):02d}"
-    m = re.fullmatch(r"([A-Za-z]+\.?)[ /-](\d{4})", s)
+    m = re.fullmatch(r"([^\W\d_]+\.?)[ /-](\d{4})", s)
     if m:
         return f"{m.group(2)}-{_month(m.group(1)):02d}"
-    m = re.fullmatch(r"\d{1,2}([/.-])\d{1,2}\1(\d{2})|\d{1,2}[ /-]?[A-Za-z]+\.?[ /-]?(\d{2})", s)
+    m = re.fullmatch(r"\d{1,2}([/.-])\d{1,2}\1(\d{2})|\d{1,2}[ /-]?[^\W\d_]+\.?[ /-]?(\d{2})", s)
     if m:  # 11/3/26, 4-Mar-26: 2026, or a birth in 1926? Not guessed
         yy = m.group(2) or m.group(3)
         raise ValueProblem(f"'{text}' has a two-digit year: write the year in full (20{yy} or 19{yy}?)")
-    m = re.fullmatch(r"([A-Za-z]+)\.?[/-](\d{2})", s)
+    m = re.fullmatch(r"([^\W\d_]+)\.?[/-](\d{2})", s)
     month = _month_or_none(m.group(1)) if m else None
     if month:  # Mar-26, as Excel writes a date formatted mmm-yy into a CSV
         yy = m.group(2)

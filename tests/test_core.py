@@ -58,6 +58,9 @@ def test_catalog_annotates_every_field():
     ("juillet 2026", "2026-07"), ("noviembre 2026", "2026-11"), ("UNK-juin-2026", "2026-06"),
     ("3 janv. 2026", "2026-01-03"), ("15-Noviem-2026", "2026-11-15"), ("Okt 2026", "2026-10"),  # short forms abroad
     ("3 Febbr. 2025", "2025-02-03"),
+    # with their accents, and the day with a period as German writes it (all were "not a date")
+    ("März 2026", "2026-03"), ("3 août 2026", "2026-08-03"), ("15. März 2026", "2026-03-15"),
+    ("Févr. 2026", "2026-02"), ("2026 déc.", "2026-12"),
     # a day in words, as a patient types it
     ("Tuesday, November 3, 2026", "2026-11-03"), ("November 3rd, 2026", "2026-11-03"),
     ("21st of March 2026", "2026-03-21"), ("3RD NOV 2026", "2026-11-03"),
