@@ -136,12 +136,17 @@ def _write_other(field: Field) -> str:
     return f"; if none of them fits, choose other and write it in '{beside[0].label}'" if beside else ""
 
 
+def none_may_apply(field: Field) -> bool:
+    """Whether a list may fit no answer, the box then left empty: a question about who the
+    person is (A3 sex, A5 ethnicity and race: optional, and the form's lists may not fit
+    everyone). Not a unit's list, nor one FDA needs an answer of (B1 type of report)."""
+    return field.group is not None and field.group.name == "patient" and not field.name.endswith("_unit")
+
+
 def _none_applies(field: Field) -> str:
-    """What to do when none of the answers to a question about who the person is fits them
-    (A3 sex, A5 ethnicity and race: optional, and the form's lists may not fit everyone): 'X'
-    or 'non-binary' in sex, where the form lists male and female only, was told the list alone.
-    (Not in a unit's list, nor in one FDA needs an answer of, B1 type of report.)"""
-    if field.group is None or field.group.name != "patient" or field.name.endswith("_unit"):
+    """'X' or 'non-binary' in sex, where the form lists male and female only, was told the
+    list alone."""
+    if not none_may_apply(field):
         return ""
     return f"; if {'neither' if len(field.choices) == 2 else 'none of them'} applies, leave the box empty"
 

@@ -18,6 +18,7 @@ from typing import Callable, Dict, List
 import click
 
 from .catalog import Choice, Field, Group, load_catalog
+from .code_lists import none_may_apply
 from .coerce import ValueProblem, coerce_value, invisible_problem, number_and_unit, only_unseen, unit_refusal
 from .draft import build_draft, draft_values, read_draft, write_draft
 from .paths import split_path
@@ -170,7 +171,7 @@ class Interview:
         other = next((n for n, c in enumerate(shown, 1) if c.value == "other"), None)
         return (f"{said} is none of the answers listed: type the number of one (1-{len(shown)}), or its words"
                 + (f"; if none fits, choose {other} and say it in your words next" if other else
-                   "; if none fits, press Enter to skip the question" if "leave the box empty" in message else ""))
+                   "; if none fits, press Enter to skip the question" if none_may_apply(field) else ""))
 
     def check(self, field: Field, path: str, value) -> None:
         """What coerce cannot see: the XSD facets (ranges; coerce counts the answers), checked
