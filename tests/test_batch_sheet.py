@@ -313,3 +313,24 @@ def test_a_zip_code_excel_kept_as_a_number_is_drafted_and_told(runner, tmp_path)
         ("2", "reporter/postal_code", "F5", "warning"), ("3", "reporter/postal_code", "G1", "warning")], told
     assert told[0]["message"].startswith("'501' is too short for a US ZIP code, which has 5 digits")
     assert told[1]["message"].startswith("'2115' has 4 digits, and a US ZIP code has 5")
+
+
+def test_an_ndc_excel_kept_as_a_number_is_drafted_and_told(runner, tmp_path):
+    """An NDC typed without its dashes in a column of numbers loses its leading zero
+    (0093714656 is the number 93714656): drafted as the cell holds it, and told at its row and
+    box; an NDC with its dashes, and a whole one without, are not."""
+    rows = _rows("NDC")
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    sheet = _sheet(book, "Events", rows)
+    column = columns_of(rows).index("suspect_product[1]/ndc") + 1
+    sheet.cell(row=2, column=column).value = 93714656
+    sheet.cell(row=3, column=column).value = 5536012345
+    path = tmp_path / "ndc.xlsx"
+    book.save(path)
+    out = tmp_path / "out"
+    result = batch(runner, path, out)
+    assert result.exit_code == 0, result.output
+    told = [(p["row"], p["path"], p["box"], p["message"]) for p in read_problems(out) if p["rule"] == "MW-NDC-1"]
+    assert len(told) == 1 and told[0][:3] == ("2", "suspect_product[1]/ndc", "C7"), told  # (a consumer's row)
+    assert told[0][3].startswith("NDC '93714656' has 8 digits, and an NDC has 10 (or 11): a spreadsheet drops")
