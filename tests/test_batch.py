@@ -1977,7 +1977,7 @@ def test_answers_that_contradict_each_other_are_warned(runner, tmp_path):
                                              "problem happened' (2026-11-02): a product first used after the problem "
                                              "began did not cause it; check the two dates")
     assert told["AGE", "MW-AGE-3"] == ("A2", "warning", "age 52 years does not fit A2 date of birth (1950-05-02) and B3 "
-                                       "date of event (2026-10-08), which make the person about 76: one of the three "
+                                       "date of event (2026-10-08), which make the person 76 then: one of the three "
                                        "is wrong")
     assert told["START", "MW-DATE-9"][:2] == ("D3", "warning")
     assert told["START", "MW-DATE-9"][2].startswith("D3 therapy start date (2026-10-09) is after B3 date of event "
@@ -1989,3 +1989,23 @@ def test_answers_that_contradict_each_other_are_warned(runner, tmp_path):
     assert "says yes, but G3 occupation is non health professional" in told["LAY", "MW-REP-3"][2]
     assert told["REPRO", "MW-DEV-3"][2].startswith("a reprocessor is named (Acme Reprocessing), but E7a single-use "
                                                    "device reprocessed and reused? does not say yes")
+
+
+@pytest.mark.parametrize("age, unit, born, told", [
+    ("51", "year", "1974-11-20", None), ("52", "year", "1974-11-20", None),  # (52: the age when reported)
+    ("53", "year", "1974-11-20", "age 53 years does not fit A2 date of birth (1974-11-20) and B3 date of event "
+                                 "(2026-10-08), which make the person 51 then"),  # (a version let it pass)
+    ("50", "year", "1974", "which make the person about 52 then"), ("53", "year", "1974", None),
+    ("", "year", "1974", None),  # (a unit without an age was told "age  years does not fit")
+    ("30", "month", "2024-04-02", None),
+    ("40", "month", "2024-04-02", "age 40 months does not fit A2 date of birth (2024-04-02) and B3 date of event "
+                                  "(2026-10-08), which make the person about 30 months old then"),
+])
+def test_an_age_is_checked_against_the_date_of_birth_to_the_year_or_month(runner, tmp_path, age, unit, born, told):
+    row = dict(example_rows()[1], **{"admin/report_id": "AGE", "patient/age": age, "patient/age_unit": unit,
+                                     "patient/date_of_birth": born})  # (event 2026-10-08)
+    out = tmp_path / "o"
+    runner.invoke(main, ["batch", str(write_csv(tmp_path / "a.csv", [row])), "--out", str(out)])
+    said = [p["message"] for p in read_problems(out) if p["rule"] in ("MW-AGE-3", "MW-AGE-4")]
+    assert (len(said) == 1 and told in said[0]) if told else said == [], said
+    assert (out / "AGE.xml").exists()
