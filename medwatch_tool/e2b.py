@@ -105,6 +105,8 @@ def export_value(row: Row, values: dict, path: str):
         return "3" if raw else None  # other clinicians: other health professional
     if kind == "action_taken":
         return _action_taken(values, path[:path.rindex("/") + 1])[0]
+    if kind == "dosage_text":
+        return dosage_text(values, path[:path.rindex("/") + 1])
     if raw in (None, "", []):
         return None
     if kind == "ts":
@@ -129,6 +131,28 @@ def export_value(row: Row, values: dict, path: str):
     if kind == "number":
         return _number(raw)
     return raw
+
+
+def dosage_text(values: dict, prefix: str) -> Optional[str]:
+    """G.k.4.r.8 dosage text: the D2 dose, its unit and the frequency in words, when the
+    frequency has no E2B interval (HS, PRN, other: D2 other frequency's own words). The
+    overdose example's continuous infusion was sent as '450 ug' alone, its frequency dropped."""
+    frequency, other = values.get(prefix + "frequency"), values.get(prefix + "frequency_other")
+    if not other and (not frequency or frequency in MAPS["frequency"]):
+        return None
+    words = other
+    if not words:
+        choice = load_catalog().field(prefix + "frequency").choice(frequency)
+        if frequency == "other" or choice is None:
+            words = "other frequency (not described)"
+        else:
+            words = f"{choice.label} ({choice.plain})" if choice.plain else choice.label
+    dose, unit = values.get(prefix + "dose"), values.get(prefix + "dose_unit")
+    if unit:  # the UCUM unit E2B sends the dose in ('ug'), else the form's abbreviation ('DF', 'UNK')
+        code = MAPS["dose_unit"].get(unit, "")
+        unit = code if code and not code.startswith("{") else unit
+    amount = " ".join(str(x) for x in (dose, unit) if x)
+    return ", ".join(x for x in (amount, words) if x)
 
 
 # a number as an HL7 PQ value (xs:decimal or xs:double) takes it: Python's Decimal also reads
@@ -223,7 +247,7 @@ def import_value(row: Row, found: List[str]):
         return back.get(first)
     if kind == "qualification":
         return reverse("qualification").get(first)
-    if kind == "action_taken":  # derived from dates on export; the draft has no field for the action
+    if kind in ("action_taken", "dosage_text"):  # derived on export (from dates, from D2): no draft field
         return None
     if kind == "prefix":
         return first.split(":", 1)[-1].replace(";ext=", " x")
@@ -278,7 +302,7 @@ class Drug(Block):
     id: str = ""
     role: str = "1"
     devices: list = field(default_factory=list)
-    period: Optional[tuple] = None
+    timing: list = field(default_factory=list)
     route_text: str = ""
     dosage: bool = False
 
@@ -339,21 +363,18 @@ def case_from_draft(values: dict, settings: dict, problems: List[Problem], sourc
         for prefix in _instances(values, group):
             d = Drug(id=str(uuid.uuid4()), role=role)
             _fill(d, "drug", values, prefix, group, used)
-            frequency = values.get(prefix + "frequency")
-            if d.v("G.k.4.r.2"):
-                number, unit = d.v("G.k.4.r.2").split()
-                d.period = (number, unit)
-            elif frequency:
-                problems.append(_warn(source, prefix + "frequency", f"frequency '{frequency}' has no E2B "
-                                      "interval (G.k.4.r.2/3); it is not sent", "E2B-MAP"))
+            _timing(d, values, prefix, source, problems)
             d.route_text = values.get(prefix + "route_other") or d.v("G.k.4.r.10.1") or ""
-            dose = d.v("G.k.4.r.1a")
-            if dose and len(dose) > 8:  # ICH: 8N, a width of 8 (the draft takes 12 digits)
-                box, label = load_catalog().describe(prefix + "dose")
-                problems.append(Problem("error", f"{dose} is {len(dose)} characters long; E2B(R3) G.k.4.r.1a dose takes "
-                                        "at most 8 (digits and decimal point): give it in a larger unit or with fewer "
-                                        "decimals", prefix + "dose", box, label, None, source, "E2B-LEN"))
-            d.dosage = any(d.v(e) for e in ("G.k.4.r.1a", "G.k.4.r.4", "G.k.4.r.5", "G.k.4.r.7", "G.k.4.r.10.2b"))
+            for name, element, limit in (("dose", "G.k.4.r.1a", 8), ("duration", "G.k.4.r.6a", 5)):
+                amount = d.v(element)  # ICH: 8N, 5N: a width of 8, of 5 (the draft takes 12 digits)
+                if amount and len(amount) > limit:
+                    box, label = load_catalog().describe(prefix + name)
+                    problems.append(Problem("error", f"{amount} is {len(amount)} characters long; E2B(R3) {element} "
+                                            f"{name} takes at most {limit} (digits and decimal point): give it in a "
+                                            "larger unit or with fewer decimals", prefix + name, box, label, None,
+                                            source, "E2B-LEN"))
+            d.dosage = bool(d.timing) or any(d.v(e) for e in ("G.k.4.r.1a", "G.k.4.r.7", "G.k.4.r.8",
+                                                               "G.k.4.r.10.2b"))
             unclear = _action_taken(values, prefix)[1] if role == "1" and not d.v("G.k.8") else None
             if unclear:
                 box, event = load_catalog().node("event/event_date").mention(form_of(values)), values.get("event/event_date")
@@ -398,6 +419,36 @@ def case_from_draft(values: dict, settings: dict, problems: List[Problem], sourc
         problems.append(_warn(source, path, "no E2B(R3) data element in this mapping takes this box; "
                               "it is not sent (mention it in the narrative if it matters)", "E2B-MAP"))
     return c
+
+
+def _timing(d: "Drug", values: dict, prefix: str, source: str, problems: List[Problem]):
+    """The parts of a dosage's effectiveTime, in the order of the ICH and FDA examples: the
+    interval (G.k.4.r.2/3), the therapy dates (G.k.4.r.4/5), the duration (G.k.4.r.6a/b,
+    D3 therapy duration, which was dropped with a warning that E2B has no place for it). A
+    frequency without an E2B interval goes in the dosage text (G.k.4.r.8), said."""
+    if d.v("G.k.4.r.2"):
+        d.timing.append(("period", *d.v("G.k.4.r.2").split()))
+    if d.v("G.k.4.r.4") or d.v("G.k.4.r.5"):
+        d.timing.append(("range", d.v("G.k.4.r.4"), d.v("G.k.4.r.5")))
+    if d.v("G.k.4.r.6a") and d.v("G.k.4.r.6b"):
+        d.timing.append(("width", d.v("G.k.4.r.6a"), d.v("G.k.4.r.6b")))
+    elif values.get(prefix + "duration"):
+        problems.append(_warn(source, prefix + "duration", f"a duration of {values[prefix + 'duration']} without its "
+                              "unit is not sent: E2B(R3) G.k.4.r.6a takes its unit (G.k.4.r.6b); give D3 duration "
+                              "unit", "E2B-MAP"))
+    text = d.v("G.k.4.r.8")
+    if not text:
+        return
+    frequency, other = values.get(prefix + "frequency"), values.get(prefix + "frequency_other")
+    if d.v("G.k.4.r.2"):  # an interval and words beside it (a batch may give both)
+        problems.append(_warn(source, prefix + "frequency_other", f"'{other}' is sent in the dosage text "
+                              f"(G.k.4.r.8) beside the interval of D2 frequency (G.k.4.r.2/3): '{text}'", "E2B-MAP"))
+        return
+    choice = load_catalog().field(prefix + "frequency").choice(frequency) if frequency else None
+    said = other or (choice.label if choice else frequency)
+    problems.append(_warn(source, prefix + ("frequency" if frequency else "frequency_other"), f"frequency '{said}' "
+                          f"has no E2B interval (G.k.4.r.2/3); it is sent in the dosage text (G.k.4.r.8): '{text}'",
+                          "E2B-MAP"))
 
 
 def _test_as_text(t: Block, values: dict, prefix: str, source: str, problems: List[Problem]):

@@ -16,6 +16,7 @@ OID = {
     "ucum": "2.16.840.1.113883.6.8",
     "fda_local_report_type": "2.16.840.1.113883.3.989.5.1.2.2.1.1.1",
     "fda_required_intervention": "2.16.840.1.113883.3.989.5.1.2.2.1.3",
+    "fda_device_operator": "2.16.840.1.113883.3.989.5.1.2.1.1.6",
 }
 
 MAPS = {
@@ -26,6 +27,10 @@ MAPS = {
     "ethnicity": {"hispanic_latino": "C17459", "not_hispanic_latino": "C41222"},
     "rechallenge": {"yes": "1", "no": "2", "doesnt_apply": "4"},
     "frequency": {"daily": "1 d", "BID": "12 h", "TID": "8 h", "QID": "6 h"},
+    # G.k.4.r.6b duration of drug administration (UCUM: min, h, d, wk, mo, a)
+    "duration_unit": {"minute": "min", "hour": "h", "day": "d", "week": "wk", "month": "mo", "year": "a"},
+    # FDA.G.k.12.r.10 operator of the device (list 2.16.840.1.113883.3.989.5.1.2.1.1.6)
+    "operator": {"health_professional": "1", "patient": "2", "other": "3"},
     "qualification": {"physician": "1", "pharmacist": "2", "other_health_professional": "3",
                       "non_health_professional": "5"},
     "dose_unit": {"MG": "mg", "UGM": "ug", "GM": "g", "KG": "kg", "NGM": "ng", "PGM": "pg", "MG/KG": "mg/kg",

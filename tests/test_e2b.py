@@ -547,3 +547,115 @@ def test_a_dose_longer_than_e2b_takes_is_an_error(runner, tmp_path, ich_xsd, dos
     assert said == [f"{draft}: error: D2 Dose or amount [suspect_product[1]/dose]: {dose} is {len(dose)} characters "
                     "long; E2B(R3) G.k.4.r.1a dose takes at most 8 (digits and decimal point): give it in a larger "
                     "unit or with fewer decimals (E2B-LEN)"], result.output
+
+
+XSI = "{http://www.w3.org/2001/XMLSchema-instance}type"
+
+
+def _dosage(batch, name):
+    """The first dosage (G.k.4.r) of the product called `name` in an exported batch."""
+    [dose] = batch.xpath(f"//h:substanceAdministration[.//h:kindOfProduct/h:name='{name}']/h:outboundRelationship2"
+                         "[@typeCode='COMP']/h:substanceAdministration", namespaces=NS)
+    return dose
+
+
+@pytest.mark.parametrize("frequency, text", [
+    (None, "450 ug, continuous intrathecal infusion per day"),
+    ("HS", "450 ug, HS (at bedtime)"),
+    ("PRN", "450 ug, PRN (as needed)"),
+], ids=["other", "HS", "PRN"])
+def test_a_frequency_without_an_interval_and_a_duration_are_sent(runner, tmp_path, ich_xsd, ich_schema, frequency,
+                                                                  text):
+    """D2 frequency 'other' (its words), HS and PRN were dropped with a warning that E2B has
+    no place for them: the overdose example's continuous infusion went as '450 ug' alone.
+    The dose, unit and frequency in words now go in G.k.4.r.8 dosage text, said; D3 therapy
+    duration, dropped the same way, goes in G.k.4.r.6a/b (a width beside the start date)."""
+    root = example_tree()
+    if frequency:
+        set_text(root, "suspect_product/frequency", frequency)
+        remove(root, "suspect_product/frequency_other")
+    ongoing = root.find("{urn:x-medwatch-tool:report:1}suspect_product/{urn:x-medwatch-tool:report:1}ongoing")
+    for name, value in (("duration", "43"), ("duration_unit", "month")):
+        ongoing.addprevious(etree.Element("{urn:x-medwatch-tool:report:1}" + name))
+        ongoing.getprevious().text = value
+    draft = write(root, tmp_path)
+    assert runner.invoke(main, ["validate", str(draft)]).exit_code == 0
+    out, result = export(runner, tmp_path, [draft], ich_xsd)
+    assert result.exit_code == 0, result.output
+    batch = etree.parse(str(out))
+    assert ich_schema.validate(batch), ich_schema.error_log
+    dose = _dosage(batch, "Lioresal Intrathecal (baclofen injection)")
+    assert dose.xpath("h:text/text()", namespaces=NS) == [text]
+    assert dose.xpath("h:doseQuantity/@value", namespaces=NS) == ["450"]
+    time = dose.find("{urn:hl7-org:v3}effectiveTime")
+    assert time.get(XSI) == "SXPR_TS"
+    assert [(c.get(XSI), c.get("operator")) for c in time] == [("IVL_TS", None), ("IVL_TS", "A")]
+    assert time.xpath("h:comp/h:low/@value", namespaces=NS) == ["202303"]
+    assert [(w.get("value"), w.get("unit")) for w in time.xpath("h:comp/h:width", namespaces=NS)] == [("43", "mo")]
+    said = [line.split(": warning: ", 1)[1] for line in result.output.splitlines() if "[suspect_product[1]/" in line]
+    shown = "continuous intrathecal infusion per day" if not frequency else frequency
+    assert (f"D2 Frequency [suspect_product[1]/frequency]: frequency '{shown}' has no E2B interval (G.k.4.r.2/3); it "
+            f"is sent in the dosage text (G.k.4.r.8): '{text}' (E2B-MAP)") in said, result.output
+    assert not [line for line in said if "frequency_other]" in line or "duration" in line], result.output
+
+
+def test_a_duration_with_a_frequency_and_alone_is_valid(runner, tmp_path, ich_xsd, ich_schema):
+    """A duration beside an interval and no dates is an SXPR_TS of the two; alone, an IVL_TS
+    width; a duration longer than G.k.4.r.6a takes (5N) is an error, as a dose's is."""
+    root = example_tree("baclofen-pump-catheter-kink.xml")  # daily, since 2019-05, ongoing
+    remove(root, "suspect_product/start_date")
+    ongoing = root.find("{urn:x-medwatch-tool:report:1}suspect_product/{urn:x-medwatch-tool:report:1}ongoing")
+    for name, value in (("duration", "7.5"), ("duration_unit", "year")):
+        ongoing.addprevious(etree.Element("{urn:x-medwatch-tool:report:1}" + name))
+        ongoing.getprevious().text = value
+    out, result = export(runner, tmp_path, [write(root, tmp_path)], ich_xsd)
+    assert result.exit_code == 0, result.output
+    batch = etree.parse(str(out))
+    assert ich_schema.validate(batch), ich_schema.error_log
+    time = _dosage(batch, "Gablofen (baclofen injection) intrathecal").find("{urn:hl7-org:v3}effectiveTime")
+    assert [(c.get(XSI), c.get("operator")) for c in time] == [("PIVL_TS", None), ("IVL_TS", "A")]
+    assert etree.tostring(time[1], encoding=str).count("<width") == 1
+    assert time.xpath("h:comp/h:width/@value", namespaces=NS) == ["7.5"]
+    set_text(root, "suspect_product/frequency", "other")
+    out, result = export(runner, tmp_path, [write(root, tmp_path)], ich_xsd)
+    assert result.exit_code == 0, result.output
+    dose = _dosage(etree.parse(str(out)), "Gablofen (baclofen injection) intrathecal")
+    time = dose.find("{urn:hl7-org:v3}effectiveTime")
+    assert time.get(XSI) == "IVL_TS" and time.xpath("h:width/@unit", namespaces=NS) == ["a"]
+    assert "180 ug, other frequency (not described)" in result.output
+    set_text(root, "suspect_product/duration", "123456")
+    draft = write(root, tmp_path)
+    out, result = export(runner, tmp_path, [draft], ich_xsd)
+    assert result.exit_code == 1, result.output
+    assert (f"{draft}: error: D3 Therapy duration [suspect_product[1]/duration]: 123456 is 6 characters long; E2B(R3) "
+            "G.k.4.r.6a duration takes at most 5 (digits and decimal point): give it in a larger unit or with fewer "
+            "decimals (E2B-LEN)") in result.output
+
+
+def test_a_devices_operator_and_manufacturer_address_are_sent_and_read_back(runner, tmp_path, ich_xsd, ich_schema):
+    """E5 operator of device and E3 manufacturer city and state were dropped with a warning
+    that E2B has no place for them; FDA's regional device block has both: FDA.G.k.12.r.10
+    (code list 2.16.840.1.113883.3.989.5.1.2.1.1.6, coded as in FDA's examples) and
+    FDA.G.k.12.r.7.1b (the address, free text, as written). An import reads them back."""
+    kink = EXAMPLES / "baclofen-pump-catheter-kink.xml"
+    consumer = EXAMPLES / "baclofen-missed-refill-consumer.xml"  # operator: the patient
+    out, result = export(runner, tmp_path, [kink, consumer], ich_xsd)
+    assert result.exit_code == 0, result.output
+    batch = etree.parse(str(out))
+    assert ich_schema.validate(batch), ich_schema.error_log
+    operator = ("h:asManufacturedProduct/h:subjectOf/h:characteristic/h:code"
+                "[@codeSystem='2.16.840.1.113883.3.989.5.1.2.1.1.6']/@code")
+    address = "h:asManufacturedProduct/h:manufacturerOrganization/h:addr/h:streetAddressLine/text()"
+    parts = [[(p.xpath(operator, namespaces=NS), p.xpath(address, namespaces=NS))
+              for p in m.xpath(".//h:partProduct", namespaces=NS)] for m in messages(batch.getroot())]
+    assert parts == [[(["1"], ["Minneapolis, MN"]), (["1"], ["Minneapolis, MN"])], [(["2"], [])]]
+    assert "/operator]" not in result.output and "/manufacturer_address]" not in result.output, result.output
+    values = draft_from_message(messages(batch.getroot())[0], str(out))[0]
+    assert (values["device[1]/operator"], values["device[2]/manufacturer_address"]) == (
+        "health_professional", "Minneapolis, MN")
+    root = example_tree("baclofen-pump-catheter-kink.xml")
+    set_text(root, "device/manufacturer_address", "Medtronic Neuromodulation, 710 Medtronic Parkway, Minneapolis, "
+                                                   "MN 55432-5604, United States of America (Operational HQ)")
+    out, result = export(runner, tmp_path, [write(root, tmp_path)], ich_xsd)
+    assert result.exit_code == 1, result.output
+    assert "FDA.G.k.12.r.7.1b is 119 characters long; FDA accepts at most 100" in result.output
