@@ -20,7 +20,7 @@ from lxml import etree
 
 from .catalog import load_catalog
 from .coerce import ValueProblem, coerce_value, coerce_values, form_of
-from .e2b_codes import DEVICE_ROUTES, MAPS, NON_CLINICAL_OCCUPATIONS, SERIOUSNESS, reverse
+from .e2b_codes import DEVICE_ROUTES, MAPS, NON_CLINICAL_OCCUPATIONS, SERIOUSNESS, reverse, ucum_unit
 from .errors import InputError
 from .resources import schema_path
 from .validate import Problem, in_boxes_of, validate_tree
@@ -130,6 +130,8 @@ def export_value(row: Row, values: dict, path: str):
         return choice.label if choice else raw
     if kind == "number":
         return _number(raw)
+    if kind == "ucum":  # the unit's UCUM code ('C' is Cel), or None: not known to be one (sent as text)
+        return ucum_unit(raw)
     return raw
 
 
@@ -453,15 +455,17 @@ def _timing(d: "Drug", values: dict, prefix: str, source: str, problems: List[Pr
 
 def _test_as_text(t: Block, values: dict, prefix: str, source: str, problems: List[Problem]):
     """What of a test cannot go in E2B's numeric elements goes in its text ones, said: a
-    result with a unit that is no unit code (spaces: 'beats per min'), or with a unit beside
-    a text result, as F.r.3.4 text with its unit (the unit was dropped); a normal low or high
-    that is not a number ('<150', 'negative') in F.r.6 comments (it broke the ICH schema)."""
+    result with a unit that is no UCUM code this tool knows (spaces: 'beats per min'; 'G/L'),
+    or with a unit beside a text result, as F.r.3.4 text with its unit (the unit was dropped;
+    'C' went into the UCUM unit as is, where it means coulombs); a normal low or high that
+    is not a number ('<150', 'negative') in F.r.6 comments (it broke the ICH schema)."""
     result, unit = values.get(prefix + "result"), values.get(prefix + "unit")
-    unit_ok = not unit or re.fullmatch(r"\S+", unit) is not None  # an HL7 PQ unit has no spaces
+    unit_ok = not unit or t.v("F.r.3.3") is not None  # its UCUM code ('C', '°C': Cel)
     if result and unit and (not unit_ok or not t.v("F.r.3.2")):
         t.values.pop("F.r.3.2", None)
         t.values["F.r.3.4"] = f"{result} {unit}"
-        why = "is not a unit code (UCUM, no spaces)" if not unit_ok else "is the unit of a result that is not a number"
+        why = ("is the unit of a result that is not a number" if unit_ok else "is not a unit code (UCUM, no spaces)"
+               if re.search(r"\s", unit) else "is not a UCUM unit code this tool knows (F.r.3.3 takes UCUM only)")
         problems.append(_warn(source, prefix + "unit", f"'{unit}' {why}: the result is sent as text with its unit "
                               f"(F.r.3.4): '{result} {unit}'", "E2B-MAP"))
     ranges = {side: values.get(prefix + side) for side in ("low", "high")}

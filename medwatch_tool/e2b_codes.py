@@ -5,6 +5,8 @@ missing from a map cannot be sent as a code and is reported as a warning, never 
 silently. Sources: ICH E2B(R3) IG code lists (OIDs 2.16.840.1.113883.3.989.2.1.1.x), FDA
 regional tables (NCIt codes), the E2B(R2)->R3 route and unit mappings.
 """
+import re
+from typing import Optional
 
 OID = {
     "ich": "2.16.840.1.113883.3.989.2.1.1.",
@@ -74,6 +76,58 @@ DEVICE_ROUTES = ("epidural", "intra_arterial", "intracerebral", "intracisternal"
 # B2 outcome -> E2B seriousness observation code (E.i.3.2a-f, FDA.E.i.3.2h)
 SERIOUSNESS = {"death": "34", "life_threatening": "21", "hospitalization": "33", "disability": "35",
                "congenital_anomaly": "12", "other_serious": "26", "required_intervention": "7"}
+
+
+# F.r.3.3 test result unit: UCUM (2.16.840.1.113883.6.8), case-sensitive: 'C' is the coulomb, not
+# degrees Celsius. The UCUM codes of common clinical results, sent as given ('mg/dl' too: UCUM
+# writes the litre L or l) ...
+UCUM_UNITS = frozenset("""
+    Cel [degF] % /min /h /s /uL /L /mm3 /[HPF] /[LPF] 10*3/uL 10*6/uL 10*9/L 10*12/L 10*3/mm3 10*6/mm3
+    mm[Hg] cm[H2O] kPa mg/dL g/dL g/L mg/L ug/L ug/mL ug/dL ng/mL ng/dL ng/L pg/mL mg/mL g/mL mmol/L umol/L
+    nmol/L pmol/L mol/L mmol/mol mmol/kg meq/L mosm/kg mosm/L U/L U/mL mU/L mU/mL kU/L [IU]/L [IU]/mL m[IU]/L
+    m[IU]/mL u[IU]/mL k[IU]/L mL/min mL/min/{1.73_m2} L/min mm/h s min h d wk mo a ms fL pg g mg ug ng kg
+    L mL dL uL cm mm m um kg/m2 m2 mL/kg Bq [pH] {ratio} {INR} 1
+""".split())
+UCUM_UNITS = UCUM_UNITS | {re.sub(r"L(?![^\[]*\])", "l", u) for u in UCUM_UNITS if "L" in u}  # (mg/dl, ml)
+# ... and how lab reports and clinicians write them (spaces left out, µ as u, ^ as *)
+UNIT_SPELLINGS = {
+    "C": "Cel", "°C": "Cel", "ºC": "Cel", "degC": "Cel", "celsius": "Cel", "centigrade": "Cel",
+    "F": "[degF]", "°F": "[degF]", "ºF": "[degF]", "degF": "[degF]", "fahrenheit": "[degF]",
+    "x10*9/L": "10*9/L", "10E9/L": "10*9/L", "x10E9/L": "10*9/L",
+    "x10*12/L": "10*12/L", "10E12/L": "10*12/L", "x10E12/L": "10*12/L",
+    "x10*3/uL": "10*3/uL", "10E3/uL": "10*3/uL", "x10E3/uL": "10*3/uL", "K/uL": "10*3/uL",
+    "x10*6/uL": "10*6/uL", "10E6/uL": "10*6/uL", "x10E6/uL": "10*6/uL", "M/uL": "10*6/uL",
+    "mmHg": "mm[Hg]", "cmH2O": "cm[H2O]",
+    "bpm": "/min", "beats/min": "/min", "breaths/min": "/min", "br/min": "/min", "permin": "/min",
+    "min-1": "/min", "/hr": "/h", "cells/uL": "/uL", "cells/mm3": "/mm3", "/hpf": "/[HPF]", "/lpf": "/[LPF]",
+    "IU/L": "[IU]/L", "IU/mL": "[IU]/mL", "mIU/L": "m[IU]/L", "mIU/mL": "m[IU]/mL", "uIU/mL": "u[IU]/mL",
+    "kIU/L": "k[IU]/L", "mEq/L": "meq/L", "mOsm/kg": "mosm/kg", "mOsm/L": "mosm/L",
+    "mcg/mL": "ug/mL", "mcg/L": "ug/L", "mcg/dL": "ug/dL", "mcg": "ug",
+    "sec": "s", "secs": "s", "seconds": "s", "mins": "min", "minutes": "min", "hr": "h", "hrs": "h", "hours": "h",
+    "mm/hr": "mm/h", "percent": "%", "INR": "{INR}", "ratio": "{ratio}",
+}
+# 'MG/DL', 'MMOL/L' as old lab systems print them ('G/L' excepted: giga per litre in a European
+# cell count, or grams per litre in capitals; it is sent as text, as any unit not known here)
+_UNIT_ANY_CASE: dict = {}
+for _spelling, _code in [(u, u) for u in sorted(UCUM_UNITS)] + list(UNIT_SPELLINGS.items()):
+    _UNIT_ANY_CASE.setdefault(_spelling.casefold(), _code)
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
+
+
+def ucum_unit(text: str) -> Optional[str]:
+    """The UCUM code of a test result's unit as people write it ('C', '°C', '10^9/L', 'mmHg',
+    'bpm', 'IU/L'), or None when it is not one this tool knows to be UCUM (F.r.3.3 is a UCUM
+    code: 'C' was sent as is, which UCUM reads as coulombs)."""
+    unit = text.strip()
+    if unit in UCUM_UNITS:
+        return unit
+    unit = re.sub(r"\s+", "", unit).replace("µ", "u").replace("μ", "u").replace("×", "x").replace("^", "*")
+    unit = re.sub(r"10([⁰¹²³⁴⁵⁶⁷⁸⁹]+)", lambda m: "10*" + m.group(1).translate(_SUPERSCRIPTS), unit)
+    if unit in UCUM_UNITS:
+        return unit
+    if unit.casefold() == "g/l":  # 'G/L': giga (10*9) or grams per litre, not known
+        return None
+    return UNIT_SPELLINGS.get(unit) or _UNIT_ANY_CASE.get(unit.casefold())
 
 
 def reverse(name: str) -> dict:

@@ -659,3 +659,53 @@ def test_a_devices_operator_and_manufacturer_address_are_sent_and_read_back(runn
     out, result = export(runner, tmp_path, [write(root, tmp_path)], ich_xsd)
     assert result.exit_code == 1, result.output
     assert "FDA.G.k.12.r.7.1b is 119 characters long; FDA accepts at most 100" in result.output
+
+
+@pytest.mark.parametrize("unit, sent", [
+    ("C", "Cel"), ("°C", "Cel"), ("degC", "Cel"), ("F", "[degF]"), ("°F", "[degF]"), ("10^9/L", "10*9/L"),
+    ("x10^9/L", "10*9/L"), ("×10⁹/L", "10*9/L"), ("mmHg", "mm[Hg]"), ("bpm", "/min"), ("beats/min", "/min"),
+    ("%", "%"), ("mg/dL", "mg/dL"), ("mg/dl", "mg/dl"), ("MG/DL", "mg/dL"), ("mmol/L", "mmol/L"), ("g/dL", "g/dL"),
+    ("U/L", "U/L"), ("IU/L", "[IU]/L"), ("ng/mL", "ng/mL"), ("µmol/L", "umol/L"), ("mEq/L", "meq/L"),
+    ("Cel", "Cel"),
+])
+def test_a_test_unit_is_sent_as_its_ucum_code(runner, tmp_path, ich_xsd, ich_schema, unit, sent):
+    """F.r.3.3 is a UCUM code and took the unit as typed: the kink example's body temperature
+    went as unit 'C', coulombs in UCUM. The common clinical spellings are sent as their UCUM
+    codes, the normal range with them."""
+    root = example_tree("baclofen-pump-catheter-kink.xml")  # body temperature 38.6 C (high 37.5)
+    set_text(root, "event/test/unit", unit)
+    out, result = export(runner, tmp_path, [write(root, tmp_path)], ich_xsd)
+    assert result.exit_code == 0, result.output
+    batch = etree.parse(str(out))
+    assert ich_schema.validate(batch), ich_schema.error_log
+    [test] = batch.xpath("//h:organizer[h:code/@code='3']/h:component/h:observation[h:code/h:originalText="
+                         "'Body temperature']", namespaces=NS)
+    assert test.xpath("h:value/h:center/@value", namespaces=NS) == ["38.6"]
+    assert test.xpath("h:value/h:center/@unit | h:referenceRange//h:value/@unit", namespaces=NS) == [sent, sent]
+    assert "[event/test[1]/" not in result.output, result.output
+
+
+@pytest.mark.parametrize("unit, why", [
+    ("G/L", "is not a UCUM unit code this tool knows (F.r.3.3 takes UCUM only)"),  # giga or grams per litre?
+    ("mg%", "is not a UCUM unit code this tool knows (F.r.3.3 takes UCUM only)"),
+    ("degrees C", "is not a unit code (UCUM, no spaces)"),
+])
+def test_a_test_unit_not_known_to_be_ucum_sends_the_result_as_text(runner, tmp_path, ich_xsd, ich_schema, unit,
+                                                                   why):
+    """A unit that is not known to be UCUM went into the UCUM unit attribute unchecked; it
+    now sends the result as text with its unit (F.r.3.4) and the range in the comments, said."""
+    root = example_tree("baclofen-pump-catheter-kink.xml")
+    set_text(root, "event/test/unit", unit)
+    draft = write(root, tmp_path)
+    out, result = export(runner, tmp_path, [draft], ich_xsd)
+    assert result.exit_code == 0, result.output
+    batch = etree.parse(str(out))
+    assert ich_schema.validate(batch), ich_schema.error_log
+    [test] = batch.xpath("//h:organizer[h:code/@code='3']/h:component/h:observation[h:code/h:originalText="
+                         "'Body temperature']", namespaces=NS)
+    assert test.xpath("h:value/h:center", namespaces=NS) == [] and test.xpath("h:referenceRange", namespaces=NS) == []
+    assert test.xpath("h:value/text()", namespaces=NS) == [f"38.6 {unit}"]
+    comments = test.xpath("h:outboundRelationship2/h:observation/h:value/text()", namespaces=NS)
+    assert comments == [f"normal high: 37.5 {unit}"]
+    assert (f"{draft}: warning: B6 Result unit [event/test[1]/unit]: '{unit}' {why}: the result is sent as text with "
+            f"its unit (F.r.3.4): '38.6 {unit}' (E2B-MAP)") in result.output, result.output
