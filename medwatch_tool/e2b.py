@@ -548,6 +548,33 @@ def _codes_not_sent(values: dict, source: str, problems: List[Problem]):
                                   "mapping; it is not sent (mention it in the narrative if it matters)", "E2B-MAP"))
 
 
+def _versions_in_order(cases: list, follow_ups: List[str], sources: List[str], problems: List[Problem]) -> list:
+    """The ICSRs in batch order: versions of one case (one C.1.1: the same admin/report_id,
+    initial report and follow-ups) by follow-up number, the initial report first, in the
+    places they were given in; the other cases as given. Said, naming the files and their
+    follow-up numbers: they went without a word, and `drafts/*.xml` puts X-followup-1.xml
+    before X.xml, so a follow-up went ahead of its initial report."""
+    def number(i: int) -> int:  # (no number: an initial report; one that is no number is the draft's error)
+        return int(follow_ups[i]) if re.fullmatch(r"\+?[0-9]+", follow_ups[i]) else 0
+
+    slots: Dict[str, List[int]] = {}
+    for i, c in enumerate(cases):
+        slots.setdefault(c.safety_report_id, []).append(i)
+    order = list(range(len(cases)))
+    for report_id, given in slots.items():
+        if len(given) < 2:
+            continue
+        ranked = sorted(given, key=number)
+        for slot, i in zip(given, ranked):
+            order[slot] = i
+        listed = "; ".join(f"{sources[i]} (follow-up {number(i)}{', initial report' if not number(i) else ''})"
+                           for i in ranked)
+        problems.append(_warn(sources[ranked[0]], "admin/report_id", f"C.1.1 {report_id} is shared by {len(given)} "
+                              f"ICSRs of this batch, versions of one case: {listed}; they are sent in that order, "
+                              "the initial report first: check that each version is meant to be sent", "E2B-MAP"))
+    return [cases[i] for i in order]
+
+
 def _warn(source, path, message, rule) -> Problem:
     box, label = load_catalog().describe(path)
     return Problem("warning", message, path, box, label, None, source, rule)
@@ -581,7 +608,7 @@ def export(drafts: List[Path], settings: dict) -> (bytes, List[Problem]):
     from .render import environment
 
     problems: List[Problem] = []
-    cases = []
+    cases, follow_ups = [], []
     for path in drafts:
         root = read_draft(path)
         # a draft with errors would become a wrong ICSR: its own problems block the export
@@ -590,6 +617,8 @@ def export(drafts: List[Path], settings: dict) -> (bytes, List[Problem]):
         found = len(problems)
         cases.append(case_from_draft(values, settings, problems, str(path)))
         in_boxes_of(form_of(values), problems[found:])  # a consumer's draft: its form's boxes (not 3500's C1, D2)
+        follow_ups.append(str(values.get("admin/follow_up") or "").strip())
+    cases = _versions_in_order(cases, follow_ups, [str(p) for p in drafts], problems)
     now = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S+0000")
     for c in cases:  # C.3.1 per ICSR from its own reporter: one consumer's case made every case's 7
         c.sender_type = settings["sender_type"] or ("3" if c.v("C.2.r.4") in ("1", "2", "3") else "7")

@@ -709,3 +709,41 @@ def test_a_test_unit_not_known_to_be_ucum_sends_the_result_as_text(runner, tmp_p
     assert comments == [f"normal high: 37.5 {unit}"]
     assert (f"{draft}: warning: B6 Result unit [event/test[1]/unit]: '{unit}' {why}: the result is sent as text with "
             f"its unit (F.r.3.4): '38.6 {unit}' (E2B-MAP)") in result.output, result.output
+
+
+def test_versions_of_one_case_in_one_batch_are_said_and_sent_initial_report_first(runner, tmp_path, ich_xsd,
+                                                                                    ich_schema):
+    """An initial report and its follow-ups (one admin/report_id, follow-up 0, 1, 2: one C.1.1)
+    exported together went without a word, in the order given: `drafts/*.xml` puts
+    X-followup-1.xml before X.xml, so a follow-up went ahead of its initial report. They are
+    sent by follow-up number, initial first, in the places the versions were given in (other
+    cases stay where they were), and a warning names the files and their follow-up numbers."""
+    folder = tmp_path / "drafts"
+    folder.mkdir()
+    versions = (("ITB-2026-0117.xml", "0", "2026-10-21"), ("ITB-2026-0117-followup-1.xml", "1", "2026-11-02"),
+                ("ITB-2026-0117-followup-2.xml", "2", "2026-11-20"))
+    for name, number, date in versions:
+        root = example_tree()
+        set_text(root, "admin/follow_up", number)
+        set_text(root, "event/report_date", date)
+        write(root, folder, name)
+    (folder / "ITB-2026-0123.xml").write_bytes((EXAMPLES / "baclofen-pump-catheter-kink.xml").read_bytes())
+    drafts = sorted(folder.glob("*.xml"))  # as the shell's drafts/*.xml lists them
+    assert [d.name for d in drafts] == ["ITB-2026-0117-followup-1.xml", "ITB-2026-0117-followup-2.xml",
+                                        "ITB-2026-0117.xml", "ITB-2026-0123.xml"]
+    drafts = [drafts[0], drafts[3], drafts[1], drafts[2]]  # another case between the versions
+    out, result = export(runner, tmp_path, drafts, ich_xsd)
+    assert result.exit_code == 0, result.output
+    batch = etree.parse(str(out))
+    assert ich_schema.validate(batch), ich_schema.error_log
+    case = "h:controlActProcess/h:subject/h:investigationEvent"
+    sent = [(m.xpath(case + "/h:id[@root='2.16.840.1.113883.3.989.2.1.3.1']/@extension", namespaces=NS)[0],
+             m.xpath(case + "/h:effectiveTime/h:low/@value", namespaces=NS)[0]) for m in messages(batch.getroot())]
+    assert sent == [("US-MEDWATCHTOOL-ITB-2026-0117", "20261021"), ("US-MEDWATCHTOOL-ITB-2026-0123", "20260930"),
+                    ("US-MEDWATCHTOOL-ITB-2026-0117", "20261102"), ("US-MEDWATCHTOOL-ITB-2026-0117", "20261120")]
+    said = [line for line in result.output.splitlines() if "[admin/report_id]" in line]
+    initial, first, second = drafts[3], drafts[0], drafts[2]
+    assert said == [f"{initial}: warning: Report ID [admin/report_id]: C.1.1 US-MEDWATCHTOOL-ITB-2026-0117 is shared "
+                    f"by 3 ICSRs of this batch, versions of one case: {initial} (follow-up 0, initial report); "
+                    f"{first} (follow-up 1); {second} (follow-up 2); they are sent in that order, the initial "
+                    "report first: check that each version is meant to be sent (E2B-MAP)"], result.output
