@@ -403,11 +403,21 @@ def case_from_draft(values: dict, settings: dict, problems: List[Problem], sourc
         problems.append(_warn(source, "device[1]", "a report with devices but no suspect drug is a device report "
                               "(eMDR, Form 3500A), not an E2B drug ICSR: the devices are not sent", "E2B-MAP"))
     c.local_report_type = "1" if c.expedited else "2"
+    if c.expedited:  # a serious case is not a 15-day one when its reaction is expected: the draft cannot say
+        box = load_catalog().node("event/outcome").box_for(form_of(values))
+        problems.append(_warn(source, "event/outcome", f"sent as a 15-day report because {box} marks the event "
+                              "serious; the draft does not say whether the reaction is expected (listed): check "
+                              "C.1.7 / FDA.C.1.7.1", "E2B-MAP"))
+    received = load_catalog().node("event/report_date").mention(form_of(values))
+    box, label = load_catalog().describe("event/report_date")
     if not c.v("C.1.4"):  # was sent as nullFlavor UNK (and C.1.5 as the export's day): FDA refuses it
-        box, label = load_catalog().describe("event/report_date")
         problems.append(Problem("error", "E2B(R3) needs C.1.4, the date the report was first received: give "
-                                f"{load_catalog().node('event/report_date').mention(form_of(values))}",
-                                "event/report_date", box, label, None, source, "E2B-MAP"))
+                                f"{received}", "event/report_date", box, label, None, source, "E2B-MAP"))
+    elif len(c.v("C.1.4")) < 8:  # 2026-10 went as '202610'
+        problems.append(Problem("error", f"E2B(R3) C.1.4 and C.1.5 (dates the report was first received and of its "
+                                f"most recent information) take a full date, the day at least (CCYYMMDD): {received} "
+                                f"is {values['event/report_date']}: give the day", "event/report_date", box, label,
+                                None, source, "E2B-MAP"))
     catalog = load_catalog()
     _codes_not_sent(values, source, problems)
     _follow_up_said(values, source, problems)

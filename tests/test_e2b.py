@@ -747,3 +747,51 @@ def test_versions_of_one_case_in_one_batch_are_said_and_sent_initial_report_firs
                     f"by 3 ICSRs of this batch, versions of one case: {initial} (follow-up 0, initial report); "
                     f"{first} (follow-up 1); {second} (follow-up 2); they are sent in that order, the initial "
                     "report first: check that each version is meant to be sent (E2B-MAP)"], result.output
+
+
+def test_a_15_day_report_is_said_to_be_a_claim_the_draft_cannot_make(runner, tmp_path, ich_xsd, ich_schema):
+    """C.1.7 (expedited) and FDA.C.1.7.1 1 (15-day) were set for any ticked B2 outcome without a
+    word: an expected (listed) serious reaction is not a 15-day report, and the draft does not
+    say whether it is expected. The value is kept and said once per case, in its form's box."""
+    quiet = example_tree()
+    for _ in quiet.findall("{urn:x-medwatch-tool:report:1}event/{urn:x-medwatch-tool:report:1}outcome"):
+        remove(quiet, "event/outcome")
+    drafts = [EXAMPLES / "baclofen-overdose.xml", EXAMPLES / "baclofen-missed-refill-consumer.xml",
+              write(quiet, tmp_path, "not-serious.xml")]
+    out, result = export(runner, tmp_path, drafts, ich_xsd)
+    assert result.exit_code == 0, result.output
+    batch = etree.parse(str(out))
+    assert ich_schema.validate(batch), ich_schema.error_log
+    case = "h:controlActProcess/h:subject/h:investigationEvent/h:component/h:observationEvent"
+    assert [(m.xpath(case + "[h:code/@code='23']/h:value/@value", namespaces=NS),
+             m.xpath(case + "[h:code/@code='C54588']/h:value/@code", namespaces=NS))
+            for m in messages(batch.getroot())] == [(["true"], ["1"]), (["true"], ["1"]), (["false"], ["2"])]
+    said = [line for line in result.output.splitlines() if "C.1.7" in line]
+    assert said == [
+        f"{drafts[0]}: warning: B2 Outcome attributed to adverse event [event/outcome]: sent as a 15-day report "
+        "because B2 marks the event serious; the draft does not say whether the reaction is expected (listed): check "
+        "C.1.7 / FDA.C.1.7.1 (E2B-MAP)",
+        f"{drafts[1]}: warning: A2 What the problem led to [event/outcome]: sent as a 15-day report because A2 marks "
+        "the event serious; the draft does not say whether the reaction is expected (listed): check C.1.7 / "
+        "FDA.C.1.7.1 (E2B-MAP)"], result.output
+
+
+@pytest.mark.parametrize("example, date, box", [
+    ("baclofen-overdose.xml", "2026-10", "B4 date of this report"),
+    ("baclofen-overdose.xml", "2026", "B4 date of this report"),
+    ("baclofen-missed-refill-consumer.xml", "2026-11", "F9 'Today's date'"),
+], ids=["month", "year", "3500B"])
+def test_a_report_date_without_its_day_is_not_exported(runner, tmp_path, ich_xsd, example, date, box):
+    """A B4 of less than a day's precision (2026-10) was sent as C.1.4 '202610'; ICH and FDA
+    take C.1.4 and C.1.5 to the day at least (CCYYMMDD). It is an error naming the box."""
+    root = example_tree(example)
+    set_text(root, "event/report_date", date)
+    draft = write(root, tmp_path)
+    assert runner.invoke(main, ["validate", str(draft)]).exit_code == 0  # a partial date is a draft's date
+    out, result = export(runner, tmp_path, [draft], ich_xsd)
+    assert result.exit_code == 1 and not out.exists(), result.output
+    said = [line for line in result.output.splitlines() if "C.1.4" in line]
+    assert len(said) == 1 and said[0].startswith(f"{draft}: error: "), result.output
+    assert said[0].endswith(f"[event/report_date]: E2B(R3) C.1.4 and C.1.5 (dates the report was first received and "
+                            f"of its most recent information) take a full date, the day at least (CCYYMMDD): {box} is "
+                            f"{date}: give the day (E2B-MAP)"), result.output
