@@ -156,8 +156,11 @@ def one_slip(typed: str, name: str) -> bool:
 
 def lowered(text: str) -> str:
     """A label or help text's first letter in lower case, inside a sentence; not an
-    abbreviation's (FDA's, UDI, ID)."""
-    return text if text[:2].isalpha() and text[:2].isupper() else text[:1].lower() + text[1:]
+    abbreviation's (FDA's, UDI, ID, MedDRA)."""
+    word = text.split()[0] if text.split() else ""
+    if (text[:2].isalpha() and text[:2].isupper()) or any(ch.isupper() for ch in word[1:]):
+        return text
+    return text[:1].lower() + text[1:]
 
 
 @dataclass

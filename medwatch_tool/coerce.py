@@ -21,6 +21,7 @@ from .errors import ValueProblem
 from .local_conventions import Refused
 
 __all__ = ["ValueProblem", "parse_partial_date", "coerce_one", "coerce_value", "coerce_values", "number_and_unit",
+           "not_of_its_form",
            "NumberWithUnit", "unit_refusal"]
 
 Value = Union[str, List[str]]
@@ -195,7 +196,7 @@ def _text_check(field: Field) -> Callable[[str], str]:
         if limit and len(text) > limit:
             raise ValueProblem(too_long(text, limit))
         if pattern is not None and pattern.fullmatch(text) is None:
-            raise ValueProblem(_not_of_its_form(field, text))
+            raise ValueProblem(not_of_its_form(field, text))
         return text
     return check
 
@@ -205,7 +206,7 @@ def _text_check(field: Field) -> Callable[[str], str]:
 _FIRST_SENTENCE = re.compile(r"(.*?)\.?(?:$|(?<!\be\.g)(?<!\bi\.e)\.\s+(?=[A-Z]))", re.S)
 
 
-def _not_of_its_form(field: Field, text: str) -> str:
+def not_of_its_form(field: Field, text: str) -> str:
     """Why a text is refused by its box's pattern, with what the box takes (the first
     sentence of its help: "letters, digits, '.', '_', '-'"), the box named as the form
     names it (FDA/IMDRF, ID stay in capitals)."""

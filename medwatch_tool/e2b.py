@@ -260,6 +260,8 @@ def import_value(row: Row, found: List[str]):
             return None
     if kind == "number":
         return _number(first)
+    if kind == "meddra_version":  # '15' (as ICH's example 1-1 writes it) is MedDRA 15.0, N.N as the draft takes
+        return f"{first}.0" if re.fullmatch(r"[0-9]{1,2}", first) else first
     return first
 
 
@@ -285,6 +287,7 @@ class Case(Block):
     worldwide_id: str = ""
     reaction_id: str = ""
     reaction_text: str = ""
+    meddra: Optional[tuple] = None
     reaction_outcome: str = "0"
     country: str = ""
     seriousness: list = field(default_factory=list)
@@ -344,10 +347,11 @@ def case_from_draft(values: dict, settings: dict, problems: List[Problem], sourc
     c.reaction_id = str(uuid.uuid4())
     description = str(values.get("event/description") or "")
     c.reaction_text = first_sentence(description) if description else "not reported"
+    _meddra(c, values, source, problems)
     if len(description) > 250 or ". " in description:
         problems.append(_warn(source, "event/description", "E.i.1.1a takes the first sentence (max 250 characters) "
-                              "of the description as the reaction term; the whole text goes to H.1. Code the "
-                              "reaction in MedDRA before submission", "E2B-MAP"))
+                              "of the description as the reaction term; the whole text goes to H.1" +
+                              ("" if c.meddra else ". Code the reaction in MedDRA before submission"), "E2B-MAP"))
     outcomes = values.get("event/outcome") or []
     c.seriousness = [(code, next(r.element for r in mapping() if r.convert == f"flag:{name}"))
                      for name, code in SERIOUSNESS.items()]
@@ -431,6 +435,21 @@ def case_from_draft(values: dict, settings: dict, problems: List[Problem], sourc
         problems.append(_warn(source, path, "no E2B(R3) data element in this mapping takes this box; "
                               "it is not sent (mention it in the narrative if it matters)", "E2B-MAP"))
     return c
+
+
+def _meddra(c: Case, values: dict, source: str, problems: List[Problem]):
+    """E.i.2.1b, the reaction's MedDRA code, with its version (E.i.2.1a), both from the draft:
+    the code was always nullFlavor UNK, which ICH and FDA refuse, and a draft could not give
+    it. One without the other cannot be sent (UNK, as before): said."""
+    code, version = c.values.pop("E.i.2.1b", None), c.values.pop("E.i.2.1a", None)
+    if code and version:
+        c.meddra = (code, version)
+    elif code:
+        problems.append(_warn(source, "event/meddra_version", f"the reaction's MedDRA code {code} is not sent without "
+                              "its MedDRA version (E.i.2.1a): E.i.2.1b is sent as nullFlavor UNK", "E2B-MAP"))
+    elif version:
+        problems.append(_warn(source, "event/meddra_code", f"MedDRA version {version} is not sent without the "
+                              "reaction's MedDRA code: E.i.2.1b is sent as nullFlavor UNK", "E2B-MAP"))
 
 
 def _timing(d: "Drug", values: dict, prefix: str, source: str, problems: List[Problem]):

@@ -15,7 +15,7 @@ from typing import Dict, Iterator, List, Optional, Tuple, Union
 from lxml import etree
 
 from .catalog import NS, load_catalog
-from .coerce import too_long
+from .coerce import not_of_its_form, too_long
 from .draft import parse_draft
 from .errors import InputError
 from .paths import without_indexes
@@ -200,6 +200,9 @@ def _xsd_problems(root: etree._Element, source: Optional[str], refused: Optional
                 path = f"{path}/{child}" if path else child
         elif child:
             path = f"{path}/{child}" if path else child
+        field = load_catalog().field(path) if path and message.endswith("is not in the expected format") else None
+        if field is not None and field.help:  # what the box takes, from its help ('8 digits, e.g. 10033295')
+            message = not_of_its_form(field, (el.text or "").strip())
         if refused is not None and path and "_VALID" in entry.type_name:  # (a type or facet, not structure)
             refused.add(path)
         if (path, entry.line) in seen:  # one message per mistake, not one per facet

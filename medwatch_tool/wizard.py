@@ -216,8 +216,12 @@ class Interview:
 
     # ---- flow ----------------------------------------------------------------------------
     def relevant(self, field: Field, prefix: str) -> bool:
-        """Fields not on this form, or whose `when` condition is unmet, are skipped."""
+        """Fields not on this form, or whose `when` condition is unmet, are skipped. A field
+        that is no box of either form ("—": the reaction's MedDRA code, which the sender's
+        safety staff code) is not asked of a patient nor of a reporting clinician."""
         if self.form == "3500B" and field.box_3500b in ("", "—"):
+            return False
+        if field.box in ("", "—"):
             return False
         if not field.when:
             return True

@@ -795,3 +795,72 @@ def test_a_report_date_without_its_day_is_not_exported(runner, tmp_path, ich_xsd
     assert said[0].endswith(f"[event/report_date]: E2B(R3) C.1.4 and C.1.5 (dates the report was first received and "
                             f"of its most recent information) take a full date, the day at least (CCYYMMDD): {box} is "
                             f"{date}: give the day (E2B-MAP)"), result.output
+
+
+def test_the_reactions_meddra_code_goes_in_by_batch_is_checked_sent_and_read_back(runner, tmp_path, ich_xsd,
+                                                                                   ich_schema):
+    """E.i.2.1b (the reaction's MedDRA code) was always nullFlavor UNK, which ICH and FDA refuse,
+    and a draft had no way to give it. event/meddra_code (8 digits) and event/meddra_version
+    (N.N) are taken from a batch's columns, checked by validate, sent as the ICH examples
+    send them (value/@code, @codeSystemVersion) and read back by import; without a code the
+    reaction goes as before, UNK, with its warning."""
+    import csv
+
+    from medwatch_tool.draft import draft_values, read_draft
+
+    example = draft_values(read_draft(EXAMPLES / "baclofen-overdose.xml"))
+    flat = {k: "; ".join(v) if isinstance(v, list) else v for k, v in example.items()}
+    rows = [{"admin/report_id": name, "event/meddra_code": code, "event/meddra_version": version}
+            for name, code, version in (("CODED", "10033295", "27.1"), ("SHORT", "1003329", "27.1"),
+                                        ("VERSION", "10033295", "27"))]
+    with open(tmp_path / "rows.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(flat) + ["event/meddra_code", "event/meddra_version"])
+        writer.writeheader()
+        writer.writerows({**flat, **row} for row in rows)
+    out = tmp_path / "drafts"
+    result = runner.invoke(main, ["batch", str(tmp_path / "rows.csv"), "--out", str(out), "--jobs", "1"])
+    assert result.exit_code == 1, result.output
+    with open(out / "problems.csv", newline="", encoding="utf-8-sig") as handle:
+        refused = [(p["report_id"], p["path"], p["severity"], p["message"]) for p in csv.DictReader(handle)]
+    assert refused == [
+        ("SHORT", "event/meddra_code", "error", "'1003329' does not look like a valid reaction MedDRA code (LLT): 8 "
+         "digits, e.g. 10033295: the MedDRA lowest level term (LLT) code of the reaction, as the sender's safety "
+         "staff code it (E2B E.i.2.1b)"),
+        ("VERSION", "event/meddra_version", "error", "'27' does not look like a valid MedDRA version: two numbers "
+         "and a point, e.g. 27.1 or 27.0 (not 27): the MedDRA version of the reaction's MedDRA code (E2B E.i.2.1a)")]
+    coded = out / "CODED.xml"
+    assert runner.invoke(main, ["validate", str(coded)]).exit_code == 0
+    root = etree.parse(str(coded)).getroot()
+    set_text(root, "event/meddra_version", "27")
+    bad = write(root, tmp_path, "bad-version.xml")
+    checked = runner.invoke(main, ["validate", str(bad)])
+    assert checked.exit_code == 1 and ("error: MedDRA version [event/meddra_version]: '27' does not look like a "
+                                       "valid MedDRA version: two numbers and a point") in checked.output
+    remove(root, "event/meddra_version")
+    alone = write(root, tmp_path, "code-alone.xml")
+    checked = runner.invoke(main, ["validate", str(alone)])
+    assert checked.exit_code == 0 and ("warning: MedDRA version [event/meddra_version]: the reaction's MedDRA code "
+                                       "10033295 is given without its MedDRA version (e.g. 27.1)") in checked.output
+    uncoded = EXAMPLES / "baclofen-overdose.xml"
+    batch_file, result = export(runner, tmp_path, [coded, uncoded, alone], ich_xsd)
+    assert result.exit_code == 0, result.output
+    batch = etree.parse(str(batch_file))
+    assert ich_schema.validate(batch), ich_schema.error_log
+    term = ".//h:observation[h:code/@code='29']/h:value[@codeSystem='2.16.840.1.113883.6.163']"
+    assert [[(v.get("code"), v.get("codeSystemVersion"), v.get("nullFlavor")) for v in m.xpath(term, namespaces=NS)]
+            for m in messages(batch.getroot())] == [[("10033295", "27.1", None)], [(None, None, "UNK")],
+                                                    [(None, None, "UNK")]]
+    told = [line.split(": warning: ")[1] for line in result.output.splitlines() if "MedDRA" in line]
+    assert told == [
+        "B5 Describe event, problem or product use error [event/description]: E.i.1.1a takes the first sentence "
+        "(max 250 characters) of the description as the reaction term; the whole text goes to H.1. Code the reaction "
+        "in MedDRA before submission (E2B-MAP)",
+        "MedDRA version [event/meddra_version]: the reaction's MedDRA code 10033295 is not sent without its MedDRA "
+        "version (E.i.2.1a): E.i.2.1b is sent as nullFlavor UNK (E2B-MAP)",
+        "B5 Describe event, problem or product use error [event/description]: E.i.1.1a takes the first sentence "
+        "(max 250 characters) of the description as the reaction term; the whole text goes to H.1. Code the reaction "
+        "in MedDRA before submission (E2B-MAP)"], result.output
+    back = tmp_path / "back"
+    assert runner.invoke(main, ["e2b", "import", str(batch_file), "-o", str(back)]).exit_code == 0
+    imported = draft_values(read_draft(sorted(back.glob("*.xml"))[0]))
+    assert (imported["event/meddra_code"], imported["event/meddra_version"]) == ("10033295", "27.1")

@@ -445,3 +445,18 @@ def test_a_help_that_names_an_answer_names_it_as_the_consumer_form_lists_it():
         named = re.findall(r"'([^']+)'", field.help.replace("doesn't", "does\u2019t"))
         shown = {choice.text("3500B").replace("doesn't", "does\u2019t") for choice in field.choices}
         assert shown & set(named), (path, field.help)
+
+
+@pytest.mark.parametrize("scenario", ["drug (3500)", "consumer (3500B)"])
+def test_neither_interview_asks_for_a_meddra_code(runner, tmp_path, scenario):
+    """The reaction's MedDRA code and version are no box of either form: the sender's safety
+    staff code them (batch, import, the draft itself). Neither a patient (3500B) nor a
+    reporting clinician (3500) is asked for them."""
+    name, form, drop = SCENARIOS[scenario]
+    values = dict(example_values(name, drop), **{"event/meddra_code": "10033295", "event/meddra_version": "27.1"})
+    answers = discover_input(tmp_path, values, form)
+    out = tmp_path / "final.xml"
+    result = runner.invoke(main, ["new", "--form", form, "-o", str(out)], input=lines(answers))
+    assert result.exit_code == 0, result.output[-2000:]
+    assert "MedDRA" not in result.output
+    assert not [k for k in draft_values(read_draft(out)) if "meddra" in k]
