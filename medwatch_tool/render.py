@@ -131,8 +131,9 @@ def _block(group: Group, el, heading: str, form: str, prefix: str) -> Block:
     for child in group.children:
         if isinstance(child, Field):
             values = [v for v in ((c.text or "").strip() for c in kids.get(child.name, ())) if v]
-            if not values and not child.on_form(form):
-                continue  # an empty box the consumer form does not have (one that holds a value is shown)
+            if not values and (not child.on_form(form) or (child.box == "—" and group.name != "admin")):
+                continue  # an empty box the form does not have: the consumer form's lacks, the reaction's
+                #           MedDRA code (no form's box); one that holds a value is shown, as are the admin rows
             block.items.append(Row(child.box_for(form), child.label_for(form), prefix + child.name,
                                    display(child, values, form), child.help, _row_head(child, form)))
         else:

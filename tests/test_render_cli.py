@@ -25,9 +25,11 @@ def test_text_groups_by_section_and_box(runner, examples):
 
 
 def test_every_catalog_label_appears(runner, examples):
+    """Every box of Form 3500 is on its page, filled or empty (a field no form has, the
+    reaction's MedDRA code, only when it holds a value)."""
     out = runner.invoke(main, ["render", str(examples / "baclofen-overdose.xml")]).output
     for field in load_catalog().fields:
-        assert field.label in out, field.path
+        assert (field.label in out) == (field.box != "—" or field.path.startswith("admin/")), field.path
 
 
 def test_consumer_form_uses_its_own_boxes(runner, examples):
@@ -188,3 +190,22 @@ def test_the_examples_in_help_run_as_shown(runner, tmp_path, monkeypatch, comman
         assert result.exit_code == 0, (line, result.output)
         ran += 1
     assert ran >= 2, lines
+
+
+def test_a_box_no_form_has_is_shown_only_when_it_holds_a_value(runner, tmp_path):
+    """The reaction's MedDRA code is no box of Form 3500 or 3500B (safety staff add it for
+    E2B): a page "like the form" showed two empty rows of it in section B of every report."""
+    from lxml import etree
+
+    from medwatch_tool.catalog import NS
+
+    root = example_tree()
+    for to in ("text", "html"):
+        page = runner.invoke(main, ["render", str(write(root, tmp_path)), "--to", to]).output
+        assert "MedDRA" not in page and "Report ID" in page, page
+    description = root.find(f"{{{NS}}}event/{{{NS}}}description")
+    for name, value in (("meddra_version", "27.1"), ("meddra_code", "10033295")):
+        description.addnext(etree.Element(f"{{{NS}}}{name}"))
+        description.getnext().text = value
+    page = runner.invoke(main, ["render", str(write(root, tmp_path))]).output
+    assert "Reaction MedDRA code (LLT): 10033295" in page and "MedDRA version: 27.1" in page, page
