@@ -116,11 +116,14 @@ def export_value(row: Row, values: dict, path: str):
         codes = [MAPS[arg].get(item) for item in items]
         codes = [c for c in codes if c]
         return (codes if isinstance(raw, list) else (codes[0] if codes else None)) or None
-    if kind == "weight_kg":  # kg as given (a 0.85 kg neonate was sent as 0.8); lb to 0.01 kg below 10 kg
-        if values.get(path + "_unit", "kg") != "lb":
-            return raw.strip()
-        weight = Decimal(raw) * Decimal("0.45359237")
-        return format(weight.quantize(Decimal("0.01") if weight < 10 else Decimal("0.1"), ROUND_HALF_UP).normalize(), "f")
+    if kind == "weight_kg":  # kg to its last digit given (a 0.85 kg neonate was sent as 0.8); lb to 0.01 kg below 10 kg
+        if _number(raw) is None:
+            return None  # (a draft's own error: not a number)
+        weight = Decimal(raw.strip())
+        if values.get(path + "_unit", "kg") == "lb":
+            weight = weight * Decimal("0.45359237")
+            weight = weight.quantize(Decimal("0.01") if weight < 10 else Decimal("0.1"), ROUND_HALF_UP)
+        return format(weight.normalize(), "f")  # ('78.000' and '078' as 78)
     if kind == "prefix":
         if arg == "tel:":  # an extension as a tel: URI writes it (RFC 3966): tel:614-555-0142;ext=22
             raw = _EXTENSION.sub(r";ext=\1", raw)
@@ -168,12 +171,15 @@ def _number(text) -> Optional[str]:
     return text if _NUMBER.fullmatch(text) else None
 
 
+_PARTIAL_DATE = re.compile(r"[0-9]{4}(?:-[0-9]{2}){0,2}")
+
+
 def on_or_after(date: str, other: str) -> Optional[bool]:
     """Whether partial ISO date `date` is on or after `other`, compared at the precision both
     have (2026-10 is after 2026-09-14); None when unknown: a date missing, or equal at less
     than a day's precision (2026-09 and 2026-09-14)."""
-    if not date or not other:
-        return None
+    if not date or not other or not (_PARTIAL_DATE.fullmatch(date) and _PARTIAL_DATE.fullmatch(other)):
+        return None  # (a date not written as the draft writes dates is the draft's own error)
     a, b = [int(x) for x in date.split("-")], [int(x) for x in other.split("-")]
     n = min(len(a), len(b))
     if a[:n] != b[:n]:
@@ -188,6 +194,9 @@ def _action_taken(values: dict, prefix: str) -> (Optional[str], Optional[str]):
     draft does not say (a drug stopped before the event was not withdrawn because of it;
     'ongoing' does not say the dose was not changed)."""
     event = values.get("event/event_date")
+    dates = (event, values.get(prefix + "stop_date"), values.get(prefix + "dose_reduced_date"))
+    if any(d and not _PARTIAL_DATE.fullmatch(d) for d in dates):
+        return None, None  # a date the draft's schema refuses (10/08/2026): its own error stops the export
     unknown = None
     stop = values.get(prefix + "stop_date") if values.get(prefix + "ongoing") != "true" else None
     for path, code in ((prefix + "stop_date", "1"), (prefix + "dose_reduced_date", "2")):
@@ -213,18 +222,19 @@ def first_sentence(text: str, limit: int = 250) -> str:
     inside a number (2.5): "Pt. developed urticaria" was sent as "Pt"."""
     text = text.strip()
     end = len(text)
+    listed = re.match(r"[0-9]{1,2}\.\s", text) is not None  # "1. Rash 2. Fever": numbers mark its items
     for period in _PERIOD.finditer(text):
         before = text[:period.start()]
         word = before.split()[-1].lstrip("([\"'").lower() if before.split() else ""
-        if (word in _ABBREVIATIONS or re.fullmatch(r"[^\W\d_](\.[^\W\d_])*|[0-9]+", word)
-                or not re.search(r"[^\W\d_]", before)):  # "J. Smith", "e.g.", "b.i.d.", "1. Rash 2. Fever"
+        if (word in _ABBREVIATIONS or re.fullmatch(r"[^\W\d_](\.[^\W\d_])*", word)
+                or (listed and word.isdigit()) or not re.search(r"[^\W\d_]", before)):  # "J. Smith", "e.g.", "b.i.d."
             continue
         end = period.start()
         break
     sentence = text[:end].strip()
-    if len(sentence) > limit:
+    if len(sentence) > limit:  # at a word's end, unless that loses most of it (a URL, Japanese: no spaces)
         cut = sentence[:limit + 1].rsplit(None, 1)[0] if " " in sentence[:limit + 1] else sentence[:limit]
-        sentence = cut[:limit].rstrip(" ,;:-")
+        sentence = (cut if len(cut) > limit // 2 else sentence[:limit]).rstrip(" ,;:-")
     return sentence
 
 
@@ -300,6 +310,7 @@ class Case(Block):
     has_address: bool = False
     sender_type: str = ""
     first_sender: str = "2"
+    occupation: str = ""
 
 
 @dataclass
@@ -347,8 +358,9 @@ def case_from_draft(values: dict, settings: dict, problems: List[Problem], sourc
     c.reaction_id = str(uuid.uuid4())
     description = str(values.get("event/description") or "")
     c.reaction_text = first_sentence(description) if description else "not reported"
+    c.occupation = str(values.get("reporter/occupation") or "")
     _meddra(c, values, source, problems)
-    if len(description) > 250 or ". " in description:
+    if description and c.reaction_text != description.strip().rstrip("."):  # (cut: at a sentence's end, or its length)
         problems.append(_warn(source, "event/description", "E.i.1.1a takes the first sentence (max 250 characters) "
                               "of the description as the reaction term; the whole text goes to H.1" +
                               ("" if c.meddra else ". Code the reaction in MedDRA before submission"), "E2B-MAP"))
@@ -384,10 +396,10 @@ def case_from_draft(values: dict, settings: dict, problems: List[Problem], sourc
             unclear = _action_taken(values, prefix)[1] if role == "1" and not d.v("G.k.8") else None
             if unclear:
                 box, event = load_catalog().node("event/event_date").mention(form_of(values)), values.get("event/event_date")
-                done = "stopped" if unclear.endswith("stop_date") else "the dose reduced"
+                done = "the drug was stopped" if unclear.endswith("stop_date") else "the dose was reduced"
                 said = (f"{values[unclear]} and {box} {event} are the same at the precision both have" if event
                         else f"{box} is not given")
-                problems.append(_warn(source, unclear, f"{said}: whether the drug was {done} on or after the event is "
+                problems.append(_warn(source, unclear, f"{said}: whether {done} on or after the event is "
                                       "not known, so G.k.8 action taken with drug is not sent", "E2B-MAP"))
             c.drugs.append(d)
     devices = _instances(values, "device")
@@ -532,11 +544,20 @@ def _device_carrier(drugs: list, suspects: list, source: str, problems: List[Pro
             why = ("the first suspect product: more than one is given by a route a device delivers ("
                    + ", ".join(d.route_text for d in by_device) + ")")
         else:
-            why = "the first suspect product: none is given by a route a device delivers (infusion, injection)"
+            why = "the first suspect product: none is given by a route a device delivers (an infusion, injection, inhaler or patch)"
         problems.append(_warn(source, "device[1]", f"the devices (FDA.G.k.12.r) are sent with G.k #{drugs.index(carrier) + 1} "
                               f"'{carrier.v('G.k.2.2')}', {why}; the draft does not say which product a device "
                               "belongs to: check it before submission", "E2B-MAP"))
     return carrier
+
+
+def _sender_type(c: "Case") -> str:
+    """C.3.1 from the case's own reporter: 3 a health professional, 6 (other) hospital staff
+    who are not (a risk manager, a biomedical engineer: they were sent as 7, patient or
+    consumer, which spared them FDA's R0022, a sender's organisation), else 7."""
+    if c.v("C.2.r.4") in ("1", "2", "3"):
+        return "3"
+    return "6" if c.occupation in NON_CLINICAL_OCCUPATIONS else "7"
 
 
 def _follow_up_said(values: dict, source: str, problems: List[Problem]):
@@ -650,7 +671,7 @@ def export(drafts: List[Path], settings: dict) -> (bytes, List[Problem]):
     cases = _versions_in_order(cases, follow_ups, [str(p) for p in drafts], problems)
     now = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S+0000")
     for c in cases:  # C.3.1 per ICSR from its own reporter: one consumer's case made every case's 7
-        c.sender_type = settings["sender_type"] or ("3" if c.v("C.2.r.4") in ("1", "2", "3") else "7")
+        c.sender_type = settings["sender_type"] or _sender_type(c)
         c.first_sender = "1" if c.sender_type == "2" else "2"  # C.1.8.2 (ICH requires it): this sender, a regulator or not
     batch = dict(settings, created=now, number=f"{settings['sender']}-{now[:14]}")
     xml = environment().get_template("e2b-batch.xml.j2").render(batch=batch, cases=cases)

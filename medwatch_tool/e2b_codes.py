@@ -68,10 +68,12 @@ NON_CLINICAL_OCCUPATIONS = ("administrator_supervisor", "biomedical_engineer", "
 
 # Routes by which a device (pump, catheter, port, infusion set, injector) delivers the drug: a
 # combination case's devices go with the one suspect product given by one of them. The draft
-# has no link between a device and a product; oral, topical, inhaled... products are not these.
-DEVICE_ROUTES = ("epidural", "intra_arterial", "intracerebral", "intracisternal", "intradiscal_intraspinal",
-                 "intrameningeal", "intraperitoneal", "intrathecal", "intravenous_bolus", "intravenous_drip",
-                 "intravenous_not_otherwise_specified", "parenteral", "subcutaneous")
+# has no link between a device and a product; oral, topical, rectal... products are not these.
+DEVICE_ROUTES = ("epidural", "intra_arterial", "intra_articular", "intracerebral", "intracisternal", "intradermal",
+                 "intradiscal_intraspinal", "intralesional", "intrameningeal", "intramuscular", "intraocular",
+                 "intraperitoneal", "intrathecal", "intravenous_bolus", "intravenous_drip",
+                 "intravenous_not_otherwise_specified", "parenteral", "respiratory_inhalation", "subcutaneous",
+                 "transdermal")  # (an injector, inhaler or patch pump is a device too)
 
 # B2 outcome -> E2B seriousness observation code (E.i.3.2a-f, FDA.E.i.3.2h)
 SERIOUSNESS = {"death": "34", "life_threatening": "21", "hospitalization": "33", "disability": "35",

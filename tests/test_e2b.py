@@ -347,8 +347,9 @@ def test_devices_go_with_the_suspect_given_by_a_device_route_and_are_said(runner
     (None, "true", "2026-09-20", ["2"], None),
     (None, "true", "2026-09-10", [], None),  # reduced before the event
     ("2026", None, "2026", [], "suspect_product[1]/stop_date"),
+    (None, "true", "2026-09", [], "suspect_product[1]/dose_reduced_date"),  # (was "whether the drug was the dose reduced")
 ], ids=["stopped-before", "stopped-that-day", "stopped-later-month", "stopped-same-month", "ongoing",
-        "reduced-that-day", "reduced-before", "same-year"])
+        "reduced-that-day", "reduced-before", "same-year", "reduced-same-month"])
 def test_action_taken_is_sent_only_when_done_on_or_after_the_event(runner, tmp_path, ich_xsd, ich_schema,
                                                                   stop, ongoing, reduced, sent, said):
     """G.k.8 was 1 (drug withdrawn) for any stop date, even one before the event, and 4 (dose
@@ -372,7 +373,11 @@ def test_action_taken_is_sent_only_when_done_on_or_after_the_event(runner, tmp_p
     assert ich_schema.validate(batch), ich_schema.error_log
     assert batch.xpath("//h:inboundRelationship[@typeCode='CAUS']/h:act/h:code/@code", namespaces=NS) == sent
     told = [line for line in result.output.splitlines() if "G.k.8" in line]
-    if said:
+    if said and said.endswith("dose_reduced_date"):
+        assert told == [f"{draft}: warning: D3 Dose reduced on [{said}]: {reduced} and B3 date of event 2026-09-20 are "
+                        "the same at the precision both have: whether the dose was reduced on or after the event is not "
+                        "known, so G.k.8 action taken with drug is not sent (E2B-MAP)"], result.output
+    elif said:
         assert told == [f"{draft}: warning: D3 Therapy stop date [{said}]: {stop} and B3 date of event 2026-09-20 are the "
                         "same at the precision both have: whether the drug was stopped on or after the event is not known, "
                         "so G.k.8 action taken with drug is not sent (E2B-MAP)"], result.output
@@ -405,11 +410,18 @@ def test_a_non_clinical_occupation_is_no_health_professional(runner, tmp_path, i
 @pytest.mark.parametrize("description, term", [
     ("Pt. developed urticaria after starting amoxicillin 2.5 mg/kg, i.e. approx. 3 doses. Dr. Smith stopped it.",
      "Pt. developed urticaria after starting amoxicillin 2.5 mg/kg, i.e. approx. 3 doses"),
-    ("Mrs. J. Doe vs. placebo: rash on day 2. 1. Rash 2. Fever. Resolved.",
-     "Mrs. J. Doe vs. placebo: rash on day 2. 1. Rash 2. Fever"),
+    ("Mrs. J. Doe vs. placebo: rash on day 2. 1. Rash 2. Fever. Resolved.", "Mrs. J. Doe vs. placebo: rash on day 2"),
+    # a number ends a sentence, but in a numbered list (a version ran on: "Hb dropped to 7. Patient was transfused")
+    ("Hb dropped to 7. Patient was transfused 2 units.", "Hb dropped to 7"),
+    ("1. Rash 2. Fever. Resolved.", "1. Rash 2. Fever"),
     ("Generalised urticaria " + "and itching " * 30 + "after the dose. Resolved.",
      ("Generalised urticaria " + "and itching " * 30)[:250].rsplit(" ", 1)[0]),
-], ids=["abbreviations", "initials-and-numbers", "long-first-sentence"])
+    # no space late enough to cut at (a URL, Japanese): cut at 250, not after the first word
+    ("Reported via https://portal.example.org/" + "a" * 240 + " by the patient. Rash.",
+     ("Reported via https://portal.example.org/" + "a" * 240)[:250]),
+    ("2026年10月8日 " + "発疹" * 150, ("2026年10月8日 " + "発疹" * 150)[:250]),
+], ids=["abbreviations", "initials-and-numbers", "a-number-ends-it", "a-numbered-list", "long-first-sentence",
+        "a-long-url", "no-spaces"])
 def test_the_reaction_as_reported_is_the_first_real_sentence(runner, tmp_path, ich_xsd, ich_schema, description, term):
     """E.i.1.1a was the description up to its first '. ': 'Pt. developed urticaria...' was
     sent as 'Pt'. Now the first sentence whose period is not an abbreviation's, an initial's
@@ -446,8 +458,9 @@ def test_every_icsr_names_its_first_sender(runner, tmp_path, ich_xsd, ich_schema
 
 @pytest.mark.parametrize("weight, unit, sent", [
     ("0.85", "kg", "0.85"), ("3.25", "kg", "3.25"), ("78", "kg", "78"), ("1.88", "lb", "0.85"), ("7.5", "lb", "3.4"),
-    ("141", "lb", "64"), ("141.5", "lb", "64.2"),
-], ids=["neonate-kg", "infant-kg", "adult-kg", "neonate-lb", "infant-lb", "adult-lb", "adult-lb-decimal"])
+    ("141", "lb", "64"), ("141.5", "lb", "64.2"), ("78.000", "kg", "78"), ("078", "kg", "78"),
+], ids=["neonate-kg", "infant-kg", "adult-kg", "neonate-lb", "infant-lb", "adult-lb", "adult-lb-decimal",
+        "trailing-zeros", "a-leading-zero"])
 def test_a_weight_is_sent_with_its_precision(runner, tmp_path, ich_xsd, ich_schema, weight, unit, sent):
     """D.3 was rounded to 0.1 kg even when given in kg: a 0.85 kg neonate went as 0.8 kg. A
     weight in kg is sent as given; one in lb is converted to kg to 0.01 kg below 10 kg (a
@@ -864,3 +877,42 @@ def test_the_reactions_meddra_code_goes_in_by_batch_is_checked_sent_and_read_bac
     assert runner.invoke(main, ["e2b", "import", str(batch_file), "-o", str(back)]).exit_code == 0
     imported = draft_values(read_draft(sorted(back.glob("*.xml"))[0]))
     assert (imported["event/meddra_code"], imported["event/meddra_version"]) == ("10033295", "27.1")
+
+
+def test_a_date_the_draft_refuses_is_its_own_error_not_a_crash(runner, tmp_path, ich_xsd):
+    """A hand-edited draft's '10/08/2026' in B3 made the export stop with "unexpected
+    ValueError" (working out G.k.8 from the dates), and the other drafts' messages were lost."""
+    root = example_tree()
+    set_text(root, "event/event_date", "10/08/2026")
+    bad = write(root, tmp_path, "bad.xml")
+    out, result = export(runner, tmp_path, [bad, EXAMPLES / "baclofen-pump-catheter-kink.xml"], ich_xsd)
+    assert result.exit_code == 1 and "unexpected" not in result.output, result.output
+    assert f"{bad}:" in result.output and "B3 Date of event [event/event_date]" in result.output, result.output
+    assert "not written" in result.output and not out.exists()
+
+
+def test_hospital_staff_who_are_no_clinicians_send_as_other_not_as_a_consumer(runner, tmp_path, ich_xsd, ich_schema):
+    """A risk manager (C.2.r.4 5, no health professional) made the ICSR's C.3.1 sender type 7,
+    patient or consumer, which also spared it FDA's R0022 (a sender's organisation): 6, other."""
+    root = example_tree()
+    set_text(root, "reporter/occupation", "risk_manager")
+    remove(root, "reporter/health_professional")
+    draft = write(root, tmp_path)
+    out, result = export(runner, tmp_path, [draft], ich_xsd)
+    assert result.exit_code == 0, result.output
+    batch = etree.parse(str(out))
+    assert ich_schema.validate(batch), ich_schema.error_log
+    assert batch.xpath("//h:subjectOf1/h:controlActEvent/h:author/h:assignedEntity/h:code/@code", namespaces=NS) == ["6"]
+    bare = runner.invoke(main, ["e2b", "export", str(draft), "-o", str(tmp_path / "b.xml")])
+    assert bare.exit_code == 1 and "(R0022)" in bare.output, bare.output
+
+
+@pytest.mark.parametrize("description, cut", [("Rash.", False), ("Severe rash.\nThen fever.", True)])
+def test_the_reaction_term_is_said_to_be_taken_from_the_description_only_when_cut(runner, tmp_path, ich_xsd,
+                                                                                 description, cut):
+    """A description of one sentence is the term whole; one cut after a line break was not said."""
+    root = example_tree()
+    set_text(root, "event/description", description)
+    out, result = export(runner, tmp_path, [write(root, tmp_path)], ich_xsd)
+    assert result.exit_code == 0, result.output
+    assert ("E.i.1.1a takes the first sentence" in result.output) == cut, result.output
