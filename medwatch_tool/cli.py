@@ -225,7 +225,7 @@ def e2b():
 @click.option("--sender-organisation", help="C.3.2 sender's organisation (required unless the sender is a consumer).")
 @click.option("--sender-type", type=click.Choice(["1", "2", "3", "4", "5", "6", "7"]),
               help="C.3.1 sender type (1 company ... 3 health professional ... 7 consumer), for every ICSR. "
-                   "Default: each ICSR's from its own reporter (3 if a health professional, else 7).")
+                   "Default: each ICSR's from its own reporter (3 a health professional, 6 other staff, 7 a consumer).")
 @click.option("--country", help="Country prefix of the safety report id (C.1.1). Default US.")
 @click.option("--batch-receiver", help="N.1.4, default ZZFDA (postmarket).")
 @click.option("--message-receiver", help="N.2.r.3, default CDER.")
