@@ -289,22 +289,26 @@ def test_a_record_of_another_shape_is_refused_not_a_traceback(runner, tmp_path, 
     assert result.exit_code == 2 and "it read the first visible sheet of the workbook" in result.output, result.output
 
 
+def _batch_of_numbers(runner, tmp_path, prefix, path, numbers):
+    """A batch of a workbook whose column `path` holds `numbers` as number cells, from row 2 on."""
+    rows = _rows(prefix)
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    sheet = _sheet(book, "Events", rows)
+    column = columns_of(rows).index(path) + 1
+    for row, number in enumerate(numbers, 2):
+        sheet.cell(row=row, column=column).value = number
+    book.save(tmp_path / f"{prefix}.xlsx")
+    out = tmp_path / "out"
+    return out, batch(runner, tmp_path / f"{prefix}.xlsx", out)
+
+
 def test_a_zip_code_excel_kept_as_a_number_is_drafted_and_told(runner, tmp_path):
     """A ZIP code column Excel holds as numbers has lost its leading zeros before the tool
     reads it (02115 is the number 2115): the row is drafted as the cell holds it, and the
     clinician is told which row and box to check, not left to send FDA a ZIP that does not exist."""
-    rows = _rows("ZIP")
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    sheet = _sheet(book, "Events", rows)
-    column = columns_of(rows).index("reporter/postal_code") + 1
-    sheet.cell(row=2, column=column).value = 501  # a consumer's (Form 3500B) row, 00501
-    sheet.cell(row=3, column=column).value = 2115  # a health professional's (Form 3500)
-    sheet.cell(row=4, column=column).value = 97201
-    path = tmp_path / "zips.xlsx"
-    book.save(path)
-    out = tmp_path / "out"
-    result = batch(runner, path, out)
+    # a consumer's (Form 3500B) row 00501, a health professional's (Form 3500) 02115, a whole one
+    out, result = _batch_of_numbers(runner, tmp_path, "ZIP", "reporter/postal_code", [501, 2115, 97201])
     assert result.exit_code == 0, result.output
     assert drafts(out) == ["ZIP-0.xml", "ZIP-1.xml", "ZIP-2.xml"]
     assert "<postal_code>2115</postal_code>" in (out / "ZIP-1.xml").read_text()
@@ -319,17 +323,7 @@ def test_an_ndc_excel_kept_as_a_number_is_drafted_and_told(runner, tmp_path):
     """An NDC typed without its dashes in a column of numbers loses its leading zero
     (0093714656 is the number 93714656): drafted as the cell holds it, and told at its row and
     box; an NDC with its dashes, and a whole one without, are not."""
-    rows = _rows("NDC")
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    sheet = _sheet(book, "Events", rows)
-    column = columns_of(rows).index("suspect_product[1]/ndc") + 1
-    sheet.cell(row=2, column=column).value = 93714656
-    sheet.cell(row=3, column=column).value = 5536012345
-    path = tmp_path / "ndc.xlsx"
-    book.save(path)
-    out = tmp_path / "out"
-    result = batch(runner, path, out)
+    out, result = _batch_of_numbers(runner, tmp_path, "NDC", "suspect_product[1]/ndc", [93714656, 5536012345])
     assert result.exit_code == 0, result.output
     told = [(p["row"], p["path"], p["box"], p["message"]) for p in read_problems(out) if p["rule"] == "MW-NDC-1"]
     assert len(told) == 1 and told[0][:3] == ("2", "suspect_product[1]/ndc", "C7"), told  # (a consumer's row)

@@ -31,6 +31,15 @@ def export(runner, tmp_path, drafts, ich_xsd, *extra):
     return out, result
 
 
+def valid_export(runner, tmp_path, drafts, ich_xsd, ich_schema, *extra):
+    """The batch exported (exit 0), parsed and checked against the ICH schema here too."""
+    out, result = export(runner, tmp_path, drafts, ich_xsd, *extra)
+    assert result.exit_code == 0, result.output
+    batch = etree.parse(str(out))
+    assert ich_schema.validate(batch), ich_schema.error_log
+    return batch, result
+
+
 def test_every_example_exports_valid_with_no_fda_error(runner, tmp_path, ich_xsd, ich_schema):
     drafts = sorted(EXAMPLES.glob("*.xml"))
     out, result = export(runner, tmp_path, drafts, ich_xsd)
@@ -181,10 +190,7 @@ def test_a_frequency_exports_valid_with_or_without_therapy_dates(runner, tmp_pat
     remove(root, "suspect_product/frequency_other")
     if not dates:
         remove(root, "suspect_product/start_date")
-    out, result = export(runner, tmp_path, [write(root, tmp_path)], ich_xsd)
-    assert result.exit_code == 0, result.output
-    batch = etree.parse(str(out))
-    assert ich_schema.validate(batch), ich_schema.error_log
+    batch, result = valid_export(runner, tmp_path, [write(root, tmp_path)], ich_xsd, ich_schema)
     ns = {"h": "urn:hl7-org:v3"}
     period = batch.xpath("//h:substanceAdministration/h:effectiveTime//h:period", namespaces=ns)
     assert [(p.get("value"), p.get("unit")) for p in period] == [("12", "h")]
@@ -233,10 +239,7 @@ def test_a_follow_up_is_said_to_carry_no_follow_up_number(runner, tmp_path, ich_
     (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
     drafts = [write(initial, tmp_path / "a"), write(follow_up, tmp_path / "b")]
     assert runner.invoke(main, ["validate", *map(str, drafts)]).exit_code == 0
-    out, result = export(runner, tmp_path, drafts, ich_xsd)
-    assert result.exit_code == 0, result.output
-    batch = etree.parse(str(out))
-    assert ich_schema.validate(batch), ich_schema.error_log
+    batch, result = valid_export(runner, tmp_path, drafts, ich_xsd, ich_schema)
     ns = {"h": "urn:hl7-org:v3"}
     assert batch.xpath("//h:investigationEvent/h:effectiveTime/h:low/@value", namespaces=ns) == ["20261021", "20261120"]
     said = [line for line in result.output.splitlines() if "[admin/follow_up]" in line]
@@ -244,7 +247,7 @@ def test_a_follow_up_is_said_to_carry_no_follow_up_number(runner, tmp_path, ich_
                     "number; C.1.4 (date first received) is sent as this report's date, B4 date of this report: set it "
                     "to the date the case was first received before submission (E2B-MAP)"], result.output
     imported = tmp_path / "back"
-    assert runner.invoke(main, ["e2b", "import", str(out), "-o", str(imported)]).exit_code == 0
+    assert runner.invoke(main, ["e2b", "import", str(tmp_path / "batch.xml"), "-o", str(imported)]).exit_code == 0
     assert sorted(d.read_text().count("<report_date>2026-11-20</report_date>") for d in imported.glob("*.xml")) == [0, 1]
     set_text(follow_up, "admin/form", "3500B")  # a consumer's: its form's box for the date
     consumer, told = export(runner, tmp_path, [write(follow_up, tmp_path / "b")], ich_xsd)
@@ -267,14 +270,11 @@ def test_a_phone_extension_is_sent_as_a_tel_uri_writes_it_and_read_back(runner, 
     writes it (tel:...;ext=22), valid against the ICH schema, and an import reads it back."""
     root = example_tree()
     set_text(root, "reporter/phone", "614-555-0142 ext. 22")
-    out, result = export(runner, tmp_path, [write(root, tmp_path)], ich_xsd)
-    assert result.exit_code == 0, result.output
-    batch = etree.parse(str(out))
-    assert ich_schema.validate(batch), ich_schema.error_log
+    batch, result = valid_export(runner, tmp_path, [write(root, tmp_path)], ich_xsd, ich_schema)
     assert batch.xpath("//h:telecom/@value[starts-with(., 'tel:')]", namespaces={"h": "urn:hl7-org:v3"}) == [
         "tel:614-555-0142;ext=22"]
     [icsr] = messages(batch.getroot())
-    values, _, _ = draft_from_message(icsr, str(out))
+    values, _, _ = draft_from_message(icsr, str(tmp_path / "batch.xml"))
     assert values["reporter/phone"] == "614-555-0142 x22"
 
 
@@ -286,10 +286,7 @@ def test_each_icsr_gets_its_own_reporters_sender_type(runner, tmp_path, ich_xsd,
     physician's ICSR 'patient / consumer' (7) too. Each ICSR now takes its own reporter's;
     --sender-type still sets every ICSR's."""
     drafts = [EXAMPLES / "baclofen-overdose.xml", EXAMPLES / "baclofen-missed-refill-consumer.xml"]
-    out, result = export(runner, tmp_path, drafts, ich_xsd)
-    assert result.exit_code == 0, result.output
-    batch = etree.parse(str(out))
-    assert ich_schema.validate(batch), ich_schema.error_log
+    batch, result = valid_export(runner, tmp_path, drafts, ich_xsd, ich_schema)
     sender_type = "h:controlActProcess/h:subject/h:investigationEvent/h:subjectOf1//h:assignedEntity/h:code/@code"
     assert [m.xpath(sender_type, namespaces=NS) for m in messages(batch.getroot())] == [["3"], ["7"]]
     out, result = export(runner, tmp_path, drafts, ich_xsd, "--sender-type", "1")
@@ -317,10 +314,7 @@ def test_devices_go_with_the_suspect_given_by_a_device_route_and_are_said(runner
     baclofen = root.find("{urn:x-medwatch-tool:report:1}suspect_product")
     baclofen.addprevious(_suspect("Gabapentin 300 mg capsules", "oral"))
     draft = write(root, tmp_path)
-    out, result = export(runner, tmp_path, [draft], ich_xsd)
-    assert result.exit_code == 0, result.output
-    batch = etree.parse(str(out))
-    assert ich_schema.validate(batch), ich_schema.error_log
+    batch, result = valid_export(runner, tmp_path, [draft], ich_xsd, ich_schema)
     carriers = batch.xpath("//h:kindOfProduct[h:part]/h:name/text()", namespaces=NS)
     assert carriers == ["Gablofen (baclofen injection) intrathecal"]
     assert len(batch.xpath("//h:kindOfProduct/h:part", namespaces=NS)) == 2
@@ -367,10 +361,7 @@ def test_action_taken_is_sent_only_when_done_on_or_after_the_event(runner, tmp_p
             anchor.addnext(etree.Element("{urn:x-medwatch-tool:report:1}" + name))
             anchor.getnext().text = value
     draft = write(root, tmp_path)
-    out, result = export(runner, tmp_path, [draft], ich_xsd)
-    assert result.exit_code == 0, result.output
-    batch = etree.parse(str(out))
-    assert ich_schema.validate(batch), ich_schema.error_log
+    batch, result = valid_export(runner, tmp_path, [draft], ich_xsd, ich_schema)
     assert batch.xpath("//h:inboundRelationship[@typeCode='CAUS']/h:act/h:code/@code", namespaces=NS) == sent
     told = [line for line in result.output.splitlines() if "G.k.8" in line]
     if said and said.endswith("dose_reduced_date"):
@@ -400,10 +391,7 @@ def test_a_non_clinical_occupation_is_no_health_professional(runner, tmp_path, i
         set_text(root, "reporter/health_professional", health_professional)
     else:
         remove(root, "reporter/health_professional")
-    out, result = export(runner, tmp_path, [write(root, tmp_path)], ich_xsd)
-    assert result.exit_code == 0, result.output
-    batch = etree.parse(str(out))
-    assert ich_schema.validate(batch), ich_schema.error_log
+    batch, result = valid_export(runner, tmp_path, [write(root, tmp_path)], ich_xsd, ich_schema)
     assert batch.xpath("//h:asQualifiedEntity/h:code/@code", namespaces=NS) == [sent]
 
 
@@ -429,10 +417,7 @@ def test_the_reaction_as_reported_is_the_first_real_sentence(runner, tmp_path, i
     root = example_tree()
     set_text(root, "event/description", description)
     draft = write(root, tmp_path)
-    out, result = export(runner, tmp_path, [draft], ich_xsd)
-    assert result.exit_code == 0, result.output
-    batch = etree.parse(str(out))
-    assert ich_schema.validate(batch), ich_schema.error_log
+    batch, result = valid_export(runner, tmp_path, [draft], ich_xsd, ich_schema)
     assert batch.xpath("//h:observation[h:code/@code='29']/h:value/h:originalText/text()", namespaces=NS) == [term]
     assert batch.xpath("//h:investigationEvent/h:text/text()", namespaces=NS) == [description]
     assert (f"{draft}: warning: B5 Describe event, problem or product use error [event/description]: E.i.1.1a takes the "
@@ -468,10 +453,7 @@ def test_a_weight_is_sent_with_its_precision(runner, tmp_path, ich_xsd, ich_sche
     root = example_tree()
     set_text(root, "patient/weight", weight)
     set_text(root, "patient/weight_unit", unit)
-    out, result = export(runner, tmp_path, [write(root, tmp_path)], ich_xsd)
-    assert result.exit_code == 0, result.output
-    batch = etree.parse(str(out))
-    assert ich_schema.validate(batch), ich_schema.error_log
+    batch, result = valid_export(runner, tmp_path, [write(root, tmp_path)], ich_xsd, ich_schema)
     assert batch.xpath("//h:observation[h:code/@code='7']/h:value/@value", namespaces=NS) == [sent]
     assert batch.xpath("//h:observation[h:code/@code='7']/h:value/@unit", namespaces=NS) == ["kg"]
 
@@ -491,10 +473,7 @@ def test_a_test_value_that_is_no_number_is_sent_as_text_and_said(runner, tmp_pat
     etree.SubElement(third, "{urn:x-medwatch-tool:report:1}unit").text = "mL"
     draft = write(root, tmp_path)
     assert runner.invoke(main, ["validate", str(draft)]).exit_code == 0
-    out, result = export(runner, tmp_path, [draft], ich_xsd)
-    assert result.exit_code == 0, result.output
-    batch = etree.parse(str(out))
-    assert ich_schema.validate(batch), ich_schema.error_log
+    batch, result = valid_export(runner, tmp_path, [draft], ich_xsd, ich_schema)
     tests = batch.xpath("//h:organizer[h:code/@code='3']/h:component/h:observation", namespaces=NS)
     comments = "h:outboundRelationship2/h:observation[h:code/@code='10']/h:value/text()"
     assert [t.xpath("h:value/h:center/@value", namespaces=NS) for t in tests] == [["8"], [], []]
@@ -593,10 +572,7 @@ def test_a_frequency_without_an_interval_and_a_duration_are_sent(runner, tmp_pat
         ongoing.getprevious().text = value
     draft = write(root, tmp_path)
     assert runner.invoke(main, ["validate", str(draft)]).exit_code == 0
-    out, result = export(runner, tmp_path, [draft], ich_xsd)
-    assert result.exit_code == 0, result.output
-    batch = etree.parse(str(out))
-    assert ich_schema.validate(batch), ich_schema.error_log
+    batch, result = valid_export(runner, tmp_path, [draft], ich_xsd, ich_schema)
     dose = _dosage(batch, "Lioresal Intrathecal (baclofen injection)")
     assert dose.xpath("h:text/text()", namespaces=NS) == [text]
     assert dose.xpath("h:doseQuantity/@value", namespaces=NS) == ["450"]
@@ -621,10 +597,7 @@ def test_a_duration_with_a_frequency_and_alone_is_valid(runner, tmp_path, ich_xs
     for name, value in (("duration", "7.5"), ("duration_unit", "year")):
         ongoing.addprevious(etree.Element("{urn:x-medwatch-tool:report:1}" + name))
         ongoing.getprevious().text = value
-    out, result = export(runner, tmp_path, [write(root, tmp_path)], ich_xsd)
-    assert result.exit_code == 0, result.output
-    batch = etree.parse(str(out))
-    assert ich_schema.validate(batch), ich_schema.error_log
+    batch, result = valid_export(runner, tmp_path, [write(root, tmp_path)], ich_xsd, ich_schema)
     time = _dosage(batch, "Gablofen (baclofen injection) intrathecal").find("{urn:hl7-org:v3}effectiveTime")
     assert [(c.get(XSI), c.get("operator")) for c in time] == [("PIVL_TS", None), ("IVL_TS", "A")]
     assert etree.tostring(time[1], encoding=str).count("<width") == 1
@@ -652,10 +625,7 @@ def test_a_devices_operator_and_manufacturer_address_are_sent_and_read_back(runn
     FDA.G.k.12.r.7.1b (the address, free text, as written). An import reads them back."""
     kink = EXAMPLES / "baclofen-pump-catheter-kink.xml"
     consumer = EXAMPLES / "baclofen-missed-refill-consumer.xml"  # operator: the patient
-    out, result = export(runner, tmp_path, [kink, consumer], ich_xsd)
-    assert result.exit_code == 0, result.output
-    batch = etree.parse(str(out))
-    assert ich_schema.validate(batch), ich_schema.error_log
+    batch, result = valid_export(runner, tmp_path, [kink, consumer], ich_xsd, ich_schema)
     operator = ("h:asManufacturedProduct/h:subjectOf/h:characteristic/h:code"
                 "[@codeSystem='2.16.840.1.113883.3.989.5.1.2.1.1.6']/@code")
     address = "h:asManufacturedProduct/h:manufacturerOrganization/h:addr/h:streetAddressLine/text()"
@@ -663,7 +633,7 @@ def test_a_devices_operator_and_manufacturer_address_are_sent_and_read_back(runn
               for p in m.xpath(".//h:partProduct", namespaces=NS)] for m in messages(batch.getroot())]
     assert parts == [[(["1"], ["Minneapolis, MN"]), (["1"], ["Minneapolis, MN"])], [(["2"], [])]]
     assert "/operator]" not in result.output and "/manufacturer_address]" not in result.output, result.output
-    values = draft_from_message(messages(batch.getroot())[0], str(out))[0]
+    values = draft_from_message(messages(batch.getroot())[0], str(tmp_path / "batch.xml"))[0]
     assert (values["device[1]/operator"], values["device[2]/manufacturer_address"]) == (
         "health_professional", "Minneapolis, MN")
     root = example_tree("baclofen-pump-catheter-kink.xml")
@@ -687,10 +657,7 @@ def test_a_test_unit_is_sent_as_its_ucum_code(runner, tmp_path, ich_xsd, ich_sch
     codes, the normal range with them."""
     root = example_tree("baclofen-pump-catheter-kink.xml")  # body temperature 38.6 C (high 37.5)
     set_text(root, "event/test/unit", unit)
-    out, result = export(runner, tmp_path, [write(root, tmp_path)], ich_xsd)
-    assert result.exit_code == 0, result.output
-    batch = etree.parse(str(out))
-    assert ich_schema.validate(batch), ich_schema.error_log
+    batch, result = valid_export(runner, tmp_path, [write(root, tmp_path)], ich_xsd, ich_schema)
     [test] = batch.xpath("//h:organizer[h:code/@code='3']/h:component/h:observation[h:code/h:originalText="
                          "'Body temperature']", namespaces=NS)
     assert test.xpath("h:value/h:center/@value", namespaces=NS) == ["38.6"]
@@ -710,10 +677,7 @@ def test_a_test_unit_not_known_to_be_ucum_sends_the_result_as_text(runner, tmp_p
     root = example_tree("baclofen-pump-catheter-kink.xml")
     set_text(root, "event/test/unit", unit)
     draft = write(root, tmp_path)
-    out, result = export(runner, tmp_path, [draft], ich_xsd)
-    assert result.exit_code == 0, result.output
-    batch = etree.parse(str(out))
-    assert ich_schema.validate(batch), ich_schema.error_log
+    batch, result = valid_export(runner, tmp_path, [draft], ich_xsd, ich_schema)
     [test] = batch.xpath("//h:organizer[h:code/@code='3']/h:component/h:observation[h:code/h:originalText="
                          "'Body temperature']", namespaces=NS)
     assert test.xpath("h:value/h:center", namespaces=NS) == [] and test.xpath("h:referenceRange", namespaces=NS) == []
@@ -745,10 +709,7 @@ def test_versions_of_one_case_in_one_batch_are_said_and_sent_initial_report_firs
     assert [d.name for d in drafts] == ["ITB-2026-0117-followup-1.xml", "ITB-2026-0117-followup-2.xml",
                                         "ITB-2026-0117.xml", "ITB-2026-0123.xml"]
     drafts = [drafts[0], drafts[3], drafts[1], drafts[2]]  # another case between the versions
-    out, result = export(runner, tmp_path, drafts, ich_xsd)
-    assert result.exit_code == 0, result.output
-    batch = etree.parse(str(out))
-    assert ich_schema.validate(batch), ich_schema.error_log
+    batch, result = valid_export(runner, tmp_path, drafts, ich_xsd, ich_schema)
     case = "h:controlActProcess/h:subject/h:investigationEvent"
     sent = [(m.xpath(case + "/h:id[@root='2.16.840.1.113883.3.989.2.1.3.1']/@extension", namespaces=NS)[0],
              m.xpath(case + "/h:effectiveTime/h:low/@value", namespaces=NS)[0]) for m in messages(batch.getroot())]
@@ -771,10 +732,7 @@ def test_a_15_day_report_is_said_to_be_a_claim_the_draft_cannot_make(runner, tmp
         remove(quiet, "event/outcome")
     drafts = [EXAMPLES / "baclofen-overdose.xml", EXAMPLES / "baclofen-missed-refill-consumer.xml",
               write(quiet, tmp_path, "not-serious.xml")]
-    out, result = export(runner, tmp_path, drafts, ich_xsd)
-    assert result.exit_code == 0, result.output
-    batch = etree.parse(str(out))
-    assert ich_schema.validate(batch), ich_schema.error_log
+    batch, result = valid_export(runner, tmp_path, drafts, ich_xsd, ich_schema)
     case = "h:controlActProcess/h:subject/h:investigationEvent/h:component/h:observationEvent"
     assert [(m.xpath(case + "[h:code/@code='23']/h:value/@value", namespaces=NS),
              m.xpath(case + "[h:code/@code='C54588']/h:value/@code", namespaces=NS))
@@ -898,10 +856,7 @@ def test_hospital_staff_who_are_no_clinicians_send_as_other_not_as_a_consumer(ru
     set_text(root, "reporter/occupation", "risk_manager")
     remove(root, "reporter/health_professional")
     draft = write(root, tmp_path)
-    out, result = export(runner, tmp_path, [draft], ich_xsd)
-    assert result.exit_code == 0, result.output
-    batch = etree.parse(str(out))
-    assert ich_schema.validate(batch), ich_schema.error_log
+    batch, result = valid_export(runner, tmp_path, [draft], ich_xsd, ich_schema)
     assert batch.xpath("//h:subjectOf1/h:controlActEvent/h:author/h:assignedEntity/h:code/@code", namespaces=NS) == ["6"]
     bare = runner.invoke(main, ["e2b", "export", str(draft), "-o", str(tmp_path / "b.xml")])
     assert bare.exit_code == 1 and "(R0022)" in bare.output, bare.output
