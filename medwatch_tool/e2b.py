@@ -544,7 +544,8 @@ def _device_carrier(drugs: list, suspects: list, source: str, problems: List[Pro
             why = ("the first suspect product: more than one is given by a route a device delivers ("
                    + ", ".join(d.route_text for d in by_device) + ")")
         else:
-            why = "the first suspect product: none is given by a route a device delivers (an infusion, injection, inhaler or patch)"
+            why = ("the first suspect product: none is given by a route a device delivers (an infusion, injection, "
+                   "inhaler or patch)")
         problems.append(_warn(source, "device[1]", f"the devices (FDA.G.k.12.r) are sent with G.k #{drugs.index(carrier) + 1} "
                               f"'{carrier.v('G.k.2.2')}', {why}; the draft does not say which product a device "
                               "belongs to: check it before submission", "E2B-MAP"))
