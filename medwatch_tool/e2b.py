@@ -20,7 +20,8 @@ from lxml import etree
 
 from .catalog import load_catalog
 from .coerce import ValueProblem, coerce_value, coerce_values, form_of
-from .e2b_codes import DEVICE_ROUTES, MAPS, NON_CLINICAL_OCCUPATIONS, SERIOUSNESS, reverse, ucum_unit
+from .e2b_codes import (DEVICE_ROUTES, DEVICE_ROUTES_TOO, MAPS, NON_CLINICAL_OCCUPATIONS, SERIOUSNESS, reverse,
+                        ucum_unit)
 from .errors import InputError
 from .resources import schema_path
 from .validate import Problem, in_boxes_of, validate_tree
@@ -145,13 +146,11 @@ def dosage_text(values: dict, prefix: str) -> Optional[str]:
     frequency, other = values.get(prefix + "frequency"), values.get(prefix + "frequency_other")
     if not other and (not frequency or frequency in MAPS["frequency"]):
         return None
-    words = other
-    if not words:
-        choice = load_catalog().field(prefix + "frequency").choice(frequency)
-        if frequency == "other" or choice is None:
-            words = "other frequency (not described)"
-        else:
-            words = f"{choice.label} ({choice.plain})" if choice.plain else choice.label
+    choice = load_catalog().field(prefix + "frequency").choice(frequency) if frequency else None
+    listed = None  # the list's answer in words, unless it is "other" (said by the words) or an interval
+    if choice is not None and frequency != "other" and frequency not in MAPS["frequency"]:
+        listed = f"{choice.label} ({choice.plain})" if choice.plain else choice.label
+    words = ", ".join(w for w in (listed, other) if w) or "other frequency (not described)"  # (PRN and its words)
     dose, unit = values.get(prefix + "dose"), values.get(prefix + "dose_unit")
     if unit:  # the UCUM unit E2B sends the dose in ('ug'), else the form's abbreviation ('DF', 'UNK')
         code = MAPS["dose_unit"].get(unit, "")
@@ -410,6 +409,12 @@ def case_from_draft(values: dict, settings: dict, problems: List[Problem], sourc
         for prefix in devices:
             dev = Block()
             _fill(dev, "device", values, prefix, "device", used)
+            address = dev.v("FDA.G.k.12.r.7.1b")
+            if address and len(address) > 100:  # (FDA's limit: an error of the whole batch, naming no box or file)
+                del dev.values["FDA.G.k.12.r.7.1b"]
+                problems.append(_warn(source, prefix + "manufacturer_address", f"{len(address)} characters, and FDA."
+                                      "G.k.12.r.7.1b (the manufacturer's address) takes at most 100: not sent; give "
+                                      "the city and state alone to send it", "E2B-MAP"))
             carrier.devices.append(dev)
         if c.malfunction and not any(d.all("FDA.G.k.12.r.3.r") for d in carrier.devices):
             problems.append(_warn(source, "event/problem_type", "a product problem is reported but no device has a "
@@ -488,7 +493,7 @@ def _timing(d: "Drug", values: dict, prefix: str, source: str, problems: List[Pr
                               f"(G.k.4.r.8) beside the interval of D2 frequency (G.k.4.r.2/3): '{text}'", "E2B-MAP"))
         return
     choice = load_catalog().field(prefix + "frequency").choice(frequency) if frequency else None
-    said = other or (choice.label if choice else frequency)
+    said = ", ".join(x for x in (choice.label if choice and frequency != "other" else None, other) if x) or frequency
     problems.append(_warn(source, prefix + ("frequency" if frequency else "frequency_other"), f"frequency '{said}' "
                           f"has no E2B interval (G.k.4.r.2/3); it is sent in the dosage text (G.k.4.r.8): '{text}'",
                           "E2B-MAP"))
@@ -534,8 +539,10 @@ def _device_carrier(drugs: list, suspects: list, source: str, problems: List[Pro
     drug). The draft does not link a device to a product, so: the one suspect given by a
     route a device delivers (an intrathecal pump's baclofen, not the oral gabapentin beside
     it), else the first suspect; with more than one suspect, said, so a person checks it."""
-    codes = {MAPS["route"][r] for r in DEVICE_ROUTES}
-    by_device = [d for d in suspects if d.v("G.k.4.r.10.2b") in codes]
+    by_device = []
+    for routes in (DEVICE_ROUTES, DEVICE_ROUTES_TOO):
+        codes = {MAPS["route"][r] for r in routes}
+        by_device = by_device or [d for d in suspects if d.v("G.k.4.r.10.2b") in codes]
     carrier = by_device[0] if len(by_device) == 1 else suspects[0]
     if len(suspects) > 1:
         if len(by_device) == 1:
@@ -723,16 +730,18 @@ def draft_from_message(message, source: str) -> (dict, List[Problem], set):
 
     def take(row: Row, anchor, path: str):
         nodes = anchor.xpath(row.xpath, namespaces=NSMAP)
-        for n in nodes:
-            touched.add(n.getparent() if isinstance(n, etree._ElementUnicodeResult) and n.is_attribute else n)
+        for n in nodes:  # (an element one of whose attributes was read: its children may still hold data)
+            touched.add(("@", n.getparent()) if isinstance(n, etree._ElementUnicodeResult) and n.is_attribute else n)
         found = _xpath(anchor, row.xpath)
         if path in values and not row.convert.startswith("flag"):
             return  # an earlier row (e.g. the coded route) already gave this field
         value = import_value(row, found)
         if value is None:
-            if found and not row.convert.startswith("flag"):
-                warnings.append(Problem("warning", f"{row.element} {row.label.split(':')[0]} '{found[0][:60]}' has no equivalent "
-                                        "in the draft; not imported", path, "", "", None, source, "E2B-IMPORT"))
+            if not row.convert.startswith("flag"):
+                for each in dict.fromkeys(found):  # (each of them: a second dosage's text was lost unsaid)
+                    warnings.append(Problem("warning", f"{row.element} {row.label.split(':')[0]} '{each[:60]}' has no "
+                                            "equivalent in the draft; not imported", path, "", "", None, source,
+                                            "E2B-IMPORT"))
             return
         if row.convert.startswith("flag"):
             values.setdefault(path, []).append(value)
@@ -790,10 +799,32 @@ def draft_from_message(message, source: str) -> (dict, List[Problem], set):
                 take(row, anchor, prefix + row.draft_path)
         for part in anchor.xpath(SCOPES["device"], namespaces=NSMAP):
             devices += 1
+            _city_and_state(part, f"device[{devices}]/manufacturer_address", values, touched, warnings, source)
             for row in mapping():
                 if row.scope == "device":
                     take(row, part, f"device[{devices}]/" + row.draft_path.split("/")[-1])
     return values, touched, warnings
+
+
+def _city_and_state(part, path: str, values: dict, touched: set, warnings: List[Problem], source: str):
+    """E3 is the manufacturer's city and state: from FDA.G.k.12.r.7.1c/d where a message gives
+    them (FDA's example 2 gave E3 its street, '1 Hwy Street', the city and state listed as not
+    mapped); the street (7.1b, which this tool sends E3 in) is then said not to be imported."""
+    addr = part.find(f"{{{HL7}}}asManufacturedProduct/{{{HL7}}}manufacturerOrganization/{{{HL7}}}addr")
+    if addr is None:
+        return
+    found = [el for el in (addr.find(f"{{{HL7}}}city"), addr.find(f"{{{HL7}}}state"))
+             if el is not None and (el.text or "").strip()]
+    if not found:
+        return
+    values[path] = ", ".join(el.text.strip() for el in found)
+    touched.update(found)
+    street = addr.find(f"{{{HL7}}}streetAddressLine")
+    if street is not None and (street.text or "").strip():
+        touched.add(street)
+        warnings.append(Problem("warning", f"FDA.G.k.12.r.7.1b Device manufacturer address '{street.text.strip()[:60]}'"
+                                " has no equivalent in the draft (E3 takes the city and state); not imported", path,
+                                "", "", None, source, "E2B-IMPORT"))
 
 
 STRUCTURAL = {"code", "id", "interactionId", "processingCode", "processingModeCode", "acceptAckCode",
@@ -804,7 +835,7 @@ def unmapped(message, touched: set) -> List[str]:
     """Leaf data in the message that no mapping row read, as 'element path = value' lines."""
     out = []
     for el in message.iter():
-        if not isinstance(el.tag, str) or el in touched:
+        if not isinstance(el.tag, str) or el in touched or ("@", el) in touched:
             continue
         name = etree.QName(el).localname
         data = (el.text or "").strip() if len(el) == 0 else ""

@@ -69,11 +69,13 @@ NON_CLINICAL_OCCUPATIONS = ("administrator_supervisor", "biomedical_engineer", "
 # Routes by which a device (pump, catheter, port, infusion set, injector) delivers the drug: a
 # combination case's devices go with the one suspect product given by one of them. The draft
 # has no link between a device and a product; oral, topical, rectal... products are not these.
-DEVICE_ROUTES = ("epidural", "intra_arterial", "intra_articular", "intracerebral", "intracisternal", "intradermal",
-                 "intradiscal_intraspinal", "intralesional", "intrameningeal", "intramuscular", "intraocular",
-                 "intraperitoneal", "intrathecal", "intravenous_bolus", "intravenous_drip",
-                 "intravenous_not_otherwise_specified", "parenteral", "respiratory_inhalation", "subcutaneous",
-                 "transdermal")  # (an injector, inhaler or patch pump is a device too)
+DEVICE_ROUTES = ("epidural", "intra_arterial", "intracerebral", "intracisternal", "intradiscal_intraspinal",
+                 "intrameningeal", "intraperitoneal", "intrathecal", "intravenous_bolus", "intravenous_drip",
+                 "intravenous_not_otherwise_specified", "parenteral", "subcutaneous")
+# ... and, taken only where no suspect is given by one of those (an implanted pump's baclofen
+# keeps its pump beside an inhaler), an injector's, an inhaler's or a patch's
+DEVICE_ROUTES_TOO = ("intra_articular", "intradermal", "intralesional", "intramuscular", "intraocular",
+                     "respiratory_inhalation", "transdermal")
 
 # B2 outcome -> E2B seriousness observation code (E.i.3.2a-f, FDA.E.i.3.2h)
 SERIOUSNESS = {"death": "34", "life_threatening": "21", "hospitalization": "33", "disability": "35",
@@ -127,9 +129,13 @@ def ucum_unit(text: str) -> Optional[str]:
     unit = re.sub(r"10([⁰¹²³⁴⁵⁶⁷⁸⁹]+)", lambda m: "10*" + m.group(1).translate(_SUPERSCRIPTS), unit)
     if unit in UCUM_UNITS:
         return unit
-    if unit.casefold() == "g/l":  # 'G/L': giga (10*9) or grams per litre, not known
-        return None
-    return UNIT_SPELLINGS.get(unit) or _UNIT_ANY_CASE.get(unit.casefold())
+    if unit in UNIT_SPELLINGS:
+        return UNIT_SPELLINGS[unit]
+    # in any letter case only a unit of some per other in capitals, as old lab systems print
+    # them (MG/DL): UCUM's case is meaning ('uM' micromolar is no 'um' micrometre, 'MU' no mU)
+    if unit.isupper() and "/" in unit and unit.casefold() != "g/l" and not unit.startswith("MU"):
+        return _UNIT_ANY_CASE.get(unit.casefold())
+    return None
 
 
 def reverse(name: str) -> dict:

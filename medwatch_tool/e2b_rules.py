@@ -17,7 +17,6 @@ MAX_LENGTHS = {  # element: (xpath from the message, limit) from FDA's data elem
     "D.1": (CASE + "//hl7:primaryRole/hl7:player1/hl7:name", 60),
     "E.i.1.1a": (CASE + "//hl7:observation[hl7:code/@code='29']/hl7:value/hl7:originalText", 250),
     "G.k.2.2": (CASE + "//hl7:organizer[hl7:code/@code='4']//hl7:kindOfProduct/hl7:name", 250),
-    "FDA.G.k.12.r.7.1b": (CASE + "//hl7:partProduct//hl7:manufacturerOrganization/hl7:addr/hl7:streetAddressLine", 100),
     "H.1": (CASE + "/hl7:text", 100000),
 }
 

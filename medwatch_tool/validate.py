@@ -201,7 +201,10 @@ def _xsd_problems(root: etree._Element, source: Optional[str], refused: Optional
         elif child:
             path = f"{path}/{child}" if path else child
         field = load_catalog().field(path) if path and message.endswith("is not in the expected format") else None
-        if field is not None and field.help:  # what the box takes, from its help ('8 digits, e.g. 10033295')
+        if field is not None and getattr(field, "type_name", "") == "Country":  # (its help is for what is typed)
+            message = (f"'{(el.text or '').strip()}' is not a country code: a draft holds the two-letter ISO code, "
+                       "in capitals (US); `medwatch batch` and `medwatch new` also take a country's name")
+        elif field is not None and field.help:  # what the box takes, from its help ('8 digits, e.g. 10033295')
             message = not_of_its_form(field, (el.text or "").strip())
         if refused is not None and path and "_VALID" in entry.type_name:  # (a type or facet, not structure)
             refused.add(path)

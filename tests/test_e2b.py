@@ -6,6 +6,7 @@ import pytest
 from lxml import etree
 
 from medwatch_tool.cli import main
+from medwatch_tool.draft import draft_values, read_draft
 from medwatch_tool.e2b import draft_from_message, export as e2b_export, load_settings, mapping, messages, parse_icsr
 
 from helpers import EXAMPLES, example_tree, remove, set_text, write
@@ -555,7 +556,8 @@ def _dosage(batch, name):
     (None, "450 ug, continuous intrathecal infusion per day"),
     ("HS", "450 ug, HS (at bedtime)"),
     ("PRN", "450 ug, PRN (as needed)"),
-], ids=["other", "HS", "PRN"])
+    ("PRN+", "450 ug, PRN (as needed), continuous intrathecal infusion per day"),  # (PRN was dropped for the words)
+], ids=["other", "HS", "PRN", "PRN-and-its-words"])
 def test_a_frequency_without_an_interval_and_a_duration_are_sent(runner, tmp_path, ich_xsd, ich_schema, frequency,
                                                                   text):
     """D2 frequency 'other' (its words), HS and PRN were dropped with a warning that E2B has
@@ -564,8 +566,9 @@ def test_a_frequency_without_an_interval_and_a_duration_are_sent(runner, tmp_pat
     duration, dropped the same way, goes in G.k.4.r.6a/b (a width beside the start date)."""
     root = example_tree()
     if frequency:
-        set_text(root, "suspect_product/frequency", frequency)
-        remove(root, "suspect_product/frequency_other")
+        set_text(root, "suspect_product/frequency", frequency.rstrip("+"))
+        if not frequency.endswith("+"):
+            remove(root, "suspect_product/frequency_other")
     ongoing = root.find("{urn:x-medwatch-tool:report:1}suspect_product/{urn:x-medwatch-tool:report:1}ongoing")
     for name, value in (("duration", "43"), ("duration_unit", "month")):
         ongoing.addprevious(etree.Element("{urn:x-medwatch-tool:report:1}" + name))
@@ -582,7 +585,8 @@ def test_a_frequency_without_an_interval_and_a_duration_are_sent(runner, tmp_pat
     assert time.xpath("h:comp/h:low/@value", namespaces=NS) == ["202303"]
     assert [(w.get("value"), w.get("unit")) for w in time.xpath("h:comp/h:width", namespaces=NS)] == [("43", "mo")]
     said = [line.split(": warning: ", 1)[1] for line in result.output.splitlines() if "[suspect_product[1]/" in line]
-    shown = "continuous intrathecal infusion per day" if not frequency else frequency
+    shown = {None: "continuous intrathecal infusion per day",
+             "PRN+": "PRN, continuous intrathecal infusion per day"}.get(frequency, frequency)
     assert (f"D2 Frequency [suspect_product[1]/frequency]: frequency '{shown}' has no E2B interval (G.k.4.r.2/3); it "
             f"is sent in the dosage text (G.k.4.r.8): '{text}' (E2B-MAP)") in said, result.output
     assert not [line for line in said if "frequency_other]" in line or "duration" in line], result.output
@@ -639,9 +643,11 @@ def test_a_devices_operator_and_manufacturer_address_are_sent_and_read_back(runn
     root = example_tree("baclofen-pump-catheter-kink.xml")
     set_text(root, "device/manufacturer_address", "Medtronic Neuromodulation, 710 Medtronic Parkway, Minneapolis, "
                                                    "MN 55432-5604, United States of America (Operational HQ)")
-    out, result = export(runner, tmp_path, [write(root, tmp_path)], ich_xsd)
-    assert result.exit_code == 1, result.output
-    assert "FDA.G.k.12.r.7.1b is 119 characters long; FDA accepts at most 100" in result.output
+    draft = write(root, tmp_path)  # (longer than FDA takes: it stopped the whole batch, naming no box nor file)
+    batch, result = valid_export(runner, tmp_path, [draft, consumer], ich_xsd, ich_schema)
+    assert batch.xpath("//h:streetAddressLine[contains(., 'Parkway')]", namespaces=NS) == []
+    assert (f"{draft}: warning: E3 Manufacturer city and state [device[1]/manufacturer_address]: 119 characters, and "
+            "FDA.G.k.12.r.7.1b (the manufacturer's address) takes at most 100: not sent") in result.output, result.output
 
 
 @pytest.mark.parametrize("unit, sent", [
@@ -667,6 +673,10 @@ def test_a_test_unit_is_sent_as_its_ucum_code(runner, tmp_path, ich_xsd, ich_sch
 
 @pytest.mark.parametrize("unit, why", [
     ("G/L", "is not a UCUM unit code this tool knows (F.r.3.3 takes UCUM only)"),  # giga or grams per litre?
+    # UCUM's letter case is meaning: micromolar is no micrometre ('um'), millimolar no millimetre
+    ("µM", "is not a UCUM unit code this tool knows (F.r.3.3 takes UCUM only)"),
+    ("mM", "is not a UCUM unit code this tool knows (F.r.3.3 takes UCUM only)"),
+    ("MU/L", "is not a UCUM unit code this tool knows (F.r.3.3 takes UCUM only)"),
     ("mg%", "is not a UCUM unit code this tool knows (F.r.3.3 takes UCUM only)"),
     ("degrees C", "is not a unit code (UCUM, no spaces)"),
 ])
@@ -871,3 +881,35 @@ def test_the_reaction_term_is_said_to_be_taken_from_the_description_only_when_cu
     out, result = export(runner, tmp_path, [write(root, tmp_path)], ich_xsd)
     assert result.exit_code == 0, result.output
     assert ("E.i.1.1a takes the first sentence" in result.output) == cut, result.output
+
+
+def test_an_implanted_pumps_devices_stay_with_its_drug_beside_an_inhaler(runner, tmp_path, ich_xsd, ich_schema):
+    """With an inhaler listed first, the pump and catheter of the intrathecal baclofen went
+    with the inhaler (both routes were taken as a device's alike): an infusion's route first."""
+    root = example_tree("baclofen-pump-catheter-kink.xml")
+    product = root.find("{urn:x-medwatch-tool:report:1}suspect_product")
+    inhaler = etree.fromstring(etree.tostring(product))
+    for child in list(inhaler):
+        if etree.QName(child).localname not in ("name", "route"):
+            inhaler.remove(child)
+    inhaler.find("{urn:x-medwatch-tool:report:1}name").text = "Salbutamol inhaler"
+    inhaler.find("{urn:x-medwatch-tool:report:1}route").text = "respiratory_inhalation"
+    product.addprevious(inhaler)
+    batch, result = valid_export(runner, tmp_path, [write(root, tmp_path)], ich_xsd, ich_schema)
+    carriers = batch.xpath("//h:kindOfProduct[h:part/h:partProduct]/h:name/text()", namespaces=NS)
+    assert carriers == [product.find("{urn:x-medwatch-tool:report:1}name").text], carriers
+    assert "the one suspect product given by a route a device delivers" in result.output, result.output
+
+
+def test_import_still_lists_what_it_cannot_map_beside_what_it_now_maps(runner, tmp_path, reference):
+    """Mapping the MedDRA code (the reaction's value/@code) and the dosage text silenced the
+    reaction as reported ('consciência alterada') and a second dosage's text; FDA's example 2
+    gave E3 (city and state) the manufacturer's street."""
+    example = reference / "e2b-r3" / "examples" / "fda"
+    result = runner.invoke(main, ["e2b", "import", str(example / "FAERS2022Scenario6.xml"), "-o", str(tmp_path / "6")])
+    assert "observation/value/originalText = consciência alterada" in result.output, result.output
+    assert "'more information on the next course' has no equivalent in the draft" in result.output, result.output
+    result = runner.invoke(main, ["e2b", "import", str(example / "FAERS2022Scenario2.xml"), "-o", str(tmp_path / "2")])
+    [draft] = (tmp_path / "2").glob("*.xml")
+    assert draft_values(read_draft(draft))["device[1]/manufacturer_address"] == "Manufacturer City, Manufacturer State"
+    assert "Device manufacturer address '1 Hwy Street' has no equivalent in the draft" in result.output, result.output

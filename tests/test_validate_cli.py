@@ -381,3 +381,13 @@ def test_a_zip_code_that_lost_its_leading_zero_is_told(runner, tmp_path):
     result = runner.invoke(main, ["validate", str(write(root, tmp_path))])
     assert "'501' is too short for a US ZIP code, which has 5 digits" in result.output, result.output
     assert "if you live outside the US, give your F6 'Country' (MW-REP-2)" in result.output, result.output
+
+
+def test_a_country_a_draft_cannot_hold_is_told_what_a_draft_holds(runner, tmp_path):
+    """'us' in a draft was told "a country name or its two-letter code", the words of the
+    batch's help; a draft holds the code only, in capitals."""
+    root = example_tree()
+    set_text(root, "reporter/country", "us")
+    result = runner.invoke(main, ["validate", str(write(root, tmp_path))])
+    assert result.exit_code == 1 and ("G1 Country [reporter/country]: 'us' is not a country code: a draft holds the "
+                                      "two-letter ISO code, in capitals (US)") in result.output, result.output
