@@ -214,19 +214,29 @@ _ABBREVIATIONS = {"pt", "pts", "dr", "drs", "mr", "mrs", "ms", "prof", "st", "vs
 _PERIOD = re.compile(r"\.(?=\s|$)")
 
 
+def _an_item(word: str, before: str, after: str) -> bool:
+    """Whether the number `word` before a period marks an item of a numbered list ("Events:
+    1. Rash 2. Fever"): a 1 that a 2 follows, or an n after n-1. Else it ends a sentence
+    ("Hb dropped to 7. Patient was transfused", "rash on day 2. 1. Rash")."""
+    if not word.isdigit() or len(word) > 2:
+        return False
+    n = int(word)
+    return bool(re.search(r"(?<![\w.])2\.\s", after) if n == 1 else re.search(rf"(?<![\w.]){n - 1}\.\s", before))
+
+
 def first_sentence(text: str, limit: int = 250) -> str:
     """The first sentence of `text` (E.i.1.1a, reaction as reported), at most `limit`
     characters cut at a word's end. A period after an abbreviation (Pt, Dr, vs, e.g., i.e.,
-    approx), a single letter or a number ("1. Rash 2. Fever") does not end it, nor does one
+    approx), a single letter or an item's number ("1. Rash 2. Fever") does not end it, nor does one
     inside a number (2.5): "Pt. developed urticaria" was sent as "Pt"."""
     text = text.strip()
     end = len(text)
-    listed = re.match(r"[0-9]{1,2}\.\s", text) is not None  # "1. Rash 2. Fever": numbers mark its items
     for period in _PERIOD.finditer(text):
         before = text[:period.start()]
         word = before.split()[-1].lstrip("([\"'").lower() if before.split() else ""
         if (word in _ABBREVIATIONS or re.fullmatch(r"[^\W\d_](\.[^\W\d_])*", word)
-                or (listed and word.isdigit()) or not re.search(r"[^\W\d_]", before)):  # "J. Smith", "e.g.", "b.i.d."
+                or _an_item(word, before, text[period.end():])
+                or not re.search(r"[^\W\d_]", before)):  # "J. Smith", "e.g.", "b.i.d."
             continue
         end = period.start()
         break
@@ -359,7 +369,7 @@ def case_from_draft(values: dict, settings: dict, problems: List[Problem], sourc
     c.reaction_text = first_sentence(description) if description else "not reported"
     c.occupation = str(values.get("reporter/occupation") or "")
     _meddra(c, values, source, problems)
-    if description and c.reaction_text != description.strip().rstrip("."):  # (cut: at a sentence's end, or its length)
+    if description and c.reaction_text.rstrip(".") != description.strip().rstrip("."):  # (cut: at a sentence, a length)
         problems.append(_warn(source, "event/description", "E.i.1.1a takes the first sentence (max 250 characters) "
                               "of the description as the reaction term; the whole text goes to H.1" +
                               ("" if c.meddra else ". Code the reaction in MedDRA before submission"), "E2B-MAP"))
@@ -493,7 +503,8 @@ def _timing(d: "Drug", values: dict, prefix: str, source: str, problems: List[Pr
                               f"(G.k.4.r.8) beside the interval of D2 frequency (G.k.4.r.2/3): '{text}'", "E2B-MAP"))
         return
     choice = load_catalog().field(prefix + "frequency").choice(frequency) if frequency else None
-    said = ", ".join(x for x in (choice.label if choice and frequency != "other" else None, other) if x) or frequency
+    said = (", ".join(x for x in (choice.label if choice and frequency != "other" else None, other) if x)
+            or (choice.label if choice else frequency))
     problems.append(_warn(source, prefix + ("frequency" if frequency else "frequency_other"), f"frequency '{said}' "
                           f"has no E2B interval (G.k.4.r.2/3); it is sent in the dosage text (G.k.4.r.8): '{text}'",
                           "E2B-MAP"))

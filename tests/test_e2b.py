@@ -403,13 +403,15 @@ def test_a_non_clinical_occupation_is_no_health_professional(runner, tmp_path, i
     # a number ends a sentence, but in a numbered list (a version ran on: "Hb dropped to 7. Patient was transfused")
     ("Hb dropped to 7. Patient was transfused 2 units.", "Hb dropped to 7"),
     ("1. Rash 2. Fever. Resolved.", "1. Rash 2. Fever"),
+    ("Events: 1. Rash 2. Fever. Resolved.", "Events: 1. Rash 2. Fever"),  # (after a heading: it was "Events: 1")
     ("Generalised urticaria " + "and itching " * 30 + "after the dose. Resolved.",
      ("Generalised urticaria " + "and itching " * 30)[:250].rsplit(" ", 1)[0]),
     # no space late enough to cut at (a URL, Japanese): cut at 250, not after the first word
     ("Reported via https://portal.example.org/" + "a" * 240 + " by the patient. Rash.",
      ("Reported via https://portal.example.org/" + "a" * 240)[:250]),
     ("2026年10月8日 " + "発疹" * 150, ("2026年10月8日 " + "発疹" * 150)[:250]),
-], ids=["abbreviations", "initials-and-numbers", "a-number-ends-it", "a-numbered-list", "long-first-sentence",
+], ids=["abbreviations", "initials-and-numbers", "a-number-ends-it", "a-numbered-list", "a-list-after-a-heading",
+         "long-first-sentence",
         "a-long-url", "no-spaces"])
 def test_the_reaction_as_reported_is_the_first_real_sentence(runner, tmp_path, ich_xsd, ich_schema, description, term):
     """E.i.1.1a was the description up to its first '. ': 'Pt. developed urticaria...' was
@@ -872,7 +874,7 @@ def test_hospital_staff_who_are_no_clinicians_send_as_other_not_as_a_consumer(ru
     assert bare.exit_code == 1 and "(R0022)" in bare.output, bare.output
 
 
-@pytest.mark.parametrize("description, cut", [("Rash.", False), ("Severe rash.\nThen fever.", True)])
+@pytest.mark.parametrize("description, cut", [("Rash.", False), ("Rash...", False), ("Severe rash.\nThen fever.", True)])
 def test_the_reaction_term_is_said_to_be_taken_from_the_description_only_when_cut(runner, tmp_path, ich_xsd,
                                                                                  description, cut):
     """A description of one sentence is the term whole; one cut after a line break was not said."""
