@@ -114,7 +114,7 @@ UNIT_SPELLINGS = {
 # cell count, or grams per litre in capitals; it is sent as text, as any unit not known here)
 _UNIT_ANY_CASE: dict = {}
 for _spelling, _code in [(u, u) for u in sorted(UCUM_UNITS)] + list(UNIT_SPELLINGS.items()):
-    _UNIT_ANY_CASE.setdefault(_spelling.casefold(), _code)
+    _UNIT_ANY_CASE.setdefault(_spelling.casefold(), (_spelling, _code))
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 
 
@@ -132,10 +132,14 @@ def ucum_unit(text: str) -> Optional[str]:
     if unit in UNIT_SPELLINGS:
         return UNIT_SPELLINGS[unit]
     # in any letter case only a unit of some per other in capitals, as old lab systems print
-    # them (MG/DL): UCUM's case is meaning ('uM' micromolar is no 'um' micrometre, 'MU' no mU)
-    if unit.isupper() and "/" in unit and unit.casefold() != "g/l" and not unit.startswith("MU"):
-        return _UNIT_ANY_CASE.get(unit.casefold())
-    return None
+    # them (MG/DL), or one whose first part is written as UCUM writes it (mg/DL): UCUM's case
+    # is meaning ('uM' micromolar is no 'um' micrometre, 'MU' no mU, 'Mg' megagrams)
+    spelling, code = _UNIT_ANY_CASE.get(unit.casefold(), (None, None)) if "/" in unit else (None, None)
+    if code is None:
+        return None
+    if unit.isupper() and unit.casefold() != "g/l" and not unit.startswith("MU"):
+        return code
+    return code if spelling.split("/", 1)[0] == unit.split("/", 1)[0] else None  # ('mg/DL'; 'u/L' is no U/L)
 
 
 def reverse(name: str) -> dict:

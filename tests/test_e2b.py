@@ -657,7 +657,7 @@ def test_a_devices_operator_and_manufacturer_address_are_sent_and_read_back(runn
     ("x10^9/L", "10*9/L"), ("×10⁹/L", "10*9/L"), ("mmHg", "mm[Hg]"), ("bpm", "/min"), ("beats/min", "/min"),
     ("%", "%"), ("mg/dL", "mg/dL"), ("mg/dl", "mg/dl"), ("MG/DL", "mg/dL"), ("mmol/L", "mmol/L"), ("g/dL", "g/dL"),
     ("U/L", "U/L"), ("IU/L", "[IU]/L"), ("ng/mL", "ng/mL"), ("µmol/L", "umol/L"), ("mEq/L", "meq/L"),
-    ("Cel", "Cel"),
+    ("Cel", "Cel"), ("mg/DL", "mg/dL"), ("mIU/ML", "m[IU]/mL"),  # (the per part in any case)
 ])
 def test_a_test_unit_is_sent_as_its_ucum_code(runner, tmp_path, ich_xsd, ich_schema, unit, sent):
     """F.r.3.3 is a UCUM code and took the unit as typed: the kink example's body temperature
@@ -679,6 +679,7 @@ def test_a_test_unit_is_sent_as_its_ucum_code(runner, tmp_path, ich_xsd, ich_sch
     ("µM", "is not a UCUM unit code this tool knows (F.r.3.3 takes UCUM only)"),
     ("mM", "is not a UCUM unit code this tool knows (F.r.3.3 takes UCUM only)"),
     ("MU/L", "is not a UCUM unit code this tool knows (F.r.3.3 takes UCUM only)"),
+    ("Mg/dL", "is not a UCUM unit code this tool knows (F.r.3.3 takes UCUM only)"),  # (megagrams)
     ("mg%", "is not a UCUM unit code this tool knows (F.r.3.3 takes UCUM only)"),
     ("degrees C", "is not a unit code (UCUM, no spaces)"),
 ])
