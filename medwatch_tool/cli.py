@@ -291,7 +291,8 @@ def e2b_import(file, out_dir):
 
 @main.command()
 @click.option("--form", type=click.Choice(["3500B", "3500"], case_sensitive=False), default="3500B", show_default=True,
-              metavar="[3500B|3500]", help="3500B: plain-language questions for patients; 3500: the health-professional form's boxes.")
+              metavar="[3500B|3500]",
+              help="3500B: plain-language questions for patients; 3500: the health-professional form's boxes.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="medwatch-draft.xml", show_default=True,
               help="Where to save the draft (it is saved after every answer).")
 @click.option("--resume", "resume", type=click.Path(dir_okay=False), default=None,
