@@ -425,6 +425,12 @@ def case_from_draft(values: dict, settings: dict, problems: List[Problem], sourc
                 problems.append(_warn(source, prefix + "manufacturer_address", f"{len(address)} characters, and FDA."
                                       "G.k.12.r.7.1b (the manufacturer's address) takes at most 100: not sent; give "
                                       "the city and state alone to send it", "E2B-MAP"))
+            name = dev.v("FDA.G.k.12.r.7.1a")
+            if name and len(name) > 100:  # (the draft takes 250; FDA refuses the ICSR)
+                box, label = load_catalog().describe(prefix + "manufacturer")
+                problems.append(Problem("error", f"{len(name)} characters, and FDA.G.k.12.r.7.1a (the device's "
+                                        "manufacturer) takes at most 100: give the company's name alone",
+                                        prefix + "manufacturer", box, label, None, source, "E2B-LEN"))
             carrier.devices.append(dev)
         if c.malfunction and not any(d.all("FDA.G.k.12.r.3.r") for d in carrier.devices):
             problems.append(_warn(source, "event/problem_type", "a product problem is reported but no device has a "

@@ -916,3 +916,15 @@ def test_import_still_lists_what_it_cannot_map_beside_what_it_now_maps(runner, t
     [draft] = (tmp_path / "2").glob("*.xml")
     assert draft_values(read_draft(draft))["device[1]/manufacturer_address"] == "Manufacturer City, Manufacturer State"
     assert "Device manufacturer address '1 Hwy Street' has no equivalent in the draft" in result.output, result.output
+
+
+def test_a_device_manufacturer_longer_than_fda_takes_is_an_error_at_its_box(runner, tmp_path, ich_xsd):
+    """FDA.G.k.12.r.7.1a takes 100 characters; the draft takes 250, and a longer name was
+    sent for FDA to refuse the ICSR."""
+    root = example_tree("baclofen-pump-catheter-kink.xml")
+    set_text(root, "device/manufacturer", "Medtronic " * 11)
+    draft = write(root, tmp_path)
+    out, result = export(runner, tmp_path, [draft], ich_xsd)
+    assert result.exit_code == 1 and not out.exists(), result.output
+    assert (f"{draft}: error: E3 Manufacturer name [device[1]/manufacturer]: 109 characters, and FDA.G.k.12.r.7.1a "
+            "(the device's manufacturer) takes at most 100") in result.output, result.output
