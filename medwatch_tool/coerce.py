@@ -186,13 +186,22 @@ def too_long(text: str, limit) -> str:
     return f"'{start}' is {len(text):,} characters long; at most {limit} fit in this box"
 
 
+# the schema's types of a code printed on a label or an address (NDC, lot, model, serial, UDI,
+# ZIP): 'N/A', 'unknown' or '-' there is no code, and stored as one it stilled MW-DEV-1 ("no
+# UDI, lot or serial number") and went to the manufacturer as a lot number
+_CODES_ON_LABELS = frozenset({"Code50", "Udi", "PostalCode"})
+
+
 def _text_check(field: Field) -> Callable[[str], str]:
     """How a text box's answer is checked, its limits looked up once: too long or not in the
     box's pattern is a ValueProblem; anything else is kept as typed."""
     limit = field.max_length or 0
     pattern = re.compile(field.pattern) if field.pattern else None
+    code = field.type_name in _CODES_ON_LABELS
 
     def check(text: str) -> str:
+        if code and text.casefold() in NOT_GIVEN:  # (a batch reads it as an empty cell, as in a date's box)
+            raise ValueProblem(f"'{text}' is no {lowered(field.label)}: leave the box empty when there is none")
         if limit and len(text) > limit:
             raise ValueProblem(too_long(text, limit))
         if pattern is not None and pattern.fullmatch(text) is None:
@@ -244,8 +253,7 @@ def coerce_values(values: Mapping[str, object], notes: Optional[List[Tuple[str, 
                         _question_mark(path, field, out, notes)
                     continue  # "N/A" in a date, number or code box: an empty cell, not a wrong one
                 if _u_for_unknown(field, text):
-                    _said(notes, path, U_FOR_UNKNOWN.format(text=text))
-                    continue
+                    continue  # ('unknown' is no answer there either: as health records write it, no warning)
                 invisible = invisible_problem(field, text)
                 if invisible:
                     problems.append((path, invisible))
@@ -274,7 +282,7 @@ def coerce_values(values: Mapping[str, object], notes: Optional[List[Tuple[str, 
             value = coerce_value(field, raw)
         except ValueProblem as exc:
             if isinstance(raw, str) and _u_for_unknown(field, raw.strip()):
-                _said(notes, path, U_FOR_UNKNOWN.format(text=raw.strip()))
+                pass
             elif not (isinstance(raw, str) and raw.strip().casefold() in NOT_GIVEN):
                 problems.append((path, (isinstance(raw, str) and unstorable(raw)) or str(exc)))
             elif raw.strip() == "?":
@@ -350,19 +358,11 @@ def _question_mark(path: str, field: Field, out: dict, notes: Optional[list]) ->
         notes.append((path, QUESTION_MARK))
 
 
-# said of 'U' in a list without an unknown (A3 sex): health records write it for "unknown"
-# (HL7's administrative sex), and it was refused while 'unknown' itself was no answer
-U_FOR_UNKNOWN = "'{text}' is read as unknown, and the box left empty: give the answer if it is known"
-
-
 def _u_for_unknown(field: Field, text: str) -> bool:
-    """Whether `text` is 'U' in a code list that has no answer of its own for it."""
+    """Whether `text` is 'U' in a code list that has no answer of its own for it: health
+    records write it for "unknown" (HL7's administrative sex). It was refused, the row not
+    drafted, while 'unknown' itself was no answer; then warned on every row of such a file."""
     return text in ("U", "u") and bool(field.choices) and not any(c.value in ("unknown", "UNK") for c in field.choices)
-
-
-def _said(notes: Optional[list], path: str, note: str) -> None:
-    if notes is not None:
-        notes.append((path, note))
 
 
 def _asks(raw) -> bool:
