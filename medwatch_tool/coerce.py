@@ -186,10 +186,11 @@ def too_long(text: str, limit) -> str:
     return f"'{start}' is {len(text):,} characters long; at most {limit} fit in this box"
 
 
-# the schema's types of a code printed on a label or an address (NDC, lot, model, serial, UDI,
-# ZIP): 'N/A', 'unknown' or '-' there is no code, and stored as one it stilled MW-DEV-1 ("no
-# UDI, lot or serial number") and went to the manufacturer as a lot number
-_CODES_ON_LABELS = frozenset({"Code50", "Udi", "PostalCode"})
+# the schema's types of a number or code printed on a label (NDC, lot, model, serial, UDI), and
+# with them a ZIP code: 'N/A', 'unknown' or '-' there is no code, and stored as one it stilled
+# MW-DEV-1 ("no UDI, lot or serial number") and went to the manufacturer as a lot number
+LABEL_CODES = frozenset({"Code50", "Udi"})
+CODES = LABEL_CODES | {"PostalCode"}
 
 
 def _text_check(field: Field) -> Callable[[str], str]:
@@ -197,7 +198,7 @@ def _text_check(field: Field) -> Callable[[str], str]:
     box's pattern is a ValueProblem; anything else is kept as typed."""
     limit = field.max_length or 0
     pattern = re.compile(field.pattern) if field.pattern else None
-    code = field.type_name in _CODES_ON_LABELS
+    code = field.type_name in CODES
 
     def check(text: str) -> str:
         if code and text.casefold() in NOT_GIVEN:  # (a batch reads it as an empty cell, as in a date's box)

@@ -395,11 +395,9 @@ def case_from_draft(values: dict, settings: dict, problems: List[Problem], sourc
             for name, element, limit in (("dose", "G.k.4.r.1a", 8), ("duration", "G.k.4.r.6a", 5)):
                 amount = d.v(element)  # ICH: 8N, 5N: a width of 8, of 5 (the draft takes 12 digits)
                 if amount and len(amount) > limit:
-                    box, label = load_catalog().describe(prefix + name)
-                    problems.append(Problem("error", f"{amount} is {len(amount)} characters long; E2B(R3) {element} "
-                                            f"{name} takes at most {limit} (digits and decimal point): give it in a "
-                                            "larger unit or with fewer decimals", prefix + name, box, label, None,
-                                            source, "E2B-LEN"))
+                    problems.append(_refuse(source, prefix + name, f"{amount} is {len(amount)} characters long; "
+                                            f"E2B(R3) {element} {name} takes at most {limit} (digits and decimal "
+                                            "point): give it in a larger unit or with fewer decimals", "E2B-LEN"))
             d.dosage = bool(d.timing) or any(d.v(e) for e in ("G.k.4.r.1a", "G.k.4.r.7", "G.k.4.r.8",
                                                                "G.k.4.r.10.2b"))
             unclear = _action_taken(values, prefix)[1] if role == "1" and not d.v("G.k.8") else None
@@ -427,10 +425,9 @@ def case_from_draft(values: dict, settings: dict, problems: List[Problem], sourc
                                       "the city and state alone to send it", "E2B-MAP"))
             name = dev.v("FDA.G.k.12.r.7.1a")
             if name and len(name) > 100:  # (the draft takes 250; FDA refuses the ICSR)
-                box, label = load_catalog().describe(prefix + "manufacturer")
-                problems.append(Problem("error", f"{len(name)} characters, and FDA.G.k.12.r.7.1a (the device's "
-                                        "manufacturer) takes at most 100: give the company's name alone",
-                                        prefix + "manufacturer", box, label, None, source, "E2B-LEN"))
+                problems.append(_refuse(source, prefix + "manufacturer", f"{len(name)} characters, and FDA.G.k.12.r."
+                                        "7.1a (the device's manufacturer) takes at most 100: give the company's name "
+                                        "alone", "E2B-LEN"))
             carrier.devices.append(dev)
         if c.malfunction and not any(d.all("FDA.G.k.12.r.3.r") for d in carrier.devices):
             problems.append(_warn(source, "event/problem_type", "a product problem is reported but no device has a "
@@ -446,15 +443,13 @@ def case_from_draft(values: dict, settings: dict, problems: List[Problem], sourc
                               "serious; the draft does not say whether the reaction is expected (listed): check "
                               "C.1.7 / FDA.C.1.7.1", "E2B-MAP"))
     received = load_catalog().node("event/report_date").mention(form_of(values))
-    box, label = load_catalog().describe("event/report_date")
     if not c.v("C.1.4"):  # was sent as nullFlavor UNK (and C.1.5 as the export's day): FDA refuses it
-        problems.append(Problem("error", "E2B(R3) needs C.1.4, the date the report was first received: give "
-                                f"{received}", "event/report_date", box, label, None, source, "E2B-MAP"))
+        problems.append(_refuse(source, "event/report_date", "E2B(R3) needs C.1.4, the date the report was first "
+                                f"received: give {received}", "E2B-MAP"))
     elif len(c.v("C.1.4")) < 8:  # 2026-10 went as '202610'
-        problems.append(Problem("error", f"E2B(R3) C.1.4 and C.1.5 (dates the report was first received and of its "
-                                f"most recent information) take a full date, the day at least (CCYYMMDD): {received} "
-                                f"is {values['event/report_date']}: give the day", "event/report_date", box, label,
-                                None, source, "E2B-MAP"))
+        problems.append(_refuse(source, "event/report_date", "E2B(R3) C.1.4 and C.1.5 (dates the report was first "
+                                "received and of its most recent information) take a full date, the day at least "
+                                f"(CCYYMMDD): {received} is {values['event/report_date']}: give the day", "E2B-MAP"))
     catalog = load_catalog()
     _codes_not_sent(values, source, problems)
     _follow_up_said(values, source, problems)
@@ -653,6 +648,12 @@ def _versions_in_order(cases: list, follow_ups: List[str], sources: List[str], p
 def _warn(source, path, message, rule) -> Problem:
     box, label = load_catalog().describe(path)
     return Problem("warning", message, path, box, label, None, source, rule)
+
+
+def _refuse(source, path, message, rule) -> Problem:
+    """An error at a draft's box that stops the export (what E2B or FDA would refuse)."""
+    box, label = load_catalog().describe(path)
+    return Problem("error", message, path, box, label, None, source, rule)
 
 
 DEFAULTS = {"sender": "MEDWATCHTOOL", "country": "US", "batch_receiver": "ZZFDA", "message_receiver": "CDER",

@@ -219,9 +219,7 @@ class Interview:
         """Fields not on this form, or whose `when` condition is unmet, are skipped. A field
         that is no box of either form ("—": the reaction's MedDRA code, which the sender's
         safety staff code) is not asked of a patient nor of a reporting clinician."""
-        if self.form == "3500B" and field.box_3500b in ("", "—"):
-            return False
-        if field.box in ("", "—"):
+        if field.box in ("", "—") or (self.form == "3500B" and field.box_3500b in ("", "—")):
             return False
         if not field.when:
             return True

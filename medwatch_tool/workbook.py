@@ -26,6 +26,7 @@ from openpyxl.reader.excel import SHARED_STRINGS, ExcelReader
 
 from .catalog import load_catalog
 from .cell_formats import InScientific, Qualified, number_text, shown_values
+from .coerce import LABEL_CODES
 from .errors import InputDamaged, InputError, OutputError
 from .header import HeaderFurtherDown, column_letters, header_paths, names_a_field
 from .local_conventions import LOOKED_AT, Refused, day_first_sign
@@ -196,7 +197,7 @@ def _sheet_rows(src: Source) -> Iterator[Row]:
         kinds = {path: getattr(field, "kind", None) for path, field in fields.items()}
         text_boxes = {path for path in paths if kinds[path] == "text"}
         number_boxes = {path for path in paths if kinds[path] in ("decimal", "integer")}
-        label_codes = {path for path, field in fields.items() if getattr(field, "type_name", "") in _LABEL_CODES}
+        label_codes = {path for path, field in fields.items() if getattr(field, "type_name", "") in LABEL_CODES}
         numbered = enumerate(rows, 2)
         day_first, numbered = _day_first_dates(src, paths, kinds, numbered)
         try:
@@ -500,10 +501,6 @@ def _qualified_in_a_number_box(text: Qualified) -> Refused:
     return Refused(text, f"'{text}' is the number {text.held} shown with '{text.qualifier}' before it by the cell's "
                          f"format, and this box takes the number alone: give the number without '{text.qualifier}' "
                          "(the cells the format Number), say what it means in the description, and run again")
-
-
-# the schema's types of a number or code printed on a label (NDC, lot, model, serial, UDI)
-_LABEL_CODES = ("Code50", "Udi")
 
 
 def _scientific_in_a_code_box(text: InScientific) -> Refused:
