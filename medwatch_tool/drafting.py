@@ -137,7 +137,8 @@ def draft_rows(items: List[tuple], out_dir: str, render_to: Optional[str] = None
         if document is not None:
             drafted.append((outcome, document))
             given.append(item[1])  # the row's values as read
-    checked = validate_many([data for _, (data, _) in drafted], [o.name for o, _ in drafted])
+    checked = validate_many([data for _, (data, _) in drafted], [o.name for o, _ in drafted],
+                            [leaves for _, (_, leaves) in drafted])
     with FolderWriter(out_dir) as folder:  # not fsynced: --resume re-checks every draft
         for (outcome, (data, leaves)), (root, problems), raw in zip(drafted, checked, given):
             refused = {problem["path"] for problem in outcome.problems  # a value its box could not take

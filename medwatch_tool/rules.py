@@ -35,16 +35,13 @@ def compiled_rules():
     """
     from lxml import isoschematron
 
-    doc = parse_xml_bytes(schema_path("rules.sch").read_bytes(), "rules.sch")
+    doc = rules_document()
     asserts = list(doc.iter("{http://purl.oclc.org/dsdl/schematron}assert"))
     fields = {a.get("id"): a.get(MWFIELD, "") for a in asserts}
     # (not `self::mw:event_date`: a test passing a box by its name does not read it)
     reads = {a.get("id"): frozenset(re.findall(r"(?<!self::)mw:(\w+)", a.get("test", ""))) for a in asserts}
-    for rule in doc.iter("{http://purl.oclc.org/dsdl/schematron}rule"):
-        if rule.get(NARROW) and rule.get("context", "").startswith("mw:*"):
-            rule.set("context", narrowed_context(rule.get("context"), rule.get(NARROW)))
     compiled = isoschematron.Schematron(
-        doc.getroottree(), store_xslt=True,
+        deepcopy(doc).getroottree(), store_xslt=True,
         compile_params={"generate-fired-rule": "'false'", "optimize": "'visit-no-attributes'",
                         "allow-foreign": "true"})  # (a message's spans naming boxes reach the report)
     xslt = compiled.validator_xslt
@@ -56,6 +53,17 @@ def compiled_rules():
     for template in xslt.getroot().iterfind(f"{XSL}template"):
         _guard_asserts(template)
     return xslt, fields, reads
+
+
+@lru_cache(maxsize=1)
+def rules_document() -> etree._Element:
+    """rules.sch as the tool runs it: its wildcard contexts narrowed (rule_contexts.py).
+    Shared by the XSLT and rule_screen.py; not to be changed by either."""
+    doc = parse_xml_bytes(schema_path("rules.sch").read_bytes(), "rules.sch")
+    for rule in doc.iter("{http://purl.oclc.org/dsdl/schematron}rule"):
+        if rule.get(NARROW) and rule.get("context", "").startswith("mw:*"):
+            rule.set("context", narrowed_context(rule.get("context"), rule.get(NARROW)))
+    return doc
 
 
 def rule_reads() -> dict:
@@ -119,6 +127,7 @@ def _rules_on(day: str, schema_valid: bool) -> etree.XSLT:
     return etree.XSLT(xslt, access_control=etree.XSLTAccessControl.DENY_ALL)
 
 
+@lru_cache(maxsize=1)
 def _placeholders() -> str:
     """The words that say "no value" (coerce's list) as the rules' `$placeholders` literal
     (rules.sch tries only texts shorter than 20 characters), but for those that are also
@@ -148,7 +157,18 @@ def _fields_not_walked(stylesheet: etree._Element):
     walk.addprevious(fields)
 
 
-def rule_report(root: etree._Element, schema_valid: bool = False) -> etree._ElementTree:
-    """The SVRL report of the business rules on a draft (or a group of drafts), as of today.
-    `schema_valid`: the XSD accepts every draft in `root`, which lets the rules run faster."""
-    return _rules_on(date.today().strftime("%Y%m%d"), schema_valid)(root)
+def today() -> str:
+    """The rules' `today` (YYYYMMDD)."""
+    return date.today().strftime("%Y%m%d")
+
+
+def placeholders() -> str:
+    """The rules' `placeholders` (the words that say "no value", each between bars)."""
+    return _placeholders()[1:-1]
+
+
+def rule_report(root: etree._Element, schema_valid: bool = False, day: str = None) -> etree._ElementTree:
+    """The SVRL report of the business rules on a draft (or a group of drafts), as of today
+    (or `day`). `schema_valid`: the XSD accepts every draft in `root`, which lets the rules
+    run faster."""
+    return _rules_on(day or today(), schema_valid)(root)

@@ -20,7 +20,8 @@ from .draft import parse_draft
 from .errors import InputError
 from .paths import without_indexes
 from .resources import schema_path
-from .rules import SVRL, compiled_rules, rule_reads, rule_report
+from .rule_screen import certainly_passing
+from .rules import SVRL, compiled_rules, placeholders, rule_reads, rule_report, today
 from .safe_io import parse_xml_bytes, read_bytes
 
 _REPORT = "{%s}report" % NS
@@ -340,13 +341,16 @@ def in_boxes_of(form: str, problems: List[Problem]) -> List[Problem]:
 _DECLARATION = b"<?xml version='1.0' encoding='UTF-8'?>\n"
 
 
-def validate_many(documents: List[bytes], sources: List[str]) -> List[Tuple[etree._Element, List[Problem]]]:
+def validate_many(documents: List[bytes], sources: List[str],
+                  leaves: Optional[List[tuple]] = None) -> List[Tuple[etree._Element, List[Problem]]]:
     """(root, problems) for each of many drafts, with what `validate_tree` finds on each.
 
     For batches: the drafts (as `draft.draft_document` writes them) are parsed as one group
     document and the rules run once over the group, since one run of the rules' XSLT has a
     fixed cost of about twice its work on a draft. Each draft is checked against the XSD on
     its own; one that fails is checked again alone for messages with its own line numbers.
+    With the drafts' `leaves` (draft_document's), a draft that rule_screen finds certainly
+    passing every rule is not given to the XSLT.
     """
     if not documents:
         return []
@@ -358,18 +362,26 @@ def validate_many(documents: List[bytes], sources: List[str]) -> List[Tuple[etre
     if len(drafts) != len(documents) or any(d.tag != _REPORT for d in drafts):
         return [_validated_alone(d, s) for d, s in zip(documents, sources)]
     schema = _xsd()
+    day = today()
+    passing = certainly_passing(leaves, day, placeholders()) if leaves is not None else [False] * len(drafts)
     results = []
     where = {}
-    for draft, data, source in zip(drafts, documents, sources):
+    to_check = []  # the drafts the rules' XSLT is to look at
+    for draft, data, source, passes in zip(drafts, documents, sources, passing):
         if schema.validate(draft):  # an element is validated as the root of its own document
             where[draft] = len(results)
             results.append((draft, []))
+            if not passes:
+                to_check.append(draft)
         else:
-            group.remove(draft)
             results.append(_validated_alone(data, source))
-    if len(group):
-        tree = group.getroottree()
-        report = rule_report(group, schema_valid=True)  # every draft left in the group passed the XSD
+    if to_check:
+        checked = group
+        if len(to_check) < len(group):  # (moving a few drafts costs less than removing many)
+            checked = etree.Element("group")
+            checked.extend(to_check)
+        tree = checked.getroottree()
+        report = rule_report(checked, schema_valid=True, day=day)  # every draft here passed the XSD
         for draft, problem in _rule_findings(tree, report, "<group>"):
             root, problems = results[where[draft]]
             problem.file = sources[where[draft]]
