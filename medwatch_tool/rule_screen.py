@@ -370,7 +370,7 @@ class Translator:
         if op in ("and", "or"):
             left, right = self.boolean(a), self.boolean(b)
             decided, neutral = ("False", "True") if op == "and" else ("True", "False")
-            if left == decided:
+            if decided in (left, right):  # (no test has an effect: `x and false()` is false)
                 return Scalar("boolean", decided)
             if left == neutral:
                 return Scalar("boolean", right)
