@@ -62,7 +62,11 @@ def number(text: str) -> float:
         value = -value
     if exponent is not None and (exponent or exponent_sign is not None):
         power = min(int(exponent or "0"), 1000000)
-        value *= math.pow(10.0, -power if exponent_sign == "-" else power)
+        try:
+            scale = math.pow(10.0, -power if exponent_sign == "-" else power)
+        except OverflowError:  # (C's pow gives infinity: 1e400 is Infinity, 0e400 NaN)
+            scale = math.inf
+        value *= scale
     return value
 
 
@@ -73,19 +77,24 @@ def normalize_space(text: str) -> str:
 
 
 def _round(value: float) -> float:
+    """XPath round(), as libxml2 computes it (not floor(x + 0.5), which rounds
+    0.49999999999999994 and odd numbers above 2**52 up)."""
     if value != value or math.isinf(value):
         return value
-    return math.floor(value + 0.5)
+    if -0.5 <= value < 0.5:
+        return value * 0.0  # (-0 for a negative number)
+    rounded = float(math.floor(value))
+    return rounded + 1.0 if value - rounded >= 0.5 else rounded
 
 
 def substring(text: str, start: float, length: Optional[float] = None) -> str:
     """XPath substring(): the characters at positions p with round(start) <= p <
-    round(start) + round(length), counted from 1."""
+    round(start) + round(length), counted from 1 (libxml2's xmlXPathSubstringFunction)."""
     first = _round(start)
     if length is None:
-        if first != first:
+        if first != first or first == math.inf:
             return ""
-        return text[max(int(first), 1) - 1:] if first != math.inf else ""
+        return text[int(max(first, 1.0)) - 1:]
     end = first + _round(length)
     if first != first or end != end:
         return ""
@@ -125,9 +134,9 @@ def number_as_text(value: float) -> str:
         return "NaN"
     if math.isinf(value):
         return "Infinity" if value > 0 else "-Infinity"
-    if value == int(value) and abs(value) < 1e15:
+    if value == int(value) and -2147483648 < value < 2147483647:  # (libxml2 prints 2**31 - 1 as 2.147483647e+09)
         return str(int(value))
-    raise Unsupported("a fractional number turned into text")  # (the XSLT decides)
+    raise Unsupported("a fractional or large number turned into text")  # (the XSLT decides)
 
 
 def divide(a: float, b: float) -> float:

@@ -106,7 +106,8 @@ def test_screen_and_xslt_agree_on_every_draft():
 
 @pytest.mark.parametrize("text", ["12", " 12 ", "\t7\n", "-0", "1.", ".5", "-.5", "1e3", "1E-2", "1e", "+1", "- 1",
                                   "", ".", "-", "0x10", "Infinity", "1 2", "\u00a012", "\u0661", "2115.0",
-                                  "00012", "12345678901234567890", "0.1000000000000000000001", "3.14159"])
+                                  "00012", "12345678901234567890", "0.1000000000000000000001", "3.14159",
+                                  "1e400", "-3E999", "0e400", ".25E804 "])
 def test_number_is_libxml2s(text):
     expected = etree.XPath("number($s)")(etree.Element("a"), s=text)
     got = rule_screen.number(text)
@@ -119,12 +120,33 @@ def test_normalize_space_is_xpaths(text):
 
 
 @pytest.mark.parametrize("args", [(1.5, 2.6), (0, 3), (-42, float("inf")), (float("nan"), 3),
-                                  (float("-inf"), float("inf")), (2,), (0,), (7,), (3, -1), (2.5,)])
+                                  (float("-inf"), float("inf")), (2,), (0,), (7,), (3, -1), (2.5,),
+                                  (1.5, 0.49999999999999994), (0.49999999999999994, 2), (float("-inf"),),
+                                  (float("-inf"), 3), (1.5, 4503599627370497.0)])
 def test_substring_is_xpaths(args):
     names = ["$a", "$b"][:len(args)]
     xpath = etree.XPath(f"substring('12345', {', '.join(names)})")
     expected = xpath(etree.Element("a"), **dict(zip("ab", args)))
     assert rule_screen.substring("12345", *args) == expected
+
+
+@pytest.mark.parametrize("value", [0.49999999999999994, -0.5, -0.49999999999999994, 2.5, -2.5, 4503599627370497.0,
+                                   -4503599627370497.0, 1e300, float("inf"), float("nan")])
+def test_round_is_libxml2s(value):
+    expected = etree.XPath("round($n)")(etree.Element("a"), n=value)
+    got = rule_screen._round(value)
+    assert (got != got and expected != expected) or (got == expected and str(got) == str(expected))
+
+
+@pytest.mark.parametrize("value", [0.0, -0.0, 12.0, -5.0, 2147483646.0, 2147483647.0, -2147483648.0, 123456789012.0,
+                                   float("nan"), float("inf"), float("-inf"), 0.5])
+def test_number_as_text_is_libxml2s_or_left_to_the_xslt(value):
+    expected = etree.XPath("string($n)")(etree.Element("a"), n=value)
+    try:
+        got = rule_screen.number_as_text(value)
+    except rule_screen.Unsupported:
+        return
+    assert got == expected
 
 
 def test_an_expression_outside_the_subset_leaves_the_rules_to_the_xslt():
