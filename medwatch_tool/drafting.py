@@ -261,17 +261,19 @@ def _alone(item: tuple, out_dir: str, render_to: Optional[str]) -> Outcome:
 
 
 def load_shared(render_to: Optional[str] = None):
-    """Load the catalog, schema, rules, country table and page template in the main process,
+    """Load the catalog, schema, rules (and the screen's), country table and page template in the main process,
     just before the workers are forked: they inherit them instead of each building its own
     (0.15 s of CPU in all for two workers). Each call after the first finds them loaded."""
     from lxml import etree
 
     from .coerce import _country
+    from .rule_screen import screen_rules
     from .validate import _xsd, rule_report
 
     load_catalog(), _xsd()
     for schema_valid in (True, False):  # the rules as a chunk runs them, and as a lone draft does
         rule_report(etree.Element("warm-up"), schema_valid=schema_valid)
+    screen_rules()  # rules.sch parsed for the rules' screen (each worker translates its own shapes)
     _country("US")  # reads the country table (G1 reporter's country)
     if render_to:
         from .render import render

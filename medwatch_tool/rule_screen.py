@@ -263,15 +263,17 @@ _WHOLE = re.compile(r"-?[0-9]+(?:\.0)?")
 _XML_SPACE = " \t\r\n"  # XPath's whitespace (XML's)
 
 
-_RUNTIME_NAME = re.compile(r"\bt\[|\b(?:today|placeholders|v[0-9]+)\b")
-
-
-@lru_cache(maxsize=4096)
 def _folded(source: str) -> str:
     """An expression that reads no text of the draft, computed now (most of a shape's tests
     read boxes the shape does not have: `normalize-space('') != ''`)."""
-    if source in ("True", "False") or _RUNTIME_NAME.search(source) is not None:
+    if source in ("True", "False") or "t[" in source or "today" in source or "placeholders" in source \
+            or "let_" in source:  # (what the screen's code reads at run time; plain `in`: fast)
         return source
+    return _constant(source)
+
+
+@lru_cache(maxsize=4096)
+def _constant(source: str) -> str:
     try:
         value = eval(source, _CONSTANTS)  # (our own source: literals and the helpers above)
     except Exception:
@@ -613,7 +615,7 @@ def translate_shape(rules: Rules, shape: Shape) -> Callable:
                 for name, tree in lets:
                     value = translator.expression(tree, node)
                     if isinstance(value, Scalar):
-                        local = f"v{next(counter)}"
+                        local = f"let_{next(counter)}"
                         lines.append(f"        {local} = {value.source}")
                         value = Scalar(value.kind, local)
                     variables[name] = value
@@ -673,7 +675,8 @@ _shapes: Dict[int, list] = {}  # id(layout) -> [layout, drafts seen, screen, or 
 
 
 @lru_cache(maxsize=1)
-def _rules():
+def screen_rules():
+    """rules.sch read for translation (once per process), or _CANNOT."""
     from .rules import rules_document
     try:
         return Rules(rules_document(), {"today": "number", "placeholders": "string"})
@@ -699,7 +702,7 @@ def screen_for(layout: tuple):
 
 
 def _translated(pieces: tuple):
-    rules = _rules()
+    rules = screen_rules()
     if rules is _CANNOT:
         return _CANNOT
     try:

@@ -83,12 +83,12 @@ def _screen(leaves):
     layout, texts = leaves
     if _translated.get(id(layout), (None,))[0] is not layout:
         shape = rule_screen.Shape(rule_screen.skeleton_of(layout[0]))
-        _translated[id(layout)] = (layout, rule_screen.translate_shape(rule_screen._rules(), shape))
+        _translated[id(layout)] = (layout, rule_screen.translate_shape(rule_screen.screen_rules(), shape))
     return _translated[id(layout)][1](texts, float(rules.today()), rules.placeholders())
 
 
 def test_rules_sch_translates_whole():
-    assert rule_screen._rules() is not rule_screen._CANNOT
+    assert rule_screen.screen_rules() is not rule_screen._CANNOT
     for path in sorted(EXAMPLES.glob("*.xml")):
         data, leaves = draft_document(draft_values(read_draft(path)))
         assert rule_screen._translated(leaves[0][0]) is not rule_screen._CANNOT, path.name
