@@ -690,7 +690,7 @@ def screen_for(layout: tuple):
     takes a few milliseconds: a shape that comes up a few times only is not worth it."""
     entry = _shapes.get(id(layout))
     if entry is None or entry[0] is not layout:
-        if len(_shapes) >= 4096:
+        if len(_shapes) >= 1024:  # (bounded, as draft._layout's cache is: memory flat in N)
             _shapes.clear()
         entry = _shapes[id(layout)] = [layout, 0, None]
     if entry[2] is None:
