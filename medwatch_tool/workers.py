@@ -57,13 +57,14 @@ class WorkerLost(MedwatchError):
     """A worker process ended while it had a task (killed, out of memory...)."""
 
 
-def _serve(connection, work: Callable, initializer: Optional[Callable], parent_ends=()):
+def _serve(connection, work: Callable, initializer: Optional[Callable], parent_ends=(), parent: int = 0):
     """A worker's life: take a task, send back what `work` returns, until told to stop.
     If it cannot start, it answers its first task with why (not a traceback on stderr).
 
     `parent_ends`: the main process's ends of the pipes, inherited by a forked worker. They
     are closed first: holding its own pipe's other end, a worker never saw the pipe close
     when the main process was killed, and waited for a task forever (`... | cat` hung too)."""
+    _die_with(parent)
     for end in parent_ends:
         end.close()
     failure = None
@@ -80,6 +81,23 @@ def _serve(connection, work: Callable, initializer: Optional[Callable], parent_e
             connection.send(failure or work(task))
     except (EOFError, OSError):
         return  # the main process is gone (killed): nobody is waiting for results
+
+
+def _die_with(parent: int):
+    """On Linux, the kernel ends this worker when the main process `parent` dies (`kill -9`,
+    the out-of-memory killer). Otherwise the worker drafted the rest of the chunk in hand,
+    unjournaled, and held the output folder's lock (inherited) meanwhile: a `--resume` run
+    at once was told another run was writing there."""
+    if not parent or not hasattr(os, "fork"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError, TypeError):
+        return  # not Linux: the worker ends when it next writes to the closed pipe
+    if os.getppid() != parent:  # the main process died before the call
+        os._exit(0)
 
 
 def _how_it_ended(process) -> str:
@@ -108,7 +126,8 @@ class OrderedWorkers:
             for _ in range(jobs):
                 ours, theirs = context.Pipe()
                 parent_ends = self.connections + [ours] if forked else []  # (a spawned worker inherits none)
-                process = context.Process(target=_serve, args=(theirs, work, initializer, parent_ends), daemon=True)
+                process = context.Process(target=_serve, daemon=True,
+                                          args=(theirs, work, initializer, parent_ends, os.getpid() if forked else 0))
                 process.start()
                 theirs.close()  # so that the worker's death closes the pipe for us
                 self.processes.append(process)

@@ -1319,6 +1319,24 @@ def wait_for_journal(out, size=1):
         time.sleep(0.01)
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel's parent-death signal is Linux's")
+def test_a_killed_runs_workers_end_with_it(console_script, tmp_path):
+    """`kill -9` of a run (or the out-of-memory killer) ends its workers too: no draft is
+    written after the run died, and the folder is free at once for `--resume`."""
+    import fcntl
+
+    src = write_csv(tmp_path / "big.csv", numbered_rows(3000))
+    out = tmp_path / "o"
+    proc = started_batch(console_script, src, out, journaled=20000)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    drafts_then = sorted(p.name for p in out.glob("*.xml"))
+    time.sleep(1)
+    assert sorted(p.name for p in out.glob("*.xml")) == drafts_then
+    with open(out / ".medwatch-batch.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # (raises BlockingIOError while a worker holds it)
+
+
 def test_killed_run_resumes_without_duplicates(console_script, tmp_path):
     base = mixed_rows()
     rows = numbered_rows(3000)
