@@ -261,9 +261,10 @@ def _alone(item: tuple, out_dir: str, render_to: Optional[str]) -> Outcome:
 
 
 def load_shared(render_to: Optional[str] = None):
-    """Load the catalog, schema, rules (and the screen's), country table and page template in the main process,
-    just before the workers are forked: they inherit them instead of each building its own
-    (0.15 s of CPU in all for two workers). Each call after the first finds them loaded."""
+    """Load the catalog, schema, rules (and the rules' screen), country table and page template
+    in the main process, just before the workers are forked: they inherit them instead of each
+    building its own (0.15 s of CPU in all for two workers). Each call after the first finds
+    them loaded."""
     from lxml import etree
 
     from .coerce import _country

@@ -8,6 +8,7 @@ import re
 from copy import deepcopy
 from datetime import date
 from functools import lru_cache
+from typing import Optional
 
 from lxml import etree
 
@@ -167,7 +168,7 @@ def placeholders() -> str:
     return _placeholders()[1:-1]
 
 
-def rule_report(root: etree._Element, schema_valid: bool = False, day: str = None) -> etree._ElementTree:
+def rule_report(root: etree._Element, schema_valid: bool = False, day: Optional[str] = None) -> etree._ElementTree:
     """The SVRL report of the business rules on a draft (or a group of drafts), as of today
     (or `day`). `schema_valid`: the XSD accepts every draft in `root`, which lets the rules
     run faster."""
