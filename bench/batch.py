@@ -184,7 +184,8 @@ def measure(n: int, jobs: int, folder, keep: bool = False) -> dict:
     finally:
         if not keep:
             shutil.rmtree(tmp)
-    return {"n": n, "drafted": summary.drafted, "failed": summary.failed, "valid": valid,
+    why = summary.stopped or (f"stopped by signal {summary.interrupted}" if summary.interrupted else "")
+    return {"n": n, "drafted": summary.drafted, "failed": summary.failed, "valid": valid, "stopped": why,
             "pipeline_s": pipeline, "bare_s": bare, "pipeline_cpu_s": pipeline_cpu, "bare_cpu_s": bare_cpu,
             "main_cpu_s": main_cpu,
             "rss_main_mb": rss_main, "rss_worker_mb": rss_worker}
@@ -248,7 +249,8 @@ def run_all(args, where: str, folder: str):
             kept.append(keep)
             r = json.loads(done.stdout.strip().splitlines()[-1])
             if r["drafted"] != n or r["valid"] != n:
-                sys.exit(f"a run of {n:,} rows drafted {r['drafted']:,} ({r['valid']:,} valid): is {where} full?")
+                why = r["stopped"] or f"is {where} full?"
+                sys.exit(f"a run of {n:,} rows drafted {r['drafted']:,} ({r['valid']:,} valid): {why}\n{done.stderr[-3000:]}")
             runs.append(r)
         pipe = sorted(n / r["pipeline_s"] for r in runs)
         bare = statistics.median(n / r["bare_s"] for r in runs)
