@@ -709,6 +709,8 @@ def _translated(pieces: tuple):
         return translate_shape(rules, Shape(skeleton_of(pieces)))
     except Unsupported:
         return _CANNOT
+    except Exception:  # (a translation that fails otherwise, e.g. Python refusing an expression
+        return _CANNOT  # nested too deep, must not cost the shape's rows: the XSLT decides them)
 
 
 def certainly_passing(leaves: List[tuple], day: str, placeholders: str) -> List[bool]:

@@ -196,3 +196,21 @@ def test_validate_many_with_the_screen_finds_what_validate_finds_alone(monkeypat
     for (data, _), name, (root, problems) in zip(drafts, names, together):
         alone = validate_tree(parse_draft(data, name), name)
         assert [p.as_dict() for p in problems] == [p.as_dict() for p in alone], name
+
+
+def test_a_translation_that_fails_leaves_the_shape_to_the_xslt(monkeypatch):
+    """Not only Unsupported: any failure to translate a shape (Python refusing an expression
+    nested too deep, say) must leave its drafts to the XSLT, not fail their rows."""
+    def refused(rules, shape):
+        raise SyntaxError("too many nested parentheses")
+
+    monkeypatch.setattr(rule_screen, "translate_shape", refused)
+    monkeypatch.setattr(rule_screen, "SEEN_BEFORE_TRANSLATED", 1)
+    monkeypatch.setattr(rule_screen, "_shapes", {})  # (no shape translated by an earlier test)
+    drafts = _drafts(20, seed=9)
+    assert rule_screen.certainly_passing([leaves for _, leaves in drafts], rules.today(), rules.placeholders()) \
+        == [False] * len(drafts)
+    names = [f"d{i}.xml" for i in range(len(drafts))]
+    together = validate_many([d for d, _ in drafts], names, [leaves for _, leaves in drafts])
+    for (data, _), name, (root, problems) in zip(drafts, names, together):
+        assert [p.as_dict() for p in problems] == [p.as_dict() for p in validate_tree(parse_draft(data, name), name)]
