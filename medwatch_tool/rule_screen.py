@@ -25,9 +25,10 @@ from typing import Callable, Dict, List, Optional
 from lxml import etree
 
 from .catalog import NS
+from .rules import SCH, rules_document
+from .safe_io import parse_xml_bytes
 from .xpath_subset import Unsupported, parse_expression, parse_pattern
 
-SCH = "{http://purl.oclc.org/dsdl/schematron}"
 _MARK = re.compile("\ue000([0-9]+)\ue001")  # a leaf's text in a shape's skeleton: its index
 SEEN_BEFORE_TRANSLATED = 32  # drafts of a shape that go through the XSLT before its screen is built
 
@@ -187,7 +188,7 @@ class Shape:
     where each one's string value comes from (a leaf's index in the draft's texts)."""
 
     def __init__(self, skeleton: bytes):
-        root = etree.fromstring(skeleton, etree.XMLParser(resolve_entities=False, no_network=True))
+        root = parse_xml_bytes(skeleton, "<shape>")
         self.names: List[str] = []
         self.parent: List[Optional[int]] = []
         self.children: List[List[int]] = []
@@ -677,7 +678,6 @@ _shapes: Dict[int, list] = {}  # id(layout) -> [layout, drafts seen, screen, or 
 @lru_cache(maxsize=1)
 def screen_rules():
     """rules.sch read for translation (once per process), or _CANNOT."""
-    from .rules import rules_document
     try:
         return Rules(rules_document(), {"today": "number", "placeholders": "string"})
     except Unsupported:

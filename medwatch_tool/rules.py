@@ -18,6 +18,7 @@ from .rule_contexts import narrowed_context
 from .safe_io import parse_xml_bytes
 
 SVRL = "{http://purl.oclc.org/dsdl/svrl}"
+SCH = "{http://purl.oclc.org/dsdl/schematron}"
 XSL = "{http://www.w3.org/1999/XSL/Transform}"
 MWFIELD = "{%s}field" % NS
 NARROW = "{%s}narrow-to-kind" % NS
@@ -37,7 +38,7 @@ def compiled_rules():
     from lxml import isoschematron
 
     doc = rules_document()
-    asserts = list(doc.iter("{http://purl.oclc.org/dsdl/schematron}assert"))
+    asserts = list(doc.iter(f"{SCH}assert"))
     fields = {a.get("id"): a.get(MWFIELD, "") for a in asserts}
     # (not `self::mw:event_date`: a test passing a box by its name does not read it)
     reads = {a.get("id"): frozenset(re.findall(r"(?<!self::)mw:(\w+)", a.get("test", ""))) for a in asserts}
@@ -61,7 +62,7 @@ def rules_document() -> etree._Element:
     """rules.sch as the tool runs it: its wildcard contexts narrowed (rule_contexts.py).
     Shared by the XSLT and rule_screen.py; not to be changed by either."""
     doc = parse_xml_bytes(schema_path("rules.sch").read_bytes(), "rules.sch")
-    for rule in doc.iter("{http://purl.oclc.org/dsdl/schematron}rule"):
+    for rule in doc.iter(f"{SCH}rule"):
         if rule.get(NARROW) and rule.get("context", "").startswith("mw:*"):
             rule.set("context", narrowed_context(rule.get("context"), rule.get(NARROW)))
     return doc

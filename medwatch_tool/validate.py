@@ -21,7 +21,7 @@ from .errors import InputError
 from .paths import without_indexes
 from .resources import schema_path
 from .rule_screen import certainly_passing
-from .rules import SVRL, compiled_rules, placeholders, rule_reads, rule_report, today
+from .rules import SCH, SVRL, compiled_rules, placeholders, rule_reads, rule_report, today
 from .safe_io import parse_xml_bytes, read_bytes
 
 _REPORT = "{%s}report" % NS
@@ -252,7 +252,7 @@ def _rule_findings(tree: etree._ElementTree, report: etree._ElementTree,
         yield draft, _problem(severity, text, path, line, source, failed.get("id", ""))
 
 
-_SPAN = "{http://purl.oclc.org/dsdl/schematron}span"
+_SPAN = f"{SCH}span"
 _FIELD = "{%s}field" % NS
 
 
@@ -362,19 +362,20 @@ def validate_many(documents: List[bytes], sources: List[str],
     if len(drafts) != len(documents) or any(d.tag != _REPORT for d in drafts):
         return [_validated_alone(d, s) for d, s in zip(documents, sources)]
     schema = _xsd()
-    day = today()
-    passing = certainly_passing(leaves, day, placeholders()) if leaves is not None else [False] * len(drafts)
     results = []
     where = {}
-    to_check = []  # the drafts the rules' XSLT is to look at
-    for draft, data, source, passes in zip(drafts, documents, sources, passing):
+    valid = []  # (draft, its leaves) of the drafts the XSD accepts: the rules look at those
+    for i, (draft, data, source) in enumerate(zip(drafts, documents, sources)):
         if schema.validate(draft):  # an element is validated as the root of its own document
             where[draft] = len(results)
             results.append((draft, []))
-            if not passes:
-                to_check.append(draft)
+            valid.append((draft, leaves[i] if leaves is not None else None))
         else:
             results.append(_validated_alone(data, source))
+    day = today()
+    passing = (certainly_passing([found for _, found in valid], day, placeholders()) if leaves is not None
+               else [False] * len(valid))
+    to_check = [draft for (draft, _), passes in zip(valid, passing) if not passes]  # for the rules' XSLT
     if to_check:
         checked = group
         if len(to_check) < len(group):  # (moving a few drafts costs less than removing many)

@@ -10,6 +10,7 @@ import pytest
 from lxml import etree
 
 from medwatch_tool import rule_screen, rules
+from medwatch_tool.catalog import load_catalog
 from medwatch_tool.cli import main
 from medwatch_tool.coerce import coerce_values
 from medwatch_tool.draft import draft_document, draft_values, parse_draft, read_draft
@@ -36,8 +37,6 @@ _VALUES = {
 def _mutated(values: dict, rnd: random.Random) -> dict:
     """A copy of a row's values with a few boxes given other values (of their kind, or codes
     of the schema's lists), or emptied."""
-    from medwatch_tool.catalog import load_catalog
-
     catalog = load_catalog()
     out = dict(values)
     paths = list(values) + ["event/death_date", "patient/date_of_birth", "suspect_product[1]/stop_date",
