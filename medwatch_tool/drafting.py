@@ -269,9 +269,9 @@ def load_shared(render_to: Optional[str] = None):
 
     from .coerce import _country
     from .rule_screen import screen_rules
-    from .validate import _xsd, rule_report
+    from .validate import _group_xsd, _xsd, rule_report
 
-    load_catalog(), _xsd()
+    load_catalog(), _xsd(), _group_xsd()
     for schema_valid in (True, False):  # the rules as a chunk runs them, and as a lone draft does
         rule_report(etree.Element("warm-up"), schema_valid=schema_valid)
     screen_rules()  # rules.sch parsed for the rules' screen (each worker translates its own shapes)

@@ -104,3 +104,27 @@ def test_a_draft_the_xsd_rejects_still_has_every_element_checked_by_the_rules():
     problems = validate_bytes(data.encode(), "edited.xml")
     assert any(p.rule == "MW-DATE-6" and "2999-01-01" in p.message for p in problems), problems
     assert any(not p.rule and p.is_error for p in problems)  # and the XSD's own refusal
+
+
+def test_a_chunk_is_checked_against_the_xsd_in_one_call_and_any_draft_it_refuses_alone():
+    """validate_many checks a chunk of drafts against the XSD as one group (report.xsd with a
+    group root added in memory): a chunk of valid drafts passes as a whole, one bad draft fails
+    the whole, and each draft is then checked alone, so the findings are each draft's own."""
+    from medwatch_tool.safe_io import parse_xml_bytes
+    from medwatch_tool.validate import _DECLARATION, _GROUP, _GROUP_START, _group_xsd
+
+    def chunk(values_list):
+        group = parse_xml_bytes(_GROUP_START + b"".join(draft_document(v)[0][len(_DECLARATION):]
+                                                         for v in values_list) + b"</group>")
+        group.tag = _GROUP
+        return group
+
+    variants = _variants()
+    valid = [v for v in variants if v.get("event/event_date") != "2026-02-30"]
+    assert _group_xsd().validate(chunk(valid))
+    assert not _group_xsd().validate(chunk(valid[:3] + [dict(valid[0], **{"event/event_date": "2026-02-30"})]))
+    documents = [draft_document(v)[0] for v in valid]
+    names = [f"v{i}.xml" for i in range(len(documents))]
+    for data, name, (root, problems) in zip(documents, names, validate_many(documents, names)):
+        assert [p.as_dict() for p in problems] == [p.as_dict() for p in validate_tree(parse_draft(data, name), name)]
+        assert root.getparent().tag == "group"  # (the rules' XSLT sees the group as before)
