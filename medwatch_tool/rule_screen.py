@@ -249,8 +249,7 @@ class Scalar:
     def literal(self) -> Optional[str]:
         """The string this is, when it is known now."""
         if self.kind == "string" and self.source[:1] in ("'", '"'):
-            value = ast.literal_eval(self.source)
-            return value if isinstance(value, str) else None
+            return _string_literal(self.source)
         return None
 
     def whole_number(self) -> Optional[int]:
@@ -258,6 +257,14 @@ class Scalar:
         if self.kind == "number" and _WHOLE.fullmatch(self.source):
             return int(float(self.source))
         return None
+
+
+@lru_cache(maxsize=4096)
+def _string_literal(source: str) -> Optional[str]:
+    """The string a Python literal's source is (None if it is another value): read once per
+    source, as _constant folds it (a shape's translation reads the same literals again)."""
+    value = ast.literal_eval(source)
+    return value if isinstance(value, str) else None
 
 
 _WHOLE = re.compile(r"-?[0-9]+(?:\.0)?")
