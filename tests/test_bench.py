@@ -1,9 +1,12 @@
 """The benchmark scripts run and print their figures (small N: the figures are not checked
 against any aim here, only that each one is printed and makes sense)."""
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
@@ -109,3 +112,24 @@ def test_update_benchmark_prints_both_runs_and_what_the_update_moved(tmp_path):
     assert m, out
     assert int(m.group(5)) == 4  # rows 100 and 150 and 300 and 350 of 400: gone or failing now
     assert all(float(m.group(i).replace(",", "")) > 0 for i in (1, 2, 3, 4, 6, 7))
+
+
+def test_each_stage_of_the_instruction_count_runs_the_real_code(tmp_path):
+    """bench/instructions.py counts a stage by running it under valgrind; here each stage runs
+    once as callgrind would run it (no valgrind: quick), on drafts and pages really written."""
+    for stage in ("read", "coerce", "draft", "validate", "page", "write", "pipeline", "bare"):
+        folder = tmp_path / stage
+        folder.mkdir()
+        done = subprocess.run([sys.executable, str(BENCH / "instructions.py"), "--run", stage, "1", "--rows", "40",
+                               "--dir", str(folder)], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, (stage, done.stderr)
+    assert len(list((tmp_path / "pipeline" / "counted").glob("*.xml"))) == 40  # the counted run drafted every row
+    assert len(list((tmp_path / "write").glob("*/d*.html"))) == 40
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
+def test_instruction_count_prints_a_stage_per_report(tmp_path):
+    out = run("instructions.py", "--rows", "32", "--stages", "draft", tmp_path=tmp_path)
+    figure = re.search(r"^  draft text\s+([\d,]+)$", out, re.M)
+    assert figure, out
+    assert 10_000 < int(figure.group(1).replace(",", "")) < 10_000_000  # a draft's text: thousands of instructions
