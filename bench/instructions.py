@@ -4,7 +4,7 @@
 Timings on a shared VM move by 20-30% from run to run with the neighbours' load, so a change
 that saves 1-5% cannot be seen in bench/batch.py or bench/stages.py. The count of
 instructions a stage executes does not move with the load: it is the same from run to run
-to a few parts in a thousand. It is not time (a cache miss costs more than an add, and the
+within about half a percent. It is not time (a cache miss costs more than an add, and the
 kernel's work, such as creating files, is not counted): read it beside bench/batch.py, to
 tell whether a change made a stage do less, not how fast a batch goes.
 
