@@ -16,6 +16,7 @@ every draft (tests/test_rule_screen.py checks rules.sch translates whole, and th
 screen and the XSLT agree on many drafts).
 """
 import ast
+import collections
 import math
 import re
 from collections import OrderedDict
@@ -275,7 +276,8 @@ def _folded(source: str) -> str:
     """An expression that reads no text of the draft, computed now (most of a shape's tests
     read boxes the shape does not have: `normalize-space('') != ''`)."""
     if source in ("True", "False") or "t[" in source or "today" in source or "placeholders" in source \
-            or "let_" in source:  # (what the screen's code reads at run time; plain `in`: fast)
+            or "let_" in source or "\x00" in source:  # (what the screen's code reads at run time, and
+        #                                               a mark of Translator.reused; plain `in`: fast)
         return source
     return _constant(source)
 
@@ -314,11 +316,25 @@ class Translator:
     """Turns the XPath of rules.sch into Python source for one shape, with each expression's
     context element known (a rule fires on a given element of the shape)."""
 
-    def __init__(self, shape: Shape, prefixes: Dict[str, str], variables: Dict[str, object]):
+    def __init__(self, shape: Shape, prefixes: Dict[str, str], variables: Dict[str, object],
+                 reusable: Optional[Dict[str, str]] = None):
         self.shape = shape
         self.prefixes = prefixes
         self.variables = variables  # name -> Scalar or NodeSet
         self.tests: Dict[str, str] = {}  # a name test -> the local name it matches ("*": any)
+        self.reusable = {} if reusable is None else reusable  # source -> its mark (see `reused`)
+
+    def reused(self, source: str) -> str:
+        """A conversion of the draft's texts (number(), normalize-space()) as a mark, which
+        translate_shape writes out as one local computed at the screen's start where the
+        screen uses it more than once (a date's number is compared by three rules), else in
+        place. (A mark holds a NUL, which no literal's repr does.)"""
+        if "t[" not in source or "let_" in source:
+            return source  # (a constant is folded now; a let's value is computed where it is set)
+        mark = self.reusable.get(source)
+        if mark is None:
+            mark = self.reusable[source] = f"\x00{len(self.reusable)}\x00"
+        return mark
 
     # conversions (XPath 1.0 section 4)
     def boolean(self, value) -> str:
@@ -351,7 +367,7 @@ class Translator:
 
     def number(self, value) -> str:
         if isinstance(value, NodeSet) or value.kind == "string":
-            return f"_num({self.string(value)})"
+            return self.reused(f"_num({self.string(value)})")
         if value.kind == "boolean":
             return f"(1.0 if {value.source} else 0.0)"
         return value.source
@@ -412,7 +428,7 @@ class Translator:
                 for y, cy in b.members.items():
                     left, right = self.shape.value[x], self.shape.value[y]
                     if not equality:
-                        left, right = f"_num({left})", f"_num({right})"
+                        left, right = self.reused(f"_num({left})"), self.reused(f"_num({right})")
                     tests.append(_both(_both(cx, cy), f"({left} {python} {right})"))
             return "(" + " or ".join(tests) + ")" if tests else "False"
         if isinstance(a, NodeSet) or isinstance(b, NodeSet):
@@ -427,7 +443,7 @@ class Translator:
             for x, cx in nodes.members.items():
                 mine = self.shape.value[x]
                 if other.kind == "number" or not equality:
-                    mine, theirs = f"_num({mine})", self.number(other)
+                    mine, theirs = self.reused(f"_num({mine})"), self.number(other)
                 else:
                     theirs = other.source
                 pair = (mine, theirs) if nodes is a else (theirs, mine)
@@ -515,7 +531,7 @@ class Translator:
             if name == "string":
                 return Scalar("string", text)
             if name == "normalize-space":
-                return Scalar("string", f"_nsp({text})", spaced=text)
+                return Scalar("string", self.reused(f"_nsp({text})"), spaced=text)
             return Scalar("number", f"_float(len({text}))")
         if name == "concat" and count >= 2:
             return Scalar("string", "(" + " + ".join(self.string(arg(i)) for i in range(count)) + ")")
@@ -602,9 +618,10 @@ def translate_shape(rules: Rules, shape: Shape) -> Callable:
     lines = ["def screen(t, today, placeholders):"]
     counter = iter(range(1 << 30))
     base = {name: Scalar(kind, name) for name, kind in rules.parameters.items()}
+    reusable: Dict[str, str] = {}
     for pattern in rules.patterns:
         for node in range(len(shape.names)):
-            translator = Translator(shape, rules.prefixes, base)
+            translator = Translator(shape, rules.prefixes, base, reusable)
             branches = []
             for alternatives, lets, tests, names in pattern:
                 if names is not None and shape.names[node] not in names:
@@ -619,7 +636,7 @@ def translate_shape(rules: Rules, shape: Shape) -> Callable:
                 keyword = "if" if i == 0 else "elif"
                 lines.append(f"    {keyword} {condition or 'True'}:")
                 variables = dict(base)
-                translator = Translator(shape, rules.prefixes, variables)
+                translator = Translator(shape, rules.prefixes, variables, reusable)
                 for name, tree in lets:
                     value = translator.expression(tree, node)
                     if isinstance(value, Scalar):
@@ -640,11 +657,34 @@ def translate_shape(rules: Rules, shape: Shape) -> Callable:
                 else:
                     lines.append("        pass")
     lines.append("    return False")
-    source = "\n".join(lines)
+    source = _marks_written_out("\n".join(lines), reusable)
     namespace = dict(_RUNTIME)
     exec(compile(source, "<rule screen>", "exec"), namespace)
     namespace["screen"].source = source  # (to read when in doubt)
     return namespace["screen"]
+
+
+_MARK_OF_REUSED = re.compile("\x00([0-9]+)\x00")
+
+
+def _marks_written_out(source: str, reusable: Dict[str, str]) -> str:
+    """The screen's source with each mark of Translator.reused written out: a local computed
+    at the start when the screen uses the value more than once, else the value in place."""
+    if not reusable:
+        return source
+    values = {mark[1:-1]: value for value, mark in reusable.items()}
+    uses = collections.Counter(_MARK_OF_REUSED.findall(source))
+    for value in values.values():  # (a mark inside another mark's value: used where it is)
+        uses.update(_MARK_OF_REUSED.findall(value))
+    shared = {number for number, count in uses.items() if count > 1}
+
+    def written(text: str) -> str:
+        return _MARK_OF_REUSED.sub(lambda m: f"_r{m.group(1)}" if m.group(1) in shared
+                                   else written(values[m.group(1)]), text)
+
+    head, _, body = source.partition("\n")
+    start = [f"    _r{number} = {written(values[number])}" for number in sorted(shared, key=int)]
+    return "\n".join([head, *start, written(body)])  # (a value's marks are older than it: defined first)
 
 
 def _fires(translator: Translator, alternatives: list, node: int) -> Optional[str]:

@@ -93,6 +93,21 @@ def test_rules_sch_translates_whole():
         assert rule_screen._translated(leaves[0][0]) is not rule_screen._CANNOT, path.name
 
 
+def test_a_value_several_rules_read_is_computed_once_per_draft():
+    """A date's number (compared by three rules) or an identifier's normalized text is one
+    local at the screen's start; a value read once stays in place; no mark is left."""
+    import re
+
+    for path in sorted(EXAMPLES.glob("*.xml")):
+        data, leaves = draft_document(draft_values(read_draft(path)))
+        source = rule_screen._translated(leaves[0][0]).source
+        assert "\x00" not in source, path.name
+        shared = re.findall(r"^    (_r[0-9]+) = ", source, re.M)
+        assert shared, path.name  # (every example's dates are compared by more than one rule)
+        for local in shared:
+            assert len(re.findall(rf"\b{local}\b", source)) >= 3, (local, path.name)  # set once, read twice or more
+
+
 def test_screen_and_xslt_agree_on_every_draft():
     failing = set()
     for data, leaves in _drafts(1500, seed=11):
