@@ -325,10 +325,10 @@ class Translator:
         self.reusable = {} if reusable is None else reusable  # source -> its mark (see `reused`)
 
     def reused(self, source: str) -> str:
-        """A conversion of the draft's texts (number(), normalize-space()) as a mark, which
-        translate_shape writes out as one local computed at the screen's start where the
-        screen uses it more than once (a date's number is compared by three rules), else in
-        place. (A mark holds a NUL, which no literal's repr does.)"""
+        """A conversion of the draft's texts (number(), normalize-space(), a text stripped) as
+        a mark, which translate_shape writes out as one local computed at the screen's start
+        where the screen uses it more than once (a date's number is compared by three rules),
+        else in place. (A mark holds a NUL, which no literal's repr does.)"""
         if "t[" not in source or "let_" in source:
             return source  # (a constant is folded now; a let's value is computed where it is set)
         mark = self.reusable.get(source)
@@ -349,7 +349,7 @@ class Translator:
         if value.kind == "number":
             return _folded(f"_truth({value.source})")
         if value.spaced is not None:  # normalize-space(x) is not empty where x has a non-space
-            return _folded(f"({value.spaced}.strip({_XML_SPACE!r}) != '')")
+            return _folded(f"({self.reused(f'{value.spaced}.strip({_XML_SPACE!r})')} != '')")
         return _folded(f"({value.source} != '')")
 
     def string(self, value) -> str:
@@ -454,7 +454,7 @@ class Translator:
                 word = other.literal()
                 if spaced.spaced is not None and word is not None and not any(c in word for c in _XML_SPACE):
                     # (normalize-space(x) = 'death' where x is 'death' between spaces, nothing else)
-                    return f"({spaced.spaced}.strip({_XML_SPACE!r}) {python} {other.source})"
+                    return f"({self.reused(f'{spaced.spaced}.strip({_XML_SPACE!r})')} {python} {other.source})"
         if equality:
             if "boolean" in (a.kind, b.kind):
                 return f"({self.boolean(a)} {python} {self.boolean(b)})"
