@@ -133,6 +133,22 @@ def _one_or_listed(field: Field, item: str) -> List[str]:
 
 
 _COLUMNS: Dict[str, Tuple[Optional[Field], Optional[Callable[[str], str]]]] = {}
+_LISTED: Dict[Tuple[str, str], List[str]] = {}
+
+
+def _listed(field: Field, raw: str) -> List[str]:
+    """coerce_value of a several-answer box's cell, remembered per box and cell: an export's
+    "adverse_event; product_problem" comes row after row (a refused cell is not remembered;
+    short cells only, and at most 4,096: memory stays flat). A copy: the caller's to change."""
+    key = (field.path, raw)
+    known = _LISTED.get(key)
+    if known is None:
+        known = coerce_value(field, raw)
+        if len(raw) <= 200:
+            if len(_LISTED) >= 4096:
+                _LISTED.clear()
+            _LISTED[key] = known
+    return list(known)
 
 
 def _column(path: str) -> Tuple[Optional[Field], Optional[Callable[[str], str]]]:
@@ -280,7 +296,7 @@ def coerce_values(values: Mapping[str, object], notes: Optional[List[Tuple[str, 
                 problems.append((path, f"'{path}' is not a field" + (f"; did you mean '{hint}'?" if hint else "")))
             continue
         try:
-            value = coerce_value(field, raw)
+            value = _listed(field, raw) if field.multiple and raw.__class__ is str else coerce_value(field, raw)
         except ValueProblem as exc:
             if isinstance(raw, str) and _u_for_unknown(field, raw.strip()):
                 pass

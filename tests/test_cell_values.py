@@ -626,3 +626,26 @@ def test_a_refusal_says_what_to_write_instead(path, written, told):
 def test_what_clinicians_write_for_common_answers_is_read(path, written, stored):
     """'AE' in B1 and 'nurse' in E5 operator were refused with the list alone."""
     assert coerce_value(field(path), written) == stored
+
+
+def test_a_several_answer_cell_repeated_row_after_row_reads_the_same_each_time(runner, tmp_path):
+    """The same cell of a several-answer box, in row after row (remembered once converted),
+    gives each row its own answers; the same refused cell is refused on every row."""
+    died = {"event/death_date": "2026-10-20"}
+    cells = [dict(died, **{"event/outcome": "death; hospitalization"})] * 3 + [{"event/outcome": "death; sleepy"}] * 2
+    cells.append(dict(died, **{"event/outcome": "Hospitalization;death"}))
+    found = run_batch(runner, tmp_path, cells)
+    for i in range(3):
+        assert found[i]["event/outcome"] == ["death", "hospitalization"], found[i]
+    for i in (3, 4):
+        assert any(path == "event/outcome" and "sleepy" in message for path, _, message in found[i]), found[i]
+    assert found[5]["event/outcome"] == ["hospitalization", "death"], found[5]
+
+
+def test_a_remembered_list_is_each_callers_own():
+    from medwatch_tool.coerce import coerce_values
+
+    first, _ = coerce_values({"event/outcome": "death; hospitalization"})
+    first["event/outcome"].append("changed by its caller")
+    again, _ = coerce_values({"event/outcome": "death; hospitalization"})
+    assert again["event/outcome"] == ["death", "hospitalization"]
