@@ -53,7 +53,7 @@ def prepared(rows: int, folder: Path) -> dict:
     source = folder / "rows.csv"
     write_input(source, rows)
     drafting.load_shared("html")
-    with closing(open_source(str(source))) as rows_read:  # (learns every shape's page and screen, as a run's start does)
+    with closing(open_source(str(source))) as rows_read:  # (every shape's page and screen learnt, as a run does)
         run_batch(rows_read, folder / "warm", render_to="html", jobs=1)
     with closing(open_source(str(source))) as rows_read:
         values = [coerce_values(row.values)[0] for row in rows_read]
@@ -134,7 +134,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=2048)
     parser.add_argument("--stages", nargs="+", choices=list(STAGES), default=list(STAGES))
-    parser.add_argument("--dir", default=None, type=existing_folder, help="where the drafts are written (default: system temp folder)")
+    parser.add_argument("--dir", default=None, type=existing_folder,
+                        help="where the drafts are written (default: system temp folder)")
     parser.add_argument("--run", nargs=2, metavar=("STAGE", "TIMES"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run:

@@ -16,10 +16,9 @@ every draft (tests/test_rule_screen.py checks rules.sch translates whole, and th
 screen and the XSLT agree on many drafts).
 """
 import ast
-import collections
 import math
 import re
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from functools import lru_cache
 from typing import Callable, Dict, List, Optional
 
@@ -276,8 +275,7 @@ def _folded(source: str) -> str:
     """An expression that reads no text of the draft, computed now (most of a shape's tests
     read boxes the shape does not have: `normalize-space('') != ''`)."""
     if source in ("True", "False") or "t[" in source or "today" in source or "placeholders" in source \
-            or "let_" in source or "\x00" in source:  # (what the screen's code reads at run time, and
-        #                                               a mark of Translator.reused; plain `in`: fast)
+            or "let_" in source or "\x00" in source:  # (read at run time, or a mark of `reused`; `in`: fast)
         return source
     return _constant(source)
 
@@ -673,16 +671,22 @@ def _marks_written_out(source: str, reusable: Dict[str, str]) -> str:
     if not reusable:
         return source
     values = {mark[1:-1]: value for value, mark in reusable.items()}
-    uses = collections.Counter(_MARK_OF_REUSED.findall(source))
-    for value in values.values():  # (a mark inside another mark's value: used where it is)
-        uses.update(_MARK_OF_REUSED.findall(value))
-    shared = {number for number, count in uses.items() if count > 1}
+    head, _, body = source.partition("\n")
+    uses: Counter = Counter()
+
+    def count(text: str) -> None:  # (the marks in a value count once, where the value is written)
+        for number in _MARK_OF_REUSED.findall(text):
+            uses[number] += 1
+            if uses[number] == 1:
+                count(values[number])
+
+    count(body)  # (a value only the translation's discarded branches made is not written at all)
+    shared = {number for number, used in uses.items() if used > 1}
 
     def written(text: str) -> str:
         return _MARK_OF_REUSED.sub(lambda m: f"_r{m.group(1)}" if m.group(1) in shared
                                    else written(values[m.group(1)]), text)
 
-    head, _, body = source.partition("\n")
     start = [f"    _r{number} = {written(values[number])}" for number in sorted(shared, key=int)]
     return "\n".join([head, *start, written(body)])  # (a value's marks are older than it: defined first)
 

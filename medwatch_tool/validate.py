@@ -385,7 +385,7 @@ def validate_many(documents: List[bytes], sources: List[str],
     where = {}
     valid = []  # (draft, its leaves) of the drafts the XSD accepts: the rules look at those
     for i, (draft, data, source) in enumerate(zip(drafts, documents, sources)):
-        if every_draft_valid or schema.validate(draft):  # (an element is validated as the root of a document)
+        if every_draft_valid or schema.validate(draft):  # (an element: validated as a document's root)
             where[draft] = len(results)
             results.append((draft, []))
             valid.append((draft, leaves[i] if leaves is not None else None))
