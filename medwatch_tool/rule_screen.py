@@ -16,6 +16,7 @@ every draft (tests/test_rule_screen.py checks rules.sch translates whole, and th
 screen and the XSLT agree on many drafts).
 """
 import ast
+import itertools
 import math
 import re
 from collections import Counter, OrderedDict
@@ -614,7 +615,7 @@ def translate_shape(rules: Rules, shape: Shape) -> Callable:
     """`screen(t, today, placeholders)` for one shape: False when the draft whose texts are
     `t` passes every assert of every rule firing on it, True when one may fail."""
     lines = ["def screen(t, today, placeholders):"]
-    counter = iter(range(1 << 30))
+    counter = itertools.count()
     base = {name: Scalar(kind, name) for name, kind in rules.parameters.items()}
     reusable: Dict[str, str] = {}
     for pattern in rules.patterns:
@@ -698,7 +699,7 @@ def _fires(translator: Translator, alternatives: list, node: int) -> Optional[st
     result = "False"
     for steps in alternatives:
         condition, here = None, node
-        for i, (_, test, predicates) in enumerate(reversed(steps)):
+        for _, test, predicates in reversed(steps):
             if here is None:
                 if test in ("*", "node()"):
                     raise Unsupported("a pattern reaching above the draft")
@@ -731,7 +732,7 @@ def screen_rules():
     """rules.sch read for translation (once per process), or _CANNOT."""
     try:
         return Rules(rules_document(), {"today": "number", "placeholders": "string"})
-    except Unsupported:
+    except Exception:  # (Unsupported, or a rule nested too deep to parse: the XSLT runs every rule, as before)
         return _CANNOT
 
 
@@ -758,10 +759,8 @@ def _translated(pieces: tuple):
         return _CANNOT
     try:
         return translate_shape(rules, Shape(skeleton_of(pieces)))
-    except Unsupported:
-        return _CANNOT
-    except Exception:  # (a translation that fails otherwise, e.g. Python refusing an expression
-        return _CANNOT  # nested too deep, must not cost the shape's rows: the XSLT decides them)
+    except Exception:  # (Unsupported, or a translation that fails otherwise, e.g. Python refusing an
+        return _CANNOT  # expression nested too deep, must not cost the shape's rows: the XSLT decides them)
 
 
 def certainly_passing(leaves: List[tuple], day: str, placeholders: str) -> List[bool]:

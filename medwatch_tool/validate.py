@@ -7,6 +7,7 @@ wizard, batch) reports the same thing in the same words.
 """
 import difflib
 import re
+from copy import deepcopy
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -68,9 +69,14 @@ class Problem:
 
 
 @lru_cache(maxsize=1)
+def _schema_document() -> etree._Element:
+    """report.xsd, read once for the schema and for the group schema made from it."""
+    return parse_xml_bytes(schema_path("report.xsd").read_bytes(), "report.xsd")
+
+
+@lru_cache(maxsize=1)
 def _xsd() -> etree.XMLSchema:
-    doc = parse_xml_bytes(schema_path("report.xsd").read_bytes(), "report.xsd")
-    return etree.XMLSchema(doc.getroottree())
+    return etree.XMLSchema(_schema_document().getroottree())
 
 
 _GROUP = "{%s}group" % NS  # a batch's chunk of drafts as the XSD sees it (see validate_many)
@@ -81,7 +87,7 @@ def _group_xsd() -> etree.XMLSchema:
     """report.xsd and one more root element, a group of drafts: one validation of a batch's
     chunk does about 5% less work than one per draft (each has a fixed cost). Built in
     memory from report.xsd, which stays the drafts' one schema (a draft alone is no group)."""
-    doc = parse_xml_bytes(schema_path("report.xsd").read_bytes(), "report.xsd")
+    doc = deepcopy(_schema_document())
     group = etree.SubElement(doc, f"{{{XS}}}element", name="group")
     sequence = etree.SubElement(etree.SubElement(group, f"{{{XS}}}complexType"), f"{{{XS}}}sequence")
     etree.SubElement(sequence, f"{{{XS}}}element", ref="mw:report", minOccurs="0", maxOccurs="unbounded")

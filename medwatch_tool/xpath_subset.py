@@ -91,14 +91,7 @@ class _Parser:
         return self.binary(self.multiplicative, "+", "-")
 
     def multiplicative(self):
-        left = self.unary()
-        while True:
-            kind, text = self.peek()
-            if (kind == "name" and text in ("div", "mod")) or (kind, text) == ("op", "*"):
-                self.take()
-                left = ("binary", text, left, self.unary())
-            else:
-                return left
+        return self.binary(self.unary, "*", "div", "mod")  # (`*` here is an operator: XPath 3.7)
 
     def unary(self):
         if self.peek() == ("op", "-"):
